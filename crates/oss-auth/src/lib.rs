@@ -1,0 +1,1 @@
+//! oss-auth (being written).

@@ -1,0 +1,1 @@
+//! oss-model (being written).

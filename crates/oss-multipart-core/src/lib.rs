@@ -1,0 +1,1 @@
+//! oss-multipart-core (being written).

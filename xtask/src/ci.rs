@@ -1,0 +1,31 @@
+//! `cargo xtask ci`: everything CI checks, in the order that fails fastest.
+
+use crate::util::{cargo, run_step};
+
+/// Runs the whole CI pipeline. Skips are deliberately not offered: CI is one thing.
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    if let Some(arg) = args.first() {
+        return Err(format!("`ci` takes no arguments, got `{arg}`"));
+    }
+    run_step("fmt", cargo().args(["fmt", "--all", "--check"]))?;
+    run_step(
+        "clippy",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    run_step("test", cargo().args(["test", "--workspace", "--locked"]))?;
+    run_step(
+        "doc",
+        cargo()
+            .args(["doc", "--workspace", "--no-deps", "--locked"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! `cargo xtask`: the project's automation, in plain Rust so it runs wherever cargo does.
+//!
+//! Every task is a function that shells out to cargo (through the `CARGO` variable cargo sets
+//! for us) or to a tool the task installs itself; nothing here depends on the workspace's own
+//! crates, so a broken crate never breaks the tool that diagnoses it.
+
+mod ci;
+mod util;
+
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo xtask <task> [args]
+
+tasks:
+  ci                 fmt check, clippy -D warnings (all targets), tests, docs with warnings denied
+  help               this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match task {
+        "ci" => ci::run(rest),
+        "help" | "--help" | "-h" => {
+            eprint!("{HELP}");
+            Ok(())
+        }
+        other => Err(format!("unknown task `{other}`; run `cargo xtask help`")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
