@@ -1,0 +1,440 @@
+//! The command tree (clap derive). Parsing only: no I/O happens here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit::EXIT_CODES_HELP;
+use crate::location::OssUrl;
+use crate::units;
+
+/// Smallest part OSS accepts (except for the last part of an upload).
+pub(crate) const MIN_PART_SIZE: u64 = 100 * 1024;
+/// Largest part OSS accepts.
+pub(crate) const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+/// Most parts one upload may have.
+pub(crate) const MAX_PARTS: u64 = 10_000;
+
+const ROOT_AFTER_HELP: &str = "\
+Configuration (highest first): command-line flags, then the environment (OSS_ACCESS_KEY_ID,
+OSS_ACCESS_KEY_SECRET, OSS_SESSION_TOKEN, OSS_ENDPOINT, OSS_REGION), then the profile file
+~/.config/ossmp/config.toml (section [default], or the one named by --profile).
+
+Try it with no account and no network:  ossmp demo";
+
+/// Multipart uploads to Alibaba Cloud OSS that resume after a crash and clean up after themselves.
+#[derive(Debug, Parser)]
+#[command(name = "ossmp", version, about, after_help = format!("{ROOT_AFTER_HELP}\n\n{EXIT_CODES_HELP}"))]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// OSS endpoint, e.g. https://oss-cn-hangzhou.aliyuncs.com or http://127.0.0.1:9000.
+    #[arg(long, global = true, env = "OSS_ENDPOINT", value_name = "URL")]
+    pub(crate) endpoint: Option<String>,
+    /// Region for V4 signing, e.g. cn-hangzhou.
+    #[arg(long, global = true, env = "OSS_REGION")]
+    pub(crate) region: Option<String>,
+    /// AccessKey ID (prefer the environment or the profile file to keep it out of shell history).
+    #[arg(
+        long,
+        global = true,
+        env = "OSS_ACCESS_KEY_ID",
+        hide_env_values = true,
+        value_name = "ID"
+    )]
+    pub(crate) access_key_id: Option<String>,
+    /// AccessKey secret.
+    #[arg(
+        long,
+        global = true,
+        env = "OSS_ACCESS_KEY_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub(crate) access_key_secret: Option<String>,
+    /// STS security token, for temporary credentials.
+    #[arg(
+        long,
+        global = true,
+        env = "OSS_SESSION_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub(crate) session_token: Option<String>,
+    /// Profile (section) to read from the profile file.
+    #[arg(long, global = true, env = "OSSMP_PROFILE", default_value = "default")]
+    pub(crate) profile: String,
+    /// Profile file to read instead of ~/.config/ossmp/config.toml.
+    #[arg(long, global = true, env = "OSSMP_CONFIG_FILE", value_name = "PATH")]
+    pub(crate) config_file: Option<PathBuf>,
+    /// Use path-style addressing (endpoint/bucket/key); automatic for IP addresses and localhost.
+    #[arg(long, global = true)]
+    pub(crate) path_style: bool,
+    /// Sign requests with OSS signature V1 instead of V4.
+    #[arg(long, global = true)]
+    pub(crate) v1_signature: bool,
+    /// Print a machine-readable JSON summary on stdout instead of the human one.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Do not show progress bars or informational lines (errors are still printed).
+    #[arg(long, short, global = true)]
+    pub(crate) quiet: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Upload a file (or stdin) to OSS as a resumable multipart upload.
+    #[command(after_help = "\
+Re-running the same command after a crash, a network failure or Ctrl-C resumes the upload from its checkpoint:
+parts already stored in OSS are not sent again. The whole object is checked with CRC64 end to end.
+
+Examples:
+  ossmp cp ./backup.tar oss://my-bucket/backups/backup.tar
+  ossmp cp --part-size 64MiB --jobs 8 --bwlimit 50MiB/s big.iso oss://my-bucket/big.iso
+  tar c dir | ossmp cp - oss://my-bucket/dir.tar")]
+    Cp(CpArgs),
+    /// List, abort and garbage-collect unfinished multipart uploads.
+    #[command(subcommand)]
+    Uploads(UploadsCommand),
+    /// List the parts already stored for an unfinished upload.
+    Parts(PartsArgs),
+    /// Print presigned URLs: one GET/PUT URL, or a whole multipart flow as a JSON manifest.
+    #[command(subcommand)]
+    Presign(PresignCommand),
+    /// Run the local OSS-compatible server (same flags as the `oss-local` binary).
+    Serve(ServeArgs),
+    /// Show everything end to end against an embedded local server: upload, crash, resume, verify, clean up.
+    Demo(DemoArgs),
+}
+
+/// `ossmp cp`.
+#[derive(Debug, Args)]
+pub(crate) struct CpArgs {
+    /// Local file to upload, or `-` to read stdin (stdin uploads cannot be resumed).
+    #[arg(value_name = "SOURCE")]
+    pub(crate) source: String,
+    /// Destination, oss://BUCKET/KEY.
+    #[arg(value_name = "oss://BUCKET/KEY", value_parser = parse_object_url)]
+    pub(crate) dest: OssUrl,
+    /// Part size, 100KiB to 5GiB (default: chosen from the file size).
+    #[arg(long, value_name = "SIZE", value_parser = parse_part_size)]
+    pub(crate) part_size: Option<u64>,
+    /// Parts uploaded in parallel.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) jobs: Option<u16>,
+    /// Upper bound on memory used for part buffers, e.g. 256MiB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) memory: Option<u64>,
+    /// Where checkpoints are kept (default: the user's cache directory, ossmp/checkpoints).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) checkpoint_dir: Option<PathBuf>,
+    /// Start from scratch even if a checkpoint exists.
+    #[arg(long)]
+    pub(crate) no_resume: bool,
+    /// Bandwidth limit, e.g. 20MiB/s.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    pub(crate) bwlimit: Option<u64>,
+    /// User metadata (x-oss-meta-KEY), repeatable.
+    #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub(crate) meta: Vec<(String, String)>,
+    /// Storage class: Standard, IA, Archive, ColdArchive or DeepColdArchive.
+    #[arg(long, value_name = "CLASS")]
+    pub(crate) storage_class: Option<String>,
+    /// Server-side encryption: AES256, KMS or SM4.
+    #[arg(long, value_name = "ALGORITHM")]
+    pub(crate) sse: Option<String>,
+    /// Object tags, URL-query form: k1=v1&k2=v2.
+    #[arg(long, value_name = "TAGS")]
+    pub(crate) tagging: Option<String>,
+    /// Fail instead of replacing an existing object with the same key.
+    #[arg(long)]
+    pub(crate) forbid_overwrite: bool,
+    /// Content-Type of the object (default: guessed by the service).
+    #[arg(long, value_name = "MIME")]
+    pub(crate) content_type: Option<String>,
+    /// Abort the upload (delete its stored parts) on a non-resumable failure instead of keeping them for a resume.
+    #[arg(long)]
+    pub(crate) abort_on_failure: bool,
+}
+
+/// `ossmp uploads ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum UploadsCommand {
+    /// List unfinished multipart uploads in a bucket (optionally under a prefix).
+    Ls(UploadsLsArgs),
+    /// Abort one unfinished upload and delete its parts.
+    Abort(UploadsAbortArgs),
+    /// Abort every unfinished upload under a prefix that was started longer ago than --older-than.
+    Gc(UploadsGcArgs),
+}
+
+/// `ossmp uploads ls`.
+#[derive(Debug, Args)]
+pub(crate) struct UploadsLsArgs {
+    /// oss://BUCKET or oss://BUCKET/PREFIX (default: the profile's `bucket`).
+    #[arg(value_name = "oss://BUCKET/PREFIX")]
+    pub(crate) location: Option<OssUrl>,
+}
+
+/// `ossmp uploads abort`.
+#[derive(Debug, Args)]
+pub(crate) struct UploadsAbortArgs {
+    /// The object the upload was for, oss://BUCKET/KEY.
+    #[arg(value_name = "oss://BUCKET/KEY", value_parser = parse_object_url)]
+    pub(crate) location: OssUrl,
+    /// The upload id (see `ossmp uploads ls`).
+    pub(crate) upload_id: String,
+}
+
+/// `ossmp uploads gc`.
+#[derive(Debug, Args)]
+pub(crate) struct UploadsGcArgs {
+    /// oss://BUCKET or oss://BUCKET/PREFIX.
+    #[arg(value_name = "oss://BUCKET/PREFIX")]
+    pub(crate) location: OssUrl,
+    /// Only uploads initiated longer ago than this, e.g. 7d, 36h, 90m.
+    #[arg(long, value_name = "AGE", value_parser = parse_duration, default_value = "7d")]
+    pub(crate) older_than: Duration,
+    /// Show what would be aborted without aborting anything.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `ossmp parts`.
+#[derive(Debug, Args)]
+pub(crate) struct PartsArgs {
+    /// The object the upload is for, oss://BUCKET/KEY.
+    #[arg(value_name = "oss://BUCKET/KEY", value_parser = parse_object_url)]
+    pub(crate) location: OssUrl,
+    /// The upload id (see `ossmp uploads ls`).
+    pub(crate) upload_id: String,
+}
+
+/// `ossmp presign ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum PresignCommand {
+    /// A URL that downloads the object.
+    Get(PresignOneArgs),
+    /// A URL that uploads the object with a single PUT.
+    Put(PresignOneArgs),
+    /// Start a multipart upload and print a JSON manifest: one presigned URL per part plus the complete request.
+    Upload(PresignUploadArgs),
+}
+
+/// `ossmp presign get|put`.
+#[derive(Debug, Args)]
+pub(crate) struct PresignOneArgs {
+    /// oss://BUCKET/KEY.
+    #[arg(value_name = "oss://BUCKET/KEY", value_parser = parse_object_url)]
+    pub(crate) location: OssUrl,
+    /// How long the URL stays valid, e.g. 15m, 1h, 7d.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
+    pub(crate) expires: Duration,
+}
+
+/// `ossmp presign upload`.
+#[derive(Debug, Args)]
+pub(crate) struct PresignUploadArgs {
+    /// oss://BUCKET/KEY.
+    #[arg(value_name = "oss://BUCKET/KEY", value_parser = parse_object_url)]
+    pub(crate) location: OssUrl,
+    /// Size of the object that will be uploaded (or use --file).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, required_unless_present = "file", conflicts_with = "file")]
+    pub(crate) size: Option<u64>,
+    /// Take the size from this local file.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) file: Option<PathBuf>,
+    /// Part size, 100KiB to 5GiB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_part_size, default_value = "8MiB")]
+    pub(crate) part_size: u64,
+    /// How long the URLs stay valid.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
+    pub(crate) expires: Duration,
+}
+
+/// `ossmp serve`: everything after `serve` goes to the local server's own parser.
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub(crate) struct ServeArgs {
+    /// Arguments for the local server (`ossmp serve --help` lists them).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub(crate) args: Vec<String>,
+}
+
+/// `ossmp demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Size of the test file.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "256MiB")]
+    pub(crate) size: u64,
+    /// Part size (default: 8MiB, smaller for small files so the demo still has many parts).
+    #[arg(long, value_name = "SIZE", value_parser = parse_part_size)]
+    pub(crate) part_size: Option<u64>,
+    /// Parts uploaded in parallel.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256), default_value = "4")]
+    pub(crate) jobs: u16,
+    /// Keep the temporary directory (server data, test file, checkpoint) instead of deleting it.
+    #[arg(long)]
+    pub(crate) keep: bool,
+}
+
+fn parse_object_url(s: &str) -> Result<OssUrl, String> {
+    OssUrl::parse_object(s).map_err(|e| e.to_string())
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    units::parse_size(s).map_err(|e| e.to_string())
+}
+
+fn parse_rate(s: &str) -> Result<u64, String> {
+    match units::parse_rate(s) {
+        Ok(0) => Err("the limit must be above zero".to_owned()),
+        Ok(v) => Ok(v),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    units::parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// Part sizes outside what OSS accepts fail here, before anything is sent.
+pub(crate) fn parse_part_size(s: &str) -> Result<u64, String> {
+    let v = units::parse_size(s).map_err(|e| e.to_string())?;
+    if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&v) {
+        return Err(format!(
+            "part size {} is out of range: OSS accepts 100KiB to 5GiB",
+            units::Bytes(v)
+        ));
+    }
+    Ok(v)
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_cp() {
+        let cli = Cli::try_parse_from([
+            "ossmp",
+            "cp",
+            "f.bin",
+            "oss://bkt/k",
+            "--part-size",
+            "8MiB",
+            "-j",
+            "3",
+            "--meta",
+            "a=b",
+            "--meta",
+            "c=",
+            "--bwlimit",
+            "1MiB/s",
+            "--json",
+        ])
+        .unwrap();
+        assert!(cli.global.json);
+        let Command::Cp(cp) = cli.command else {
+            panic!("not cp")
+        };
+        assert_eq!(cp.part_size, Some(8 << 20));
+        assert_eq!(cp.jobs, Some(3));
+        assert_eq!(
+            cp.meta,
+            vec![("a".into(), "b".into()), ("c".into(), String::new())]
+        );
+        assert_eq!(cp.bwlimit, Some(1 << 20));
+        assert_eq!(cp.dest.key, "k");
+    }
+
+    #[test]
+    fn rejects_out_of_range_part_size() {
+        let err = Cli::try_parse_from(["ossmp", "cp", "f", "oss://bkt/k", "--part-size", "10KiB"])
+            .unwrap_err();
+        assert!(err.to_string().contains("100KiB to 5GiB"), "{err}");
+        assert!(
+            Cli::try_parse_from(["ossmp", "cp", "f", "oss://bkt/k", "--part-size", "6GiB"])
+                .is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["ossmp", "cp", "f", "oss://bkt/k", "--part-size", "5GiB"]).is_ok()
+        );
+    }
+
+    #[test]
+    fn rejects_bad_destination() {
+        let err = Cli::try_parse_from(["ossmp", "cp", "f", "bkt/k"]).unwrap_err();
+        assert!(err.to_string().contains("oss://BUCKET/KEY"), "{err}");
+        assert!(Cli::try_parse_from(["ossmp", "cp", "f", "oss://bkt"]).is_err());
+    }
+
+    #[test]
+    fn parses_uploads_and_presign() {
+        let cli = Cli::try_parse_from([
+            "ossmp",
+            "uploads",
+            "gc",
+            "oss://bkt/tmp/",
+            "--older-than",
+            "2d",
+            "--dry-run",
+        ])
+        .unwrap();
+        let Command::Uploads(UploadsCommand::Gc(gc)) = cli.command else {
+            panic!("not gc")
+        };
+        assert_eq!(gc.older_than, Duration::from_secs(2 * 86_400));
+        assert!(gc.dry_run);
+        let cli = Cli::try_parse_from([
+            "ossmp",
+            "presign",
+            "upload",
+            "oss://bkt/k",
+            "--size",
+            "1GiB",
+        ])
+        .unwrap();
+        let Command::Presign(PresignCommand::Upload(p)) = cli.command else {
+            panic!("not presign upload")
+        };
+        assert_eq!((p.size, p.part_size), (Some(1 << 30), 8 << 20));
+        assert!(Cli::try_parse_from(["ossmp", "presign", "upload", "oss://bkt/k"]).is_err());
+    }
+
+    #[test]
+    fn serve_forwards_everything() {
+        let cli =
+            Cli::try_parse_from(["ossmp", "serve", "--port", "0", "--root", "/tmp/x"]).unwrap();
+        let Command::Serve(s) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(s.args, ["--port", "0", "--root", "/tmp/x"]);
+    }
+}
