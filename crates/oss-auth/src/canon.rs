@@ -1,0 +1,250 @@
+//! Canonical forms shared by signing and verification (WIRE.md §2.2 and §4).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::encode::{encode_path_into, encode_query_into};
+
+/// The V4 algorithm token.
+pub(crate) const V4_ALGORITHM: &str = "OSS4-HMAC-SHA256";
+/// The only payload hash OSS accepts from SDK clients.
+pub(crate) const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+/// Last element of a V4 scope.
+pub(crate) const V4_TERMINATOR: &str = "aliyun_v4_request";
+
+/// Request headers keyed by lower-case name, in name order.
+///
+/// Values are trimmed of surrounding spaces/tabs and repeated names are joined with `,`
+/// (the Go SDK's rule and HTTP's own combination rule): an HTTP server only ever sees the
+/// trimmed value, so signing the trimmed value is what makes client and server agree.
+pub(crate) type HeaderMap = BTreeMap<String, String>;
+
+/// Builds a [`HeaderMap`] from `(name, value)` pairs.
+pub(crate) fn collect_headers(headers: &[(&str, &str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let value = value.trim_matches([' ', '\t']);
+        map.entry(name.to_ascii_lowercase())
+            .and_modify(|v: &mut String| {
+                v.push(',');
+                v.push_str(value);
+            })
+            .or_insert_with(|| value.to_owned());
+    }
+    map
+}
+
+/// Headers V4 signs whatever the additional-headers list says.
+pub(crate) fn v4_default_signed(lower_name: &str) -> bool {
+    lower_name.starts_with("x-oss-") || lower_name == "content-type" || lower_name == "content-md5"
+}
+
+/// The effective AdditionalHeaders list: lower-cased, without default-signed names or
+/// names whose header is absent/empty, de-duplicated and sorted (GO2/PY2 rule).
+pub(crate) fn effective_additional(requested: &[&str], headers: &HeaderMap) -> Vec<String> {
+    let set: BTreeSet<String> = requested
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .filter(|h| !v4_default_signed(h))
+        .filter(|h| headers.get(h).is_some_and(|v| !v.is_empty()))
+        .collect();
+    set.into_iter().collect()
+}
+
+/// `/bucket/key` (or `/bucket/`, `/`, or `/key` without bucket), not encoded.
+pub(crate) fn resource_path(bucket: Option<&str>, key: Option<&str>) -> String {
+    let mut uri = String::from("/");
+    if let Some(b) = bucket {
+        uri.push_str(b);
+        uri.push('/');
+    }
+    if let Some(k) = key {
+        uri.push_str(k);
+    }
+    uri
+}
+
+/// V4 canonical URI: the resource path, every byte but unreserved and `/` escaped.
+pub(crate) fn canonical_uri(bucket: Option<&str>, key: Option<&str>) -> String {
+    let mut out = String::with_capacity(16);
+    encode_path_into(&mut out, &resource_path(bucket, key));
+    out
+}
+
+/// V4 canonical query from decoded pairs: strict encoding, sort by (name, value), `name`
+/// alone when the value is empty.
+pub(crate) fn canonical_query<'a, I>(pairs: I) -> String
+where
+    I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
+{
+    let mut encoded: Vec<(String, String)> = pairs
+        .into_iter()
+        .map(|(n, v)| {
+            let mut en = String::with_capacity(n.len());
+            encode_query_into(&mut en, n);
+            let mut ev = String::with_capacity(v.len());
+            encode_query_into(&mut ev, v);
+            (en, ev)
+        })
+        .collect();
+    encoded.sort_unstable();
+    let mut out = String::new();
+    for (i, (n, v)) in encoded.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(n);
+        if !v.is_empty() {
+            out.push('=');
+            out.push_str(v);
+        }
+    }
+    out
+}
+
+/// The V4 canonical request (six fields joined by `\n`).
+pub(crate) fn v4_canonical_request(
+    method: &str,
+    canonical_uri: &str,
+    canonical_query: &str,
+    headers: &HeaderMap,
+    additional: &[String],
+) -> String {
+    let mut out = String::with_capacity(256);
+    out.push_str(method);
+    out.push('\n');
+    out.push_str(canonical_uri);
+    out.push('\n');
+    out.push_str(canonical_query);
+    out.push('\n');
+    for (name, value) in headers {
+        if v4_default_signed(name) || additional.iter().any(|a| a == name) {
+            out.push_str(name);
+            out.push(':');
+            out.push_str(value);
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+    out.push_str(&additional.join(";"));
+    out.push('\n');
+    out.push_str(headers.get("x-oss-content-sha256").map_or(UNSIGNED_PAYLOAD, String::as_str));
+    out
+}
+
+/// `date/region/product/aliyun_v4_request`.
+pub(crate) fn v4_scope(date8: &str, region: &str, product: &str) -> String {
+    format!("{date8}/{region}/{product}/{V4_TERMINATOR}")
+}
+
+/// The V4 string to sign.
+pub(crate) fn v4_string_to_sign(datetime: &str, scope: &str, canonical_request: &str) -> String {
+    let hash = hex::encode(Sha256::digest(canonical_request.as_bytes()));
+    format!("{V4_ALGORITHM}\n{datetime}\n{scope}\n{hash}")
+}
+
+/// HMAC-SHA256.
+pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
+        unreachable!("HMAC accepts keys of any length")
+    };
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// HMAC-SHA1, base64 (V1 signature).
+pub(crate) fn v1_signature(secret: &str, string_to_sign: &[u8]) -> String {
+    use base64::Engine as _;
+    let Ok(mut mac) = <Hmac<sha1::Sha1> as Mac>::new_from_slice(secret.as_bytes()) else {
+        unreachable!("HMAC accepts keys of any length")
+    };
+    mac.update(string_to_sign);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// V1 sub-resources: the Go SDK v2 list, plus `resourceGroup` (Python SDK v2 list).
+/// Any query key starting with `x-oss-` is also a sub-resource (see [`is_v1_subresource`]).
+pub(crate) const V1_SUBRESOURCES: &[&str] = &[
+    "acl",
+    "bucketInfo",
+    "location",
+    "stat",
+    "delete",
+    "append",
+    "tagging",
+    "objectMeta",
+    "uploads",
+    "uploadId",
+    "partNumber",
+    "security-token",
+    "position",
+    "response-content-type",
+    "response-content-language",
+    "response-expires",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "restore",
+    "callback",
+    "callback-var",
+    "versions",
+    "versioning",
+    "versionId",
+    "sequential",
+    "continuation-token",
+    "regionList",
+    "cloudboxes",
+    "symlink",
+    "resourceGroup",
+];
+
+/// Whether a (decoded) query name is signed by V1.
+pub(crate) fn is_v1_subresource(name: &[u8], extra: &[&str]) -> bool {
+    name.starts_with(b"x-oss-")
+        || V1_SUBRESOURCES.iter().any(|s| s.as_bytes() == name)
+        || extra.iter().any(|s| s.as_bytes() == name)
+}
+
+/// The V1 string to sign, as bytes (decoded query values need not be UTF-8 on the server).
+pub(crate) fn v1_string_to_sign<'a, I>(
+    method: &str,
+    headers: &HeaderMap,
+    date_line: &str,
+    bucket: Option<&str>,
+    key: Option<&str>,
+    query: I,
+    extra: &[&str],
+) -> Vec<u8>
+where
+    I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
+{
+    let get = |n: &str| headers.get(n).map_or("", String::as_str);
+    let mut out = Vec::with_capacity(256);
+    for part in [method, get("content-md5"), get("content-type"), date_line] {
+        out.extend_from_slice(part.as_bytes());
+        out.push(b'\n');
+    }
+    for (name, value) in headers {
+        if name.starts_with("x-oss-") {
+            out.extend_from_slice(name.as_bytes());
+            out.push(b':');
+            out.extend_from_slice(value.as_bytes());
+            out.push(b'\n');
+        }
+    }
+    out.extend_from_slice(resource_path(bucket, key).as_bytes());
+    let mut subs: Vec<(&[u8], &[u8])> =
+        query.into_iter().filter(|(n, _)| is_v1_subresource(n, extra)).collect();
+    subs.sort_unstable();
+    for (i, (n, v)) in subs.iter().enumerate() {
+        out.push(if i == 0 { b'?' } else { b'&' });
+        out.extend_from_slice(n);
+        if !v.is_empty() {
+            out.push(b'=');
+            out.extend_from_slice(v);
+        }
+    }
+    out
+}
