@@ -36,7 +36,11 @@ fn pairs<'v>(v: &'v Value, field: &str) -> Result<Vec<(&'v str, &'v str)>, Strin
     let items = match v.get(field) {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
-        Some(_) => return Err(format!("field `{field}` must be an array of [name, value] pairs")),
+        Some(_) => {
+            return Err(format!(
+                "field `{field}` must be an array of [name, value] pairs"
+            ));
+        }
     };
     items
         .iter()
@@ -44,7 +48,9 @@ fn pairs<'v>(v: &'v Value, field: &str) -> Result<Vec<(&'v str, &'v str)>, Strin
             Some([Value::String(n), Value::String(v)]) => Ok((n.as_str(), v.as_str())),
             // A null value means "name only", like `?uploads`.
             Some([Value::String(n), Value::Null]) => Ok((n.as_str(), "")),
-            _ => Err(format!("each `{field}` entry must be [name, value] strings")),
+            _ => Err(format!(
+                "each `{field}` entry must be [name, value] strings"
+            )),
         })
         .collect()
 }
@@ -54,7 +60,10 @@ fn names<'v>(v: &'v Value, field: &str) -> Result<Vec<&'v str>, String> {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|i| i.as_str().ok_or_else(|| format!("`{field}` must hold strings")))
+            .map(|i| {
+                i.as_str()
+                    .ok_or_else(|| format!("`{field}` must hold strings"))
+            })
             .collect(),
         Some(_) => Err(format!("field `{field}` must be an array of strings")),
     }
@@ -63,7 +72,10 @@ fn names<'v>(v: &'v Value, field: &str) -> Result<Vec<&'v str>, String> {
 fn unix(v: &Value, field: &str) -> Result<Option<i64>, String> {
     match v.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(n) => n.as_i64().map(Some).ok_or_else(|| format!("field `{field}` must be an integer")),
+        Some(n) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| format!("field `{field}` must be an integer")),
     }
 }
 
@@ -86,11 +98,16 @@ pub fn sign_value(signer: &Signer, v: &Value) -> Result<Value, String> {
     let key = opt_str(v, "key")?;
     let query = pairs(v, "query")?;
     let headers = pairs(v, "headers")?;
-    let mut creds = Credentials::new(req_str(v, "access_key_id")?, req_str(v, "access_key_secret")?);
+    let mut creds = Credentials::new(
+        req_str(v, "access_key_id")?,
+        req_str(v, "access_key_secret")?,
+    );
     if let Some(token) = opt_str(v, "security_token")? {
         creds = creds.with_security_token(token);
     }
-    let req = SignableRequest::new(method, bucket, key).with_query(&query).with_headers(&headers);
+    let req = SignableRequest::new(method, bucket, key)
+        .with_query(&query)
+        .with_headers(&headers);
     let signing_time = unix(v, "signing_time_unix")?;
     let expiration = unix(v, "expiration_unix")?;
     let need = |t: Option<i64>, f: &str| t.ok_or_else(|| format!("missing field `{f}`"));
@@ -118,8 +135,11 @@ pub fn sign_value(signer: &Signer, v: &Value) -> Result<Value, String> {
                 if !(1..=604_800).contains(&secs) {
                     return Err(oss_auth::SignError::InvalidExpiry { seconds: secs }.to_string());
                 }
-                let expires_in = Duration::from_secs(u64::try_from(secs).map_err(|e| e.to_string())?);
-                let p = signer.presign_v4(&req, &creds, &params, expires_in).map_err(err)?;
+                let expires_in =
+                    Duration::from_secs(u64::try_from(secs).map_err(|e| e.to_string())?);
+                let p = signer
+                    .presign_v4(&req, &creds, &params, expires_in)
+                    .map_err(err)?;
                 out.insert("signature".into(), json!(p.signature));
                 out.insert("added_query".into(), json!(p.params));
                 out.insert("string_to_sign".into(), json!(p.string_to_sign));

@@ -130,7 +130,11 @@ pub(crate) fn v4_canonical_request(
     out.push('\n');
     out.push_str(&additional.join(";"));
     out.push('\n');
-    out.push_str(headers.get("x-oss-content-sha256").map_or(UNSIGNED_PAYLOAD, String::as_str));
+    out.push_str(
+        headers
+            .get("x-oss-content-sha256")
+            .map_or(UNSIGNED_PAYLOAD, String::as_str),
+    );
     out
 }
 
@@ -235,8 +239,10 @@ where
         }
     }
     out.extend_from_slice(resource_path(bucket, key).as_bytes());
-    let mut subs: Vec<(&[u8], &[u8])> =
-        query.into_iter().filter(|(n, _)| is_v1_subresource(n, extra)).collect();
+    let mut subs: Vec<(&[u8], &[u8])> = query
+        .into_iter()
+        .filter(|(n, _)| is_v1_subresource(n, extra))
+        .collect();
     subs.sort_unstable();
     for (i, (n, v)) in subs.iter().enumerate() {
         out.push(if i == 0 { b'?' } else { b'&' });

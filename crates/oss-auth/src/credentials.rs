@@ -85,8 +85,16 @@ impl fmt::Debug for Credentials {
 
 impl fmt::Display for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = if self.security_token.is_some() { "temporary" } else { "long-term" };
-        write!(f, "{kind} credentials for access key id {}", self.access_key_id)
+        let kind = if self.security_token.is_some() {
+            "temporary"
+        } else {
+            "long-term"
+        };
+        write!(
+            f,
+            "{kind} credentials for access key id {}",
+            self.access_key_id
+        )
     }
 }
 
@@ -101,12 +109,18 @@ pub struct CredentialsError {
 impl CredentialsError {
     /// No credentials are configured in this source (the caller may try another source).
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self { not_found: true, message: message.into() }
+        Self {
+            not_found: true,
+            message: message.into(),
+        }
     }
 
     /// The source exists but failed (e.g. an STS refresh error); for custom providers.
     pub fn provider(message: impl Into<String>) -> Self {
-        Self { not_found: false, message: message.into() }
+        Self {
+            not_found: false,
+            message: message.into(),
+        }
     }
 
     /// True when the source simply had nothing configured.
@@ -179,7 +193,11 @@ impl Default for EnvProvider {
 
 /// The variable families, in priority order: (id, secret, token).
 const ENV_FAMILIES: [(&str, &str, &str); 2] = [
-    ("OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET", "OSS_SESSION_TOKEN"),
+    (
+        "OSS_ACCESS_KEY_ID",
+        "OSS_ACCESS_KEY_SECRET",
+        "OSS_SESSION_TOKEN",
+    ),
     (
         "ALIBABA_CLOUD_ACCESS_KEY_ID",
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
@@ -195,7 +213,9 @@ impl EnvProvider {
 
     /// Uses `lookup(variable_name)` instead of the process environment.
     pub fn with_lookup(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
-        Self { lookup: Arc::new(lookup) }
+        Self {
+            lookup: Arc::new(lookup),
+        }
     }
 
     /// Synchronous form of [`ProvideCredentials::provide_credentials`].

@@ -8,7 +8,11 @@ use std::borrow::Cow;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, utf8_percent_encode};
 
 /// Everything except the unreserved characters is escaped (query names and values).
-const STRICT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const STRICT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// Like [`STRICT`] but keeps `/` literal (canonical URI).
 const PATH: &AsciiSet = &STRICT.remove(b'/');
@@ -57,7 +61,10 @@ pub(crate) fn parse_raw_query(raw: &str) -> Vec<RawPair<'_>> {
 /// Decodes one query component (`+` is a space, then percent-decoding).
 pub(crate) fn decode_component(s: &str) -> Cow<'_, [u8]> {
     if s.contains('+') {
-        let replaced: Vec<u8> = s.bytes().map(|b| if b == b'+' { b' ' } else { b }).collect();
+        let replaced: Vec<u8> = s
+            .bytes()
+            .map(|b| if b == b'+' { b' ' } else { b })
+            .collect();
         Cow::Owned(percent_decode(&replaced).collect())
     } else {
         percent_decode(s.as_bytes()).into()

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::{VerifyRequest, Verifier};
+use crate::{Verifier, VerifyRequest};
 
 /// Runs one fuzz input through header/query parsing and verification.
 ///
@@ -15,7 +15,8 @@ pub fn verify_bytes(data: &[u8]) -> String {
     let mut lines = text.split('\n');
     let first = lines.next().unwrap_or_default();
     let (method, now) = first.split_once(' ').unwrap_or((first, "0"));
-    let now = UNIX_EPOCH + Duration::from_secs(now.trim().parse::<u64>().unwrap_or(0) % 253_402_300_799);
+    let now =
+        UNIX_EPOCH + Duration::from_secs(now.trim().parse::<u64>().unwrap_or(0) % 253_402_300_799);
     let path = lines.next().unwrap_or_default();
     let (bucket, key) = match path.split_once('/') {
         _ if path.is_empty() => (None, None),
@@ -33,7 +34,12 @@ pub fn verify_bytes(data: &[u8]) -> String {
         Ok(id) => format!("ok {:?} {:?}", id.version, id.location),
         Err(e) => {
             // Exercise the error accessors too.
-            let _ = (e.http_status(), e.string_to_sign(), e.canonical_request(), e.to_string());
+            let _ = (
+                e.http_status(),
+                e.string_to_sign(),
+                e.canonical_request(),
+                e.to_string(),
+            );
             format!("err {}", e.code())
         }
     }

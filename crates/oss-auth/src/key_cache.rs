@@ -44,10 +44,19 @@ pub(crate) fn derive_key(secret: &str, date8: &str, region: &str, product: &str)
 
 impl KeyCache {
     /// The signing key for this (secret, date, region, product), cached.
-    pub(crate) fn signing_key(&self, secret: &str, date8: &str, region: &str, product: &str) -> [u8; 32] {
+    pub(crate) fn signing_key(
+        &self,
+        secret: &str,
+        date8: &str,
+        region: &str,
+        product: &str,
+    ) -> [u8; 32] {
         // A poisoned lock only means another thread panicked mid-update; the data is
         // still a valid list, so keep using it.
-        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(pos) = entries.iter().position(|e| {
             e.date8 == date8 && e.region == region && e.product == product && e.secret == secret
         }) {

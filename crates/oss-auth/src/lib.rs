@@ -111,12 +111,13 @@ mod verify;
 pub mod fuzzing;
 
 pub use credentials::{
-    Credentials, CredentialsError, CredentialsFuture, EnvProvider, ProvideCredentials, StaticProvider,
+    Credentials, CredentialsError, CredentialsFuture, EnvProvider, ProvideCredentials,
+    StaticProvider,
 };
 pub use error::SignError;
 pub use request::{PresignedQuery, SignableRequest, SignedHeaders, V4Params};
 pub use sign::{MAX_PRESIGN_EXPIRY, Signer};
 pub use verify::{
-    AuthLocation, DEFAULT_MAX_SKEW, SignatureVersion, VerifiedIdentity, VerifyError, VerifyErrorKind,
-    VerifyRequest, Verifier,
+    AuthLocation, DEFAULT_MAX_SKEW, SignatureVersion, VerifiedIdentity, Verifier, VerifyError,
+    VerifyErrorKind, VerifyRequest,
 };

@@ -26,7 +26,13 @@ pub struct SignableRequest<'a> {
 impl<'a> SignableRequest<'a> {
     /// A request with no query and no headers.
     pub fn new(method: &'a str, bucket: Option<&'a str>, key: Option<&'a str>) -> Self {
-        Self { method, bucket, key, query: &[], headers: &[] }
+        Self {
+            method,
+            bucket,
+            key,
+            query: &[],
+            headers: &[],
+        }
     }
 
     /// Sets the decoded query pairs.
@@ -51,8 +57,14 @@ impl fmt::Debug for SignableRequest<'_> {
             .field("method", &self.method)
             .field("bucket", &self.bucket)
             .field("key", &self.key)
-            .field("query_names", &self.query.iter().map(|(n, _)| *n).collect::<Vec<_>>())
-            .field("header_names", &self.headers.iter().map(|(n, _)| *n).collect::<Vec<_>>())
+            .field(
+                "query_names",
+                &self.query.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            )
+            .field(
+                "header_names",
+                &self.headers.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -75,7 +87,12 @@ pub struct V4Params<'a> {
 impl<'a> V4Params<'a> {
     /// Product `oss`, no additional headers.
     pub fn new(region: &'a str, time: SystemTime) -> Self {
-        Self { region, product: "oss", additional_headers: &[], time }
+        Self {
+            region,
+            product: "oss",
+            additional_headers: &[],
+            time,
+        }
     }
 
     /// Sets the product (`oss-cloudbox` for CloudBox).
@@ -95,7 +112,9 @@ impl<'a> V4Params<'a> {
 
 /// Redacts the values of headers/params that carry a security token.
 fn redacted<'x>(name: &str, value: &'x str) -> &'x str {
-    if name.eq_ignore_ascii_case("x-oss-security-token") || name.eq_ignore_ascii_case("security-token") {
+    if name.eq_ignore_ascii_case("x-oss-security-token")
+        || name.eq_ignore_ascii_case("security-token")
+    {
         "** redacted **"
     } else {
         value
@@ -122,8 +141,11 @@ pub struct SignedHeaders {
 
 impl fmt::Debug for SignedHeaders {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<(&str, &str)> =
-            self.headers.iter().map(|(n, v)| (n.as_str(), redacted(n, v))).collect();
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), redacted(n, v)))
+            .collect();
         f.debug_struct("SignedHeaders")
             .field("headers", &headers)
             .field("signature", &self.signature)
@@ -168,8 +190,11 @@ impl PresignedQuery {
 
 impl fmt::Debug for PresignedQuery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let params: Vec<(&str, &str)> =
-            self.params.iter().map(|(n, v)| (n.as_str(), redacted(n, v))).collect();
+        let params: Vec<(&str, &str)> = self
+            .params
+            .iter()
+            .map(|(n, v)| (n.as_str(), redacted(n, v)))
+            .collect();
         f.debug_struct("PresignedQuery")
             .field("params", &params)
             .field("expires_unix", &self.expires_unix)

@@ -89,14 +89,20 @@ impl Signer {
         set_header(&mut headers, "x-oss-date", &datetime);
         set_header(&mut headers, "date", &date_header);
         if let Some(token) = creds.security_token() {
-            set_header(&mut headers, "x-oss-security-token", token.trim_matches([' ', '\t']));
+            set_header(
+                &mut headers,
+                "x-oss-security-token",
+                token.trim_matches([' ', '\t']),
+            );
         }
         set_header(&mut headers, "x-oss-content-sha256", UNSIGNED_PAYLOAD);
         let additional = effective_additional(params.additional_headers, &headers);
 
-        let query = canon::canonical_query(req.query.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
+        let query =
+            canon::canonical_query(req.query.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
         let uri = canon::canonical_uri(req.bucket, req.key);
-        let canonical_request = canon::v4_canonical_request(req.method, &uri, &query, &headers, &additional);
+        let canonical_request =
+            canon::v4_canonical_request(req.method, &uri, &query, &headers, &additional);
         let date8 = &datetime[..8];
         let scope = canon::v4_scope(date8, params.region, params.product);
         let string_to_sign = canon::v4_string_to_sign(&datetime, &scope, &canonical_request);
@@ -108,7 +114,10 @@ impl Signer {
             &string_to_sign,
         );
 
-        let mut authorization = format!("{V4_ALGORITHM} Credential={}/{scope}", creds.access_key_id());
+        let mut authorization = format!(
+            "{V4_ALGORITHM} Credential={}/{scope}",
+            creds.access_key_id()
+        );
         if !additional.is_empty() {
             authorization.push_str(",AdditionalHeaders=");
             authorization.push_str(&additional.join(";"));
@@ -118,7 +127,10 @@ impl Signer {
 
         let mut out = vec![
             ("x-oss-date".to_owned(), datetime),
-            ("x-oss-content-sha256".to_owned(), UNSIGNED_PAYLOAD.to_owned()),
+            (
+                "x-oss-content-sha256".to_owned(),
+                UNSIGNED_PAYLOAD.to_owned(),
+            ),
             ("Date".to_owned(), date_header),
         ];
         if let Some(token) = creds.security_token() {
@@ -151,7 +163,9 @@ impl Signer {
     ) -> Result<PresignedQuery, SignError> {
         let expires = expires_in.as_secs();
         if expires == 0 || expires > MAX_PRESIGN_EXPIRY.as_secs() {
-            return Err(SignError::InvalidExpiry { seconds: i128::from(expires) });
+            return Err(SignError::InvalidExpiry {
+                seconds: i128::from(expires),
+            });
         }
         check_creds(creds)?;
         let secs = unix_seconds(params.time).ok_or(SignError::InvalidTime)?;
@@ -162,10 +176,16 @@ impl Signer {
         let additional = effective_additional(params.additional_headers, &headers);
 
         let mut added = vec![
-            ("x-oss-signature-version".to_owned(), V4_ALGORITHM.to_owned()),
+            (
+                "x-oss-signature-version".to_owned(),
+                V4_ALGORITHM.to_owned(),
+            ),
             ("x-oss-date".to_owned(), datetime.clone()),
             ("x-oss-expires".to_owned(), expires.to_string()),
-            ("x-oss-credential".to_owned(), format!("{}/{scope}", creds.access_key_id())),
+            (
+                "x-oss-credential".to_owned(),
+                format!("{}/{scope}", creds.access_key_id()),
+            ),
         ];
         if let Some(token) = creds.security_token() {
             added.push(("x-oss-security-token".to_owned(), token.to_owned()));
@@ -173,13 +193,17 @@ impl Signer {
         if !additional.is_empty() {
             added.push(("x-oss-additional-headers".to_owned(), additional.join(";")));
         }
-        let kept = req.query.iter().filter(|(n, _)| !V4_QUERY_OWNED.contains(n));
+        let kept = req
+            .query
+            .iter()
+            .filter(|(n, _)| !V4_QUERY_OWNED.contains(n));
         let query = canon::canonical_query(
             kept.map(|(n, v)| (n.as_bytes(), v.as_bytes()))
                 .chain(added.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes()))),
         );
         let uri = canon::canonical_uri(req.bucket, req.key);
-        let canonical_request = canon::v4_canonical_request(req.method, &uri, &query, &headers, &additional);
+        let canonical_request =
+            canon::v4_canonical_request(req.method, &uri, &query, &headers, &additional);
         let string_to_sign = canon::v4_string_to_sign(&datetime, &scope, &canonical_request);
         let signature = self.v4_signature(
             creds.access_key_secret(),
@@ -220,7 +244,11 @@ impl Signer {
         let mut headers = collect_headers(req.headers);
         set_header(&mut headers, "date", &date_header);
         if let Some(token) = creds.security_token() {
-            set_header(&mut headers, "x-oss-security-token", token.trim_matches([' ', '\t']));
+            set_header(
+                &mut headers,
+                "x-oss-security-token",
+                token.trim_matches([' ', '\t']),
+            );
         }
         let date_line = headers
             .get("x-oss-date")
@@ -272,13 +300,19 @@ impl Signer {
         let expires_str = expires.to_string();
         let headers = collect_headers(req.headers);
         let mut added = vec![
-            ("OSSAccessKeyId".to_owned(), creds.access_key_id().to_owned()),
+            (
+                "OSSAccessKeyId".to_owned(),
+                creds.access_key_id().to_owned(),
+            ),
             ("Expires".to_owned(), expires_str.clone()),
         ];
         if let Some(token) = creds.security_token() {
             added.push(("security-token".to_owned(), token.to_owned()));
         }
-        let kept = req.query.iter().filter(|(n, _)| !V1_QUERY_OWNED.contains(n));
+        let kept = req
+            .query
+            .iter()
+            .filter(|(n, _)| !V1_QUERY_OWNED.contains(n));
         let sts = canon::v1_string_to_sign(
             req.method,
             &headers,

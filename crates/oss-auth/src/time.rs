@@ -31,7 +31,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     // d is in 1..=31 and m in 1..=12 by construction.
-    (y, u32::try_from(m).unwrap_or(1), u32::try_from(d).unwrap_or(1))
+    (
+        y,
+        u32::try_from(m).unwrap_or(1),
+        u32::try_from(d).unwrap_or(1),
+    )
 }
 
 /// (year, month, day) → days since 1970-01-01.
@@ -61,7 +65,9 @@ pub(crate) fn iso8601_basic(secs: u64) -> String {
 
 /// RFC 1123 `Date` value for Unix seconds.
 pub(crate) fn rfc1123(secs: u64) -> String {
-    from_unix(secs).map(httpdate::fmt_http_date).unwrap_or_default()
+    from_unix(secs)
+        .map(httpdate::fmt_http_date)
+        .unwrap_or_default()
 }
 
 /// Parses `YYYYMMDDTHHMMSSZ` strictly (the only form `x-oss-date` takes in V4).
@@ -110,7 +116,10 @@ mod tests {
         assert_eq!(parse_iso8601_basic("20231216T162057Z"), Some(1_702_743_657));
         assert_eq!(parse_iso8601_basic("20250231T000000Z"), None);
         assert_eq!(parse_iso8601_basic("2023121xT162057Z"), None);
-        assert_eq!(parse_http_date("Wed, 01 Jan 2025 12:00:00 GMT"), Some(1_735_732_800));
+        assert_eq!(
+            parse_http_date("Wed, 01 Jan 2025 12:00:00 GMT"),
+            Some(1_735_732_800)
+        );
         for s in [0u64, 951_782_400, 1_735_689_599, 4_102_444_800] {
             assert_eq!(parse_iso8601_basic(&iso8601_basic(s)), Some(s));
         }

@@ -5,7 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use subtle::ConstantTimeEq;
 
-use crate::canon::{self, HeaderMap, UNSIGNED_PAYLOAD, V4_ALGORITHM, V4_TERMINATOR, collect_headers};
+use crate::canon::{
+    self, HeaderMap, UNSIGNED_PAYLOAD, V4_ALGORITHM, V4_TERMINATOR, collect_headers,
+};
 use crate::encode::{RawPair, parse_raw_query};
 use crate::key_cache::KeyCache;
 use crate::time::{iso8601_basic, parse_http_date, parse_iso8601_basic, unix_seconds};
@@ -42,7 +44,13 @@ impl<'a> VerifyRequest<'a> {
         raw_query: &'a str,
         headers: &'a [(&'a str, &'a str)],
     ) -> Self {
-        Self { method, bucket, key, raw_query, headers }
+        Self {
+            method,
+            bucket,
+            key,
+            raw_query,
+            headers,
+        }
     }
 }
 
@@ -53,7 +61,10 @@ impl fmt::Debug for VerifyRequest<'_> {
             .field("method", &self.method)
             .field("bucket", &self.bucket)
             .field("key", &self.key)
-            .field("header_names", &self.headers.iter().map(|(n, _)| *n).collect::<Vec<_>>())
+            .field(
+                "header_names",
+                &self.headers.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -104,7 +115,10 @@ impl fmt::Debug for VerifiedIdentity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifiedIdentity")
             .field("access_key_id", &self.access_key_id)
-            .field("security_token", &self.security_token.as_ref().map(|_| "** redacted **"))
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "** redacted **"),
+            )
             .field("version", &self.version)
             .field("location", &self.location)
             .finish()
@@ -157,9 +171,12 @@ impl VerifyErrorKind {
 /// `Display` prints only the message. The string to sign / canonical request echo the
 /// request (they may contain its security token), so they are available through accessors
 /// only, for the error body, and never in `Debug`.
-#[derive(Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}", code = kind.code())]
-pub struct VerifyError {
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerifyError(Box<ErrorInner>);
+
+// Boxed so `Result<_, VerifyError>` stays one pointer wide on the success path.
+#[derive(Clone, PartialEq, Eq)]
+struct ErrorInner {
     kind: VerifyErrorKind,
     message: String,
     ec: Option<&'static str>,
@@ -171,22 +188,30 @@ pub struct VerifyError {
     server_time: Option<String>,
 }
 
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.0.kind.code(), self.0.message)
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
 impl fmt::Debug for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifyError")
-            .field("code", &self.kind.code())
-            .field("message", &self.message)
-            .field("ec", &self.ec)
-            .field("access_key_id", &self.access_key_id)
-            .field("request_time", &self.request_time)
-            .field("server_time", &self.server_time)
+            .field("code", &self.0.kind.code())
+            .field("message", &self.0.message)
+            .field("ec", &self.0.ec)
+            .field("access_key_id", &self.0.access_key_id)
+            .field("request_time", &self.0.request_time)
+            .field("server_time", &self.0.server_time)
             .finish_non_exhaustive()
     }
 }
 
 impl VerifyError {
     fn new(kind: VerifyErrorKind, ec: Option<&'static str>, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(ErrorInner {
             kind,
             message: message.into(),
             ec,
@@ -196,7 +221,7 @@ impl VerifyError {
             canonical_request: None,
             request_time: None,
             server_time: None,
-        }
+        }))
     }
 
     fn invalid(message: impl Into<String>) -> Self {
@@ -205,47 +230,47 @@ impl VerifyError {
 
     /// The error class.
     pub fn kind(&self) -> VerifyErrorKind {
-        self.kind
+        self.0.kind
     }
     /// OSS error code, e.g. `"SignatureDoesNotMatch"`.
     pub fn code(&self) -> &'static str {
-        self.kind.code()
+        self.0.kind.code()
     }
     /// HTTP status to answer with.
     pub fn http_status(&self) -> u16 {
-        self.kind.http_status()
+        self.0.kind.http_status()
     }
     /// Human-readable message (OSS style).
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
     /// The OSS "EC" detail code when one is documented (WIRE.md §7), e.g. `0002-00000201`.
     pub fn ec(&self) -> Option<&'static str> {
-        self.ec
+        self.0.ec
     }
     /// The access key id the request claimed, when it got that far.
     pub fn access_key_id(&self) -> Option<&str> {
-        self.access_key_id.as_deref()
+        self.0.access_key_id.as_deref()
     }
     /// The signature the request carried (`SignatureDoesNotMatch`).
     pub fn signature_provided(&self) -> Option<&str> {
-        self.signature_provided.as_deref()
+        self.0.signature_provided.as_deref()
     }
     /// The server-side string to sign (`SignatureDoesNotMatch`).
     pub fn string_to_sign(&self) -> Option<&str> {
-        self.string_to_sign.as_deref()
+        self.0.string_to_sign.as_deref()
     }
     /// The server-side V4 canonical request (`SignatureDoesNotMatch`, V4 only).
     pub fn canonical_request(&self) -> Option<&str> {
-        self.canonical_request.as_deref()
+        self.0.canonical_request.as_deref()
     }
     /// The request time as sent (`RequestTimeTooSkewed`), in `x-oss-date` form.
     pub fn request_time(&self) -> Option<&str> {
-        self.request_time.as_deref()
+        self.0.request_time.as_deref()
     }
     /// The server time (`RequestTimeTooSkewed`), in `x-oss-date` form.
     pub fn server_time(&self) -> Option<&str> {
-        self.server_time.as_deref()
+        self.0.server_time.as_deref()
     }
 }
 
@@ -293,7 +318,12 @@ fn parse_scope(credential: &str) -> Result<Scope<'_>, VerifyError> {
     if term != V4_TERMINATOR || access_key_id.is_empty() || date8.len() != 8 {
         return Err(VerifyError::invalid(INVALID_CREDENTIAL));
     }
-    Ok(Scope { access_key_id, date8, region, product })
+    Ok(Scope {
+        access_key_id,
+        date8,
+        region,
+        product,
+    })
 }
 
 fn parse_v4_auth(rest: &str) -> Result<V4Auth<'_>, VerifyError> {
@@ -317,7 +347,11 @@ fn parse_v4_auth(rest: &str) -> Result<V4Auth<'_>, VerifyError> {
         }
     }
     match (credential, signature) {
-        (Some(credential), Some(signature)) => Ok(V4Auth { credential, additional, signature }),
+        (Some(credential), Some(signature)) => Ok(V4Auth {
+            credential,
+            additional,
+            signature,
+        }),
         _ => Err(VerifyError::invalid("Authorization header is invalid.")),
     }
 }
@@ -347,12 +381,18 @@ fn ct_eq(a: &str, b: &str) -> bool {
 }
 
 fn first<'q>(pairs: &'q [RawPair<'_>], name: &str) -> Option<&'q [u8]> {
-    pairs.iter().find(|(n, _)| n.as_ref() == name.as_bytes()).map(|(_, v)| v.as_ref())
+    pairs
+        .iter()
+        .find(|(n, _)| n.as_ref() == name.as_bytes())
+        .map(|(_, v)| v.as_ref())
 }
 
 fn first_str<'q>(pairs: &'q [RawPair<'_>], name: &str) -> Result<Option<&'q str>, VerifyError> {
     first(pairs, name)
-        .map(|v| std::str::from_utf8(v).map_err(|_| VerifyError::invalid(format!("{name} is not valid UTF-8."))))
+        .map(|v| {
+            std::str::from_utf8(v)
+                .map_err(|_| VerifyError::invalid(format!("{name} is not valid UTF-8.")))
+        })
         .transpose()
 }
 
@@ -400,11 +440,15 @@ impl Verifier {
     where
         F: FnOnce(&str) -> Option<String>,
     {
-        let now = unix_seconds(now).ok_or_else(|| VerifyError::invalid("Server time is out of range."))?;
+        let now = unix_seconds(now)
+            .ok_or_else(|| VerifyError::invalid("Server time is out of range."))?;
         let headers = collect_headers(req.headers);
         let query = parse_raw_query(req.raw_query);
         if let Some(auth) = headers.get("authorization") {
-            if let Some(rest) = auth.strip_prefix(V4_ALGORITHM).filter(|r| r.starts_with(' ')) {
+            if let Some(rest) = auth
+                .strip_prefix(V4_ALGORITHM)
+                .filter(|r| r.starts_with(' '))
+            {
                 return self.verify_v4_header(req, &headers, &query, rest, secret_for, now);
             }
             if let Some(rest) = auth.strip_prefix("OSS ") {
@@ -412,7 +456,9 @@ impl Verifier {
             }
             return Err(VerifyError::invalid("Authorization header is invalid."));
         }
-        if first(&query, "x-oss-signature").is_some() || first(&query, "x-oss-signature-version").is_some() {
+        if first(&query, "x-oss-signature").is_some()
+            || first(&query, "x-oss-signature-version").is_some()
+        {
             return self.verify_v4_query(req, &headers, &query, secret_for, now);
         }
         if first(&query, "Signature").is_some() || first(&query, "OSSAccessKeyId").is_some() {
@@ -427,7 +473,10 @@ impl Verifier {
     }
 
     fn check_scope(&self, scope: &Scope<'_>, datetime: &str) -> Result<(), VerifyError> {
-        if !datetime.starts_with(scope.date8) || scope.region != self.region || scope.product != self.product {
+        if !datetime.starts_with(scope.date8)
+            || scope.region != self.region
+            || scope.product != self.product
+        {
             return Err(VerifyError::invalid(INVALID_CREDENTIAL));
         }
         Ok(())
@@ -439,8 +488,8 @@ impl Verifier {
             Some("0002-00000504"),
             "The difference between the request time and the current time is too large.",
         );
-        e.request_time = Some(request_time.to_owned());
-        e.server_time = Some(iso8601_basic(now));
+        e.0.request_time = Some(request_time.to_owned());
+        e.0.server_time = Some(iso8601_basic(now));
         e
     }
 
@@ -457,10 +506,10 @@ impl Verifier {
             "The request signature we calculated does not match the signature you provided. \
              Check your key and signing method.",
         );
-        e.access_key_id = Some(ak.to_owned());
-        e.signature_provided = Some(provided.to_owned());
-        e.string_to_sign = Some(string_to_sign);
-        e.canonical_request = canonical_request;
+        e.0.access_key_id = Some(ak.to_owned());
+        e.0.signature_provided = Some(provided.to_owned());
+        e.0.string_to_sign = Some(string_to_sign);
+        e.0.canonical_request = canonical_request;
         e
     }
 
@@ -474,7 +523,7 @@ impl Verifier {
                 Some("0002-00000902"),
                 "The OSS Access Key Id you provided does not exist in our records.",
             );
-            e.access_key_id = Some(ak.to_owned());
+            e.0.access_key_id = Some(ak.to_owned());
             e
         })
     }
@@ -492,15 +541,24 @@ impl Verifier {
         provided: &str,
     ) -> Result<(), VerifyError> {
         let uri = canon::canonical_uri(req.bucket, req.key);
-        let cr = canon::v4_canonical_request(req.method, &uri, canonical_query, headers, additional);
+        let cr =
+            canon::v4_canonical_request(req.method, &uri, canonical_query, headers, additional);
         let scope_str = canon::v4_scope(scope.date8, scope.region, scope.product);
         let sts = canon::v4_string_to_sign(datetime, &scope_str, &cr);
-        let key = self.cache.signing_key(secret, scope.date8, scope.region, scope.product);
+        let key = self
+            .cache
+            .signing_key(secret, scope.date8, scope.region, scope.product);
         let expected = hex::encode(canon::hmac_sha256(&key, sts.as_bytes()));
         if ct_eq(&expected, provided) {
             Ok(())
         } else {
-            Err(Self::mismatch("0002-00000201", scope.access_key_id, provided, sts, Some(cr)))
+            Err(Self::mismatch(
+                "0002-00000201",
+                scope.access_key_id,
+                provided,
+                sts,
+                Some(cr),
+            ))
         }
     }
 
@@ -518,11 +576,19 @@ impl Verifier {
     {
         let auth = parse_v4_auth(rest)?;
         let scope = parse_scope(auth.credential)?;
-        let datetime = headers
-            .get("x-oss-date")
-            .ok_or_else(|| VerifyError::new(VerifyErrorKind::InvalidArgument, Some("0002-00000502"), "Missing x-oss-date header."))?;
+        let datetime = headers.get("x-oss-date").ok_or_else(|| {
+            VerifyError::new(
+                VerifyErrorKind::InvalidArgument,
+                Some("0002-00000502"),
+                "Missing x-oss-date header.",
+            )
+        })?;
         let req_time = parse_iso8601_basic(datetime).ok_or_else(|| {
-            VerifyError::new(VerifyErrorKind::InvalidArgument, Some("0002-00000503"), "Invalid x-oss-date header.")
+            VerifyError::new(
+                VerifyErrorKind::InvalidArgument,
+                Some("0002-00000503"),
+                "Invalid x-oss-date header.",
+            )
         })?;
         self.check_scope(&scope, datetime)?;
         if headers.get("x-oss-content-sha256").map(String::as_str) != Some(UNSIGNED_PAYLOAD) {
@@ -538,7 +604,16 @@ impl Verifier {
         let additional = parse_additional(auth.additional)?;
         let secret = Self::lookup(scope.access_key_id, secret_for)?;
         let cq = canon::canonical_query(query.iter().map(|(n, v)| (n.as_ref(), v.as_ref())));
-        self.v4_compare(req, headers, &cq, &additional, datetime, &scope, &secret, auth.signature)?;
+        self.v4_compare(
+            req,
+            headers,
+            &cq,
+            &additional,
+            datetime,
+            &scope,
+            &secret,
+            auth.signature,
+        )?;
         Ok(VerifiedIdentity {
             access_key_id: scope.access_key_id.to_owned(),
             security_token: headers.get("x-oss-security-token").cloned(),
@@ -558,18 +633,32 @@ impl Verifier {
     where
         F: FnOnce(&str) -> Option<String>,
     {
-        let missing = |what: &str| VerifyError::invalid(format!("Missing {what} in the query string."));
+        let missing =
+            |what: &str| VerifyError::invalid(format!("Missing {what} in the query string."));
         if first_str(query, "x-oss-signature-version")? != Some(V4_ALGORITHM) {
-            return Err(VerifyError::invalid("x-oss-signature-version must be OSS4-HMAC-SHA256."));
+            return Err(VerifyError::invalid(
+                "x-oss-signature-version must be OSS4-HMAC-SHA256.",
+            ));
         }
-        let credential = first_str(query, "x-oss-credential")?.ok_or_else(|| missing("x-oss-credential"))?;
+        let credential =
+            first_str(query, "x-oss-credential")?.ok_or_else(|| missing("x-oss-credential"))?;
         let datetime = first_str(query, "x-oss-date")?.ok_or_else(|| missing("x-oss-date"))?;
-        let expires = first_str(query, "x-oss-expires")?
-            .ok_or_else(|| VerifyError::new(VerifyErrorKind::InvalidArgument, Some("0002-00000215"), "Missing x-oss-expires in the query string."))?;
-        let provided = first_str(query, "x-oss-signature")?.ok_or_else(|| missing("x-oss-signature"))?;
+        let expires = first_str(query, "x-oss-expires")?.ok_or_else(|| {
+            VerifyError::new(
+                VerifyErrorKind::InvalidArgument,
+                Some("0002-00000215"),
+                "Missing x-oss-expires in the query string.",
+            )
+        })?;
+        let provided =
+            first_str(query, "x-oss-signature")?.ok_or_else(|| missing("x-oss-signature"))?;
         let scope = parse_scope(credential)?;
         let req_time = parse_iso8601_basic(datetime).ok_or_else(|| {
-            VerifyError::new(VerifyErrorKind::InvalidArgument, Some("0002-00000503"), "Invalid x-oss-date.")
+            VerifyError::new(
+                VerifyErrorKind::InvalidArgument,
+                Some("0002-00000503"),
+                "Invalid x-oss-date.",
+            )
         })?;
         self.check_scope(&scope, datetime)?;
         let expires: u64 = expires
@@ -587,9 +676,10 @@ impl Verifier {
             return Err(Self::skew_error(datetime, now));
         }
         if now > req_time.saturating_add(expires) {
-            let mut e = VerifyError::new(VerifyErrorKind::AccessDenied, None, "Request has expired.");
-            e.request_time = Some(datetime.to_owned());
-            e.server_time = Some(iso8601_basic(now));
+            let mut e =
+                VerifyError::new(VerifyErrorKind::AccessDenied, None, "Request has expired.");
+            e.0.request_time = Some(datetime.to_owned());
+            e.0.server_time = Some(iso8601_basic(now));
             return Err(e);
         }
         let additional = parse_additional(first_str(query, "x-oss-additional-headers")?)?;
@@ -600,8 +690,18 @@ impl Verifier {
                 .filter(|(n, _)| n.as_ref() != b"x-oss-signature")
                 .map(|(n, v)| (n.as_ref(), v.as_ref())),
         );
-        self.v4_compare(req, headers, &cq, &additional, datetime, &scope, &secret, provided)?;
-        let token = first(query, "x-oss-security-token").map(|t| String::from_utf8_lossy(t).into_owned());
+        self.v4_compare(
+            req,
+            headers,
+            &cq,
+            &additional,
+            datetime,
+            &scope,
+            &secret,
+            provided,
+        )?;
+        let token =
+            first(query, "x-oss-security-token").map(|t| String::from_utf8_lossy(t).into_owned());
         Ok(VerifiedIdentity {
             access_key_id: scope.access_key_id.to_owned(),
             security_token: token,
@@ -622,7 +722,10 @@ impl Verifier {
     where
         F: FnOnce(&str) -> Option<String>,
     {
-        let Some((ak, provided)) = rest.trim().rsplit_once(':').filter(|(a, s)| !a.is_empty() && !s.is_empty())
+        let Some((ak, provided)) = rest
+            .trim()
+            .rsplit_once(':')
+            .filter(|(a, s)| !a.is_empty() && !s.is_empty())
         else {
             return Err(VerifyError::invalid("Authorization header is invalid."));
         };
@@ -630,9 +733,12 @@ impl Verifier {
             .get("x-oss-date")
             .filter(|v| !v.is_empty())
             .or_else(|| headers.get("date"))
-            .ok_or_else(|| VerifyError::new(VerifyErrorKind::AccessDenied, None, "Missing Date header."))?;
-        let req_time = parse_http_date(date_line)
-            .ok_or_else(|| VerifyError::new(VerifyErrorKind::AccessDenied, None, "Invalid Date header."))?;
+            .ok_or_else(|| {
+                VerifyError::new(VerifyErrorKind::AccessDenied, None, "Missing Date header.")
+            })?;
+        let req_time = parse_http_date(date_line).ok_or_else(|| {
+            VerifyError::new(VerifyErrorKind::AccessDenied, None, "Invalid Date header.")
+        })?;
         if req_time.abs_diff(now) > self.max_skew.as_secs() {
             return Err(Self::skew_error(&iso8601_basic(req_time), now));
         }
@@ -670,17 +776,21 @@ impl Verifier {
     where
         F: FnOnce(&str) -> Option<String>,
     {
-        let missing = |what: &str| VerifyError::invalid(format!("Missing {what} in the query string."));
-        let ak = first_str(query, "OSSAccessKeyId")?.filter(|a| !a.is_empty()).ok_or_else(|| missing("OSSAccessKeyId"))?;
+        let missing =
+            |what: &str| VerifyError::invalid(format!("Missing {what} in the query string."));
+        let ak = first_str(query, "OSSAccessKeyId")?
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| missing("OSSAccessKeyId"))?;
         let expires_str = first_str(query, "Expires")?.ok_or_else(|| missing("Expires"))?;
         let provided = first_str(query, "Signature")?.ok_or_else(|| missing("Signature"))?;
         let expires: u64 = expires_str
             .parse()
             .map_err(|_| VerifyError::invalid("Expires must be a Unix timestamp."))?;
         if now > expires {
-            let mut e = VerifyError::new(VerifyErrorKind::AccessDenied, None, "Request has expired.");
-            e.request_time = Some(expires_str.to_owned());
-            e.server_time = Some(now.to_string());
+            let mut e =
+                VerifyError::new(VerifyErrorKind::AccessDenied, None, "Request has expired.");
+            e.0.request_time = Some(expires_str.to_owned());
+            e.0.server_time = Some(now.to_string());
             return Err(e);
         }
         let secret = Self::lookup(ak, secret_for)?;
@@ -707,4 +817,3 @@ impl Verifier {
         })
     }
 }
-

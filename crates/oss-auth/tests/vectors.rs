@@ -5,7 +5,12 @@
 //! string to sign, signature, Authorization / added query), checks that the `sign` example
 //! (same code path, included below) prints the same values, and that the verifier accepts
 //! the signed request as a server would receive it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    unreachable_pub
+)]
 
 #[path = "../examples/sign.rs"]
 #[allow(dead_code)]
@@ -13,7 +18,7 @@ mod sign_tool;
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use oss_auth::{Credentials, SignableRequest, Signer, V4Params, VerifyRequest, Verifier};
+use oss_auth::{Credentials, SignableRequest, Signer, V4Params, Verifier, VerifyRequest};
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
@@ -36,7 +41,9 @@ fn pairs(v: &Value) -> Vec<(&str, &str)> {
 }
 
 fn names(v: &Value) -> Vec<&str> {
-    v.as_array().map(|a| a.iter().map(|n| n.as_str().unwrap()).collect()).unwrap_or_default()
+    v.as_array()
+        .map(|a| a.iter().map(|n| n.as_str().unwrap()).collect())
+        .unwrap_or_default()
 }
 
 fn creds(input: &Value) -> Credentials {
@@ -66,11 +73,15 @@ fn tool(signer: &Signer, input: &Value, version: &str, mode: &str) -> Value {
 }
 
 fn secret_of(input: &Value) -> impl Fn(&str) -> Option<String> + '_ {
-    move |ak| (ak == input["access_key_id"].as_str().unwrap()).then(|| input["access_key_secret"].as_str().unwrap().to_owned())
+    move |ak| {
+        (ak == input["access_key_id"].as_str().unwrap())
+            .then(|| input["access_key_secret"].as_str().unwrap().to_owned())
+    }
 }
 
 fn verifier_for(input: &Value) -> Verifier {
-    Verifier::new(s(&input["region"]).unwrap_or("cn-hangzhou")).with_product(s(&input["product"]).unwrap_or("oss"))
+    Verifier::new(s(&input["region"]).unwrap_or("cn-hangzhou"))
+        .with_product(s(&input["product"]).unwrap_or("oss"))
 }
 
 /// Header-mode vectors (V4 and V1).
@@ -81,9 +92,13 @@ fn run_header_vector(signer: &Signer, v: &Value, version: &str) {
     let exp = &v["expected"];
     let query = pairs(&input["query"]);
     let headers = pairs(&input["headers"]);
-    let req = SignableRequest::new(input["method"].as_str().unwrap(), s(&input["bucket"]), s(&input["key"]))
-        .with_query(&query)
-        .with_headers(&headers);
+    let req = SignableRequest::new(
+        input["method"].as_str().unwrap(),
+        s(&input["bucket"]),
+        s(&input["key"]),
+    )
+    .with_query(&query)
+    .with_headers(&headers);
     let creds = creds(input);
     let time = at(input["signing_time_unix"].as_u64().unwrap());
     let signed = if version == "v4" {
@@ -100,34 +115,78 @@ fn run_header_vector(signer: &Signer, v: &Value, version: &str) {
     // Stage: headers the signer adds (exactly those, plus Authorization).
     let added = exp["headers_added_by_signer"].as_object().unwrap();
     for (name, value) in added {
-        let got = signed.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name));
-        assert_eq!(got.map(|(_, v)| v.as_str()), value.as_str(), "{id}: added header {name}");
+        let got = signed
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name));
+        assert_eq!(
+            got.map(|(_, v)| v.as_str()),
+            value.as_str(),
+            "{id}: added header {name}"
+        );
     }
-    assert_eq!(signed.headers.len(), added.len() + 1, "{id}: no extra headers");
+    assert_eq!(
+        signed.headers.len(),
+        added.len() + 1,
+        "{id}: no extra headers"
+    );
     assert_eq!(signed.headers.last().unwrap().0, "Authorization");
     // Stages: canonical request, string to sign, signature, Authorization.
     if let Some(cr) = s(&exp["canonical_request"]) {
-        assert_eq!(signed.canonical_request.as_deref(), Some(cr), "{id}: canonical request");
+        assert_eq!(
+            signed.canonical_request.as_deref(),
+            Some(cr),
+            "{id}: canonical request"
+        );
     }
-    assert_eq!(signed.string_to_sign, exp["string_to_sign"].as_str().unwrap(), "{id}: string to sign");
-    assert_eq!(signed.signature, exp["signature"].as_str().unwrap(), "{id}: signature");
-    assert_eq!(signed.authorization, exp["authorization"].as_str().unwrap(), "{id}: authorization");
+    assert_eq!(
+        signed.string_to_sign,
+        exp["string_to_sign"].as_str().unwrap(),
+        "{id}: string to sign"
+    );
+    assert_eq!(
+        signed.signature,
+        exp["signature"].as_str().unwrap(),
+        "{id}: signature"
+    );
+    assert_eq!(
+        signed.authorization,
+        exp["authorization"].as_str().unwrap(),
+        "{id}: authorization"
+    );
 
     // The debug tool prints the same.
     let out = tool(signer, input, version, "header");
     assert_eq!(out["signature"], exp["signature"], "{id}: tool signature");
-    assert_eq!(out["authorization"], exp["authorization"], "{id}: tool authorization");
-    assert_eq!(out["string_to_sign"], exp["string_to_sign"], "{id}: tool string to sign");
+    assert_eq!(
+        out["authorization"], exp["authorization"],
+        "{id}: tool authorization"
+    );
+    assert_eq!(
+        out["string_to_sign"], exp["string_to_sign"],
+        "{id}: tool string to sign"
+    );
     if version == "v4" {
-        assert_eq!(out["canonical_request"], exp["canonical_request"], "{id}: tool canonical request");
+        assert_eq!(
+            out["canonical_request"], exp["canonical_request"],
+            "{id}: tool canonical request"
+        );
     } else {
-        assert!(out.get("canonical_request").is_none(), "{id}: no canonical request for v1");
+        assert!(
+            out.get("canonical_request").is_none(),
+            "{id}: no canonical request for v1"
+        );
     }
 
     // A server receiving this request (raw query as on the wire) accepts it.
     let mut all: Vec<(&str, &str)> = headers
         .iter()
-        .filter(|(n, _)| !signed.headers.iter().any(|(a, _)| a.eq_ignore_ascii_case(n)))
+        .filter(|(n, _)| {
+            !signed
+                .headers
+                .iter()
+                .any(|(a, _)| a.eq_ignore_ascii_case(n))
+        })
         .copied()
         .collect();
     all.extend(signed.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
@@ -141,8 +200,12 @@ fn run_header_vector(signer: &Signer, v: &Value, version: &str) {
     let vres = verifier_for(input).verify(&incoming, secret_of(input), time);
     // V1 vectors that sign extra sub-resources outside the built-in list cannot verify
     // without telling the server; none of the vectors needs that.
-    let identity = vres.unwrap_or_else(|e| panic!("{id}: verify failed: {e} sts={:?}", e.string_to_sign()));
-    assert_eq!(identity.access_key_id, input["access_key_id"].as_str().unwrap());
+    let identity =
+        vres.unwrap_or_else(|e| panic!("{id}: verify failed: {e} sts={:?}", e.string_to_sign()));
+    assert_eq!(
+        identity.access_key_id,
+        input["access_key_id"].as_str().unwrap()
+    );
 }
 
 /// Signer-level query (presign) vectors.
@@ -154,9 +217,13 @@ fn run_presign_vector(signer: &Signer, v: &Value) {
     let exp = &v["expected"];
     let query = pairs(&input["query"]);
     let headers = pairs(&input["headers"]);
-    let req = SignableRequest::new(input["method"].as_str().unwrap(), s(&input["bucket"]), s(&input["key"]))
-        .with_query(&query)
-        .with_headers(&headers);
+    let req = SignableRequest::new(
+        input["method"].as_str().unwrap(),
+        s(&input["bucket"]),
+        s(&input["key"]),
+    )
+    .with_query(&query)
+    .with_headers(&headers);
     let creds = creds(input);
     let expiration = input["expiration_unix"].as_u64().unwrap();
     let (presigned, now) = if version == "v4" {
@@ -165,33 +232,70 @@ fn run_presign_vector(signer: &Signer, v: &Value) {
         let params = V4Params::new(input["region"].as_str().unwrap(), at(st))
             .with_product(input["product"].as_str().unwrap())
             .with_additional_headers(&additional);
-        (signer.presign_v4(&req, &creds, &params, Duration::from_secs(expiration - st)).unwrap(), st)
+        (
+            signer
+                .presign_v4(&req, &creds, &params, Duration::from_secs(expiration - st))
+                .unwrap(),
+            st,
+        )
     } else {
-        (signer.presign_v1(&req, &creds, at(expiration), &[]).unwrap(), expiration - 60)
+        (
+            signer
+                .presign_v1(&req, &creds, at(expiration), &[])
+                .unwrap(),
+            expiration - 60,
+        )
     };
 
     let expected_added: Vec<(String, String)> = pairs(&exp["added_query"])
         .into_iter()
         .map(|(n, v)| (n.to_owned(), v.to_owned()))
         .collect();
-    let sig_name = if version == "v4" { "x-oss-signature" } else { "Signature" };
+    let sig_name = if version == "v4" {
+        "x-oss-signature"
+    } else {
+        "Signature"
+    };
     let (last, rest) = presigned.params.split_last().unwrap();
     assert_eq!(rest, expected_added.as_slice(), "{id}: added query");
     assert_eq!(last.0, sig_name, "{id}: signature parameter last");
-    assert_eq!(last.1, exp["signature"].as_str().unwrap(), "{id}: signature param");
+    assert_eq!(
+        last.1,
+        exp["signature"].as_str().unwrap(),
+        "{id}: signature param"
+    );
     if let Some(cr) = s(&exp["canonical_request"]) {
-        assert_eq!(presigned.canonical_request.as_deref(), Some(cr), "{id}: canonical request");
+        assert_eq!(
+            presigned.canonical_request.as_deref(),
+            Some(cr),
+            "{id}: canonical request"
+        );
     }
-    assert_eq!(presigned.string_to_sign, exp["string_to_sign"].as_str().unwrap(), "{id}: string to sign");
-    assert_eq!(presigned.signature, exp["signature"].as_str().unwrap(), "{id}: signature");
+    assert_eq!(
+        presigned.string_to_sign,
+        exp["string_to_sign"].as_str().unwrap(),
+        "{id}: string to sign"
+    );
+    assert_eq!(
+        presigned.signature,
+        exp["signature"].as_str().unwrap(),
+        "{id}: signature"
+    );
 
     let out = tool(signer, input, version, "query");
     assert_eq!(out["signature"], exp["signature"], "{id}: tool signature");
-    assert_eq!(out["string_to_sign"], exp["string_to_sign"], "{id}: tool string to sign");
-    let tool_added: Vec<(String, String)> = serde_json::from_value(out["added_query"].clone()).unwrap();
+    assert_eq!(
+        out["string_to_sign"], exp["string_to_sign"],
+        "{id}: tool string to sign"
+    );
+    let tool_added: Vec<(String, String)> =
+        serde_json::from_value(out["added_query"].clone()).unwrap();
     assert_eq!(tool_added, presigned.params, "{id}: tool added query");
     if version == "v4" {
-        assert_eq!(out["canonical_request"], exp["canonical_request"], "{id}: tool canonical request");
+        assert_eq!(
+            out["canonical_request"], exp["canonical_request"],
+            "{id}: tool canonical request"
+        );
     }
 
     // The URL as a server receives it verifies; one second after expiry it does not.
@@ -212,7 +316,9 @@ fn run_presign_vector(signer: &Signer, v: &Value) {
     verifier
         .verify(&incoming, secret_of(input), at(now))
         .unwrap_or_else(|e| panic!("{id}: verify failed: {e} sts={:?}", e.string_to_sign()));
-    let late = verifier.verify(&incoming, secret_of(input), at(presigned.expires_unix + 1)).unwrap_err();
+    let late = verifier
+        .verify(&incoming, secret_of(input), at(presigned.expires_unix + 1))
+        .unwrap_err();
     assert_eq!(late.code(), "AccessDenied", "{id}");
 }
 
@@ -226,17 +332,34 @@ fn run_client_presign(signer: &Signer, v: &Value) {
     let (host, path_query) = rest.split_once('/').unwrap();
     let bucket = host.split('.').next().unwrap();
     let (path, raw_query) = path_query.split_once('?').unwrap();
-    let key = percent_encoding::percent_decode_str(path).decode_utf8().unwrap().into_owned();
+    let key = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .unwrap()
+        .into_owned();
     let decoded: Vec<(String, String)> = raw_query
         .split('&')
         .map(|p| {
             let (n, v) = p.split_once('=').unwrap_or((p, ""));
-            let d = |x: &str| percent_encoding::percent_decode_str(x).decode_utf8().unwrap().into_owned();
+            let d = |x: &str| {
+                percent_encoding::percent_decode_str(x)
+                    .decode_utf8()
+                    .unwrap()
+                    .into_owned()
+            };
             (d(n), d(v))
         })
         .collect();
-    let signature_name = if v["signature_version"] == "v4" { "x-oss-signature" } else { "Signature" };
-    let url_sig = decoded.iter().find(|(n, _)| n == signature_name).unwrap().1.clone();
+    let signature_name = if v["signature_version"] == "v4" {
+        "x-oss-signature"
+    } else {
+        "Signature"
+    };
+    let url_sig = decoded
+        .iter()
+        .find(|(n, _)| n == signature_name)
+        .unwrap()
+        .1
+        .clone();
     let owned = [
         "x-oss-signature-version",
         "x-oss-date",
@@ -259,15 +382,22 @@ fn run_client_presign(signer: &Signer, v: &Value) {
         .map(|(n, v)| (n.as_str(), v.as_str().unwrap()))
         .collect();
     let method = exp["method"].as_str().unwrap();
-    let req = SignableRequest::new(method, Some(bucket), Some(&key)).with_query(&query).with_headers(&headers);
+    let req = SignableRequest::new(method, Some(bucket), Some(&key))
+        .with_query(&query)
+        .with_headers(&headers);
     let c = &v["credentials"];
-    let creds = Credentials::new(c["access_key_id"].as_str().unwrap(), c["access_key_secret"].as_str().unwrap());
+    let creds = Credentials::new(
+        c["access_key_id"].as_str().unwrap(),
+        c["access_key_secret"].as_str().unwrap(),
+    );
     let st = v["signing_time_unix"].as_u64().unwrap();
     let exp_unix = v["expiration_unix"].as_u64().unwrap();
     let region = v["region"].as_str().unwrap();
     let presigned = if v["signature_version"] == "v4" {
         let params = V4Params::new(region, at(st));
-        signer.presign_v4(&req, &creds, &params, Duration::from_secs(exp_unix - st)).unwrap()
+        signer
+            .presign_v4(&req, &creds, &params, Duration::from_secs(exp_unix - st))
+            .unwrap()
     } else {
         signer.presign_v1(&req, &creds, at(exp_unix), &[]).unwrap()
     };
