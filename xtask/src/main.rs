@@ -5,6 +5,7 @@
 //! crates, so a broken crate never breaks the tool that diagnoses it.
 
 mod ci;
+mod codegen;
 mod util;
 
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ cargo xtask <task> [args]
 
 tasks:
   ci                 fmt check, clippy -D warnings (all targets), tests, docs with warnings denied
+  codegen [--check]  regenerate crates/oss-model/src/generated from its spec (or check it is fresh)
   help               this text
 ";
 
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
     };
     let result = match task {
         "ci" => ci::run(rest),
+        "codegen" => codegen::run(rest),
         "help" | "--help" | "-h" => {
             eprint!("{HELP}");
             Ok(())

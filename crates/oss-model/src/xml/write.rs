@@ -1,0 +1,53 @@
+//! A minimal XML writer: compact output, deterministic, escaping only what XML requires.
+//!
+//! Quotes are written literally (as the Python SDK does) so a Complete body matches the
+//! recorded wire bytes and its Content-MD5; `\r` and `\t` are written as character references
+//! so that readers cannot normalise them away.
+
+/// Appends `<name>escaped text</name>`.
+pub(crate) fn element(out: &mut String, name: &str, text: &str) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    escape_into(out, text);
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+/// Appends the element only when `text` is present.
+pub(crate) fn opt_element(out: &mut String, name: &str, text: Option<&str>) {
+    if let Some(text) = text {
+        element(out, name, text);
+    }
+}
+
+/// Appends `<name>` .
+pub(crate) fn open(out: &mut String, name: &str) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+}
+
+/// Appends `</name>`.
+pub(crate) fn close(out: &mut String, name: &str) {
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+/// The XML declaration OSS puts in front of its responses.
+pub(crate) const DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+
+fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            c => out.push(c),
+        }
+    }
+}
