@@ -1,1 +1,83 @@
-//! oss-multipart-core (being written).
+//! # oss-multipart-core
+//!
+//! The whole multipart-upload logic for Alibaba Cloud OSS as a pure, deterministic, sans-IO state
+//! machine ([`Upload`]) that any runtime can drive: tokio, a blocking loop, WASM, a simulation.
+//!
+//! **It does:** plan parts ([`Plan`]: ≤ 10,000 parts of 100 KiB..=5 GiB, single PutObject for small
+//! sources, growing part sizes for streams of unknown length under a memory budget); decide
+//! concurrency (or strict sequential order); classify failures and schedule full-jitter exponential
+//! retries from an injected seed; verify every part's CRC-64 against OSS and the combined CRC
+//! against Complete's; make Complete and Abort safe to retry (HeadObject confirms a Complete whose
+//! answer was lost, NoSuchUpload on Abort counts as done); keep a versioned serde [`Checkpoint`]
+//! and resume from it, or from a bare upload id, reusing only parts whose server ETag/CRC match
+//! and whose local bytes still hash to that CRC; report progress that never goes backwards.
+//!
+//! **It does not:** open sockets or files, read clocks, generate randomness, sign requests,
+//! choose endpoints or addressing, compute `Content-MD5` (it asks the driver to), or buffer part
+//! bytes. Time and a seed are inputs; the driver reads bytes and reports their CRC-64.
+//!
+//! The façade crate `oss-multipart` drives this with tokio; this crate's API may move faster.
+//!
+//! ## Example: a complete upload against the in-memory fake
+//!
+//! ```
+//! use std::time::Instant;
+//! use oss_multipart_core::sim::{Faults, Outcome, Sim};
+//! use oss_multipart_core::{Config, Event, Plan, PlanOptions, SourceSize, Target, Upload};
+//!
+//! // 1 MiB + 5 bytes, 256 KiB parts => 5 parts.
+//! let source: Vec<u8> = (0..1_048_581u32).map(|i| (i * 7 % 256) as u8).collect();
+//! let opts = PlanOptions::default().with_part_size(256 * 1024).with_single_put_threshold(0);
+//! let plan = Plan::new(SourceSize::Known(source.len() as u64), &opts)?;
+//! assert_eq!(plan.part_count(), Some(5));
+//!
+//! let target = Target::new("my-bucket", "backups/db.dump")?;
+//! let upload = Upload::new(target, plan, Config::default(), Instant::now(), /* seed */ 42)?;
+//!
+//! // The Sim is the driver: it polls requests, "sends" them to a FakeOss over a network that
+//! // loses, duplicates and corrupts a few percent of messages, and jumps a virtual clock.
+//! let mut sim = Sim::new(upload, source.clone(), Faults::flaky(), 42);
+//! let Outcome::Completed(done) = sim.drive_bounded(100_000)? else { panic!("upload failed") };
+//!
+//! assert_eq!(done.size, source.len() as u64);
+//! assert_eq!(done.crc64, oss_multipart_core::crc64(&source));
+//! assert_eq!(sim.oss.object("my-bucket", "backups/db.dump"), Some(&source[..]));
+//! assert!(sim.events().iter().any(|e| matches!(e, Event::PartDone { part_number: 5, .. })));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Driving contract
+//!
+//! See [`Upload`]: after every `handle_*` call or command, drain [`Upload::poll_request`], then
+//! [`Upload::poll_timeout`], then [`Upload::poll_event`]; `now` never goes backwards. Request
+//! intents ([`Request`]) carry an [`Op`] and can be turned into a transport-independent
+//! [`HttpRequest`] with [`Request::to_http`]; part bodies are byte ranges of the caller's source.
+#![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+
+mod checkpoint;
+mod config;
+mod crc;
+mod error;
+mod event;
+pub mod fuzz;
+mod inflight;
+pub mod limits;
+mod plan;
+mod request;
+mod retry;
+mod rng;
+pub mod sim;
+mod target;
+mod upload;
+mod wire;
+
+pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, JournalEntry, SourceIdentity};
+pub use config::{Config, FailurePolicy, RetryPolicy};
+pub use crc::{Crc64, crc64, crc64_combine};
+pub use error::{FailureKind, PlanError, ServiceError, UploadError};
+pub use event::{Completed, Event, Failure, Progress};
+pub use inflight::BodyRead;
+pub use plan::{PartRange, Plan, PlanOptions, SourceSize};
+pub use request::{CompletePart, HttpRequest, Op, OpKind, Request, RequestId};
+pub use target::Target;
+pub use upload::{Timeout, TimeoutReason, Upload};

@@ -1,0 +1,403 @@
+//! Deterministic simulation: an in-memory OSS ([`FakeOss`]), a fault-injecting network and a
+//! virtual clock that jumps to the next deadline ([`Sim`]).
+//!
+//! This is how the crate is tested, and how a driver author can see the contract in action: the
+//! [`Sim`] plays the driver (reads the source, hashes bodies, delivers answers), the [`FakeOss`]
+//! plays the service. Nothing sleeps, nothing touches a socket; a seed fixes every decision.
+//!
+//! ```
+//! use std::time::Instant;
+//! use oss_multipart_core::sim::{Faults, Sim};
+//! use oss_multipart_core::{Config, Plan, PlanOptions, SourceSize, Target, Upload};
+//!
+//! let source: Vec<u8> = (0..400_000u32).map(|i| (i % 251) as u8).collect();
+//! let opts = PlanOptions::default().with_part_size(102_400).with_single_put_threshold(0);
+//! let plan = Plan::new(SourceSize::Known(source.len() as u64), &opts).unwrap();
+//! let target = Target::new("bucket", "key").unwrap();
+//! let upload = Upload::new(target, plan, Config::default(), Instant::now(), 7).unwrap();
+//! let mut sim = Sim::new(upload, source.clone(), Faults::flaky(), 7);
+//! let outcome = sim.drive_bounded(10_000).unwrap();
+//! assert!(outcome.is_completed());
+//! assert_eq!(sim.oss.object("bucket", "key"), Some(&source[..]));
+//! ```
+
+mod oss;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use http::StatusCode;
+
+pub use self::oss::{FakeOss, SimResponse};
+use crate::checkpoint::{Checkpoint, SourceIdentity};
+use crate::config::Config;
+use crate::crc::crc64;
+use crate::error::{FailureKind, PlanError};
+use crate::event::{Completed, Event, Failure};
+use crate::inflight::BodyRead;
+use crate::request::{HttpRequest, Op, RequestId};
+use crate::rng::SplitMix64;
+use crate::upload::Upload;
+
+/// Fault probabilities (each 0.0..=1.0, per request) and network timing.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Faults {
+    /// OSS answers 500/503 without acting.
+    pub server_error: f64,
+    /// The connection resets before OSS acts.
+    pub reset: f64,
+    /// The request times out before OSS acts.
+    pub timeout: f64,
+    /// OSS acts but the answer is lost (the driver times out).
+    pub lost_response: f64,
+    /// The answer is delivered twice.
+    pub duplicate: f64,
+    /// One byte of a part body is flipped in transit (OSS stores the damaged bytes).
+    pub corrupt_body: f64,
+    /// OSS answers 403 RequestTimeTooSkewed.
+    pub skew: f64,
+    /// Latency is uniform in `0..=max_latency` (so answers arrive out of order).
+    pub max_latency: Duration,
+    /// The driver's request timeout.
+    pub request_timeout: Duration,
+}
+
+impl Faults {
+    /// A perfect network.
+    pub fn none() -> Self {
+        Self {
+            server_error: 0.0,
+            reset: 0.0,
+            timeout: 0.0,
+            lost_response: 0.0,
+            duplicate: 0.0,
+            corrupt_body: 0.0,
+            skew: 0.0,
+            max_latency: Duration::from_millis(50),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Every fault at a few percent.
+    pub fn flaky() -> Self {
+        Self {
+            server_error: 0.05,
+            reset: 0.03,
+            timeout: 0.02,
+            lost_response: 0.03,
+            duplicate: 0.05,
+            corrupt_body: 0.03,
+            skew: 0.01,
+            ..Self::none()
+        }
+    }
+}
+
+/// How a simulated upload ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// [`Event::Completed`].
+    Completed(Completed),
+    /// [`Event::Failed`].
+    Failed(Failure),
+    /// [`Event::Aborted`].
+    Aborted,
+    /// Nothing left to do but no terminal event (a bug in the machine).
+    Stalled,
+}
+
+impl Outcome {
+    /// True for [`Outcome::Completed`].
+    pub fn is_completed(&self) -> bool {
+        matches!(self, Self::Completed(_))
+    }
+}
+
+/// [`Sim::drive_bounded`] ran out of steps: the machine keeps working without finishing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no terminal event after {steps} steps (livelock?)")]
+pub struct Livelock {
+    /// Steps taken.
+    pub steps: u64,
+}
+
+#[derive(Debug)]
+enum Delivery {
+    Arrive { id: RequestId, req: HttpRequest, body: Vec<u8> },
+    Response { id: RequestId, resp: SimResponse },
+    Failure { id: RequestId, kind: FailureKind },
+    Hash { id: RequestId, crc: Option<u64> },
+}
+
+/// The simulated driver + network + clock around one [`Upload`] and a [`FakeOss`].
+#[derive(Debug)]
+pub struct Sim {
+    /// The fake service (inspect objects, forget uploads, tamper parts).
+    pub oss: FakeOss,
+    /// Fault settings (may be changed between steps).
+    pub faults: Faults,
+    /// The machine under test.
+    pub upload: Upload,
+    source: Vec<u8>,
+    now: Instant,
+    rng: SplitMix64,
+    queue: BTreeMap<(Instant, u64), Delivery>,
+    seq: u64,
+    events: Vec<Event>,
+    outcome: Option<Outcome>,
+    checkpoint: Option<Checkpoint>,
+    steps: u64,
+    last_confirmed: u64,
+}
+
+impl Sim {
+    /// A simulation of `upload` sending `source`; `seed` drives latency and faults.
+    pub fn new(upload: Upload, source: Vec<u8>, faults: Faults, seed: u64) -> Self {
+        let mut sim = Self {
+            oss: FakeOss::new(),
+            faults,
+            now: upload_now(&upload),
+            upload,
+            source,
+            rng: SplitMix64::new(seed ^ 0xA5A5_A5A5_A5A5_A5A5),
+            queue: BTreeMap::new(),
+            seq: 0,
+            events: Vec::new(),
+            outcome: None,
+            checkpoint: None,
+            steps: 0,
+            last_confirmed: 0,
+        };
+        sim.drain();
+        sim
+    }
+
+    /// Virtual now.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Every event seen so far.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// The terminal outcome, once reached.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    /// The checkpoint last persisted (on [`Event::CheckpointChanged`]).
+    pub fn last_checkpoint(&self) -> Option<&Checkpoint> {
+        self.checkpoint.as_ref()
+    }
+
+    /// Source bytes.
+    pub fn source(&self) -> &[u8] {
+        &self.source
+    }
+
+    /// Simulates a crash of the driver: everything in transit is lost (requests not yet arrived
+    /// never reach OSS), and a new machine resumes from the last persisted checkpoint, or starts
+    /// from scratch with checkpointing when none was persisted.
+    ///
+    /// # Errors
+    /// Whatever the resume constructor reports.
+    pub fn crash_and_resume(&mut self, config: Config, seed: u64) -> Result<(), PlanError> {
+        self.queue.clear();
+        self.now += Duration::from_secs(1);
+        let identity = SourceIdentity::new(self.source.len() as u64);
+        let upload = match &self.checkpoint {
+            Some(cp) => Upload::from_checkpoint(cp, &identity, config, self.now, seed)?,
+            None => {
+                let plan = self.upload.plan().clone();
+                let target = self.upload.target().clone();
+                Upload::with_checkpointing(target, plan, config, identity, self.now, seed)?
+            }
+        };
+        self.upload = upload;
+        self.outcome = None;
+        self.last_confirmed = 0;
+        self.drain();
+        Ok(())
+    }
+
+    fn push(&mut self, at: Instant, d: Delivery) {
+        self.seq += 1;
+        self.queue.insert((at, self.seq), d);
+    }
+
+    fn latency(&mut self) -> Duration {
+        let max = u64::try_from(self.faults.max_latency.as_micros()).unwrap_or(u64::MAX);
+        Duration::from_micros(self.rng.below_inclusive(max))
+    }
+
+    fn read(&self, range: &std::ops::Range<u64>) -> (Vec<u8>, bool) {
+        let len = self.source.len() as u64;
+        let start = range.start.min(len) as usize;
+        let end = range.end.min(len) as usize;
+        (self.source[start..end].to_vec(), end as u64 == len)
+    }
+
+    /// Drains the machine (requests → timeout → events), as a driver must after every input.
+    fn drain(&mut self) {
+        loop {
+            while let Some(req) = self.upload.poll_request() {
+                self.start(req);
+            }
+            let _ = self.upload.poll_timeout();
+            let mut any = false;
+            while let Some(ev) = self.upload.poll_event() {
+                any = true;
+                self.observe(&ev);
+                self.events.push(ev);
+            }
+            if !any {
+                break;
+            }
+        }
+    }
+
+    fn observe(&mut self, ev: &Event) {
+        match ev {
+            Event::Progress(p) => {
+                assert!(p.confirmed >= self.last_confirmed, "progress went backwards");
+                assert!(p.total.is_none_or(|t| p.confirmed <= t), "progress above total");
+                self.last_confirmed = p.confirmed;
+            }
+            Event::CheckpointChanged => self.checkpoint = self.upload.checkpoint(),
+            Event::Completed(c) => self.outcome = Some(Outcome::Completed(c.clone())),
+            Event::Failed(f) => self.outcome = Some(Outcome::Failed(f.clone())),
+            Event::Aborted => self.outcome = Some(Outcome::Aborted),
+            _ => {}
+        }
+    }
+
+    fn start(&mut self, req: crate::request::Request) {
+        let id = req.id;
+        let at = self.now + self.latency();
+        match &req.op {
+            Op::HashRange { range, .. } => {
+                let len = self.source.len() as u64;
+                let crc = (range.end <= len).then(|| crc64(&self.read(range).0));
+                self.push(at, Delivery::Hash { id, crc });
+                return;
+            }
+            Op::UploadPart { range, .. } | Op::PutObject { range, .. } => {
+                let (mut body, eof) = self.read(range);
+                let read = BodyRead { len: body.len() as u64, crc64: crc64(&body), end_of_stream: eof };
+                self.upload.handle_body_read(id, self.now, read);
+                if !body.is_empty() && self.rng.chance(self.faults.corrupt_body) {
+                    let i = self.rng.below_inclusive(body.len() as u64 - 1) as usize;
+                    body[i] ^= 0x01;
+                }
+                if let Some(http) = req.to_http() {
+                    self.push(at, Delivery::Arrive { id, req: http, body });
+                }
+            }
+            _ => {
+                if let Some(http) = req.to_http() {
+                    self.push(at, Delivery::Arrive { id, req: http, body: Vec::new() });
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self, d: Delivery) {
+        let now = self.now;
+        match d {
+            Delivery::Hash { id, crc } => self.upload.handle_hash(id, now, crc),
+            Delivery::Failure { id, kind } => self.upload.handle_failure(id, now, kind),
+            Delivery::Response { id, resp } => {
+                self.upload.handle_response(id, now, resp.status, &resp.headers, &resp.body);
+            }
+            Delivery::Arrive { id, req, body } => {
+                let f = self.faults.clone();
+                let timeout_at = now + f.request_timeout;
+                if self.rng.chance(f.reset) {
+                    self.push(now, Delivery::Failure { id, kind: FailureKind::ConnectionReset });
+                } else if self.rng.chance(f.timeout) {
+                    self.push(timeout_at, Delivery::Failure { id, kind: FailureKind::Timeout });
+                } else if self.rng.chance(f.server_error) {
+                    let status = if self.rng.chance(0.5) { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::SERVICE_UNAVAILABLE };
+                    let resp = self.oss.error(status, "InternalError", "simulated");
+                    self.push(now, Delivery::Response { id, resp });
+                } else if self.rng.chance(f.skew) {
+                    let resp = self.oss.error(StatusCode::FORBIDDEN, "RequestTimeTooSkewed", "simulated skew");
+                    self.push(now, Delivery::Response { id, resp });
+                } else {
+                    let resp = self.oss.handle(&req, &body);
+                    if self.rng.chance(f.lost_response) {
+                        self.push(timeout_at, Delivery::Failure { id, kind: FailureKind::Timeout });
+                    } else {
+                        if self.rng.chance(f.duplicate) {
+                            let later = now + self.latency();
+                            self.push(later, Delivery::Response { id, resp: resp.clone() });
+                        }
+                        self.upload.handle_response(id, now, resp.status, &resp.headers, &resp.body);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One step: jump the clock to the earliest delivery or machine deadline and process it, then
+    /// drain. Returns `false` when nothing is pending.
+    pub fn step(&mut self) -> bool {
+        self.steps += 1;
+        let next_delivery = self.queue.keys().next().map(|(at, _)| *at);
+        let next_timeout = self.upload.poll_timeout().map(|t| t.at);
+        let deliver_first = match (next_delivery, next_timeout) {
+            (None, None) => return false,
+            (Some(d), Some(t)) => d <= t,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+        };
+        if deliver_first {
+            let Some(((at, _), d)) = self.queue.pop_first() else { return false };
+            self.now = self.now.max(at);
+            self.deliver(d);
+        } else if let Some(t) = next_timeout {
+            self.now = self.now.max(t);
+            self.upload.handle_timeout(self.now);
+        }
+        self.drain();
+        true
+    }
+
+    /// Runs until a terminal event and nothing is pending (late duplicates are delivered too).
+    pub fn drive(&mut self) -> Outcome {
+        while self.step() {}
+        self.outcome.clone().unwrap_or(Outcome::Stalled)
+    }
+
+    /// Like [`drive`](Self::drive) but fails after `max_steps` steps.
+    ///
+    /// # Errors
+    /// [`Livelock`] when the bound is hit.
+    pub fn drive_bounded(&mut self, max_steps: u64) -> Result<Outcome, Livelock> {
+        let start = self.steps;
+        while self.step() {
+            if self.steps - start >= max_steps {
+                return Err(Livelock { steps: self.steps - start });
+            }
+        }
+        Ok(self.outcome.clone().unwrap_or(Outcome::Stalled))
+    }
+
+    /// Runs at most `steps` steps (for crash tests). Returns `true` if work remains.
+    pub fn run_for(&mut self, steps: u64) -> bool {
+        for _ in 0..steps {
+            if !self.step() {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn upload_now(upload: &Upload) -> Instant {
+    upload.now()
+}
