@@ -35,7 +35,7 @@ use crate::crc::crc64;
 use crate::error::{FailureKind, PlanError};
 use crate::event::{Completed, Event, Failure};
 use crate::inflight::BodyRead;
-use crate::request::{HttpRequest, Op, RequestId};
+use crate::request::{HttpRequest, Op, OpKind, RequestId};
 use crate::rng::SplitMix64;
 use crate::upload::Upload;
 
@@ -94,6 +94,26 @@ impl Faults {
     }
 }
 
+/// A fault scripted for the next request of one kind ([`Sim::inject`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// OSS answers 503 without acting.
+    ServerError,
+    /// The connection resets before OSS acts.
+    Reset,
+    /// The request times out before OSS acts.
+    Timeout,
+    /// OSS acts; the answer is lost and the driver times out.
+    LostResponse,
+    /// OSS acts; the answer arrives twice.
+    Duplicate,
+    /// One byte of the body is flipped in transit.
+    CorruptBody,
+    /// OSS answers with this status and error code without acting.
+    Error(u16, &'static str),
+}
+
 /// How a simulated upload ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -125,7 +145,7 @@ pub struct Livelock {
 
 #[derive(Debug)]
 enum Delivery {
-    Arrive { id: RequestId, req: HttpRequest, body: Vec<u8> },
+    Arrive { id: RequestId, req: HttpRequest, body: Vec<u8>, fault: Option<Fault> },
     Response { id: RequestId, resp: SimResponse },
     Failure { id: RequestId, kind: FailureKind },
     Hash { id: RequestId, crc: Option<u64> },
@@ -150,12 +170,13 @@ pub struct Sim {
     checkpoint: Option<Checkpoint>,
     steps: u64,
     last_confirmed: u64,
+    script: Vec<(OpKind, Fault)>,
 }
 
 impl Sim {
     /// A simulation of `upload` sending `source`; `seed` drives latency and faults.
     pub fn new(upload: Upload, source: Vec<u8>, faults: Faults, seed: u64) -> Self {
-        let mut sim = Self {
+        let sim = Self {
             oss: FakeOss::new(),
             faults,
             now: upload_now(&upload),
@@ -169,9 +190,25 @@ impl Sim {
             checkpoint: None,
             steps: 0,
             last_confirmed: 0,
+            script: Vec::new(),
         };
-        sim.drain();
+        // Nothing is polled yet, so faults can still be scripted for the first request.
         sim
+    }
+
+    /// Scripts `fault` for the next request of kind `op` (in addition to random faults).
+    pub fn inject(&mut self, op: OpKind, fault: Fault) {
+        self.script.push((op, fault));
+    }
+
+    fn scripted(&mut self, op: OpKind) -> Option<Fault> {
+        let i = self.script.iter().position(|(k, _)| *k == op)?;
+        Some(self.script.remove(i).1)
+    }
+
+    /// Mutable source bytes (simulate a local file edited between runs).
+    pub fn source_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.source
     }
 
     /// Virtual now.
@@ -201,7 +238,7 @@ impl Sim {
 
     /// Simulates a crash of the driver: everything in transit is lost (requests not yet arrived
     /// never reach OSS), and a new machine resumes from the last persisted checkpoint, or starts
-    /// from scratch with checkpointing when none was persisted.
+    /// from scratch (with checkpointing, unless the source is a stream) when none was persisted.
     ///
     /// # Errors
     /// Whatever the resume constructor reports.
@@ -211,6 +248,10 @@ impl Sim {
         let identity = SourceIdentity::new(self.source.len() as u64);
         let upload = match &self.checkpoint {
             Some(cp) => Upload::from_checkpoint(cp, &identity, config, self.now, seed)?,
+            None if self.upload.plan().is_stream() => {
+                let plan = self.upload.plan().clone();
+                Upload::new(self.upload.target().clone(), plan, config, self.now, seed)?
+            }
             None => {
                 let plan = self.upload.plan().clone();
                 let target = self.upload.target().clone();
@@ -220,7 +261,6 @@ impl Sim {
         self.upload = upload;
         self.outcome = None;
         self.last_confirmed = 0;
-        self.drain();
         Ok(())
     }
 
@@ -278,6 +318,7 @@ impl Sim {
     fn start(&mut self, req: crate::request::Request) {
         let id = req.id;
         let at = self.now + self.latency();
+        let fault = self.scripted(req.op.kind());
         match &req.op {
             Op::HashRange { range, .. } => {
                 let len = self.source.len() as u64;
@@ -289,17 +330,18 @@ impl Sim {
                 let (mut body, eof) = self.read(range);
                 let read = BodyRead { len: body.len() as u64, crc64: crc64(&body), end_of_stream: eof };
                 self.upload.handle_body_read(id, self.now, read);
-                if !body.is_empty() && self.rng.chance(self.faults.corrupt_body) {
+                let corrupt = fault == Some(Fault::CorruptBody) || self.rng.chance(self.faults.corrupt_body);
+                if !body.is_empty() && corrupt {
                     let i = self.rng.below_inclusive(body.len() as u64 - 1) as usize;
                     body[i] ^= 0x01;
                 }
                 if let Some(http) = req.to_http() {
-                    self.push(at, Delivery::Arrive { id, req: http, body });
+                    self.push(at, Delivery::Arrive { id, req: http, body, fault });
                 }
             }
             _ => {
                 if let Some(http) = req.to_http() {
-                    self.push(at, Delivery::Arrive { id, req: http, body: Vec::new() });
+                    self.push(at, Delivery::Arrive { id, req: http, body: Vec::new(), fault });
                 }
             }
         }
@@ -313,14 +355,18 @@ impl Sim {
             Delivery::Response { id, resp } => {
                 self.upload.handle_response(id, now, resp.status, &resp.headers, &resp.body);
             }
-            Delivery::Arrive { id, req, body } => {
+            Delivery::Arrive { id, req, body, fault } => {
                 let f = self.faults.clone();
                 let timeout_at = now + f.request_timeout;
-                if self.rng.chance(f.reset) {
+                if let Some(Fault::Error(status, code)) = fault {
+                    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    let resp = self.oss.error(status, code, "scripted");
+                    self.push(now, Delivery::Response { id, resp });
+                } else if fault == Some(Fault::Reset) || self.rng.chance(f.reset) {
                     self.push(now, Delivery::Failure { id, kind: FailureKind::ConnectionReset });
-                } else if self.rng.chance(f.timeout) {
+                } else if fault == Some(Fault::Timeout) || self.rng.chance(f.timeout) {
                     self.push(timeout_at, Delivery::Failure { id, kind: FailureKind::Timeout });
-                } else if self.rng.chance(f.server_error) {
+                } else if fault == Some(Fault::ServerError) || self.rng.chance(f.server_error) {
                     let status = if self.rng.chance(0.5) { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::SERVICE_UNAVAILABLE };
                     let resp = self.oss.error(status, "InternalError", "simulated");
                     self.push(now, Delivery::Response { id, resp });
@@ -329,10 +375,10 @@ impl Sim {
                     self.push(now, Delivery::Response { id, resp });
                 } else {
                     let resp = self.oss.handle(&req, &body);
-                    if self.rng.chance(f.lost_response) {
+                    if fault == Some(Fault::LostResponse) || self.rng.chance(f.lost_response) {
                         self.push(timeout_at, Delivery::Failure { id, kind: FailureKind::Timeout });
                     } else {
-                        if self.rng.chance(f.duplicate) {
+                        if fault == Some(Fault::Duplicate) || self.rng.chance(f.duplicate) {
                             let later = now + self.latency();
                             self.push(later, Delivery::Response { id, resp: resp.clone() });
                         }
@@ -347,6 +393,7 @@ impl Sim {
     /// drain. Returns `false` when nothing is pending.
     pub fn step(&mut self) -> bool {
         self.steps += 1;
+        self.drain();
         let next_delivery = self.queue.keys().next().map(|(at, _)| *at);
         let next_timeout = self.upload.poll_timeout().map(|t| t.at);
         let deliver_first = match (next_delivery, next_timeout) {
