@@ -1,1 +1,55 @@
-//! oss-local (being written).
+//! `oss-local`: a local, on-disk server that speaks the Alibaba Cloud OSS wire protocol for the
+//! multipart-upload API, for tests, demos and benchmarks.
+//!
+//! What it does:
+//! - verifies every request's signature (V4 `OSS4-HMAC-SHA256` and V1 `OSS`, Authorization
+//!   header or presigned query; clock skew and expiry enforced) and answers failures with the
+//!   same error documents as OSS;
+//! - serves PutBucket, InitiateMultipartUpload, UploadPart, UploadPartCopy,
+//!   CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads, PutObject,
+//!   GetObject (with Range), HeadObject, DeleteObject and ListObjects (V1/V2), with OSS's
+//!   headers (`x-oss-request-id`, ETag, `x-oss-hash-crc64ecma`, `x-oss-object-type`) and rules;
+//! - stores everything crash-safely on disk (see the `store` module notes: temp file + rename,
+//!   recovery at start-up), or discards bodies for benchmarks ([`StorageMode::Discard`]);
+//! - injects faults on demand ([`FaultConfig`]): 500/503 before or after storing, dropped
+//!   connections, latency, bandwidth caps, all seeded.
+//!
+//! What it does NOT do: TLS, ACLs or bucket policies (one access key owns everything),
+//! versioning, callbacks, server-side encryption, storage classes, CopyObject, or anything
+//! outside the operations above (they answer `NotImplemented`). It is a test server, not a
+//! storage product.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use oss_local::{Config, Server};
+//!
+//! let config = Config::new("test-ak", "test-sk").with_bucket("demo-bucket");
+//! let server = Server::start(config).await?;
+//! assert!(server.endpoint().starts_with("http://127.0.0.1:"));
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The binary `oss-local` takes the flags parsed by [`Config::from_args`] (see [`USAGE`]) and
+//! prints `listening on http://ADDR:PORT` as its first stdout line once it accepts connections.
+//!
+//! Stability: this crate follows the workspace version but its API may change faster than the
+//! `oss-multipart` façade.
+
+mod addressing;
+mod auth;
+mod body;
+mod config;
+mod error;
+mod fault;
+mod ops_multipart;
+mod ops_object;
+mod server;
+mod service;
+mod store;
+mod xml;
+
+pub use config::{Config, ConfigError, EtagMode, FaultConfig, FaultOp, Limits, StorageMode, USAGE};
+pub use server::{Server, ServerHandle, StartError};

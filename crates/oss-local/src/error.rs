@@ -1,0 +1,263 @@
+//! OSS error documents the server answers with (codes, statuses and ECs from WIRE.md §7).
+
+use http::StatusCode;
+
+use crate::xml::XmlWriter;
+
+/// One OSS error: code, HTTP status, message, optional EC and operation-specific elements.
+#[derive(Debug, Clone)]
+pub(crate) struct OssError {
+    pub(crate) status: StatusCode,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+    pub(crate) ec: Option<&'static str>,
+    /// Extra elements in document order, written after HostId and before EC.
+    pub(crate) extra: Vec<(&'static str, String)>,
+}
+
+impl OssError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            ec: None,
+            extra: Vec::new(),
+        }
+    }
+
+    pub(crate) fn ec(mut self, ec: &'static str) -> Self {
+        self.ec = Some(ec);
+        self
+    }
+
+    pub(crate) fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.extra.push((name, value.into()));
+        self
+    }
+
+    /// The XML document (no namespace, like OSS).
+    pub(crate) fn to_xml(&self, request_id: &str, host_id: &str) -> String {
+        let mut w = XmlWriter::new("Error");
+        w.elem("Code", self.code);
+        w.elem("Message", &self.message);
+        w.elem("RequestId", request_id);
+        w.elem("HostId", host_id);
+        for (name, value) in &self.extra {
+            w.elem(name, value);
+        }
+        if let Some(ec) = self.ec {
+            w.elem("EC", ec);
+            w.elem(
+                "RecommendDoc",
+                &format!("https://api.aliyun.com/troubleshoot?q={ec}"),
+            );
+        }
+        w.finish()
+    }
+
+    // --- constructors, one per code the server emits ---
+
+    pub(crate) fn invalid_argument(message: impl Into<String>, name: &str, value: &str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "InvalidArgument", message)
+            .with("ArgumentName", name)
+            .with("ArgumentValue", value)
+    }
+
+    pub(crate) fn invalid_part_number(value: &str) -> Self {
+        Self::invalid_argument(
+            "Part number must be an integer between 1 and 10000, inclusive.",
+            "PartNumber",
+            value,
+        )
+        .ec("0017-00000220")
+    }
+
+    pub(crate) fn no_such_bucket(bucket: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchBucket",
+            "The specified bucket does not exist.",
+        )
+        .with("BucketName", bucket)
+        .ec("0015-00000101")
+    }
+
+    pub(crate) fn no_such_key(key: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist.")
+            .with("Key", key)
+            .ec("0026-00000001")
+    }
+
+    pub(crate) fn no_such_upload(upload_id: &str, ec: &'static str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchUpload",
+            "The specified upload does not exist. The upload ID may be invalid, or the upload \
+             may have been aborted or completed.",
+        )
+        .with("UploadId", upload_id)
+        .ec(ec)
+    }
+
+    pub(crate) fn invalid_part(upload_id: &str, part_number: u32, etag: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidPart",
+            "One or more of the specified parts could not be found or the specified entity tag \
+             might not have matched the part's entity tag.",
+        )
+        .with("ETag", etag)
+        .with("PartNumber", part_number.to_string())
+        .with("UploadId", upload_id)
+        .ec("0042-00000210")
+    }
+
+    pub(crate) fn invalid_part_order(upload_id: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidPartOrder",
+            "The list of parts was not in ascending order. Parts list must be specified in \
+             order by part number.",
+        )
+        .with("UploadId", upload_id)
+        .ec("0042-00000209")
+    }
+
+    pub(crate) fn entity_too_small() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "EntityTooSmall",
+            "Your proposed upload smaller than the minimum allowed size.",
+        )
+        .ec("0042-00000213")
+    }
+
+    pub(crate) fn invalid_digest(malformed: bool) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidDigest",
+            if malformed {
+                "The Content-MD5 you specified is not valid."
+            } else {
+                "The Content-MD5 you specified did not match what we received."
+            },
+        )
+        .ec(if malformed { "0017-00000502" } else { "0017-00000503" })
+    }
+
+    pub(crate) fn malformed_xml() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our \
+             published schema.",
+        )
+        .ec("0042-00000205")
+    }
+
+    pub(crate) fn file_already_exists(ec: &'static str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "FileAlreadyExists",
+            "The object you specified already exists and can not be overwritten.",
+        )
+        .ec(ec)
+    }
+
+    pub(crate) fn invalid_object_name(ec: &'static str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidObjectName",
+            "The specified object is not valid.",
+        )
+        .ec(ec)
+    }
+
+    pub(crate) fn part_not_sequential() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "PartNotSequential",
+            "For sequential multipart upload, you must upload or complete parts with \
+             sequential part number.",
+        )
+        .ec("0017-00000241")
+    }
+
+    pub(crate) fn entity_too_large(limit: u64) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "EntityTooLarge",
+            format!("Your proposed upload exceeds the maximum allowed size ({limit} bytes)."),
+        )
+    }
+
+    pub(crate) fn invalid_bucket_name(bucket: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidBucketName",
+            "The specified bucket is not valid.",
+        )
+        .with("BucketName", bucket)
+        .ec("0015-00000001")
+    }
+
+    pub(crate) fn missing_content_length() -> Self {
+        Self::new(
+            StatusCode::LENGTH_REQUIRED,
+            "MissingContentLength",
+            "You must provide the Content-Length HTTP header.",
+        )
+    }
+
+    pub(crate) fn precondition_failed(condition: &str) -> Self {
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold.",
+        )
+        .with("Condition", condition)
+    }
+
+    pub(crate) fn invalid_range() -> Self {
+        Self::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "InvalidRange",
+            "The requested range cannot be satisfied.",
+        )
+    }
+
+    pub(crate) fn not_implemented(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
+            format!("{what} is not implemented by oss-local."),
+        )
+    }
+
+    pub(crate) fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "The specified method is not allowed against this resource.",
+        )
+    }
+
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", message)
+    }
+
+    pub(crate) fn service_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "Please reduce your request rate.",
+        )
+    }
+}
+
+impl From<std::io::Error> for OssError {
+    fn from(err: std::io::Error) -> Self {
+        Self::internal(format!("storage error: {}", err.kind()))
+    }
+}

@@ -1,0 +1,412 @@
+//! Bucket and simple object operations: PutBucket, PutObject, GetObject, HeadObject,
+//! DeleteObject, ListObjects (V1 and V2).
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use http::{Response, StatusCode};
+
+use crate::addressing::url_encode;
+use crate::auth::iso_ms;
+use crate::body::{Piece, StageError, StageOptions, empty, stage, stream_pieces};
+use crate::config::StorageMode;
+use crate::error::OssError;
+use crate::service::{
+    Ctx, OpError, OpResult, Req, blocking, content_md5, forbid_overwrite, set_header, xml_ok,
+};
+use crate::store::{ObjectMeta, StoreError};
+use crate::xml::XmlWriter;
+
+/// Maps store errors for object requests.
+pub(crate) fn store_err(err: StoreError, bucket: &str, key: &str, upload_ec: &'static str, upload_id: &str) -> OssError {
+    match err {
+        StoreError::NoSuchBucket => OssError::no_such_bucket(bucket),
+        StoreError::NoSuchKey => OssError::no_such_key(key),
+        StoreError::NoSuchUpload => OssError::no_such_upload(upload_id, upload_ec),
+        StoreError::Io(e) => e.into(),
+    }
+}
+
+pub(crate) async fn put_bucket(ctx: &Arc<Ctx>, mut req: Req) -> OpResult {
+    if let Some(body) = req.take_body() {
+        // The CreateBucketConfiguration (storage class, redundancy) is accepted and ignored.
+        crate::body::read_limited(body, ctx.config.limits.max_xml_body).await?;
+    }
+    let store = ctx.store.clone();
+    let bucket = req.bucket.clone();
+    blocking(move || store.create_bucket(&bucket)).await??;
+    let mut response = Response::new(empty());
+    set_header(&mut response, "location", &format!("/{}", req.bucket));
+    Ok(response)
+}
+
+/// Headers stored with an object: Content-Type and `x-oss-meta-*`.
+pub(crate) fn user_meta(req: &Req) -> (String, Vec<(String, String)>) {
+    let content_type = req
+        .h("content-type")
+        .filter(|v| !v.is_empty())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let meta = req
+        .headers
+        .iter()
+        .filter(|(name, _)| name.as_str().starts_with("x-oss-meta-"))
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect();
+    (content_type, meta)
+}
+
+pub(crate) fn stage_options(ctx: &Ctx, req: &Req, md5: Option<[u8; 16]>) -> StageOptions {
+    StageOptions {
+        temp: match ctx.config.storage {
+            StorageMode::Disk => Some(ctx.store.temp_path()),
+            _ => None,
+        },
+        etag: ctx.config.etag,
+        content_md5: md5,
+        fsync: ctx.config.fsync,
+        bandwidth: ctx.config.faults.bandwidth,
+        max_body: ctx.config.limits.max_body,
+        cut_after: req.cut_after(),
+    }
+}
+
+pub(crate) fn stage_err(err: StageError) -> OpError {
+    match err {
+        StageError::Oss(e) => OpError::Oss(e),
+        StageError::Gone => OpError::Drop,
+    }
+}
+
+fn check_length(req: &Req, max: u64) -> Result<(), OssError> {
+    match req.h("content-length") {
+        Some(len) => match len.parse::<u64>() {
+            Ok(len) if len > max => Err(OssError::entity_too_large(max)),
+            Ok(_) => Ok(()),
+            Err(_) => Err(OssError::missing_content_length()),
+        },
+        None if req.headers.contains_key(http::header::TRANSFER_ENCODING) => Ok(()),
+        None => Err(OssError::missing_content_length()),
+    }
+}
+
+pub(crate) async fn put_object(ctx: &Arc<Ctx>, mut req: Req) -> OpResult {
+    check_length(&req, ctx.config.limits.max_body)?;
+    let md5 = content_md5(&req)?;
+    let forbid = forbid_overwrite(&req);
+    if forbid && ctx.store.object_exists(&req.bucket, &req.key) {
+        return Err(OssError::file_already_exists("0026-00000201").into());
+    }
+    let opts = stage_options(ctx, &req, md5);
+    let body = req.take_body().ok_or_else(|| OssError::internal("body taken"))?;
+    let staged = stage(body, opts).await.map_err(stage_err)?;
+    let (content_type, meta) = user_meta(&req);
+    let object = ObjectMeta {
+        key: req.key.clone(),
+        size: staged.size,
+        etag: staged.etag.clone(),
+        crc64: staged.crc64,
+        multipart: false,
+        content_type,
+        user_meta: meta,
+        last_modified: req.now,
+        blob: String::new(),
+        segments: Vec::new(),
+    };
+    let store = ctx.store.clone();
+    let bucket = req.bucket.clone();
+    let etag = staged.etag.clone();
+    let crc = staged.crc64;
+    let result = blocking(move || store.put_object(&bucket, object, staged, forbid))
+        .await?
+        .map_err(|e| store_err(e, &req.bucket, &req.key, "", ""))?;
+    if result.is_err() {
+        return Err(OssError::file_already_exists("0026-00000201").into());
+    }
+    let mut response = Response::new(empty());
+    set_header(&mut response, "etag", &etag);
+    set_header(&mut response, "x-oss-hash-crc64ecma", &crc.to_string());
+    if let Some(md5) = md5 {
+        set_header(&mut response, "content-md5", &B64.encode(md5));
+    }
+    Ok(response)
+}
+
+/// Parses `bytes=a-b`, `bytes=a-`, `bytes=-n`. `Ok(None)` = no (or ignorable) range, like OSS,
+/// which serves the whole object when the header is syntactically invalid.
+fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, OssError> {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((first, last)) = spec.split_once('-') else {
+        return Ok(None);
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let range = match (first.is_empty(), last.is_empty()) {
+        (true, true) => return Ok(None),
+        (true, false) => {
+            let Ok(n) = last.parse::<u64>() else {
+                return Ok(None);
+            };
+            if n == 0 || size == 0 {
+                return Err(OssError::invalid_range());
+            }
+            (size.saturating_sub(n), size - 1)
+        }
+        (false, _) => {
+            let Ok(a) = first.parse::<u64>() else {
+                return Ok(None);
+            };
+            let b = if last.is_empty() {
+                size.saturating_sub(1)
+            } else {
+                match last.parse::<u64>() {
+                    Ok(b) if b >= a => b.min(size.saturating_sub(1)),
+                    _ => return Ok(None),
+                }
+            };
+            if a >= size {
+                return Err(OssError::invalid_range());
+            }
+            (a, b)
+        }
+    };
+    Ok(Some(range))
+}
+
+/// Splits `[first, last]` of an object over its segments.
+pub(crate) fn pieces(ctx: &Ctx, bucket: &str, meta: &ObjectMeta, first: u64, last: u64) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let mut offset = 0u64;
+    for segment in &meta.segments {
+        let seg_start = offset;
+        let seg_end = offset + segment.size; // exclusive
+        offset = seg_end;
+        if segment.size == 0 || seg_end <= first || seg_start > last {
+            continue;
+        }
+        let from = first.max(seg_start) - seg_start;
+        let to = (last + 1).min(seg_end) - seg_start;
+        out.push(Piece {
+            path: segment
+                .file
+                .as_deref()
+                .map(|f| ctx.store.segment_path(bucket, meta, f)),
+            offset: from,
+            len: to - from,
+        });
+    }
+    out
+}
+
+fn object_headers(response: &mut Response<crate::body::RespBody>, meta: &ObjectMeta) {
+    set_header(response, "etag", &meta.etag);
+    set_header(response, "x-oss-hash-crc64ecma", &meta.crc64.to_string());
+    set_header(
+        response,
+        "x-oss-object-type",
+        if meta.multipart { "Multipart" } else { "Normal" },
+    );
+    set_header(response, "x-oss-storage-class", "Standard");
+    set_header(response, "content-type", &meta.content_type);
+    set_header(response, "accept-ranges", "bytes");
+    let modified = std::time::UNIX_EPOCH
+        + std::time::Duration::from_secs(u64::try_from(meta.last_modified).unwrap_or(0));
+    set_header(response, "last-modified", &httpdate::fmt_http_date(modified));
+    for (name, value) in &meta.user_meta {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+}
+
+pub(crate) async fn get_object(ctx: &Arc<Ctx>, req: Req, head: bool) -> OpResult {
+    let meta = ctx
+        .store
+        .head(&req.bucket, &req.key)
+        .map_err(|e| store_err(e, &req.bucket, &req.key, "", ""))?;
+    let range = match (head, req.h("range")) {
+        (false, Some(value)) => parse_range(value, meta.size)?,
+        _ => None,
+    };
+    let (first, last, status) = match range {
+        Some((a, b)) => (a, b, StatusCode::PARTIAL_CONTENT),
+        None => (0, meta.size.saturating_sub(1), StatusCode::OK),
+    };
+    let len = if meta.size == 0 { 0 } else { last - first + 1 };
+    let body = if head || len == 0 {
+        empty()
+    } else {
+        stream_pieces(pieces(ctx, &req.bucket, &meta, first, last), ctx.config.faults.bandwidth)
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    object_headers(&mut response, &meta);
+    set_header(&mut response, "content-length", &len.to_string());
+    if head {
+        set_header(&mut response, "content-length", &meta.size.to_string());
+    }
+    if range.is_some() {
+        set_header(
+            &mut response,
+            "content-range",
+            &format!("bytes {first}-{last}/{}", meta.size),
+        );
+    }
+    Ok(response)
+}
+
+pub(crate) async fn delete_object(ctx: &Arc<Ctx>, req: Req) -> OpResult {
+    let store = ctx.store.clone();
+    let (bucket, key) = (req.bucket.clone(), req.key.clone());
+    blocking(move || store.delete_object(&bucket, &key))
+        .await?
+        .map_err(|e| store_err(e, &req.bucket, &req.key, "", ""))?;
+    let mut response = Response::new(empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    Ok(response)
+}
+
+/// Parses a list size parameter (`max-keys`, `max-parts`, `max-uploads`): 1..=1000.
+pub(crate) fn list_limit(req: &Req, name: &'static str, default: usize) -> Result<usize, OssError> {
+    match req.q(name) {
+        None | Some("") => Ok(default),
+        Some(value) => match value.parse::<usize>() {
+            Ok(n) if (1..=1000).contains(&n) => Ok(n),
+            _ => Err(OssError::invalid_argument(
+                format!("Argument {name} must be an integer between 1 and 1000."),
+                name,
+                value,
+            )
+            .ec("0017-00000207")),
+        },
+    }
+}
+
+pub(crate) async fn list_objects(ctx: &Arc<Ctx>, req: Req) -> OpResult {
+    let v2 = req.q("list-type") == Some("2");
+    let encode = req.url_encoding();
+    let enc = |s: &str| if encode { url_encode(s) } else { s.to_owned() };
+    let prefix = req.q("prefix").unwrap_or_default().to_owned();
+    let delimiter = req.q("delimiter").unwrap_or_default().to_owned();
+    let max = list_limit(&req, "max-keys", 100)?;
+    let marker = if v2 {
+        req.q("continuation-token")
+            .filter(|t| !t.is_empty())
+            .or(req.q("start-after"))
+            .unwrap_or_default()
+            .to_owned()
+    } else {
+        req.q("marker").unwrap_or_default().to_owned()
+    };
+    let all = ctx
+        .store
+        .list_objects(&req.bucket, &prefix, &marker, usize::MAX - 1)
+        .map_err(|e| store_err(e, &req.bucket, "", "", ""))?;
+    // Resuming after a common prefix skips everything under it.
+    let skip_under = (!delimiter.is_empty() && marker.ends_with(&delimiter) && marker.starts_with(&prefix))
+        .then(|| marker.clone());
+    let mut contents: Vec<&ObjectMeta> = Vec::new();
+    let mut prefixes: Vec<String> = Vec::new();
+    let mut truncated = false;
+    let mut last = String::new();
+    for meta in &all {
+        if skip_under.as_deref().is_some_and(|p| meta.key.starts_with(p)) {
+            continue;
+        }
+        let common = if delimiter.is_empty() {
+            None
+        } else {
+            meta.key[prefix.len()..]
+                .find(&delimiter)
+                .map(|i| meta.key[..prefix.len() + i + delimiter.len()].to_owned())
+        };
+        if let Some(common) = &common {
+            if prefixes.last() == Some(common) {
+                continue;
+            }
+        }
+        if contents.len() + prefixes.len() == max {
+            truncated = true;
+            break;
+        }
+        match common {
+            Some(common) => {
+                last = common.clone();
+                prefixes.push(common);
+            }
+            None => {
+                last = meta.key.clone();
+                contents.push(meta);
+            }
+        }
+    }
+    let mut w = XmlWriter::new("ListBucketResult");
+    w.elem("Name", &req.bucket);
+    w.elem("Prefix", &enc(&prefix));
+    if v2 {
+        if let Some(token) = req.q("continuation-token") {
+            w.elem("ContinuationToken", token);
+        }
+        if let Some(start) = req.q("start-after") {
+            w.elem("StartAfter", &enc(start));
+        }
+    } else {
+        w.elem("Marker", &enc(&marker));
+    }
+    w.elem("MaxKeys", &max.to_string());
+    w.elem("Delimiter", &enc(&delimiter));
+    if encode {
+        w.elem("EncodingType", "url");
+    }
+    w.elem("IsTruncated", if truncated { "true" } else { "false" });
+    if truncated {
+        if v2 {
+            w.elem("NextContinuationToken", &last);
+        } else {
+            w.elem("NextMarker", &enc(&last));
+        }
+    }
+    if v2 {
+        w.elem("KeyCount", &(contents.len() + prefixes.len()).to_string());
+    }
+    for meta in contents {
+        w.open("Contents");
+        w.elem("Key", &enc(&meta.key));
+        w.elem("LastModified", &iso_ms(meta.last_modified));
+        w.elem("ETag", &meta.etag);
+        w.elem("Type", if meta.multipart { "Multipart" } else { "Normal" });
+        w.elem("Size", &meta.size.to_string());
+        w.elem("StorageClass", "Standard");
+        w.close();
+    }
+    for prefix in prefixes {
+        w.open("CommonPrefixes");
+        w.elem("Prefix", &enc(&prefix));
+        w.close();
+    }
+    Ok(xml_ok(w.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100).unwrap(), Some((0, 9)));
+        assert_eq!(parse_range("bytes=90-", 100).unwrap(), Some((90, 99)));
+        assert_eq!(parse_range("bytes=-10", 100).unwrap(), Some((90, 99)));
+        assert_eq!(parse_range("bytes=50-500", 100).unwrap(), Some((50, 99)));
+        assert_eq!(parse_range("bytes=9-1", 100).unwrap(), None);
+        assert_eq!(parse_range("junk", 100).unwrap(), None);
+        assert!(parse_range("bytes=100-", 100).is_err());
+    }
+}

@@ -1,0 +1,394 @@
+//! The request pipeline: addressing, authentication, fault injection, dispatch, and turning
+//! every outcome into an OSS-shaped response.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+
+use crate::addressing::{self, parse_query};
+use crate::auth::{SignedRequest, Verifier};
+use crate::body::{RespBody, empty, full};
+use crate::config::{Config, FaultOp};
+use crate::error::OssError;
+use crate::fault::{Fault, Faults};
+use crate::store::Store;
+use crate::{ops_multipart, ops_object};
+
+/// Shared state of a running server.
+pub(crate) struct Ctx {
+    pub(crate) config: Config,
+    pub(crate) store: Arc<Store>,
+    pub(crate) verifier: Verifier,
+    pub(crate) faults: Faults,
+    request_counter: AtomicU64,
+    request_nonce: u32,
+}
+
+impl Ctx {
+    pub(crate) fn new(config: Config, store: Arc<Store>) -> Self {
+        let verifier = Verifier::new(
+            &config.region,
+            &config.access_key_id,
+            &config.access_key_secret,
+            config.max_skew,
+        );
+        let faults = Faults::new(config.faults.clone());
+        Self {
+            config,
+            store,
+            verifier,
+            faults,
+            request_counter: AtomicU64::new(0),
+            request_nonce: rand::random(),
+        }
+    }
+
+    /// 24 upper-hex characters, unique per server run, like OSS request ids.
+    fn request_id(&self) -> String {
+        let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
+        format!("{:08X}{:016X}", self.request_nonce, n)
+    }
+}
+
+/// The connection must be closed without an answer (fault injection or a vanished client).
+#[derive(Debug)]
+pub(crate) struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+/// Outcome of an operation.
+pub(crate) enum OpError {
+    Oss(OssError),
+    Drop,
+}
+
+impl From<OssError> for OpError {
+    fn from(err: OssError) -> Self {
+        Self::Oss(err)
+    }
+}
+
+impl From<std::io::Error> for OpError {
+    fn from(err: std::io::Error) -> Self {
+        Self::Oss(err.into())
+    }
+}
+
+pub(crate) type OpResult = Result<Response<RespBody>, OpError>;
+
+/// One parsed, authenticated request handed to an operation.
+pub(crate) struct Req {
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<Incoming>,
+    pub(crate) fault: Fault,
+    pub(crate) now: i64,
+    pub(crate) host: String,
+    pub(crate) virtual_host: bool,
+}
+
+impl Req {
+    pub(crate) fn q(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn has_q(&self, name: &str) -> bool {
+        self.query.iter().any(|(n, _)| n == name)
+    }
+
+    pub(crate) fn h(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub(crate) fn take_body(&mut self) -> Option<Incoming> {
+        self.body.take()
+    }
+
+    /// `encoding-type=url` requested.
+    pub(crate) fn url_encoding(&self) -> bool {
+        self.q("encoding-type")
+            .is_some_and(|v| v.eq_ignore_ascii_case("url"))
+    }
+
+    /// Bytes after which a DropMidBody fault cuts the connection.
+    pub(crate) fn cut_after(&self) -> Option<u64> {
+        (self.fault == Fault::DropMidBody).then(|| {
+            let len = self
+                .h("content-length")
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(2);
+            (len / 2).max(1)
+        })
+    }
+}
+
+/// The operations the server knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    PutBucket,
+    ListUploads,
+    ListObjects,
+    Initiate,
+    UploadPart,
+    UploadPartCopy,
+    Complete,
+    Abort,
+    ListParts,
+    PutObject,
+    GetObject,
+    HeadObject,
+    DeleteObject,
+}
+
+impl Op {
+    fn fault_op(self) -> Option<FaultOp> {
+        Some(match self {
+            Self::Initiate => FaultOp::Initiate,
+            Self::UploadPart | Self::UploadPartCopy => FaultOp::UploadPart,
+            Self::Complete => FaultOp::Complete,
+            Self::Abort => FaultOp::Abort,
+            Self::ListParts => FaultOp::ListParts,
+            Self::ListUploads => FaultOp::ListUploads,
+            Self::PutObject => FaultOp::PutObject,
+            Self::GetObject => FaultOp::GetObject,
+            Self::HeadObject => FaultOp::HeadObject,
+            Self::DeleteObject => FaultOp::DeleteObject,
+            Self::PutBucket | Self::ListObjects => return None,
+        })
+    }
+
+    fn has_body(self) -> bool {
+        matches!(self, Self::UploadPart | Self::PutObject | Self::Complete)
+    }
+}
+
+fn classify(method: &Method, key: &str, query: &[(String, String)], headers: &HeaderMap) -> Result<Op, OssError> {
+    let has = |name: &str| query.iter().any(|(n, _)| n == name);
+    if key.is_empty() {
+        return match *method {
+            Method::PUT => Ok(Op::PutBucket),
+            Method::GET if has("uploads") => Ok(Op::ListUploads),
+            Method::GET => Ok(Op::ListObjects),
+            _ => Err(OssError::not_implemented(&format!("{method} on a bucket"))),
+        };
+    }
+    Ok(match *method {
+        Method::POST if has("uploads") => Op::Initiate,
+        Method::POST if has("uploadId") => Op::Complete,
+        Method::PUT if has("uploadId") || has("partNumber") => {
+            if headers.contains_key("x-oss-copy-source") {
+                Op::UploadPartCopy
+            } else {
+                Op::UploadPart
+            }
+        }
+        Method::PUT if headers.contains_key("x-oss-copy-source") => {
+            return Err(OssError::not_implemented("CopyObject"));
+        }
+        Method::PUT => Op::PutObject,
+        Method::DELETE if has("uploadId") => Op::Abort,
+        Method::DELETE => Op::DeleteObject,
+        Method::GET if has("uploadId") => Op::ListParts,
+        Method::GET => Op::GetObject,
+        Method::HEAD => Op::HeadObject,
+        _ => return Err(OssError::method_not_allowed()),
+    })
+}
+
+/// Handles one HTTP request.
+pub(crate) async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<RespBody>, Dropped> {
+    let request_id = ctx.request_id();
+    if !ctx.config.faults.latency.is_zero() {
+        tokio::time::sleep(ctx.config.faults.latency).await;
+    }
+    let is_head = req.method() == Method::HEAD;
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("localhost")
+        .to_owned();
+    let result = process(&ctx, req, host.clone()).await;
+    let mut response = match result {
+        Ok(response) => response,
+        Err(OpError::Drop) => return Err(Dropped),
+        Err(OpError::Oss(err)) => error_response(&err, &request_id, &host, is_head),
+    };
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-oss-request-id", value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(SystemTime::now())) {
+        headers.insert(http::header::DATE, value);
+    }
+    headers.insert(http::header::SERVER, HeaderValue::from_static("AliyunOSS"));
+    Ok(response)
+}
+
+fn unix_seconds(now: SystemTime) -> i64 {
+    now.duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+async fn process(ctx: &Arc<Ctx>, req: Request<Incoming>, host: String) -> OpResult {
+    let (parts, body) = req.into_parts();
+    let target = addressing::resolve(
+        Some(&host),
+        parts.uri.path(),
+        ctx.config.virtual_host_suffix.as_deref(),
+    )?;
+    let query = parse_query(parts.uri.query());
+    let system_now = SystemTime::now();
+    let now = unix_seconds(system_now);
+    ctx.verifier.verify(
+        &SignedRequest {
+            method: parts.method.as_str(),
+            bucket: target.bucket.as_deref(),
+            key: &target.key,
+            raw_query: parts.uri.query().unwrap_or_default(),
+            headers: &parts.headers,
+        },
+        system_now,
+    )?;
+    let Some(bucket) = target.bucket else {
+        return Err(OssError::not_implemented("ListBuckets").into());
+    };
+    let op = classify(&parts.method, &target.key, &query, &parts.headers)?;
+    if op != Op::PutBucket && !ctx.store.bucket_exists(&bucket) {
+        return Err(OssError::no_such_bucket(&bucket).into());
+    }
+    let fault = op
+        .fault_op()
+        .map_or(Fault::None, |f| ctx.faults.draw(f, op.has_body()));
+    if let Fault::FailBefore { internal } = fault {
+        return Err(injected(internal).into());
+    }
+    let virtual_host = ctx
+        .config
+        .virtual_host_suffix
+        .as_deref()
+        .is_some_and(|suffix| host.contains(suffix) && !host.starts_with(suffix));
+    let req = Req {
+        bucket,
+        key: target.key,
+        query,
+        headers: parts.headers,
+        body: Some(body),
+        fault,
+        now,
+        host,
+        virtual_host,
+    };
+    let response = match op {
+        Op::PutBucket => ops_object::put_bucket(ctx, req).await,
+        Op::ListObjects => ops_object::list_objects(ctx, req).await,
+        Op::PutObject => ops_object::put_object(ctx, req).await,
+        Op::GetObject => ops_object::get_object(ctx, req, false).await,
+        Op::HeadObject => ops_object::get_object(ctx, req, true).await,
+        Op::DeleteObject => ops_object::delete_object(ctx, req).await,
+        Op::Initiate => ops_multipart::initiate(ctx, req).await,
+        Op::UploadPart => ops_multipart::upload_part(ctx, req).await,
+        Op::UploadPartCopy => ops_multipart::upload_part_copy(ctx, req).await,
+        Op::Complete => ops_multipart::complete(ctx, req).await,
+        Op::Abort => ops_multipart::abort(ctx, req).await,
+        Op::ListParts => ops_multipart::list_parts(ctx, req).await,
+        Op::ListUploads => ops_multipart::list_uploads(ctx, req).await,
+    }?;
+    match fault {
+        Fault::FailAfter { internal } => Err(injected(internal).into()),
+        Fault::DropBeforeResponse | Fault::DropMidBody => Err(OpError::Drop),
+        Fault::None | Fault::FailBefore { .. } => Ok(response),
+    }
+}
+
+fn injected(internal: bool) -> OssError {
+    if internal {
+        OssError::internal("We encountered an internal error. Please try again.")
+    } else {
+        OssError::service_unavailable()
+    }
+}
+
+/// The OSS error response: XML body (or base64 `x-oss-err` header for HEAD), `x-oss-ec`.
+pub(crate) fn error_response(err: &OssError, request_id: &str, host: &str, is_head: bool) -> Response<RespBody> {
+    let xml = err.to_xml(request_id, host);
+    let mut builder = Response::builder()
+        .status(err.status)
+        .header(http::header::CONTENT_TYPE, "application/xml");
+    if let Some(ec) = err.ec {
+        builder = builder.header("x-oss-ec", ec);
+    }
+    let response = if is_head {
+        builder
+            .header("x-oss-err", B64.encode(xml.as_bytes()))
+            .body(empty())
+    } else {
+        builder.body(full(xml))
+    };
+    response.unwrap_or_else(|_| {
+        let mut fallback = Response::new(empty());
+        *fallback.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        fallback
+    })
+}
+
+/// A 200 XML response.
+pub(crate) fn xml_ok(xml: String) -> Response<RespBody> {
+    let mut response = Response::new(full(xml));
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    response
+}
+
+/// Sets a header from a string, skipping values that are not valid header text.
+pub(crate) fn set_header(response: &mut Response<RespBody>, name: &'static str, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, value);
+    }
+}
+
+/// Runs blocking store work off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, OssError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| OssError::internal("storage task failed"))
+}
+
+/// Decodes a Content-MD5 header (InvalidDigest when malformed).
+pub(crate) fn content_md5(req: &Req) -> Result<Option<[u8; 16]>, OssError> {
+    let Some(value) = req.h("content-md5") else {
+        return Ok(None);
+    };
+    let bytes = B64
+        .decode(value.trim())
+        .map_err(|_| OssError::invalid_digest(true))?;
+    <[u8; 16]>::try_from(bytes.as_slice())
+        .map(Some)
+        .map_err(|_| OssError::invalid_digest(true))
+}
+
+/// `x-oss-forbid-overwrite: true`.
+pub(crate) fn forbid_overwrite(req: &Req) -> bool {
+    req.h("x-oss-forbid-overwrite")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
