@@ -58,6 +58,8 @@
 
 mod codec;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod generated {
     pub(crate) mod error_codes;
     pub(crate) mod names;
