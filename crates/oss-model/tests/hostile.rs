@@ -62,9 +62,8 @@ fn doctype_and_entities_are_refused() {
         ListPartsOutput::from_xml(xxe.as_bytes()),
         Err(DecodeError::Doctype)
     );
-    let bomb = format!(
-        "<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]><Error><Code>&lol2;</Code></Error>"
-    );
+    let bomb = "<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]>\
+                <Error><Code>&lol2;</Code></Error>";
     assert_eq!(
         ServiceError::from_xml(StatusCode::BAD_REQUEST, bomb.as_bytes()),
         Err(DecodeError::Doctype)

@@ -3,7 +3,7 @@
 //! `…Output` type. Outputs that have an XML body also read and write it (`from_xml` /
 //! `to_xml`) so a server can reuse them.
 //!
-//! Inputs take validated [`BucketName`], [`ObjectKey`] and [`PartNumber`] values, so the only
+//! Inputs take validated [`BucketName`], [`ObjectKey`] and [`PartNumber`](crate::PartNumber) values, so the only
 //! errors left for `to_request` are range checks and header values HTTP cannot carry.
 
 mod abort;
