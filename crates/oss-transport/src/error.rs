@@ -109,7 +109,11 @@ impl TransportError {
     /// Classify an error coming out of hyper or the legacy client by walking its source chain.
     pub(crate) fn classify(err: BoxError, body_fully_sent: bool) -> Self {
         let kind = classify_chain(&*err);
-        Self::new(kind).with_source(err).with_body_fully_sent(body_fully_sent && kind != Kind::Body)
+        let err = Self::new(kind).with_source(err);
+        // Without a connection nothing was sent, even if the body (e.g. an empty one) had nothing left to send;
+        // a failed body source never finished.
+        let sent = body_fully_sent && !err.is_connect() && kind != Kind::Body;
+        err.with_body_fully_sent(sent)
     }
 }
 
@@ -131,21 +135,19 @@ fn classify_chain(err: &(dyn StdError + 'static)) -> Kind {
         if e.downcast_ref::<rustls::Error>().is_some() {
             tls = true;
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            io_timeout |= io.kind() == std::io::ErrorKind::TimedOut;
-            if let Some(inner) = io.get_ref() {
-                if let Some(ours) = inner.downcast_ref::<TransportError>() {
-                    return ours.kind;
-                }
-                tls |= inner.downcast_ref::<rustls::Error>().is_some();
-            }
-        }
         depth += 1;
         // Chains are short; the bound only guards against a pathological cyclic `source()`.
         if depth > 32 {
             break;
         }
-        current = e.source();
+        current = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => {
+                io_timeout |= io.kind() == std::io::ErrorKind::TimedOut;
+                // `io::Error::source` skips the wrapped error itself, so step into it explicitly.
+                io.get_ref().map(|inner| inner as &(dyn StdError + 'static))
+            }
+            None => e.source(),
+        };
     }
     match (connect, tls, io_timeout) {
         (true, true, _) => Kind::Tls,

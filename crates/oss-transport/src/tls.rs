@@ -41,8 +41,9 @@ impl Default for TlsOptions {
 impl TlsOptions {
     pub(crate) fn into_client_config(self) -> Result<ClientConfig, BuildError> {
         if let Some(mut config) = self.config {
-            // Whatever ALPN the caller set, this client speaks HTTP/1.1 only.
-            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            // The connector sets ALPN from the enabled HTTP versions (and panics if it is preset): whatever the
+            // caller listed, this client speaks HTTP/1.1 only.
+            config.alpn_protocols.clear();
             return Ok(config);
         }
         let provider = match self.provider {
@@ -64,12 +65,11 @@ impl TlsOptions {
         if roots.is_empty() {
             return Err(BuildError::new("no trusted root certificates: enable webpki or native roots, or add one"));
         }
-        let mut config = ClientConfig::builder_with_provider(provider)
+        let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| BuildError::new("TLS provider supports no safe protocol version").with_source(e))?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(config)
     }
 }
