@@ -16,24 +16,17 @@ pub(crate) const V4_TERMINATOR: &str = "aliyun_v4_request";
 
 /// Request headers keyed by lower-case name, in name order.
 ///
-/// Values are trimmed of surrounding spaces/tabs and repeated names are joined with `,`
-/// (the Go SDK's rule and HTTP's own combination rule): an HTTP server only ever sees the
-/// trimmed value, so signing the trimmed value is what makes client and server agree.
+/// A repeated name (compared case-insensitively) keeps its **last** value and values are
+/// used verbatim: that is what the official SDKs' header maps do (Python SDK v2 and `oss2`
+/// use a case-insensitive dict, the Go SDK's `Header.Set` replaces), so signatures match
+/// theirs byte for byte. Callers should therefore not send padded values or one name twice
+/// (an HTTP server strips the padding and may combine repeats, WIRE.md §11.4).
 pub(crate) type HeaderMap = BTreeMap<String, String>;
 
 /// Builds a [`HeaderMap`] from `(name, value)` pairs.
+/// Names are lower-cased with Unicode rules, as Python's `str.lower` does.
 pub(crate) fn collect_headers(headers: &[(&str, &str)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (name, value) in headers {
-        let value = value.trim_matches([' ', '\t']);
-        map.entry(name.to_ascii_lowercase())
-            .and_modify(|v: &mut String| {
-                v.push(',');
-                v.push_str(value);
-            })
-            .or_insert_with(|| value.to_owned());
-    }
-    map
+    headers.iter().map(|(name, value)| (name.to_lowercase(), (*value).to_owned())).collect()
 }
 
 /// Headers V4 signs whatever the additional-headers list says.
@@ -46,7 +39,7 @@ pub(crate) fn v4_default_signed(lower_name: &str) -> bool {
 pub(crate) fn effective_additional(requested: &[&str], headers: &HeaderMap) -> Vec<String> {
     let set: BTreeSet<String> = requested
         .iter()
-        .map(|h| h.to_ascii_lowercase())
+        .map(|h| h.to_lowercase())
         .filter(|h| !v4_default_signed(h))
         .filter(|h| headers.get(h).is_some_and(|v| !v.is_empty()))
         .collect();

@@ -62,8 +62,9 @@
 //!   `A-Z a-z 0-9 - _ . ~ /` percent-encoded (upper-case hex).
 //! * Canonical query: decoded pairs re-encoded strictly (`/` too, space as `%20`), sorted
 //!   by encoded name then value, `name` alone when the value is empty.
-//! * Headers: names lower-cased, values trimmed of spaces/tabs, repeated names joined
-//!   with `,` (what an HTTP server sees). V4 signs `x-oss-*`, `content-type`,
+//! * Headers: names lower-cased, values verbatim, a repeated name (any case) keeps its
+//!   last value, as the official SDKs' header maps do (so do not send padded values or
+//!   repeated names: an HTTP server would trim/combine them). V4 signs `x-oss-*`, `content-type`,
 //!   `content-md5` plus the additional headers that are present (lower-cased, sorted,
 //!   de-duplicated, default-signed names dropped).
 //! * V1 sub-resources: the Go SDK v2 list (`acl`, `uploads`, `uploadId`, `partNumber`,

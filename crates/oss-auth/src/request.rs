@@ -7,7 +7,7 @@ use std::time::SystemTime;
 ///
 /// `key` is the **decoded** object key (as the user wrote it), `query` holds **decoded**
 /// `(name, value)` pairs (empty value for `?uploads`), `headers` the request headers
-/// (any case; repeated names are joined with `,`, values trimmed).
+/// (any case; values verbatim; a repeated name keeps its last value, like the SDKs).
 #[derive(Clone, Copy)]
 #[non_exhaustive]
 pub struct SignableRequest<'a> {

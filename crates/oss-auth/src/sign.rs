@@ -92,7 +92,7 @@ impl Signer {
             set_header(
                 &mut headers,
                 "x-oss-security-token",
-                token.trim_matches([' ', '\t']),
+                token,
             );
         }
         set_header(&mut headers, "x-oss-content-sha256", UNSIGNED_PAYLOAD);
@@ -247,7 +247,7 @@ impl Signer {
             set_header(
                 &mut headers,
                 "x-oss-security-token",
-                token.trim_matches([' ', '\t']),
+                token,
             );
         }
         let date_line = headers

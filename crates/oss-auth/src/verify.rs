@@ -370,7 +370,7 @@ fn parse_additional(list: Option<&str>) -> Result<Vec<String>, VerifyError> {
                     "AdditionalHeaders contains an empty element.",
                 ))
             } else {
-                Ok(h.to_ascii_lowercase())
+                Ok(h.to_lowercase())
             }
         })
         .collect()

@@ -304,8 +304,6 @@ proptest! {
                 }
                 _ => {
                     let changed = flip(&meta, pos).unwrap();
-                    // Surrounding whitespace is not part of the value a server sees.
-                    prop_assume!(changed.trim() != meta.trim());
                     for h in &mut headers {
                         if h.0 == "x-oss-meta-m" { h.1 = changed.clone(); }
                     }
