@@ -1,0 +1,353 @@
+//! [`ClientBuilder`]: consuming fluent setters, `from_env`, string-keyed `config`, fallible
+//! `build`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use oss_auth::{Credentials, EnvProvider, ProvideCredentials, Signer, StaticProvider};
+
+use crate::client::{Client, Inner};
+use crate::config::{Addressing, ConfigKey, RetryConfig, SignatureVersion, parse_duration};
+use crate::error::{ConfigError, Error};
+use crate::runtime::{Runtime, TokioRuntime};
+use crate::transport::{HttpClient, HyperClient};
+use crate::url::Endpoint;
+
+/// Builds a [`Client`]. Setters consume and return the builder; errors (bad endpoint, bad
+/// `config` value) surface in [`build`](Self::build).
+///
+/// There is no default endpoint, region or bucket. Without credentials the builder falls back
+/// to the environment (`OSS_ACCESS_KEY_ID`...) at request time.
+#[derive(Default)]
+pub struct ClientBuilder {
+    endpoint: Option<String>,
+    region: Option<String>,
+    bucket: Option<String>,
+    access_key_id: Option<String>,
+    access_key_secret: Option<String>,
+    session_token: Option<String>,
+    provider: Option<Arc<dyn ProvideCredentials>>,
+    addressing: Addressing,
+    signature_version: SignatureVersion,
+    connect_timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    retry: RetryConfig,
+    root_certs_pem: Vec<Vec<u8>>,
+    http: Option<Arc<dyn HttpClient>>,
+    runtime: Option<Arc<dyn Runtime>>,
+    error: Option<ConfigError>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("access_key_id", &self.access_key_id)
+            .field("addressing", &self.addressing)
+            .field("signature_version", &self.signature_version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Environment variables read by [`ClientBuilder::from_env`], first match wins.
+const ENV: &[(ConfigKey, &[&str])] = &[
+    (ConfigKey::Endpoint, &["OSS_ENDPOINT", "ALIBABA_CLOUD_OSS_ENDPOINT"]),
+    (ConfigKey::Region, &["OSS_REGION", "ALIBABA_CLOUD_REGION_ID", "ALIBABA_CLOUD_REGION"]),
+    (ConfigKey::Bucket, &["OSS_BUCKET"]),
+    (ConfigKey::AccessKeyId, &["OSS_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_ID"]),
+    (
+        ConfigKey::AccessKeySecret,
+        &["OSS_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
+    ),
+    (
+        ConfigKey::SessionToken,
+        &["OSS_SESSION_TOKEN", "ALIBABA_CLOUD_SECURITY_TOKEN"],
+    ),
+    (ConfigKey::Addressing, &["OSS_ADDRESSING"]),
+    (ConfigKey::SignatureVersion, &["OSS_SIGNATURE_VERSION"]),
+];
+
+impl ClientBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder preloaded from the process environment (see [`from_env_with`](Self::from_env_with)).
+    pub fn from_env() -> Self {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// A builder preloaded from `lookup(variable)`: `OSS_ENDPOINT`, `OSS_REGION`, `OSS_BUCKET`,
+    /// `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`, `OSS_SESSION_TOKEN`, `OSS_ADDRESSING`,
+    /// `OSS_SIGNATURE_VERSION`, and the `ALIBABA_CLOUD_*` names (`ALIBABA_CLOUD_ACCESS_KEY_ID`,
+    /// `ALIBABA_CLOUD_ACCESS_KEY_SECRET`, `ALIBABA_CLOUD_SECURITY_TOKEN`,
+    /// `ALIBABA_CLOUD_REGION_ID`, `ALIBABA_CLOUD_OSS_ENDPOINT`). Empty values count as unset.
+    /// Later setters override.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let mut b = Self::new();
+        for (key, names) in ENV {
+            if let Some(v) = names
+                .iter()
+                .find_map(|n| lookup(n).filter(|v| !v.trim().is_empty()))
+            {
+                b = b.config(*key, &v);
+            }
+        }
+        b
+    }
+
+    /// Service endpoint, e.g. `https://oss-cn-hangzhou.aliyuncs.com` or `http://127.0.0.1:9000`
+    /// (a bare host means `https`).
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Region id (`cn-hangzhou`), required for signature V4.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Default bucket (used by callers such as the CLI; every method takes a bucket explicitly).
+    pub fn bucket(mut self, bucket: impl Into<String>) -> Self {
+        self.bucket = Some(bucket.into());
+        self
+    }
+
+    /// Fixed credentials.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.provider = Some(Arc::new(StaticProvider::new(credentials)));
+        self
+    }
+
+    /// A credentials provider, asked before each request (it may cache and refresh).
+    pub fn credentials_provider(mut self, provider: Arc<dyn ProvideCredentials>) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// Virtual-host (default) or path-style URLs. IP-literal endpoints always use path style.
+    pub fn addressing(mut self, addressing: Addressing) -> Self {
+        self.addressing = addressing;
+        self
+    }
+
+    /// V4 (default) or V1 signatures.
+    pub fn signature_version(mut self, version: SignatureVersion) -> Self {
+        self.signature_version = version;
+        self
+    }
+
+    /// Bound on DNS + TCP + TLS setup (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Longest time without progress sending or receiving (default 30 s).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = Some(timeout);
+        self
+    }
+
+    /// Overall limit for one request attempt (default none: a large part may take long).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
+
+    /// Retry policy (see [`RetryConfig`]).
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Trusts an extra root certificate (PEM; may hold several), e.g. a local test CA.
+    pub fn add_root_certificate_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.root_certs_pem.push(pem.as_ref().to_vec());
+        self
+    }
+
+    /// Replaces the transport (an [`FnTransport`](crate::transport::FnTransport) in tests, or a
+    /// custom [`HttpClient`]). Timeouts and certificates set here are then not used.
+    pub fn http_client(mut self, http: Arc<dyn HttpClient>) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Replaces the clock/timer runtime (default [`TokioRuntime`]).
+    pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Sets an option by [`ConfigKey`] from a string (CLI `--config key=value`, config files).
+    /// An invalid value is reported by [`build`](Self::build), naming the key but never the
+    /// value (it may be a secret).
+    pub fn config(mut self, key: ConfigKey, value: &str) -> Self {
+        if let Err(e) = self.apply(key, value) {
+            self.error.get_or_insert(e);
+        }
+        self
+    }
+
+    fn apply(&mut self, key: ConfigKey, value: &str) -> Result<(), ConfigError> {
+        let v = value.trim();
+        match key {
+            ConfigKey::Endpoint => self.endpoint = Some(v.to_owned()),
+            ConfigKey::Region => self.region = Some(v.to_owned()),
+            ConfigKey::Bucket => self.bucket = Some(v.to_owned()),
+            ConfigKey::AccessKeyId => self.access_key_id = Some(v.to_owned()),
+            ConfigKey::AccessKeySecret => self.access_key_secret = Some(value.to_owned()),
+            ConfigKey::SessionToken => self.session_token = Some(value.to_owned()),
+            ConfigKey::Addressing => self.addressing = v.parse()?,
+            ConfigKey::SignatureVersion => self.signature_version = v.parse()?,
+            ConfigKey::ConnectTimeout => self.connect_timeout = Some(parse_duration(key, v)?),
+            ConfigKey::ReadTimeout => self.read_timeout = Some(parse_duration(key, v)?),
+            ConfigKey::RequestTimeout => self.request_timeout = Some(parse_duration(key, v)?),
+            ConfigKey::MaxRetries => {
+                self.retry.max_retries = v
+                    .parse()
+                    .map_err(|_| ConfigError::invalid(key.as_str(), "not a non-negative integer"))?;
+            }
+            ConfigKey::RetryInitialBackoff => self.retry.initial_backoff = parse_duration(key, v)?,
+            ConfigKey::RetryMaxBackoff => self.retry.max_backoff = parse_duration(key, v)?,
+            ConfigKey::RetryTimeout => self.retry.retry_timeout = parse_duration(key, v)?,
+        }
+        Ok(())
+    }
+
+    /// Validates and builds the client. Must be called inside a tokio runtime only if the
+    /// default transport is used (it is created here, lazily connecting).
+    ///
+    /// # Errors
+    /// [`Error::Config`]: missing or invalid endpoint, V4 without region, invalid `config`
+    /// value, half-specified access key, unreadable certificate.
+    pub fn build(self) -> Result<Client, Error> {
+        if let Some(e) = self.error {
+            return Err(Error::Config(e));
+        }
+        let endpoint = self
+            .endpoint
+            .as_deref()
+            .ok_or_else(|| Error::config("endpoint", "no endpoint configured (OSS_ENDPOINT)"))?;
+        let endpoint = Endpoint::parse(endpoint)?;
+        if self.signature_version == SignatureVersion::V4
+            && self.region.as_deref().is_none_or(str::is_empty)
+        {
+            return Err(Error::config(
+                "region",
+                "signature V4 needs a region (OSS_REGION), e.g. cn-hangzhou",
+            ));
+        }
+        let region = self
+            .region
+            .map(|r| r.strip_prefix("oss-").map(str::to_owned).unwrap_or(r));
+        let provider: Arc<dyn ProvideCredentials> = match (
+            self.provider,
+            self.access_key_id,
+            self.access_key_secret,
+        ) {
+            (Some(p), _, _) => p,
+            (None, Some(id), Some(secret)) => {
+                let mut c = Credentials::new(id, secret);
+                if let Some(t) = self.session_token {
+                    c = c.with_security_token(t);
+                }
+                Arc::new(StaticProvider::new(c))
+            }
+            (None, Some(_), None) | (None, None, Some(_)) => {
+                return Err(Error::config(
+                    "access_key_id",
+                    "access key id and secret must be given together",
+                ));
+            }
+            (None, None, None) => Arc::new(EnvProvider::new()),
+        };
+        let http: Arc<dyn HttpClient> = match self.http {
+            Some(h) => h,
+            None => {
+                let mut b = oss_transport::Client::builder()
+                    .connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(10)))
+                    .read_timeout(self.read_timeout.unwrap_or(Duration::from_secs(30)))
+                    .request_timeout(self.request_timeout);
+                for pem in &self.root_certs_pem {
+                    b = b
+                        .add_root_certificates_pem(pem)
+                        .map_err(|_| Error::config("root_certificate", "not a valid PEM certificate"))?;
+                }
+                let client = b
+                    .build()
+                    .map_err(|e| Error::config("transport", e.to_string()))?;
+                Arc::new(HyperClient::new(client))
+            }
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                endpoint,
+                region,
+                default_bucket: self.bucket,
+                addressing: self.addressing,
+                signature_version: self.signature_version,
+                credentials: provider,
+                http,
+                runtime: self.runtime.unwrap_or_else(|| Arc::new(TokioRuntime)),
+                retry: self.retry,
+                signer: Signer::new(),
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_env_reads_both_families_and_reports_bad_values_without_echoing() {
+        let env = |n: &str| match n {
+            "OSS_ENDPOINT" => Some("http://127.0.0.1:1".to_owned()),
+            "ALIBABA_CLOUD_REGION_ID" => Some("cn-beijing".to_owned()),
+            "ALIBABA_CLOUD_ACCESS_KEY_ID" => Some("id".to_owned()),
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET" => Some("s3cr3t".to_owned()),
+            _ => None,
+        };
+        let b = ClientBuilder::from_env_with(env);
+        assert_eq!(b.region.as_deref(), Some("cn-beijing"));
+        assert_eq!(b.access_key_id.as_deref(), Some("id"));
+        let err = ClientBuilder::from_env_with(env)
+            .config(ConfigKey::ReadTimeout, "s3cr3t")
+            .build()
+            .unwrap_err();
+        assert!(err.is_usage());
+        assert!(!err.to_string().contains("s3cr3t"));
+        assert!(!format!("{b:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn build_validates() {
+        assert!(ClientBuilder::new().build().unwrap_err().is_usage());
+        let no_region = ClientBuilder::new().endpoint("http://127.0.0.1:1").build();
+        assert!(no_region.unwrap_err().is_usage());
+        let v1 = ClientBuilder::new()
+            .endpoint("http://127.0.0.1:1")
+            .signature_version(SignatureVersion::V1)
+            .http_client(Arc::new(crate::transport::FnTransport::new(|_| async {
+                http::Response::new(bytes::Bytes::new())
+            })))
+            .build();
+        assert!(v1.is_ok());
+        let half = ClientBuilder::new()
+            .endpoint("http://127.0.0.1:1")
+            .region("r")
+            .config(ConfigKey::AccessKeyId, "x")
+            .build();
+        assert!(half.unwrap_err().is_usage());
+    }
+}

@@ -1,0 +1,182 @@
+//! Checkpoint files on disk: a deterministic location per (bucket, key, source identity) and
+//! atomic replacement (write a temporary file in the same directory, `fsync`, rename), so a
+//! crash at any moment leaves either the previous or the new checkpoint, never a torn one.
+
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+
+use crate::error::Error;
+
+/// What identifies the bytes being uploaded from a file: a checkpoint only applies to the same
+/// path, size and modification time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SourceIdentity {
+    /// Absolute (canonical when possible) path, lossy UTF-8.
+    pub(crate) path: String,
+    pub(crate) size: u64,
+    /// Modification time in nanoseconds since the Unix epoch (0 when unknown).
+    pub(crate) mtime_ns: u128,
+}
+
+impl SourceIdentity {
+    pub(crate) fn of_file(path: &Path, meta: &std::fs::Metadata) -> Self {
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        Self {
+            path: canonical.to_string_lossy().into_owned(),
+            size: meta.len(),
+            mtime_ns,
+        }
+    }
+
+    /// Why `self` (the checkpoint's) differs from `now` (the file as it is), if it does.
+    pub(crate) fn mismatch(&self, now: &Self) -> Option<String> {
+        if self.size != now.size {
+            return Some(format!("size was {}, is {}", self.size, now.size));
+        }
+        if self.mtime_ns != now.mtime_ns {
+            return Some("modification time changed".to_owned());
+        }
+        None
+    }
+}
+
+/// The deterministic checkpoint path for an upload of `identity` to `bucket`/`key`.
+///
+/// The name hashes every field so that two different uploads never share a file, and carries
+/// no secret (only names the user chose).
+pub(crate) fn checkpoint_path(
+    dir: &Path,
+    bucket: &str,
+    key: &str,
+    identity: &SourceIdentity,
+) -> PathBuf {
+    let mut h = sha2::Sha256::new();
+    for field in [bucket.as_bytes(), key.as_bytes(), identity.path.as_bytes()] {
+        h.update((field.len() as u64).to_le_bytes());
+        h.update(field);
+    }
+    h.update(identity.size.to_le_bytes());
+    h.update(identity.mtime_ns.to_le_bytes());
+    let digest = h.finalize();
+    dir.join(format!("{}.ossmp-checkpoint.json", hex::encode(&digest[..16])))
+}
+
+/// Writes `value` as JSON to `path` atomically (temp file + fsync + rename).
+pub(crate) async fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), Error> {
+    let json = serde_json::to_vec_pretty(value).map_err(|e| {
+        Error::io(
+            "could not serialise the checkpoint",
+            Some(path),
+            std::io::Error::other(e),
+        )
+    })?;
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || save_blocking(&path, &json))
+        .await
+        .map_err(|e| Error::io("checkpoint writer task failed", None, std::io::Error::other(e)))?
+}
+
+fn save_blocking(path: &Path, json: &[u8]) -> Result<(), Error> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io("could not create the checkpoint directory", Some(dir), e))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "checkpoint".to_owned());
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(json)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io("could not write the checkpoint", Some(path), e)
+    })
+}
+
+/// Reads a checkpoint; `Ok(None)` when there is none. A corrupt file is an error (we never
+/// silently start over and leak the parts it points to).
+pub(crate) async fn load<T: for<'de> Deserialize<'de> + Send + 'static>(
+    path: &Path,
+) -> Result<Option<T>, Error> {
+    let bytes = match tokio::fs::read(path).await {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("could not read the checkpoint", Some(path), e)),
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| Error::io("corrupt checkpoint", Some(path), std::io::Error::other(e)))
+}
+
+/// Removes the checkpoint after success; a missing file is fine.
+pub(crate) async fn remove(path: &Path) -> Result<(), Error> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("could not remove the checkpoint", Some(path), e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ident(size: u64) -> SourceIdentity {
+        SourceIdentity {
+            path: "/data/f".into(),
+            size,
+            mtime_ns: 7,
+        }
+    }
+
+    #[test]
+    fn paths_are_deterministic_and_distinct() {
+        let d = Path::new("/tmp/cp");
+        let a = checkpoint_path(d, "b", "k", &ident(1));
+        assert_eq!(a, checkpoint_path(d, "b", "k", &ident(1)));
+        assert_ne!(a, checkpoint_path(d, "b", "k", &ident(2)));
+        assert_ne!(a, checkpoint_path(d, "b", "k2", &ident(1)));
+        // Length-prefixing keeps ("ab","c") and ("a","bc") apart.
+        assert_ne!(
+            checkpoint_path(d, "ab", "c", &ident(1)),
+            checkpoint_path(d, "a", "bc", &ident(1))
+        );
+        assert!(a.starts_with(d));
+    }
+
+    #[test]
+    fn mismatch_reports_changes() {
+        assert!(ident(1).mismatch(&ident(1)).is_none());
+        assert!(ident(1).mismatch(&ident(2)).is_some());
+    }
+
+    #[tokio::test]
+    async fn save_load_remove_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/x.json");
+        assert!(load::<Vec<u32>>(&p).await.unwrap().is_none());
+        save(&p, &vec![1u32, 2, 3]).await.unwrap();
+        assert_eq!(load::<Vec<u32>>(&p).await.unwrap(), Some(vec![1, 2, 3]));
+        save(&p, &vec![4u32]).await.unwrap();
+        assert_eq!(load::<Vec<u32>>(&p).await.unwrap(), Some(vec![4]));
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+        std::fs::write(&p, b"{not json").unwrap();
+        assert!(load::<Vec<u32>>(&p).await.is_err());
+        remove(&p).await.unwrap();
+        remove(&p).await.unwrap();
+    }
+}

@@ -1,0 +1,347 @@
+//! [`Client`]: signs [`OssRequest`]s, sends them through the transport seam, retries idempotent
+//! single requests, and decodes responses with the operation's own parser.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use oss_auth::{Credentials, ProvideCredentials, SignableRequest, Signer, V4Params};
+use oss_model::{OssRequest, Operation, ResponseError};
+use tracing::Instrument as _;
+
+use crate::builder::ClientBuilder;
+use crate::config::{Addressing, RetryConfig, SignatureVersion};
+use crate::error::{CredentialsFailure, Error, ResponseFailure};
+use crate::runtime::Runtime;
+use crate::transport::{HttpClient, RequestBody};
+use crate::url::Endpoint;
+
+/// Largest XML/error body we buffer (ListParts with 1000 parts is ~250 KiB).
+pub(crate) const MAX_XML_RESPONSE: usize = 8 * 1024 * 1024;
+
+/// A cheap-to-clone handle to an OSS endpoint: credentials, signing, connection pool and retry
+/// policy. `Client` is `Clone + Send + Sync`; share one across tasks.
+///
+/// # Example
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), oss_multipart::Error> {
+/// use oss_multipart::{Addressing, Client, Credentials};
+///
+/// let client = Client::builder()
+///     .endpoint("http://127.0.0.1:9000")
+///     .region("cn-hangzhou")
+///     .credentials(Credentials::new("AKID", "SECRET"))
+///     .addressing(Addressing::Path)
+///     .build()?;
+/// let url = client.presign(http::Method::GET, "bucket", "a/key.bin", std::time::Duration::from_secs(60))?;
+/// assert!(url.starts_with("http://127.0.0.1:9000/bucket/a/key.bin?"));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) region: Option<String>,
+    pub(crate) default_bucket: Option<String>,
+    pub(crate) addressing: Addressing,
+    pub(crate) signature_version: SignatureVersion,
+    pub(crate) credentials: Arc<dyn ProvideCredentials>,
+    pub(crate) http: Arc<dyn HttpClient>,
+    pub(crate) runtime: Arc<dyn Runtime>,
+    pub(crate) retry: RetryConfig,
+    pub(crate) signer: Signer,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Credentials are a provider; even its Debug is left out to be safe.
+        f.debug_struct("Client")
+            .field("endpoint", &self.inner.endpoint)
+            .field("region", &self.inner.region)
+            .field("default_bucket", &self.inner.default_bucket)
+            .field("addressing", &self.inner.addressing)
+            .field("signature_version", &self.inner.signature_version)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A response with its body collected (bounded).
+#[derive(Debug)]
+pub(crate) struct RawResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+/// Whether a request may be repeated without a second effect when its outcome is unknown.
+pub(crate) fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+    )
+}
+
+/// Short operation name from a type name (`oss_model::ops::UploadPart` → `UploadPart`).
+pub(crate) fn op_name<O>() -> &'static str {
+    let full = std::any::type_name::<O>();
+    let no_generics = full.split('<').next().unwrap_or(full);
+    no_generics.rsplit("::").next().unwrap_or(no_generics)
+}
+
+impl Client {
+    /// A builder; see [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client configured from the environment: `OSS_ENDPOINT`, `OSS_REGION`, `OSS_BUCKET`,
+    /// `OSS_ACCESS_KEY_ID`/`OSS_ACCESS_KEY_SECRET`/`OSS_SESSION_TOKEN` (or the
+    /// `ALIBABA_CLOUD_*` equivalents). See [`ClientBuilder::from_env`].
+    ///
+    /// # Errors
+    /// [`Error::is_usage`] when the endpoint is missing or invalid.
+    pub fn from_env() -> Result<Self, Error> {
+        ClientBuilder::from_env().build()
+    }
+
+    /// The default bucket, if configured.
+    pub fn default_bucket(&self) -> Option<&str> {
+        self.inner.default_bucket.as_deref()
+    }
+
+    /// The request URL for a bucket/key/query, as sent on the wire.
+    pub(crate) fn url(&self, bucket: Option<&str>, key: Option<&str>, query: &[(String, String)]) -> String {
+        self.inner
+            .endpoint
+            .url(self.inner.addressing, bucket, key, query)
+    }
+
+    pub(crate) async fn credentials(&self) -> Result<Credentials, Error> {
+        self.inner
+            .credentials
+            .provide_credentials()
+            .await
+            .map_err(|source| Error::Credentials(CredentialsFailure::provider(source)))
+    }
+
+    pub(crate) fn region(&self) -> Result<&str, Error> {
+        self.inner.region.as_deref().ok_or_else(|| {
+            Error::config("region", "signature V4 needs a region (builder `.region(..)` or OSS_REGION)")
+        })
+    }
+
+    /// Builds the signed `http::Request` head for `req` at wall-clock `time`.
+    pub(crate) fn sign_request(
+        &self,
+        req: &OssRequest,
+        creds: &Credentials,
+        time: SystemTime,
+        body_len: Option<u64>,
+    ) -> Result<http::request::Builder, Error> {
+        let url = self.url(req.bucket.as_deref(), req.key.as_deref(), &req.query);
+        let mut header_pairs: Vec<(String, String)> = Vec::with_capacity(req.headers.len() + 1);
+        for (name, value) in &req.headers {
+            let v = value
+                .to_str()
+                .map_err(|_| Error::config(name.as_str().to_owned(), "header value is not visible ASCII"))?;
+            header_pairs.push((name.as_str().to_owned(), v.to_owned()));
+        }
+        let headers: Vec<(&str, &str)> = header_pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let query: Vec<(&str, &str)> = req.query.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let signable = SignableRequest::new(req.method.as_str(), req.bucket.as_deref(), req.key.as_deref())
+            .with_query(&query)
+            .with_headers(&headers);
+        let signed = match self.inner.signature_version {
+            SignatureVersion::V4 => {
+                let params = V4Params::new(self.region()?, time);
+                self.inner.signer.sign_v4_header(&signable, creds, &params)
+            }
+            SignatureVersion::V1 => self.inner.signer.sign_v1_header(&signable, creds, time, &[]),
+        }
+        .map_err(|e| Error::Credentials(CredentialsFailure::sign(e)))?;
+        let mut builder = http::Request::builder().method(req.method.clone()).uri(url);
+        let mut all = req.headers.clone();
+        for (name, value) in &signed.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::config("header", "signer produced an invalid header name"))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| Error::config("header", "signer produced an invalid header value"))?;
+            all.insert(name, value);
+        }
+        if let Some(len) = body_len {
+            all.insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
+        }
+        if let Some(h) = builder.headers_mut() {
+            *h = all;
+        }
+        Ok(builder)
+    }
+
+    /// Executes `req` with retries, collecting the (bounded) body.
+    ///
+    /// `body` makes a fresh body for each attempt (bodies are consumed by a send). Retries:
+    /// retryable OSS errors (5xx, throttling) always; transport failures when the method is
+    /// idempotent or the request body never fully left (the server cannot have acted on it).
+    pub(crate) async fn execute(
+        &self,
+        operation: &'static str,
+        req: &OssRequest,
+        mut body: impl FnMut() -> RequestBody,
+    ) -> Result<RawResponse, Error> {
+        let span = tracing::debug_span!(
+            "oss_request",
+            op = operation,
+            method = %req.method,
+            bucket = req.bucket.as_deref().unwrap_or(""),
+            key = req.key.as_deref().unwrap_or(""),
+        );
+        async move {
+            let retry = &self.inner.retry;
+            let started = self.inner.runtime.now();
+            let mut attempt: u32 = 0;
+            loop {
+                attempt += 1;
+                let creds = self.credentials().await?;
+                let time = self.inner.runtime.system_time();
+                let b = body();
+                let head = self.sign_request(req, &creds, time, b.len())?;
+                let request = head
+                    .body(b)
+                    .map_err(|_| Error::config("request", "could not build the HTTP request"))?;
+                let outcome = match self.inner.http.send(request).await {
+                    Ok(resp) => {
+                        let (parts, body) = resp.into_parts();
+                        body.collect_bounded(MAX_XML_RESPONSE).await.map(|b| RawResponse {
+                            status: parts.status,
+                            headers: parts.headers,
+                            body: b,
+                        })
+                    }
+                    Err(e) => Err(e),
+                };
+                let may_retry = attempt <= retry.max_retries
+                    && self.inner.runtime.now().saturating_duration_since(started) < retry.retry_timeout;
+                match outcome {
+                    Ok(raw) if raw.status.is_success() => return Ok(raw),
+                    Ok(raw) => {
+                        let err = oss_model::ServiceError::from_response(raw.status, &raw.headers, &raw.body);
+                        if may_retry && err.is_retryable() {
+                            tracing::debug!(attempt, status = raw.status.as_u16(), code = err.code(), "retrying");
+                            self.backoff(attempt).await;
+                            continue;
+                        }
+                        // Hand the raw response to the operation's parser, which owns error decoding.
+                        return Ok(raw);
+                    }
+                    Err(e) => {
+                        let safe = is_idempotent(&req.method) || !e.body_fully_sent();
+                        let transient = e.is_timeout() || e.is_connect() || e.is_io();
+                        if may_retry && safe && transient {
+                            tracing::debug!(attempt, error = %e, "retrying after transport error");
+                            self.backoff(attempt).await;
+                            continue;
+                        }
+                        return Err(Error::transport(operation, e, attempt));
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn backoff(&self, attempt: u32) {
+        let base = self.inner.retry.backoff(attempt);
+        // Jitter in [base/2, base] so that many clients retrying together spread out.
+        let jitter = jitter_fraction(self.inner.runtime.system_time());
+        let delay = base.mul_f64(0.5 + 0.5 * jitter);
+        let deadline = self.inner.runtime.now() + delay;
+        self.inner.runtime.sleep_until(deadline).await;
+    }
+
+    /// Sends one operation and decodes its output: each of the multipart operations (and the
+    /// simple object operations) of [`oss_model::ops`] can be called this way.
+    ///
+    /// Bodies: the operation's own body (Complete's XML) is sent; operations whose payload is
+    /// streamed (`UploadPart`, `PutObject`) get an empty body here, use
+    /// [`send_with_body`](Self::send_with_body) for them.
+    ///
+    /// Retries follow the client's [`RetryConfig`]; see [`Error::is_retryable`].
+    ///
+    /// # Errors
+    /// [`Error::Service`] with the OSS error document, [`Error::Transport`],
+    /// [`Error::Response`] for undecodable answers, [`Error::Config`] for invalid input.
+    pub async fn send<O: Operation>(&self, op: O) -> Result<O::Output, Error> {
+        let req = op.to_request().map_err(|e| encode_error::<O>(e))?;
+        let body = req.body.clone();
+        self.send_prepared(&op, &req, move || RequestBody::from_bytes(body.clone()))
+            .await
+    }
+
+    /// Like [`send`](Self::send) with an explicit payload (`UploadPart`, `PutObject`), taken
+    /// from `body` (a `Bytes` clone per attempt, so retries resend it).
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub async fn send_with_body<O: Operation>(&self, op: O, body: Bytes) -> Result<O::Output, Error> {
+        let req = op.to_request().map_err(|e| encode_error::<O>(e))?;
+        self.send_prepared(&op, &req, move || RequestBody::from_bytes(body.clone()))
+            .await
+    }
+
+    pub(crate) async fn send_prepared<O: Operation>(
+        &self,
+        op: &O,
+        req: &OssRequest,
+        body: impl FnMut() -> RequestBody,
+    ) -> Result<O::Output, Error> {
+        let name = op_name::<O>();
+        let raw = self.execute(name, req, body).await?;
+        parse::<O>(op, name, &raw)
+    }
+}
+
+/// Decodes `raw` with the operation's parser, mapping errors to ours.
+pub(crate) fn parse<O: Operation>(op: &O, name: &'static str, raw: &RawResponse) -> Result<O::Output, Error> {
+    op.parse_response(raw.status, &raw.headers, &raw.body)
+        .map_err(|e| match e {
+            ResponseError::Service(s) => Error::service(name, s),
+            ResponseError::Decode(d) => Error::Response(ResponseFailure {
+                operation: name,
+                what: "could not decode the response",
+                source: Some(Box::new(d)),
+            }),
+            other => Error::Response(ResponseFailure {
+                operation: name,
+                what: "unexpected response",
+                source: Some(Box::new(other)),
+            }),
+        })
+}
+
+pub(crate) fn encode_error<O>(e: oss_model::EncodeError) -> Error {
+    Error::Config(crate::error::ConfigError::invalid(op_name::<O>(), e.to_string()))
+}
+
+/// A number in [0, 1) from the clock's sub-second nanoseconds: enough to decorrelate retries
+/// without an RNG dependency (this is not security sensitive).
+fn jitter_fraction(now: SystemTime) -> f64 {
+    let nanos = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .subsec_nanos();
+    // Scramble the bits so consecutive calls do not give near-identical fractions.
+    let mut x = u64::from(nanos) ^ 0x9E37_79B9_7F4A_7C15;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}

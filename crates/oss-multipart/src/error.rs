@@ -1,0 +1,428 @@
+//! The public [`Error`] type.
+//!
+//! Following RFC 0022: an actionable `#[non_exhaustive]` enum whose variants wrap context structs
+//! with accessors, plus predicates (`is_retryable()`, `is_auth()`, ...) so that callers can
+//! decide what to do without matching. `Display` prints one level; causes are reachable through
+//! [`std::error::Error::source`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use oss_model::ServiceError;
+use oss_transport::TransportError;
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Invalid configuration or argument (caller's mistake; retrying will not help).
+    #[error(transparent)]
+    Config(ConfigError),
+    /// No credentials could be obtained.
+    #[error(transparent)]
+    Credentials(CredentialsFailure),
+    /// OSS (or a compatible server) answered with an error document.
+    #[error(transparent)]
+    Service(ServiceFailure),
+    /// The HTTP exchange failed (connect, TLS, timeout, reset).
+    #[error(transparent)]
+    Transport(TransportFailure),
+    /// A success response could not be decoded.
+    #[error(transparent)]
+    Response(ResponseFailure),
+    /// Data integrity check failed (CRC-64 mismatch, source changed during upload).
+    #[error(transparent)]
+    Integrity(IntegrityError),
+    /// Local I/O failed (source file, checkpoint file, output writer).
+    #[error(transparent)]
+    Io(IoFailure),
+    /// The operation was cancelled by its cancellation token.
+    #[error(transparent)]
+    Cancelled(Cancelled),
+    /// A multipart upload failed; carries what is needed to resume it.
+    #[error(transparent)]
+    Upload(UploadFailure),
+}
+
+impl Error {
+    /// Whether trying the same thing again later may succeed (throttling, 5xx, network
+    /// trouble). Already-retried failures can still be retryable: the retry budget ran out.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Service(s) => s.error.is_retryable(),
+            Self::Transport(t) => {
+                t.source.is_timeout()
+                    || t.source.is_connect()
+                    || t.source.is_io()
+                    || t.source.is_body()
+            }
+            Self::Upload(u) => u.source.is_retryable(),
+            _ => false,
+        }
+    }
+
+    /// Whether the failed upload left resumable state: the multipart upload still exists on the
+    /// server and (with a checkpoint directory) its checkpoint was saved, so re-running the same
+    /// upload continues where it stopped.
+    pub fn is_resumable(&self) -> bool {
+        match self {
+            Self::Upload(u) => {
+                u.upload_id.is_some()
+                    && !u.source.is_usage()
+                    && !u.source.is_integrity()
+                    && u.source.service_error().is_none_or(|s| s.code() != "NoSuchUpload")
+            }
+            Self::Cancelled(c) => c.upload_id.is_some(),
+            _ => false,
+        }
+    }
+
+    /// Credentials missing or rejected (`InvalidAccessKeyId`, `SignatureDoesNotMatch`,
+    /// `AccessDenied`, `RequestTimeTooSkewed`, `SecurityTokenExpired`...).
+    pub fn is_auth(&self) -> bool {
+        match self {
+            Self::Credentials(_) => true,
+            Self::Service(s) => matches!(
+                s.error.code(),
+                "InvalidAccessKeyId"
+                    | "SignatureDoesNotMatch"
+                    | "AccessDenied"
+                    | "RequestTimeTooSkewed"
+                    | "SecurityTokenExpired"
+                    | "InvalidSecurityToken"
+            ),
+            Self::Upload(u) => u.source.is_auth(),
+            _ => false,
+        }
+    }
+
+    /// Data integrity failure: CRC-64 mismatch or the source changed while uploading.
+    pub fn is_integrity(&self) -> bool {
+        match self {
+            Self::Integrity(_) => true,
+            Self::Upload(u) => u.source.is_integrity(),
+            _ => false,
+        }
+    }
+
+    /// A network failure (connect, TLS, timeout, connection reset).
+    pub fn is_network(&self) -> bool {
+        match self {
+            Self::Transport(_) => true,
+            Self::Upload(u) => u.source.is_network(),
+            _ => false,
+        }
+    }
+
+    /// Invalid configuration or argument.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            Self::Config(_) => true,
+            Self::Upload(u) => u.source.is_usage(),
+            _ => false,
+        }
+    }
+
+    /// Cancelled through a cancellation token.
+    pub fn is_cancelled(&self) -> bool {
+        match self {
+            Self::Cancelled(_) => true,
+            Self::Upload(u) => u.source.is_cancelled(),
+            _ => false,
+        }
+    }
+
+    /// The OSS error document (code, message, request id, HTTP status, EC), if OSS answered with
+    /// one.
+    pub fn service_error(&self) -> Option<&ServiceError> {
+        match self {
+            Self::Service(s) => Some(&s.error),
+            Self::Upload(u) => u.source.service_error(),
+            _ => None,
+        }
+    }
+
+    /// Where the upload's checkpoint was saved, when resumable state was written.
+    pub fn checkpoint_path(&self) -> Option<&Path> {
+        match self {
+            Self::Upload(u) => u.checkpoint.as_deref(),
+            Self::Cancelled(c) => c.checkpoint.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The multipart upload id involved, when one was initiated and kept.
+    pub fn upload_id(&self) -> Option<&str> {
+        match self {
+            Self::Upload(u) => u.upload_id.as_deref(),
+            Self::Cancelled(c) => c.upload_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn config(key: impl Into<Cow<'static, str>>, reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::Config(ConfigError::invalid(key, reason))
+    }
+
+    pub(crate) fn service(operation: &'static str, error: ServiceError) -> Self {
+        Self::Service(ServiceFailure { operation, error })
+    }
+
+    pub(crate) fn transport(operation: &'static str, source: TransportError, attempts: u32) -> Self {
+        Self::Transport(TransportFailure {
+            operation,
+            attempts,
+            source,
+        })
+    }
+
+    pub(crate) fn io(action: &'static str, path: Option<&Path>, source: std::io::Error) -> Self {
+        Self::Io(IoFailure {
+            action,
+            path: path.map(Path::to_path_buf),
+            source,
+        })
+    }
+}
+
+/// Invalid configuration value, unknown configuration key, or invalid argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    key: Cow<'static, str>,
+    reason: Cow<'static, str>,
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(key: impl Into<Cow<'static, str>>, reason: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn unknown_key(key: &str) -> Self {
+        // The key name is echoed, never a value: values may be secrets.
+        let shown: String = key.chars().take(64).collect();
+        Self::invalid(shown, "unknown configuration key")
+    }
+
+    /// The option or argument that was rejected.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Why it was rejected.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid `{}`: {}", self.key, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Self::Config(e)
+    }
+}
+
+/// Credentials could not be obtained from the configured provider, or could not sign.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+pub struct CredentialsFailure {
+    what: &'static str,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl CredentialsFailure {
+    pub(crate) fn provider(source: oss_auth::CredentialsError) -> Self {
+        Self {
+            what: "could not obtain credentials",
+            source: Box::new(source),
+        }
+    }
+
+    pub(crate) fn sign(source: oss_auth::SignError) -> Self {
+        Self {
+            what: "could not sign the request",
+            source: Box::new(source),
+        }
+    }
+}
+
+/// OSS answered an operation with an error document.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} failed: OSS returned {code} (HTTP {status})", code = error.code(), status = error.status().as_u16())]
+pub struct ServiceFailure {
+    operation: &'static str,
+    #[source]
+    error: ServiceError,
+}
+
+impl ServiceFailure {
+    /// Name of the operation (`UploadPart`, `CompleteMultipartUpload`, ...).
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+
+    /// The error document.
+    pub fn error(&self) -> &ServiceError {
+        &self.error
+    }
+}
+
+/// The HTTP exchange failed; see the [`TransportError`] source for which way.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation}: request failed after {attempts} attempt(s)")]
+pub struct TransportFailure {
+    operation: &'static str,
+    attempts: u32,
+    #[source]
+    source: TransportError,
+}
+
+impl TransportFailure {
+    /// Name of the operation.
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+
+    /// How many attempts were made.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The last transport error.
+    pub fn transport_error(&self) -> &TransportError {
+        &self.source
+    }
+}
+
+/// A response with a success status could not be decoded (or a request could not be encoded).
+#[derive(Debug, thiserror::Error)]
+#[error("{operation}: {what}")]
+pub struct ResponseFailure {
+    pub(crate) operation: &'static str,
+    pub(crate) what: &'static str,
+    #[source]
+    pub(crate) source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ResponseFailure {
+    /// Name of the operation.
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+}
+
+/// A data integrity check failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IntegrityError {
+    /// The CRC-64 OSS computed differs from ours.
+    #[error("CRC-64 mismatch on {what}: local {local}, server {server}")]
+    Crc64Mismatch {
+        /// What was checked (`part 3`, `object`).
+        what: String,
+        /// CRC-64 computed locally.
+        local: u64,
+        /// CRC-64 reported by the server.
+        server: u64,
+    },
+    /// The source file changed (size or modification time) since the checkpoint was written.
+    #[error("the source changed since the upload started: {reason}")]
+    SourceChanged {
+        /// What differs.
+        reason: String,
+    },
+    /// A downloaded body does not have the announced length.
+    #[error("body length {actual} differs from the expected {expected}")]
+    Length {
+        /// Expected length.
+        expected: u64,
+        /// Actual length.
+        actual: u64,
+    },
+}
+
+/// Local I/O failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{action}{}", path.as_ref().map(|p| format!(" `{}`", p.display())).unwrap_or_default())]
+pub struct IoFailure {
+    action: &'static str,
+    path: Option<PathBuf>,
+    #[source]
+    source: std::io::Error,
+}
+
+impl IoFailure {
+    /// The file involved, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The underlying I/O error.
+    pub fn io_error(&self) -> &std::io::Error {
+        &self.source
+    }
+}
+
+/// The operation was cancelled.
+#[derive(Debug, thiserror::Error)]
+#[error("cancelled")]
+pub struct Cancelled {
+    pub(crate) upload_id: Option<String>,
+    pub(crate) checkpoint: Option<PathBuf>,
+}
+
+/// A multipart upload failed. The source is the cause; the accessors say how to resume.
+#[derive(Debug, thiserror::Error)]
+#[error("upload to oss://{bucket}/{key} failed")]
+pub struct UploadFailure {
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+    pub(crate) upload_id: Option<String>,
+    pub(crate) checkpoint: Option<PathBuf>,
+    pub(crate) parts_done: u32,
+    #[source]
+    pub(crate) source: Box<Error>,
+}
+
+impl UploadFailure {
+    /// Target bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Target key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The multipart upload id, when one exists on the server (aborted uploads report `None`).
+    pub fn upload_id(&self) -> Option<&str> {
+        self.upload_id.as_deref()
+    }
+
+    /// Where the checkpoint was saved.
+    pub fn checkpoint_path(&self) -> Option<&Path> {
+        self.checkpoint.as_deref()
+    }
+
+    /// Parts confirmed by the server before the failure.
+    pub fn parts_done(&self) -> u32 {
+        self.parts_done
+    }
+
+    /// The cause.
+    pub fn cause(&self) -> &Error {
+        &self.source
+    }
+}

@@ -1,0 +1,132 @@
+//! Async client for Alibaba Cloud OSS multipart uploads.
+//!
+//! # What this crate does
+//!
+//! - [`Client`]: one `Clone + Send + Sync` handle per endpoint, built with
+//!   [`Client::builder`] or [`Client::from_env`]. It signs requests (V4 or V1, with
+//!   `oss-auth`), builds them from `oss-model` operations, sends them through
+//!   `oss-transport` (pooled hyper + rustls), and retries idempotent single requests.
+//! - [`Client::upload_file`] / [`Client::upload_stream`]: multipart uploads driven by the
+//!   sans-IO state machine of `oss-multipart-core`. Memory is bounded by
+//!   concurrency × part size, never by the file size; file parts are streamed from disk with
+//!   positional reads and checksummed (CRC-64) on the fly.
+//! - Resume: from a checkpoint file ([`UploadBuilder::checkpoint_dir`]) or from the server's
+//!   list of parts ([`Client::resume_from_server`]).
+//! - [`Client::copy_multipart`] (UploadPartCopy), [`Client::presign`] and the presigned
+//!   multipart flow [`Client::presign_upload`], paginated [`Client::list_uploads`] /
+//!   [`Client::list_parts`], [`Client::abort_upload`], and each operation alone through
+//!   [`Client::send`].
+//!
+//! # What it does not do
+//!
+//! - Policy in the driver: concurrency, retries, backoff and resume decisions of uploads are
+//!   all the state machine's; the driver only executes what it asks.
+//! - Credential discovery beyond fixed keys and environment variables (bring your own
+//!   [`ProvideCredentials`]).
+//! - Downloads beyond a simple [`Client::get_object`] used for verification.
+//!
+//! # Example
+//!
+//! An upload against an in-process `oss-local` server:
+//!
+//! ```
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use oss_multipart::{Addressing, Client, Credentials};
+//!
+//! let server = oss_local::Server::start(
+//!     oss_local::Config::new("AKID", "SECRET").with_bucket("demo"),
+//! ).await?;
+//! let client = Client::builder()
+//!     .endpoint(server.endpoint())
+//!     .region("cn-hangzhou")
+//!     .credentials(Credentials::new("AKID", "SECRET"))
+//!     .addressing(Addressing::Path)
+//!     .build()?;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("data.bin");
+//! let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+//! std::fs::write(&path, &data)?;
+//!
+//! let out = client
+//!     .upload_file("demo", "dir/data.bin", &path)
+//!     .part_size(102_400)
+//!     .concurrency(2)
+//!     .send()
+//!     .await?;
+//! assert_eq!(out.size, 300_000);
+//! assert_eq!(client.get_object("demo", "dir/data.bin").await?, data);
+//! # server.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Cancel safety and drop
+//!
+//! - Every future of this crate can be dropped at any `.await`. Dropping a single-request
+//!   future (e.g. [`Client::send`]) closes its connection; the request may or may not have
+//!   reached OSS.
+//! - Dropping an upload future in flight ([`UploadBuilder::send`]) stops all its requests
+//!   and, unless [`FailurePolicy::KeepParts`] was chosen or a checkpoint directory is set,
+//!   spawns a best-effort AbortMultipartUpload on the current tokio runtime so the parts do
+//!   not keep costing storage. With a checkpoint directory the parts are kept, so that the
+//!   next run resumes.
+//! - Cancellation through [`UploadBuilder::cancellation`] is orderly: in-flight parts are
+//!   stopped, the checkpoint is written, the failure policy applies, and the future returns
+//!   [`Error::Cancelled`].
+//!
+//! # Features
+//!
+//! None of its own; TLS providers are `oss-transport` features (`aws-lc-rs` by default).
+//!
+//! # Stability
+//!
+//! This façade is the stable surface of the workspace; `oss-multipart-core`, `oss-model`
+//! and `oss-auth` may change faster.
+//!
+//! # Changes from the façade contract
+//!
+//! - [`Client::presign`] is synchronous and needs credentials that are ready at once (fixed or
+//!   environment); [`Client::presign_async`] works with any provider.
+//! - [`Client::get_object`] returns the bytes; [`Client::get_object_to`] streams into an
+//!   `AsyncWrite`.
+#![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod builder;
+mod checkpoint_store;
+mod client;
+mod config;
+mod error;
+mod listing;
+mod names;
+mod objects;
+mod presign;
+mod progress;
+pub mod runtime;
+pub mod transport;
+mod upload;
+mod url;
+
+pub use builder::ClientBuilder;
+pub use client::Client;
+pub use config::{Addressing, ConfigKey, RetryConfig, SignatureVersion};
+pub use error::{
+    Cancelled, ConfigError, CredentialsFailure, Error, IntegrityError, IoFailure,
+    ResponseFailure, ServiceFailure, TransportFailure, UploadFailure,
+};
+pub use oss_model::ops::{HeadObjectOutput, PutObjectOutput};
+pub use presign::{PresignedPart, PresignedRequest, PresignedUpload};
+pub use progress::Progress;
+pub use upload::{
+    DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, FailurePolicy, PauseHandle, UploadBuilder, UploadOutput,
+};
+
+pub use oss_auth::{Credentials, CredentialsError, EnvProvider, ProvideCredentials, StaticProvider};
+pub use oss_model::ServiceError;
+pub use oss_model::ops::{PartSummary, UploadSummary};
+pub use tokio_util::sync::CancellationToken;
+
+/// The wire operations (`oss-model`), for [`Client::send`].
+pub use oss_model::ops;
