@@ -13,12 +13,18 @@ fn plan(c: &mut Criterion) {
         b.iter(|| Plan::new(SourceSize::Known(std::hint::black_box(1 << 40)), &opts).unwrap())
     });
     let p = Plan::new(SourceSize::Unknown, &opts).unwrap();
-    c.bench_function("stream_part_lookup_10000", |b| b.iter(|| p.part(std::hint::black_box(10_000)).unwrap()));
+    c.bench_function("stream_part_lookup_10000", |b| {
+        b.iter(|| p.part(std::hint::black_box(10_000)).unwrap())
+    });
 }
 
 fn machine_10000_parts(c: &mut Criterion) {
     // 10,000 parts of 100 KiB (≈ 1 GB of source) through the fake, no faults.
-    let opts = PlanOptions { part_size: 102_400, single_put_threshold: 0, ..PlanOptions::default() };
+    let opts = PlanOptions {
+        part_size: 102_400,
+        single_put_threshold: 0,
+        ..PlanOptions::default()
+    };
     let size = 102_400u64 * 10_000;
     let source = vec![7u8; size as usize];
     let mut g = c.benchmark_group("sim");
@@ -28,7 +34,14 @@ fn machine_10000_parts(c: &mut Criterion) {
             let plan = Plan::new(SourceSize::Known(size), &opts).unwrap();
             let mut config = Config::default();
             config.max_in_flight = 16;
-            let up = Upload::new(Target::new("b-1", "k").unwrap(), plan, config, Instant::now(), 1).unwrap();
+            let up = Upload::new(
+                Target::new("b-1", "k").unwrap(),
+                plan,
+                config,
+                Instant::now(),
+                1,
+            )
+            .unwrap();
             let mut sim = Sim::new(up, source.clone(), Faults::none(), 1);
             assert!(sim.drive_bounded(1_000_000).unwrap().is_completed());
         })

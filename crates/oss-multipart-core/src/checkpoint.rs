@@ -28,7 +28,11 @@ pub struct SourceIdentity {
 impl SourceIdentity {
     /// An identity from size alone.
     pub fn new(size: u64) -> Self {
-        Self { size, mtime: None, sample_hash: None }
+        Self {
+            size,
+            mtime: None,
+            sample_hash: None,
+        }
     }
 }
 
@@ -92,7 +96,13 @@ impl Checkpoint {
             part_size,
             memory_budget,
             parts: journal
-                .map(|e| EntryV1 { n: e.part_number, off: e.offset, len: e.len, etag: e.etag, crc: e.crc64 })
+                .map(|e| EntryV1 {
+                    n: e.part_number,
+                    off: e.offset,
+                    len: e.len,
+                    etag: e.etag,
+                    crc: e.crc64,
+                })
                 .collect(),
         }
     }
@@ -117,7 +127,11 @@ impl Checkpoint {
 
     /// The source identity recorded.
     pub fn source(&self) -> SourceIdentity {
-        SourceIdentity { size: self.source_size, mtime: self.source_mtime, sample_hash: self.source_sample_hash }
+        SourceIdentity {
+            size: self.source_size,
+            mtime: self.source_mtime,
+            sample_hash: self.source_sample_hash,
+        }
     }
 
     /// Journal of confirmed parts.
@@ -134,17 +148,24 @@ impl Checkpoint {
     /// Checks version and consistency and rebuilds the plan.
     pub(crate) fn validate(&self) -> Result<(Target, Plan), PlanError> {
         if self.version != CHECKPOINT_VERSION {
-            return Err(PlanError::CheckpointVersion { found: self.version, expected: CHECKPOINT_VERSION });
+            return Err(PlanError::CheckpointVersion {
+                found: self.version,
+                expected: CHECKPOINT_VERSION,
+            });
         }
         if self.upload_id.is_empty() {
-            return Err(PlanError::CheckpointInvalid { reason: "empty upload id" });
+            return Err(PlanError::CheckpointInvalid {
+                reason: "empty upload id",
+            });
         }
         let target = self.target()?;
         let plan = Plan::fixed(self.source_size, self.part_size, self.memory_budget)?;
         let mut last = 0;
         for e in &self.parts {
             if e.n <= last {
-                return Err(PlanError::CheckpointInvalid { reason: "journal not ascending" });
+                return Err(PlanError::CheckpointInvalid {
+                    reason: "journal not ascending",
+                });
             }
             last = e.n;
         }

@@ -83,21 +83,34 @@ impl Config {
     /// [`PlanError::ConfigOutOfBounds`] naming the field.
     pub fn validate(&self) -> Result<(), PlanError> {
         if !(1..=1000).contains(&self.max_in_flight) {
-            return Err(PlanError::ConfigOutOfBounds { name: "max_in_flight" });
+            return Err(PlanError::ConfigOutOfBounds {
+                name: "max_in_flight",
+            });
         }
         if self.retry.max_attempts == 0 {
-            return Err(PlanError::ConfigOutOfBounds { name: "retry.max_attempts" });
+            return Err(PlanError::ConfigOutOfBounds {
+                name: "retry.max_attempts",
+            });
         }
         if self.retry.base_delay > self.retry.max_delay {
-            return Err(PlanError::ConfigOutOfBounds { name: "retry.base_delay" });
+            return Err(PlanError::ConfigOutOfBounds {
+                name: "retry.base_delay",
+            });
         }
-        if self.content_type.is_empty() || http::HeaderValue::from_str(&self.content_type).is_err() {
-            return Err(PlanError::ConfigOutOfBounds { name: "content_type" });
+        if self.content_type.is_empty() || http::HeaderValue::from_str(&self.content_type).is_err()
+        {
+            return Err(PlanError::ConfigOutOfBounds {
+                name: "content_type",
+            });
         }
         Ok(())
     }
 
     pub(crate) fn slots(&self) -> usize {
-        if self.sequential { 1 } else { self.max_in_flight }
+        if self.sequential {
+            1
+        } else {
+            self.max_in_flight
+        }
     }
 }

@@ -13,7 +13,9 @@ pub struct Crc64 {
 
 impl std::fmt::Debug for Crc64 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Crc64").field("value", &self.finish()).finish()
+        f.debug_struct("Crc64")
+            .field("value", &self.finish())
+            .finish()
     }
 }
 
@@ -26,7 +28,9 @@ impl Default for Crc64 {
 impl Crc64 {
     /// A hasher over zero bytes (value 0).
     pub fn new() -> Self {
-        Self { digest: crc_fast::Digest::new(CrcAlgorithm::Crc64Xz) }
+        Self {
+            digest: crc_fast::Digest::new(CrcAlgorithm::Crc64Xz),
+        }
     }
 
     /// Feeds more bytes.

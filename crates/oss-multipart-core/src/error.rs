@@ -131,7 +131,10 @@ impl ServiceError {
         self.status >= 500
             || self.status == 408
             || self.status == 429
-            || matches!(self.code.as_str(), "RequestTimeTooSkewed" | "InvalidDigest" | "InternalError" | "RequestTimeout")
+            || matches!(
+                self.code.as_str(),
+                "RequestTimeTooSkewed" | "InvalidDigest" | "InternalError" | "RequestTimeout"
+            )
     }
     /// `NoSuchUpload`.
     pub fn is_no_such_upload(&self) -> bool {
@@ -141,7 +144,16 @@ impl ServiceError {
 
 impl std::fmt::Display for ServiceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "OSS error {} {}", self.status, if self.code.is_empty() { "(no code)" } else { &self.code })?;
+        write!(
+            f,
+            "OSS error {} {}",
+            self.status,
+            if self.code.is_empty() {
+                "(no code)"
+            } else {
+                &self.code
+            }
+        )?;
         if !self.message.is_empty() {
             write!(f, ": {}", self.message)?;
         }
@@ -241,7 +253,9 @@ impl UploadError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Service { error, .. } => error.is_retryable(),
-            Self::Transport { .. } | Self::PartCrcMismatch { .. } | Self::InvalidResponse { .. } => true,
+            Self::Transport { .. }
+            | Self::PartCrcMismatch { .. }
+            | Self::InvalidResponse { .. } => true,
             Self::ObjectCrcMismatch { .. }
             | Self::SourceChanged { .. }
             | Self::MissingBodyRead { .. }

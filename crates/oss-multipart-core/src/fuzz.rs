@@ -67,15 +67,23 @@ pub fn run_machine(data: &[u8]) {
     let Some(mode) = b.u8() else { return };
     let seed = b.u64().unwrap_or(0);
     let size = u64::from(b.u8().unwrap_or(3)) * 100_000 + u64::from(b.u8().unwrap_or(0));
-    let opts = PlanOptions { part_size: 102_400, single_put_threshold: 150_000, ..PlanOptions::default() };
+    let opts = PlanOptions {
+        part_size: 102_400,
+        single_put_threshold: 150_000,
+        ..PlanOptions::default()
+    };
     let mut config = Config::default();
     config.sequential = mode & 0x10 != 0;
     config.max_in_flight = 1 + usize::from(mode >> 5);
     config.content_md5 = mode & 0x08 != 0;
-    let Ok(target) = Target::new("fuzz-bucket", "fuzz/key") else { return };
+    let Ok(target) = Target::new("fuzz-bucket", "fuzz/key") else {
+        return;
+    };
     let upload = match mode % 5 {
-        0 => Plan::new(SourceSize::Known(size), &opts).and_then(|p| Upload::new(target, p, config, now, seed)),
-        1 => Plan::new(SourceSize::Unknown, &opts).and_then(|p| Upload::new(target, p, config, now, seed)),
+        0 => Plan::new(SourceSize::Known(size), &opts)
+            .and_then(|p| Upload::new(target, p, config, now, seed)),
+        1 => Plan::new(SourceSize::Unknown, &opts)
+            .and_then(|p| Upload::new(target, p, config, now, seed)),
         2 => Plan::new(SourceSize::Known(size), &opts).and_then(|p| {
             Upload::with_checkpointing(target, p, config, SourceIdentity::new(size), now, seed)
         }),
@@ -89,7 +97,13 @@ pub fn run_machine(data: &[u8]) {
             while off < size {
                 let len = 102_400.min(size - off);
                 if b.u8().unwrap_or(0) & 1 == 1 {
-                    journal.push(JournalEntry { part_number: n, offset: off, len, etag: format!("\"E{n}\""), crc64: u64::from(n) });
+                    journal.push(JournalEntry {
+                        part_number: n,
+                        offset: off,
+                        len,
+                        etag: format!("\"E{n}\""),
+                        crc64: u64::from(n),
+                    });
                 }
                 off += len;
                 n += 1;
@@ -122,7 +136,10 @@ pub fn run_machine(data: &[u8]) {
             match ev {
                 Event::Progress(p) => {
                     assert!(p.confirmed >= last_confirmed, "progress went backwards");
-                    assert!(p.total.is_none_or(|t| p.confirmed <= t), "progress above total");
+                    assert!(
+                        p.total.is_none_or(|t| p.confirmed <= t),
+                        "progress above total"
+                    );
                     last_confirmed = p.confirmed;
                 }
                 Event::Completed(_) | Event::Failed(_) | Event::Aborted => {
@@ -147,17 +164,26 @@ pub fn run_machine(data: &[u8]) {
             0 => RequestId(u64::from(b.u8().unwrap_or(0))),
             n => open[pick % n].0,
         };
-        let op = open.iter().find(|(id, _)| *id == target_id).map(|(_, op)| op.clone());
+        let op = open
+            .iter()
+            .find(|(id, _)| *id == target_id)
+            .map(|(_, op)| op.clone());
         match cmd % 10 {
             0..=3 => {
-                let status = StatusCode::from_u16(STATUSES[usize::from(b.u8().unwrap_or(0)) % STATUSES.len()]).unwrap_or(StatusCode::OK);
+                let status = StatusCode::from_u16(
+                    STATUSES[usize::from(b.u8().unwrap_or(0)) % STATUSES.len()],
+                )
+                .unwrap_or(StatusCode::OK);
                 let flags = b.u8().unwrap_or(0);
                 let mut headers = HeaderMap::new();
                 if flags & 1 != 0 {
                     headers.insert("etag", HeaderValue::from_static("\"ABC\""));
                 }
                 if flags & 2 != 0 {
-                    headers.insert("x-oss-hash-crc64ecma", HeaderValue::from(b.u64().unwrap_or(0)));
+                    headers.insert(
+                        "x-oss-hash-crc64ecma",
+                        HeaderValue::from(b.u64().unwrap_or(0)),
+                    );
                 }
                 if flags & 4 != 0 {
                     headers.insert("content-length", HeaderValue::from(size));
@@ -193,19 +219,37 @@ pub fn run_machine(data: &[u8]) {
                     crate::FailureKind::Other,
                 ];
                 open.retain(|(id, _)| *id != target_id);
-                up.handle_failure(target_id, now, kinds[usize::from(b.u8().unwrap_or(0)) % kinds.len()]);
+                up.handle_failure(
+                    target_id,
+                    now,
+                    kinds[usize::from(b.u8().unwrap_or(0)) % kinds.len()],
+                );
             }
             5 => {
                 let planned = match &op {
-                    Some(Op::UploadPart { range, .. } | Op::PutObject { range, .. }) => range.end - range.start,
+                    Some(Op::UploadPart { range, .. } | Op::PutObject { range, .. }) => {
+                        range.end - range.start
+                    }
                     _ => 0,
                 };
-                let len = if b.u8().unwrap_or(0) & 1 == 0 { planned } else { planned / 2 };
-                let read = BodyRead { len, crc64: b.u64().unwrap_or(0), end_of_stream: b.u8().unwrap_or(0) & 1 == 1 };
+                let len = if b.u8().unwrap_or(0) & 1 == 0 {
+                    planned
+                } else {
+                    planned / 2
+                };
+                let read = BodyRead {
+                    len,
+                    crc64: b.u64().unwrap_or(0),
+                    end_of_stream: b.u8().unwrap_or(0) & 1 == 1,
+                };
                 up.handle_body_read(target_id, now, read);
             }
             6 => {
-                let crc = if b.u8().unwrap_or(0) & 1 == 0 { Some(b.u64().unwrap_or(0)) } else { None };
+                let crc = if b.u8().unwrap_or(0) & 1 == 0 {
+                    Some(b.u64().unwrap_or(0))
+                } else {
+                    None
+                };
                 open.retain(|(id, _)| *id != target_id);
                 up.handle_hash(target_id, now, crc);
             }

@@ -46,7 +46,14 @@ pub(crate) struct InFlight {
 impl InFlight {
     pub(crate) fn insert(&mut self, id: RequestId, job: Job, bytes: u64) {
         self.bytes = self.bytes.saturating_add(bytes);
-        self.map.insert(id, Flight { job, bytes, read: None });
+        self.map.insert(
+            id,
+            Flight {
+                job,
+                bytes,
+                read: None,
+            },
+        );
     }
 
     pub(crate) fn remove(&mut self, id: RequestId) -> Option<Flight> {

@@ -113,9 +113,19 @@ impl PartRange {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Shape {
-    Single { size: u64 },
-    Fixed { total: u64, part_size: u64, count: u32 },
-    Stream { initial: u64, per_step: u32, cap: u64 },
+    Single {
+        size: u64,
+    },
+    Fixed {
+        total: u64,
+        part_size: u64,
+        count: u32,
+    },
+    Stream {
+        initial: u64,
+        per_step: u32,
+        cap: u64,
+    },
 }
 
 /// A validated plan. Build it with [`Plan::new`].
@@ -130,7 +140,11 @@ fn check_part_size(size: u64) -> Result<(), PlanError> {
     if (MIN_PART_SIZE..=MAX_PART_SIZE).contains(&size) {
         Ok(())
     } else {
-        Err(PlanError::PartSizeOutOfRange { requested: size, min: MIN_PART_SIZE, max: MAX_PART_SIZE })
+        Err(PlanError::PartSizeOutOfRange {
+            requested: size,
+            min: MIN_PART_SIZE,
+            max: MAX_PART_SIZE,
+        })
     }
 }
 
@@ -141,10 +155,16 @@ impl Plan {
     /// [`PlanError`] when an option is out of bounds or the object would exceed OSS limits.
     pub fn new(size: SourceSize, options: &PlanOptions) -> Result<Self, PlanError> {
         if options.memory_budget < MIN_PART_SIZE {
-            return Err(PlanError::MemoryBudgetTooSmall { budget: options.memory_budget, min: MIN_PART_SIZE });
+            return Err(PlanError::MemoryBudgetTooSmall {
+                budget: options.memory_budget,
+                min: MIN_PART_SIZE,
+            });
         }
         if options.single_put_threshold > MAX_PUT_SIZE {
-            return Err(PlanError::ThresholdTooLarge { threshold: options.single_put_threshold, max: MAX_PUT_SIZE });
+            return Err(PlanError::ThresholdTooLarge {
+                threshold: options.single_put_threshold,
+                max: MAX_PUT_SIZE,
+            });
         }
         match size {
             SourceSize::Known(total) => Self::known(total, options),
@@ -153,7 +173,9 @@ impl Plan {
                 if options.stream_parts_per_step == 0 {
                     return Err(PlanError::InvalidStreamSchedule);
                 }
-                let cap = MAX_PART_SIZE.min(options.memory_budget).max(options.stream_initial_part_size);
+                let cap = MAX_PART_SIZE
+                    .min(options.memory_budget)
+                    .max(options.stream_initial_part_size);
                 if cap > options.memory_budget {
                     return Err(PlanError::MemoryBudgetTooSmall {
                         budget: options.memory_budget,
@@ -175,10 +197,17 @@ impl Plan {
 
     fn known(total: u64, options: &PlanOptions) -> Result<Self, PlanError> {
         if total > MAX_OBJECT_SIZE {
-            return Err(PlanError::ObjectTooLarge { size: total, max: MAX_OBJECT_SIZE });
+            return Err(PlanError::ObjectTooLarge {
+                size: total,
+                max: MAX_OBJECT_SIZE,
+            });
         }
         if total == 0 || total <= options.single_put_threshold {
-            return Ok(Self { shape: Shape::Single { size: total }, memory_budget: options.memory_budget, grown: false });
+            return Ok(Self {
+                shape: Shape::Single { size: total },
+                memory_budget: options.memory_budget,
+                grown: false,
+            });
         }
         check_part_size(options.part_size)?;
         let needed = total.div_ceil(u64::from(MAX_PART_COUNT));
@@ -187,16 +216,34 @@ impl Plan {
         } else {
             // Round to a MiB so part boundaries stay aligned; 5 GiB is a MiB multiple, and
             // `needed` ≤ 5 GiB because `total` ≤ MAX_OBJECT_SIZE.
-            (needed.div_ceil(MIB).saturating_mul(MIB).clamp(MIN_PART_SIZE, MAX_PART_SIZE), true)
+            (
+                needed
+                    .div_ceil(MIB)
+                    .saturating_mul(MIB)
+                    .clamp(MIN_PART_SIZE, MAX_PART_SIZE),
+                true,
+            )
         };
-        let count = u32::try_from(total.div_ceil(part_size)).map_err(|_| PlanError::ObjectTooLarge {
-            size: total,
-            max: MAX_OBJECT_SIZE,
-        })?;
+        let count =
+            u32::try_from(total.div_ceil(part_size)).map_err(|_| PlanError::ObjectTooLarge {
+                size: total,
+                max: MAX_OBJECT_SIZE,
+            })?;
         if count > MAX_PART_COUNT {
-            return Err(PlanError::ObjectTooLarge { size: total, max: MAX_OBJECT_SIZE });
+            return Err(PlanError::ObjectTooLarge {
+                size: total,
+                max: MAX_OBJECT_SIZE,
+            });
         }
-        Ok(Self { shape: Shape::Fixed { total, part_size, count }, memory_budget: options.memory_budget, grown })
+        Ok(Self {
+            shape: Shape::Fixed {
+                total,
+                part_size,
+                count,
+            },
+            memory_budget: options.memory_budget,
+            grown,
+        })
     }
 
     /// Rebuilds a fixed plan from checkpoint data, re-validating it.
@@ -204,10 +251,16 @@ impl Plan {
         check_part_size(part_size)?;
         let count = total.div_ceil(part_size);
         if total == 0 || count > u64::from(MAX_PART_COUNT) {
-            return Err(PlanError::CheckpointInvalid { reason: "plan out of bounds" });
+            return Err(PlanError::CheckpointInvalid {
+                reason: "plan out of bounds",
+            });
         }
         Ok(Self {
-            shape: Shape::Fixed { total, part_size, count: count as u32 },
+            shape: Shape::Fixed {
+                total,
+                part_size,
+                count: count as u32,
+            },
             memory_budget: memory_budget.max(MIN_PART_SIZE),
             grown: false,
         })
@@ -274,17 +327,31 @@ impl Plan {
             return None;
         }
         match self.shape {
-            Shape::Single { size } => (n == 1).then_some(PartRange { part_number: 1, offset: 0, len: size }),
-            Shape::Fixed { total, part_size, count } => {
+            Shape::Single { size } => (n == 1).then_some(PartRange {
+                part_number: 1,
+                offset: 0,
+                len: size,
+            }),
+            Shape::Fixed {
+                total,
+                part_size,
+                count,
+            } => {
                 if n > count {
                     return None;
                 }
                 let offset = u64::from(n - 1) * part_size;
-                Some(PartRange { part_number: n, offset, len: part_size.min(total - offset) })
+                Some(PartRange {
+                    part_number: n,
+                    offset,
+                    len: part_size.min(total - offset),
+                })
             }
-            Shape::Stream { .. } => {
-                (n <= MAX_PART_COUNT).then(|| PartRange { part_number: n, offset: self.stream_offset(n), len: self.stream_size(n) })
-            }
+            Shape::Stream { .. } => (n <= MAX_PART_COUNT).then(|| PartRange {
+                part_number: n,
+                offset: self.stream_offset(n),
+                len: self.stream_size(n),
+            }),
         }
     }
 
@@ -300,9 +367,17 @@ impl Plan {
 
     fn stream_size(&self, n: u32) -> u64 {
         match self.shape {
-            Shape::Stream { initial, per_step, cap } => {
+            Shape::Stream {
+                initial,
+                per_step,
+                cap,
+            } => {
                 let step = (n - 1) / per_step;
-                if step >= 40 { cap } else { initial.saturating_mul(1u64 << step).min(cap) }
+                if step >= 40 {
+                    cap
+                } else {
+                    initial.saturating_mul(1u64 << step).min(cap)
+                }
             }
             _ => 0,
         }
@@ -310,7 +385,9 @@ impl Plan {
 
     /// Sum of the sizes of parts `1..n`.
     fn stream_offset(&self, n: u32) -> u64 {
-        let Shape::Stream { per_step, .. } = self.shape else { return 0 };
+        let Shape::Stream { per_step, .. } = self.shape else {
+            return 0;
+        };
         let mut offset = 0u64;
         let mut first = 1u32; // first part of the current step
         while first < n {
@@ -331,8 +408,22 @@ mod tests {
     fn small_is_single_put() {
         let p = Plan::new(SourceSize::Known(10), &PlanOptions::default()).unwrap();
         assert!(p.is_single_put());
-        assert_eq!(p.part(1), Some(PartRange { part_number: 1, offset: 0, len: 10 }));
-        let p = Plan::new(SourceSize::Known(0), &PlanOptions { single_put_threshold: 0, ..Default::default() }).unwrap();
+        assert_eq!(
+            p.part(1),
+            Some(PartRange {
+                part_number: 1,
+                offset: 0,
+                len: 10
+            })
+        );
+        let p = Plan::new(
+            SourceSize::Known(0),
+            &PlanOptions {
+                single_put_threshold: 0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert!(p.is_single_put());
     }
 
@@ -347,20 +438,34 @@ mod tests {
         assert_eq!(max.part_count(), Some(MAX_PART_COUNT));
         assert_eq!(max.part_size(), Some(MAX_PART_SIZE));
         assert!(matches!(
-            Plan::new(SourceSize::Known(MAX_OBJECT_SIZE + 1), &PlanOptions::default()),
+            Plan::new(
+                SourceSize::Known(MAX_OBJECT_SIZE + 1),
+                &PlanOptions::default()
+            ),
             Err(PlanError::ObjectTooLarge { .. })
         ));
     }
 
     #[test]
     fn user_size_honoured_or_rejected() {
-        let opts = PlanOptions { part_size: 200_000, single_put_threshold: 0, ..Default::default() };
+        let opts = PlanOptions {
+            part_size: 200_000,
+            single_put_threshold: 0,
+            ..Default::default()
+        };
         let p = Plan::new(SourceSize::Known(1_000_000), &opts).unwrap();
         assert_eq!(p.part_size(), Some(200_000));
         assert_eq!(p.part_count(), Some(5));
         assert!(!p.part_size_grown());
-        let bad = PlanOptions { part_size: 1000, single_put_threshold: 0, ..Default::default() };
-        assert!(matches!(Plan::new(SourceSize::Known(1_000_000), &bad), Err(PlanError::PartSizeOutOfRange { .. })));
+        let bad = PlanOptions {
+            part_size: 1000,
+            single_put_threshold: 0,
+            ..Default::default()
+        };
+        assert!(matches!(
+            Plan::new(SourceSize::Known(1_000_000), &bad),
+            Err(PlanError::PartSizeOutOfRange { .. })
+        ));
     }
 
     #[test]
@@ -371,10 +476,17 @@ mod tests {
         assert_eq!(p.part(17).unwrap().offset, 16 * 8 * MIB);
         assert_eq!(p.part(10_000).unwrap().len, 1024 * MIB); // capped by the 1 GiB budget
         assert!(p.part(10_001).is_none());
-        let big = PlanOptions { memory_budget: 8 * 1024 * MIB, ..Default::default() };
+        let big = PlanOptions {
+            memory_budget: 8 * 1024 * MIB,
+            ..Default::default()
+        };
         let p = Plan::new(SourceSize::Unknown, &big).unwrap();
         // ≥ 98 % of the 48.8 TiB limit with the default schedule and a 5 GiB+ budget.
-        assert!(p.max_object_size() > MAX_OBJECT_SIZE / 100 * 98, "{}", p.max_object_size());
+        assert!(
+            p.max_object_size() > MAX_OBJECT_SIZE / 100 * 98,
+            "{}",
+            p.max_object_size()
+        );
         let last = p.part(10_000).unwrap();
         assert_eq!(last.offset + last.len, p.max_object_size());
     }

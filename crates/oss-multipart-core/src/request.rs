@@ -176,11 +176,22 @@ impl Request {
             Op::Initiate => {
                 content_type(&mut headers);
                 forbid(&mut headers);
-                (Method::POST, vec![("uploads".to_owned(), String::new())], bytes::Bytes::new())
+                (
+                    Method::POST,
+                    vec![("uploads".to_owned(), String::new())],
+                    bytes::Bytes::new(),
+                )
             }
-            Op::UploadPart { part_number, upload_id, .. } => (
+            Op::UploadPart {
+                part_number,
+                upload_id,
+                ..
+            } => (
                 Method::PUT,
-                vec![("partNumber".to_owned(), part_number.to_string()), ("uploadId".to_owned(), upload_id.clone())],
+                vec![
+                    ("partNumber".to_owned(), part_number.to_string()),
+                    ("uploadId".to_owned(), upload_id.clone()),
+                ],
                 bytes::Bytes::new(),
             ),
             Op::PutObject { .. } => {
@@ -189,7 +200,10 @@ impl Request {
                 (Method::PUT, Vec::new(), bytes::Bytes::new())
             }
             Op::ListParts { upload_id, marker } => {
-                let mut q = vec![("uploadId".to_owned(), upload_id.clone()), ("max-parts".to_owned(), "1000".to_owned())];
+                let mut q = vec![
+                    ("uploadId".to_owned(), upload_id.clone()),
+                    ("max-parts".to_owned(), "1000".to_owned()),
+                ];
                 if *marker > 0 {
                     q.push(("part-number-marker".to_owned(), marker.to_string()));
                 }
@@ -197,12 +211,21 @@ impl Request {
             }
             Op::Complete { upload_id, parts } => {
                 forbid(&mut headers);
-                headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
-                (Method::POST, vec![("uploadId".to_owned(), upload_id.clone())], crate::wire::complete_body(parts).into())
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/xml"),
+                );
+                (
+                    Method::POST,
+                    vec![("uploadId".to_owned(), upload_id.clone())],
+                    crate::wire::complete_body(parts).into(),
+                )
             }
-            Op::Abort { upload_id } => {
-                (Method::DELETE, vec![("uploadId".to_owned(), upload_id.clone())], bytes::Bytes::new())
-            }
+            Op::Abort { upload_id } => (
+                Method::DELETE,
+                vec![("uploadId".to_owned(), upload_id.clone())],
+                bytes::Bytes::new(),
+            ),
             Op::HeadObject => (Method::HEAD, Vec::new(), bytes::Bytes::new()),
             Op::HashRange { .. } => return None,
         };

@@ -27,17 +27,29 @@ pub(crate) struct Scheduler<J> {
 
 impl<J> Scheduler<J> {
     pub(crate) fn new(policy: RetryPolicy, seed: u64) -> Self {
-        Self { policy, rng: SplitMix64::new(seed), retries_used: 0, seq: 0, pending: BTreeMap::new() }
+        Self {
+            policy,
+            rng: SplitMix64::new(seed),
+            retries_used: 0,
+            seq: 0,
+            pending: BTreeMap::new(),
+        }
     }
 
     /// `attempt` is the attempt that just failed (1-based).
     pub(crate) fn verdict(&mut self, attempt: u32) -> Verdict {
-        if attempt >= self.policy.max_attempts || self.retries_used >= self.policy.max_retries_per_upload {
+        if attempt >= self.policy.max_attempts
+            || self.retries_used >= self.policy.max_retries_per_upload
+        {
             return Verdict::GiveUp;
         }
         self.retries_used += 1;
         let shift = attempt.saturating_sub(1).min(30);
-        let ceiling = self.policy.base_delay.saturating_mul(1u32 << shift).min(self.policy.max_delay);
+        let ceiling = self
+            .policy
+            .base_delay
+            .saturating_mul(1u32 << shift)
+            .min(self.policy.max_delay);
         let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
         Verdict::Retry(Duration::from_nanos(self.rng.below_inclusive(nanos)))
     }
@@ -78,7 +90,9 @@ mod tests {
         let mut s: Scheduler<u32> = Scheduler::new(policy, 42);
         for attempt in 1..5 {
             match s.verdict(attempt) {
-                Verdict::Retry(d) => assert!(d <= Duration::from_millis(100 << (attempt - 1)).min(policy.max_delay)),
+                Verdict::Retry(d) => {
+                    assert!(d <= Duration::from_millis(100 << (attempt - 1)).min(policy.max_delay))
+                }
                 Verdict::GiveUp => panic!("gave up early"),
             }
         }

@@ -19,11 +19,15 @@ impl Target {
         let bucket = bucket.into();
         let key = key.into();
         let bucket_ok = (3..=63).contains(&bucket.len())
-            && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !bucket.starts_with('-')
             && !bucket.ends_with('-');
         if !bucket_ok {
-            return Err(PlanError::InvalidTarget { what: "bucket name" });
+            return Err(PlanError::InvalidTarget {
+                what: "bucket name",
+            });
         }
         if key.is_empty() || key.len() > 1023 || key.starts_with('/') || key.starts_with('\\') {
             return Err(PlanError::InvalidTarget { what: "object key" });

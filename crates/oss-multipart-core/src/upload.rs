@@ -164,7 +164,13 @@ fn is_success(status: StatusCode) -> bool {
 }
 
 impl Upload {
-    fn base(target: Target, plan: Plan, config: Config, now: Instant, seed: u64) -> Result<Self, PlanError> {
+    fn base(
+        target: Target,
+        plan: Plan,
+        config: Config,
+        now: Instant,
+        seed: u64,
+    ) -> Result<Self, PlanError> {
         config.validate()?;
         let parts: Vec<Part> = plan
             .parts()
@@ -204,7 +210,10 @@ impl Upload {
             next_id: 0,
             confirmed: 0,
             done_parts: 0,
-            stream: StreamState { next: 1, ..StreamState::default() },
+            stream: StreamState {
+                next: 1,
+                ..StreamState::default()
+            },
             paused: false,
             abort_requested: false,
             failing: None,
@@ -217,7 +226,13 @@ impl Upload {
     ///
     /// # Errors
     /// [`PlanError::ConfigOutOfBounds`] for an invalid `config`.
-    pub fn new(target: Target, plan: Plan, config: Config, now: Instant, seed: u64) -> Result<Self, PlanError> {
+    pub fn new(
+        target: Target,
+        plan: Plan,
+        config: Config,
+        now: Instant,
+        seed: u64,
+    ) -> Result<Self, PlanError> {
         let mut up = Self::base(target, plan, config, now, seed)?;
         if up.plan.is_single_put() {
             up.phase = Phase::Single;
@@ -314,7 +329,9 @@ impl Upload {
         }
         let upload_id = upload_id.into();
         if upload_id.is_empty() {
-            return Err(PlanError::CheckpointInvalid { reason: "empty upload id" });
+            return Err(PlanError::CheckpointInvalid {
+                reason: "empty upload id",
+            });
         }
         if let Some(s) = &source {
             if plan.total_size() != Some(s.size) {
@@ -356,7 +373,10 @@ impl Upload {
 
     /// Current progress.
     pub fn progress(&self) -> Progress {
-        Progress { confirmed: self.confirmed, total: self.total() }
+        Progress {
+            confirmed: self.confirmed,
+            total: self.total(),
+        }
     }
 
     /// True after the terminal event was queued.
@@ -386,14 +406,25 @@ impl Upload {
                 self.journal.values().cloned(),
             ));
         }
-        let journal = self.parts.iter().filter(|p| p.state == PartState::Done).map(|p| JournalEntry {
-            part_number: p.range.part_number,
-            offset: p.range.offset,
-            len: p.range.len,
-            etag: p.etag.clone(),
-            crc64: p.crc64,
-        });
-        Some(Checkpoint::build(upload_id, &self.target, source, part_size, self.plan.memory_budget(), journal))
+        let journal = self
+            .parts
+            .iter()
+            .filter(|p| p.state == PartState::Done)
+            .map(|p| JournalEntry {
+                part_number: p.range.part_number,
+                offset: p.range.offset,
+                len: p.range.len,
+                etag: p.etag.clone(),
+                crc64: p.crc64,
+            });
+        Some(Checkpoint::build(
+            upload_id,
+            &self.target,
+            source,
+            part_size,
+            self.plan.memory_budget(),
+            journal,
+        ))
     }
 
     pub(crate) fn now(&self) -> Instant {
@@ -418,7 +449,10 @@ impl Upload {
         if self.phase == Phase::Done {
             return None;
         }
-        self.scheduler.poll_timeout().map(|at| Timeout { at, reason: TimeoutReason::RetryBackoff })
+        self.scheduler.poll_timeout().map(|at| Timeout {
+            at,
+            reason: TimeoutReason::RetryBackoff,
+        })
     }
 
     /// The next event, if any.
@@ -491,7 +525,9 @@ impl Upload {
     /// Reports the bytes read for an [`Op::UploadPart`] / [`Op::PutObject`] request.
     pub fn handle_body_read(&mut self, id: RequestId, now: Instant, read: BodyRead) {
         self.tick(now);
-        let Some(flight) = self.in_flight.get_mut(id) else { return };
+        let Some(flight) = self.in_flight.get_mut(id) else {
+            return;
+        };
         flight.read = Some(read);
         let Job::Part(n) = flight.job else { return };
         if !self.plan.is_stream() {
@@ -519,7 +555,9 @@ impl Upload {
     /// be read (the part is then uploaded again).
     pub fn handle_hash(&mut self, id: RequestId, now: Instant, crc64: Option<u64>) {
         self.tick(now);
-        let Some(flight) = self.in_flight.remove(id) else { return };
+        let Some(flight) = self.in_flight.remove(id) else {
+            return;
+        };
         let Job::Hash(n) = flight.job else { return };
         if self.phase != Phase::Parts {
             return;
@@ -547,7 +585,9 @@ impl Upload {
     /// A transport failure for request `id`.
     pub fn handle_failure(&mut self, id: RequestId, now: Instant, kind: FailureKind) {
         self.tick(now);
-        let Some(flight) = self.in_flight.remove(id) else { return };
+        let Some(flight) = self.in_flight.remove(id) else {
+            return;
+        };
         if self.phase == Phase::Done {
             return;
         }
@@ -572,14 +612,26 @@ impl Upload {
     }
 
     /// The HTTP answer to request `id`.
-    pub fn handle_response(&mut self, id: RequestId, now: Instant, status: StatusCode, headers: &HeaderMap, body: &[u8]) {
+    pub fn handle_response(
+        &mut self,
+        id: RequestId,
+        now: Instant,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) {
         self.tick(now);
-        let Some(flight) = self.in_flight.remove(id) else { return };
+        let Some(flight) = self.in_flight.remove(id) else {
+            return;
+        };
         if self.phase == Phase::Done {
             return;
         }
         let ok = is_success(status);
-        let service = |op| UploadError::Service { op, error: wire::service_error(status.as_u16(), headers, body) };
+        let service = |op| UploadError::Service {
+            op,
+            error: wire::service_error(status.as_u16(), headers, body),
+        };
         match flight.job {
             Job::Initiate => {
                 if !ok {
@@ -609,7 +661,10 @@ impl Upload {
                 } else {
                     self.on_error(
                         Job::Initiate,
-                        UploadError::InvalidResponse { op: OpKind::Initiate, reason: "no UploadId" },
+                        UploadError::InvalidResponse {
+                            op: OpKind::Initiate,
+                            reason: "no UploadId",
+                        },
                     );
                 }
             }
@@ -674,7 +729,10 @@ impl Upload {
             }
             return;
         }
-        let invalid = UploadError::InvalidResponse { op: OpKind::ListParts, reason: "bad ListPartsResult" };
+        let invalid = UploadError::InvalidResponse {
+            op: OpKind::ListParts,
+            reason: "bad ListPartsResult",
+        };
         let Some(page) = wire::parse_list_parts(body) else {
             self.on_error(Job::List(marker), invalid);
             return;
@@ -686,10 +744,13 @@ impl Upload {
         }
         if page.truncated {
             if page.next_marker <= marker || page.next_marker >= MAX_PART_COUNT {
-                self.on_error(Job::List(marker), UploadError::InvalidResponse {
-                    op: OpKind::ListParts,
-                    reason: "ListParts marker does not advance",
-                });
+                self.on_error(
+                    Job::List(marker),
+                    UploadError::InvalidResponse {
+                        op: OpKind::ListParts,
+                        reason: "ListParts marker does not advance",
+                    },
+                );
                 return;
             }
             self.attempts.list = 0;
@@ -713,7 +774,8 @@ impl Upload {
                 match journal.get(&n) {
                     Some(j) => {
                         let crc_ok = s.crc64.is_none_or(|c| c == j.crc64);
-                        (wire::etag_eq(&j.etag, &s.etag) && crc_ok).then(|| (s.etag.clone(), j.crc64))
+                        (wire::etag_eq(&j.etag, &s.etag) && crc_ok)
+                            .then(|| (s.etag.clone(), j.crc64))
                     }
                     None => s.crc64.map(|c| (s.etag.clone(), c)),
                 }
@@ -737,7 +799,10 @@ impl Upload {
 
     /// NoSuchUpload while resuming.
     fn upload_lost(&mut self) {
-        let all_journaled = self.plan.part_count().is_some_and(|c| self.journal.len() == c as usize);
+        let all_journaled = self
+            .plan
+            .part_count()
+            .is_some_and(|c| self.journal.len() == c as usize);
         if all_journaled && self.phase == Phase::Listing {
             // Maybe it was completed before the crash: check the object first.
             self.phase = Phase::ResumeHead;
@@ -772,25 +837,50 @@ impl Upload {
             self.fail(UploadError::MissingBodyRead { part_number: n });
             return;
         };
-        let Some(planned) = self.part_mut(n).map(|p| p.read_len.unwrap_or(p.range.len)) else { return };
+        let Some(planned) = self.part_mut(n).map(|p| p.read_len.unwrap_or(p.range.len)) else {
+            return;
+        };
         if read.len != planned {
-            self.fail(UploadError::SourceChanged { part_number: n, expected: planned, read: read.len });
+            self.fail(UploadError::SourceChanged {
+                part_number: n,
+                expected: planned,
+                read: read.len,
+            });
             return;
         }
-        let Some(etag) = wire::header(headers, "etag").filter(|e| !e.is_empty()).map(str::to_owned) else {
-            self.on_error(Job::Part(n), UploadError::InvalidResponse { op: OpKind::UploadPart, reason: "no ETag" });
+        let Some(etag) = wire::header(headers, "etag")
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned)
+        else {
+            self.on_error(
+                Job::Part(n),
+                UploadError::InvalidResponse {
+                    op: OpKind::UploadPart,
+                    reason: "no ETag",
+                },
+            );
             return;
         };
         match wire::crc_header(headers) {
             Err(()) => {
-                self.on_error(Job::Part(n), UploadError::InvalidResponse {
-                    op: OpKind::UploadPart,
-                    reason: "bad x-oss-hash-crc64ecma",
-                });
+                self.on_error(
+                    Job::Part(n),
+                    UploadError::InvalidResponse {
+                        op: OpKind::UploadPart,
+                        reason: "bad x-oss-hash-crc64ecma",
+                    },
+                );
                 return;
             }
             Ok(Some(stored)) if stored != read.crc64 => {
-                self.on_error(Job::Part(n), UploadError::PartCrcMismatch { part_number: n, sent: read.crc64, stored });
+                self.on_error(
+                    Job::Part(n),
+                    UploadError::PartCrcMismatch {
+                        part_number: n,
+                        sent: read.crc64,
+                        stored,
+                    },
+                );
                 return;
             }
             Ok(_) => {}
@@ -811,18 +901,35 @@ impl Upload {
         };
         let size = self.plan.total_size().unwrap_or(0);
         if read.len != size {
-            self.fail(UploadError::SourceChanged { part_number: 1, expected: size, read: read.len });
+            self.fail(UploadError::SourceChanged {
+                part_number: 1,
+                expected: size,
+                read: read.len,
+            });
             return;
         }
         let etag = wire::header(headers, "etag").unwrap_or("").to_owned();
         match wire::crc_header(headers) {
             Err(()) => {
                 let reason = "bad x-oss-hash-crc64ecma";
-                self.on_error(Job::Put, UploadError::InvalidResponse { op: OpKind::PutObject, reason });
+                self.on_error(
+                    Job::Put,
+                    UploadError::InvalidResponse {
+                        op: OpKind::PutObject,
+                        reason,
+                    },
+                );
             }
             Ok(Some(stored)) if stored != read.crc64 => {
                 // The object now holds damaged bytes; a retried PUT overwrites it.
-                self.on_error(Job::Put, UploadError::PartCrcMismatch { part_number: 1, sent: read.crc64, stored });
+                self.on_error(
+                    Job::Put,
+                    UploadError::PartCrcMismatch {
+                        part_number: 1,
+                        sent: read.crc64,
+                        stored,
+                    },
+                );
             }
             Ok(_) => {
                 self.add_progress(size);
@@ -838,7 +945,9 @@ impl Upload {
     }
 
     fn combined(&self) -> (u64, u64) {
-        self.parts.iter().fold((0, 0), |(crc, size), p| (crc64_combine(crc, p.crc64, p.range.len), size + p.range.len))
+        self.parts.iter().fold((0, 0), |(crc, size), p| {
+            (crc64_combine(crc, p.crc64, p.range.len), size + p.range.len)
+        })
     }
 
     fn on_complete_ok(&mut self, headers: &HeaderMap, body: &[u8]) {
@@ -849,7 +958,10 @@ impl Upload {
         match wire::crc_header(headers) {
             Ok(Some(reported)) if reported != crc => {
                 self.upload_id_consumed();
-                self.fail(UploadError::ObjectCrcMismatch { expected: crc, reported });
+                self.fail(UploadError::ObjectCrcMismatch {
+                    expected: crc,
+                    reported,
+                });
             }
             _ => self.completed(etag, crc, size, false),
         }
@@ -861,7 +973,9 @@ impl Upload {
         if resume_check {
             // Compare with the journal (parts are not filled in yet).
             let journal: Vec<_> = self.journal.values().cloned().collect();
-            let (jcrc, jsize) = journal.iter().fold((0, 0), |(c, s), e| (crc64_combine(c, e.crc64, e.len), s + e.len));
+            let (jcrc, jsize) = journal.iter().fold((0, 0), |(c, s), e| {
+                (crc64_combine(c, e.crc64, e.len), s + e.len)
+            });
             if ok && head_matches(headers, jcrc, jsize) {
                 for e in journal {
                     if let Some(p) = self.part_mut(e.part_number) {
@@ -895,7 +1009,11 @@ impl Upload {
         }
         // The object is not (yet) ours: try Complete again after a backoff.
         self.phase = Phase::Completing;
-        let reason = if self.complete_gone { UploadError::CompletionUnconfirmed } else { err };
+        let reason = if self.complete_gone {
+            UploadError::CompletionUnconfirmed
+        } else {
+            err
+        };
         let attempt = self.attempts.complete;
         match self.scheduler.verdict(attempt) {
             Verdict::Retry(delay) => {
@@ -914,7 +1032,9 @@ impl Upload {
                     self.upload_id_consumed();
                     self.fail(UploadError::CompletionUnconfirmed);
                 } else {
-                    self.fail(UploadError::RetriesExhausted { last: Box::new(reason) });
+                    self.fail(UploadError::RetriesExhausted {
+                        last: Box::new(reason),
+                    });
                 }
             }
         }
@@ -936,7 +1056,13 @@ impl Upload {
         let total = self.total().unwrap_or(size);
         self.add_progress(total.saturating_sub(self.confirmed));
         let upload_id = self.upload_id.clone();
-        self.finish(Event::Completed(Completed { etag, crc64, size, upload_id, confirmed_by_head }));
+        self.finish(Event::Completed(Completed {
+            etag,
+            crc64,
+            size,
+            upload_id,
+            confirmed_by_head,
+        }));
     }
 
     // ----- errors, retries, termination ------------------------------------------------------
@@ -965,7 +1091,11 @@ impl Upload {
                 Some(p) => (p.attempts, Some(n), p.read_len.unwrap_or(p.range.len)),
                 None => return,
             },
-            Job::Put => (self.attempts.put, Some(1), self.plan.total_size().unwrap_or(0)),
+            Job::Put => (
+                self.attempts.put,
+                Some(1),
+                self.plan.total_size().unwrap_or(0),
+            ),
             Job::Initiate => (self.attempts.initiate, None, 0),
             Job::List(_) => (self.attempts.list, None, 0),
             Job::Complete => (self.attempts.complete, None, 0),
@@ -991,8 +1121,14 @@ impl Upload {
                 self.scheduler.schedule(self.now + delay, job);
             }
             Verdict::GiveUp => {
-                let err = UploadError::RetriesExhausted { last: Box::new(err) };
-                if job == Job::Abort { self.abort_failed(err) } else { self.fail(err) }
+                let err = UploadError::RetriesExhausted {
+                    last: Box::new(err),
+                };
+                if job == Job::Abort {
+                    self.abort_failed(err)
+                } else {
+                    self.fail(err)
+                }
             }
         }
     }
@@ -1012,7 +1148,8 @@ impl Upload {
         }
         self.drop_work();
         self.in_flight.retain(|_| false);
-        let abort = self.policy == FailurePolicy::Abort && self.upload_id.is_some() && !self.complete_gone;
+        let abort =
+            self.policy == FailurePolicy::Abort && self.upload_id.is_some() && !self.complete_gone;
         if abort {
             self.failing = Some(err);
             self.start_abort();
@@ -1028,7 +1165,11 @@ impl Upload {
             }
         };
         let upload_id = self.upload_id.clone();
-        self.finish(Event::Failed(Failure { error: err, resumable, upload_id }));
+        self.finish(Event::Failed(Failure {
+            error: err,
+            resumable,
+            upload_id,
+        }));
     }
 
     fn start_abort(&mut self) {
@@ -1043,7 +1184,11 @@ impl Upload {
         match self.failing.take() {
             Some(error) => {
                 let upload_id = self.upload_id.clone();
-                self.finish(Event::Failed(Failure { error, resumable: false, upload_id }));
+                self.finish(Event::Failed(Failure {
+                    error,
+                    resumable: false,
+                    upload_id,
+                }));
             }
             None => self.finish(Event::Aborted),
         }
@@ -1053,7 +1198,11 @@ impl Upload {
         // The parts may remain; report the original failure if there was one.
         let error = self.failing.take().unwrap_or(err);
         let upload_id = self.upload_id.clone();
-        self.finish(Event::Failed(Failure { error, resumable: false, upload_id }));
+        self.finish(Event::Failed(Failure {
+            error,
+            resumable: false,
+            upload_id,
+        }));
     }
 
     fn finish(&mut self, event: Event) {
@@ -1077,14 +1226,17 @@ impl Upload {
             return;
         }
         p.state = PartState::Done;
-        let (len, event) = (p.range.len, Event::PartDone {
-            part_number: n,
-            offset: p.range.offset,
-            len: p.range.len,
-            etag: p.etag.clone(),
-            crc64: p.crc64,
-            resumed: p.resumed,
-        });
+        let (len, event) = (
+            p.range.len,
+            Event::PartDone {
+                part_number: n,
+                offset: p.range.offset,
+                len: p.range.len,
+                etag: p.etag.clone(),
+                crc64: p.crc64,
+                resumed: p.resumed,
+            },
+        );
         self.done_parts += 1;
         self.events.push_back(event);
         self.add_progress(len);
@@ -1098,7 +1250,10 @@ impl Upload {
         let total = self.total();
         let next = self.confirmed.saturating_add(bytes);
         self.confirmed = total.map_or(next, |t| next.min(t));
-        self.events.push_back(Event::Progress(Progress { confirmed: self.confirmed, total }));
+        self.events.push_back(Event::Progress(Progress {
+            confirmed: self.confirmed,
+            total,
+        }));
     }
 
     fn checkpoint_changed(&mut self) {
@@ -1113,7 +1268,10 @@ impl Upload {
             return;
         }
         let all_known = match self.plan.shape {
-            Shape::Stream { .. } => self.stream.end.is_some_and(|(last, _)| self.parts.len() as u32 == last),
+            Shape::Stream { .. } => self
+                .stream
+                .end
+                .is_some_and(|(last, _)| self.parts.len() as u32 == last),
             _ => true,
         };
         if all_known && self.done_parts as usize == self.parts.len() && self.in_flight.is_empty() {
@@ -1174,7 +1332,14 @@ impl Upload {
             Job::Put => {
                 self.attempts.put += 1;
                 let size = self.plan.total_size().unwrap_or(0);
-                self.issue(job, Op::PutObject { range: 0..size, content_md5: self.config.content_md5 }, size);
+                self.issue(
+                    job,
+                    Op::PutObject {
+                        range: 0..size,
+                        content_md5: self.config.content_md5,
+                    },
+                    size,
+                );
             }
             Job::List(marker) => {
                 self.attempts.list += 1;
@@ -1189,7 +1354,10 @@ impl Upload {
                 let parts = self
                     .parts
                     .iter()
-                    .map(|p| CompletePart { part_number: p.range.part_number, etag: p.etag.clone() })
+                    .map(|p| CompletePart {
+                        part_number: p.range.part_number,
+                        etag: p.etag.clone(),
+                    })
                     .collect();
                 self.issue(job, Op::Complete { upload_id, parts }, 0);
             }
@@ -1205,15 +1373,27 @@ impl Upload {
         if self.in_flight.len() >= self.config.slots() {
             return false;
         }
-        self.in_flight.is_empty() || self.in_flight.bytes().saturating_add(bytes) <= self.plan.memory_budget()
+        self.in_flight.is_empty()
+            || self.in_flight.bytes().saturating_add(bytes) <= self.plan.memory_budget()
     }
 
     fn issue_parts(&mut self) {
-        let Some(upload_id) = self.upload_id.clone() else { return };
+        let Some(upload_id) = self.upload_id.clone() else {
+            return;
+        };
         while self.in_flight.len() < self.config.slots() {
             if let Some(n) = self.hash_queue.pop_front() {
-                let Some(range) = self.part_mut(n).map(|p| p.range) else { continue };
-                self.issue(Job::Hash(n), Op::HashRange { part_number: n, range: range.range() }, 0);
+                let Some(range) = self.part_mut(n).map(|p| p.range) else {
+                    continue;
+                };
+                self.issue(
+                    Job::Hash(n),
+                    Op::HashRange {
+                        part_number: n,
+                        range: range.range(),
+                    },
+                    0,
+                );
                 continue;
             }
             // Sequential mode keeps strict part order: nothing new while a part waits to retry.
@@ -1235,7 +1415,12 @@ impl Upload {
                     p.state = PartState::Uploading;
                     p.attempts += 1;
                 }
-                let op = Op::UploadPart { part_number: n, range, upload_id: upload_id.clone(), content_md5: self.config.content_md5 };
+                let op = Op::UploadPart {
+                    part_number: n,
+                    range,
+                    upload_id: upload_id.clone(),
+                    content_md5: self.config.content_md5,
+                };
                 self.issue(Job::Part(n), op, len);
                 continue;
             }
@@ -1254,7 +1439,9 @@ impl Upload {
             return false;
         }
         let n = self.stream.next;
-        let Some(range) = self.plan.part(n) else { return false };
+        let Some(range) = self.plan.part(n) else {
+            return false;
+        };
         if !self.has_room(range.len) {
             return false;
         }
@@ -1282,7 +1469,8 @@ impl Upload {
 }
 
 fn head_matches(headers: &HeaderMap, crc: u64, size: u64) -> bool {
-    let len_ok = wire::header(headers, "content-length").and_then(|v| v.parse::<u64>().ok()) == Some(size);
+    let len_ok =
+        wire::header(headers, "content-length").and_then(|v| v.parse::<u64>().ok()) == Some(size);
     len_ok && wire::crc_header(headers) == Ok(Some(crc))
 }
 

@@ -120,7 +120,10 @@ pub(crate) fn blocks<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
 }
 
 pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 /// `x-oss-hash-crc64ecma` (unsigned decimal). `Err` when present but malformed.
@@ -133,7 +136,9 @@ pub(crate) fn crc_header(headers: &HeaderMap) -> Result<Option<u64>, ()> {
 
 /// ETags compare without quotes and case (OSS returns upper-hex, some proxies lower-case).
 pub(crate) fn etag_eq(a: &str, b: &str) -> bool {
-    a.trim().trim_matches('"').eq_ignore_ascii_case(b.trim().trim_matches('"'))
+    a.trim()
+        .trim_matches('"')
+        .eq_ignore_ascii_case(b.trim().trim_matches('"'))
 }
 
 /// The error document for a non-2xx response (body XML, or status and headers alone).
@@ -157,7 +162,13 @@ pub(crate) fn service_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Se
     if ec.is_empty() {
         ec = header(headers, "x-oss-ec").unwrap_or("").to_owned();
     }
-    ServiceError { status, code, message: field("Message"), request_id, ec }
+    ServiceError {
+        status,
+        code,
+        message: field("Message"),
+        request_id,
+        ec,
+    }
 }
 
 pub(crate) fn parse_initiate(body: &[u8]) -> Option<String> {
@@ -184,14 +195,23 @@ pub(crate) fn parse_list_parts(body: &[u8]) -> Option<ListPage> {
             Some(v) if !v.is_empty() => Some(v.parse().ok()?),
             _ => None,
         };
-        parts.push(ListedPart { part_number, etag, size, crc64 });
+        parts.push(ListedPart {
+            part_number,
+            etag,
+            size,
+            crc64,
+        });
     }
     let truncated = tag(text, "IsTruncated").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let next_marker = match tag(text, "NextPartNumberMarker") {
         Some(v) if !v.is_empty() => v.parse().ok()?,
         _ => parts.last().map_or(0, |p| p.part_number),
     };
-    Some(ListPage { parts, truncated, next_marker })
+    Some(ListPage {
+        parts,
+        truncated,
+        next_marker,
+    })
 }
 
 #[cfg(test)]
@@ -200,12 +220,18 @@ mod tests {
 
     #[test]
     fn unescape_entities() {
-        assert_eq!(unescape("&quot;AB&quot; &#34;x&#x22; &bogus; &"), "\"AB\" \"x\" &bogus; &");
+        assert_eq!(
+            unescape("&quot;AB&quot; &#34;x&#x22; &bogus; &"),
+            "\"AB\" \"x\" &bogus; &"
+        );
     }
 
     #[test]
     fn complete_body_escapes_quotes() {
-        let b = complete_body(&[CompletePart { part_number: 1, etag: "\"A\"".into() }]);
+        let b = complete_body(&[CompletePart {
+            part_number: 1,
+            etag: "\"A\"".into(),
+        }]);
         assert_eq!(
             String::from_utf8(b).unwrap(),
             "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&quot;A&quot;</ETag></Part></CompleteMultipartUpload>"
@@ -217,7 +243,11 @@ mod tests {
         let lp = include_bytes!("../tests/data/ListPartsResult.xml");
         let page = parse_list_parts(lp).unwrap();
         assert!(!page.parts.is_empty());
-        assert!(page.parts.iter().all(|p| p.size > 0 && p.etag.starts_with('"')));
+        assert!(
+            page.parts
+                .iter()
+                .all(|p| p.size > 0 && p.etag.starts_with('"'))
+        );
         let init = include_bytes!("../tests/data/InitiateMultipartUploadResult.xml");
         assert!(parse_initiate(init).is_some());
         let err = include_bytes!("../tests/data/Error-NoSuchUpload.xml");

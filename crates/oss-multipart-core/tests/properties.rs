@@ -3,13 +3,20 @@
 //!
 //! The normal run checks a few hundred seeds. The long run (≥ 10,000 seeds) is ignored by default:
 //! `cargo test -p oss-multipart-core --release --test properties -- --ignored`
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)]
 
 use std::time::{Duration, Instant};
 
 use oss_multipart_core::limits::{MAX_OBJECT_SIZE, MAX_PART_COUNT, MAX_PART_SIZE, MIN_PART_SIZE};
 use oss_multipart_core::sim::{Faults, Outcome, Sim};
-use oss_multipart_core::{Config, Plan, PlanOptions, SourceIdentity, SourceSize, Target, Upload, UploadError, crc64};
+use oss_multipart_core::{
+    Config, Plan, PlanOptions, SourceIdentity, SourceSize, Target, Upload, UploadError, crc64,
+};
 use proptest::prelude::*;
 
 const PART: u64 = 102_400;
@@ -40,7 +47,9 @@ fn run_seed(seed: u64) -> (u32, u32) {
         0 => r.below(PART * 2),
         _ => r.below(PART * 12),
     } as usize;
-    let source: Vec<u8> = (0..len).map(|i| (i as u64 ^ seed).wrapping_mul(2_654_435_761) as u8).collect();
+    let source: Vec<u8> = (0..len)
+        .map(|i| (i as u64 ^ seed).wrapping_mul(2_654_435_761) as u8)
+        .collect();
     let mut opts = PlanOptions::default()
         .with_part_size(PART + r.below(3) * 50_000)
         .with_single_put_threshold(if r.below(3) == 0 { 150_000 } else { 0 })
@@ -49,7 +58,11 @@ fn run_seed(seed: u64) -> (u32, u32) {
     if r.below(3) == 0 {
         opts = opts.with_memory_budget(PART * (1 + r.below(4)));
     }
-    let size = if stream { SourceSize::Unknown } else { SourceSize::Known(len as u64) };
+    let size = if stream {
+        SourceSize::Unknown
+    } else {
+        SourceSize::Known(len as u64)
+    };
     let plan = Plan::new(size, &opts).unwrap();
     let mut config = Config::default();
     config.max_in_flight = 1 + r.below(6) as usize;
@@ -93,11 +106,16 @@ fn run_seed(seed: u64) -> (u32, u32) {
             }
             sim.outcome().cloned().unwrap_or(Outcome::Stalled)
         } else {
-            sim.drive_bounded(200_000).unwrap_or_else(|e| panic!("seed {seed}: {e}"))
+            sim.drive_bounded(200_000)
+                .unwrap_or_else(|e| panic!("seed {seed}: {e}"))
         };
         match outcome {
             Outcome::Completed(c) => {
-                assert_eq!(sim.oss.object("prop-bucket", "k"), Some(&source[..]), "seed {seed}: bytes differ");
+                assert_eq!(
+                    sim.oss.object("prop-bucket", "k"),
+                    Some(&source[..]),
+                    "seed {seed}: bytes differ"
+                );
                 assert_eq!(c.crc64, crc64(&source), "seed {seed}");
                 assert_eq!(c.size, len as u64, "seed {seed}");
                 return (crashes, failures);
@@ -112,14 +130,18 @@ fn run_seed(seed: u64) -> (u32, u32) {
                         f.error,
                         UploadError::CompletionUnconfirmed | UploadError::ObjectCrcMismatch { .. }
                     );
-                    assert!(f.resumable || f.upload_id.is_none() || consumed, "seed {seed}: {f:?}");
+                    assert!(
+                        f.resumable || f.upload_id.is_none() || consumed,
+                        "seed {seed}: {f:?}"
+                    );
                 } else {
                     assert!(!f.resumable, "seed {seed}: streams cannot resume");
                 }
                 if round > 10 {
                     sim.faults = Faults::none();
                 }
-                sim.crash_and_resume(config.clone(), seed ^ round ^ 0xFF).unwrap();
+                sim.crash_and_resume(config.clone(), seed ^ round ^ 0xFF)
+                    .unwrap();
             }
             Outcome::Aborted => panic!("seed {seed}: nobody asked to abort"),
             other => panic!("seed {seed}: stalled without a terminal event: {other:?}"),
@@ -220,12 +242,16 @@ fn ten_thousand_seeds() {
         crashes += u64::from(c);
         failures += u64::from(f);
     }
-    println!("10000 seeds ok in {:?}: {crashes} crashes resumed, {failures} failures recovered", start.elapsed());
+    println!(
+        "10000 seeds ok in {:?}: {crashes} crashes resumed, {failures} failures recovered",
+        start.elapsed()
+    );
 }
 
 #[test]
 fn fuzz_corpus_replays() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/core_machine");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/core_machine");
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let data = std::fs::read(entry.unwrap().path()).unwrap();
@@ -253,7 +279,12 @@ fn crc_vectors() {
                         other => panic!("recipe {other}"),
                     },
                 };
-                assert_eq!(crc64(&data), hex(case["crc64"].as_str().unwrap()), "{}", case["id"]);
+                assert_eq!(
+                    crc64(&data),
+                    hex(case["crc64"].as_str().unwrap()),
+                    "{}",
+                    case["id"]
+                );
             }
             "combine" => {
                 let c = oss_multipart_core::crc64_combine(
@@ -272,10 +303,16 @@ fn crc_vectors() {
                     let crc = crc64(&data[off..off + len]);
                     assert_eq!(crc.to_string(), p["part_crc64_decimal"].as_str().unwrap());
                     acc = oss_multipart_core::crc64_combine(acc, crc, len as u64);
-                    assert_eq!(acc.to_string(), p["running_combined_decimal"].as_str().unwrap());
+                    assert_eq!(
+                        acc.to_string(),
+                        p["running_combined_decimal"].as_str().unwrap()
+                    );
                     off += len;
                 }
-                assert_eq!(acc.to_string(), case["whole_object_crc64_decimal"].as_str().unwrap());
+                assert_eq!(
+                    acc.to_string(),
+                    case["whole_object_crc64_decimal"].as_str().unwrap()
+                );
             }
             _ => continue,
         }

@@ -1,23 +1,32 @@
 //! Scenario tests: one fault at a time, driven by the simulation harness.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)]
 
 use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderValue, StatusCode};
 use oss_multipart_core::sim::{Fault, Faults, Outcome, Sim};
 use oss_multipart_core::{
-    BodyRead, Checkpoint, Config, Event, FailurePolicy, Op, OpKind, Plan, PlanError, PlanOptions, SourceIdentity,
-    SourceSize, Target, Upload, UploadError, crc64,
+    BodyRead, Checkpoint, Config, Event, FailurePolicy, Op, OpKind, Plan, PlanError, PlanOptions,
+    SourceIdentity, SourceSize, Target, Upload, UploadError, crc64,
 };
 
 const PART: u64 = 102_400;
 
 fn source(len: usize, salt: u32) -> Vec<u8> {
-    (0..len as u32).map(|i| (i.wrapping_mul(31).wrapping_add(salt) % 251) as u8).collect()
+    (0..len as u32)
+        .map(|i| (i.wrapping_mul(31).wrapping_add(salt) % 251) as u8)
+        .collect()
 }
 
 fn opts() -> PlanOptions {
-    PlanOptions::default().with_part_size(PART).with_single_put_threshold(0)
+    PlanOptions::default()
+        .with_part_size(PART)
+        .with_single_put_threshold(0)
 }
 
 fn target() -> Target {
@@ -28,7 +37,15 @@ fn known(src: &[u8], config: Config, checkpoint: bool) -> Upload {
     let plan = Plan::new(SourceSize::Known(src.len() as u64), &opts()).unwrap();
     let now = Instant::now();
     if checkpoint {
-        Upload::with_checkpointing(target(), plan, config, SourceIdentity::new(src.len() as u64), now, 1).unwrap()
+        Upload::with_checkpointing(
+            target(),
+            plan,
+            config,
+            SourceIdentity::new(src.len() as u64),
+            now,
+            1,
+        )
+        .unwrap()
     } else {
         Upload::new(target(), plan, config, now, 1).unwrap()
     }
@@ -37,7 +54,11 @@ fn known(src: &[u8], config: Config, checkpoint: bool) -> Upload {
 fn completed(sim: &mut Sim) -> oss_multipart_core::Completed {
     match sim.drive_bounded(100_000).unwrap() {
         Outcome::Completed(c) => {
-            assert_eq!(sim.oss.object("bucket", "dir/object.bin"), Some(sim.source()), "object bytes differ");
+            assert_eq!(
+                sim.oss.object("bucket", "dir/object.bin"),
+                Some(sim.source()),
+                "object bytes differ"
+            );
             assert_eq!(c.crc64, crc64(sim.source()));
             assert_eq!(c.size, sim.source().len() as u64);
             c
@@ -53,11 +74,22 @@ fn count(sim: &Sim, f: impl Fn(&Event) -> bool) -> usize {
 #[test]
 fn clean_upload_progress_and_events() {
     let src = source(5 * PART as usize + 17, 1);
-    let mut sim = Sim::new(known(&src, Config::default(), false), src, Faults::none(), 1);
+    let mut sim = Sim::new(
+        known(&src, Config::default(), false),
+        src,
+        Faults::none(),
+        1,
+    );
     let c = completed(&mut sim);
     assert!(!c.confirmed_by_head);
     assert!(c.upload_id.is_some());
-    assert_eq!(count(&sim, |e| matches!(e, Event::PartDone { resumed: false, .. })), 6);
+    assert_eq!(
+        count(&sim, |e| matches!(
+            e,
+            Event::PartDone { resumed: false, .. }
+        )),
+        6
+    );
     assert_eq!(count(&sim, |e| matches!(e, Event::Retried { .. })), 0);
     let last = sim.events().iter().rev().find_map(|e| match e {
         Event::Progress(p) => Some(*p),
@@ -77,7 +109,16 @@ fn small_source_uses_single_put() {
     sim.inject(OpKind::PutObject, Fault::CorruptBody);
     let c = completed(&mut sim);
     assert!(c.upload_id.is_none());
-    assert_eq!(count(&sim, |e| matches!(e, Event::Retried { op: OpKind::PutObject, .. })), 1);
+    assert_eq!(
+        count(&sim, |e| matches!(
+            e,
+            Event::Retried {
+                op: OpKind::PutObject,
+                ..
+            }
+        )),
+        1
+    );
 }
 
 #[test]
@@ -90,8 +131,17 @@ fn empty_source_is_one_empty_put() {
 
 #[test]
 fn streams_of_various_lengths() {
-    let opts = PlanOptions::default().with_stream_initial_part_size(PART).with_stream_parts_per_step(2);
-    for len in [0, 1, PART as usize, 2 * PART as usize, 5 * PART as usize + 3, 9 * PART as usize] {
+    let opts = PlanOptions::default()
+        .with_stream_initial_part_size(PART)
+        .with_stream_parts_per_step(2);
+    for len in [
+        0,
+        1,
+        PART as usize,
+        2 * PART as usize,
+        5 * PART as usize + 3,
+        9 * PART as usize,
+    ] {
         let plan = Plan::new(SourceSize::Unknown, &opts).unwrap();
         let up = Upload::new(target(), plan, Config::default(), Instant::now(), 5).unwrap();
         let mut sim = Sim::new(up, source(len, 3), Faults::flaky(), len as u64);
@@ -102,27 +152,40 @@ fn streams_of_various_lengths() {
 #[test]
 fn stream_too_long_fails_before_part_10001() {
     // Drive by hand: every part is read full and never ends; answers carry the right CRC.
-    let opts = PlanOptions::default().with_stream_initial_part_size(PART).with_memory_budget(PART);
+    let opts = PlanOptions::default()
+        .with_stream_initial_part_size(PART)
+        .with_memory_budget(PART);
     let plan = Plan::new(SourceSize::Unknown, &opts).unwrap();
     assert_eq!(plan.max_object_size(), 10_000 * PART);
     let now = Instant::now();
     let mut up = Upload::new(target(), plan, Config::default(), now, 1).unwrap();
     let mut ok = HeaderMap::new();
     ok.insert("etag", HeaderValue::from_static("\"E\""));
-    let init = b"<InitiateMultipartUploadResult><UploadId>U</UploadId></InitiateMultipartUploadResult>";
+    let init =
+        b"<InitiateMultipartUploadResult><UploadId>U</UploadId></InitiateMultipartUploadResult>";
     let mut max_part = 0;
     let mut failure = None;
     for _ in 0..30_000 {
         let Some(req) = up.poll_request() else { break };
         match req.op {
-            Op::Initiate => up.handle_response(req.id, now, StatusCode::OK, &HeaderMap::new(), init),
-            Op::UploadPart { part_number, range, .. } => {
+            Op::Initiate => {
+                up.handle_response(req.id, now, StatusCode::OK, &HeaderMap::new(), init)
+            }
+            Op::UploadPart {
+                part_number, range, ..
+            } => {
                 max_part = max_part.max(part_number);
-                let read = BodyRead { len: range.end - range.start, crc64: 9, end_of_stream: false };
+                let read = BodyRead {
+                    len: range.end - range.start,
+                    crc64: 9,
+                    end_of_stream: false,
+                };
                 up.handle_body_read(req.id, now, read);
                 up.handle_response(req.id, now, StatusCode::OK, &ok, b"");
             }
-            Op::Abort { .. } => up.handle_response(req.id, now, StatusCode::NO_CONTENT, &HeaderMap::new(), b""),
+            Op::Abort { .. } => {
+                up.handle_response(req.id, now, StatusCode::NO_CONTENT, &HeaderMap::new(), b"")
+            }
             other => panic!("unexpected {other:?}"),
         }
         while let Some(ev) = up.poll_event() {
@@ -165,7 +228,8 @@ fn concurrency_respects_max_in_flight_and_memory_budget() {
     let plan = Plan::new(SourceSize::Known(src.len() as u64), &plan_opts).unwrap();
     let now = Instant::now();
     let mut up = Upload::new(target(), plan, config, now, 1).unwrap();
-    let init = b"<InitiateMultipartUploadResult><UploadId>U</UploadId></InitiateMultipartUploadResult>";
+    let init =
+        b"<InitiateMultipartUploadResult><UploadId>U</UploadId></InitiateMultipartUploadResult>";
     let r = up.poll_request().unwrap();
     up.handle_response(r.id, now, StatusCode::OK, &HeaderMap::new(), init);
     let mut parts = 0;
@@ -179,14 +243,21 @@ fn concurrency_respects_max_in_flight_and_memory_budget() {
 #[test]
 fn crc_corruption_is_retried() {
     let src = source(4 * PART as usize, 6);
-    let mut sim = Sim::new(known(&src, Config::default(), false), src, Faults::none(), 2);
+    let mut sim = Sim::new(
+        known(&src, Config::default(), false),
+        src,
+        Faults::none(),
+        2,
+    );
     sim.inject(OpKind::UploadPart, Fault::CorruptBody);
     completed(&mut sim);
     let retried: Vec<_> = sim
         .events()
         .iter()
         .filter_map(|e| match e {
-            Event::Retried { reason, rewound, .. } => Some((reason.clone(), *rewound)),
+            Event::Retried {
+                reason, rewound, ..
+            } => Some((reason.clone(), *rewound)),
             _ => None,
         })
         .collect();
@@ -198,7 +269,12 @@ fn crc_corruption_is_retried() {
 #[test]
 fn lost_complete_response_is_confirmed_by_head() {
     let src = source(3 * PART as usize, 7);
-    let mut sim = Sim::new(known(&src, Config::default(), false), src, Faults::none(), 3);
+    let mut sim = Sim::new(
+        known(&src, Config::default(), false),
+        src,
+        Faults::none(),
+        3,
+    );
     sim.inject(OpKind::Complete, Fault::LostResponse);
     let c = completed(&mut sim);
     assert!(c.confirmed_by_head);
@@ -207,17 +283,35 @@ fn lost_complete_response_is_confirmed_by_head() {
 #[test]
 fn complete_5xx_then_retry_succeeds() {
     let src = source(3 * PART as usize, 8);
-    let mut sim = Sim::new(known(&src, Config::default(), false), src, Faults::none(), 3);
+    let mut sim = Sim::new(
+        known(&src, Config::default(), false),
+        src,
+        Faults::none(),
+        3,
+    );
     sim.inject(OpKind::Complete, Fault::ServerError);
     let c = completed(&mut sim);
     assert!(!c.confirmed_by_head);
-    assert!(count(&sim, |e| matches!(e, Event::Retried { op: OpKind::Complete, .. })) == 1);
+    assert!(
+        count(&sim, |e| matches!(
+            e,
+            Event::Retried {
+                op: OpKind::Complete,
+                ..
+            }
+        )) == 1
+    );
 }
 
 #[test]
 fn duplicated_complete_answer_is_harmless() {
     let src = source(3 * PART as usize, 9);
-    let mut sim = Sim::new(known(&src, Config::default(), false), src, Faults::none(), 3);
+    let mut sim = Sim::new(
+        known(&src, Config::default(), false),
+        src,
+        Faults::none(),
+        3,
+    );
     sim.inject(OpKind::Complete, Fault::Duplicate);
     sim.inject(OpKind::UploadPart, Fault::Duplicate);
     completed(&mut sim);
@@ -227,7 +321,12 @@ fn duplicated_complete_answer_is_harmless() {
 #[test]
 fn non_retryable_error_aborts_by_default() {
     let src = source(4 * PART as usize, 10);
-    let mut sim = Sim::new(known(&src, Config::default(), false), src, Faults::none(), 4);
+    let mut sim = Sim::new(
+        known(&src, Config::default(), false),
+        src,
+        Faults::none(),
+        4,
+    );
     sim.inject(OpKind::UploadPart, Fault::Error(403, "AccessDenied"));
     match sim.drive_bounded(10_000).unwrap() {
         Outcome::Failed(f) => {
@@ -247,19 +346,28 @@ fn keep_policy_leaves_a_resumable_upload() {
     config.on_failure = FailurePolicy::Keep;
     let mut sim = Sim::new(known(&src, config, false), src, Faults::none(), 4);
     sim.inject(OpKind::UploadPart, Fault::Error(400, "InvalidArgument"));
-    let Outcome::Failed(f) = sim.drive_bounded(10_000).unwrap() else { panic!() };
+    let Outcome::Failed(f) = sim.drive_bounded(10_000).unwrap() else {
+        panic!()
+    };
     assert!(f.resumable);
     let id = f.upload_id.unwrap();
     assert_eq!(sim.oss.upload_count(), 1);
     // Stateless resume from the id alone.
     let plan = Plan::new(SourceSize::Known(sim.source().len() as u64), &opts()).unwrap();
-    let up = Upload::resume_upload_id(target(), id, plan, Config::default(), None, sim.now(), 5).unwrap();
+    let up = Upload::resume_upload_id(target(), id, plan, Config::default(), None, sim.now(), 5)
+        .unwrap();
     let done_before = sim.oss.part_numbers(up.upload_id().unwrap()).len();
     assert!(done_before >= 1);
     let mut resumed = Sim::new(up, sim.source().to_vec(), Faults::none(), 5);
     resumed.oss = sim.oss.clone();
     completed(&mut resumed);
-    assert_eq!(count(&resumed, |e| matches!(e, Event::PartDone { resumed: true, .. })), done_before);
+    assert_eq!(
+        count(&resumed, |e| matches!(
+            e,
+            Event::PartDone { resumed: true, .. }
+        )),
+        done_before
+    );
 }
 
 #[test]
@@ -270,7 +378,9 @@ fn retry_budget_exhaustion_is_reported() {
     let mut sim = Sim::new(known(&src, config, true), src, Faults::none(), 4);
     sim.inject(OpKind::Initiate, Fault::Reset);
     sim.inject(OpKind::Initiate, Fault::Reset);
-    let Outcome::Failed(f) = sim.drive_bounded(10_000).unwrap() else { panic!() };
+    let Outcome::Failed(f) = sim.drive_bounded(10_000).unwrap() else {
+        panic!()
+    };
     assert!(matches!(f.error, UploadError::RetriesExhausted { .. }));
     assert!(f.error.service_error().is_none());
 }
@@ -278,7 +388,12 @@ fn retry_budget_exhaustion_is_reported() {
 #[test]
 fn abort_command_aborts_and_is_terminal() {
     let src = source(6 * PART as usize, 13);
-    let mut sim = Sim::new(known(&src, Config::default(), false), src, Faults::none(), 5);
+    let mut sim = Sim::new(
+        known(&src, Config::default(), false),
+        src,
+        Faults::none(),
+        5,
+    );
     sim.run_for(4);
     let now = sim.now();
     sim.upload.abort(now);
@@ -291,7 +406,12 @@ fn abort_command_aborts_and_is_terminal() {
 #[test]
 fn abort_answered_no_such_upload_is_done() {
     let src = source(3 * PART as usize, 14);
-    let mut sim = Sim::new(known(&src, Config::default(), false), src, Faults::none(), 5);
+    let mut sim = Sim::new(
+        known(&src, Config::default(), false),
+        src,
+        Faults::none(),
+        5,
+    );
     sim.run_for(3);
     sim.oss.forget_uploads();
     let now = sim.now();
@@ -302,7 +422,12 @@ fn abort_answered_no_such_upload_is_done() {
 #[test]
 fn pause_stops_new_requests_until_resumed() {
     let src = source(6 * PART as usize, 15);
-    let mut sim = Sim::new(known(&src, Config::default(), false), src, Faults::none(), 6);
+    let mut sim = Sim::new(
+        known(&src, Config::default(), false),
+        src,
+        Faults::none(),
+        6,
+    );
     sim.upload.pause();
     sim.run_for(1); // Initiate answered while paused: no part goes out
     assert!(sim.upload.poll_request().is_none());
@@ -322,7 +447,12 @@ fn pause_stops_new_requests_until_resumed() {
 #[test]
 fn resume_reuses_verified_parts_non_contiguous() {
     let src = source(6 * PART as usize, 16);
-    let mut sim = Sim::new(known(&src, Config::default(), true), src.clone(), Faults::none(), 7);
+    let mut sim = Sim::new(
+        known(&src, Config::default(), true),
+        src.clone(),
+        Faults::none(),
+        7,
+    );
     // Run until a few parts are journaled, then crash.
     while count(&sim, |e| matches!(e, Event::PartDone { .. })) < 4 {
         assert!(sim.step());
@@ -332,7 +462,8 @@ fn resume_reuses_verified_parts_non_contiguous() {
     assert!(journaled.len() >= 4);
     // Damage one part server-side and one locally: both must be re-uploaded.
     let id = cp.upload_id().to_owned();
-    sim.oss.tamper_part(&id, journaled[0], vec![0; PART as usize]);
+    sim.oss
+        .tamper_part(&id, journaled[0], vec![0; PART as usize]);
     let local = journaled[2];
     sim.source_mut()[((local - 1) as u64 * PART) as usize] ^= 0xFF;
     sim.crash_and_resume(Config::default(), 8).unwrap();
@@ -341,13 +472,23 @@ fn resume_reuses_verified_parts_non_contiguous() {
         .events()
         .iter()
         .filter_map(|e| match e {
-            Event::PartDone { part_number, resumed: true, .. } => Some(*part_number),
+            Event::PartDone {
+                part_number,
+                resumed: true,
+                ..
+            } => Some(*part_number),
             _ => None,
         })
         .collect();
-    assert!(!reused.contains(&journaled[0]), "tampered server part reused");
+    assert!(
+        !reused.contains(&journaled[0]),
+        "tampered server part reused"
+    );
     assert!(!reused.contains(&local), "locally changed part reused");
-    assert!(reused.contains(&journaled[1]) && reused.contains(&journaled[3]), "{reused:?} vs {journaled:?}");
+    assert!(
+        reused.contains(&journaled[1]) && reused.contains(&journaled[3]),
+        "{reused:?} vs {journaled:?}"
+    );
 }
 
 #[test]
@@ -394,7 +535,12 @@ fn crash_after_complete_resumes_to_completed_via_head() {
 #[test]
 fn checkpoint_roundtrips_and_rejects_other_versions_and_changed_sources() {
     let src = source(3 * PART as usize, 20);
-    let mut sim = Sim::new(known(&src, Config::default(), true), src.clone(), Faults::none(), 7);
+    let mut sim = Sim::new(
+        known(&src, Config::default(), true),
+        src.clone(),
+        Faults::none(),
+        7,
+    );
     while count(&sim, |e| matches!(e, Event::PartDone { .. })) < 2 {
         assert!(sim.step());
     }
@@ -420,14 +566,24 @@ fn checkpoint_roundtrips_and_rejects_other_versions_and_changed_sources() {
 #[test]
 fn drive_bounded_catches_livelock() {
     let src = source(20 * PART as usize, 21);
-    let mut sim = Sim::new(known(&src, Config::default(), false), src, Faults::none(), 1);
+    let mut sim = Sim::new(
+        known(&src, Config::default(), false),
+        src,
+        Faults::none(),
+        1,
+    );
     assert!(sim.drive_bounded(3).is_err());
 }
 
 #[test]
 fn time_going_backwards_is_tolerated() {
     let src = source(2 * PART as usize, 22);
-    let mut sim = Sim::new(known(&src, Config::default(), false), src, Faults::flaky(), 1);
+    let mut sim = Sim::new(
+        known(&src, Config::default(), false),
+        src,
+        Faults::flaky(),
+        1,
+    );
     let early = sim.now() - Duration::from_secs(1);
     sim.upload.handle_timeout(early);
     completed(&mut sim);

@@ -145,10 +145,24 @@ pub struct Livelock {
 
 #[derive(Debug)]
 enum Delivery {
-    Arrive { id: RequestId, req: HttpRequest, body: Vec<u8>, fault: Option<Fault> },
-    Response { id: RequestId, resp: SimResponse },
-    Failure { id: RequestId, kind: FailureKind },
-    Hash { id: RequestId, crc: Option<u64> },
+    Arrive {
+        id: RequestId,
+        req: HttpRequest,
+        body: Vec<u8>,
+        fault: Option<Fault>,
+    },
+    Response {
+        id: RequestId,
+        resp: SimResponse,
+    },
+    Failure {
+        id: RequestId,
+        kind: FailureKind,
+    },
+    Hash {
+        id: RequestId,
+        crc: Option<u64>,
+    },
 }
 
 /// The simulated driver + network + clock around one [`Upload`] and a [`FakeOss`].
@@ -303,8 +317,14 @@ impl Sim {
     fn observe(&mut self, ev: &Event) {
         match ev {
             Event::Progress(p) => {
-                assert!(p.confirmed >= self.last_confirmed, "progress went backwards");
-                assert!(p.total.is_none_or(|t| p.confirmed <= t), "progress above total");
+                assert!(
+                    p.confirmed >= self.last_confirmed,
+                    "progress went backwards"
+                );
+                assert!(
+                    p.total.is_none_or(|t| p.confirmed <= t),
+                    "progress above total"
+                );
                 self.last_confirmed = p.confirmed;
             }
             Event::CheckpointChanged => self.checkpoint = self.upload.checkpoint(),
@@ -328,20 +348,41 @@ impl Sim {
             }
             Op::UploadPart { range, .. } | Op::PutObject { range, .. } => {
                 let (mut body, eof) = self.read(range);
-                let read = BodyRead { len: body.len() as u64, crc64: crc64(&body), end_of_stream: eof };
+                let read = BodyRead {
+                    len: body.len() as u64,
+                    crc64: crc64(&body),
+                    end_of_stream: eof,
+                };
                 self.upload.handle_body_read(id, self.now, read);
-                let corrupt = fault == Some(Fault::CorruptBody) || self.rng.chance(self.faults.corrupt_body);
+                let corrupt =
+                    fault == Some(Fault::CorruptBody) || self.rng.chance(self.faults.corrupt_body);
                 if !body.is_empty() && corrupt {
                     let i = self.rng.below_inclusive(body.len() as u64 - 1) as usize;
                     body[i] ^= 0x01;
                 }
                 if let Some(http) = req.to_http() {
-                    self.push(at, Delivery::Arrive { id, req: http, body, fault });
+                    self.push(
+                        at,
+                        Delivery::Arrive {
+                            id,
+                            req: http,
+                            body,
+                            fault,
+                        },
+                    );
                 }
             }
             _ => {
                 if let Some(http) = req.to_http() {
-                    self.push(at, Delivery::Arrive { id, req: http, body: Vec::new(), fault });
+                    self.push(
+                        at,
+                        Delivery::Arrive {
+                            id,
+                            req: http,
+                            body: Vec::new(),
+                            fault,
+                        },
+                    );
                 }
             }
         }
@@ -353,36 +394,81 @@ impl Sim {
             Delivery::Hash { id, crc } => self.upload.handle_hash(id, now, crc),
             Delivery::Failure { id, kind } => self.upload.handle_failure(id, now, kind),
             Delivery::Response { id, resp } => {
-                self.upload.handle_response(id, now, resp.status, &resp.headers, &resp.body);
+                self.upload
+                    .handle_response(id, now, resp.status, &resp.headers, &resp.body);
             }
-            Delivery::Arrive { id, req, body, fault } => {
+            Delivery::Arrive {
+                id,
+                req,
+                body,
+                fault,
+            } => {
                 let f = self.faults.clone();
                 let timeout_at = now + f.request_timeout;
                 if let Some(Fault::Error(status, code)) = fault {
-                    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    let status =
+                        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                     let resp = self.oss.error(status, code, "scripted");
                     self.push(now, Delivery::Response { id, resp });
                 } else if fault == Some(Fault::Reset) || self.rng.chance(f.reset) {
-                    self.push(now, Delivery::Failure { id, kind: FailureKind::ConnectionReset });
+                    self.push(
+                        now,
+                        Delivery::Failure {
+                            id,
+                            kind: FailureKind::ConnectionReset,
+                        },
+                    );
                 } else if fault == Some(Fault::Timeout) || self.rng.chance(f.timeout) {
-                    self.push(timeout_at, Delivery::Failure { id, kind: FailureKind::Timeout });
+                    self.push(
+                        timeout_at,
+                        Delivery::Failure {
+                            id,
+                            kind: FailureKind::Timeout,
+                        },
+                    );
                 } else if fault == Some(Fault::ServerError) || self.rng.chance(f.server_error) {
-                    let status = if self.rng.chance(0.5) { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::SERVICE_UNAVAILABLE };
+                    let status = if self.rng.chance(0.5) {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
                     let resp = self.oss.error(status, "InternalError", "simulated");
                     self.push(now, Delivery::Response { id, resp });
                 } else if self.rng.chance(f.skew) {
-                    let resp = self.oss.error(StatusCode::FORBIDDEN, "RequestTimeTooSkewed", "simulated skew");
+                    let resp = self.oss.error(
+                        StatusCode::FORBIDDEN,
+                        "RequestTimeTooSkewed",
+                        "simulated skew",
+                    );
                     self.push(now, Delivery::Response { id, resp });
                 } else {
                     let resp = self.oss.handle(&req, &body);
                     if fault == Some(Fault::LostResponse) || self.rng.chance(f.lost_response) {
-                        self.push(timeout_at, Delivery::Failure { id, kind: FailureKind::Timeout });
+                        self.push(
+                            timeout_at,
+                            Delivery::Failure {
+                                id,
+                                kind: FailureKind::Timeout,
+                            },
+                        );
                     } else {
                         if fault == Some(Fault::Duplicate) || self.rng.chance(f.duplicate) {
                             let later = now + self.latency();
-                            self.push(later, Delivery::Response { id, resp: resp.clone() });
+                            self.push(
+                                later,
+                                Delivery::Response {
+                                    id,
+                                    resp: resp.clone(),
+                                },
+                            );
                         }
-                        self.upload.handle_response(id, now, resp.status, &resp.headers, &resp.body);
+                        self.upload.handle_response(
+                            id,
+                            now,
+                            resp.status,
+                            &resp.headers,
+                            &resp.body,
+                        );
                     }
                 }
             }
@@ -403,7 +489,9 @@ impl Sim {
             (None, Some(_)) => false,
         };
         if deliver_first {
-            let Some(((at, _), d)) = self.queue.pop_first() else { return false };
+            let Some(((at, _), d)) = self.queue.pop_first() else {
+                return false;
+            };
             self.now = self.now.max(at);
             self.deliver(d);
         } else if let Some(t) = next_timeout {
@@ -428,7 +516,9 @@ impl Sim {
         let start = self.steps;
         while self.step() {
             if self.steps - start >= max_steps {
-                return Err(Livelock { steps: self.steps - start });
+                return Err(Livelock {
+                    steps: self.steps - start,
+                });
             }
         }
         Ok(self.outcome.clone().unwrap_or(Outcome::Stalled))

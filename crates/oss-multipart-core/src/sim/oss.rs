@@ -58,7 +58,11 @@ pub struct FakeOss {
 
 fn etag_of(data: &[u8]) -> String {
     // Opaque and content-derived; real OSS uses the MD5.
-    format!("\"{:016X}{:016X}\"", crc64(data), data.len() as u64 ^ 0x5A5A_5A5A)
+    format!(
+        "\"{:016X}{:016X}\"",
+        crc64(data),
+        data.len() as u64 ^ 0x5A5A_5A5A
+    )
 }
 
 impl FakeOss {
@@ -74,7 +78,9 @@ impl FakeOss {
 
     /// The bytes of an object, if it exists.
     pub fn object(&self, bucket: &str, key: &str) -> Option<&[u8]> {
-        self.objects.get(&(bucket.to_owned(), key.to_owned())).map(|o| o.data.as_slice())
+        self.objects
+            .get(&(bucket.to_owned(), key.to_owned()))
+            .map(|o| o.data.as_slice())
     }
 
     /// Number of multipart uploads in progress (not completed or aborted).
@@ -84,7 +90,10 @@ impl FakeOss {
 
     /// Part numbers stored for an upload.
     pub fn part_numbers(&self, upload_id: &str) -> Vec<u32> {
-        self.uploads.get(upload_id).map(|u| u.parts.keys().copied().collect()).unwrap_or_default()
+        self.uploads
+            .get(upload_id)
+            .map(|u| u.parts.keys().copied().collect())
+            .unwrap_or_default()
     }
 
     /// Forgets every multipart upload, as if OSS expired them (NoSuchUpload afterwards).
@@ -94,7 +103,11 @@ impl FakeOss {
 
     /// Replaces the bytes of a stored part (simulates a part that no longer matches the journal).
     pub fn tamper_part(&mut self, upload_id: &str, part_number: u32, data: Vec<u8>) {
-        if let Some(p) = self.uploads.get_mut(upload_id).and_then(|u| u.parts.get_mut(&part_number)) {
+        if let Some(p) = self
+            .uploads
+            .get_mut(upload_id)
+            .and_then(|u| u.parts.get_mut(&part_number))
+        {
             p.crc = crc64(&data);
             p.etag = etag_of(&data);
             p.data = data;
@@ -107,13 +120,22 @@ impl FakeOss {
         if let Ok(v) = HeaderValue::from_str(&format!("{:024X}", self.next_request)) {
             headers.insert("x-oss-request-id", v);
         }
-        SimResponse { status, headers, body: Vec::new() }
+        SimResponse {
+            status,
+            headers,
+            body: Vec::new(),
+        }
     }
 
     /// An OSS error response (XML document, or headers only for HEAD).
     pub fn error(&mut self, status: StatusCode, code: &str, message: &str) -> SimResponse {
         let mut r = self.base(status);
-        let rid = r.headers.get("x-oss-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let rid = r
+            .headers
+            .get("x-oss-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
         r.body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{rid}</RequestId><HostId>sim.oss</HostId></Error>"
         )
@@ -122,7 +144,10 @@ impl FakeOss {
     }
 
     fn query<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-        req.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        req.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Handles one request; `body` is the payload for PUTs (the driver's bytes) and ignored
@@ -131,25 +156,37 @@ impl FakeOss {
         self.requests_handled += 1;
         let upload_id = Self::query(req, "uploadId").map(str::to_owned);
         match (&req.method, upload_id) {
-            (m, None) if *m == Method::POST && Self::query(req, "uploads").is_some() => self.initiate(req),
+            (m, None) if *m == Method::POST && Self::query(req, "uploads").is_some() => {
+                self.initiate(req)
+            }
             (m, Some(id)) if *m == Method::PUT => self.upload_part(req, &id, body),
             (m, None) if *m == Method::PUT => self.put_object(req, body),
             (m, Some(id)) if *m == Method::GET => self.list_parts(req, &id),
             (m, Some(id)) if *m == Method::POST => self.complete(req, &id),
             (m, Some(id)) if *m == Method::DELETE => self.abort(req, &id),
             (m, None) if *m == Method::HEAD => self.head(req),
-            _ => self.error(StatusCode::BAD_REQUEST, "InvalidArgument", "unsupported request"),
+            _ => self.error(
+                StatusCode::BAD_REQUEST,
+                "InvalidArgument",
+                "unsupported request",
+            ),
         }
     }
 
     fn initiate(&mut self, req: &HttpRequest) -> SimResponse {
         self.next_upload += 1;
-        let id = format!("{:032X}", self.next_upload.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        self.uploads.insert(id.clone(), MpUpload {
-            bucket: req.bucket.clone(),
-            key: req.key.clone(),
-            parts: BTreeMap::new(),
-        });
+        let id = format!(
+            "{:032X}",
+            self.next_upload.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        );
+        self.uploads.insert(
+            id.clone(),
+            MpUpload {
+                bucket: req.bucket.clone(),
+                key: req.key.clone(),
+                parts: BTreeMap::new(),
+            },
+        );
         let mut r = self.base(StatusCode::OK);
         r.body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<InitiateMultipartUploadResult><Bucket>{}</Bucket><Key>{}</Key><UploadId>{id}</UploadId></InitiateMultipartUploadResult>",
@@ -160,7 +197,9 @@ impl FakeOss {
     }
 
     fn upload_of(&self, req: &HttpRequest, id: &str) -> bool {
-        self.uploads.get(id).is_some_and(|u| u.bucket == req.bucket && u.key == req.key)
+        self.uploads
+            .get(id)
+            .is_some_and(|u| u.bucket == req.bucket && u.key == req.key)
     }
 
     fn upload_part(&mut self, req: &HttpRequest, id: &str, body: &[u8]) -> SimResponse {
@@ -173,9 +212,17 @@ impl FakeOss {
             );
         };
         if !self.upload_of(req, id) {
-            return self.error(StatusCode::NOT_FOUND, "NoSuchUpload", "The specified upload does not exist.");
+            return self.error(
+                StatusCode::NOT_FOUND,
+                "NoSuchUpload",
+                "The specified upload does not exist.",
+            );
         }
-        let part = StoredPart { data: body.to_vec(), etag: etag_of(body), crc: crc64(body) };
+        let part = StoredPart {
+            data: body.to_vec(),
+            etag: etag_of(body),
+            crc: crc64(body),
+        };
         let mut r = self.base(StatusCode::OK);
         put_etag_crc(&mut r.headers, &part.etag, part.crc);
         if let Some(u) = self.uploads.get_mut(id) {
@@ -185,22 +232,41 @@ impl FakeOss {
     }
 
     fn put_object(&mut self, req: &HttpRequest, body: &[u8]) -> SimResponse {
-        let obj = Object { data: body.to_vec(), etag: etag_of(body), crc: crc64(body) };
+        let obj = Object {
+            data: body.to_vec(),
+            etag: etag_of(body),
+            crc: crc64(body),
+        };
         let mut r = self.base(StatusCode::OK);
         put_etag_crc(&mut r.headers, &obj.etag, obj.crc);
-        self.objects.insert((req.bucket.clone(), req.key.clone()), obj);
+        self.objects
+            .insert((req.bucket.clone(), req.key.clone()), obj);
         r
     }
 
     fn list_parts(&mut self, req: &HttpRequest, id: &str) -> SimResponse {
         if !self.upload_of(req, id) {
-            return self.error(StatusCode::NOT_FOUND, "NoSuchUpload", "The specified upload does not exist.");
+            return self.error(
+                StatusCode::NOT_FOUND,
+                "NoSuchUpload",
+                "The specified upload does not exist.",
+            );
         }
-        let marker = Self::query(req, "part-number-marker").and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
-        let max = Self::query(req, "max-parts").and_then(|v| v.parse::<u32>().ok()).unwrap_or(MAX_LIST_PARTS);
-        let max = max.clamp(1, MAX_LIST_PARTS).min(self.list_page.unwrap_or(MAX_LIST_PARTS)) as usize;
+        let marker = Self::query(req, "part-number-marker")
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0);
+        let max = Self::query(req, "max-parts")
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(MAX_LIST_PARTS);
+        let max = max
+            .clamp(1, MAX_LIST_PARTS)
+            .min(self.list_page.unwrap_or(MAX_LIST_PARTS)) as usize;
         let Some(u) = self.uploads.get(id) else {
-            return self.error(StatusCode::NOT_FOUND, "NoSuchUpload", "The specified upload does not exist.");
+            return self.error(
+                StatusCode::NOT_FOUND,
+                "NoSuchUpload",
+                "The specified upload does not exist.",
+            );
         };
         let after: Vec<_> = u.parts.range(marker.saturating_add(1)..).collect();
         let truncated = after.len() > max;
@@ -226,7 +292,11 @@ impl FakeOss {
 
     fn complete(&mut self, req: &HttpRequest, id: &str) -> SimResponse {
         if !self.upload_of(req, id) {
-            return self.error(StatusCode::NOT_FOUND, "NoSuchUpload", "The specified upload does not exist.");
+            return self.error(
+                StatusCode::NOT_FOUND,
+                "NoSuchUpload",
+                "The specified upload does not exist.",
+            );
         }
         let Ok(text) = std::str::from_utf8(&req.body) else {
             return self.error(StatusCode::BAD_REQUEST, "MalformedXML", "bad body");
@@ -246,16 +316,28 @@ impl FakeOss {
             return self.error(StatusCode::BAD_REQUEST, "MalformedXML", "no parts");
         }
         if listed.windows(2).any(|w| w[0].0 >= w[1].0) {
-            return self.error(StatusCode::BAD_REQUEST, "InvalidPartOrder", "parts not ascending");
+            return self.error(
+                StatusCode::BAD_REQUEST,
+                "InvalidPartOrder",
+                "parts not ascending",
+            );
         }
         let Some(u) = self.uploads.get(id) else {
-            return self.error(StatusCode::NOT_FOUND, "NoSuchUpload", "The specified upload does not exist.");
+            return self.error(
+                StatusCode::NOT_FOUND,
+                "NoSuchUpload",
+                "The specified upload does not exist.",
+            );
         };
         let mut data = Vec::new();
         let mut crc = 0;
         for (i, (n, etag)) in listed.iter().enumerate() {
             let Some(p) = u.parts.get(n).filter(|p| wire::etag_eq(&p.etag, etag)) else {
-                return self.error(StatusCode::BAD_REQUEST, "InvalidPart", "part missing or ETag mismatch");
+                return self.error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidPart",
+                    "part missing or ETag mismatch",
+                );
             };
             if i + 1 < listed.len() && (p.data.len() as u64) < MIN_PART_SIZE {
                 return self.error(StatusCode::BAD_REQUEST, "EntityTooSmall", "part too small");
@@ -263,7 +345,12 @@ impl FakeOss {
             crc = crc64_combine(crc, p.crc, p.data.len() as u64);
             data.extend_from_slice(&p.data);
         }
-        let etag = format!("\"{:016X}{:016X}-{}\"", crc, data.len() as u64, listed.len());
+        let etag = format!(
+            "\"{:016X}{:016X}-{}\"",
+            crc,
+            data.len() as u64,
+            listed.len()
+        );
         let key = (u.bucket.clone(), u.key.clone());
         self.uploads.remove(id);
         let mut r = self.base(StatusCode::OK);
@@ -279,21 +366,32 @@ impl FakeOss {
 
     fn abort(&mut self, req: &HttpRequest, id: &str) -> SimResponse {
         if !self.upload_of(req, id) {
-            return self.error(StatusCode::NOT_FOUND, "NoSuchUpload", "The specified upload does not exist.");
+            return self.error(
+                StatusCode::NOT_FOUND,
+                "NoSuchUpload",
+                "The specified upload does not exist.",
+            );
         }
         self.uploads.remove(id);
         self.base(StatusCode::NO_CONTENT)
     }
 
     fn head(&mut self, req: &HttpRequest) -> SimResponse {
-        let Some(o) = self.objects.get(&(req.bucket.clone(), req.key.clone())).cloned() else {
+        let Some(o) = self
+            .objects
+            .get(&(req.bucket.clone(), req.key.clone()))
+            .cloned()
+        else {
             let mut r = self.base(StatusCode::NOT_FOUND);
             r.body.clear();
             return r;
         };
         let mut r = self.base(StatusCode::OK);
         put_etag_crc(&mut r.headers, &o.etag, o.crc);
-        r.headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(o.data.len() as u64));
+        r.headers.insert(
+            http::header::CONTENT_LENGTH,
+            HeaderValue::from(o.data.len() as u64),
+        );
         r
     }
 }
