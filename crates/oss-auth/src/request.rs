@@ -126,8 +126,8 @@ fn redacted<'x>(name: &str, value: &'x str) -> &'x str {
 #[non_exhaustive]
 pub struct SignedHeaders {
     /// Headers to set on the request (replacing same-named ones), `Authorization` last.
-    /// V4: `x-oss-date`, `x-oss-content-sha256`, `Date`, [`x-oss-security-token`], `Authorization`.
-    /// V1: `Date`, [`x-oss-security-token`], `Authorization`.
+    /// V4: `x-oss-date`, `x-oss-content-sha256`, `Date`, `x-oss-security-token` (STS only), `Authorization`.
+    /// V1: `Date`, `x-oss-security-token` (STS only), `Authorization`.
     pub headers: Vec<(String, String)>,
     /// The `Authorization` value.
     pub authorization: String,
