@@ -13,6 +13,8 @@ pub(crate) struct OssError {
     pub(crate) ec: Option<&'static str>,
     /// Extra elements in document order, written after HostId and before EC.
     pub(crate) extra: Vec<(&'static str, String)>,
+    /// Answer with `Connection: close` (the request body was left unread).
+    pub(crate) close_connection: bool,
 }
 
 impl OssError {
@@ -23,7 +25,13 @@ impl OssError {
             message: message.into(),
             ec: None,
             extra: Vec::new(),
+            close_connection: false,
         }
+    }
+
+    pub(crate) fn closing(mut self) -> Self {
+        self.close_connection = true;
+        self
     }
 
     pub(crate) fn ec(mut self, ec: &'static str) -> Self {

@@ -28,11 +28,11 @@ fn upload_id(req: &Req) -> String {
     req.q("uploadId").unwrap_or_default().to_owned()
 }
 
-pub(crate) async fn initiate(ctx: &Arc<Ctx>, req: Req) -> OpResult {
-    if forbid_overwrite(&req) && ctx.store.object_exists(&req.bucket, &req.key) {
+pub(crate) async fn initiate(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
+    if forbid_overwrite(req) && ctx.store.object_exists(&req.bucket, &req.key) {
         return Err(OssError::file_already_exists("0042-00000214").into());
     }
-    let (content_type, meta) = user_meta(&req);
+    let (content_type, meta) = user_meta(req);
     let upload = UploadMeta {
         id: String::new(),
         key: req.key.clone(),
@@ -109,18 +109,18 @@ async fn commit(ctx: &Arc<Ctx>, req: &Req, number: u32, staged: StagedBody) -> R
     }
 }
 
-pub(crate) async fn upload_part(ctx: &Arc<Ctx>, mut req: Req) -> OpResult {
-    let number = part_number(&req)?;
-    check_upload(ctx, &req, number)?;
-    let md5 = content_md5(&req)?;
-    let opts = stage_options(ctx, &req, md5);
+pub(crate) async fn upload_part(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
+    let number = part_number(req)?;
+    check_upload(ctx, req, number)?;
+    let md5 = content_md5(req)?;
+    let opts = stage_options(ctx, req, md5);
     let body = req.take_body().ok_or_else(|| OssError::internal("body taken"))?;
     let staged = stage(body, opts).await.map_err(stage_err)?;
     let reply_md5 = match ctx.config.etag {
         EtagMode::Md5 => hex_md5(&staged.etag),
         _ => md5,
     };
-    let part = commit(ctx, &req, number, staged).await?;
+    let part = commit(ctx, req, number, staged).await?;
     Ok(part_response(&part, reply_md5))
 }
 
@@ -179,15 +179,15 @@ fn copy_conditions(req: &Req, src: &ObjectMeta) -> Result<bool, OssError> {
     Ok(true)
 }
 
-pub(crate) async fn upload_part_copy(ctx: &Arc<Ctx>, req: Req) -> OpResult {
-    let number = part_number(&req)?;
+pub(crate) async fn upload_part_copy(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
+    let number = part_number(req)?;
     let (src_bucket, src_key) = copy_source(req.h("x-oss-copy-source").unwrap_or_default())?;
-    check_upload(ctx, &req, number)?;
+    check_upload(ctx, req, number)?;
     let src = ctx
         .store
         .head(&src_bucket, &src_key)
         .map_err(|e| store_err(e, &src_bucket, &src_key, "", ""))?;
-    if !copy_conditions(&req, &src)? {
+    if !copy_conditions(req, &src)? {
         let mut response = Response::new(crate::body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         return Ok(response);
@@ -205,11 +205,12 @@ pub(crate) async fn upload_part_copy(ctx: &Arc<Ctx>, req: Req) -> OpResult {
     let (etag_mode, fsync) = (ctx.config.etag, ctx.config.fsync);
     let staged = blocking(move || copy_pieces(&pieces, temp, etag_mode, fsync)).await??;
     let crc = staged.crc64;
-    let part = commit(ctx, &req, number, staged).await?;
+    let part = commit(ctx, req, number, staged).await?;
     let mut w = XmlWriter::new("CopyPartResult");
     w.elem("LastModified", &iso_ms(part.last_modified));
     w.elem("ETag", &part.etag);
     let mut response = xml_ok(w.finish());
+    set_header(&mut response, "etag", &part.etag);
     set_header(&mut response, "x-oss-hash-crc64ecma", &crc.to_string());
     if len > 0 {
         set_header(&mut response, "content-range", &format!("bytes {first}-{last}/{}", src.size));
@@ -300,12 +301,12 @@ enum Reject {
     Oss(OssError),
 }
 
-pub(crate) async fn complete(ctx: &Arc<Ctx>, mut req: Req) -> OpResult {
-    let id = upload_id(&req);
+pub(crate) async fn complete(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
+    let id = upload_id(req);
     let complete_all = req
         .h("x-oss-complete-all")
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("yes"));
-    let md5 = content_md5(&req)?;
+    let md5 = content_md5(req)?;
     let body = match req.take_body() {
         Some(body) => read_limited(body, ctx.config.limits.max_xml_body).await?,
         None => bytes::Bytes::new(),
@@ -345,8 +346,8 @@ pub(crate) async fn complete(ctx: &Arc<Ctx>, mut req: Req) -> OpResult {
         }
         Some(out)
     };
-    let forbid = forbid_overwrite(&req);
-    let (content_type_hdr, _) = user_meta(&req);
+    let forbid = forbid_overwrite(req);
+    let (content_type_hdr, _) = user_meta(req);
     let explicit_type = req.h("content-type").is_some_and(|t| t != "application/xml");
     let store = ctx.store.clone();
     let (bucket, key, now) = (req.bucket.clone(), req.key.clone(), req.now);
@@ -467,8 +468,8 @@ fn select_parts(
     })
 }
 
-pub(crate) async fn abort(ctx: &Arc<Ctx>, req: Req) -> OpResult {
-    let id = upload_id(&req);
+pub(crate) async fn abort(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
+    let id = upload_id(req);
     let store = ctx.store.clone();
     let (bucket, key, id2) = (req.bucket.clone(), req.key.clone(), id.clone());
     blocking(move || store.abort(&bucket, &id2, &key))
@@ -479,9 +480,9 @@ pub(crate) async fn abort(ctx: &Arc<Ctx>, req: Req) -> OpResult {
     Ok(response)
 }
 
-pub(crate) async fn list_parts(ctx: &Arc<Ctx>, req: Req) -> OpResult {
-    let id = upload_id(&req);
-    let max = list_limit(&req, "max-parts", 1000)?;
+pub(crate) async fn list_parts(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
+    let id = upload_id(req);
+    let max = list_limit(req, "max-parts", 1000)?;
     let marker = match req.q("part-number-marker") {
         None | Some("") => 0,
         Some(raw) => raw.parse::<u32>().map_err(|_| {
@@ -524,8 +525,8 @@ pub(crate) async fn list_parts(ctx: &Arc<Ctx>, req: Req) -> OpResult {
     Ok(xml_ok(w.finish()))
 }
 
-pub(crate) async fn list_uploads(ctx: &Arc<Ctx>, req: Req) -> OpResult {
-    let max = list_limit(&req, "max-uploads", 1000)?;
+pub(crate) async fn list_uploads(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
+    let max = list_limit(req, "max-uploads", 1000)?;
     let prefix = req.q("prefix").unwrap_or_default().to_owned();
     let delimiter = req.q("delimiter").unwrap_or_default().to_owned();
     let key_marker = req.q("key-marker").unwrap_or_default().to_owned();

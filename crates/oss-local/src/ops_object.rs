@@ -28,7 +28,7 @@ pub(crate) fn store_err(err: StoreError, bucket: &str, key: &str, upload_ec: &'s
     }
 }
 
-pub(crate) async fn put_bucket(ctx: &Arc<Ctx>, mut req: Req) -> OpResult {
+pub(crate) async fn put_bucket(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     if let Some(body) = req.take_body() {
         // The CreateBucketConfiguration (storage class, redundancy) is accepted and ignored.
         crate::body::read_limited(body, ctx.config.limits.max_xml_body).await?;
@@ -91,17 +91,17 @@ fn check_length(req: &Req, max: u64) -> Result<(), OssError> {
     }
 }
 
-pub(crate) async fn put_object(ctx: &Arc<Ctx>, mut req: Req) -> OpResult {
-    check_length(&req, ctx.config.limits.max_body)?;
-    let md5 = content_md5(&req)?;
-    let forbid = forbid_overwrite(&req);
+pub(crate) async fn put_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
+    check_length(req, ctx.config.limits.max_body)?;
+    let md5 = content_md5(req)?;
+    let forbid = forbid_overwrite(req);
     if forbid && ctx.store.object_exists(&req.bucket, &req.key) {
         return Err(OssError::file_already_exists("0026-00000201").into());
     }
-    let opts = stage_options(ctx, &req, md5);
+    let opts = stage_options(ctx, req, md5);
     let body = req.take_body().ok_or_else(|| OssError::internal("body taken"))?;
     let staged = stage(body, opts).await.map_err(stage_err)?;
-    let (content_type, meta) = user_meta(&req);
+    let (content_type, meta) = user_meta(req);
     let object = ObjectMeta {
         key: req.key.clone(),
         size: staged.size,
@@ -227,7 +227,7 @@ fn object_headers(response: &mut Response<crate::body::RespBody>, meta: &ObjectM
     }
 }
 
-pub(crate) async fn get_object(ctx: &Arc<Ctx>, req: Req, head: bool) -> OpResult {
+pub(crate) async fn get_object(ctx: &Arc<Ctx>, req: &mut Req, head: bool) -> OpResult {
     let meta = ctx
         .store
         .head(&req.bucket, &req.key)
@@ -263,7 +263,7 @@ pub(crate) async fn get_object(ctx: &Arc<Ctx>, req: Req, head: bool) -> OpResult
     Ok(response)
 }
 
-pub(crate) async fn delete_object(ctx: &Arc<Ctx>, req: Req) -> OpResult {
+pub(crate) async fn delete_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     let store = ctx.store.clone();
     let (bucket, key) = (req.bucket.clone(), req.key.clone());
     blocking(move || store.delete_object(&bucket, &key))
@@ -290,13 +290,13 @@ pub(crate) fn list_limit(req: &Req, name: &'static str, default: usize) -> Resul
     }
 }
 
-pub(crate) async fn list_objects(ctx: &Arc<Ctx>, req: Req) -> OpResult {
+pub(crate) async fn list_objects(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     let v2 = req.q("list-type") == Some("2");
     let encode = req.url_encoding();
     let enc = |s: &str| if encode { url_encode(s) } else { s.to_owned() };
     let prefix = req.q("prefix").unwrap_or_default().to_owned();
     let delimiter = req.q("delimiter").unwrap_or_default().to_owned();
-    let max = list_limit(&req, "max-keys", 100)?;
+    let max = list_limit(req, "max-keys", 100)?;
     let marker = if v2 {
         req.q("continuation-token")
             .filter(|t| !t.is_empty())

@@ -251,6 +251,52 @@ fn unix_seconds(now: SystemTime) -> i64 {
 
 async fn process(ctx: &Arc<Ctx>, req: Request<Incoming>, host: String) -> OpResult {
     let (parts, body) = req.into_parts();
+    let mut body = Some(body);
+    let result = dispatch(ctx, parts, &mut body, host).await;
+    if let (Some(body), Ok(_) | Err(OpError::Oss(_))) = (body, &result) {
+        // The operation answered without reading the body (an early error). Read and discard
+        // a bounded amount so the client can reuse the connection; past that, close it.
+        if drain(body, DRAIN_LIMIT).await.is_err() {
+            return result.map(close_after).map_err(|e| match e {
+                OpError::Oss(err) => OpError::Oss(err.closing()),
+                OpError::Drop => OpError::Drop,
+            });
+        }
+    }
+    result
+}
+
+/// Unread request bodies up to this size are discarded to keep the connection alive.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+
+async fn drain(mut body: Incoming, limit: u64) -> Result<(), ()> {
+    use http_body_util::BodyExt;
+    let mut read = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ())?;
+        if let Ok(data) = frame.into_data() {
+            read += data.len() as u64;
+            if read > limit {
+                return Err(());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn close_after(mut response: Response<RespBody>) -> Response<RespBody> {
+    response
+        .headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+async fn dispatch(
+    ctx: &Arc<Ctx>,
+    parts: http::request::Parts,
+    body: &mut Option<Incoming>,
+    host: String,
+) -> OpResult {
     let target = addressing::resolve(
         Some(&host),
         parts.uri.path(),
@@ -287,32 +333,34 @@ async fn process(ctx: &Arc<Ctx>, req: Request<Incoming>, host: String) -> OpResu
         .virtual_host_suffix
         .as_deref()
         .is_some_and(|suffix| host.contains(suffix) && !host.starts_with(suffix));
-    let req = Req {
+    let mut req = Req {
         bucket,
         key: target.key,
         query,
         headers: parts.headers,
-        body: Some(body),
+        body: body.take(),
         fault,
         now,
         host,
         virtual_host,
     };
-    let response = match op {
-        Op::PutBucket => ops_object::put_bucket(ctx, req).await,
-        Op::ListObjects => ops_object::list_objects(ctx, req).await,
-        Op::PutObject => ops_object::put_object(ctx, req).await,
-        Op::GetObject => ops_object::get_object(ctx, req, false).await,
-        Op::HeadObject => ops_object::get_object(ctx, req, true).await,
-        Op::DeleteObject => ops_object::delete_object(ctx, req).await,
-        Op::Initiate => ops_multipart::initiate(ctx, req).await,
-        Op::UploadPart => ops_multipart::upload_part(ctx, req).await,
-        Op::UploadPartCopy => ops_multipart::upload_part_copy(ctx, req).await,
-        Op::Complete => ops_multipart::complete(ctx, req).await,
-        Op::Abort => ops_multipart::abort(ctx, req).await,
-        Op::ListParts => ops_multipart::list_parts(ctx, req).await,
-        Op::ListUploads => ops_multipart::list_uploads(ctx, req).await,
-    }?;
+    let result = match op {
+        Op::PutBucket => ops_object::put_bucket(ctx, &mut req).await,
+        Op::ListObjects => ops_object::list_objects(ctx, &mut req).await,
+        Op::PutObject => ops_object::put_object(ctx, &mut req).await,
+        Op::GetObject => ops_object::get_object(ctx, &mut req, false).await,
+        Op::HeadObject => ops_object::get_object(ctx, &mut req, true).await,
+        Op::DeleteObject => ops_object::delete_object(ctx, &mut req).await,
+        Op::Initiate => ops_multipart::initiate(ctx, &mut req).await,
+        Op::UploadPart => ops_multipart::upload_part(ctx, &mut req).await,
+        Op::UploadPartCopy => ops_multipart::upload_part_copy(ctx, &mut req).await,
+        Op::Complete => ops_multipart::complete(ctx, &mut req).await,
+        Op::Abort => ops_multipart::abort(ctx, &mut req).await,
+        Op::ListParts => ops_multipart::list_parts(ctx, &mut req).await,
+        Op::ListUploads => ops_multipart::list_uploads(ctx, &mut req).await,
+    };
+    *body = req.body.take();
+    let response = result?;
     match fault {
         Fault::FailAfter { internal } => Err(injected(internal).into()),
         Fault::DropBeforeResponse | Fault::DropMidBody => Err(OpError::Drop),
@@ -334,6 +382,9 @@ pub(crate) fn error_response(err: &OssError, request_id: &str, host: &str, is_he
     let mut builder = Response::builder()
         .status(err.status)
         .header(http::header::CONTENT_TYPE, "application/xml");
+    if err.close_connection {
+        builder = builder.header(http::header::CONNECTION, "close");
+    }
     if let Some(ec) = err.ec {
         builder = builder.header("x-oss-ec", ec);
     }

@@ -169,6 +169,10 @@ impl Request {
         self.sign = sign;
         self
     }
+    pub fn with_key(mut self, key: &str) -> Self {
+        self.key = key.to_owned();
+        self
+    }
     pub fn bucket(mut self, bucket: &str) -> Self {
         self.bucket = Some(bucket.to_owned());
         self
