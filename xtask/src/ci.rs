@@ -27,5 +27,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             .args(["doc", "--workspace", "--no-deps", "--locked"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
+    // The official Python SDKs against oss-local (installs its own venv; needs python3).
+    crate::interop::run(&[])?;
     Ok(())
 }

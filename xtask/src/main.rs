@@ -6,6 +6,7 @@
 
 mod ci;
 mod codegen;
+mod interop;
 mod util;
 
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ tasks:
   ci                 fmt check, clippy -D warnings (all targets), tests, docs with warnings denied
   codegen [--check]  regenerate crates/oss-model/src/generated from its spec (or check it is fresh)
   help               this text
+  interop [PYTEST..] official Python SDKs (venv in target/interop-venv) against oss-local
 ";
 
 fn main() -> ExitCode {
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
     let result = match task {
         "ci" => ci::run(rest),
         "codegen" => codegen::run(rest),
+        "interop" => interop::run(rest),
         "help" | "--help" | "-h" => {
             eprint!("{HELP}");
             Ok(())
