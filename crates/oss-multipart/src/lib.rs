@@ -98,6 +98,7 @@ mod builder;
 mod checkpoint_store;
 mod client;
 mod config;
+mod copy;
 mod error;
 mod listing;
 mod names;
@@ -111,6 +112,7 @@ mod url;
 
 pub use builder::ClientBuilder;
 pub use client::Client;
+pub use copy::{CopyBuilder, CopyOutput, DEFAULT_COPY_PART_SIZE};
 pub use config::{Addressing, ConfigKey, RetryConfig, SignatureVersion};
 pub use error::{
     Cancelled, ConfigError, CredentialsFailure, Error, IntegrityError, IoFailure,
