@@ -20,11 +20,9 @@ fn plan(c: &mut Criterion) {
 
 fn machine_10000_parts(c: &mut Criterion) {
     // 10,000 parts of 100 KiB (≈ 1 GB of source) through the fake, no faults.
-    let opts = PlanOptions {
-        part_size: 102_400,
-        single_put_threshold: 0,
-        ..PlanOptions::default()
-    };
+    let opts = PlanOptions::default()
+        .with_part_size(102_400)
+        .with_single_put_threshold(0);
     let size = 102_400u64 * 10_000;
     let source = vec![7u8; size as usize];
     let mut g = c.benchmark_group("sim");

@@ -244,7 +244,7 @@ pub enum UploadError {
     RetriesExhausted {
         /// The last error seen.
         #[source]
-        last: Box<UploadError>,
+        last: Box<Self>,
     },
 }
 

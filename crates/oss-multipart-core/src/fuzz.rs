@@ -72,10 +72,12 @@ pub fn run_machine(data: &[u8]) {
         single_put_threshold: 150_000,
         ..PlanOptions::default()
     };
-    let mut config = Config::default();
-    config.sequential = mode & 0x10 != 0;
-    config.max_in_flight = 1 + usize::from(mode >> 5);
-    config.content_md5 = mode & 0x08 != 0;
+    let config = Config {
+        sequential: mode & 0x10 != 0,
+        max_in_flight: 1 + usize::from(mode >> 5),
+        content_md5: mode & 0x08 != 0,
+        ..Config::default()
+    };
     let Ok(target) = Target::new("fuzz-bucket", "fuzz/key") else {
         return;
     };

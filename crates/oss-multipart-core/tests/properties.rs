@@ -166,7 +166,7 @@ proptest! {
             prop_assert!(total <= threshold || total == 0);
         } else {
             let count = plan.part_count().unwrap();
-            prop_assert!(count >= 1 && count <= MAX_PART_COUNT);
+            prop_assert!((1..=MAX_PART_COUNT).contains(&count));
             prop_assert!(plan.part_size().unwrap() >= part);
             if !plan.part_size_grown() { prop_assert_eq!(plan.part_size(), Some(part)); }
             // Sample parts: first, last, a middle one; ranges contiguous and covering the source.

@@ -344,7 +344,6 @@ impl Sim {
                 let len = self.source.len() as u64;
                 let crc = (range.end <= len).then(|| crc64(&self.read(range).0));
                 self.push(at, Delivery::Hash { id, crc });
-                return;
             }
             Op::UploadPart { range, .. } | Op::PutObject { range, .. } => {
                 let (mut body, eof) = self.read(range);
