@@ -1,11 +1,12 @@
 //! Canonical forms shared by signing and verification (WIRE.md §2.2 and §4).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::encode::{encode_path_into, encode_query_into};
+use crate::encode::{encode_path_into, encode_query_cow};
 
 /// The V4 algorithm token.
 pub(crate) const V4_ALGORITHM: &str = "OSS4-HMAC-SHA256";
@@ -21,12 +22,39 @@ pub(crate) const V4_TERMINATOR: &str = "aliyun_v4_request";
 /// use a case-insensitive dict, the Go SDK's `Header.Set` replaces), so signatures match
 /// theirs byte for byte. Callers should therefore not send padded values or one name twice
 /// (an HTTP server strips the padding and may combine repeats, WIRE.md §11.4).
-pub(crate) type HeaderMap = BTreeMap<String, String>;
+/// Borrows names and values where it can: signing is allocation-bound after hashing.
+pub(crate) type HeaderMap<'a> = BTreeMap<Cow<'a, str>, &'a str>;
 
-/// Builds a [`HeaderMap`] from `(name, value)` pairs.
-/// Names are lower-cased with Unicode rules, as Python's `str.lower` does.
-pub(crate) fn collect_headers(headers: &[(&str, &str)]) -> HeaderMap {
-    headers.iter().map(|(name, value)| (name.to_lowercase(), (*value).to_owned())).collect()
+/// Lower-cases a header name with Unicode rules (as Python's `str.lower` does), without
+/// allocating when it already is lower case.
+pub(crate) fn lower(name: &str) -> Cow<'_, str> {
+    if name
+        .bytes()
+        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+    {
+        Cow::Owned(name.to_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// Builds a [`HeaderMap`] from `(name, value)` pairs (later pairs replace earlier ones).
+pub(crate) fn collect_headers<'a>(headers: &[(&'a str, &'a str)]) -> HeaderMap<'a> {
+    headers
+        .iter()
+        .map(|(name, value)| (lower(name), *value))
+        .collect()
+}
+
+/// Lower-case hex of a digest, via a table (the `hex` iterator showed up in profiles).
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// Headers V4 signs whatever the additional-headers list says.
@@ -36,12 +64,12 @@ pub(crate) fn v4_default_signed(lower_name: &str) -> bool {
 
 /// The effective AdditionalHeaders list: lower-cased, without default-signed names or
 /// names whose header is absent/empty, de-duplicated and sorted (GO2/PY2 rule).
-pub(crate) fn effective_additional(requested: &[&str], headers: &HeaderMap) -> Vec<String> {
+pub(crate) fn effective_additional(requested: &[&str], headers: &HeaderMap<'_>) -> Vec<String> {
     let set: BTreeSet<String> = requested
         .iter()
-        .map(|h| h.to_lowercase())
+        .map(|h| lower(h).into_owned())
         .filter(|h| !v4_default_signed(h))
-        .filter(|h| headers.get(h).is_some_and(|v| !v.is_empty()))
+        .filter(|h| headers.get(h.as_str()).is_some_and(|v| !v.is_empty()))
         .collect();
     set.into_iter().collect()
 }
@@ -61,8 +89,17 @@ pub(crate) fn resource_path(bucket: Option<&str>, key: Option<&str>) -> String {
 
 /// V4 canonical URI: the resource path, every byte but unreserved and `/` escaped.
 pub(crate) fn canonical_uri(bucket: Option<&str>, key: Option<&str>) -> String {
-    let mut out = String::with_capacity(16);
-    encode_path_into(&mut out, &resource_path(bucket, key));
+    // Same as encoding `resource_path`, piecewise: `/` is kept by the path set anyway.
+    let mut out =
+        String::with_capacity(2 + bucket.map_or(0, str::len) + key.map_or(0, str::len) * 3);
+    out.push('/');
+    if let Some(b) = bucket {
+        encode_path_into(&mut out, b);
+        out.push('/');
+    }
+    if let Some(k) = key {
+        encode_path_into(&mut out, k);
+    }
     out
 }
 
@@ -72,18 +109,14 @@ pub(crate) fn canonical_query<'a, I>(pairs: I) -> String
 where
     I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
 {
-    let mut encoded: Vec<(String, String)> = pairs
+    // `Cow`: most names/values need no escaping, so nothing is copied for them.
+    let mut encoded: Vec<(Cow<'a, str>, Cow<'a, str>)> = pairs
         .into_iter()
-        .map(|(n, v)| {
-            let mut en = String::with_capacity(n.len());
-            encode_query_into(&mut en, n);
-            let mut ev = String::with_capacity(v.len());
-            encode_query_into(&mut ev, v);
-            (en, ev)
-        })
+        .map(|(n, v)| (encode_query_cow(n), encode_query_cow(v)))
         .collect();
     encoded.sort_unstable();
-    let mut out = String::new();
+    let len = encoded.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+    let mut out = String::with_capacity(len);
     for (i, (n, v)) in encoded.iter().enumerate() {
         if i > 0 {
             out.push('&');
@@ -102,10 +135,18 @@ pub(crate) fn v4_canonical_request(
     method: &str,
     canonical_uri: &str,
     canonical_query: &str,
-    headers: &HeaderMap,
+    headers: &HeaderMap<'_>,
     additional: &[String],
 ) -> String {
-    let mut out = String::with_capacity(256);
+    let header_len: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+    let mut out = String::with_capacity(
+        method.len()
+            + canonical_uri.len()
+            + canonical_query.len()
+            + header_len
+            + 64
+            + additional.len() * 16,
+    );
     out.push_str(method);
     out.push('\n');
     out.push_str(canonical_uri);
@@ -113,7 +154,7 @@ pub(crate) fn v4_canonical_request(
     out.push_str(canonical_query);
     out.push('\n');
     for (name, value) in headers {
-        if v4_default_signed(name) || additional.iter().any(|a| a == name) {
+        if v4_default_signed(name) || additional.iter().any(|a| a.as_str() == name.as_ref()) {
             out.push_str(name);
             out.push(':');
             out.push_str(value);
@@ -126,20 +167,30 @@ pub(crate) fn v4_canonical_request(
     out.push_str(
         headers
             .get("x-oss-content-sha256")
-            .map_or(UNSIGNED_PAYLOAD, String::as_str),
+            .copied()
+            .unwrap_or(UNSIGNED_PAYLOAD),
     );
     out
 }
 
 /// `date/region/product/aliyun_v4_request`.
 pub(crate) fn v4_scope(date8: &str, region: &str, product: &str) -> String {
-    format!("{date8}/{region}/{product}/{V4_TERMINATOR}")
+    let mut out = String::with_capacity(date8.len() + region.len() + product.len() + 20);
+    for part in [date8, "/", region, "/", product, "/", V4_TERMINATOR] {
+        out.push_str(part);
+    }
+    out
 }
 
 /// The V4 string to sign.
 pub(crate) fn v4_string_to_sign(datetime: &str, scope: &str, canonical_request: &str) -> String {
-    let hash = hex::encode(Sha256::digest(canonical_request.as_bytes()));
-    format!("{V4_ALGORITHM}\n{datetime}\n{scope}\n{hash}")
+    let hash = Sha256::digest(canonical_request.as_bytes());
+    let mut out = String::with_capacity(V4_ALGORITHM.len() + datetime.len() + scope.len() + 67);
+    for part in [V4_ALGORITHM, "\n", datetime, "\n", scope, "\n"] {
+        out.push_str(part);
+    }
+    out.push_str(&hex_lower(&hash));
+    out
 }
 
 /// HMAC-SHA256.
@@ -207,7 +258,7 @@ pub(crate) fn is_v1_subresource(name: &[u8], extra: &[&str]) -> bool {
 /// The V1 string to sign, as bytes (decoded query values need not be UTF-8 on the server).
 pub(crate) fn v1_string_to_sign<'a, I>(
     method: &str,
-    headers: &HeaderMap,
+    headers: &HeaderMap<'_>,
     date_line: &str,
     bucket: Option<&str>,
     key: Option<&str>,
@@ -217,7 +268,7 @@ pub(crate) fn v1_string_to_sign<'a, I>(
 where
     I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
 {
-    let get = |n: &str| headers.get(n).map_or("", String::as_str);
+    let get = |n: &str| headers.get(n).copied().unwrap_or("");
     let mut out = Vec::with_capacity(256);
     for part in [method, get("content-md5"), get("content-type"), date_line] {
         out.extend_from_slice(part.as_bytes());

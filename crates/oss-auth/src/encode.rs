@@ -17,13 +17,11 @@ const STRICT: &AsciiSet = &NON_ALPHANUMERIC
 /// Like [`STRICT`] but keeps `/` literal (canonical URI).
 const PATH: &AsciiSet = &STRICT.remove(b'/');
 
-/// Appends the strict percent-encoding of `bytes` (query component) to `out`.
-pub(crate) fn encode_query_into(out: &mut String, bytes: &[u8]) {
-    // `percent_encode` works on bytes, so non-UTF-8 input (possible on the verifier side
-    // after decoding) is encoded byte by byte, exactly as the SDKs encode UTF-8 strings.
-    for chunk in percent_encoding::percent_encode(bytes, STRICT) {
-        out.push_str(chunk);
-    }
+/// Strict percent-encoding of `bytes` (query component), borrowed when nothing needs
+/// escaping. Works on bytes, so non-UTF-8 input (possible on the verifier side after
+/// decoding) is encoded byte by byte, exactly as the SDKs encode UTF-8 strings.
+pub(crate) fn encode_query_cow(bytes: &[u8]) -> Cow<'_, str> {
+    percent_encoding::percent_encode(bytes, STRICT).into()
 }
 
 /// Strict percent-encoding of a query component.

@@ -4,6 +4,9 @@
 use std::fmt;
 use std::sync::Mutex;
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
 use crate::canon::{V4_TERMINATOR, hmac_sha256};
 
 /// Few entries are enough: one per credential rotation / region in use.
@@ -14,7 +17,9 @@ struct Entry {
     date8: String,
     region: String,
     product: String,
-    key: [u8; 32],
+    // Keyed HMAC state (inner/outer pads already hashed): saves two SHA-256 blocks per
+    // signature over re-keying from the raw 32-byte key.
+    mac: Hmac<Sha256>,
 }
 
 /// Thread-safe cache of derived V4 signing keys.
@@ -43,14 +48,14 @@ pub(crate) fn derive_key(secret: &str, date8: &str, region: &str, product: &str)
 }
 
 impl KeyCache {
-    /// The signing key for this (secret, date, region, product), cached.
-    pub(crate) fn signing_key(
+    /// A keyed HMAC for this (secret, date, region, product), cached; clone-and-use.
+    pub(crate) fn signing_mac(
         &self,
         secret: &str,
         date8: &str,
         region: &str,
         product: &str,
-    ) -> [u8; 32] {
+    ) -> Hmac<Sha256> {
         // A poisoned lock only means another thread panicked mid-update; the data is
         // still a valid list, so keep using it.
         let mut entries = self
@@ -60,14 +65,17 @@ impl KeyCache {
         if let Some(pos) = entries.iter().position(|e| {
             e.date8 == date8 && e.region == region && e.product == product && e.secret == secret
         }) {
-            let key = entries[pos].key;
+            let mac = entries[pos].mac.clone();
             if pos + 1 != entries.len() {
                 let e = entries.remove(pos);
                 entries.push(e);
             }
-            return key;
+            return mac;
         }
         let key = derive_key(secret, date8, region, product);
+        let Ok(mac) = <Hmac<Sha256> as Mac>::new_from_slice(&key) else {
+            unreachable!("HMAC accepts keys of any length")
+        };
         if entries.len() >= CAPACITY {
             entries.remove(0);
         }
@@ -76,8 +84,14 @@ impl KeyCache {
             date8: date8.to_owned(),
             region: region.to_owned(),
             product: product.to_owned(),
-            key,
+            mac: mac.clone(),
         });
-        key
+        mac
     }
+}
+
+/// Lower-hex HMAC of `data` with a cached keyed state.
+pub(crate) fn sign_hex(mut mac: Hmac<Sha256>, data: &[u8]) -> String {
+    mac.update(data);
+    crate::canon::hex_lower(&mac.finalize().into_bytes())
 }

@@ -42,9 +42,9 @@ fn check_creds(creds: &Credentials) -> Result<(), SignError> {
     Ok(())
 }
 
-/// Replaces (case-insensitively) or inserts a header.
-fn set_header(map: &mut HeaderMap, name: &str, value: &str) {
-    map.insert(name.to_owned(), value.to_owned());
+/// Replaces (case-insensitively: `name` is lower case) or inserts a header.
+fn set_header<'a>(map: &mut HeaderMap<'a>, name: &'static str, value: &'a str) {
+    map.insert(std::borrow::Cow::Borrowed(name), value);
 }
 
 impl Signer {
@@ -61,8 +61,8 @@ impl Signer {
         product: &str,
         string_to_sign: &str,
     ) -> String {
-        let key = self.cache.signing_key(secret, date8, region, product);
-        hex::encode(canon::hmac_sha256(&key, string_to_sign.as_bytes()))
+        let mac = self.cache.signing_mac(secret, date8, region, product);
+        crate::key_cache::sign_hex(mac, string_to_sign.as_bytes())
     }
 
     /// V4 (`OSS4-HMAC-SHA256`) Authorization-header signing.
@@ -89,11 +89,7 @@ impl Signer {
         set_header(&mut headers, "x-oss-date", &datetime);
         set_header(&mut headers, "date", &date_header);
         if let Some(token) = creds.security_token() {
-            set_header(
-                &mut headers,
-                "x-oss-security-token",
-                token,
-            );
+            set_header(&mut headers, "x-oss-security-token", token);
         }
         set_header(&mut headers, "x-oss-content-sha256", UNSIGNED_PAYLOAD);
         let additional = effective_additional(params.additional_headers, &headers);
@@ -244,21 +240,17 @@ impl Signer {
         let mut headers = collect_headers(req.headers);
         set_header(&mut headers, "date", &date_header);
         if let Some(token) = creds.security_token() {
-            set_header(
-                &mut headers,
-                "x-oss-security-token",
-                token,
-            );
+            set_header(&mut headers, "x-oss-security-token", token);
         }
-        let date_line = headers
+        let date_line: &str = headers
             .get("x-oss-date")
+            .copied()
             .filter(|v| !v.is_empty())
-            .cloned()
-            .unwrap_or_else(|| date_header.clone());
+            .unwrap_or(date_header.as_str());
         let sts = canon::v1_string_to_sign(
             req.method,
             &headers,
-            &date_line,
+            date_line,
             req.bucket,
             req.key,
             req.query.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),

@@ -532,7 +532,7 @@ impl Verifier {
     fn v4_compare(
         &self,
         req: &VerifyRequest<'_>,
-        headers: &HeaderMap,
+        headers: &HeaderMap<'_>,
         canonical_query: &str,
         additional: &[String],
         datetime: &str,
@@ -545,10 +545,10 @@ impl Verifier {
             canon::v4_canonical_request(req.method, &uri, canonical_query, headers, additional);
         let scope_str = canon::v4_scope(scope.date8, scope.region, scope.product);
         let sts = canon::v4_string_to_sign(datetime, &scope_str, &cr);
-        let key = self
+        let mac = self
             .cache
-            .signing_key(secret, scope.date8, scope.region, scope.product);
-        let expected = hex::encode(canon::hmac_sha256(&key, sts.as_bytes()));
+            .signing_mac(secret, scope.date8, scope.region, scope.product);
+        let expected = crate::key_cache::sign_hex(mac, sts.as_bytes());
         if ct_eq(&expected, provided) {
             Ok(())
         } else {
@@ -565,7 +565,7 @@ impl Verifier {
     fn verify_v4_header<F>(
         &self,
         req: &VerifyRequest<'_>,
-        headers: &HeaderMap,
+        headers: &HeaderMap<'_>,
         query: &[RawPair<'_>],
         rest: &str,
         secret_for: F,
@@ -591,7 +591,7 @@ impl Verifier {
             )
         })?;
         self.check_scope(&scope, datetime)?;
-        if headers.get("x-oss-content-sha256").map(String::as_str) != Some(UNSIGNED_PAYLOAD) {
+        if headers.get("x-oss-content-sha256").copied() != Some(UNSIGNED_PAYLOAD) {
             return Err(VerifyError::new(
                 VerifyErrorKind::InvalidArgument,
                 Some("0002-00000214"),
@@ -616,7 +616,7 @@ impl Verifier {
         )?;
         Ok(VerifiedIdentity {
             access_key_id: scope.access_key_id.to_owned(),
-            security_token: headers.get("x-oss-security-token").cloned(),
+            security_token: headers.get("x-oss-security-token").map(|t| (*t).to_owned()),
             version: SignatureVersion::V4,
             location: AuthLocation::Header,
         })
@@ -625,7 +625,7 @@ impl Verifier {
     fn verify_v4_query<F>(
         &self,
         req: &VerifyRequest<'_>,
-        headers: &HeaderMap,
+        headers: &HeaderMap<'_>,
         query: &[RawPair<'_>],
         secret_for: F,
         now: u64,
@@ -713,7 +713,7 @@ impl Verifier {
     fn verify_v1_header<F>(
         &self,
         req: &VerifyRequest<'_>,
-        headers: &HeaderMap,
+        headers: &HeaderMap<'_>,
         query: &[RawPair<'_>],
         rest: &str,
         secret_for: F,
@@ -759,7 +759,7 @@ impl Verifier {
         }
         Ok(VerifiedIdentity {
             access_key_id: ak.to_owned(),
-            security_token: headers.get("x-oss-security-token").cloned(),
+            security_token: headers.get("x-oss-security-token").map(|t| (*t).to_owned()),
             version: SignatureVersion::V1,
             location: AuthLocation::Header,
         })
@@ -768,7 +768,7 @@ impl Verifier {
     fn verify_v1_query<F>(
         &self,
         req: &VerifyRequest<'_>,
-        headers: &HeaderMap,
+        headers: &HeaderMap<'_>,
         query: &[RawPair<'_>],
         secret_for: F,
         now: u64,

@@ -4,7 +4,12 @@
 //!
 //! Regenerate the seeds from the vectors with
 //! `cargo test -p oss-auth --test fuzz_corpus -- --ignored write_seed_corpus`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    unreachable_pub
+)]
 
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
@@ -31,7 +36,10 @@ fn replay_corpus() {
         }
         seen += 1;
     }
-    assert!(ok >= 50 && seen > ok, "corpus too small: {seen} files, {ok} ok-seeds");
+    assert!(
+        ok >= 50 && seen > ok,
+        "corpus too small: {seen} files, {ok} ok-seeds"
+    );
 }
 
 fn enc(s: &str) -> String {
@@ -43,7 +51,14 @@ fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, STRICT).to_string()
 }
 
-fn seed(method: &str, now: u64, bucket: Option<&str>, key: Option<&str>, raw: &str, headers: &[(String, String)]) -> String {
+fn seed(
+    method: &str,
+    now: u64,
+    bucket: Option<&str>,
+    key: Option<&str>,
+    raw: &str,
+    headers: &[(String, String)],
+) -> String {
     let path = match (bucket, key) {
         (None, _) => String::new(),
         (Some(b), None) => b.to_owned(),
@@ -66,7 +81,8 @@ fn write_seed_corpus() {
     let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let mut n = 0;
     for file in ["signing_v4.json", "signing_v1.json", "presign.json"] {
-        let doc: Value = serde_json::from_str(&std::fs::read_to_string(data.join(file)).unwrap()).unwrap();
+        let doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(data.join(file)).unwrap()).unwrap();
         for v in doc["vectors"].as_array().unwrap() {
             let id = v["id"].as_str().unwrap();
             let i = &v["input"];
@@ -86,29 +102,63 @@ fn write_seed_corpus() {
                 continue;
             }
             let (bucket, key) = (i["bucket"].as_str(), i["key"].as_str());
-            let r = SignableRequest::new(i["method"].as_str().unwrap(), bucket, key).with_query(&q).with_headers(&h);
+            let r = SignableRequest::new(i["method"].as_str().unwrap(), bucket, key)
+                .with_query(&q)
+                .with_headers(&h);
             let t = i["signing_time_unix"].as_u64().unwrap_or(1_735_732_800);
             let time = UNIX_EPOCH + Duration::from_secs(t);
-            let raw: String = q.iter().map(|(n, v)| format!("{}={}", enc(n), enc(v))).collect::<Vec<_>>().join("&");
-            let base: Vec<(String, String)> = h.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect();
+            let raw: String = q
+                .iter()
+                .map(|(n, v)| format!("{}={}", enc(n), enc(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            let base: Vec<(String, String)> = h
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect();
             let merge = |added: &[(String, String)]| {
-                let mut all: Vec<(String, String)> =
-                    base.iter().filter(|(n, _)| !added.iter().any(|(a, _)| a.eq_ignore_ascii_case(n))).cloned().collect();
+                let mut all: Vec<(String, String)> = base
+                    .iter()
+                    .filter(|(n, _)| !added.iter().any(|(a, _)| a.eq_ignore_ascii_case(n)))
+                    .cloned()
+                    .collect();
                 all.extend(added.iter().cloned());
                 all
             };
             let params = V4Params::new("cn-hangzhou", time);
             let s4 = signer.sign_v4_header(&r, &creds, &params).unwrap();
             let s1 = signer.sign_v1_header(&r, &creds, time, &[]).unwrap();
-            let p4 = signer.presign_v4(&r, &creds, &params, Duration::from_secs(600)).unwrap();
-            let p1 = signer.presign_v1(&r, &creds, time + Duration::from_secs(600), &[]).unwrap();
-            let join = |extra: String| if raw.is_empty() { extra } else { format!("{raw}&{extra}") };
+            let p4 = signer
+                .presign_v4(&r, &creds, &params, Duration::from_secs(600))
+                .unwrap();
+            let p1 = signer
+                .presign_v1(&r, &creds, time + Duration::from_secs(600), &[])
+                .unwrap();
+            let join = |extra: String| {
+                if raw.is_empty() {
+                    extra
+                } else {
+                    format!("{raw}&{extra}")
+                }
+            };
             let method = i["method"].as_str().unwrap();
             let seeds = [
-                ("v4h", seed(method, t, bucket, key, &raw, &merge(&s4.headers))),
-                ("v1h", seed(method, t, bucket, key, &raw, &merge(&s1.headers))),
-                ("v4q", seed(method, t, bucket, key, &join(p4.to_query_string()), &base)),
-                ("v1q", seed(method, t, bucket, key, &join(p1.to_query_string()), &base)),
+                (
+                    "v4h",
+                    seed(method, t, bucket, key, &raw, &merge(&s4.headers)),
+                ),
+                (
+                    "v1h",
+                    seed(method, t, bucket, key, &raw, &merge(&s1.headers)),
+                ),
+                (
+                    "v4q",
+                    seed(method, t, bucket, key, &join(p4.to_query_string()), &base),
+                ),
+                (
+                    "v1q",
+                    seed(method, t, bucket, key, &join(p1.to_query_string()), &base),
+                ),
             ];
             // One scheme per vector, rotating, keeps the corpus small but covers all four.
             for (mode, text) in seeds.into_iter().skip(n % 4).take(1) {

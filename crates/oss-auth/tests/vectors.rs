@@ -447,7 +447,12 @@ fn tool_matches_python_sdk_on_random_inputs() {
         let id = v["id"].as_str().unwrap();
         assert!(v["source"].is_string(), "{id}: source kept");
         let input = &v["input"];
-        let out = tool(&signer, input, input["version"].as_str().unwrap(), input["mode"].as_str().unwrap());
+        let out = tool(
+            &signer,
+            input,
+            input["version"].as_str().unwrap(),
+            input["mode"].as_str().unwrap(),
+        );
         for (field, want) in v["expected"].as_object().unwrap() {
             assert_eq!(&out[field], want, "{id}: {field}");
         }
