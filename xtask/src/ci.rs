@@ -8,6 +8,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("`ci` takes no arguments, got `{arg}`"));
     }
     run_step("fmt", cargo().args(["fmt", "--all", "--check"]))?;
+    // Generated code must match its spec; runs in-process (no build of the workspace needed).
+    eprintln!("xtask: [codegen] checking crates/oss-model/src/generated");
+    crate::codegen::run(&["--check".to_owned()]).map_err(|err| format!("[codegen] {err}"))?;
     run_step(
         "clippy",
         cargo().args([
