@@ -73,7 +73,11 @@
 //!   documents as signed), plus caller extras. Values are signed decoded. Names outside
 //!   that set (`encoding-type`, `max-parts`, `prefix`, ...) are not signed.
 //! * V1 + STS: the token travels as the signed `x-oss-security-token` header (Go SDKs,
-//!   `oss2`), and as the `security-token` sub-resource in presigned URLs.
+//!   `oss2`; the Python SDK v2 sends an unsigned `security-token` header instead, which
+//!   WIRE.md §11.3 treats as its bug), and as the `security-token` sub-resource in
+//!   presigned URLs.
+//! * Repeated query names are all signed (sorted by value too); the Python SDK v2
+//!   presigner keeps only the last one, so avoid repeated names in presigned URLs.
 //! * Verification: an unsigned request yields `AccessDenied` (403), which is what OSS
 //!   returns for anonymous access to a private resource; an expired presigned URL also
 //!   yields `AccessDenied` ("Request has expired."); malformed Authorization/credential

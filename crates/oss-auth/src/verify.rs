@@ -287,6 +287,7 @@ pub struct Verifier {
     region: String,
     product: String,
     max_skew: Duration,
+    v1_extra_subresources: Vec<String>,
     cache: KeyCache,
 }
 
@@ -403,6 +404,7 @@ impl Verifier {
             region: region.into(),
             product: "oss".to_owned(),
             max_skew: DEFAULT_MAX_SKEW,
+            v1_extra_subresources: Vec::new(),
             cache: KeyCache::default(),
         }
     }
@@ -418,6 +420,17 @@ impl Verifier {
     #[must_use]
     pub fn with_max_skew(mut self, skew: Duration) -> Self {
         self.max_skew = skew;
+        self
+    }
+
+    /// Query names V1 clients sign beyond the built-in sub-resource list (the clients'
+    /// `extra_subresources`); without them such V1 requests fail with `SignatureDoesNotMatch`.
+    #[must_use]
+    pub fn with_v1_extra_subresources(
+        mut self,
+        names: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.v1_extra_subresources = names.into_iter().map(Into::into).collect();
         self
     }
 
@@ -470,6 +483,13 @@ impl Verifier {
             None,
             "Anonymous access is forbidden: the request carries no signature.",
         ))
+    }
+
+    fn v1_extra(&self) -> Vec<&str> {
+        self.v1_extra_subresources
+            .iter()
+            .map(String::as_str)
+            .collect()
     }
 
     fn check_scope(&self, scope: &Scope<'_>, datetime: &str) -> Result<(), VerifyError> {
@@ -750,7 +770,7 @@ impl Verifier {
             req.bucket,
             req.key,
             query.iter().map(|(n, v)| (n.as_ref(), v.as_ref())),
-            &[],
+            &self.v1_extra(),
         );
         let expected = canon::v1_signature(&secret, &sts);
         if !ct_eq(&expected, provided) {
@@ -801,7 +821,7 @@ impl Verifier {
             req.bucket,
             req.key,
             query.iter().map(|(n, v)| (n.as_ref(), v.as_ref())),
-            &[],
+            &self.v1_extra(),
         );
         let expected = canon::v1_signature(&secret, &sts);
         if !ct_eq(&expected, provided) {

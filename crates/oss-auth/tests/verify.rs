@@ -366,3 +366,27 @@ fn key_cache_is_per_secret_date_region() {
         );
     }
 }
+
+#[test]
+fn v1_extra_subresources_must_be_known_to_the_verifier() {
+    let q = [("resourcePool", "p1")];
+    let r = SignableRequest::new("GET", Some("bucket"), None).with_query(&q);
+    let signed = Signer::new()
+        .sign_v1_header(&r, &Credentials::new("ak", "sk"), at(T), &["resourcePool"])
+        .unwrap();
+    assert!(signed.string_to_sign.ends_with("/bucket/?resourcePool=p1"));
+    let h: Vec<(&str, &str)> = signed
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let incoming = VerifyRequest::new("GET", Some("bucket"), None, "resourcePool=p1", &h);
+    let plain = Verifier::new("cn-hangzhou")
+        .verify(&incoming, known, at(T))
+        .unwrap_err();
+    assert_eq!(plain.code(), "SignatureDoesNotMatch");
+    Verifier::new("cn-hangzhou")
+        .with_v1_extra_subresources(["resourcePool"])
+        .verify(&incoming, known, at(T))
+        .unwrap();
+}
