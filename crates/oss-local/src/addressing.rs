@@ -19,7 +19,11 @@ pub(crate) struct Target {
 /// Resolves bucket and key from the Host header (virtual-host style under `suffix`) or the
 /// first path segment. The rest of the path is percent-decoded as a whole, so `%2F` and `/`
 /// both separate "directories" of a key, exactly like the official SDKs expect.
-pub(crate) fn resolve(host: Option<&str>, raw_path: &str, suffix: Option<&str>) -> Result<Target, OssError> {
+pub(crate) fn resolve(
+    host: Option<&str>,
+    raw_path: &str,
+    suffix: Option<&str>,
+) -> Result<Target, OssError> {
     let host_bucket = match (host, suffix) {
         (Some(host), Some(suffix)) => {
             let host = strip_port(host).to_ascii_lowercase();
@@ -39,7 +43,8 @@ pub(crate) fn resolve(host: Option<&str>, raw_path: &str, suffix: Option<&str>) 
                 (None, "")
             } else {
                 let (first, rest) = path.split_once('/').unwrap_or((path, ""));
-                let bucket = decode_utf8(first).ok_or_else(|| OssError::invalid_bucket_name(first))?;
+                let bucket =
+                    decode_utf8(first).ok_or_else(|| OssError::invalid_bucket_name(first))?;
                 (Some(bucket), rest)
             }
         }
@@ -63,7 +68,10 @@ fn strip_port(host: &str) -> &str {
 }
 
 fn decode_utf8(raw: &str) -> Option<String> {
-    percent_decode(raw.as_bytes()).decode_utf8().ok().map(|s| s.into_owned())
+    percent_decode(raw.as_bytes())
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
 }
 
 /// Decodes and validates an object key (empty = bucket level).
@@ -87,7 +95,9 @@ pub(crate) fn validate_key(key: &str) -> Result<(), OssError> {
 /// Bucket names: 3–63 of `[a-z0-9-]`, not starting or ending with `-`.
 pub(crate) fn valid_bucket(name: &str) -> bool {
     (3..=63).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-')
 }
@@ -108,7 +118,9 @@ pub(crate) fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
 
 fn decode_component(raw: &str) -> String {
     let spaced = raw.replace('+', " ");
-    percent_decode(spaced.as_bytes()).decode_utf8_lossy().into_owned()
+    percent_decode(spaced.as_bytes())
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Percent-encodes a value for `encoding-type=url` answers: everything but the unreserved
@@ -137,19 +149,35 @@ mod tests {
         assert_eq!(t.bucket, None);
         let t = resolve(None, "/bucket/../../etc/passwd", None).unwrap();
         assert_eq!(t.key, "../../etc/passwd");
-        assert_eq!(resolve(None, "/bucket//x", None).unwrap_err().code, "InvalidObjectName");
-        assert_eq!(resolve(None, "/bucket/%FF", None).unwrap_err().code, "InvalidObjectName");
-        let long = "k".repeat(1024);
         assert_eq!(
-            resolve(None, &format!("/bucket/{long}"), None).unwrap_err().code,
+            resolve(None, "/bucket//x", None).unwrap_err().code,
             "InvalidObjectName"
         );
-        assert_eq!(resolve(None, "/Bad_Bucket/x", None).unwrap_err().code, "InvalidBucketName");
+        assert_eq!(
+            resolve(None, "/bucket/%FF", None).unwrap_err().code,
+            "InvalidObjectName"
+        );
+        let long = "k".repeat(1024);
+        assert_eq!(
+            resolve(None, &format!("/bucket/{long}"), None)
+                .unwrap_err()
+                .code,
+            "InvalidObjectName"
+        );
+        assert_eq!(
+            resolve(None, "/Bad_Bucket/x", None).unwrap_err().code,
+            "InvalidBucketName"
+        );
     }
 
     #[test]
     fn virtual_host_style() {
-        let t = resolve(Some("bkt.oss.localhost:8080"), "/a/b", Some("oss.localhost")).unwrap();
+        let t = resolve(
+            Some("bkt.oss.localhost:8080"),
+            "/a/b",
+            Some("oss.localhost"),
+        )
+        .unwrap();
         assert_eq!(t.bucket.as_deref(), Some("bkt"));
         assert_eq!(t.key, "a/b");
         let t = resolve(Some("oss.localhost"), "/bkt/a", Some("oss.localhost")).unwrap();

@@ -29,7 +29,12 @@ pub(crate) struct Verifier {
 }
 
 impl Verifier {
-    pub(crate) fn new(region: &str, access_key_id: &str, access_key_secret: &str, max_skew: Duration) -> Self {
+    pub(crate) fn new(
+        region: &str,
+        access_key_id: &str,
+        access_key_secret: &str,
+        max_skew: Duration,
+    ) -> Self {
         Self {
             inner: oss_auth::Verifier::new(region).with_max_skew(max_skew),
             access_key_id: access_key_id.to_owned(),
@@ -58,8 +63,8 @@ impl Verifier {
 }
 
 fn to_oss_error(err: &VerifyError) -> OssError {
-    let status = http::StatusCode::from_u16(err.http_status())
-        .unwrap_or(http::StatusCode::FORBIDDEN);
+    let status =
+        http::StatusCode::from_u16(err.http_status()).unwrap_or(http::StatusCode::FORBIDDEN);
     let mut out = OssError::new(status, err.code(), err.message());
     let kind = err.kind();
     if let Some(ak) = err.access_key_id() {
@@ -79,7 +84,9 @@ fn to_oss_error(err: &VerifyError) -> OssError {
             .map(|b| format!("{b:02x}"))
             .collect::<Vec<_>>()
             .join(" ");
-        out = out.with("StringToSign", sts).with("StringToSignBytes", bytes);
+        out = out
+            .with("StringToSign", sts)
+            .with("StringToSignBytes", bytes);
     }
     if let Some(canonical) = err.canonical_request() {
         out = out.with("CanonicalRequest", canonical);

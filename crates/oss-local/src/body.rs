@@ -19,7 +19,9 @@ use crate::store::StagedBody;
 pub(crate) type RespBody = BoxBody<Bytes, io::Error>;
 
 pub(crate) fn full(bytes: impl Into<Bytes>) -> RespBody {
-    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 pub(crate) fn empty() -> RespBody {
@@ -61,7 +63,10 @@ pub(crate) async fn read_limited(body: Incoming, limit: usize) -> Result<Bytes, 
     match limited.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) => {
-            if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            if err
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 Err(OssError::invalid_argument(
                     format!("The request body exceeds the maximum of {limit} bytes."),
                     "Content-Length",
@@ -110,7 +115,10 @@ pub(crate) struct StageOptions {
 }
 
 /// Streams a request body to disk (or nowhere), computing CRC-64 and the ETag on the way.
-pub(crate) async fn stage(mut body: Incoming, opts: StageOptions) -> Result<StagedBody, StageError> {
+pub(crate) async fn stage(
+    mut body: Incoming,
+    opts: StageOptions,
+) -> Result<StagedBody, StageError> {
     let mut file = match &opts.temp {
         Some(path) => Some(tokio::fs::File::create(path).await?),
         None => None,

@@ -527,10 +527,7 @@ mod tests {
         assert_eq!(config.faults.drop_rate, 0.5);
         assert_eq!(config.faults.latency, Duration::from_millis(7));
         assert_eq!(config.faults.bandwidth, Some(1000));
-        assert_eq!(
-            config.faults.ops,
-            [FaultOp::UploadPart, FaultOp::Complete]
-        );
+        assert_eq!(config.faults.ops, [FaultOp::UploadPart, FaultOp::Complete]);
         assert_eq!(config.faults.seed, 42);
         assert!(!config.fsync);
         assert!(!format!("{config:?}").contains("\"sk\""));
@@ -543,7 +540,9 @@ mod tests {
             "OSS_ACCESS_KEY_SECRET" => Some("envsk".to_owned()),
             _ => None,
         };
-        let config = Config::from_args(Vec::<String>::new(), env).unwrap().unwrap();
+        let config = Config::from_args(Vec::<String>::new(), env)
+            .unwrap()
+            .unwrap();
         assert_eq!(config.access_key_id, "envak");
         assert!(Config::from_args(Vec::<String>::new(), no_env).is_err());
         assert!(Config::from_args(["--fault-rate", "2"], env).is_err());

@@ -92,9 +92,13 @@ impl OssError {
     }
 
     pub(crate) fn no_such_key(key: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NoSuchKey", "The specified key does not exist.")
-            .with("Key", key)
-            .ec("0026-00000001")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchKey",
+            "The specified key does not exist.",
+        )
+        .with("Key", key)
+        .ec("0026-00000001")
     }
 
     pub(crate) fn no_such_upload(upload_id: &str, ec: &'static str) -> Self {
@@ -151,7 +155,11 @@ impl OssError {
                 "The Content-MD5 you specified did not match what we received."
             },
         )
-        .ec(if malformed { "0017-00000502" } else { "0017-00000503" })
+        .ec(if malformed {
+            "0017-00000502"
+        } else {
+            "0017-00000503"
+        })
     }
 
     pub(crate) fn malformed_xml() -> Self {

@@ -12,9 +12,13 @@ use crate::config::{FaultConfig, FaultOp};
 pub(crate) enum Fault {
     None,
     /// Answer 500 InternalError (`true`) or 503 ServiceUnavailable (`false`) without storing.
-    FailBefore { internal: bool },
+    FailBefore {
+        internal: bool,
+    },
     /// Store, then answer 500/503 anyway (the client will retry an already applied request).
-    FailAfter { internal: bool },
+    FailAfter {
+        internal: bool,
+    },
     /// Close the connection while the request body is being read (after this fraction of it).
     DropMidBody,
     /// Do the work, then close the connection instead of answering.
@@ -34,7 +38,8 @@ impl Faults {
 
     /// Draws the fault for one request of `op` (`has_body`: the request streams a body).
     pub(crate) fn draw(&self, op: FaultOp, has_body: bool) -> Fault {
-        if !self.config.targets(op) || (self.config.fault_rate <= 0.0 && self.config.drop_rate <= 0.0)
+        if !self.config.targets(op)
+            || (self.config.fault_rate <= 0.0 && self.config.drop_rate <= 0.0)
         {
             return Fault::None;
         }
@@ -79,13 +84,15 @@ mod tests {
 
     #[test]
     fn seeded_and_scoped() {
-        let a: Vec<Fault> = (0..64).map(|_| faults(0.3, 0.3, 7).draw(FaultOp::UploadPart, true)).collect();
+        let a: Vec<Fault> = (0..64)
+            .map(|_| faults(0.3, 0.3, 7).draw(FaultOp::UploadPart, true))
+            .collect();
         let f = faults(0.3, 0.3, 7);
         let b: Vec<Fault> = (0..64).map(|_| f.draw(FaultOp::UploadPart, true)).collect();
         // Same seed, fresh generator each time: the first draw repeats.
         assert!(a.iter().all(|x| *x == a[0]));
         assert_eq!(a[0], b[0]);
-        assert!(b.iter().any(|x| *x == Fault::None));
+        assert!(b.contains(&Fault::None));
         assert!(b.iter().any(|x| *x != Fault::None));
         assert_eq!(f.draw(FaultOp::Complete, false), Fault::None);
         let never = faults(0.0, 0.0, 1);

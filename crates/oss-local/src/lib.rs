@@ -42,6 +42,7 @@ mod addressing;
 mod auth;
 mod body;
 mod config;
+mod crc;
 mod error;
 mod fault;
 mod ops_multipart;

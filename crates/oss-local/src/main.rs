@@ -8,7 +8,8 @@ use oss_local::{Config, Server, USAGE};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Config::from_args(std::env::args().skip(1), |name| std::env::var(name).ok()) {
+    let config = match Config::from_args(std::env::args().skip(1), |name| std::env::var(name).ok())
+    {
         Ok(Some(config)) => config,
         Ok(None) => {
             eprint!("{USAGE}");

@@ -53,7 +53,14 @@ pub(crate) async fn initiate(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         w.elem("EncodingType", "url");
     }
     w.elem("Bucket", &req.bucket);
-    w.elem("Key", &if encode { url_encode(&req.key) } else { req.key.clone() });
+    w.elem(
+        "Key",
+        &if encode {
+            url_encode(&req.key)
+        } else {
+            req.key.clone()
+        },
+    );
     w.elem("UploadId", &upload.id);
     Ok(xml_ok(w.finish()))
 }
@@ -86,18 +93,28 @@ fn check_upload(ctx: &Ctx, req: &Req, number: u32) -> Result<(), OssError> {
 fn part_response(part: &PartMeta, md5: Option<[u8; 16]>) -> Response<crate::body::RespBody> {
     let mut response = Response::new(crate::body::empty());
     set_header(&mut response, "etag", &part.etag);
-    set_header(&mut response, "x-oss-hash-crc64ecma", &part.crc64.to_string());
+    set_header(
+        &mut response,
+        "x-oss-hash-crc64ecma",
+        &part.crc64.to_string(),
+    );
     if let Some(md5) = md5 {
         set_header(&mut response, "content-md5", &B64.encode(md5));
     }
     response
 }
 
-async fn commit(ctx: &Arc<Ctx>, req: &Req, number: u32, staged: StagedBody) -> Result<PartMeta, OpError> {
+async fn commit(
+    ctx: &Arc<Ctx>,
+    req: &Req,
+    number: u32,
+    staged: StagedBody,
+) -> Result<PartMeta, OpError> {
     let store = ctx.store.clone();
     let (bucket, key, id, now) = (req.bucket.clone(), req.key.clone(), upload_id(req), req.now);
     let temp = staged.temp.clone();
-    let result = blocking(move || store.commit_part(&bucket, &id, &key, number, staged, now)).await?;
+    let result =
+        blocking(move || store.commit_part(&bucket, &id, &key, number, staged, now)).await?;
     match result {
         Ok(part) => Ok(part),
         Err(e) => {
@@ -114,7 +131,9 @@ pub(crate) async fn upload_part(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     check_upload(ctx, req, number)?;
     let md5 = content_md5(req)?;
     let opts = stage_options(ctx, req, md5);
-    let body = req.take_body().ok_or_else(|| OssError::internal("body taken"))?;
+    let body = req
+        .take_body()
+        .ok_or_else(|| OssError::internal("body taken"))?;
     let staged = stage(body, opts).await.map_err(stage_err)?;
     let reply_md5 = match ctx.config.etag {
         EtagMode::Md5 => hex_md5(&staged.etag),
@@ -132,8 +151,12 @@ fn hex_md5(etag: &str) -> Option<[u8; 16]> {
 /// `x-oss-copy-source: /bucket/url-encoded-key[?versionId=..]`.
 fn copy_source(value: &str) -> Result<(String, String), OssError> {
     let invalid = || {
-        OssError::invalid_argument("Copy Source must mention the source bucket and key: /sourcebucket/sourcekey.", "x-oss-copy-source", value)
-            .ec("0017-00000801")
+        OssError::invalid_argument(
+            "Copy Source must mention the source bucket and key: /sourcebucket/sourcekey.",
+            "x-oss-copy-source",
+            value,
+        )
+        .ec("0017-00000801")
     };
     let path = value.split_once('?').map_or(value, |(p, _)| p);
     let path = path.strip_prefix('/').unwrap_or(path);
@@ -151,7 +174,9 @@ fn http_time(value: &str) -> Option<i64> {
 }
 
 fn etag_eq(a: &str, b: &str) -> bool {
-    a.trim().trim_matches('"').eq_ignore_ascii_case(b.trim().trim_matches('"'))
+    a.trim()
+        .trim_matches('"')
+        .eq_ignore_ascii_case(b.trim().trim_matches('"'))
 }
 
 /// Conditions of UploadPartCopy: `Ok(false)` = answer 304 Not Modified.
@@ -166,12 +191,20 @@ fn copy_conditions(req: &Req, src: &ObjectMeta) -> Result<bool, OssError> {
             return Ok(false);
         }
     }
-    if let Some(t) = req.h("x-oss-copy-source-if-unmodified-since").and_then(http_time) {
+    if let Some(t) = req
+        .h("x-oss-copy-source-if-unmodified-since")
+        .and_then(http_time)
+    {
         if src.last_modified > t {
-            return Err(OssError::precondition_failed("x-oss-copy-source-if-unmodified-since"));
+            return Err(OssError::precondition_failed(
+                "x-oss-copy-source-if-unmodified-since",
+            ));
         }
     }
-    if let Some(t) = req.h("x-oss-copy-source-if-modified-since").and_then(http_time) {
+    if let Some(t) = req
+        .h("x-oss-copy-source-if-modified-since")
+        .and_then(http_time)
+    {
         if src.last_modified <= t {
             return Ok(false);
         }
@@ -197,7 +230,11 @@ pub(crate) async fn upload_part_copy(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult 
         None => (0, src.size.saturating_sub(1)),
     };
     let len = if src.size == 0 { 0 } else { last - first + 1 };
-    let pieces = if len == 0 { Vec::new() } else { pieces(ctx, &src_bucket, &src, first, last) };
+    let pieces = if len == 0 {
+        Vec::new()
+    } else {
+        pieces(ctx, &src_bucket, &src, first, last)
+    };
     let temp = match ctx.config.storage {
         StorageMode::Disk => Some(ctx.store.temp_path()),
         _ => None,
@@ -213,7 +250,11 @@ pub(crate) async fn upload_part_copy(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult 
     set_header(&mut response, "etag", &part.etag);
     set_header(&mut response, "x-oss-hash-crc64ecma", &crc.to_string());
     if len > 0 {
-        set_header(&mut response, "content-range", &format!("bytes {first}-{last}/{}", src.size));
+        set_header(
+            &mut response,
+            "content-range",
+            &format!("bytes {first}-{last}/{}", src.size),
+        );
     }
     Ok(response)
 }
@@ -348,20 +389,31 @@ pub(crate) async fn complete(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     };
     let forbid = forbid_overwrite(req);
     let (content_type_hdr, _) = user_meta(req);
-    let explicit_type = req.h("content-type").is_some_and(|t| t != "application/xml");
+    let explicit_type = req
+        .h("content-type")
+        .is_some_and(|t| t != "application/xml");
     let store = ctx.store.clone();
     let (bucket, key, now) = (req.bucket.clone(), req.key.clone(), req.now);
     let id2 = id.clone();
     let min_part = ctx.config.limits.min_part_size;
     let result = blocking(move || {
         store.complete(&bucket, &id2, &key, |upload, parts, existing| {
-            select_parts(upload, parts, existing, listed.as_deref(), forbid, now, &id2, min_part)
-                .map(|mut meta| {
-                    if explicit_type {
-                        meta.content_type = content_type_hdr;
-                    }
-                    meta
-                })
+            select_parts(
+                upload,
+                parts,
+                existing,
+                listed.as_deref(),
+                forbid,
+                now,
+                &id2,
+                min_part,
+            )
+            .map(|mut meta| {
+                if explicit_type {
+                    meta.content_type = content_type_hdr;
+                }
+                meta
+            })
         })
     })
     .await?
@@ -374,7 +426,12 @@ pub(crate) async fn complete(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     let location = if req.virtual_host {
         format!("http://{}/{}", req.host, url_encode_path(&req.key))
     } else {
-        format!("http://{}/{}/{}", req.host, req.bucket, url_encode_path(&req.key))
+        format!(
+            "http://{}/{}/{}",
+            req.host,
+            req.bucket,
+            url_encode_path(&req.key)
+        )
     };
     let mut w = XmlWriter::new("CompleteMultipartUploadResult");
     if encode {
@@ -382,11 +439,22 @@ pub(crate) async fn complete(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     }
     w.elem("Location", &location);
     w.elem("Bucket", &req.bucket);
-    w.elem("Key", &if encode { url_encode(&req.key) } else { req.key.clone() });
+    w.elem(
+        "Key",
+        &if encode {
+            url_encode(&req.key)
+        } else {
+            req.key.clone()
+        },
+    );
     w.elem("ETag", &meta.etag);
     let mut response = xml_ok(w.finish());
     set_header(&mut response, "etag", &meta.etag);
-    set_header(&mut response, "x-oss-hash-crc64ecma", &meta.crc64.to_string());
+    set_header(
+        &mut response,
+        "x-oss-hash-crc64ecma",
+        &meta.crc64.to_string(),
+    );
     Ok(response)
 }
 
@@ -422,7 +490,12 @@ fn select_parts(
     if chosen.is_empty() {
         return Err(Reject::Oss(OssError::invalid_part(id, 0, "")));
     }
-    if upload.sequential && chosen.iter().enumerate().any(|(i, p)| p.number as usize != i + 1) {
+    if upload.sequential
+        && chosen
+            .iter()
+            .enumerate()
+            .any(|(i, p)| p.number as usize != i + 1)
+    {
         return Err(Reject::Oss(OssError::part_not_sequential()));
     }
     if let Some((_, init)) = chosen.split_last() {
@@ -433,12 +506,12 @@ fn select_parts(
     if forbid && existing.is_some() {
         return Err(Reject::Oss(OssError::file_already_exists("0042-00000214")));
     }
-    let mut crc = 0u64;
+    let mut crc = crate::crc::Combiner::default();
     let mut size = 0u64;
     let mut md5 = Md5::new();
     let mut segments = Vec::with_capacity(chosen.len());
     for part in &chosen {
-        crc = crc_fast::checksum_combine(crc_fast::CrcAlgorithm::Crc64Xz, crc, part.crc64, part.size);
+        crc.push(part.crc64, part.size);
         size += part.size;
         match hex::decode(part.etag.trim_matches('"')) {
             Ok(bytes) => md5.update(&bytes),
@@ -449,16 +522,12 @@ fn select_parts(
             size: part.size,
         });
     }
-    let etag = format!(
-        "\"{}-{}\"",
-        hex::encode_upper(md5.finalize()),
-        chosen.len()
-    );
+    let etag = format!("\"{}-{}\"", hex::encode_upper(md5.finalize()), chosen.len());
     Ok(ObjectMeta {
         key: upload.key.clone(),
         size,
         etag,
-        crc64: crc,
+        crc64: crc.finish(),
         multipart: true,
         content_type: upload.content_type.clone(),
         user_meta: upload.user_meta.clone(),
@@ -505,7 +574,14 @@ pub(crate) async fn list_parts(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         w.elem("EncodingType", "url");
     }
     w.elem("Bucket", &req.bucket);
-    w.elem("Key", &if encode { url_encode(&upload.key) } else { upload.key.clone() });
+    w.elem(
+        "Key",
+        &if encode {
+            url_encode(&upload.key)
+        } else {
+            upload.key.clone()
+        },
+    );
     w.elem("UploadId", &id);
     w.elem("StorageClass", "Standard");
     w.elem("PartNumberMarker", &marker.to_string());
@@ -555,14 +631,21 @@ pub(crate) async fn list_uploads(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
             None => u.id > id_marker,
         }
     };
-    let skip_under = (!delimiter.is_empty() && key_marker.ends_with(&delimiter)).then(|| key_marker.clone());
+    let skip_under =
+        (!delimiter.is_empty() && key_marker.ends_with(&delimiter)).then(|| key_marker.clone());
     let mut uploads: Vec<&UploadMeta> = Vec::new();
     let mut prefixes: Vec<String> = Vec::new();
     let mut truncated = false;
     let mut next_key = String::new();
     let mut next_id = String::new();
-    for upload in all.iter().filter(|u| u.key.starts_with(&prefix) && after_marker(u)) {
-        if skip_under.as_deref().is_some_and(|p| upload.key.starts_with(p)) {
+    for upload in all
+        .iter()
+        .filter(|u| u.key.starts_with(&prefix) && after_marker(u))
+    {
+        if skip_under
+            .as_deref()
+            .is_some_and(|p| upload.key.starts_with(p))
+        {
             continue;
         }
         let common = if delimiter.is_empty() {
@@ -603,7 +686,10 @@ pub(crate) async fn list_uploads(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     w.elem("Bucket", &req.bucket);
     w.elem("KeyMarker", &enc(&key_marker));
     w.elem("UploadIdMarker", &id_marker);
-    w.elem("NextKeyMarker", &enc(if truncated { &next_key } else { "" }));
+    w.elem(
+        "NextKeyMarker",
+        &enc(if truncated { &next_key } else { "" }),
+    );
     w.elem("NextUploadIdMarker", if truncated { &next_id } else { "" });
     w.elem("Delimiter", &enc(&delimiter));
     w.elem("Prefix", &enc(&prefix));

@@ -19,7 +19,13 @@ use crate::store::{ObjectMeta, StoreError};
 use crate::xml::XmlWriter;
 
 /// Maps store errors for object requests.
-pub(crate) fn store_err(err: StoreError, bucket: &str, key: &str, upload_ec: &'static str, upload_id: &str) -> OssError {
+pub(crate) fn store_err(
+    err: StoreError,
+    bucket: &str,
+    key: &str,
+    upload_ec: &'static str,
+    upload_id: &str,
+) -> OssError {
     match err {
         StoreError::NoSuchBucket => OssError::no_such_bucket(bucket),
         StoreError::NoSuchKey => OssError::no_such_key(key),
@@ -52,7 +58,9 @@ pub(crate) fn user_meta(req: &Req) -> (String, Vec<(String, String)>) {
         .headers
         .iter()
         .filter(|(name, _)| name.as_str().starts_with("x-oss-meta-"))
-        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
         .collect();
     (content_type, meta)
 }
@@ -99,7 +107,9 @@ pub(crate) async fn put_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         return Err(OssError::file_already_exists("0026-00000201").into());
     }
     let opts = stage_options(ctx, req, md5);
-    let body = req.take_body().ok_or_else(|| OssError::internal("body taken"))?;
+    let body = req
+        .take_body()
+        .ok_or_else(|| OssError::internal("body taken"))?;
     let staged = stage(body, opts).await.map_err(stage_err)?;
     let (content_type, meta) = user_meta(req);
     let object = ObjectMeta {
@@ -179,7 +189,13 @@ fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, OssError> {
 }
 
 /// Splits `[first, last]` of an object over its segments.
-pub(crate) fn pieces(ctx: &Ctx, bucket: &str, meta: &ObjectMeta, first: u64, last: u64) -> Vec<Piece> {
+pub(crate) fn pieces(
+    ctx: &Ctx,
+    bucket: &str,
+    meta: &ObjectMeta,
+    first: u64,
+    last: u64,
+) -> Vec<Piece> {
     let mut out = Vec::new();
     let mut offset = 0u64;
     for segment in &meta.segments {
@@ -209,14 +225,22 @@ fn object_headers(response: &mut Response<crate::body::RespBody>, meta: &ObjectM
     set_header(
         response,
         "x-oss-object-type",
-        if meta.multipart { "Multipart" } else { "Normal" },
+        if meta.multipart {
+            "Multipart"
+        } else {
+            "Normal"
+        },
     );
     set_header(response, "x-oss-storage-class", "Standard");
     set_header(response, "content-type", &meta.content_type);
     set_header(response, "accept-ranges", "bytes");
     let modified = std::time::UNIX_EPOCH
         + std::time::Duration::from_secs(u64::try_from(meta.last_modified).unwrap_or(0));
-    set_header(response, "last-modified", &httpdate::fmt_http_date(modified));
+    set_header(
+        response,
+        "last-modified",
+        &httpdate::fmt_http_date(modified),
+    );
     for (name, value) in &meta.user_meta {
         if let (Ok(name), Ok(value)) = (
             http::HeaderName::from_bytes(name.as_bytes()),
@@ -244,7 +268,10 @@ pub(crate) async fn get_object(ctx: &Arc<Ctx>, req: &mut Req, head: bool) -> OpR
     let body = if head || len == 0 {
         empty()
     } else {
-        stream_pieces(pieces(ctx, &req.bucket, &meta, first, last), ctx.config.faults.bandwidth)
+        stream_pieces(
+            pieces(ctx, &req.bucket, &meta, first, last),
+            ctx.config.faults.bandwidth,
+        )
     };
     let mut response = Response::new(body);
     *response.status_mut() = status;
@@ -311,14 +338,18 @@ pub(crate) async fn list_objects(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         .list_objects(&req.bucket, &prefix, &marker, usize::MAX - 1)
         .map_err(|e| store_err(e, &req.bucket, "", "", ""))?;
     // Resuming after a common prefix skips everything under it.
-    let skip_under = (!delimiter.is_empty() && marker.ends_with(&delimiter) && marker.starts_with(&prefix))
-        .then(|| marker.clone());
+    let skip_under =
+        (!delimiter.is_empty() && marker.ends_with(&delimiter) && marker.starts_with(&prefix))
+            .then(|| marker.clone());
     let mut contents: Vec<&ObjectMeta> = Vec::new();
     let mut prefixes: Vec<String> = Vec::new();
     let mut truncated = false;
     let mut last = String::new();
     for meta in &all {
-        if skip_under.as_deref().is_some_and(|p| meta.key.starts_with(p)) {
+        if skip_under
+            .as_deref()
+            .is_some_and(|p| meta.key.starts_with(p))
+        {
             continue;
         }
         let common = if delimiter.is_empty() {
@@ -382,7 +413,14 @@ pub(crate) async fn list_objects(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         w.elem("Key", &enc(&meta.key));
         w.elem("LastModified", &iso_ms(meta.last_modified));
         w.elem("ETag", &meta.etag);
-        w.elem("Type", if meta.multipart { "Multipart" } else { "Normal" });
+        w.elem(
+            "Type",
+            if meta.multipart {
+                "Multipart"
+            } else {
+                "Normal"
+            },
+        );
         w.elem("Size", &meta.size.to_string());
         w.elem("StorageClass", "Standard");
         w.close();

@@ -179,7 +179,12 @@ impl Op {
     }
 }
 
-fn classify(method: &Method, key: &str, query: &[(String, String)], headers: &HeaderMap) -> Result<Op, OssError> {
+fn classify(
+    method: &Method,
+    key: &str,
+    query: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<Op, OssError> {
     let has = |name: &str| query.iter().any(|(n, _)| n == name);
     if key.is_empty() {
         return match *method {
@@ -213,7 +218,10 @@ fn classify(method: &Method, key: &str, query: &[(String, String)], headers: &He
 }
 
 /// Handles one HTTP request.
-pub(crate) async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<RespBody>, Dropped> {
+pub(crate) async fn handle(
+    ctx: Arc<Ctx>,
+    req: Request<Incoming>,
+) -> Result<Response<RespBody>, Dropped> {
     let request_id = ctx.request_id();
     if !ctx.config.faults.latency.is_zero() {
         tokio::time::sleep(ctx.config.faults.latency).await;
@@ -377,7 +385,12 @@ fn injected(internal: bool) -> OssError {
 }
 
 /// The OSS error response: XML body (or base64 `x-oss-err` header for HEAD), `x-oss-ec`.
-pub(crate) fn error_response(err: &OssError, request_id: &str, host: &str, is_head: bool) -> Response<RespBody> {
+pub(crate) fn error_response(
+    err: &OssError,
+    request_id: &str,
+    host: &str,
+    is_head: bool,
+) -> Response<RespBody> {
     let xml = err.to_xml(request_id, host);
     let mut builder = Response::builder()
         .status(err.status)
@@ -405,9 +418,10 @@ pub(crate) fn error_response(err: &OssError, request_id: &str, host: &str, is_he
 /// A 200 XML response.
 pub(crate) fn xml_ok(xml: String) -> Response<RespBody> {
     let mut response = Response::new(full(xml));
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
     response
 }
 
@@ -419,7 +433,9 @@ pub(crate) fn set_header(response: &mut Response<RespBody>, name: &'static str, 
 }
 
 /// Runs blocking store work off the async threads.
-pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, OssError> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, OssError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|_| OssError::internal("storage task failed"))

@@ -330,7 +330,10 @@ impl Store {
 
     /// Absolute path of a segment's data file.
     pub(crate) fn segment_path(&self, bucket: &str, meta: &ObjectMeta, file: &str) -> PathBuf {
-        self.bucket_dir(bucket).join("blobs").join(&meta.blob).join(file)
+        self.bucket_dir(bucket)
+            .join("blobs")
+            .join(&meta.blob)
+            .join(file)
     }
 
     /// Stores a single-file object. `forbid_overwrite` is checked under the lock.
@@ -350,7 +353,10 @@ impl Store {
             size: body.size,
         }];
         let mut state = self.lock();
-        let b = state.buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?;
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .ok_or(StoreError::NoSuchBucket)?;
         if forbid_overwrite && b.objects.contains_key(&meta.key) {
             if let Some(temp) = &body.temp {
                 let _ = fs::remove_file(temp);
@@ -383,7 +389,10 @@ impl Store {
 
     pub(crate) fn delete_object(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
         let mut state = self.lock();
-        let b = state.buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?;
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .ok_or(StoreError::NoSuchBucket)?;
         if let Some(old) = b.objects.remove(key) {
             let dir = self.bucket_dir(bucket);
             fs::remove_file(dir.join("objects").join(object_file(key)))?;
@@ -414,12 +423,19 @@ impl Store {
 
     // ---------- uploads ----------
 
-    pub(crate) fn initiate(&self, bucket: &str, mut meta: UploadMeta) -> Result<UploadMeta, StoreError> {
+    pub(crate) fn initiate(
+        &self,
+        bucket: &str,
+        mut meta: UploadMeta,
+    ) -> Result<UploadMeta, StoreError> {
         meta.id = format!("{:032X}", rand::random::<u128>());
         meta.seq = self.next_seq();
         let dir = self.bucket_dir(bucket).join("uploads").join(&meta.id);
         let mut state = self.lock();
-        let b = state.buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?;
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .ok_or(StoreError::NoSuchBucket)?;
         fs::create_dir_all(&dir)?;
         self.write_json(&dir.join("upload.json"), &meta)?;
         self.sync_dir(&dir.join(".."))?;
@@ -433,7 +449,11 @@ impl Store {
         Ok(meta)
     }
 
-    pub(crate) fn upload(&self, bucket: &str, upload_id: &str) -> Result<(UploadMeta, Option<u32>), StoreError> {
+    pub(crate) fn upload(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+    ) -> Result<(UploadMeta, Option<u32>), StoreError> {
         let state = self.lock();
         let b = state.buckets.get(bucket).ok_or(StoreError::NoSuchBucket)?;
         let u = b.uploads.get(upload_id).ok_or(StoreError::NoSuchUpload)?;
@@ -452,7 +472,10 @@ impl Store {
         now: i64,
     ) -> Result<PartMeta, StoreError> {
         let dir = self.bucket_dir(bucket).join("uploads").join(upload_id);
-        let file = body.temp.as_ref().map(|_| format!("{number}-{}.part", self.unique()));
+        let file = body
+            .temp
+            .as_ref()
+            .map(|_| format!("{number}-{}.part", self.unique()));
         let part = PartMeta {
             number,
             file: file.clone(),
@@ -520,8 +543,11 @@ impl Store {
 
     pub(crate) fn abort(&self, bucket: &str, upload_id: &str, key: &str) -> Result<(), StoreError> {
         let mut state = self.lock();
-        let b = state.buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?;
-        if !b.uploads.get(upload_id).is_some_and(|u| u.meta.key == key) {
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .ok_or(StoreError::NoSuchBucket)?;
+        if b.uploads.get(upload_id).is_none_or(|u| u.meta.key != key) {
             return Err(StoreError::NoSuchUpload);
         }
         let dir = self.bucket_dir(bucket).join("uploads").join(upload_id);
@@ -542,10 +568,17 @@ impl Store {
         bucket: &str,
         upload_id: &str,
         key: &str,
-        select: impl FnOnce(&UploadMeta, &BTreeMap<u32, PartMeta>, Option<&ObjectMeta>) -> Result<ObjectMeta, E>,
+        select: impl FnOnce(
+            &UploadMeta,
+            &BTreeMap<u32, PartMeta>,
+            Option<&ObjectMeta>,
+        ) -> Result<ObjectMeta, E>,
     ) -> Result<Result<ObjectMeta, E>, StoreError> {
         let mut state = self.lock();
-        let b = state.buckets.get_mut(bucket).ok_or(StoreError::NoSuchBucket)?;
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .ok_or(StoreError::NoSuchBucket)?;
         let upload = b
             .uploads
             .get(upload_id)

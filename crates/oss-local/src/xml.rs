@@ -3,8 +3,8 @@
 //! Kept private and small: when `oss-model`'s server-side writers land, these can be swapped
 //! for them without touching the handlers.
 
-use quick_xml::events::Event;
 use quick_xml::Reader;
+use quick_xml::events::Event;
 
 /// Writes an indented XML document without namespace, as OSS does.
 pub(crate) struct XmlWriter {
@@ -183,7 +183,10 @@ mod tests {
         w.elem("ETag", "\"A&B<\"");
         w.close();
         let xml = w.finish();
-        assert!(xml.contains("<ETag>&quot;A&amp;B&lt;&quot;</ETag>"), "{xml}");
+        assert!(
+            xml.contains("<ETag>&quot;A&amp;B&lt;&quot;</ETag>"),
+            "{xml}"
+        );
         assert!(xml.ends_with("</R>\n"));
         assert_eq!(xml.matches("<Part>").count(), 1);
     }
@@ -209,7 +212,10 @@ mod tests {
 
     #[test]
     fn parses_shared_vectors() {
-        for name in ["CompleteMultipartUpload-request.xml", "CompleteMultipartUpload-request-go-sdk-v2.xml"] {
+        for name in [
+            "CompleteMultipartUpload-request.xml",
+            "CompleteMultipartUpload-request-go-sdk-v2.xml",
+        ] {
             let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
             let body = std::fs::read(&path).unwrap();
             let parts = parse_complete(&body).unwrap();

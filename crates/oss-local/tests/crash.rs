@@ -13,7 +13,14 @@ use common::*;
 
 fn spawn(dir: &std::path::Path) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_oss-local"))
-        .args(["--listen", "127.0.0.1:0", "--access-key-id", AK, "--access-key-secret", SK])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--access-key-id",
+            AK,
+            "--access-key-secret",
+            SK,
+        ])
         .args(["--bucket", BUCKET, "--data-dir"])
         .arg(dir)
         .stdout(Stdio::piped())
@@ -21,8 +28,14 @@ fn spawn(dir: &std::path::Path) -> (Child, SocketAddr) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on http://").expect(&line).to_owned();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .expect(&line)
+        .to_owned();
     (child, url.parse().unwrap())
 }
 
@@ -68,7 +81,11 @@ async fn sigkill_during_uploads_keeps_acknowledged_parts() {
         t.await.unwrap();
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 10 && acked.len() < PARTS as usize, "{}", acked.len());
+    assert!(
+        acked.len() >= 10 && acked.len() < PARTS as usize,
+        "{}",
+        acked.len()
+    );
 
     let (mut child, addr) = spawn(dir.path());
     let r = req("GET", key).q("uploadId", &id).send(addr).await;
@@ -80,7 +97,10 @@ async fn sigkill_during_uploads_keeps_acknowledged_parts() {
         .zip(r.elems("ETag"))
         .collect();
     for (n, etag) in &acked {
-        assert!(listed.contains(&(*n, etag.clone())), "acknowledged part {n} lost");
+        assert!(
+            listed.contains(&(*n, etag.clone())),
+            "acknowledged part {n} lost"
+        );
     }
     // Finish: upload every part again where missing, complete, compare bytes.
     let mut etags = Vec::new();
@@ -92,13 +112,20 @@ async fn sigkill_during_uploads_keeps_acknowledged_parts() {
         etags.push((n, etag));
     }
     let refs: Vec<(u32, &str)> = etags.iter().map(|(n, e)| (*n, e.as_str())).collect();
-    let r = req("POST", key).q("uploadId", &id).body(complete_body(&refs)).send(addr).await;
+    let r = req("POST", key)
+        .q("uploadId", &id)
+        .body(complete_body(&refs))
+        .send(addr)
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let expected: Vec<u8> = (1..=PARTS).flat_map(|n| data(PART_SIZE, n as u8)).collect();
     let r = req("GET", key).send(addr).await;
     assert_eq!(r.body.len(), expected.len());
     assert!(r.body == expected);
-    assert_eq!(r.header("x-oss-hash-crc64ecma").unwrap(), crc64(&expected).to_string());
+    assert_eq!(
+        r.header("x-oss-hash-crc64ecma").unwrap(),
+        crc64(&expected).to_string()
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -110,7 +137,13 @@ async fn sigkill_during_uploads_keeps_acknowledged_parts() {
 }
 
 /// UploadPart that tolerates the server disappearing (returns None).
-async fn try_upload(addr: SocketAddr, key: &str, id: &str, n: u32, body: Vec<u8>) -> Option<String> {
+async fn try_upload(
+    addr: SocketAddr,
+    key: &str,
+    id: &str,
+    n: u32,
+    body: Vec<u8>,
+) -> Option<String> {
     let task = tokio::spawn({
         let (key, id) = (key.to_owned(), id.to_owned());
         async move {

@@ -13,7 +13,11 @@ use common::*;
 async fn unsigned_request_is_access_denied() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
-    let r = req("PUT", "k").body("x").sign(Sign::None).send(server.addr()).await;
+    let r = req("PUT", "k")
+        .body("x")
+        .sign(Sign::None)
+        .send(server.addr())
+        .await;
     r.assert_error(403, "AccessDenied");
     // And nothing was stored.
     let r = req("GET", "k").send(server.addr()).await;
@@ -25,14 +29,22 @@ async fn unsigned_request_is_access_denied() {
 async fn wrong_secret_is_signature_mismatch_with_string_to_sign() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
-    let r = req("PUT", "k").body("x").sign(Sign::V4Secret("bad")).send(server.addr()).await;
+    let r = req("PUT", "k")
+        .body("x")
+        .sign(Sign::V4Secret("bad"))
+        .send(server.addr())
+        .await;
     r.assert_error(403, "SignatureDoesNotMatch");
     let sts = r.elem("StringToSign").unwrap();
     assert!(sts.starts_with("OSS4-HMAC-SHA256\n"), "{sts}");
     assert_eq!(r.elem("OSSAccessKeyId").as_deref(), Some(AK));
     assert_eq!(r.header("x-oss-ec"), Some("0002-00000201"));
     // V1 with a wrong secret too (V1 header signed properly is accepted).
-    let ok = req("PUT", "v1").body("x").sign(Sign::V1).send(server.addr()).await;
+    let ok = req("PUT", "v1")
+        .body("x")
+        .sign(Sign::V1)
+        .send(server.addr())
+        .await;
     assert_eq!(ok.status, 200, "{}", ok.text());
     server.shutdown().await;
 }
@@ -41,7 +53,10 @@ async fn wrong_secret_is_signature_mismatch_with_string_to_sign() {
 async fn unknown_access_key_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
-    let r = req("GET", "k").sign(Sign::V4Ak("nobody")).send(server.addr()).await;
+    let r = req("GET", "k")
+        .sign(Sign::V4Ak("nobody"))
+        .send(server.addr())
+        .await;
     r.assert_error(403, "InvalidAccessKeyId");
     server.shutdown().await;
 }
@@ -51,10 +66,16 @@ async fn skewed_request_time_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
     let past = SystemTime::now() - Duration::from_secs(16 * 60);
-    let r = req("GET", "k").sign(Sign::V4At(past)).send(server.addr()).await;
+    let r = req("GET", "k")
+        .sign(Sign::V4At(past))
+        .send(server.addr())
+        .await;
     r.assert_error(403, "RequestTimeTooSkewed");
     let near = SystemTime::now() - Duration::from_secs(14 * 60);
-    let r = req("GET", "k").sign(Sign::V4At(near)).send(server.addr()).await;
+    let r = req("GET", "k")
+        .sign(Sign::V4At(near))
+        .send(server.addr())
+        .await;
     r.assert_error(404, "NoSuchKey");
     server.shutdown().await;
 }
@@ -77,15 +98,23 @@ async fn expired_presigned_url_is_rejected() {
     };
     let r = req("GET", "obj").sign(expired).send(server.addr()).await;
     r.assert_error(403, "AccessDenied");
-    assert!(r.elem("Message").unwrap().contains("expired"), "{}", r.text());
+    assert!(
+        r.elem("Message").unwrap().contains("expired"),
+        "{}",
+        r.text()
+    );
     // V1 presign: valid then expired.
     let r = req("GET", "obj")
-        .sign(Sign::PresignV1 { at: SystemTime::now() + Duration::from_secs(60) })
+        .sign(Sign::PresignV1 {
+            at: SystemTime::now() + Duration::from_secs(60),
+        })
         .send(server.addr())
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let r = req("GET", "obj")
-        .sign(Sign::PresignV1 { at: SystemTime::now() - Duration::from_secs(1) })
+        .sign(Sign::PresignV1 {
+            at: SystemTime::now() - Duration::from_secs(1),
+        })
         .send(server.addr())
         .await;
     r.assert_error(403, "AccessDenied");
@@ -102,13 +131,17 @@ async fn tampered_presigned_url_is_rejected() {
         .q("partNumber", "1")
         .q("uploadId", &id)
         .body(vec![1u8; 10])
-        .sign(Sign::PresignV4 { time: SystemTime::now(), expires: Duration::from_secs(60) });
+        .sign(Sign::PresignV4 {
+            time: SystemTime::now(),
+            expires: Duration::from_secs(60),
+        });
     request.query[0].1 = "1".into();
     let good_query = {
         // Sign once to get the URL, then tamper with the raw URI.
         let creds = oss_auth::Credentials::new(AK, SK);
         let q = [("partNumber", "1"), ("uploadId", id.as_str())];
-        let signable = oss_auth::SignableRequest::new("PUT", Some(BUCKET), Some("obj")).with_query(&q);
+        let signable =
+            oss_auth::SignableRequest::new("PUT", Some(BUCKET), Some("obj")).with_query(&q);
         oss_auth::Signer::new()
             .presign_v4(
                 &signable,
@@ -183,15 +216,29 @@ async fn path_escape_keys_stay_inside_the_data_dir() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
     // Nothing but the data dir exists under the parent, and no file name carries key text.
-    let entries: Vec<_> = std::fs::read_dir(outer.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let entries: Vec<_> = std::fs::read_dir(outer.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(entries, vec![std::ffi::OsString::from("data")]);
     for file in files_under(&data) {
-        let name = file.strip_prefix(&data).unwrap().to_string_lossy().into_owned();
-        assert!(!name.contains("escape") && !name.contains("passwd") && !name.contains(".."), "{name}");
+        let name = file
+            .strip_prefix(&data)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            !name.contains("escape") && !name.contains("passwd") && !name.contains(".."),
+            "{name}"
+        );
     }
     // Too long and leading-slash keys are refused.
     let too_long = "k".repeat(1024);
-    req("PUT", &too_long).body("x").send(server.addr()).await.assert_error(400, "InvalidObjectName");
+    req("PUT", &too_long)
+        .body("x")
+        .send(server.addr())
+        .await
+        .assert_error(400, "InvalidObjectName");
     let r = send_get_raw(server.addr(), &format!("/{BUCKET}//abs")).await;
     r.assert_error(400, "InvalidObjectName");
     server.shutdown().await;
@@ -206,7 +253,11 @@ async fn send_get_raw(addr: std::net::SocketAddr, path: &str) -> Resp {
     let creds = oss_auth::Credentials::new(AK, SK);
     let signable = oss_auth::SignableRequest::new("GET", Some(BUCKET), Some(&key));
     let signed = oss_auth::Signer::new()
-        .sign_v4_header(&signable, &creds, &oss_auth::V4Params::new(REGION, SystemTime::now()))
+        .sign_v4_header(
+            &signable,
+            &creds,
+            &oss_auth::V4Params::new(REGION, SystemTime::now()),
+        )
         .unwrap();
     send_raw(addr, "GET", path, &signed.headers, Vec::new(), None).await
 }
@@ -223,16 +274,20 @@ async fn head_errors_travel_in_x_oss_err() {
         .unwrap();
     let xml = String::from_utf8(xml).unwrap();
     assert_eq!(elem(&xml, "Code").as_deref(), Some("NoSuchKey"));
-    assert_eq!(elem(&xml, "RequestId").as_deref(), r.header("x-oss-request-id"));
+    assert_eq!(
+        elem(&xml, "RequestId").as_deref(),
+        r.header("x-oss-request-id")
+    );
     server.shutdown().await;
 }
 
 #[tokio::test]
 async fn virtual_host_addressing() {
     let dir = tempfile::tempdir().unwrap();
-    let server = oss_local::Server::start(config(dir.path()).with_virtual_host_suffix("oss.localhost"))
-        .await
-        .unwrap();
+    let server =
+        oss_local::Server::start(config(dir.path()).with_virtual_host_suffix("oss.localhost"))
+            .await
+            .unwrap();
     let mut r = req("PUT", "vh/key").body("virtual");
     r.raw_path = Some("/vh/key".into());
     r.host = Some("test-bucket.oss.localhost".into());

@@ -41,9 +41,14 @@ pub enum Sign {
     /// V4 header signed at this time.
     V4At(SystemTime),
     /// V4 presigned at `time`, valid `expires`.
-    PresignV4 { time: SystemTime, expires: Duration },
+    PresignV4 {
+        time: SystemTime,
+        expires: Duration,
+    },
     /// V1 presigned, expiring at `at`.
-    PresignV1 { at: SystemTime },
+    PresignV1 {
+        at: SystemTime,
+    },
 }
 
 pub struct Resp {
@@ -85,7 +90,12 @@ impl Resp {
     /// type, `x-oss-ec` header = body EC, no namespace.
     pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "body: {}", self.text());
-        assert_eq!(self.elem("Code").as_deref(), Some(code), "body: {}", self.text());
+        assert_eq!(
+            self.elem("Code").as_deref(),
+            Some(code),
+            "body: {}",
+            self.text()
+        );
         assert_eq!(
             self.header("x-oss-request-id").map(str::to_owned),
             self.elem("RequestId")
@@ -181,6 +191,10 @@ impl Request {
     pub async fn send(self, addr: SocketAddr) -> Resp {
         send(addr, self).await
     }
+
+    pub async fn try_send(self, addr: SocketAddr) -> Result<Resp, String> {
+        try_send(addr, self).await
+    }
 }
 
 fn encode_query(pairs: &[(String, String)]) -> String {
@@ -202,11 +216,23 @@ fn encode_query(pairs: &[(String, String)]) -> String {
 }
 
 pub async fn send(addr: SocketAddr, r: Request) -> Resp {
+    try_send(addr, r).await.unwrap()
+}
+
+/// Signs and sends; a closed connection is an `Err`.
+pub async fn try_send(addr: SocketAddr, r: Request) -> Result<Resp, String> {
     let creds = Credentials::new(AK, SK);
     let signer = Signer::new();
-    let query_refs: Vec<(&str, &str)> = r.query.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let query_refs: Vec<(&str, &str)> = r
+        .query
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     let mut headers = r.headers.clone();
-    let header_refs: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let header_refs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     let key = (!r.key.is_empty()).then_some(r.key.as_str());
     let signable = SignableRequest::new(r.method, r.bucket.as_deref(), key)
         .with_query(&query_refs)
@@ -260,8 +286,12 @@ pub async fn send(addr: SocketAddr, r: Request) -> Resp {
         Some(bucket) => format!("/{bucket}/{}", utf8_percent_encode(&r.key, PATH)),
         None => "/".to_owned(),
     });
-    let uri = if query.is_empty() { path } else { format!("{path}?{query}") };
-    send_raw(addr, r.method, &uri, &headers, r.body, r.host.as_deref()).await
+    let uri = if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    };
+    try_send_raw(addr, r.method, &uri, &headers, r.body, r.host.as_deref()).await
 }
 
 pub async fn send_raw(
@@ -272,10 +302,27 @@ pub async fn send_raw(
     body: Vec<u8>,
     host: Option<&str>,
 ) -> Resp {
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+    try_send_raw(addr, method, uri, headers, body, host)
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Like [`send_raw`], but a closed connection is an `Err` instead of a panic.
+pub async fn try_send_raw(
+    addr: SocketAddr,
+    method: &str,
+    uri: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+    host: Option<&str>,
+) -> Result<Resp, String> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
     tokio::spawn(conn);
     let mut builder = http::Request::builder()
         .method(method)
@@ -285,11 +332,24 @@ pub async fn send_raw(
         builder = builder.header(name.as_str(), value.as_str());
     }
     let request = builder.body(Full::new(Bytes::from(body))).unwrap();
-    let response = sender.send_request(request).await.unwrap();
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-    Resp { status, headers, body }
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes()
+        .to_vec();
+    Ok(Resp {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Deterministic pseudo-random bytes.
@@ -318,7 +378,9 @@ pub fn md5_b64(data: &[u8]) -> String {
 pub fn complete_body(parts: &[(u32, &str)]) -> String {
     let mut s = String::from("<CompleteMultipartUpload>");
     for (n, etag) in parts {
-        s.push_str(&format!("<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"));
+        s.push_str(&format!(
+            "<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
+        ));
     }
     s.push_str("</CompleteMultipartUpload>");
     s
