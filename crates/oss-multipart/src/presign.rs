@@ -2,7 +2,7 @@
 //! upload and hands out a manifest of presigned UploadPart URLs plus a presigned Complete, so
 //! another machine or a browser can upload without credentials.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use futures::FutureExt as _;
 use http::Method;
@@ -125,8 +125,48 @@ impl Client {
         key: &str,
         expires: Duration,
     ) -> Result<String, Error> {
-        let creds = self
-            .inner
+        let creds = self.ready_credentials()?;
+        self.presign_with(&creds, &method, bucket, Some(key), &[], &[], expires)
+    }
+
+    /// Presigns any operation of [`oss_model::ops`] (e.g. an `UploadPart`, or a
+    /// `CompleteMultipartUpload` with `complete_all`): the URL carries the operation's query,
+    /// and [`PresignedRequest::headers`] lists the operation's headers, which are signed and
+    /// must be sent by whoever uses the URL. Credentials must be ready at once, as for
+    /// [`presign`](Self::presign).
+    ///
+    /// # Errors
+    /// As [`presign`](Self::presign); [`Error::is_usage`] when the operation cannot be encoded.
+    pub fn presign_op<O: oss_model::Operation>(
+        &self,
+        op: &O,
+        expires: Duration,
+    ) -> Result<PresignedRequest, Error> {
+        let req = op
+            .to_request()
+            .map_err(crate::client::encode_error::<O>)?;
+        let creds = self.ready_credentials()?;
+        let mut headers = Vec::with_capacity(req.headers.len());
+        for (name, value) in &req.headers {
+            let v = value
+                .to_str()
+                .map_err(|_| Error::config(name.as_str().to_owned(), "header value is not visible ASCII"))?;
+            headers.push((name.as_str().to_owned(), v.to_owned()));
+        }
+        let bucket = req
+            .bucket
+            .as_deref()
+            .ok_or_else(|| Error::config("bucket", "service-level requests cannot be presigned here"))?;
+        let url = self.presign_with(&creds, &req.method, bucket, req.key.as_deref(), &req.query, &headers, expires)?;
+        Ok(PresignedRequest {
+            method: req.method.as_str().to_owned(),
+            url,
+            headers,
+        })
+    }
+
+    fn ready_credentials(&self) -> Result<Credentials, Error> {
+        self.inner
             .credentials
             .provide_credentials()
             .now_or_never()
@@ -136,8 +176,7 @@ impl Client {
                     "the credentials provider is asynchronous: use presign_async",
                 )
             })?
-            .map_err(|e| Error::Credentials(CredentialsFailure::provider(e)))?;
-        self.presign_with(&creds, &method, bucket, Some(key), &[], &[], expires)
+            .map_err(|e| Error::Credentials(CredentialsFailure::provider(e)))
     }
 
     /// [`presign`](Self::presign) for asynchronous credential providers.
@@ -283,12 +322,6 @@ pub(crate) fn plan_ranges(size: u64, part_size: u64) -> Result<Vec<(u64, u64)>, 
             (off, part_size.min(size - off))
         })
         .collect())
-}
-
-/// Unix seconds of a `SystemTime` (0 before the epoch).
-#[allow(dead_code)]
-pub(crate) fn unix(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

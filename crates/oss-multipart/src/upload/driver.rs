@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, UNIX_EPOCH};
 
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderValue};
 use oss_model::OssRequest;
 use oss_model::ops::InitiateMultipartUpload;
 use oss_model::Operation as _;
@@ -457,13 +457,11 @@ impl Driver {
             );
             return Ok(());
         }
-        let Some(http) = req.to_http() else {
-            return Ok(());
+        let mut oss = match req.to_oss_request() {
+            Ok(Some(r)) => r,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(Error::config("upload", e.to_string())),
         };
-        let mut oss = OssRequest::new(http.method, Some(http.bucket), Some(http.key));
-        oss.query = http.query;
-        oss.headers = http.headers;
-        oss.body = http.body;
 
         let mut is_part = false;
         let mut part_number = None;
@@ -731,15 +729,7 @@ impl Driver {
 
     fn map_upload_error(&mut self, e: UploadError) -> Error {
         match e {
-            UploadError::Service { op, error } => {
-                let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let mut se = oss_model::ServiceError::new(status, error.code(), error.message())
-                    .with_request_id(error.request_id());
-                if !error.ec().is_empty() {
-                    se = se.with_ec(error.ec());
-                }
-                Error::service(kind_label(op), se)
-            }
+            UploadError::Service { op, error } => Error::service(kind_label(op), error),
             UploadError::Transport { op, .. } => match self.last_transport_error.take() {
                 Some(t) => Error::transport(kind_label(op), t, 1),
                 None => Error::io("transport failure", None, std::io::Error::other(format!("{op:?} failed"))),
