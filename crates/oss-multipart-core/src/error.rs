@@ -1,6 +1,8 @@
 //! Typed errors: [`PlanError`] (construction), [`UploadError`] (what went wrong during an upload)
 //! and [`ServiceError`] (the OSS error document, as far as the core needs it).
 
+pub use oss_model::ServiceError;
+
 use crate::request::OpKind;
 
 /// Why a plan, config or resume could not be built. Nothing was sent.
@@ -94,77 +96,16 @@ pub enum FailureKind {
     Other,
 }
 
-/// The OSS error document (status, `Code`, `Message`, `RequestId`, `EC`), as parsed by the core.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceError {
-    pub(crate) status: u16,
-    pub(crate) code: String,
-    pub(crate) message: String,
-    pub(crate) request_id: String,
-    pub(crate) ec: String,
+/// Whether OSS's answer is worth retrying: what `oss-model`'s error table marks retryable (5xx,
+/// 429, `RequestTimeTooSkewed`, ...), plus 408 and `InvalidDigest` (bytes damaged in transit).
+pub(crate) fn service_retryable(e: &ServiceError) -> bool {
+    e.is_retryable()
+        || e.status() == http::StatusCode::REQUEST_TIMEOUT
+        || matches!(
+            e.code(),
+            "RequestTimeTooSkewed" | "InvalidDigest" | "InternalError" | "RequestTimeout"
+        )
 }
-
-impl ServiceError {
-    /// HTTP status.
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-    /// OSS error code (`NoSuchUpload`, ...); empty when the body carried none.
-    pub fn code(&self) -> &str {
-        &self.code
-    }
-    /// Human-readable message.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-    /// `x-oss-request-id` / `<RequestId>`.
-    pub fn request_id(&self) -> &str {
-        &self.request_id
-    }
-    /// `<EC>` / `x-oss-ec`, empty when absent.
-    pub fn ec(&self) -> &str {
-        &self.ec
-    }
-    /// Retryable: 5xx, 408, 429, `RequestTimeTooSkewed` (the driver re-signs with a fresh time),
-    /// `InvalidDigest` (bytes damaged in transit) and `InternalError`.
-    pub fn is_retryable(&self) -> bool {
-        self.status >= 500
-            || self.status == 408
-            || self.status == 429
-            || matches!(
-                self.code.as_str(),
-                "RequestTimeTooSkewed" | "InvalidDigest" | "InternalError" | "RequestTimeout"
-            )
-    }
-    /// `NoSuchUpload`.
-    pub fn is_no_such_upload(&self) -> bool {
-        self.code == "NoSuchUpload"
-    }
-}
-
-impl std::fmt::Display for ServiceError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "OSS error {} {}",
-            self.status,
-            if self.code.is_empty() {
-                "(no code)"
-            } else {
-                &self.code
-            }
-        )?;
-        if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
-        }
-        if !self.request_id.is_empty() {
-            write!(f, " (request id {})", self.request_id)?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ServiceError {}
 
 /// Why an operation of an upload failed. Carried by retry events and by the final failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -252,7 +193,7 @@ impl UploadError {
     /// Whether retrying the same operation may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Service { error, .. } => error.is_retryable(),
+            Self::Service { error, .. } => service_retryable(error),
             Self::Transport { .. }
             | Self::PartCrcMismatch { .. }
             | Self::InvalidResponse { .. } => true,
@@ -272,6 +213,12 @@ impl UploadError {
             Self::RetriesExhausted { last } => last.is_timeout(),
             _ => false,
         }
+    }
+
+    /// True when OSS answered `NoSuchUpload`.
+    pub fn is_no_such_upload(&self) -> bool {
+        self.service_error()
+            .is_some_and(|e| e.code() == "NoSuchUpload")
     }
 
     /// The OSS error document, when OSS answered with one.

@@ -59,12 +59,12 @@ const CODES: [&str; 8] = [
 
 /// Runs one fuzz case. Panics only when an invariant of the machine is violated:
 /// progress decreased or exceeded the total, a request or second terminal event appeared after
-/// the terminal event.
-pub fn run_machine(data: &[u8]) {
+/// the terminal event. Returns the terminal event, if one was reached.
+pub fn run_machine(data: &[u8]) -> Option<Event> {
     let mut b = Bytes { data, pos: 0 };
     let t0 = Instant::now();
     let mut now = t0;
-    let Some(mode) = b.u8() else { return };
+    let mode = b.u8()?;
     let seed = b.u64().unwrap_or(0);
     let size = u64::from(b.u8().unwrap_or(3)) * 100_000 + u64::from(b.u8().unwrap_or(0));
     let opts = PlanOptions {
@@ -79,7 +79,7 @@ pub fn run_machine(data: &[u8]) {
         ..Config::default()
     };
     let Ok(target) = Target::new("fuzz-bucket", "fuzz/key") else {
-        return;
+        return None;
     };
     let upload = match mode % 5 {
         0 => Plan::new(SourceSize::Known(size), &opts)
@@ -121,7 +121,8 @@ pub fn run_machine(data: &[u8]) {
             Upload::from_checkpoint(&cp, &SourceIdentity::new(size), config, now, seed)
         }
     };
-    let Ok(mut up) = upload else { return };
+    let Ok(mut up) = upload else { return None };
+    let mut terminal = None;
 
     let mut open: Vec<(RequestId, Op)> = Vec::new();
     let mut last_confirmed = 0u64;
@@ -130,7 +131,7 @@ pub fn run_machine(data: &[u8]) {
     loop {
         while let Some(r) = up.poll_request() {
             assert!(!finished, "request after terminal event");
-            let _ = r.to_http();
+            let _ = r.to_oss_request();
             open.push((r.id, r.op));
         }
         let timeout = up.poll_timeout();
@@ -147,6 +148,7 @@ pub fn run_machine(data: &[u8]) {
                 Event::Completed(_) | Event::Failed(_) | Event::Aborted => {
                     assert!(!finished, "second terminal event");
                     finished = true;
+                    terminal = Some(ev);
                 }
                 Event::CheckpointChanged => {
                     let _ = up.checkpoint();
@@ -191,7 +193,7 @@ pub fn run_machine(data: &[u8]) {
                     headers.insert("content-length", HeaderValue::from(size));
                 }
                 let body: Vec<u8> = match flags >> 4 {
-                    0 => b"<InitiateMultipartUploadResult><UploadId>ID</UploadId></InitiateMultipartUploadResult>".to_vec(),
+                    0 => b"<InitiateMultipartUploadResult><Bucket>fuzz-bucket</Bucket><Key>fuzz/key</Key><UploadId>ID</UploadId></InitiateMultipartUploadResult>".to_vec(),
                     1 => {
                         let np = b.u8().unwrap_or(0);
                         let trunc = flags & 8 != 0;
@@ -205,7 +207,7 @@ pub fn run_machine(data: &[u8]) {
                         s.push_str("</ListPartsResult>");
                         s.into_bytes()
                     }
-                    2 => b"<CompleteMultipartUploadResult><ETag>&quot;X-2&quot;</ETag></CompleteMultipartUploadResult>".to_vec(),
+                    2 => b"<CompleteMultipartUploadResult><Location>l</Location><Bucket>fuzz-bucket</Bucket><Key>fuzz/key</Key><ETag>&quot;X-2&quot;</ETag></CompleteMultipartUploadResult>".to_vec(),
                     3 => format!("<Error><Code>{}</Code></Error>", CODES[usize::from(b.u8().unwrap_or(0)) % CODES.len()]).into_bytes(),
                     n => b.take(usize::from(n) * 8).to_vec(),
                 };
@@ -271,4 +273,5 @@ pub fn run_machine(data: &[u8]) {
             }
         }
     }
+    terminal
 }

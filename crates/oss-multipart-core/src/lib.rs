@@ -50,8 +50,10 @@
 //!
 //! See [`Upload`]: after every `handle_*` call or command, drain [`Upload::poll_request`], then
 //! [`Upload::poll_timeout`], then [`Upload::poll_event`]; `now` never goes backwards. Request
-//! intents ([`Request`]) carry an [`Op`] and can be turned into a transport-independent
-//! [`HttpRequest`] with [`Request::to_http`]; part bodies are byte ranges of the caller's source.
+//! intents ([`Request`]) carry an [`Op`] and build their transport-independent
+//! `oss_model::OssRequest` with [`Request::to_oss_request`]; part bodies are byte ranges of the
+//! caller's source. Answers are read with `oss-model`'s operation parsers; OSS errors arrive as
+//! `oss_model::ServiceError` inside [`UploadError::Service`].
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
 mod checkpoint;
@@ -78,6 +80,6 @@ pub use error::{FailureKind, PlanError, ServiceError, UploadError};
 pub use event::{Completed, Event, Failure, Progress};
 pub use inflight::BodyRead;
 pub use plan::{PartRange, Plan, PlanOptions, SourceSize};
-pub use request::{CompletePart, HttpRequest, Op, OpKind, Request, RequestId};
+pub use request::{CompletePart, Op, OpKind, Request, RequestId};
 pub use target::Target;
 pub use upload::{Timeout, TimeoutReason, Upload};

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use http::{HeaderMap, HeaderValue, Method};
+use oss_model::{EncodeError, OssRequest};
 
 use crate::target::Target;
 
@@ -138,104 +138,16 @@ pub struct Request {
     pub(crate) forbid_overwrite: bool,
 }
 
-/// A transport-independent HTTP request built from an intent (same shape as `oss_model::OssRequest`):
-/// addressing, `Host`, `Date`, `Content-Length`, `Content-MD5` of part bodies and signing are the
-/// driver's business. For UploadPart/PutObject, `body` is empty: the driver streams the source range.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct HttpRequest {
-    /// Method.
-    pub method: Method,
-    /// Bucket.
-    pub bucket: String,
-    /// Decoded object key.
-    pub key: String,
-    /// Decoded query pairs in wire order (empty value = bare sub-resource such as `uploads`).
-    pub query: Vec<(String, String)>,
-    /// Headers this operation owns.
-    pub headers: HeaderMap,
-    /// Body (Complete's XML; empty otherwise).
-    pub body: bytes::Bytes,
-}
-
 impl Request {
-    /// The HTTP request for this intent, or `None` for [`Op::HashRange`].
-    pub fn to_http(&self) -> Option<HttpRequest> {
-        let mut headers = HeaderMap::new();
-        let forbid = |h: &mut HeaderMap| {
-            if self.forbid_overwrite {
-                h.insert("x-oss-forbid-overwrite", HeaderValue::from_static("true"));
-            }
-        };
-        let content_type = |h: &mut HeaderMap| {
-            if let Ok(v) = HeaderValue::from_str(&self.content_type) {
-                h.insert(http::header::CONTENT_TYPE, v);
-            }
-        };
-        let (method, query, body) = match &self.op {
-            Op::Initiate => {
-                content_type(&mut headers);
-                forbid(&mut headers);
-                (
-                    Method::POST,
-                    vec![("uploads".to_owned(), String::new())],
-                    bytes::Bytes::new(),
-                )
-            }
-            Op::UploadPart {
-                part_number,
-                upload_id,
-                ..
-            } => (
-                Method::PUT,
-                vec![
-                    ("partNumber".to_owned(), part_number.to_string()),
-                    ("uploadId".to_owned(), upload_id.clone()),
-                ],
-                bytes::Bytes::new(),
-            ),
-            Op::PutObject { .. } => {
-                content_type(&mut headers);
-                forbid(&mut headers);
-                (Method::PUT, Vec::new(), bytes::Bytes::new())
-            }
-            Op::ListParts { upload_id, marker } => {
-                let mut q = vec![
-                    ("uploadId".to_owned(), upload_id.clone()),
-                    ("max-parts".to_owned(), "1000".to_owned()),
-                ];
-                if *marker > 0 {
-                    q.push(("part-number-marker".to_owned(), marker.to_string()));
-                }
-                (Method::GET, q, bytes::Bytes::new())
-            }
-            Op::Complete { upload_id, parts } => {
-                forbid(&mut headers);
-                headers.insert(
-                    http::header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/xml"),
-                );
-                (
-                    Method::POST,
-                    vec![("uploadId".to_owned(), upload_id.clone())],
-                    crate::wire::complete_body(parts).into(),
-                )
-            }
-            Op::Abort { upload_id } => (
-                Method::DELETE,
-                vec![("uploadId".to_owned(), upload_id.clone())],
-                bytes::Bytes::new(),
-            ),
-            Op::HeadObject => (Method::HEAD, Vec::new(), bytes::Bytes::new()),
-            Op::HashRange { .. } => return None,
-        };
-        Some(HttpRequest {
-            method,
-            bucket: self.target.bucket().to_owned(),
-            key: self.target.key().to_owned(),
-            query,
-            headers,
-            body,
-        })
+    /// The `oss_model::OssRequest` for this intent, or `None` for [`Op::HashRange`] (local work).
+    /// Addressing, `Host`, `Date`, `Content-Length`, the part body's `Content-MD5` and signing
+    /// are the driver's business; UploadPart/PutObject bodies are the source range, streamed by
+    /// the driver.
+    ///
+    /// # Errors
+    /// `oss_model::EncodeError` when a header value cannot be carried (not expected: the config
+    /// and target are validated).
+    pub fn to_oss_request(&self) -> Result<Option<OssRequest>, EncodeError> {
+        crate::wire::to_request(self)
     }
 }

@@ -159,10 +159,6 @@ pub struct Upload {
     now: Instant,
 }
 
-fn is_success(status: StatusCode) -> bool {
-    status.is_success()
-}
-
 impl Upload {
     fn base(
         target: Target,
@@ -627,21 +623,15 @@ impl Upload {
         if self.phase == Phase::Done {
             return;
         }
-        let ok = is_success(status);
-        let service = |op| UploadError::Service {
-            op,
-            error: wire::service_error(status.as_u16(), headers, body),
+        let r = wire::Response {
+            status,
+            headers,
+            body,
         };
+        let t = self.target.clone();
         match flight.job {
-            Job::Initiate => {
-                if !ok {
-                    let err = service(OpKind::Initiate);
-                    if self.abort_requested {
-                        self.finish(Event::Aborted);
-                    } else {
-                        self.on_error(Job::Initiate, err);
-                    }
-                } else if let Some(upload_id) = wire::parse_initiate(body) {
+            Job::Initiate => match wire::parse_initiate(&t, &r) {
+                Ok(upload_id) => {
                     self.events.push_back(Event::UploadId(upload_id.clone()));
                     self.upload_id = Some(upload_id);
                     if self.abort_requested {
@@ -656,60 +646,35 @@ impl Upload {
                         self.checkpoint_changed();
                         self.after_part_change();
                     }
-                } else if self.abort_requested {
-                    self.finish(Event::Aborted);
-                } else {
-                    self.on_error(
-                        Job::Initiate,
-                        UploadError::InvalidResponse {
-                            op: OpKind::Initiate,
-                            reason: "no UploadId",
-                        },
-                    );
                 }
-            }
-            Job::List(marker) => self.on_list(marker, ok, service(OpKind::ListParts), body),
-            Job::Part(n) => {
-                if ok {
-                    self.on_part_ok(n, flight.read, headers);
-                } else {
-                    self.on_error(Job::Part(n), service(OpKind::UploadPart));
+                Err(_) if self.abort_requested => self.finish(Event::Aborted),
+                Err(err) => self.on_error(Job::Initiate, err),
+            },
+            Job::List(marker) => self.on_list(marker, wire::parse_list(&t, &r)),
+            Job::Part(n) => match wire::parse_part(&t, &r) {
+                Ok((etag, crc)) => self.on_part_ok(n, flight.read, etag, crc),
+                Err(err) => self.on_error(Job::Part(n), err),
+            },
+            Job::Put => match wire::parse_put(&t, &r) {
+                Ok((etag, crc)) => self.on_put_ok(flight.read, etag, crc),
+                Err(err) => self.on_error(Job::Put, err),
+            },
+            Job::Complete => match wire::parse_complete(&t, &r) {
+                Ok((etag, crc)) => self.on_complete_ok(etag, crc),
+                Err(err) if err.is_no_such_upload() => {
+                    // A previous Complete may have succeeded: confirm with HeadObject.
+                    self.complete_gone = true;
+                    self.confirm_complete();
                 }
-            }
-            Job::Put => {
-                if ok {
-                    self.on_put_ok(flight.read, headers);
-                } else {
-                    self.on_error(Job::Put, service(OpKind::PutObject));
-                }
-            }
-            Job::Complete => {
-                if ok {
-                    self.on_complete_ok(headers, body);
-                } else {
-                    let err = service(OpKind::Complete);
-                    let no_such = err.service_error().is_some_and(|e| e.is_no_such_upload());
-                    if no_such {
-                        // A previous Complete may have succeeded: confirm with HeadObject.
-                        self.complete_gone = true;
-                        self.confirm_complete();
-                    } else if err.is_retryable() {
-                        self.confirm_complete();
-                    } else {
-                        self.fail(err);
-                    }
-                }
-            }
-            Job::Head => self.on_head(ok, headers, service(OpKind::HeadObject)),
-            Job::Abort => {
-                let err = service(OpKind::Abort);
-                let gone = err.service_error().is_some_and(|e| e.is_no_such_upload());
-                if ok || gone {
-                    self.aborted();
-                } else {
-                    self.on_error(Job::Abort, err);
-                }
-            }
+                Err(err) if err.is_retryable() => self.confirm_complete(),
+                Err(err) => self.fail(err),
+            },
+            Job::Head => self.on_head(wire::parse_head(&t, &r)),
+            Job::Abort => match wire::parse_abort(&t, &r) {
+                Ok(()) => self.aborted(),
+                Err(err) if err.is_no_such_upload() => self.aborted(),
+                Err(err) => self.on_error(Job::Abort, err),
+            },
             Job::Hash(_) => {}
         }
         self.pump();
@@ -717,25 +682,14 @@ impl Upload {
 
     // ----- response handlers -----------------------------------------------------------------
 
-    fn on_list(&mut self, marker: u32, ok: bool, err: UploadError, body: &[u8]) {
+    fn on_list(&mut self, marker: u32, page: Result<wire::ListPage, UploadError>) {
         if self.phase != Phase::Listing {
             return;
         }
-        if !ok {
-            if err.service_error().is_some_and(|e| e.is_no_such_upload()) {
-                self.upload_lost();
-            } else {
-                self.on_error(Job::List(marker), err);
-            }
-            return;
-        }
-        let invalid = UploadError::InvalidResponse {
-            op: OpKind::ListParts,
-            reason: "bad ListPartsResult",
-        };
-        let Some(page) = wire::parse_list_parts(body) else {
-            self.on_error(Job::List(marker), invalid);
-            return;
+        let page = match page {
+            Ok(page) => page,
+            Err(err) if err.is_no_such_upload() => return self.upload_lost(),
+            Err(err) => return self.on_error(Job::List(marker), err),
         };
         for p in page.parts {
             if p.part_number > marker {
@@ -744,11 +698,12 @@ impl Upload {
         }
         if page.truncated {
             if page.next_marker <= marker || page.next_marker >= MAX_PART_COUNT {
+                let reason = "ListParts marker does not advance";
                 self.on_error(
                     Job::List(marker),
                     UploadError::InvalidResponse {
                         op: OpKind::ListParts,
-                        reason: "ListParts marker does not advance",
+                        reason,
                     },
                 );
                 return;
@@ -829,7 +784,7 @@ impl Upload {
         self.ready_single = Some(Job::Initiate);
     }
 
-    fn on_part_ok(&mut self, n: u32, read: Option<BodyRead>, headers: &HeaderMap) {
+    fn on_part_ok(&mut self, n: u32, read: Option<BodyRead>, etag: String, stored: Option<u64>) {
         if self.phase != Phase::Parts {
             return;
         }
@@ -848,42 +803,14 @@ impl Upload {
             });
             return;
         }
-        let Some(etag) = wire::header(headers, "etag")
-            .filter(|e| !e.is_empty())
-            .map(str::to_owned)
-        else {
-            self.on_error(
-                Job::Part(n),
-                UploadError::InvalidResponse {
-                    op: OpKind::UploadPart,
-                    reason: "no ETag",
-                },
-            );
+        if let Some(stored) = stored.filter(|&c| c != read.crc64) {
+            let err = UploadError::PartCrcMismatch {
+                part_number: n,
+                sent: read.crc64,
+                stored,
+            };
+            self.on_error(Job::Part(n), err);
             return;
-        };
-        match wire::crc_header(headers) {
-            Err(()) => {
-                self.on_error(
-                    Job::Part(n),
-                    UploadError::InvalidResponse {
-                        op: OpKind::UploadPart,
-                        reason: "bad x-oss-hash-crc64ecma",
-                    },
-                );
-                return;
-            }
-            Ok(Some(stored)) if stored != read.crc64 => {
-                self.on_error(
-                    Job::Part(n),
-                    UploadError::PartCrcMismatch {
-                        part_number: n,
-                        sent: read.crc64,
-                        stored,
-                    },
-                );
-                return;
-            }
-            Ok(_) => {}
         }
         let Some(p) = self.part_mut(n) else { return };
         p.etag = etag;
@@ -894,7 +821,7 @@ impl Upload {
         self.after_part_change();
     }
 
-    fn on_put_ok(&mut self, read: Option<BodyRead>, headers: &HeaderMap) {
+    fn on_put_ok(&mut self, read: Option<BodyRead>, etag: String, stored: Option<u64>) {
         let Some(read) = read else {
             self.fail(UploadError::MissingBodyRead { part_number: 1 });
             return;
@@ -908,40 +835,24 @@ impl Upload {
             });
             return;
         }
-        let etag = wire::header(headers, "etag").unwrap_or("").to_owned();
-        match wire::crc_header(headers) {
-            Err(()) => {
-                let reason = "bad x-oss-hash-crc64ecma";
-                self.on_error(
-                    Job::Put,
-                    UploadError::InvalidResponse {
-                        op: OpKind::PutObject,
-                        reason,
-                    },
-                );
-            }
-            Ok(Some(stored)) if stored != read.crc64 => {
-                // The object now holds damaged bytes; a retried PUT overwrites it.
-                self.on_error(
-                    Job::Put,
-                    UploadError::PartCrcMismatch {
-                        part_number: 1,
-                        sent: read.crc64,
-                        stored,
-                    },
-                );
-            }
-            Ok(_) => {
-                self.add_progress(size);
-                self.finish(Event::Completed(Completed {
-                    etag,
-                    crc64: read.crc64,
-                    size,
-                    upload_id: None,
-                    confirmed_by_head: false,
-                }));
-            }
+        if let Some(stored) = stored.filter(|&c| c != read.crc64) {
+            // The object now holds damaged bytes; a retried PUT overwrites it.
+            let err = UploadError::PartCrcMismatch {
+                part_number: 1,
+                sent: read.crc64,
+                stored,
+            };
+            self.on_error(Job::Put, err);
+            return;
         }
+        self.add_progress(size);
+        self.finish(Event::Completed(Completed {
+            etag,
+            crc64: read.crc64,
+            size,
+            upload_id: None,
+            confirmed_by_head: false,
+        }));
     }
 
     fn combined(&self) -> (u64, u64) {
@@ -950,13 +861,10 @@ impl Upload {
         })
     }
 
-    fn on_complete_ok(&mut self, headers: &HeaderMap, body: &[u8]) {
+    fn on_complete_ok(&mut self, etag: String, reported: Option<u64>) {
         let (crc, size) = self.combined();
-        let etag = wire::parse_complete_etag(body)
-            .or_else(|| wire::header(headers, "etag").map(str::to_owned))
-            .unwrap_or_default();
-        match wire::crc_header(headers) {
-            Ok(Some(reported)) if reported != crc => {
+        match reported {
+            Some(reported) if reported != crc => {
                 self.upload_id_consumed();
                 self.fail(UploadError::ObjectCrcMismatch {
                     expected: crc,
@@ -967,53 +875,55 @@ impl Upload {
         }
     }
 
-    fn on_head(&mut self, ok: bool, headers: &HeaderMap, err: UploadError) {
-        let (crc, size) = self.combined();
-        let resume_check = self.phase == Phase::ResumeHead;
-        if resume_check {
+    fn on_head(&mut self, head: Result<(u64, Option<u64>, String), UploadError>) {
+        if self.phase == Phase::ResumeHead {
             // Compare with the journal (parts are not filled in yet).
             let journal: Vec<_> = self.journal.values().cloned().collect();
             let (jcrc, jsize) = journal.iter().fold((0, 0), |(c, s), e| {
                 (crc64_combine(c, e.crc64, e.len), s + e.len)
             });
-            if ok && head_matches(headers, jcrc, jsize) {
-                for e in journal {
-                    if let Some(p) = self.part_mut(e.part_number) {
-                        p.etag = e.etag;
-                        p.crc64 = e.crc64;
-                        p.state = PartState::Done;
+            match head {
+                Ok((len, Some(crc), etag)) if len == jsize && crc == jcrc => {
+                    for e in journal {
+                        if let Some(p) = self.part_mut(e.part_number) {
+                            p.etag = e.etag;
+                            p.crc64 = e.crc64;
+                            p.state = PartState::Done;
+                        }
                     }
+                    self.done_parts = self.parts.len() as u32;
+                    self.completed(etag, jcrc, jsize, true);
                 }
-                self.done_parts = self.parts.len() as u32;
-                let etag = wire::header(headers, "etag").unwrap_or("").to_owned();
-                self.completed(etag, jcrc, jsize, true);
-            } else if !ok && err.is_retryable() {
-                self.on_error(Job::Head, err);
-            } else {
-                self.restart();
+                Err(err) if err.is_retryable() => self.on_error(Job::Head, err),
+                _ => self.restart(),
             }
             return;
         }
         if self.phase != Phase::ConfirmingComplete {
             return;
         }
-        if ok && head_matches(headers, crc, size) {
-            let etag = wire::header(headers, "etag").unwrap_or("").to_owned();
-            self.completed(etag, crc, size, true);
-            return;
-        }
-        let not_there = ok || err.service_error().is_some_and(|e| e.status() == 404);
-        if !not_there {
-            self.on_error(Job::Head, err);
-            return;
-        }
+        let (crc, size) = self.combined();
+        let reason = match head {
+            Ok((len, Some(got), etag)) if len == size && got == crc => {
+                self.completed(etag, crc, size, true);
+                return;
+            }
+            Ok(_) => UploadError::CompletionUnconfirmed,
+            Err(err)
+                if err
+                    .service_error()
+                    .is_some_and(|e| e.status() == StatusCode::NOT_FOUND) =>
+            {
+                if self.complete_gone {
+                    UploadError::CompletionUnconfirmed
+                } else {
+                    err
+                }
+            }
+            Err(err) => return self.on_error(Job::Head, err),
+        };
         // The object is not (yet) ours: try Complete again after a backoff.
         self.phase = Phase::Completing;
-        let reason = if self.complete_gone {
-            UploadError::CompletionUnconfirmed
-        } else {
-            err
-        };
         let attempt = self.attempts.complete;
         match self.scheduler.verdict(attempt) {
             Verdict::Retry(delay) => {
@@ -1466,12 +1376,6 @@ impl Upload {
         self.issue(Job::Part(n), op, range.len);
         true
     }
-}
-
-fn head_matches(headers: &HeaderMap, crc: u64, size: u64) -> bool {
-    let len_ok =
-        wire::header(headers, "content-length").and_then(|v| v.parse::<u64>().ok()) == Some(size);
-    len_ok && wire::crc_header(headers) == Ok(Some(crc))
 }
 
 fn op_kind(job: Job) -> OpKind {

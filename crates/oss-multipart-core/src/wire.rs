@@ -1,14 +1,18 @@
-//! The few wire details the machine needs: building the Complete body and reading responses.
-//!
-//! A deliberately small private adapter (tag extraction, entity decoding) so the machine does not
-//! wait on `oss-model`; it never panics on any input and bounds nothing it does not need.
+//! Adapter to `oss-model`: builds each intent's `OssRequest` and reads answers through the
+//! operation types, mapping their errors to [`UploadError`].
 
-use http::HeaderMap;
+use http::{HeaderMap, StatusCode};
+use oss_model::ops::{
+    AbortMultipartUpload, CompleteMultipartUpload, CompletedPart, HeadObject,
+    InitiateMultipartUpload, ListParts, PutObject, UploadPart,
+};
+use oss_model::{EncodeError, Operation, OssRequest, PartNumber, ResponseError};
 
-use crate::error::ServiceError;
-use crate::request::CompletePart;
+use crate::error::UploadError;
+use crate::request::{Op, OpKind, Request};
+use crate::target::Target;
 
-/// One `<Part>` of a ListParts page.
+/// One part listed by ListParts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ListedPart {
     pub(crate) part_number: u32,
@@ -17,6 +21,7 @@ pub(crate) struct ListedPart {
     pub(crate) crc64: Option<u64>,
 }
 
+/// One ListParts page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ListPage {
     pub(crate) parts: Vec<ListedPart>,
@@ -24,114 +29,198 @@ pub(crate) struct ListPage {
     pub(crate) next_marker: u32,
 }
 
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
+fn map_err(op: OpKind, e: ResponseError) -> UploadError {
+    match e {
+        ResponseError::Service(error) => UploadError::Service { op, error },
+        // A 2xx we cannot read: treated as transient (proxies truncate bodies).
+        _ => UploadError::InvalidResponse {
+            op,
+            reason: "undecodable success response",
+        },
+    }
+}
+
+fn part_number(n: u32) -> Result<PartNumber, EncodeError> {
+    PartNumber::new(n).map_err(|_| EncodeError::Conflict {
+        reason: "part number out of range",
+    })
+}
+
+fn initiate(req: &Request) -> InitiateMultipartUpload {
+    let t = &req.target;
+    let mut op = InitiateMultipartUpload::new(t.bucket_name().clone(), t.object_key().clone());
+    op.attributes.content_type = Some(req.content_type.clone());
+    op.attributes.forbid_overwrite = req.forbid_overwrite.then_some(true);
+    op
+}
+
+fn head(t: &Target) -> HeadObject {
+    HeadObject::new(t.bucket_name().clone(), t.object_key().clone())
+}
+
+/// The `OssRequest` of an intent (`None` for local work).
+pub(crate) fn to_request(req: &Request) -> Result<Option<OssRequest>, EncodeError> {
+    let t = &req.target;
+    let (b, k) = (t.bucket_name().clone(), t.object_key().clone());
+    let built = match &req.op {
+        Op::Initiate => initiate(req).to_request()?,
+        Op::UploadPart {
+            part_number: n,
+            upload_id,
+            ..
+        } => UploadPart::new(b, k, upload_id.clone(), part_number(*n)?).to_request()?,
+        Op::PutObject { .. } => {
+            let mut op = PutObject::new(b, k);
+            op.attributes.content_type = Some(req.content_type.clone());
+            op.attributes.forbid_overwrite = req.forbid_overwrite.then_some(true);
+            op.to_request()?
         }
-    }
-    out
-}
-
-pub(crate) fn unescape(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_owned();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        let Some(end) = tail.find(';').filter(|&e| e <= 10) else {
-            out.push('&');
-            rest = &tail[1..];
-            continue;
-        };
-        let ent = &tail[1..end];
-        let decoded = match ent {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => ent
-                .strip_prefix("#x")
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| ent.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &tail[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &tail[1..];
-            }
+        Op::ListParts { upload_id, marker } => {
+            let mut op = ListParts::new(b, k, upload_id.clone());
+            op.max_parts = Some(crate::limits::MAX_LIST_PARTS);
+            op.part_number_marker = (*marker > 0).then_some(*marker);
+            op.to_request()?
         }
+        Op::Complete { upload_id, parts } => {
+            let parts = parts
+                .iter()
+                .map(|p| {
+                    Ok(CompletedPart::new(
+                        part_number(p.part_number)?,
+                        p.etag.clone(),
+                    ))
+                })
+                .collect::<Result<Vec<_>, EncodeError>>()?;
+            let mut op = CompleteMultipartUpload::new(b, k, upload_id.clone(), parts);
+            op.forbid_overwrite = req.forbid_overwrite.then_some(true);
+            op.to_request()?
+        }
+        Op::Abort { upload_id } => {
+            AbortMultipartUpload::new(b, k, upload_id.clone()).to_request()?
+        }
+        Op::HeadObject => head(t).to_request()?,
+        Op::HashRange { .. } => return Ok(None),
+    };
+    Ok(Some(built))
+}
+
+/// A dummy upload id and part number only select the response parser; they are not read.
+fn dummy_part(t: &Target) -> UploadPart {
+    UploadPart::new(
+        t.bucket_name().clone(),
+        t.object_key().clone(),
+        "",
+        PartNumber::MIN,
+    )
+}
+
+pub(crate) struct Response<'a> {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) body: &'a [u8],
+}
+
+pub(crate) fn parse_initiate(t: &Target, r: &Response<'_>) -> Result<String, UploadError> {
+    let op = InitiateMultipartUpload::new(t.bucket_name().clone(), t.object_key().clone());
+    let out = op
+        .parse_response(r.status, r.headers, r.body)
+        .map_err(|e| map_err(OpKind::Initiate, e))?;
+    if out.upload_id.is_empty() {
+        return Err(UploadError::InvalidResponse {
+            op: OpKind::Initiate,
+            reason: "empty UploadId",
+        });
     }
-    out.push_str(rest);
-    out
+    Ok(out.upload_id)
 }
 
-/// The CompleteMultipartUpload body (parts must already be ascending).
-pub(crate) fn complete_body(parts: &[CompletePart]) -> Vec<u8> {
-    let mut s = String::from("<CompleteMultipartUpload>");
-    for p in parts {
-        s.push_str("<Part><PartNumber>");
-        s.push_str(&p.part_number.to_string());
-        s.push_str("</PartNumber><ETag>");
-        s.push_str(&escape(&p.etag));
-        s.push_str("</ETag></Part>");
+/// ETag and CRC of an UploadPart answer.
+pub(crate) fn parse_part(
+    t: &Target,
+    r: &Response<'_>,
+) -> Result<(String, Option<u64>), UploadError> {
+    let out = dummy_part(t)
+        .parse_response(r.status, r.headers, r.body)
+        .map_err(|e| map_err(OpKind::UploadPart, e))?;
+    if out.etag.is_empty() {
+        return Err(UploadError::InvalidResponse {
+            op: OpKind::UploadPart,
+            reason: "no ETag",
+        });
     }
-    s.push_str("</CompleteMultipartUpload>");
-    s.into_bytes()
+    Ok((out.etag, out.crc64))
 }
 
-/// Text of the first `<tag>…</tag>` in `xml`, entity-decoded.
-pub(crate) fn tag(xml: &str, name: &str) -> Option<String> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let start = xml.find(&open)? + open.len();
-    let len = xml[start..].find(&close)?;
-    Some(unescape(xml[start..start + len].trim()))
+pub(crate) fn parse_put(
+    t: &Target,
+    r: &Response<'_>,
+) -> Result<(String, Option<u64>), UploadError> {
+    let op = PutObject::new(t.bucket_name().clone(), t.object_key().clone());
+    let out = op
+        .parse_response(r.status, r.headers, r.body)
+        .map_err(|e| map_err(OpKind::PutObject, e))?;
+    Ok((out.etag, out.crc64))
 }
 
-/// Every `<tag>…</tag>` block body.
-pub(crate) fn blocks<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(i) = rest.find(&open) {
-        let after = &rest[i + open.len()..];
-        let Some(j) = after.find(&close) else { break };
-        out.push(&after[..j]);
-        rest = &after[j + close.len()..];
-    }
-    out
+pub(crate) fn parse_list(t: &Target, r: &Response<'_>) -> Result<ListPage, UploadError> {
+    let op = ListParts::new(t.bucket_name().clone(), t.object_key().clone(), "");
+    let out = op
+        .parse_response(r.status, r.headers, r.body)
+        .map_err(|e| map_err(OpKind::ListParts, e))?;
+    let parts = out
+        .parts
+        .into_iter()
+        .map(|p| ListedPart {
+            part_number: p.part_number.get(),
+            etag: p.etag,
+            size: p.size,
+            crc64: p.crc64,
+        })
+        .collect::<Vec<_>>();
+    let next_marker = if out.next_part_number_marker > 0 {
+        out.next_part_number_marker
+    } else {
+        parts.last().map_or(0, |p| p.part_number)
+    };
+    Ok(ListPage {
+        parts,
+        truncated: out.is_truncated,
+        next_marker,
+    })
 }
 
-pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
+pub(crate) fn parse_complete(
+    t: &Target,
+    r: &Response<'_>,
+) -> Result<(String, Option<u64>), UploadError> {
+    let op = CompleteMultipartUpload::new(
+        t.bucket_name().clone(),
+        t.object_key().clone(),
+        "",
+        Vec::new(),
+    );
+    let out = op
+        .parse_response(r.status, r.headers, r.body)
+        .map_err(|e| map_err(OpKind::Complete, e))?;
+    Ok((out.etag, out.crc64))
 }
 
-/// `x-oss-hash-crc64ecma` (unsigned decimal). `Err` when present but malformed.
-pub(crate) fn crc_header(headers: &HeaderMap) -> Result<Option<u64>, ()> {
-    match header(headers, "x-oss-hash-crc64ecma") {
-        None => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| ()),
-    }
+/// Size, CRC and ETag of the object.
+pub(crate) fn parse_head(
+    t: &Target,
+    r: &Response<'_>,
+) -> Result<(u64, Option<u64>, String), UploadError> {
+    let out = head(t)
+        .parse_response(r.status, r.headers, r.body)
+        .map_err(|e| map_err(OpKind::HeadObject, e))?;
+    Ok((out.content_length, out.crc64, out.etag))
+}
+
+pub(crate) fn parse_abort(t: &Target, r: &Response<'_>) -> Result<(), UploadError> {
+    let op = AbortMultipartUpload::new(t.bucket_name().clone(), t.object_key().clone(), "");
+    op.parse_response(r.status, r.headers, r.body)
+        .map(|_| ())
+        .map_err(|e| map_err(OpKind::Abort, e))
 }
 
 /// ETags compare without quotes and case (OSS returns upper-hex, some proxies lower-case).
@@ -141,122 +230,67 @@ pub(crate) fn etag_eq(a: &str, b: &str) -> bool {
         .eq_ignore_ascii_case(b.trim().trim_matches('"'))
 }
 
-/// The error document for a non-2xx response (body XML, or status and headers alone).
-pub(crate) fn service_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ServiceError {
-    let text = std::str::from_utf8(body).unwrap_or("");
-    let xml = if text.contains("<Error>") { text } else { "" };
-    let field = |name: &str| tag(xml, name).unwrap_or_default();
-    let mut code = field("Code");
-    if code.is_empty() {
-        // HEAD has no body; OSS exposes the EC header and the status.
-        code = match status {
-            404 if xml.is_empty() => "NoSuchKey".to_owned(),
-            _ => String::new(),
-        };
-    }
-    let mut request_id = field("RequestId");
-    if request_id.is_empty() {
-        request_id = header(headers, "x-oss-request-id").unwrap_or("").to_owned();
-    }
-    let mut ec = field("EC");
-    if ec.is_empty() {
-        ec = header(headers, "x-oss-ec").unwrap_or("").to_owned();
-    }
-    ServiceError {
-        status,
-        code,
-        message: field("Message"),
-        request_id,
-        ec,
-    }
-}
-
-pub(crate) fn parse_initiate(body: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(body).ok()?;
-    tag(text, "UploadId").filter(|id| !id.is_empty())
-}
-
-pub(crate) fn parse_complete_etag(body: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(body).ok()?;
-    tag(text, "ETag")
-}
-
-pub(crate) fn parse_list_parts(body: &[u8]) -> Option<ListPage> {
-    let text = std::str::from_utf8(body).ok()?;
-    if !text.contains("<ListPartsResult") {
-        return None;
-    }
-    let mut parts = Vec::new();
-    for b in blocks(text, "Part") {
-        let part_number: u32 = tag(b, "PartNumber")?.parse().ok()?;
-        let etag = tag(b, "ETag")?;
-        let size: u64 = tag(b, "Size")?.parse().ok()?;
-        let crc64 = match tag(b, "HashCrc64ecma") {
-            Some(v) if !v.is_empty() => Some(v.parse().ok()?),
-            _ => None,
-        };
-        parts.push(ListedPart {
-            part_number,
-            etag,
-            size,
-            crc64,
-        });
-    }
-    let truncated = tag(text, "IsTruncated").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let next_marker = match tag(text, "NextPartNumberMarker") {
-        Some(v) if !v.is_empty() => v.parse().ok()?,
-        _ => parts.last().map_or(0, |p| p.part_number),
-    };
-    Some(ListPage {
-        parts,
-        truncated,
-        next_marker,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn unescape_entities() {
-        assert_eq!(
-            unescape("&quot;AB&quot; &#34;x&#x22; &bogus; &"),
-            "\"AB\" \"x\" &bogus; &"
-        );
+    fn target() -> Target {
+        Target::new("examplebucket", "multipart.data").unwrap()
     }
 
-    #[test]
-    fn complete_body_escapes_quotes() {
-        let b = complete_body(&[CompletePart {
-            part_number: 1,
-            etag: "\"A\"".into(),
-        }]);
-        assert_eq!(
-            String::from_utf8(b).unwrap(),
-            "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&quot;A&quot;</ETag></Part></CompleteMultipartUpload>"
-        );
+    fn ok(body: &[u8]) -> Response<'_> {
+        static EMPTY: std::sync::OnceLock<HeaderMap> = std::sync::OnceLock::new();
+        Response {
+            status: StatusCode::OK,
+            headers: EMPTY.get_or_init(HeaderMap::new),
+            body,
+        }
     }
 
     #[test]
     fn vectors_parse() {
-        let lp = include_bytes!("../tests/data/ListPartsResult.xml");
-        let page = parse_list_parts(lp).unwrap();
-        assert!(!page.parts.is_empty());
+        let t = target();
+        let page =
+            parse_list(&t, &ok(include_bytes!("../tests/data/ListPartsResult.xml"))).unwrap();
+        assert_eq!(page.parts.len(), 2);
+        assert!(page.truncated);
+        assert_eq!(page.next_marker, 5);
+        assert_eq!(page.parts[1].crc64, Some(6_571_598_172_666_981_661));
         assert!(
-            page.parts
-                .iter()
-                .all(|p| p.size > 0 && p.etag.starts_with('"'))
+            parse_initiate(
+                &t,
+                &ok(include_bytes!(
+                    "../tests/data/InitiateMultipartUploadResult.xml"
+                ))
+            )
+            .is_ok()
         );
-        let init = include_bytes!("../tests/data/InitiateMultipartUploadResult.xml");
-        assert!(parse_initiate(init).is_some());
-        let err = include_bytes!("../tests/data/Error-NoSuchUpload.xml");
-        let e = service_error(404, &HeaderMap::new(), err);
-        assert!(e.is_no_such_upload());
-        assert!(!e.is_retryable());
-        let skew = include_bytes!("../tests/data/Error-RequestTimeTooSkewed.xml");
-        assert!(service_error(403, &HeaderMap::new(), skew).is_retryable());
-        let denied = include_bytes!("../tests/data/Error-AccessDenied.xml");
-        assert!(!service_error(403, &HeaderMap::new(), denied).is_retryable());
+        let err = |status: u16, body: &'static [u8]| {
+            let r = Response {
+                status: StatusCode::from_u16(status).unwrap(),
+                headers: ok(b"").headers,
+                body,
+            };
+            parse_abort(&t, &r).unwrap_err()
+        };
+        let nsu = err(404, include_bytes!("../tests/data/Error-NoSuchUpload.xml"));
+        assert!(nsu.is_no_such_upload() && !nsu.is_retryable());
+        assert!(
+            err(
+                403,
+                include_bytes!("../tests/data/Error-RequestTimeTooSkewed.xml")
+            )
+            .is_retryable()
+        );
+        assert!(!err(403, include_bytes!("../tests/data/Error-AccessDenied.xml")).is_retryable());
+        assert!(err(503, b"").is_retryable());
+        assert!(err(408, b"").is_retryable());
+        assert!(err(429, b"").is_retryable());
+    }
+
+    #[test]
+    fn etags_compare_loosely() {
+        assert!(etag_eq("\"ab\"", "AB"));
+        assert!(!etag_eq("\"ab\"", "\"abc\""));
     }
 }

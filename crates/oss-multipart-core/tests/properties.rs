@@ -228,7 +228,7 @@ proptest! {
 
     #[test]
     fn machine_never_panics_on_arbitrary_inputs(data in proptest::collection::vec(any::<u8>(), 0..600)) {
-        oss_multipart_core::fuzz::run_machine(&data);
+        let _ = oss_multipart_core::fuzz::run_machine(&data);
     }
 }
 
@@ -253,12 +253,30 @@ fn fuzz_corpus_replays() {
     let dir =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/core_machine");
     let mut n = 0;
+    let mut completed = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
-        let data = std::fs::read(entry.unwrap().path()).unwrap();
-        oss_multipart_core::fuzz::run_machine(&data);
+        let path = entry.unwrap().path();
+        let data = std::fs::read(&path).unwrap();
+        if let Some(oss_multipart_core::Event::Completed(_)) =
+            oss_multipart_core::fuzz::run_machine(&data)
+        {
+            completed.push(path.file_name().unwrap().to_string_lossy().into_owned());
+        }
         n += 1;
     }
     assert!(n >= 10, "corpus missing at {}", dir.display());
+    // The hand-made seeds reach deep states, not just early rejections.
+    for name in [
+        "happy-known",
+        "happy-checkpoint",
+        "happy-single",
+        "happy-stream",
+    ] {
+        assert!(
+            completed.iter().any(|c| c == name),
+            "{name} did not complete: {completed:?}"
+        );
+    }
 }
 
 #[test]

@@ -35,7 +35,9 @@ use crate::crc::crc64;
 use crate::error::{FailureKind, PlanError};
 use crate::event::{Completed, Event, Failure};
 use crate::inflight::BodyRead;
-use crate::request::{HttpRequest, Op, OpKind, RequestId};
+use oss_model::OssRequest;
+
+use crate::request::{Op, OpKind, RequestId};
 use crate::rng::SplitMix64;
 use crate::upload::Upload;
 
@@ -147,7 +149,7 @@ pub struct Livelock {
 enum Delivery {
     Arrive {
         id: RequestId,
-        req: HttpRequest,
+        req: OssRequest,
         body: Vec<u8>,
         fault: Option<Fault>,
     },
@@ -359,7 +361,7 @@ impl Sim {
                     let i = self.rng.below_inclusive(body.len() as u64 - 1) as usize;
                     body[i] ^= 0x01;
                 }
-                if let Some(http) = req.to_http() {
+                if let Ok(Some(http)) = req.to_oss_request() {
                     self.push(
                         at,
                         Delivery::Arrive {
@@ -372,7 +374,7 @@ impl Sim {
                 }
             }
             _ => {
-                if let Some(http) = req.to_http() {
+                if let Ok(Some(http)) = req.to_oss_request() {
                     self.push(
                         at,
                         Delivery::Arrive {

@@ -6,7 +6,9 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
 use crate::crc::{crc64, crc64_combine};
 use crate::limits::{MAX_LIST_PARTS, MAX_PART_COUNT, MIN_PART_SIZE};
-use crate::request::HttpRequest;
+use oss_model::OssRequest;
+use oss_model::ops::CompleteMultipartUploadBody;
+
 use crate::wire;
 
 /// A response of the fake server.
@@ -143,7 +145,7 @@ impl FakeOss {
         r
     }
 
-    fn query<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    fn query<'a>(req: &'a OssRequest, name: &str) -> Option<&'a str> {
         req.query
             .iter()
             .find(|(k, _)| k == name)
@@ -152,18 +154,19 @@ impl FakeOss {
 
     /// Handles one request; `body` is the payload for PUTs (the driver's bytes) and ignored
     /// otherwise (Complete's XML travels in `req.body`).
-    pub fn handle(&mut self, req: &HttpRequest, body: &[u8]) -> SimResponse {
+    pub fn handle(&mut self, req: &OssRequest, body: &[u8]) -> SimResponse {
         self.requests_handled += 1;
         let upload_id = Self::query(req, "uploadId").map(str::to_owned);
-        match (&req.method, upload_id) {
+        let (m, id) = (&req.method, upload_id.as_deref());
+        match (m, id) {
             (m, None) if *m == Method::POST && Self::query(req, "uploads").is_some() => {
                 self.initiate(req)
             }
-            (m, Some(id)) if *m == Method::PUT => self.upload_part(req, &id, body),
+            (m, Some(id)) if *m == Method::PUT => self.upload_part(req, id, body),
             (m, None) if *m == Method::PUT => self.put_object(req, body),
-            (m, Some(id)) if *m == Method::GET => self.list_parts(req, &id),
-            (m, Some(id)) if *m == Method::POST => self.complete(req, &id),
-            (m, Some(id)) if *m == Method::DELETE => self.abort(req, &id),
+            (m, Some(id)) if *m == Method::GET => self.list_parts(req, id),
+            (m, Some(id)) if *m == Method::POST => self.complete(req, id),
+            (m, Some(id)) if *m == Method::DELETE => self.abort(req, id),
             (m, None) if *m == Method::HEAD => self.head(req),
             _ => self.error(
                 StatusCode::BAD_REQUEST,
@@ -173,7 +176,7 @@ impl FakeOss {
         }
     }
 
-    fn initiate(&mut self, req: &HttpRequest) -> SimResponse {
+    fn initiate(&mut self, req: &OssRequest) -> SimResponse {
         self.next_upload += 1;
         let id = format!(
             "{:032X}",
@@ -182,27 +185,28 @@ impl FakeOss {
         self.uploads.insert(
             id.clone(),
             MpUpload {
-                bucket: req.bucket.clone(),
-                key: req.key.clone(),
+                bucket: bucket(req),
+                key: key(req),
                 parts: BTreeMap::new(),
             },
         );
         let mut r = self.base(StatusCode::OK);
         r.body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<InitiateMultipartUploadResult><Bucket>{}</Bucket><Key>{}</Key><UploadId>{id}</UploadId></InitiateMultipartUploadResult>",
-            req.bucket, req.key
+            bucket(req),
+            key(req)
         )
         .into_bytes();
         r
     }
 
-    fn upload_of(&self, req: &HttpRequest, id: &str) -> bool {
+    fn upload_of(&self, req: &OssRequest, id: &str) -> bool {
         self.uploads
             .get(id)
-            .is_some_and(|u| u.bucket == req.bucket && u.key == req.key)
+            .is_some_and(|u| u.bucket == bucket(req) && u.key == key(req))
     }
 
-    fn upload_part(&mut self, req: &HttpRequest, id: &str, body: &[u8]) -> SimResponse {
+    fn upload_part(&mut self, req: &OssRequest, id: &str, body: &[u8]) -> SimResponse {
         let n = Self::query(req, "partNumber").and_then(|v| v.parse::<u32>().ok());
         let Some(n) = n.filter(|n| (1..=MAX_PART_COUNT).contains(n)) else {
             return self.error(
@@ -231,7 +235,7 @@ impl FakeOss {
         r
     }
 
-    fn put_object(&mut self, req: &HttpRequest, body: &[u8]) -> SimResponse {
+    fn put_object(&mut self, req: &OssRequest, body: &[u8]) -> SimResponse {
         let obj = Object {
             data: body.to_vec(),
             etag: etag_of(body),
@@ -239,12 +243,11 @@ impl FakeOss {
         };
         let mut r = self.base(StatusCode::OK);
         put_etag_crc(&mut r.headers, &obj.etag, obj.crc);
-        self.objects
-            .insert((req.bucket.clone(), req.key.clone()), obj);
+        self.objects.insert((bucket(req), key(req)), obj);
         r
     }
 
-    fn list_parts(&mut self, req: &HttpRequest, id: &str) -> SimResponse {
+    fn list_parts(&mut self, req: &OssRequest, id: &str) -> SimResponse {
         if !self.upload_of(req, id) {
             return self.error(
                 StatusCode::NOT_FOUND,
@@ -290,7 +293,7 @@ impl FakeOss {
         r
     }
 
-    fn complete(&mut self, req: &HttpRequest, id: &str) -> SimResponse {
+    fn complete(&mut self, req: &OssRequest, id: &str) -> SimResponse {
         if !self.upload_of(req, id) {
             return self.error(
                 StatusCode::NOT_FOUND,
@@ -298,20 +301,14 @@ impl FakeOss {
                 "The specified upload does not exist.",
             );
         }
-        let Ok(text) = std::str::from_utf8(&req.body) else {
+        let Ok(parsed) = CompleteMultipartUploadBody::from_xml(&req.body) else {
             return self.error(StatusCode::BAD_REQUEST, "MalformedXML", "bad body");
         };
-        if !text.contains("<CompleteMultipartUpload>") {
-            return self.error(StatusCode::BAD_REQUEST, "MalformedXML", "bad body");
-        }
-        let mut listed = Vec::new();
-        for b in wire::blocks(text, "Part") {
-            let n = wire::tag(b, "PartNumber").and_then(|v| v.parse::<u32>().ok());
-            let (Some(n), Some(etag)) = (n, wire::tag(b, "ETag")) else {
-                return self.error(StatusCode::BAD_REQUEST, "MalformedXML", "bad part");
-            };
-            listed.push((n, etag));
-        }
+        let listed: Vec<(u32, String)> = parsed
+            .parts
+            .into_iter()
+            .map(|p| (p.part_number.get(), p.etag))
+            .collect();
         if listed.is_empty() {
             return self.error(StatusCode::BAD_REQUEST, "MalformedXML", "no parts");
         }
@@ -364,7 +361,7 @@ impl FakeOss {
         r
     }
 
-    fn abort(&mut self, req: &HttpRequest, id: &str) -> SimResponse {
+    fn abort(&mut self, req: &OssRequest, id: &str) -> SimResponse {
         if !self.upload_of(req, id) {
             return self.error(
                 StatusCode::NOT_FOUND,
@@ -376,12 +373,8 @@ impl FakeOss {
         self.base(StatusCode::NO_CONTENT)
     }
 
-    fn head(&mut self, req: &HttpRequest) -> SimResponse {
-        let Some(o) = self
-            .objects
-            .get(&(req.bucket.clone(), req.key.clone()))
-            .cloned()
-        else {
+    fn head(&mut self, req: &OssRequest) -> SimResponse {
+        let Some(o) = self.objects.get(&(bucket(req), key(req))).cloned() else {
             let mut r = self.base(StatusCode::NOT_FOUND);
             r.body.clear();
             return r;
@@ -394,6 +387,14 @@ impl FakeOss {
         );
         r
     }
+}
+
+fn bucket(req: &OssRequest) -> String {
+    req.bucket.clone().unwrap_or_default()
+}
+
+fn key(req: &OssRequest) -> String {
+    req.key.clone().unwrap_or_default()
 }
 
 fn put_etag_crc(headers: &mut HeaderMap, etag: &str, crc: u64) {
