@@ -19,7 +19,7 @@ use crate::service::{
     Ctx, OpError, OpResult, Req, blocking, content_md5, forbid_overwrite, set_header, xml_ok,
 };
 use crate::store::{ObjectMeta, PartMeta, Segment, StagedBody, UploadMeta};
-use crate::xml::{XmlWriter, parse_complete};
+use crate::xml::XmlWriter;
 
 /// Largest part number.
 const MAX_PART_NUMBER: u32 = 10_000;
@@ -369,19 +369,18 @@ pub(crate) async fn complete(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         }
         None
     } else {
-        let parts = parse_complete(&body).ok_or_else(OssError::malformed_xml)?;
-        if parts.is_empty() {
+        // `oss-model` reads the body (size- and depth-bounded); a part number outside
+        // 1..=10000 or a missing element makes the document invalid for OSS too.
+        let parsed = oss_model::ops::CompleteMultipartUploadBody::from_xml(&body)
+            .map_err(|_| OssError::malformed_xml())?;
+        if parsed.parts.is_empty() {
             return Err(OssError::malformed_xml().into());
         }
-        let mut out = Vec::with_capacity(parts.len());
-        for part in parts {
-            let number = match part.part_number.parse::<u32>() {
-                Ok(n) if (1..=MAX_PART_NUMBER).contains(&n) => n,
-                Ok(_) => return Err(OssError::invalid_part(&id, 0, &part.etag).into()),
-                Err(_) => return Err(OssError::malformed_xml().into()),
-            };
-            out.push((number, part.etag));
-        }
+        let out: Vec<(u32, String)> = parsed
+            .parts
+            .into_iter()
+            .map(|part| (part.part_number.get(), part.etag))
+            .collect();
         if out.windows(2).any(|w| w[0].0 >= w[1].0) {
             return Err(OssError::invalid_part_order(&id).into());
         }

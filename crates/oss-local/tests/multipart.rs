@@ -556,3 +556,32 @@ async fn oversize_complete_body_is_a_typed_error() {
     r.assert_error(400, "InvalidArgument");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn complete_body_in_go_sdk_form_is_accepted() {
+    // The Go SDK escapes the ETag quotes as `&#34;` (shared vector
+    // CompleteMultipartUpload-request-go-sdk-v2.xml); the server must read real XML.
+    let vector = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/CompleteMultipartUpload-request-go-sdk-v2.xml"
+    ))
+    .unwrap();
+    assert!(vector.contains("&#34;"));
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let addr = server.addr();
+    let id = initiate(addr, "go").await;
+    let a = data(PART, 1);
+    let e1 = upload_part(addr, "go", &id, 1, &a).await;
+    let e2 = upload_part(addr, "go", &id, 2, b"end").await;
+    let body = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&#34;{}&#34;</ETag></Part>\
+         <Part><PartNumber>2</PartNumber><ETag>&#34;{}&#34;</ETag></Part></CompleteMultipartUpload>",
+        e1.trim_matches('"'),
+        e2.trim_matches('"')
+    );
+    let r = req("POST", "go").q("uploadId", &id).body(body).send(addr).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(req("GET", "go").send(addr).await.body, [a, b"end".to_vec()].concat());
+    server.shutdown().await;
+}
