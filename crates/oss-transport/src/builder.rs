@@ -34,7 +34,11 @@ pub struct ClientBuilder {
 impl Default for ClientBuilder {
     fn default() -> Self {
         Self {
-            timeouts: Timeouts { read: Some(Duration::from_secs(30)), request: None, connect_grace: Duration::ZERO },
+            timeouts: Timeouts {
+                read: Some(Duration::from_secs(30)),
+                request: None,
+                connect_grace: Duration::ZERO,
+            },
             connect_timeout: Some(Duration::from_secs(10)),
             pool_idle_timeout: Some(Duration::from_secs(90)),
             pool_max_idle_per_host: 32,
@@ -105,7 +109,8 @@ impl ClientBuilder {
     pub fn add_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, BuildError> {
         let before = self.tls.extra_roots.len();
         for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| BuildError::new("invalid PEM certificate").with_source(e))?;
+            let cert =
+                cert.map_err(|e| BuildError::new("invalid PEM certificate").with_source(e))?;
             self.tls.extra_roots.push(cert);
         }
         if self.tls.extra_roots.len() == before {
@@ -176,7 +181,10 @@ impl ClientBuilder {
             .pool_idle_timeout(self.pool_idle_timeout)
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
             .build(connector);
-        let timeouts = Timeouts { connect_grace: self.connect_timeout.unwrap_or(Duration::ZERO), ..self.timeouts };
+        let timeouts = Timeouts {
+            connect_grace: self.connect_timeout.unwrap_or(Duration::ZERO),
+            ..self.timeouts
+        };
         Ok(Client::from_parts(hyper, timeouts, self.https_only))
     }
 }
@@ -191,10 +199,16 @@ pub struct BuildError {
 
 impl BuildError {
     pub(crate) fn new(message: &'static str) -> Self {
-        Self { message, source: None }
+        Self {
+            message,
+            source: None,
+        }
     }
 
-    pub(crate) fn with_source(mut self, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+    pub(crate) fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
         self.source = Some(source.into());
         self
     }
@@ -208,6 +222,8 @@ impl fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }

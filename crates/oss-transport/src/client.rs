@@ -46,7 +46,11 @@ impl Client {
     }
 
     pub(crate) fn from_parts(hyper: HyperClient, timeouts: Timeouts, https_only: bool) -> Self {
-        Self { hyper, timeouts, https_only }
+        Self {
+            hyper,
+            timeouts,
+            https_only,
+        }
     }
 
     /// A clone sharing the pool, with another overall request timeout (e.g. longer for a request the server
@@ -70,7 +74,10 @@ impl Client {
     /// from the body when missing. Any status is a success here: interpreting it is the caller's job.
     ///
     /// Cancel safety: dropping the future (or the response body) closes the connection; nothing is retried.
-    pub async fn send(&self, request: Request<RequestBody>) -> Result<Response<ResponseBody>, TransportError> {
+    pub async fn send(
+        &self,
+        request: Request<RequestBody>,
+    ) -> Result<Response<ResponseBody>, TransportError> {
         self.check_uri(request.uri())?;
         let start = Instant::now();
         let deadline = self.timeouts.request.map(|t| start + t);
@@ -102,7 +109,11 @@ impl Client {
     /// Send a request and read the whole response body into memory, failing with
     /// [`TransportError::is_response_too_large`] if it is longer than `max_bytes` (checked against
     /// `Content-Length` before reading, and while reading).
-    pub async fn send_collect(&self, request: Request<RequestBody>, max_bytes: usize) -> Result<Response<Bytes>, TransportError> {
+    pub async fn send_collect(
+        &self,
+        request: Request<RequestBody>,
+        max_bytes: usize,
+    ) -> Result<Response<Bytes>, TransportError> {
         let response = self.send(request).await?;
         let declared = response
             .headers()
@@ -110,7 +121,10 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > max_bytes as u64) {
-            return Err(TransportError::new(Kind::ResponseTooLarge { limit: max_bytes }).with_body_fully_sent(true));
+            return Err(
+                TransportError::new(Kind::ResponseTooLarge { limit: max_bytes })
+                    .with_body_fully_sent(true),
+            );
         }
         let (parts, body) = response.into_parts();
         let bytes = body.collect_bounded(max_bytes).await?;
@@ -124,8 +138,12 @@ impl Client {
             _ => false,
         };
         if !scheme_ok || uri.host().is_none_or(str::is_empty) {
-            return Err(TransportError::new(Kind::InvalidRequest)
-                .with_source(format!("unsupported URI (need an absolute http(s) URI{})", if self.https_only { ", https only" } else { "" })));
+            return Err(
+                TransportError::new(Kind::InvalidRequest).with_source(format!(
+                    "unsupported URI (need an absolute http(s) URI{})",
+                    if self.https_only { ", https only" } else { "" }
+                )),
+            );
         }
         Ok(())
     }

@@ -48,7 +48,11 @@ where
                 Some(t) => match tokio::time::timeout(t, fut).await {
                     Ok(r) => r.map_err(Into::into),
                     // `TimedOut` is what the error classifier reads as a connect timeout.
-                    Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out").into()),
+                    Err(_) => Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "connect timed out",
+                    )
+                    .into()),
                 },
             }
         })

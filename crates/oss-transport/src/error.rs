@@ -45,7 +45,11 @@ pub(crate) enum Kind {
 
 impl TransportError {
     pub(crate) fn new(kind: Kind) -> Self {
-        Self { kind, body_fully_sent: false, source: None }
+        Self {
+            kind,
+            body_fully_sent: false,
+            source: None,
+        }
     }
 
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
@@ -60,7 +64,10 @@ impl TransportError {
 
     /// Some deadline passed: connect, read (idle) or the overall request timeout.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.kind, Kind::ConnectTimeout | Kind::ReadTimeout | Kind::RequestTimeout)
+        matches!(
+            self.kind,
+            Kind::ConnectTimeout | Kind::ReadTimeout | Kind::RequestTimeout
+        )
     }
 
     /// No connection could be established (refused, DNS, TLS handshake, connect timeout). Nothing reached the
@@ -167,7 +174,9 @@ impl fmt::Display for TransportError {
             Kind::RequestTimeout => f.write_str("request timed out"),
             Kind::Body => f.write_str("request body source failed"),
             Kind::Io => f.write_str("connection failed during the exchange"),
-            Kind::ResponseTooLarge { limit } => write!(f, "response body larger than {limit} bytes"),
+            Kind::ResponseTooLarge { limit } => {
+                write!(f, "response body larger than {limit} bytes")
+            }
             Kind::InvalidRequest => f.write_str("invalid request"),
         }
     }
@@ -186,7 +195,9 @@ impl fmt::Debug for TransportError {
 
 impl StdError for TransportError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
     }
 }
 

@@ -80,7 +80,9 @@ mod progress;
 mod response;
 mod tls;
 
-pub use body::{BodyDigest, DEFAULT_CHUNK_SIZE, DigestHandle, Digests, FileRange, RateLimiter, RequestBody};
+pub use body::{
+    BodyDigest, DEFAULT_CHUNK_SIZE, DigestHandle, Digests, FileRange, RateLimiter, RequestBody,
+};
 pub use builder::{BuildError, ClientBuilder};
 pub use client::Client;
 pub use error::TransportError;

@@ -24,15 +24,20 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    /// `first_deadline_base` is when the idle clock starts: request start plus any grace for connecting.
+    /// The idle clock starts at `start + grace`, the grace allowing for connection setup.
     pub(crate) fn new(start: Instant, grace: Duration) -> Arc<Self> {
-        Arc::new(Self { base: start, last: AtomicU64::new(nanos(grace)), body_done: AtomicBool::new(false) })
+        Arc::new(Self {
+            base: start,
+            last: AtomicU64::new(nanos(grace)),
+            body_done: AtomicBool::new(false),
+        })
     }
 
     pub(crate) fn touch(&self) {
         let now = nanos(Instant::now().saturating_duration_since(self.base));
-        // Never move backwards (the initial value may include a grace period in the future).
-        self.last.fetch_max(now, Ordering::Relaxed);
+        // A plain store, not a max: the initial value may lie in the future (the grace for connecting), and body
+        // activity proves the connection is up, so the grace no longer applies.
+        self.last.store(now, Ordering::Relaxed);
     }
 
     pub(crate) fn last_activity(&self) -> Instant {
@@ -54,7 +59,8 @@ impl Progress {
             if Instant::now() >= due {
                 return;
             }
-            tokio::time::sleep_until(due).await;
+            // Re-check at least every `idle`: activity can pull the due time earlier (ending the connect grace).
+            tokio::time::sleep_until(due.min(Instant::now() + idle)).await;
         }
     }
 }
@@ -82,7 +88,10 @@ impl Body for SendBody {
     type Data = Bytes;
     type Error = TransportError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, TransportError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, TransportError>>> {
         let this = &mut *self;
         let frame = ready!(Pin::new(&mut this.inner).poll_frame(cx));
         this.progress.touch();

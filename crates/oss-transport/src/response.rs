@@ -27,7 +27,11 @@ pub struct ResponseBody {
 }
 
 impl ResponseBody {
-    pub(crate) fn new(inner: Incoming, read_timeout: Option<Duration>, deadline: Option<Instant>) -> Self {
+    pub(crate) fn new(
+        inner: Incoming,
+        read_timeout: Option<Duration>,
+        deadline: Option<Instant>,
+    ) -> Self {
         Self {
             inner,
             read_timeout,
@@ -61,7 +65,10 @@ impl ResponseBody {
         while let Some(chunk) = self.chunk().await? {
             total = total.saturating_add(chunk.len());
             if total > max_bytes {
-                return Err(TransportError::new(Kind::ResponseTooLarge { limit: max_bytes }).with_body_fully_sent(true));
+                return Err(
+                    TransportError::new(Kind::ResponseTooLarge { limit: max_bytes })
+                        .with_body_fully_sent(true),
+                );
             }
             // Most bodies arrive in one chunk: keep it without copying; concatenate only when there are more.
             match (&mut first, &mut rest) {
@@ -87,7 +94,10 @@ impl Body for ResponseBody {
     type Data = Bytes;
     type Error = TransportError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, TransportError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, TransportError>>> {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
@@ -99,17 +109,23 @@ impl Body for ResponseBody {
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(TransportError::classify(Box::new(e), true)))),
+            Poll::Ready(Some(Err(e))) => {
+                Poll::Ready(Some(Err(TransportError::classify(Box::new(e), true))))
+            }
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => {
                 if let Some(d) = &mut this.deadline {
                     if d.as_mut().poll(cx).is_ready() {
-                        return Poll::Ready(Some(Err(TransportError::new(Kind::RequestTimeout).with_body_fully_sent(true))));
+                        return Poll::Ready(Some(Err(
+                            TransportError::new(Kind::RequestTimeout).with_body_fully_sent(true)
+                        )));
                     }
                 }
                 if let Some(idle) = &mut this.idle {
                     if idle.as_mut().poll(cx).is_ready() {
-                        return Poll::Ready(Some(Err(TransportError::new(Kind::ReadTimeout).with_body_fully_sent(true))));
+                        return Poll::Ready(Some(Err(
+                            TransportError::new(Kind::ReadTimeout).with_body_fully_sent(true)
+                        )));
                     }
                 }
                 Poll::Pending
@@ -128,6 +144,8 @@ impl Body for ResponseBody {
 
 impl fmt::Debug for ResponseBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseBody").field("received", &self.received).finish_non_exhaustive()
+        f.debug_struct("ResponseBody")
+            .field("received", &self.received)
+            .finish_non_exhaustive()
     }
 }

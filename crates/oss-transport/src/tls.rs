@@ -22,6 +22,7 @@ pub(crate) struct TlsOptions {
     pub(crate) native_roots: bool,
 }
 
+#[allow(clippy::derivable_impls)] // derivable only when the `webpki-roots` feature is off
 impl Default for TlsOptions {
     fn default() -> Self {
         Self {
@@ -60,14 +61,17 @@ impl TlsOptions {
             add_native_roots(&mut roots)?;
         }
         for cert in self.extra_roots {
-            roots.add(cert).map_err(|e| BuildError::new("invalid root certificate").with_source(e))?;
+            roots
+                .add(cert)
+                .map_err(|e| BuildError::new("invalid root certificate").with_source(e))?;
         }
-        if roots.is_empty() {
-            return Err(BuildError::new("no trusted root certificates: enable webpki or native roots, or add one"));
-        }
+        // No roots at all is allowed: such a client serves plain `http` and fails every TLS handshake with
+        // `is_tls()`, which says more at the failing request than a build error would for an `http`-only user.
         let config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| BuildError::new("TLS provider supports no safe protocol version").with_source(e))?
+            .map_err(|e| {
+                BuildError::new("TLS provider supports no safe protocol version").with_source(e)
+            })?
             .with_root_certificates(roots)
             .with_no_client_auth();
         Ok(config)

@@ -45,14 +45,25 @@ async fn file_range_streams_exact_bytes_with_crc_and_md5() {
     let (body, digest) = RequestBody::file_range(range).digested(Digests::Crc64AndMd5);
     assert_eq!(body.len(), Some(len as u64));
 
-    let resp = client.send_collect(put(server.url("http", "/part"), body), 8 * 1024 * 1024).await.unwrap();
+    let resp = client
+        .send_collect(put(server.url("http", "/part"), body), 8 * 1024 * 1024)
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let expected = &data[offset..offset + len];
-    assert_eq!(resp.headers()["x-seen-content-length"], len.to_string().as_str());
+    assert_eq!(
+        resp.headers()["x-seen-content-length"],
+        len.to_string().as_str()
+    );
     assert_eq!(resp.headers()["x-seen-chunked"], "no");
-    assert!(resp.body().as_ref() == expected, "echoed bytes differ from the file range");
+    assert!(
+        resp.body().as_ref() == expected,
+        "echoed bytes differ from the file range"
+    );
 
-    let d = digest.result().expect("digest published after the body was sent");
+    let d = digest
+        .result()
+        .expect("digest published after the body was sent");
     assert_eq!(d.len(), len as u64);
     assert_eq!(d.crc64(), Some(crc64_xz(expected)));
     let md5: [u8; 16] = md5::Md5::digest(expected).into();
@@ -65,10 +76,17 @@ async fn file_range_known_vector() {
     let server = common::echo_server().await;
     let client = Client::builder().build().unwrap();
     let file = temp_file(b"xx123456789yy");
-    let (body, digest) = RequestBody::file_range(FileRange::new(file, 2, 9)).digested(Digests::Crc64);
-    let resp = client.send_collect(put(server.url("http", "/"), body), 1024).await.unwrap();
+    let (body, digest) =
+        RequestBody::file_range(FileRange::new(file, 2, 9)).digested(Digests::Crc64);
+    let resp = client
+        .send_collect(put(server.url("http", "/"), body), 1024)
+        .await
+        .unwrap();
     assert_eq!(resp.body().as_ref(), b"123456789");
-    assert_eq!(digest.result().and_then(|d| d.crc64()), Some(0x995D_C9BB_DF19_39FA));
+    assert_eq!(
+        digest.result().and_then(|d| d.crc64()),
+        Some(0x995D_C9BB_DF19_39FA)
+    );
 }
 
 #[tokio::test]
@@ -80,7 +98,10 @@ async fn file_range_retry_with_a_new_body_gives_same_digest() {
     let mut crcs = Vec::new();
     for _ in 0..2 {
         let (body, digest) = RequestBody::file_range(range.clone()).digested(Digests::Crc64);
-        client.send_collect(put(server.url("http", "/"), body), 1 << 20).await.unwrap();
+        client
+            .send_collect(put(server.url("http", "/"), body), 1 << 20)
+            .await
+            .unwrap();
         crcs.push(digest.result().unwrap().crc64().unwrap());
     }
     assert_eq!(crcs[0], crcs[1]);
@@ -92,8 +113,12 @@ async fn file_shorter_than_range_is_a_body_error() {
     let server = common::echo_server().await;
     let client = Client::builder().build().unwrap();
     let file = temp_file(&common::pattern(1000, 1));
-    let (body, digest) = RequestBody::file_range(FileRange::new(file, 500, 1000)).digested(Digests::Crc64);
-    let err = client.send(put(server.url("http", "/"), body)).await.unwrap_err();
+    let (body, digest) =
+        RequestBody::file_range(FileRange::new(file, 500, 1000)).digested(Digests::Crc64);
+    let err = client
+        .send(put(server.url("http", "/"), body))
+        .await
+        .unwrap_err();
     assert!(err.is_body(), "{err:?}");
     assert!(!err.body_fully_sent());
     assert!(digest.result().is_none());
@@ -103,11 +128,19 @@ async fn file_shorter_than_range_is_a_body_error() {
 async fn chunk_list_is_sized_and_exact() {
     let server = common::echo_server().await;
     let client = Client::builder().build().unwrap();
-    let parts: Vec<Bytes> = (0..5u8).map(|i| Bytes::from(common::pattern(10_000 + usize::from(i), u64::from(i)))).collect();
+    let parts: Vec<Bytes> = (0..5u8)
+        .map(|i| Bytes::from(common::pattern(10_000 + usize::from(i), u64::from(i))))
+        .collect();
     let expected: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
     let (body, digest) = RequestBody::from_chunks(parts).digested(Digests::Crc64);
-    let resp = client.send_collect(put(server.url("http", "/"), body), 1 << 20).await.unwrap();
-    assert_eq!(resp.headers()["x-seen-content-length"], expected.len().to_string().as_str());
+    let resp = client
+        .send_collect(put(server.url("http", "/"), body), 1 << 20)
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["x-seen-content-length"],
+        expected.len().to_string().as_str()
+    );
     assert!(resp.body().as_ref() == expected.as_slice());
     assert_eq!(digest.result().unwrap().crc64(), Some(crc64_xz(&expected)));
 }
@@ -116,9 +149,15 @@ async fn chunk_list_is_sized_and_exact() {
 async fn stream_without_length_is_sent_chunked() {
     let server = common::echo_server().await;
     let client = Client::builder().build().unwrap();
-    let chunks = vec![Ok(Bytes::from_static(b"hello ")), Ok(Bytes::from_static(b"world"))];
+    let chunks = vec![
+        Ok(Bytes::from_static(b"hello ")),
+        Ok(Bytes::from_static(b"world")),
+    ];
     let body = RequestBody::from_stream(futures::stream::iter(chunks), None);
-    let resp = client.send_collect(put(server.url("http", "/"), body), 1024).await.unwrap();
+    let resp = client
+        .send_collect(put(server.url("http", "/"), body), 1024)
+        .await
+        .unwrap();
     assert_eq!(resp.headers()["x-seen-chunked"], "yes");
     assert_eq!(resp.body().as_ref(), b"hello world");
 }
@@ -127,9 +166,15 @@ async fn stream_without_length_is_sent_chunked() {
 async fn stream_error_is_a_body_error() {
     let server = common::echo_server().await;
     let client = Client::builder().build().unwrap();
-    let chunks = vec![Ok(Bytes::from_static(b"abc")), Err(std::io::Error::other("source broke"))];
+    let chunks = vec![
+        Ok(Bytes::from_static(b"abc")),
+        Err(std::io::Error::other("source broke")),
+    ];
     let body = RequestBody::from_stream(futures::stream::iter(chunks), Some(10));
-    let err = client.send(put(server.url("http", "/"), body)).await.unwrap_err();
+    let err = client
+        .send(put(server.url("http", "/"), body))
+        .await
+        .unwrap_err();
     assert!(err.is_body(), "{err:?}");
     assert!(!err.body_fully_sent());
 }
@@ -139,13 +184,24 @@ async fn rate_limited_body_takes_time() {
     let server = common::echo_server().await;
     let client = Client::builder().build().unwrap();
     let limiter = oss_transport::RateLimiter::with_burst(1_000_000, std::time::Duration::ZERO);
-    let range = FileRange::new(temp_file(&common::pattern(300_000, 9)), 0, 300_000).with_chunk_size(64 * 1024);
+    let range = FileRange::new(temp_file(&common::pattern(300_000, 9)), 0, 300_000)
+        .with_chunk_size(64 * 1024);
     let start = std::time::Instant::now();
     let resp = client
-        .send_collect(put(server.url("http", "/"), RequestBody::file_range(range).rate_limited(limiter)), 1 << 20)
+        .send_collect(
+            put(
+                server.url("http", "/"),
+                RequestBody::file_range(range).rate_limited(limiter),
+            ),
+            1 << 20,
+        )
         .await
         .unwrap();
     assert_eq!(resp.body().len(), 300_000);
     // 300 kB at 1 MB/s: at least ~0.3 s.
-    assert!(start.elapsed() >= std::time::Duration::from_millis(250), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(250),
+        "{:?}",
+        start.elapsed()
+    );
 }

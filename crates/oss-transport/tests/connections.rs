@@ -16,7 +16,9 @@ async fn sequential_requests_reuse_one_connection() {
     let client = Client::builder().build().unwrap();
     for i in 0..10 {
         let body = RequestBody::from_bytes(format!("request {i}"));
-        let req = http::Request::put(server.url("http", "/")).body(body).unwrap();
+        let req = http::Request::put(server.url("http", "/"))
+            .body(body)
+            .unwrap();
         // Clones share the pool.
         let resp = client.clone().send_collect(req, 1024).await.unwrap();
         assert_eq!(resp.body().as_ref(), format!("request {i}").as_bytes());
@@ -29,7 +31,10 @@ async fn streamed_response_is_reused_once_drained() {
     let server = common::echo_server().await;
     let client = Client::builder().build().unwrap();
     for _ in 0..3 {
-        let resp = client.send(get(server.url("http", "/big/3000000"))).await.unwrap();
+        let resp = client
+            .send(get(server.url("http", "/big/3000000")))
+            .await
+            .unwrap();
         let mut body = resp.into_body();
         let mut total = 0;
         while let Some(chunk) = body.chunk().await.unwrap() {
@@ -51,7 +56,14 @@ async fn concurrent_requests_open_parallel_connections_then_reuse_them() {
             .map(|_| {
                 let client = client.clone();
                 let url = server.url("http", "/big/200000");
-                tokio::spawn(async move { client.send_collect(get(url), 1 << 20).await.unwrap().into_body().len() })
+                tokio::spawn(async move {
+                    client
+                        .send_collect(get(url), 1 << 20)
+                        .await
+                        .unwrap()
+                        .into_body()
+                        .len()
+                })
             })
             .collect();
         for t in tasks {
@@ -59,7 +71,10 @@ async fn concurrent_requests_open_parallel_connections_then_reuse_them() {
         }
     }
     let n = server.accepted();
-    assert!((1..=4).contains(&n), "accepted {n} connections for 4 concurrent streams over 3 rounds");
+    assert!(
+        (1..=4).contains(&n),
+        "accepted {n} connections for 4 concurrent streams over 3 rounds"
+    );
 }
 
 #[tokio::test]
@@ -67,9 +82,15 @@ async fn response_over_the_bound_is_too_large() {
     let server = common::echo_server().await;
     let client = Client::builder().build().unwrap();
     // Declared by Content-Length.
-    let err = client.send_collect(get(server.url("http", "/big/1000")), 999).await.unwrap_err();
+    let err = client
+        .send_collect(get(server.url("http", "/big/1000")), 999)
+        .await
+        .unwrap_err();
     assert!(err.is_response_too_large(), "{err:?}");
-    let ok = client.send_collect(get(server.url("http", "/big/1000")), 1000).await.unwrap();
+    let ok = client
+        .send_collect(get(server.url("http", "/big/1000")), 1000)
+        .await
+        .unwrap();
     assert_eq!(ok.body().len(), 1000);
 }
 
@@ -91,10 +112,16 @@ async fn chunked_response_over_the_bound_is_too_large() {
     })
     .await;
     let client = Client::builder().build().unwrap();
-    let err = client.send_collect(get(server.url("http", "/")), 550).await.unwrap_err();
+    let err = client
+        .send_collect(get(server.url("http", "/")), 550)
+        .await
+        .unwrap_err();
     assert!(err.is_response_too_large(), "{err:?}");
     assert!(err.body_fully_sent());
-    let ok = client.send_collect(get(server.url("http", "/")), 1000).await.unwrap();
+    let ok = client
+        .send_collect(get(server.url("http", "/")), 1000)
+        .await
+        .unwrap();
     assert_eq!(ok.body().len(), 1000);
 }
 
@@ -104,7 +131,10 @@ async fn connection_refused_is_a_connect_error() {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let client = Client::builder().build().unwrap();
-    let err = client.send(get(format!("http://{addr}/"))).await.unwrap_err();
+    let err = client
+        .send(get(format!("http://{addr}/")))
+        .await
+        .unwrap_err();
     assert!(err.is_connect(), "{err:?}");
     assert!(!err.is_timeout() && !err.is_tls() && !err.body_fully_sent());
 }
@@ -114,11 +144,16 @@ async fn server_closing_mid_response_is_io() {
     let server = common::raw_server(|mut sock| async move {
         let mut buf = [0u8; 4096];
         let _ = tokio::io::AsyncReadExt::read(&mut sock, &mut buf).await;
-        let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly a few").await;
+        let _ = sock
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly a few")
+            .await;
     })
     .await;
     let client = Client::builder().build().unwrap();
-    let err = client.send_collect(get(server.url("http", "/")), 1000).await.unwrap_err();
+    let err = client
+        .send_collect(get(server.url("http", "/")), 1000)
+        .await
+        .unwrap_err();
     assert!(err.is_io(), "{err:?}");
     assert!(!err.is_connect());
 }

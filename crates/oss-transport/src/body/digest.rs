@@ -96,7 +96,9 @@ pub(crate) struct DigestState {
 impl DigestState {
     pub(crate) fn new(which: Digests) -> Self {
         Self {
-            crc: which.crc64().then(|| crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz)),
+            crc: which
+                .crc64()
+                .then(|| crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz)),
             md5: which.md5().then(md5::Md5::new),
             len: 0,
         }
@@ -129,7 +131,12 @@ pub(crate) struct DigestSink {
 impl DigestSink {
     pub(crate) fn new() -> (Self, DigestHandle) {
         let shared = Arc::new(Shared::default());
-        (Self { shared: shared.clone() }, DigestHandle { shared })
+        (
+            Self {
+                shared: shared.clone(),
+            },
+            DigestHandle { shared },
+        )
     }
 
     pub(crate) fn produced(&self, n: usize) {
@@ -154,7 +161,10 @@ mod tests {
         let d = s.finish();
         assert_eq!(d.crc64(), Some(0x995D_C9BB_DF19_39FA));
         // RFC 1321 test suite does not list "123456789"; this is md5sum's output for it.
-        assert_eq!(d.md5().map(hex_of), Some("25f9e794323b453885f5181f1b624d0b".to_owned()));
+        assert_eq!(
+            d.md5().map(hex_of),
+            Some("25f9e794323b453885f5181f1b624d0b".to_owned())
+        );
         assert_eq!(d.len(), 9);
     }
 
@@ -164,7 +174,10 @@ mod tests {
         s.update(b"");
         let d = s.finish();
         assert_eq!(d.crc64(), None);
-        assert_eq!(d.md5().map(hex_of), Some("d41d8cd98f00b204e9800998ecf8427e".to_owned()));
+        assert_eq!(
+            d.md5().map(hex_of),
+            Some("d41d8cd98f00b204e9800998ecf8427e".to_owned())
+        );
         assert!(d.is_empty());
     }
 

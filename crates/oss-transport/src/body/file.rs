@@ -40,7 +40,12 @@ impl FileRange {
     /// `len` bytes of `file` starting at `offset`. The file must hold them when the body is streamed; a file
     /// that turns out shorter fails the body ([`TransportError::is_body`](crate::TransportError::is_body)).
     pub fn new(file: Arc<File>, offset: u64, len: u64) -> Self {
-        Self { file, offset, len, chunk_size: DEFAULT_CHUNK_SIZE }
+        Self {
+            file,
+            offset,
+            len,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+        }
     }
 
     /// Read in chunks of this many bytes (default 512 KiB, clamped to 4 KiB..=8 MiB).
@@ -154,7 +159,8 @@ impl FileReader {
     }
 
     fn start_read(&mut self) -> io::Result<()> {
-        let n = usize::try_from(self.to_read.min(self.chunk_size as u64)).unwrap_or(self.chunk_size);
+        let n =
+            usize::try_from(self.to_read.min(self.chunk_size as u64)).unwrap_or(self.chunk_size);
         let offset = self.next_offset;
         self.next_offset += n as u64;
         self.to_read -= n as u64;
@@ -163,7 +169,8 @@ impl FileReader {
         let digest = self.digest.take();
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| io::Error::other("file body polled outside a tokio runtime"))?;
-        self.in_flight = Some(runtime.spawn_blocking(move || read_chunk(&file, offset, n, buf, digest)));
+        self.in_flight =
+            Some(runtime.spawn_blocking(move || read_chunk(&file, offset, n, buf, digest)));
         Ok(())
     }
 
@@ -185,7 +192,13 @@ impl Drop for FileReader {
     }
 }
 
-fn read_chunk(file: &File, offset: u64, n: usize, mut buf: BytesMut, mut digest: Option<DigestState>) -> ReadOutcome {
+fn read_chunk(
+    file: &File,
+    offset: u64,
+    n: usize,
+    mut buf: BytesMut,
+    mut digest: Option<DigestState>,
+) -> ReadOutcome {
     buf.clear();
     // Zero-filling costs a memset per chunk; it keeps the crate free of `unsafe`.
     buf.resize(n, 0);

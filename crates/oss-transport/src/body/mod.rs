@@ -46,14 +46,27 @@ pub struct RequestBody {
 enum Source {
     Empty,
     Bytes(Option<Bytes>),
-    Chunks { chunks: VecDeque<Bytes>, remaining: u64 },
-    Stream { stream: BoxStream, expected: Option<u64>, seen: u64 },
-    File(FileReader),
+    Chunks {
+        chunks: VecDeque<Bytes>,
+        remaining: u64,
+    },
+    Stream {
+        stream: BoxStream,
+        expected: Option<u64>,
+        seen: u64,
+    },
+    File(Box<FileReader>),
 }
 
 impl RequestBody {
     fn new(source: Source) -> Self {
-        Self { source, digest: None, limiter: None, delayed: None, finished: false }
+        Self {
+            source,
+            digest: None,
+            limiter: None,
+            delayed: None,
+            finished: false,
+        }
     }
 
     /// No body (`Content-Length: 0` where a length is sent at all).
@@ -64,7 +77,11 @@ impl RequestBody {
     /// One in-memory buffer. `Bytes` clones are cheap, so keep a clone to retry.
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
         let bytes = bytes.into();
-        if bytes.is_empty() { Self::empty() } else { Self::new(Source::Bytes(Some(bytes))) }
+        if bytes.is_empty() {
+            Self::empty()
+        } else {
+            Self::new(Source::Bytes(Some(bytes)))
+        }
     }
 
     /// A list of in-memory chunks sent back to back with their total as `Content-Length`: for a part the
@@ -82,13 +99,21 @@ impl RequestBody {
     where
         S: Stream<Item = io::Result<Bytes>> + Send + 'static,
     {
-        Self::new(Source::Stream { stream: Box::pin(stream), expected: len, seen: 0 })
+        Self::new(Source::Stream {
+            stream: Box::pin(stream),
+            expected: len,
+            seen: 0,
+        })
     }
 
     /// A byte range of a file, read with positional reads on tokio's blocking pool in
     /// [`FileRange::chunk_size`] chunks; never buffered whole. Must be polled inside a tokio runtime.
     pub fn file_range(range: FileRange) -> Self {
-        if range.is_empty() { Self::empty() } else { Self::new(Source::File(FileReader::new(range))) }
+        if range.is_empty() {
+            Self::empty()
+        } else {
+            Self::new(Source::File(Box::new(FileReader::new(range))))
+        }
     }
 
     /// Compute checksums of the bytes as they are produced. The returned handle yields them once the body has
@@ -158,7 +183,10 @@ impl RequestBody {
         }
     }
 
-    fn fail(&mut self, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> TransportError {
+    fn fail(
+        &mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> TransportError {
         // A failed body never publishes a digest: the handle keeps answering `None`.
         self.digest = None;
         self.finished = true;
@@ -178,7 +206,11 @@ impl Source {
                 }
                 Poll::Ready(next.map(Ok))
             }
-            Self::Stream { stream, expected, seen } => loop {
+            Self::Stream {
+                stream,
+                expected,
+                seen,
+            } => loop {
                 match ready!(stream.as_mut().poll_next(cx)) {
                     Some(Ok(chunk)) if chunk.is_empty() => continue,
                     Some(Ok(chunk)) => {
@@ -220,7 +252,10 @@ impl Body for RequestBody {
     type Data = Bytes;
     type Error = TransportError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, TransportError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, TransportError>>> {
         let this = &mut *self;
         if let Some((_, sleep)) = &mut this.delayed {
             ready!(sleep.as_mut().poll(cx));
@@ -339,13 +374,20 @@ mod tests {
 
     #[tokio::test]
     async fn chunks_digest_matches_one_shot() {
-        let (body, handle) = RequestBody::from_chunks([Bytes::from_static(b"1234"), Bytes::new(), Bytes::from_static(b"56789")])
-            .digested(Digests::Crc64);
+        let (body, handle) = RequestBody::from_chunks([
+            Bytes::from_static(b"1234"),
+            Bytes::new(),
+            Bytes::from_static(b"56789"),
+        ])
+        .digested(Digests::Crc64);
         assert_eq!(body.len(), Some(9));
         assert!(handle.result().is_none());
         let got = body.collect().await.unwrap().to_bytes();
         assert_eq!(&got[..], b"123456789");
-        assert_eq!(handle.result().and_then(|d| d.crc64()), Some(0x995D_C9BB_DF19_39FA));
+        assert_eq!(
+            handle.result().and_then(|d| d.crc64()),
+            Some(0x995D_C9BB_DF19_39FA)
+        );
         assert_eq!(handle.bytes_produced(), 9);
     }
 
@@ -354,7 +396,10 @@ mod tests {
         let (body, handle) = RequestBody::empty().digested(Digests::Crc64);
         assert!(body.is_end_stream());
         assert_eq!(handle.result().map(|d| d.len()), Some(0));
-        assert_eq!(handle.result().and_then(|d| d.crc64()), Some(crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Xz, b"")));
+        assert_eq!(
+            handle.result().and_then(|d| d.crc64()),
+            Some(crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Xz, b""))
+        );
     }
 
     #[tokio::test]
@@ -366,13 +411,17 @@ mod tests {
         assert!(handle.result().is_none());
 
         let s = futures::stream::iter([Ok(Bytes::from_static(b"abcdef"))]);
-        let err = RequestBody::from_stream(s, Some(5)).collect().await.unwrap_err();
+        let err = RequestBody::from_stream(s, Some(5))
+            .collect()
+            .await
+            .unwrap_err();
         assert!(err.is_body());
     }
 
     #[tokio::test]
     async fn unsized_stream_has_no_length() {
-        let s = futures::stream::iter([Ok(Bytes::from_static(b"ab")), Ok(Bytes::from_static(b"c"))]);
+        let s =
+            futures::stream::iter([Ok(Bytes::from_static(b"ab")), Ok(Bytes::from_static(b"c"))]);
         let body = RequestBody::from_stream(s, None);
         assert_eq!(body.len(), None);
         assert_eq!(&body.collect().await.unwrap().to_bytes()[..], b"abc");
@@ -381,7 +430,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn rate_limit_paces_chunks() {
         let limiter = RateLimiter::with_burst(1000, std::time::Duration::ZERO);
-        let body = RequestBody::from_chunks([Bytes::from(vec![0u8; 500]), Bytes::from(vec![0u8; 500])]).rate_limited(limiter);
+        let body =
+            RequestBody::from_chunks([Bytes::from(vec![0u8; 500]), Bytes::from(vec![0u8; 500])])
+                .rate_limited(limiter);
         let t0 = Instant::now();
         let got = body.collect().await.unwrap().to_bytes();
         assert_eq!(got.len(), 1000);

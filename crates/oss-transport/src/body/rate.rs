@@ -53,7 +53,8 @@ impl RateLimiter {
         let next = start + cost;
         *tat = Some(next);
         // The chunk may go once the schedule is no more than `burst` ahead of now.
-        next.checked_sub(self.inner.burst).map_or(now, |ready| ready.max(now))
+        next.checked_sub(self.inner.burst)
+            .map_or(now, |ready| ready.max(now))
     }
 }
 

@@ -36,10 +36,21 @@ impl Server {
 
 /// Echo: replies 200 with the request body, and headers telling how the body was framed.
 async fn echo(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let content_length = req.headers().get("content-length").map(|v| v.to_str().unwrap().to_owned());
-    let chunked = req.headers().get("transfer-encoding").is_some_and(|v| v.as_bytes() == b"chunked");
+    let content_length = req
+        .headers()
+        .get("content-length")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let chunked = req
+        .headers()
+        .get("transfer-encoding")
+        .is_some_and(|v| v.as_bytes() == b"chunked");
     let path = req.uri().path().to_owned();
-    let body = req.into_body().collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
     let reply = match path.as_str() {
         // `/big/N`: a body of N bytes regardless of the request.
         p if p.starts_with("/big/") => Bytes::from(vec![b'x'; p[5..].parse::<usize>().unwrap()]),
@@ -47,14 +58,20 @@ async fn echo(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallibl
     };
     let mut resp = Response::new(Full::new(reply));
     if let Some(cl) = content_length {
-        resp.headers_mut().insert("x-seen-content-length", cl.parse().unwrap());
+        resp.headers_mut()
+            .insert("x-seen-content-length", cl.parse().unwrap());
     }
-    resp.headers_mut().insert("x-seen-chunked", if chunked { "yes" } else { "no" }.parse().unwrap());
+    resp.headers_mut().insert(
+        "x-seen-chunked",
+        if chunked { "yes" } else { "no" }.parse().unwrap(),
+    );
     Ok(resp)
 }
 
 async fn serve_conn<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(io: S) {
-    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), service_fn(echo)).await;
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), service_fn(echo))
+        .await;
 }
 
 pub async fn echo_server() -> Server {
@@ -64,7 +81,9 @@ pub async fn echo_server() -> Server {
     let count = accepted.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((sock, _)) = listener.accept().await else { return };
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
             count.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(serve_conn(sock));
         }
@@ -74,7 +93,9 @@ pub async fn echo_server() -> Server {
 
 /// A self-signed certificate for 127.0.0.1 and localhost; returns the echo server over TLS and the DER cert.
 pub async fn tls_echo_server() -> (Server, rustls::pki_types::CertificateDer<'static>) {
-    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap();
     let cert_der = certified.cert.der().clone();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.key_pair.serialize_der().into());
     let mut config = rustls::ServerConfig::builder_with_provider(test_provider())
@@ -91,7 +112,9 @@ pub async fn tls_echo_server() -> (Server, rustls::pki_types::CertificateDer<'st
     let count = accepted.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((sock, _)) = listener.accept().await else { return };
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
             count.fetch_add(1, Ordering::SeqCst);
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
@@ -124,7 +147,9 @@ where
     let count = accepted.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((sock, _)) = listener.accept().await else { return };
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
             count.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(handle(sock));
         }
