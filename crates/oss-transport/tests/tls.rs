@@ -110,11 +110,9 @@ fn builder_rejects_bad_pem() {
 async fn no_roots_serves_http_and_fails_tls() {
     let (tls_server, _cert) = common::tls_echo_server().await;
     let plain = common::echo_server().await;
-    let mut builder = Client::builder();
+    let builder = Client::builder();
     #[cfg(feature = "webpki-roots")]
-    {
-        builder = builder.webpki_roots(false);
-    }
+    let builder = builder.webpki_roots(false);
     let client = builder.build().unwrap();
     let resp = client
         .send_collect(put(plain.url("http", "/"), "plain"), 1024)
