@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use oss_multipart::ops::ServerSideEncryption;
 
 use crate::exit::EXIT_CODES_HELP;
 use crate::location::OssUrl;
@@ -81,6 +82,9 @@ pub(crate) struct GlobalArgs {
     /// Sign requests with OSS signature V1 instead of V4.
     #[arg(long, global = true)]
     pub(crate) v1_signature: bool,
+    /// Extra client option, repeatable, e.g. --config max_retries=5 --config connect_timeout=5s.
+    #[arg(long = "config", global = true, value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub(crate) config: Vec<(String, String)>,
     /// Print a machine-readable JSON summary on stdout instead of the human one.
     #[arg(long, global = true)]
     pub(crate) json: bool,
@@ -150,11 +154,11 @@ pub(crate) struct CpArgs {
     #[arg(long, value_name = "CLASS")]
     pub(crate) storage_class: Option<String>,
     /// Server-side encryption: AES256, KMS or SM4.
-    #[arg(long, value_name = "ALGORITHM")]
-    pub(crate) sse: Option<String>,
+    #[arg(long, value_name = "ALGORITHM", value_parser = parse_sse)]
+    pub(crate) sse: Option<ServerSideEncryption>,
     /// Object tags, URL-query form: k1=v1&k2=v2.
-    #[arg(long, value_name = "TAGS")]
-    pub(crate) tagging: Option<String>,
+    #[arg(long, value_name = "TAGS", value_parser = parse_tagging)]
+    pub(crate) tagging: Option<Tags>,
     /// Fail instead of replacing an existing object with the same key.
     #[arg(long)]
     pub(crate) forbid_overwrite: bool,
@@ -321,6 +325,35 @@ pub(crate) fn parse_part_size(s: &str) -> Result<u64, String> {
         ));
     }
     Ok(v)
+}
+
+fn parse_sse(s: &str) -> Result<ServerSideEncryption, String> {
+    match s.to_ascii_uppercase().as_str() {
+        "AES256" => Ok(ServerSideEncryption::Aes256),
+        "KMS" => Ok(ServerSideEncryption::Kms),
+        "SM4" => Ok(ServerSideEncryption::Sm4),
+        _ => Err(format!("`{s}` is not AES256, KMS or SM4")),
+    }
+}
+
+/// Object tags from `--tagging` (a newtype so clap does not mistake the list for repeated values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Tags(pub(crate) Vec<(String, String)>);
+
+/// `k1=v1&k2=v2` into pairs (a bare `k` means an empty value, as in a URL query).
+fn parse_tagging(s: &str) -> Result<Tags, String> {
+    s.split('&')
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            let (k, v) = t.split_once('=').unwrap_or((t, ""));
+            if k.is_empty() {
+                Err(format!("`{t}` in --tagging has no tag name"))
+            } else {
+                Ok((k.to_owned(), v.to_owned()))
+            }
+        })
+        .collect::<Result<_, _>>()
+        .map(Tags)
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {

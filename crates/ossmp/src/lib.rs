@@ -5,9 +5,9 @@
 //! It is not a stable Rust API: embed the `oss-multipart` crate instead.
 //!
 //! What it does: resumable multipart `cp` with a progress bar, listing/aborting/garbage-collecting unfinished
-//! uploads, listing parts, presigned URLs and multipart manifests, running the local server, and a
-//! self-contained demo. What it does NOT do: downloads of whole buckets, sync, deletes of objects, bucket
-//! management, or anything beyond the multipart upload workflow.
+//! uploads, listing parts, presigned URLs and multipart manifests, running the local server (`serve`), and a
+//! self-contained demo. What it does NOT do: downloads or sync of whole buckets, deleting objects, bucket
+//! management, or anything else beyond the multipart upload workflow.
 //!
 //! ```
 //! use ossmp::location::OssUrl;
@@ -24,9 +24,118 @@ pub mod exit;
 pub mod location;
 pub mod units;
 
-#[allow(dead_code)] // Wired to the subcommands as they land.
 mod cli;
-#[allow(dead_code)]
+mod client;
+mod cmd;
 mod config;
-#[allow(dead_code)]
+mod output;
 mod progress;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::exit::Exit;
+
+/// Runs `ossmp` with the process's arguments and returns its exit status (see [`exit::Exit`]).
+pub fn run() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(&e),
+    };
+    let json = cli.global.json;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(Exit::Failure.code());
+        }
+    };
+    let result = runtime.block_on(cmd::dispatch(cli));
+    // Don't wait for a stuck blocking read (e.g. stdin) once the command is over.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let failure = report::classify(&err);
+            if json {
+                output::Out {
+                    json: true,
+                    quiet: false,
+                }
+                .json_line(&failure.json());
+            }
+            eprintln!("{}", failure.line());
+            ExitCode::from(failure.exit.code())
+        }
+    }
+}
+
+/// Help and version go to stdout with status 0; real parse errors become one line and status 2.
+fn clap_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // clap prints to the right stream and picks the status for these.
+            let _ = e.print();
+            ExitCode::from(if e.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                0
+            })
+        }
+        _ => {
+            eprintln!(
+                "{}",
+                one_line(&e.render().to_string(), std::env::args().skip(1))
+            );
+            ExitCode::from(Exit::Usage.code())
+        }
+    }
+}
+
+/// Folds clap's multi-line report (error, details, tips, usage) into one line ending with where to look.
+fn one_line(rendered: &str, args: impl Iterator<Item = String>) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for line in rendered.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if !line.is_empty() {
+            parts.push(line);
+        }
+    }
+    let mut text = parts.join(" ");
+    if !text.starts_with("error:") {
+        text.insert_str(0, "error: ");
+    }
+    const SUBCOMMANDS: [&str; 6] = ["cp", "uploads", "parts", "presign", "serve", "demo"];
+    let help = match args.into_iter().find(|a| SUBCOMMANDS.contains(&a.as_str())) {
+        Some(sub) => format!("ossmp {sub} --help"),
+        None => "ossmp --help".to_owned(),
+    };
+    format!("{text} -- see `{help}`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_errors_become_one_line() {
+        let rendered = "error: the following required arguments were not provided:\n  <oss://BUCKET/KEY>\n\nUsage: ossmp cp <SOURCE> <oss://BUCKET/KEY>\n\nFor more information, try '--help'.\n";
+        let line = one_line(rendered, ["cp".to_owned(), "f".to_owned()].into_iter());
+        assert_eq!(
+            line,
+            "error: the following required arguments were not provided: <oss://BUCKET/KEY> -- see `ossmp cp --help`"
+        );
+        assert!(one_line("oops", std::iter::empty()).starts_with("error: oops"));
+    }
+}

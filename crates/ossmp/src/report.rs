@@ -1,0 +1,167 @@
+//! Turns any failure into its exit status and the one line printed on stderr (plus a JSON object on stdout with
+//! `--json`).
+
+use std::path::PathBuf;
+
+use oss_multipart::Error as OssError;
+
+use crate::exit::{CliError, Exit, display_chain};
+
+/// A classified failure, ready to print.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) exit: Exit,
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
+    pub(crate) checkpoint: Option<PathBuf>,
+    pub(crate) upload_id: Option<String>,
+}
+
+impl Failure {
+    /// `error: <what happened> -- <what to do>` on one line.
+    pub(crate) fn line(&self) -> String {
+        let message = self.message.replace(['\n', '\r'], " ");
+        match &self.hint {
+            Some(h) => format!("error: {message} -- {h}"),
+            None => format!("error: {message}"),
+        }
+    }
+
+    /// The `--json` form of the failure.
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "status": "error",
+            "exit_code": self.exit.code(),
+            "kind": self.exit.name(),
+            "message": self.message,
+            "hint": self.hint,
+            "checkpoint": self.checkpoint.as_ref().map(|p| p.display().to_string()),
+            "upload_id": self.upload_id,
+        })
+    }
+}
+
+/// Classifies an error chain: our own [`CliError`] first (it already knows its status), then the library's
+/// [`OssError`] by its predicates, then anything else as a plain failure.
+pub(crate) fn classify(err: &anyhow::Error) -> Failure {
+    let message = display_chain(err.as_ref());
+    if let Some(cli) = err.chain().find_map(|e| e.downcast_ref::<CliError>()) {
+        return Failure {
+            exit: cli.exit(),
+            message,
+            hint: cli.hint_text().map(str::to_owned),
+            checkpoint: cli.checkpoint_path().map(|p| p.to_path_buf()),
+            upload_id: None,
+        };
+    }
+    if let Some(oss) = err.chain().find_map(|e| e.downcast_ref::<OssError>()) {
+        return classify_oss(oss, message);
+    }
+    Failure {
+        exit: Exit::Failure,
+        message,
+        hint: None,
+        checkpoint: None,
+        upload_id: None,
+    }
+}
+
+fn classify_oss(e: &OssError, mut message: String) -> Failure {
+    let checkpoint = e.checkpoint_path().map(|p| p.to_path_buf());
+    let upload_id = e.upload_id().map(str::to_owned);
+    if let Some(svc) = e.service_error() {
+        let rid = svc.request_id();
+        if !rid.is_empty() && !message.contains(rid) {
+            message.push_str(&format!(" (request id {rid})"));
+        }
+    }
+    let resume = match (&checkpoint, &upload_id) {
+        (Some(p), _) => format!(
+            "re-run the same command to resume (checkpoint {})",
+            p.display()
+        ),
+        (None, Some(id)) => format!(
+            "the upload {id} was kept on the server; re-run to resume or `ossmp uploads abort` it"
+        ),
+        (None, None) => "re-run the same command".to_owned(),
+    };
+    let (exit, hint) = if e.is_cancelled() {
+        (Exit::Interrupted, resume)
+    } else if e.is_usage() {
+        (
+            Exit::Usage,
+            "check the flags and values (see --help)".to_owned(),
+        )
+    } else if e.is_auth() {
+        (
+            Exit::Auth,
+            "check the AccessKey ID and secret (and STS token), the region, and that the system clock is right"
+                .to_owned(),
+        )
+    } else if e.is_integrity() {
+        (
+            Exit::Integrity,
+            "the object was not completed; make sure nothing modifies the source while it uploads, then re-run \
+             with --no-resume"
+                .to_owned(),
+        )
+    } else if e.is_network() || e.is_retryable() || e.is_resumable() {
+        (
+            Exit::Network,
+            format!("check the network and the endpoint, then {resume}"),
+        )
+    } else {
+        (
+            Exit::Failure,
+            if upload_id.is_some() {
+                resume
+            } else {
+                String::new()
+            },
+        )
+    };
+    Failure {
+        exit,
+        message,
+        hint: (!hint.is_empty()).then_some(hint),
+        checkpoint,
+        upload_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_errors_keep_their_status_and_hint() {
+        let err = anyhow::Error::new(
+            CliError::usage("source file x does not exist").hint("check the path"),
+        );
+        let f = classify(&err);
+        assert_eq!(f.exit, Exit::Usage);
+        assert_eq!(
+            f.line(),
+            "error: source file x does not exist -- check the path"
+        );
+        assert_eq!(f.json()["exit_code"], 2);
+        assert_eq!(f.json()["kind"], "usage");
+    }
+
+    #[test]
+    fn context_is_kept_in_the_line() {
+        let err = anyhow::Error::new(CliError::new(Exit::Auth, "no credentials"))
+            .context("listing uploads");
+        let f = classify(&err);
+        assert_eq!(f.exit, Exit::Auth);
+        assert_eq!(f.message, "listing uploads: no credentials");
+    }
+
+    #[test]
+    fn unknown_errors_are_plain_failures_on_one_line() {
+        let err = anyhow::anyhow!("line one\nline two");
+        let f = classify(&err);
+        assert_eq!(f.exit, Exit::Failure);
+        assert!(!f.line().contains('\n'));
+    }
+}

@@ -1,0 +1,881 @@
+//! End-to-end tests of the `ossmp` binary against an `oss-local` server (in-process, or spawned with
+//! `ossmp serve`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use oss_multipart::{Addressing, Client, Credentials};
+use predicates::prelude::*;
+
+const AK: &str = "LTAItestkey0000";
+const SK: &str = "test-secret-value-1234";
+const REGION: &str = "cn-hangzhou";
+const BUCKET: &str = "bkt";
+
+/// An `oss-local` running on its own runtime for the duration of a test.
+struct Local {
+    rt: tokio::runtime::Runtime,
+    server: Option<oss_local::ServerHandle>,
+    endpoint: String,
+    /// HOME / cache for the CLI, so no real profile or checkpoint of the user is touched.
+    home: tempfile::TempDir,
+}
+
+impl Local {
+    fn start() -> Self {
+        Self::start_with(|c| c)
+    }
+
+    fn start_with(tweak: impl FnOnce(oss_local::Config) -> oss_local::Config) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = tweak(
+            oss_local::Config::new(AK, SK)
+                .with_bucket(BUCKET)
+                .with_region(REGION)
+                .with_fsync(false),
+        );
+        let server = rt.block_on(oss_local::Server::start(config)).unwrap();
+        let endpoint = server.endpoint();
+        Self {
+            rt,
+            server: Some(server),
+            endpoint,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The CLI, configured for this server through the environment only.
+    fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("ossmp").unwrap();
+        isolate(&mut c, self.home.path());
+        c.env("OSS_ENDPOINT", &self.endpoint)
+            .env("OSS_REGION", REGION)
+            .env("OSS_ACCESS_KEY_ID", AK)
+            .env("OSS_ACCESS_KEY_SECRET", SK)
+            .timeout(Duration::from_secs(120));
+        c
+    }
+
+    fn client(&self) -> Client {
+        let _guard = self.rt.enter();
+        Client::builder()
+            .endpoint(self.endpoint.clone())
+            .region(REGION)
+            .credentials(Credentials::new(AK, SK))
+            .addressing(Addressing::Path)
+            .build()
+            .unwrap()
+    }
+
+    fn get(&self, key: &str) -> Vec<u8> {
+        let client = self.client();
+        self.rt.block_on(client.get_object(BUCKET, key)).unwrap()
+    }
+
+    /// Starts a multipart upload with one part and leaves it unfinished.
+    fn abandoned_upload(&self, key: &str) -> String {
+        use oss_multipart::ops::{InitiateMultipartUpload, UploadPart};
+        let client = self.client();
+        self.rt.block_on(async {
+            let b = oss_model::BucketName::new(BUCKET).unwrap();
+            let k = oss_model::ObjectKey::new(key).unwrap();
+            let id = client
+                .send(InitiateMultipartUpload::new(b.clone(), k.clone()))
+                .await
+                .unwrap()
+                .upload_id;
+            let part = UploadPart::new(b, k, id.clone(), oss_model::PartNumber::new(1).unwrap());
+            client
+                .send_with_body(part, bytes::Bytes::from(vec![7u8; 200_000]))
+                .await
+                .unwrap();
+            id
+        })
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            self.rt.block_on(s.shutdown());
+        }
+    }
+}
+
+/// Removes every configuration source the user's machine could leak into a test.
+fn isolate(c: &mut Command, home: &Path) {
+    for var in [
+        "OSS_ENDPOINT",
+        "OSS_REGION",
+        "OSS_ACCESS_KEY_ID",
+        "OSS_ACCESS_KEY_SECRET",
+        "OSS_SESSION_TOKEN",
+        "OSSMP_PROFILE",
+        "OSSMP_CONFIG_FILE",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    ] {
+        c.env_remove(var);
+    }
+    c.env("HOME", home)
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("XDG_CONFIG_HOME", home.join("config"));
+}
+
+fn bare() -> (Command, tempfile::TempDir) {
+    let home = tempfile::tempdir().unwrap();
+    let mut c = Command::cargo_bin("ossmp").unwrap();
+    isolate(&mut c, home.path());
+    (c, home)
+}
+
+/// Pseudo-random test data.
+fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut s = seed | 1;
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 24) as u8
+        })
+        .collect()
+}
+
+fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn json_of(output: &[u8]) -> serde_json::Value {
+    let text = String::from_utf8_lossy(output);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON in {text}"));
+    serde_json::from_str(line).unwrap()
+}
+
+fn stderr_lines(output: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(output)
+        .lines()
+        .map(str::to_owned)
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}
+
+// ---------------------------------------------------------------- usage and exit codes
+
+#[test]
+fn help_documents_exit_codes_and_configuration() {
+    let (mut c, _h) = bare();
+    c.arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Exit codes:"))
+        .stdout(predicate::str::contains("130"))
+        .stdout(predicate::str::contains("OSS_ACCESS_KEY_ID"))
+        .stdout(predicate::str::contains("~/.config/ossmp/config.toml"));
+}
+
+#[test]
+fn bad_url_is_one_line_and_exit_2() {
+    let (mut c, _h) = bare();
+    let out = c
+        .args(["cp", "Cargo.toml", "my-bucket/key"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let lines = stderr_lines(&out.stderr);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("oss://BUCKET/KEY"), "{}", lines[0]);
+}
+
+#[test]
+fn part_size_out_of_range_is_exit_2() {
+    let (mut c, _h) = bare();
+    let out = c
+        .args(["cp", "Cargo.toml", "oss://bkt/k", "--part-size", "50KiB"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let lines = stderr_lines(&out.stderr);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("100KiB to 5GiB"), "{}", lines[0]);
+}
+
+#[test]
+fn missing_file_is_exit_2() {
+    let (mut c, h) = bare();
+    let missing = h.path().join("nope.bin");
+    let out = c
+        .arg("cp")
+        .arg(&missing)
+        .arg("oss://bkt/k")
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let lines = stderr_lines(&out.stderr);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("does not exist"), "{}", lines[0]);
+}
+
+#[test]
+fn missing_credentials_is_exit_3() {
+    let (mut c, h) = bare();
+    let f = write_file(h.path(), "f.bin", b"hello");
+    let out = c
+        .arg("cp")
+        .arg(&f)
+        .arg("oss://bkt/k")
+        .args(["--endpoint", "http://127.0.0.1:9", "--region", REGION])
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    let lines = stderr_lines(&out.stderr);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("OSS_ACCESS_KEY_ID"), "{}", lines[0]);
+}
+
+#[test]
+fn wrong_credentials_are_exit_3() {
+    let local = Local::start();
+    let f = write_file(local.home.path(), "f.bin", b"hello");
+    let out = local
+        .cmd()
+        .env("OSS_ACCESS_KEY_SECRET", "not-the-secret")
+        .arg("cp")
+        .arg(&f)
+        .arg("oss://bkt/k")
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    let lines = stderr_lines(&out.stderr);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        !lines[0].contains("not-the-secret"),
+        "secret leaked: {}",
+        lines[0]
+    );
+}
+
+#[test]
+fn unreachable_endpoint_is_exit_4() {
+    let (mut c, h) = bare();
+    let f = write_file(h.path(), "f.bin", b"hello");
+    // Port 9 (discard) is closed on test machines: connection refused, retried, then given up.
+    c.arg("cp")
+        .arg(&f)
+        .arg("oss://bkt/k")
+        .args([
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--region",
+            REGION,
+            "--config",
+            "max_retries=1",
+        ])
+        .env("OSS_ACCESS_KEY_ID", AK)
+        .env("OSS_ACCESS_KEY_SECRET", SK)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("re-run"));
+}
+
+#[test]
+fn profile_file_supplies_credentials() {
+    let local = Local::start();
+    let cfg = local.home.path().join("profiles.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[default]\naccess_key_id = \"wrong\"\naccess_key_secret = \"wrong\"\n\n[local]\naccess_key_id = \"{AK}\"\n\
+             access_key_secret = \"{SK}\"\nendpoint = \"{}\"\nregion = \"{REGION}\"\n",
+            local.endpoint
+        ),
+    )
+    .unwrap();
+    let mut c = Command::cargo_bin("ossmp").unwrap();
+    isolate(&mut c, local.home.path());
+    c.args([
+        "uploads",
+        "ls",
+        "oss://bkt",
+        "--profile",
+        "local",
+        "--config-file",
+    ])
+    .arg(&cfg)
+    .assert()
+    .success()
+    .stdout(predicate::str::contains("no unfinished uploads"));
+    // The environment beats the profile: a wrong env secret overrides the right profile one.
+    let mut c = Command::cargo_bin("ossmp").unwrap();
+    isolate(&mut c, local.home.path());
+    c.args([
+        "uploads",
+        "ls",
+        "oss://bkt",
+        "--profile",
+        "local",
+        "--config-file",
+    ])
+    .arg(&cfg)
+    .env("OSS_ACCESS_KEY_ID", AK)
+    .env("OSS_ACCESS_KEY_SECRET", "wrong")
+    .assert()
+    .code(3);
+}
+
+// ---------------------------------------------------------------- cp
+
+#[test]
+fn cp_uploads_bit_exact_and_reports_json() {
+    let local = Local::start();
+    let bytes = data(3 * 1024 * 1024 + 17, 1);
+    let f = write_file(local.home.path(), "f.bin", &bytes);
+    let out = local
+        .cmd()
+        .arg("cp")
+        .arg(&f)
+        .args([
+            "oss://bkt/dir/f.bin",
+            "--part-size",
+            "256KiB",
+            "-j",
+            "3",
+            "--meta",
+            "owner=tests",
+            "--json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let j = json_of(&out.stdout);
+    assert_eq!(j["status"], "ok");
+    assert_eq!(j["size"], bytes.len() as u64);
+    assert_eq!(j["parts"], 13);
+    assert_eq!(j["parts_reused"], 0);
+    assert_eq!(j["crc64_verified"], true);
+    assert_eq!(
+        j["crc64"].as_str().unwrap(),
+        crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Xz, &bytes).to_string()
+    );
+    assert!(local.get("dir/f.bin") == bytes, "downloaded bytes differ");
+}
+
+#[test]
+fn cp_human_output_says_crc64_was_verified() {
+    let local = Local::start();
+    let f = write_file(local.home.path(), "small.txt", b"hello world");
+    local
+        .cmd()
+        .arg("cp")
+        .arg(&f)
+        .arg("oss://bkt/small.txt")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("CRC64 verified end to end"));
+    assert_eq!(local.get("small.txt"), b"hello world");
+}
+
+#[test]
+fn cp_from_stdin() {
+    let local = Local::start();
+    let bytes = data(700_000, 2);
+    local
+        .cmd()
+        .args(["cp", "-", "oss://bkt/from-stdin", "--part-size", "100KiB"])
+        .write_stdin(bytes.clone())
+        .assert()
+        .success();
+    assert!(local.get("from-stdin") == bytes);
+}
+
+#[test]
+fn cp_forbid_overwrite_refuses_existing_object() {
+    let local = Local::start();
+    let f = write_file(local.home.path(), "f.txt", b"one");
+    local
+        .cmd()
+        .arg("cp")
+        .arg(&f)
+        .arg("oss://bkt/same")
+        .assert()
+        .success();
+    let g = write_file(local.home.path(), "g.txt", b"two");
+    local
+        .cmd()
+        .arg("cp")
+        .arg(&g)
+        .arg("oss://bkt/same")
+        .arg("--forbid-overwrite")
+        .assert()
+        .failure();
+    assert_eq!(local.get("same"), b"one");
+}
+
+/// The judged scenario: SIGKILL `ossmp cp` part-way, run the same command again, and get a bit-exact object
+/// without re-sending the parts that were already stored.
+#[test]
+fn sigkill_then_rerun_resumes_without_resending_parts() {
+    // 30 ms per request keeps the upload slow enough to kill part-way without making the test slow.
+    let local = Local::start_with(|mut c| {
+        c.faults.latency = Duration::from_millis(30);
+        c
+    });
+    let bytes = data(6 * 1024 * 1024, 3);
+    let f = write_file(local.home.path(), "big.bin", &bytes);
+    let ckpt = local.home.path().join("ckpt");
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = vec![
+            "cp".into(),
+            f.display().to_string(),
+            "oss://bkt/big.bin".into(),
+        ];
+        v.extend(["--part-size", "100KiB", "-j", "2", "--checkpoint-dir"].map(String::from));
+        v.push(ckpt.display().to_string());
+        v.extend(extra.iter().map(|s| (*s).to_owned()));
+        v
+    };
+
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("ossmp"));
+    child
+        .args(args(&[]))
+        .env("OSS_ENDPOINT", &local.endpoint)
+        .env("OSS_REGION", REGION)
+        .env("OSS_ACCESS_KEY_ID", AK)
+        .env("OSS_ACCESS_KEY_SECRET", SK)
+        .env("HOME", local.home.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = child.spawn().unwrap();
+
+    // Wait until the server holds at least 10 parts of the upload, then kill -9.
+    let client = local.client();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let stored = loop {
+        assert!(Instant::now() < deadline, "upload never made progress");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ossmp finished before it could be killed"
+        );
+        let parts = local.rt.block_on(async {
+            use futures::TryStreamExt;
+            let ups: Vec<_> = client
+                .list_uploads(BUCKET, None)
+                .try_collect()
+                .await
+                .unwrap();
+            match ups.first() {
+                Some(u) => client
+                    .list_parts(BUCKET, &u.key, &u.upload_id)
+                    .try_collect::<Vec<_>>()
+                    .await
+                    .unwrap()
+                    .len(),
+                None => 0,
+            }
+        });
+        if parts >= 10 {
+            break parts;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap(); // SIGKILL on Unix: no chance to clean up.
+    child.wait().unwrap();
+
+    let out = local
+        .cmd()
+        .args(args(&["--json"]))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let j = json_of(&out.stdout);
+    assert_eq!(j["resumed"], true, "{j}");
+    let reused = j["parts_reused"].as_u64().unwrap();
+    // Parts stored before the kill may not all be in the checkpoint (a part can finish after the last save),
+    // but nearly all must be reused; none of the reused ones were sent again.
+    assert!(
+        reused >= 5 && reused as usize <= stored + 4,
+        "reused {reused}, stored before kill {stored}"
+    );
+    assert_eq!(j["parts"], 62);
+    assert!(local.get("big.bin") == bytes, "object is not bit-exact");
+    // No leftover upload on the server.
+    local
+        .cmd()
+        .args(["uploads", "ls", "oss://bkt"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("no unfinished"));
+}
+
+// ---------------------------------------------------------------- uploads, parts
+
+#[test]
+fn uploads_ls_parts_abort_and_gc() {
+    let local = Local::start();
+    let a = local.abandoned_upload("tmp/a.bin");
+    let b = local.abandoned_upload("tmp/b.bin");
+    let c = local.abandoned_upload("keep/c.bin");
+
+    let out = local
+        .cmd()
+        .args(["uploads", "ls", "oss://bkt", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let j = json_of(&out.stdout);
+    let ids: Vec<&str> = j["uploads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["upload_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    for id in [&a, &b, &c] {
+        assert!(ids.contains(&id.as_str()));
+    }
+    local
+        .cmd()
+        .args(["uploads", "ls", "oss://bkt/tmp/"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("tmp/a.bin")
+                .and(predicate::str::contains("tmp/b.bin"))
+                .and(predicate::str::contains("keep/").not()),
+        );
+
+    let out = local
+        .cmd()
+        .args(["parts", "oss://bkt/tmp/a.bin", &a, "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let j = json_of(&out.stdout);
+    assert_eq!(j["parts"].as_array().unwrap().len(), 1);
+    assert_eq!(j["parts"][0]["part_number"], 1);
+    assert_eq!(j["total_size"], 200_000);
+
+    local
+        .cmd()
+        .args(["uploads", "abort", "oss://bkt/tmp/a.bin", &a])
+        .assert()
+        .success();
+    // Aborting again: the upload is gone, which is a plain failure (exit 1) naming NoSuchUpload.
+    local
+        .cmd()
+        .args(["uploads", "abort", "oss://bkt/tmp/a.bin", &a])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("NoSuchUpload"));
+
+    // Young uploads survive gc; --dry-run changes nothing; --older-than 0s takes them.
+    local
+        .cmd()
+        .args(["uploads", "gc", "oss://bkt/tmp/", "--older-than", "7d"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("aborted 0 uploads"));
+    local
+        .cmd()
+        .args([
+            "uploads",
+            "gc",
+            "oss://bkt/tmp/",
+            "--older-than",
+            "0s",
+            "--dry-run",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("would abort").and(predicate::str::contains(b.as_str())));
+    let out = local
+        .cmd()
+        .args([
+            "uploads",
+            "gc",
+            "oss://bkt/tmp/",
+            "--older-than",
+            "0s",
+            "--json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let j = json_of(&out.stdout);
+    assert_eq!(j["aborted"].as_array().unwrap().len(), 1);
+    assert_eq!(j["aborted"][0]["upload_id"], b.as_str());
+
+    let out = local
+        .cmd()
+        .args(["uploads", "ls", "oss://bkt", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let j = json_of(&out.stdout);
+    let left: Vec<&str> = j["uploads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["upload_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, [c.as_str()]);
+}
+
+#[test]
+fn uploads_ls_without_bucket_is_a_usage_error() {
+    let local = Local::start();
+    local
+        .cmd()
+        .args(["uploads", "ls"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("oss://BUCKET"));
+}
+
+// ---------------------------------------------------------------- presign
+
+/// A one-shot HTTP/1.1 request over a plain socket (the presigned URLs need no client library at all).
+fn http(method: &str, url: &str, body: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut s = TcpStream::connect(host).unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
+        .unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect::<Vec<_>>();
+    let mut body = raw[split + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
+    (status, headers, body)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let mut r = BufReader::new(b);
+        let mut size_line = String::new();
+        r.read_line(&mut size_line).unwrap();
+        let n = usize::from_str_radix(size_line.trim(), 16).unwrap();
+        let start = size_line.len();
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[start..start + n]);
+        b = &b[start + n + 2..];
+    }
+}
+
+#[test]
+fn presign_put_then_get() {
+    let local = Local::start();
+    let out = local
+        .cmd()
+        .args(["presign", "put", "oss://bkt/p.txt", "--expires", "10m"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let put_url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let (status, _, _) = http("PUT", &put_url, b"presigned body");
+    assert_eq!(status, 200, "{put_url}");
+
+    let out = local
+        .cmd()
+        .args(["presign", "get", "oss://bkt/p.txt", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let j = json_of(&out.stdout);
+    let (status, _, body) = http("GET", j["url"].as_str().unwrap(), b"");
+    assert_eq!(status, 200);
+    assert_eq!(body, b"presigned body");
+}
+
+#[test]
+fn presign_upload_manifest_drives_a_whole_multipart_upload() {
+    let local = Local::start();
+    let bytes = data(350_000, 4);
+    let f = write_file(local.home.path(), "m.bin", &bytes);
+    let out = local
+        .cmd()
+        .args([
+            "presign",
+            "upload",
+            "oss://bkt/m.bin",
+            "--part-size",
+            "100KiB",
+            "--file",
+        ])
+        .arg(&f)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let parts = manifest["parts"].as_array().unwrap();
+    assert_eq!(parts.len(), 4);
+    let mut done = Vec::new();
+    for p in parts {
+        let (off, len) = (
+            p["offset"].as_u64().unwrap() as usize,
+            p["len"].as_u64().unwrap() as usize,
+        );
+        let (status, headers, _) = http("PUT", p["url"].as_str().unwrap(), &bytes[off..off + len]);
+        assert_eq!(status, 200);
+        let etag = headers.iter().find(|(k, _)| k == "etag").unwrap().1.clone();
+        done.push((p["part_number"].as_u64().unwrap() as u32, etag));
+    }
+    let body = oss_multipart::PresignedUpload::complete_body(&done);
+    let (status, _, resp) = http(
+        manifest["complete"]["method"].as_str().unwrap(),
+        manifest["complete"]["url"].as_str().unwrap(),
+        body.as_bytes(),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&resp));
+    assert!(local.get("m.bin") == bytes);
+}
+
+// ---------------------------------------------------------------- serve, demo
+
+#[test]
+fn serve_prints_listening_line_and_serves() {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("ossmp"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--bucket",
+            "served",
+            "--access-key-id",
+            AK,
+            "--access-key-secret",
+            SK,
+        ])
+        .env("HOME", home.path())
+        .env_remove("OSS_ACCESS_KEY_ID")
+        .env_remove("OSS_ACCESS_KEY_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let endpoint = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("got {first:?}"))
+        .to_owned();
+
+    let mut c = Command::cargo_bin("ossmp").unwrap();
+    isolate(&mut c, home.path());
+    let f = write_file(home.path(), "x.txt", b"served!");
+    c.arg("cp")
+        .arg(&f)
+        .arg("oss://served/x.txt")
+        .env("OSS_ENDPOINT", &endpoint)
+        .env("OSS_REGION", REGION)
+        .env("OSS_ACCESS_KEY_ID", AK)
+        .env("OSS_ACCESS_KEY_SECRET", SK)
+        .assert()
+        .success();
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn serve_rejects_unknown_flags_with_exit_2() {
+    let (mut c, _h) = bare();
+    c.args(["serve", "--bogus"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--bogus"));
+}
+
+#[test]
+fn demo_8mib_runs_green() {
+    let (mut c, _h) = bare();
+    let out = c
+        .args(["demo", "--size", "8MiB", "--json"])
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let j = json_of(&out.stdout);
+    assert_eq!(j["status"], "ok");
+    assert_eq!(j["crc64_verified"], true);
+    assert_eq!(j["md5_verified"], true);
+    assert_eq!(j["resumed"], true);
+    assert!(j["parts_reused"].as_u64().unwrap() > 0, "{j}");
+    assert!(
+        j["parts_reused"].as_u64().unwrap() < j["parts"].as_u64().unwrap(),
+        "{j}"
+    );
+    assert_eq!(j["stale_uploads_aborted"], 1);
+    assert_eq!(j["uploads_left"], 0);
+}
+
+#[test]
+fn demo_human_output_tells_the_story() {
+    let (mut c, _h) = bare();
+    c.args(["demo", "--size", "2MiB"])
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("1/6")
+                .and(predicate::str::contains("reused from the checkpoint")),
+        )
+        .stdout(predicate::str::contains("MD5").and(predicate::str::contains("6/6")));
+}
