@@ -187,6 +187,7 @@ pub struct Sim {
     steps: u64,
     last_confirmed: u64,
     script: Vec<(OpKind, Fault)>,
+    trace: Vec<String>,
 }
 
 impl Sim {
@@ -207,9 +208,16 @@ impl Sim {
             steps: 0,
             last_confirmed: 0,
             script: Vec::new(),
+            trace: Vec::new(),
         };
         // Nothing is polled yet, so faults can still be scripted for the first request.
         sim
+    }
+
+    /// A compact, deterministic log of requests started (`> …`), answers delivered (`< …`) and
+    /// events (`! …`), for snapshot tests.
+    pub fn trace(&self) -> &[String] {
+        &self.trace
     }
 
     /// Scripts `fault` for the next request of kind `op` (in addition to random faults).
@@ -317,6 +325,43 @@ impl Sim {
     }
 
     fn observe(&mut self, ev: &Event) {
+        let line = match ev {
+            Event::Progress(p) => format!(
+                "! progress {}/{}",
+                p.confirmed,
+                p.total.map_or("?".to_owned(), |t| t.to_string())
+            ),
+            Event::PartDone {
+                part_number,
+                resumed,
+                ..
+            } => {
+                format!(
+                    "! part {part_number} done{}",
+                    if *resumed { " (resumed)" } else { "" }
+                )
+            }
+            Event::Retried {
+                op,
+                part_number,
+                attempt,
+                reason,
+                ..
+            } => {
+                format!(
+                    "! retry {op:?} {} attempt {attempt}: {reason}",
+                    part_number.map_or(String::new(), |n| n.to_string())
+                )
+            }
+            Event::Completed(c) => format!(
+                "! completed size {} by_head {}",
+                c.size, c.confirmed_by_head
+            ),
+            Event::Failed(f) => format!("! failed resumable {}: {}", f.resumable, f.error),
+            Event::UploadId(_) => "! upload id".to_owned(),
+            other => format!("! {other:?}"),
+        };
+        self.trace.push(line);
         match ev {
             Event::Progress(p) => {
                 assert!(
@@ -341,6 +386,19 @@ impl Sim {
         let id = req.id;
         let at = self.now + self.latency();
         let fault = self.scripted(req.op.kind());
+        let what = match &req.op {
+            Op::UploadPart {
+                part_number, range, ..
+            } => format!("UploadPart {part_number} {range:?}"),
+            Op::PutObject { range, .. } => format!("PutObject {range:?}"),
+            Op::ListParts { marker, .. } => format!("ListParts after {marker}"),
+            Op::Complete { parts, .. } => format!("Complete {} parts", parts.len()),
+            Op::HashRange { part_number, .. } => format!("HashRange {part_number}"),
+            other => format!("{:?}", other.kind()),
+        };
+        let fault_note = fault.map_or(String::new(), |f| format!(" [{f:?}]"));
+        self.trace
+            .push(format!("> #{} {what}{fault_note}", id.get()));
         match &req.op {
             Op::HashRange { range, .. } => {
                 let len = self.source.len() as u64;
@@ -391,6 +449,19 @@ impl Sim {
 
     fn deliver(&mut self, d: Delivery) {
         let now = self.now;
+        match &d {
+            Delivery::Hash { id, crc } => self.trace.push(format!(
+                "< #{} hash {}",
+                id.get(),
+                if crc.is_some() { "ok" } else { "unreadable" }
+            )),
+            Delivery::Failure { id, kind } => self.trace.push(format!("< #{} {kind:?}", id.get())),
+            Delivery::Response { id, resp } => {
+                self.trace
+                    .push(format!("< #{} {}", id.get(), resp.status.as_u16()))
+            }
+            Delivery::Arrive { .. } => {}
+        }
         match d {
             Delivery::Hash { id, crc } => self.upload.handle_hash(id, now, crc),
             Delivery::Failure { id, kind } => self.upload.handle_failure(id, now, kind),
@@ -463,6 +534,8 @@ impl Sim {
                                 },
                             );
                         }
+                        self.trace
+                            .push(format!("< #{} {}", id.get(), resp.status.as_u16()));
                         self.upload.handle_response(
                             id,
                             now,
