@@ -37,8 +37,10 @@ pub struct Completed {
 pub struct Failure {
     /// What went wrong.
     pub error: UploadError,
-    /// True when the uploaded parts were kept: resume with the [`Checkpoint`](crate::Checkpoint)
-    /// (or statelessly with the upload id).
+    /// True when the upload can be resumed: the parts were kept (resume with the
+    /// [`Checkpoint`](crate::Checkpoint), or statelessly with the upload id), or it was a single
+    /// PUT, which is simply started again. False after an abort, for streams (which cannot be
+    /// re-read) and once Complete consumed the upload id.
     pub resumable: bool,
     /// The upload id, when one exists.
     pub upload_id: Option<String>,

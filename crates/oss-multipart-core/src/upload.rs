@@ -120,6 +120,15 @@ struct Attempts {
 /// **Answers** to unknown ids (duplicates, requests forgotten after `abort` or a failure) are
 /// ignored, so a driver may deliver late or twice without harm.
 ///
+/// **What each call may produce**: `new`/`with_checkpointing` queue Initiate (or PutObject);
+/// `from_checkpoint`/`resume_upload_id` queue ListParts (all pages, then HashRange requests for
+/// candidate parts, then UploadPart for the rest; Initiate again after NoSuchUpload, HeadObject
+/// when every part was journaled). Part answers produce `PartDone`/`Progress`/`CheckpointChanged`
+/// or `Retried` plus a backoff deadline; the last part queues Complete; a lost or failed Complete
+/// queues HeadObject. A fatal error queues Abort (policy [`FailurePolicy::Abort`]) before
+/// `Failed`. `poll_timeout` only ever reports retry backoffs: transport deadlines are the driver's
+/// (report them with [`FailureKind::Timeout`]).
+///
 /// **Termination**: exactly one terminal event is emitted — [`Event::Completed`],
 /// [`Event::Failed`] or [`Event::Aborted`]; afterwards no request is issued and
 /// [`is_finished`](Self::is_finished) is true. Progress ([`Event::Progress`]) counts only bytes
@@ -385,8 +394,8 @@ impl Upload {
         self.paused
     }
 
-    /// The current checkpoint: `Some` when checkpointing, a multipart upload id is known and the
-    /// upload has not completed. Only parts OSS confirmed (or that were re-verified) are journaled.
+    /// The current checkpoint: `Some` when checkpointing and a multipart upload id is known. Only
+    /// parts OSS confirmed (or that were re-verified on resume) are journaled.
     pub fn checkpoint(&self) -> Option<Checkpoint> {
         let source = self.source.as_ref()?;
         let upload_id = self.upload_id.as_deref()?;
