@@ -45,6 +45,8 @@ mod config;
 mod crc;
 mod error;
 mod fault;
+#[doc(hidden)]
+pub mod fuzzing;
 mod ops_multipart;
 mod ops_object;
 mod server;

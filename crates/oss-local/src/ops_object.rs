@@ -145,7 +145,7 @@ pub(crate) async fn put_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
 
 /// Parses `bytes=a-b`, `bytes=a-`, `bytes=-n`. `Ok(None)` = no (or ignorable) range, like OSS,
 /// which serves the whole object when the header is syntactically invalid.
-fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, OssError> {
+pub(crate) fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, OssError> {
     let Some(spec) = value.trim().strip_prefix("bytes=") else {
         return Ok(None);
     };

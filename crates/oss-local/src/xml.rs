@@ -1,7 +1,6 @@
 //! XML the server writes (result documents, errors). Reading the Complete body is
 //! `oss-model`'s job (`CompleteMultipartUploadBody::from_xml`).
 
-
 /// Writes an indented XML document without namespace, as OSS does.
 pub(crate) struct XmlWriter {
     out: String,

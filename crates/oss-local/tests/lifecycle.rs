@@ -14,7 +14,9 @@ async fn graceful_shutdown_completes_in_flight_requests() {
     let dir = tempfile::tempdir().unwrap();
     let mut faults = FaultConfig::default();
     faults.latency = Duration::from_millis(300);
-    let server = Server::start(config(dir.path()).with_faults(faults)).await.unwrap();
+    let server = Server::start(config(dir.path()).with_faults(faults))
+        .await
+        .unwrap();
     let addr = server.addr();
     let in_flight = tokio::spawn(async move { req("PUT", "late").body("data").send(addr).await });
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -31,7 +33,9 @@ async fn graceful_shutdown_completes_in_flight_requests() {
 
 #[tokio::test]
 async fn temporary_data_dir_is_removed() {
-    let server = Server::start(Config::new(AK, SK).with_bucket(BUCKET)).await.unwrap();
+    let server = Server::start(Config::new(AK, SK).with_bucket(BUCKET))
+        .await
+        .unwrap();
     let dir = server.data_dir().to_path_buf();
     assert!(dir.exists());
     req("PUT", "x").body("y").send(server.addr()).await;
@@ -43,10 +47,14 @@ async fn temporary_data_dir_is_removed() {
 async fn start_errors_are_typed() {
     let err = Server::start(Config::new("", "")).await.unwrap_err();
     assert!(matches!(err, StartError::MissingCredentials));
-    let err = Server::start(Config::new(AK, SK).with_bucket("Bad_Name")).await.unwrap_err();
+    let err = Server::start(Config::new(AK, SK).with_bucket("Bad_Name"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StartError::BucketName(_)));
     let taken = Server::start(Config::new(AK, SK)).await.unwrap();
-    let err = Server::start(Config::new(AK, SK).with_listen(taken.addr())).await.unwrap_err();
+    let err = Server::start(Config::new(AK, SK).with_listen(taken.addr()))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StartError::Bind { .. }));
     taken.shutdown().await;
 }
@@ -54,7 +62,9 @@ async fn start_errors_are_typed() {
 #[tokio::test]
 async fn discard_storage_keeps_rules_and_metadata() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(config(dir.path()).with_storage(StorageMode::Discard)).await.unwrap();
+    let server = Server::start(config(dir.path()).with_storage(StorageMode::Discard))
+        .await
+        .unwrap();
     let addr = server.addr();
     let id = initiate(addr, "bench").await;
     let a = data(102_400, 1);
@@ -70,10 +80,17 @@ async fn discard_storage_keeps_rules_and_metadata() {
     let e1 = upload_part(addr, "bench", &id, 1, &a).await;
     let e2 = upload_part(addr, "bench", &id, 2, &b).await;
     assert_eq!(e1.trim_matches('"'), hex_md5(&a));
-    let r = req("POST", "bench").q("uploadId", &id).body(complete_body(&[(1, &e1), (2, &e2)])).send(addr).await;
+    let r = req("POST", "bench")
+        .q("uploadId", &id)
+        .body(complete_body(&[(1, &e1), (2, &e2)]))
+        .send(addr)
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     let whole = [a, b].concat();
-    assert_eq!(r.header("x-oss-hash-crc64ecma").unwrap(), crc64(&whole).to_string());
+    assert_eq!(
+        r.header("x-oss-hash-crc64ecma").unwrap(),
+        crc64(&whole).to_string()
+    );
     // Bodies are gone (zeros of the right length), metadata is intact.
     let r = req("GET", "bench").send(addr).await;
     assert_eq!(r.body.len(), whole.len());
@@ -101,7 +118,9 @@ fn hex_md5(data: &[u8]) -> String {
 #[tokio::test]
 async fn fast_etags_are_stable_and_well_formed() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(config(dir.path()).with_etag(EtagMode::Fast)).await.unwrap();
+    let server = Server::start(config(dir.path()).with_etag(EtagMode::Fast))
+        .await
+        .unwrap();
     let addr = server.addr();
     let id = initiate(addr, "f").await;
     let body = data(1000, 3);

@@ -580,8 +580,15 @@ async fn complete_body_in_go_sdk_form_is_accepted() {
         e1.trim_matches('"'),
         e2.trim_matches('"')
     );
-    let r = req("POST", "go").q("uploadId", &id).body(body).send(addr).await;
+    let r = req("POST", "go")
+        .q("uploadId", &id)
+        .body(body)
+        .send(addr)
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(req("GET", "go").send(addr).await.body, [a, b"end".to_vec()].concat());
+    assert_eq!(
+        req("GET", "go").send(addr).await.body,
+        [a, b"end".to_vec()].concat()
+    );
     server.shutdown().await;
 }
