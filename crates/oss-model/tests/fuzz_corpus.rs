@@ -16,8 +16,14 @@ fn every_target_has_a_binary_and_a_corpus_that_replays() {
     for (name, run) in TARGETS {
         let source = fuzz_dir().join("fuzz_targets").join(format!("{name}.rs"));
         let text = std::fs::read_to_string(&source).unwrap_or_else(|e| panic!("{source:?}: {e}"));
-        assert!(text.contains(&format!("oss_model::fuzzing::{name}(")), "{name}: target calls another entry point");
-        assert!(manifest.contains(&format!("name = \"{name}\"")), "{name}: no [[bin]] in fuzz/Cargo.toml");
+        assert!(
+            text.contains(&format!("oss_model::fuzzing::{name}(")),
+            "{name}: target calls another entry point"
+        );
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"")),
+            "{name}: no [[bin]] in fuzz/Cargo.toml"
+        );
 
         let corpus = fuzz_dir().join("corpus").join(name);
         let mut count = 0;

@@ -201,6 +201,23 @@ fn structural_errors() {
 }
 
 #[test]
+fn error_messages_quoting_non_ascii_input_do_not_panic() {
+    // Found by the xml_list_objects fuzzer: the reader's message was cut mid-character.
+    for pad in 0..4 {
+        let body = format!(
+            "<ListPartsResult>{}</{}{}>",
+            "",
+            "a".repeat(pad),
+            "é".repeat(150)
+        );
+        assert!(matches!(
+            ListPartsOutput::from_xml(body.as_bytes()),
+            Err(DecodeError::Malformed { .. })
+        ));
+    }
+}
+
+#[test]
 fn complete_body_limits() {
     let part = "<Part><PartNumber>1</PartNumber><ETag>\"e\"</ETag></Part>";
     let too_many = format!(

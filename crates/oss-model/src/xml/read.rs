@@ -125,8 +125,8 @@ pub(crate) fn parse(body: &[u8], limit: usize) -> Result<Element, DecodeError> {
 }
 
 fn malformed(err: quick_xml::Error) -> DecodeError {
-    let mut message = err.to_string();
-    message.truncate(200);
+    // Bounded, and cut on a character boundary: the message may quote non-ASCII input.
+    let message = err.to_string().chars().take(200).collect();
     DecodeError::Malformed { message }
 }
 
