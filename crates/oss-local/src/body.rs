@@ -119,8 +119,12 @@ pub(crate) async fn stage(
     mut body: Incoming,
     opts: StageOptions,
 ) -> Result<StagedBody, StageError> {
+    // Buffered so that small body frames do not each cost a blocking-pool round trip.
     let mut file = match &opts.temp {
-        Some(path) => Some(tokio::fs::File::create(path).await?),
+        Some(path) => Some(tokio::io::BufWriter::with_capacity(
+            WRITE_BUFFER,
+            tokio::fs::File::create(path).await?,
+        )),
         None => None,
     };
     let result = stage_into(&mut body, &mut file, &opts).await;
@@ -133,9 +137,11 @@ pub(crate) async fn stage(
     result
 }
 
+const WRITE_BUFFER: usize = 1024 * 1024;
+
 async fn stage_into(
     body: &mut Incoming,
-    file: &mut Option<tokio::fs::File>,
+    file: &mut Option<tokio::io::BufWriter<tokio::fs::File>>,
     opts: &StageOptions,
 ) -> Result<StagedBody, StageError> {
     let want_md5 = opts.etag == EtagMode::Md5 || opts.content_md5.is_some();
@@ -167,7 +173,7 @@ async fn stage_into(
     if let Some(file) = file.as_mut() {
         file.flush().await?;
         if opts.fsync {
-            file.sync_all().await?;
+            file.get_ref().sync_all().await?;
         }
     }
     let crc64 = crc.finalize();

@@ -484,6 +484,47 @@ impl Store {
             crc64: body.crc64,
             last_modified: now,
         };
+        // The metadata file is written and synced before taking the lock, so the lock only
+        // covers two renames and the index update.
+        let json = serde_json::to_vec(&part).map_err(|e| other(&e.to_string()))?;
+        let json_temp = self.temp_path();
+        {
+            let mut f = fs::File::create(&json_temp)?;
+            f.write_all(&json)?;
+            if self.fsync {
+                f.sync_all()?;
+            }
+        }
+        let committed = self.install_part(
+            bucket,
+            upload_id,
+            key,
+            &dir,
+            body.temp.as_deref(),
+            &file,
+            &json_temp,
+            &part,
+        );
+        if committed.is_err() {
+            let _ = fs::remove_file(&json_temp);
+        }
+        committed?;
+        self.sync_dir(&dir)?;
+        Ok(part)
+    }
+
+    #[allow(clippy::too_many_arguments)] // private helper of commit_part
+    fn install_part(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        key: &str,
+        dir: &Path,
+        temp: Option<&Path>,
+        file: &Option<String>,
+        json_temp: &Path,
+        part: &PartMeta,
+    ) -> Result<(), StoreError> {
         let mut state = self.lock();
         let upload = state
             .buckets
@@ -493,16 +534,17 @@ impl Store {
             .get_mut(upload_id)
             .filter(|u| u.meta.key == key)
             .ok_or(StoreError::NoSuchUpload)?;
-        if let (Some(temp), Some(file)) = (&body.temp, &file) {
+        // Data first, then the metadata rename: the commit point.
+        if let (Some(temp), Some(file)) = (temp, file) {
             fs::rename(temp, dir.join(file))?;
         }
-        self.write_json(&dir.join(format!("{number}.json")), &part)?;
-        if let Some(old) = upload.parts.insert(number, part.clone()) {
+        fs::rename(json_temp, dir.join(format!("{}.json", part.number)))?;
+        if let Some(old) = upload.parts.insert(part.number, part.clone()) {
             if let Some(old_file) = old.file {
                 let _ = fs::remove_file(dir.join(old_file));
             }
         }
-        Ok(part)
+        Ok(())
     }
 
     /// Parts with number > `marker`, ascending, at most `limit + 1`.

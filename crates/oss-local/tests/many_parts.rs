@@ -61,3 +61,53 @@ async fn complete_ten_thousand_parts() {
     );
     server.shutdown().await;
 }
+
+/// Throughput figure (run with `cargo test --release -p oss-local --test many_parts --
+/// --ignored --nocapture`): 4 connections upload 8 MiB parts of a 256 MiB object to disk
+/// (fsync on), then the object is read back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, run in release"]
+async fn throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(config(dir.path()).with_fsync(true))
+        .await
+        .unwrap();
+    let addr = server.addr();
+    let id = initiate(addr, "big").await;
+    let part = std::sync::Arc::new(data(8 * 1024 * 1024, 1));
+    let t = Instant::now();
+    let mut lanes = Vec::new();
+    for lane in 0..4u32 {
+        let (id, part) = (id.clone(), part.clone());
+        lanes.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            for n in (1..=32u32).filter(|n| n % 4 == lane) {
+                out.push((n, upload_part(addr, "big", &id, n, &part).await));
+            }
+            out
+        }));
+    }
+    let mut etags = Vec::new();
+    for lane in lanes {
+        etags.extend(lane.await.unwrap());
+    }
+    let up = t.elapsed();
+    etags.sort();
+    let refs: Vec<(u32, &str)> = etags.iter().map(|(n, e)| (*n, e.as_str())).collect();
+    let r = req("POST", "big")
+        .q("uploadId", &id)
+        .body(complete_body(&refs))
+        .send(addr)
+        .await;
+    assert_eq!(r.status, 200);
+    let t = Instant::now();
+    let got = req("GET", "big").send(addr).await;
+    let down = t.elapsed();
+    assert_eq!(got.body.len(), 256 * 1024 * 1024);
+    println!(
+        "upload 256 MiB: {:.0} MiB/s; download: {:.0} MiB/s",
+        256.0 / up.as_secs_f64(),
+        256.0 / down.as_secs_f64()
+    );
+    server.shutdown().await;
+}
