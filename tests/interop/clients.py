@@ -164,6 +164,15 @@ class V2:
         res = self.call(self.client.head_object, oss.HeadObjectRequest(bucket=self.bucket, key=key))
         return {"size": res.content_length, "type": res.object_type, "crc": res.hash_crc64, "etag": res.etag}
 
+    def presign_get(self, key):
+        res = self.call(self.client.presign, oss.GetObjectRequest(bucket=self.bucket, key=key))
+        return res.url, dict(res.signed_headers or {})
+
+    def presign_upload_part(self, key, upload_id, n):
+        res = self.call(self.client.presign, oss.UploadPartRequest(
+            bucket=self.bucket, key=key, upload_id=upload_id, part_number=n))
+        return res.url, dict(res.signed_headers or {})
+
     def upload_file(self, key, path, part_size):
         up = self.client.uploader(part_size=part_size, parallel_num=3)
         res = self.call(up.upload_file, oss.PutObjectRequest(bucket=self.bucket, key=key), filepath=str(path))
@@ -257,6 +266,12 @@ class Oss2:
         res = self.call(self.b.head_object, key)
         return {"size": res.content_length, "type": res.object_type,
                 "crc": res.server_crc, "etag": res.etag}
+
+    def presign_get(self, key):
+        return self.b.sign_url("GET", key, 60), {}
+
+    def presign_upload_part(self, key, upload_id, n):
+        return self.b.sign_url("PUT", key, 60, params={"partNumber": str(n), "uploadId": upload_id}), {}
 
     def upload_file(self, key, path, part_size):
         return self.call(oss2.resumable_upload, self.b, key, str(path), multipart_threshold=part_size,
