@@ -55,10 +55,23 @@ impl fmt::Debug for ClientBuilder {
 
 /// Environment variables read by [`ClientBuilder::from_env`], first match wins.
 const ENV: &[(ConfigKey, &[&str])] = &[
-    (ConfigKey::Endpoint, &["OSS_ENDPOINT", "ALIBABA_CLOUD_OSS_ENDPOINT"]),
-    (ConfigKey::Region, &["OSS_REGION", "ALIBABA_CLOUD_REGION_ID", "ALIBABA_CLOUD_REGION"]),
+    (
+        ConfigKey::Endpoint,
+        &["OSS_ENDPOINT", "ALIBABA_CLOUD_OSS_ENDPOINT"],
+    ),
+    (
+        ConfigKey::Region,
+        &[
+            "OSS_REGION",
+            "ALIBABA_CLOUD_REGION_ID",
+            "ALIBABA_CLOUD_REGION",
+        ],
+    ),
     (ConfigKey::Bucket, &["OSS_BUCKET"]),
-    (ConfigKey::AccessKeyId, &["OSS_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_ID"]),
+    (
+        ConfigKey::AccessKeyId,
+        &["OSS_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_ID"],
+    ),
     (
         ConfigKey::AccessKeySecret,
         &["OSS_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
@@ -212,9 +225,9 @@ impl ClientBuilder {
             ConfigKey::ReadTimeout => self.read_timeout = Some(parse_duration(key, v)?),
             ConfigKey::RequestTimeout => self.request_timeout = Some(parse_duration(key, v)?),
             ConfigKey::MaxRetries => {
-                self.retry.max_retries = v
-                    .parse()
-                    .map_err(|_| ConfigError::invalid(key.as_str(), "not a non-negative integer"))?;
+                self.retry.max_retries = v.parse().map_err(|_| {
+                    ConfigError::invalid(key.as_str(), "not a non-negative integer")
+                })?;
             }
             ConfigKey::RetryInitialBackoff => self.retry.initial_backoff = parse_duration(key, v)?,
             ConfigKey::RetryMaxBackoff => self.retry.max_backoff = parse_duration(key, v)?,
@@ -249,27 +262,24 @@ impl ClientBuilder {
         let region = self
             .region
             .map(|r| r.strip_prefix("oss-").map(str::to_owned).unwrap_or(r));
-        let provider: Arc<dyn ProvideCredentials> = match (
-            self.provider,
-            self.access_key_id,
-            self.access_key_secret,
-        ) {
-            (Some(p), _, _) => p,
-            (None, Some(id), Some(secret)) => {
-                let mut c = Credentials::new(id, secret);
-                if let Some(t) = self.session_token {
-                    c = c.with_security_token(t);
+        let provider: Arc<dyn ProvideCredentials> =
+            match (self.provider, self.access_key_id, self.access_key_secret) {
+                (Some(p), _, _) => p,
+                (None, Some(id), Some(secret)) => {
+                    let mut c = Credentials::new(id, secret);
+                    if let Some(t) = self.session_token {
+                        c = c.with_security_token(t);
+                    }
+                    Arc::new(StaticProvider::new(c))
                 }
-                Arc::new(StaticProvider::new(c))
-            }
-            (None, Some(_), None) | (None, None, Some(_)) => {
-                return Err(Error::config(
-                    "access_key_id",
-                    "access key id and secret must be given together",
-                ));
-            }
-            (None, None, None) => Arc::new(EnvProvider::new()),
-        };
+                (None, Some(_), None) | (None, None, Some(_)) => {
+                    return Err(Error::config(
+                        "access_key_id",
+                        "access key id and secret must be given together",
+                    ));
+                }
+                (None, None, None) => Arc::new(EnvProvider::new()),
+            };
         let http: Arc<dyn HttpClient> = match self.http {
             Some(h) => h,
             None => {
@@ -278,9 +288,9 @@ impl ClientBuilder {
                     .read_timeout(self.read_timeout.unwrap_or(Duration::from_secs(30)))
                     .request_timeout(self.request_timeout);
                 for pem in &self.root_certs_pem {
-                    b = b
-                        .add_root_certificates_pem(pem)
-                        .map_err(|_| Error::config("root_certificate", "not a valid PEM certificate"))?;
+                    b = b.add_root_certificates_pem(pem).map_err(|_| {
+                        Error::config("root_certificate", "not a valid PEM certificate")
+                    })?;
                 }
                 let client = b
                     .build()

@@ -35,17 +35,6 @@ impl SourceIdentity {
             mtime_ns,
         }
     }
-
-    /// Why `self` (the checkpoint's) differs from `now` (the file as it is), if it does.
-    pub(crate) fn mismatch(&self, now: &Self) -> Option<String> {
-        if self.size != now.size {
-            return Some(format!("size was {}, is {}", self.size, now.size));
-        }
-        if self.mtime_ns != now.mtime_ns {
-            return Some("modification time changed".to_owned());
-        }
-        None
-    }
 }
 
 /// The deterministic checkpoint path for an upload of `identity` to `bucket`/`key`.
@@ -66,7 +55,10 @@ pub(crate) fn checkpoint_path(
     h.update(identity.size.to_le_bytes());
     h.update(identity.mtime_ns.to_le_bytes());
     let digest = h.finalize();
-    dir.join(format!("{}.ossmp-checkpoint.json", hex::encode(&digest[..16])))
+    dir.join(format!(
+        "{}.ossmp-checkpoint.json",
+        hex::encode(&digest[..16])
+    ))
 }
 
 /// Writes `value` as JSON to `path` atomically (temp file + fsync + rename).
@@ -81,7 +73,13 @@ pub(crate) async fn save<T: Serialize>(path: &Path, value: &T) -> Result<(), Err
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || save_blocking(&path, &json))
         .await
-        .map_err(|e| Error::io("checkpoint writer task failed", None, std::io::Error::other(e)))?
+        .map_err(|e| {
+            Error::io(
+                "checkpoint writer task failed",
+                None,
+                std::io::Error::other(e),
+            )
+        })?
 }
 
 fn save_blocking(path: &Path, json: &[u8]) -> Result<(), Error> {
@@ -155,12 +153,6 @@ mod tests {
             checkpoint_path(d, "a", "bc", &ident(1))
         );
         assert!(a.starts_with(d));
-    }
-
-    #[test]
-    fn mismatch_reports_changes() {
-        assert!(ident(1).mismatch(&ident(1)).is_none());
-        assert!(ident(1).mismatch(&ident(2)).is_some());
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use oss_auth::{Credentials, ProvideCredentials, SignableRequest, Signer, V4Params};
-use oss_model::{OssRequest, Operation, ResponseError};
+use oss_model::{Operation, OssRequest, ResponseError};
 use tracing::Instrument as _;
 
 use crate::builder::ClientBuilder;
@@ -118,7 +118,12 @@ impl Client {
     }
 
     /// The request URL for a bucket/key/query, as sent on the wire.
-    pub(crate) fn url(&self, bucket: Option<&str>, key: Option<&str>, query: &[(String, String)]) -> String {
+    pub(crate) fn url(
+        &self,
+        bucket: Option<&str>,
+        key: Option<&str>,
+        query: &[(String, String)],
+    ) -> String {
         self.inner
             .endpoint
             .url(self.inner.addressing, bucket, key, query)
@@ -134,7 +139,10 @@ impl Client {
 
     pub(crate) fn region(&self) -> Result<&str, Error> {
         self.inner.region.as_deref().ok_or_else(|| {
-            Error::config("region", "signature V4 needs a region (builder `.region(..)` or OSS_REGION)")
+            Error::config(
+                "region",
+                "signature V4 needs a region (builder `.region(..)` or OSS_REGION)",
+            )
         })
     }
 
@@ -149,22 +157,39 @@ impl Client {
         let url = self.url(req.bucket.as_deref(), req.key.as_deref(), &req.query);
         let mut header_pairs: Vec<(String, String)> = Vec::with_capacity(req.headers.len() + 1);
         for (name, value) in &req.headers {
-            let v = value
-                .to_str()
-                .map_err(|_| Error::config(name.as_str().to_owned(), "header value is not visible ASCII"))?;
+            let v = value.to_str().map_err(|_| {
+                Error::config(
+                    name.as_str().to_owned(),
+                    "header value is not visible ASCII",
+                )
+            })?;
             header_pairs.push((name.as_str().to_owned(), v.to_owned()));
         }
-        let headers: Vec<(&str, &str)> = header_pairs.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-        let query: Vec<(&str, &str)> = req.query.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-        let signable = SignableRequest::new(req.method.as_str(), req.bucket.as_deref(), req.key.as_deref())
-            .with_query(&query)
-            .with_headers(&headers);
+        let headers: Vec<(&str, &str)> = header_pairs
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let query: Vec<(&str, &str)> = req
+            .query
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let signable = SignableRequest::new(
+            req.method.as_str(),
+            req.bucket.as_deref(),
+            req.key.as_deref(),
+        )
+        .with_query(&query)
+        .with_headers(&headers);
         let signed = match self.inner.signature_version {
             SignatureVersion::V4 => {
                 let params = V4Params::new(self.region()?, time);
                 self.inner.signer.sign_v4_header(&signable, creds, &params)
             }
-            SignatureVersion::V1 => self.inner.signer.sign_v1_header(&signable, creds, time, &[]),
+            SignatureVersion::V1 => self
+                .inner
+                .signer
+                .sign_v1_header(&signable, creds, time, &[]),
         }
         .map_err(|e| Error::Credentials(CredentialsFailure::sign(e)))?;
         let mut builder = http::Request::builder().method(req.method.clone()).uri(url);
@@ -219,22 +244,34 @@ impl Client {
                 let outcome = match self.inner.http.send(request).await {
                     Ok(resp) => {
                         let (parts, body) = resp.into_parts();
-                        body.collect_bounded(MAX_XML_RESPONSE).await.map(|b| RawResponse {
-                            status: parts.status,
-                            headers: parts.headers,
-                            body: b,
-                        })
+                        body.collect_bounded(MAX_XML_RESPONSE)
+                            .await
+                            .map(|b| RawResponse {
+                                status: parts.status,
+                                headers: parts.headers,
+                                body: b,
+                            })
                     }
                     Err(e) => Err(e),
                 };
                 let may_retry = attempt <= retry.max_retries
-                    && self.inner.runtime.now().saturating_duration_since(started) < retry.retry_timeout;
+                    && self.inner.runtime.now().saturating_duration_since(started)
+                        < retry.retry_timeout;
                 match outcome {
                     Ok(raw) if raw.status.is_success() => return Ok(raw),
                     Ok(raw) => {
-                        let err = oss_model::ServiceError::from_response(raw.status, &raw.headers, &raw.body);
+                        let err = oss_model::ServiceError::from_response(
+                            raw.status,
+                            &raw.headers,
+                            &raw.body,
+                        );
                         if may_retry && err.is_retryable() {
-                            tracing::debug!(attempt, status = raw.status.as_u16(), code = err.code(), "retrying");
+                            tracing::debug!(
+                                attempt,
+                                status = raw.status.as_u16(),
+                                code = err.code(),
+                                "retrying"
+                            );
                             self.backoff(attempt).await;
                             continue;
                         }
@@ -291,7 +328,11 @@ impl Client {
     ///
     /// # Errors
     /// As [`send`](Self::send).
-    pub async fn send_with_body<O: Operation>(&self, op: O, body: Bytes) -> Result<O::Output, Error> {
+    pub async fn send_with_body<O: Operation>(
+        &self,
+        op: O,
+        body: Bytes,
+    ) -> Result<O::Output, Error> {
         let req = op.to_request().map_err(|e| encode_error::<O>(e))?;
         self.send_prepared(&op, &req, move || RequestBody::from_bytes(body.clone()))
             .await
@@ -310,7 +351,11 @@ impl Client {
 }
 
 /// Decodes `raw` with the operation's parser, mapping errors to ours.
-pub(crate) fn parse<O: Operation>(op: &O, name: &'static str, raw: &RawResponse) -> Result<O::Output, Error> {
+pub(crate) fn parse<O: Operation>(
+    op: &O,
+    name: &'static str,
+    raw: &RawResponse,
+) -> Result<O::Output, Error> {
     op.parse_response(raw.status, &raw.headers, &raw.body)
         .map_err(|e| match e {
             ResponseError::Service(s) => Error::service(name, s),
@@ -328,7 +373,10 @@ pub(crate) fn parse<O: Operation>(op: &O, name: &'static str, raw: &RawResponse)
 }
 
 pub(crate) fn encode_error<O>(e: oss_model::EncodeError) -> Error {
-    Error::Config(crate::error::ConfigError::invalid(op_name::<O>(), e.to_string()))
+    Error::Config(crate::error::ConfigError::invalid(
+        op_name::<O>(),
+        e.to_string(),
+    ))
 }
 
 /// A number in [0, 1) from the clock's sub-second nanoseconds: enough to decorrelate retries

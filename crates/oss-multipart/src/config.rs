@@ -269,7 +269,7 @@ pub(crate) fn parse_duration(key: ConfigKey, value: &str) -> Result<Duration, Co
         "h" => n * 3600.0,
         _ => return Err(ConfigError::invalid(key.as_str(), "unknown duration unit")),
     };
-    if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
         return Err(ConfigError::invalid(key.as_str(), "duration out of range"));
     }
     Ok(Duration::from_secs_f64(secs))
@@ -294,7 +294,10 @@ mod tests {
     #[test]
     fn durations_parse_units() {
         let k = ConfigKey::ReadTimeout;
-        assert_eq!(parse_duration(k, "250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(
+            parse_duration(k, "250ms").unwrap(),
+            Duration::from_millis(250)
+        );
         assert_eq!(parse_duration(k, "30").unwrap(), Duration::from_secs(30));
         assert_eq!(parse_duration(k, "2m").unwrap(), Duration::from_secs(120));
         assert!(parse_duration(k, "-1s").is_err());

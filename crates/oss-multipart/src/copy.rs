@@ -99,11 +99,16 @@ impl CopyBuilder {
 
     async fn run(self) -> Result<CopyOutput, Error> {
         let c = &self.client;
-        let size = c.head_object(&self.src_bucket, &self.src_key).await?.content_length;
+        let size = c
+            .head_object(&self.src_bucket, &self.src_key)
+            .await?
+            .content_length;
         let ranges = plan_ranges(size, self.part_size)?;
         let (dst_b, dst_k) = (bucket_name(&self.dst_bucket)?, object_key(&self.dst_key)?);
         let (src_b, src_k) = (bucket_name(&self.src_bucket)?, object_key(&self.src_key)?);
-        let upload_id = c.initiate(&self.dst_bucket, &self.dst_key, &Default::default()).await?;
+        let upload_id = c
+            .initiate(&self.dst_bucket, &self.dst_key, &Default::default())
+            .await?;
 
         let mut jobs = Vec::with_capacity(ranges.len());
         for (i, &(off, len)) in ranges.iter().enumerate() {
@@ -127,14 +132,19 @@ impl CopyBuilder {
             });
         }
         let copies = futures::stream::iter(jobs)
-        .buffer_unordered(self.concurrency)
-        .try_collect::<Vec<_>>()
-        .await;
+            .buffer_unordered(self.concurrency)
+            .try_collect::<Vec<_>>()
+            .await;
 
         let result = match copies {
             Ok(mut parts) => {
                 parts.sort_by_key(|p| p.part_number);
-                let op = CompleteMultipartUpload::new(dst_b.clone(), dst_k.clone(), upload_id.clone(), parts);
+                let op = CompleteMultipartUpload::new(
+                    dst_b.clone(),
+                    dst_k.clone(),
+                    upload_id.clone(),
+                    parts,
+                );
                 c.send(op).await
             }
             Err(e) => Err(e),
@@ -152,7 +162,10 @@ impl CopyBuilder {
             Err(cause) => {
                 let keep = self.on_failure == FailurePolicy::KeepParts;
                 if !keep {
-                    if let Err(e) = c.abort_upload(&self.dst_bucket, &self.dst_key, &upload_id).await {
+                    if let Err(e) = c
+                        .abort_upload(&self.dst_bucket, &self.dst_key, &upload_id)
+                        .await
+                    {
                         tracing::warn!(error = %e, "could not abort the failed copy");
                     }
                 }
@@ -181,7 +194,13 @@ impl IntoFuture for CopyBuilder {
 impl Client {
     /// Copies `src_bucket/src_key` to `dst_bucket/dst_key` server-side with UploadPartCopy
     /// (objects of any size up to 10,000 parts; both buckets in the same region).
-    pub fn copy_multipart(&self, src_bucket: &str, src_key: &str, dst_bucket: &str, dst_key: &str) -> CopyBuilder {
+    pub fn copy_multipart(
+        &self,
+        src_bucket: &str,
+        src_key: &str,
+        dst_bucket: &str,
+        dst_key: &str,
+    ) -> CopyBuilder {
         CopyBuilder {
             client: self.clone(),
             src_bucket: src_bucket.to_owned(),

@@ -71,7 +71,9 @@ impl Error {
                 u.upload_id.is_some()
                     && !u.source.is_usage()
                     && !u.source.is_integrity()
-                    && u.source.service_error().is_none_or(|s| s.code() != "NoSuchUpload")
+                    && u.source
+                        .service_error()
+                        .is_none_or(|s| s.code() != "NoSuchUpload")
             }
             Self::Cancelled(c) => c.upload_id.is_some(),
             _ => false,
@@ -161,7 +163,10 @@ impl Error {
         }
     }
 
-    pub(crate) fn config(key: impl Into<Cow<'static, str>>, reason: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn config(
+        key: impl Into<Cow<'static, str>>,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self::Config(ConfigError::invalid(key, reason))
     }
 
@@ -169,7 +174,11 @@ impl Error {
         Self::Service(ServiceFailure { operation, error })
     }
 
-    pub(crate) fn transport(operation: &'static str, source: TransportError, attempts: u32) -> Self {
+    pub(crate) fn transport(
+        operation: &'static str,
+        source: TransportError,
+        attempts: u32,
+    ) -> Self {
         Self::Transport(TransportFailure {
             operation,
             attempts,
@@ -194,7 +203,10 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub(crate) fn invalid(key: impl Into<Cow<'static, str>>, reason: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn invalid(
+        key: impl Into<Cow<'static, str>>,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self {
             key: key.into(),
             reason: reason.into(),

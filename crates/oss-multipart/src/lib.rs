@@ -112,11 +112,11 @@ mod url;
 
 pub use builder::ClientBuilder;
 pub use client::Client;
-pub use copy::{CopyBuilder, CopyOutput, DEFAULT_COPY_PART_SIZE};
 pub use config::{Addressing, ConfigKey, RetryConfig, SignatureVersion};
+pub use copy::{CopyBuilder, CopyOutput, DEFAULT_COPY_PART_SIZE};
 pub use error::{
-    Cancelled, ConfigError, CredentialsFailure, Error, IntegrityError, IoFailure,
-    ResponseFailure, ServiceFailure, TransportFailure, UploadFailure,
+    Cancelled, ConfigError, CredentialsFailure, Error, IntegrityError, IoFailure, ResponseFailure,
+    ServiceFailure, TransportFailure, UploadFailure,
 };
 pub use oss_model::ops::{HeadObjectOutput, PutObjectOutput};
 pub use presign::{PresignedPart, PresignedRequest, PresignedUpload};
@@ -125,7 +125,9 @@ pub use upload::{
     DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, FailurePolicy, PauseHandle, UploadBuilder, UploadOutput,
 };
 
-pub use oss_auth::{Credentials, CredentialsError, EnvProvider, ProvideCredentials, StaticProvider};
+pub use oss_auth::{
+    Credentials, CredentialsError, EnvProvider, ProvideCredentials, StaticProvider,
+};
 pub use oss_model::ServiceError;
 pub use oss_model::ops::{PartSummary, UploadSummary};
 pub use tokio_util::sync::CancellationToken;

@@ -31,7 +31,12 @@ impl Client {
     ///
     /// # Errors
     /// `NoSuchUpload` (as [`Error::Service`]) when the upload does not exist (any more).
-    pub async fn abort_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<(), Error> {
+    pub async fn abort_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(), Error> {
         let op = AbortMultipartUpload::new(bucket_name(bucket)?, object_key(key)?, upload_id);
         self.send(op).await.map(|_| ())
     }

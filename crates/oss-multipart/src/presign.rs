@@ -142,22 +142,30 @@ impl Client {
         op: &O,
         expires: Duration,
     ) -> Result<PresignedRequest, Error> {
-        let req = op
-            .to_request()
-            .map_err(crate::client::encode_error::<O>)?;
+        let req = op.to_request().map_err(crate::client::encode_error::<O>)?;
         let creds = self.ready_credentials()?;
         let mut headers = Vec::with_capacity(req.headers.len());
         for (name, value) in &req.headers {
-            let v = value
-                .to_str()
-                .map_err(|_| Error::config(name.as_str().to_owned(), "header value is not visible ASCII"))?;
+            let v = value.to_str().map_err(|_| {
+                Error::config(
+                    name.as_str().to_owned(),
+                    "header value is not visible ASCII",
+                )
+            })?;
             headers.push((name.as_str().to_owned(), v.to_owned()));
         }
-        let bucket = req
-            .bucket
-            .as_deref()
-            .ok_or_else(|| Error::config("bucket", "service-level requests cannot be presigned here"))?;
-        let url = self.presign_with(&creds, &req.method, bucket, req.key.as_deref(), &req.query, &headers, expires)?;
+        let bucket = req.bucket.as_deref().ok_or_else(|| {
+            Error::config("bucket", "service-level requests cannot be presigned here")
+        })?;
+        let url = self.presign_with(
+            &creds,
+            &req.method,
+            bucket,
+            req.key.as_deref(),
+            &req.query,
+            &headers,
+            expires,
+        )?;
         Ok(PresignedRequest {
             method: req.method.as_str().to_owned(),
             url,
@@ -207,8 +215,14 @@ impl Client {
         headers: &[(String, String)],
         expires: Duration,
     ) -> Result<String, Error> {
-        let q: Vec<(&str, &str)> = query.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-        let h: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let q: Vec<(&str, &str)> = query
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let h: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
         let req = SignableRequest::new(method.as_str(), Some(bucket), key)
             .with_query(&q)
             .with_headers(&h);
@@ -252,7 +266,10 @@ impl Client {
     ) -> Result<PresignedUpload, Error> {
         let ranges = plan_ranges(size, part_size)?;
         if expires.is_zero() || expires > oss_auth::MAX_PRESIGN_EXPIRY {
-            return Err(Error::config("expires", "presign expiry must be between 1 s and 7 days"));
+            return Err(Error::config(
+                "expires",
+                "presign expiry must be between 1 s and 7 days",
+            ));
         }
         let upload_id = self.initiate(bucket, key, &Default::default()).await?;
         let creds = self.credentials().await?;
@@ -261,7 +278,8 @@ impl Client {
         for (i, (offset, len)) in ranges.into_iter().enumerate() {
             let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
             let q = vec![("partNumber".to_owned(), n.to_string()), id_q.clone()];
-            let url = self.presign_with(&creds, &Method::PUT, bucket, Some(key), &q, &[], expires)?;
+            let url =
+                self.presign_with(&creds, &Method::PUT, bucket, Some(key), &q, &[], expires)?;
             parts.push(PresignedPart {
                 part_number: n,
                 offset,
@@ -270,8 +288,10 @@ impl Client {
             });
         }
         let q = vec![id_q];
-        let complete_url = self.presign_with(&creds, &Method::POST, bucket, Some(key), &q, &[], expires)?;
-        let abort_url = self.presign_with(&creds, &Method::DELETE, bucket, Some(key), &q, &[], expires)?;
+        let complete_url =
+            self.presign_with(&creds, &Method::POST, bucket, Some(key), &q, &[], expires)?;
+        let abort_url =
+            self.presign_with(&creds, &Method::DELETE, bucket, Some(key), &q, &[], expires)?;
         let now = self
             .inner
             .runtime
@@ -303,7 +323,7 @@ impl Client {
 /// `(offset, len)` of each part of a `size`-byte object cut in `part_size` slices, validated
 /// against OSS limits. An empty object is one empty part.
 pub(crate) fn plan_ranges(size: u64, part_size: u64) -> Result<Vec<(u64, u64)>, Error> {
-    if part_size < oss_model::limits::MIN_PART_SIZE || part_size > oss_model::limits::MAX_PART_SIZE {
+    if !(oss_model::limits::MIN_PART_SIZE..=oss_model::limits::MAX_PART_SIZE).contains(&part_size) {
         return Err(Error::config(
             "part_size",
             "part size must be between 100 KiB (102400 B) and 5 GiB",

@@ -85,6 +85,7 @@ impl Endpoint {
         h.parse::<std::net::IpAddr>().is_ok()
     }
 
+    #[cfg(test)]
     pub(crate) fn scheme(&self) -> &str {
         &self.scheme
     }
@@ -199,7 +200,9 @@ mod tests {
     #[test]
     fn endpoint_validation() {
         assert_eq!(
-            Endpoint::parse("oss-cn-beijing.aliyuncs.com").unwrap().scheme(),
+            Endpoint::parse("oss-cn-beijing.aliyuncs.com")
+                .unwrap()
+                .scheme(),
             "https"
         );
         assert!(Endpoint::parse("ftp://x").is_err());
@@ -210,6 +213,9 @@ mod tests {
 
     #[test]
     fn unicode_keys_are_utf8_percent_encoded() {
-        assert_eq!(encode_key("目录/文件 1"), "%E7%9B%AE%E5%BD%95/%E6%96%87%E4%BB%B6%201");
+        assert_eq!(
+            encode_key("目录/文件 1"),
+            "%E7%9B%AE%E5%BD%95/%E6%96%87%E4%BB%B6%201"
+        );
     }
 }

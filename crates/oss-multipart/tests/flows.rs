@@ -17,7 +17,10 @@ async fn copy_multipart_copies_bytes() {
     let server = server().await;
     let client = client(&server.endpoint());
     let bytes = data(750_000, 20);
-    client.put_object(BUCKET, "src/obj", bytes.clone()).await.unwrap();
+    client
+        .put_object(BUCKET, "src/obj", bytes.clone())
+        .await
+        .unwrap();
     let out = client
         .copy_multipart(BUCKET, "src/obj", BUCKET, "dst/obj")
         .part_size(200 * 1024)
@@ -25,7 +28,10 @@ async fn copy_multipart_copies_bytes() {
         .await
         .unwrap();
     assert_eq!((out.size, out.parts), (750_000, 4));
-    assert_eq!(out.crc64.unwrap_or(oss_multipart_core::crc64(&bytes)), oss_multipart_core::crc64(&bytes));
+    assert_eq!(
+        out.crc64.unwrap_or(oss_multipart_core::crc64(&bytes)),
+        oss_multipart_core::crc64(&bytes)
+    );
     assert_eq!(client.get_object(BUCKET, "dst/obj").await.unwrap(), bytes);
     let err = client
         .copy_multipart(BUCKET, "missing", BUCKET, "dst2")
@@ -60,7 +66,13 @@ async fn presigned_multipart_flow_without_credentials() {
     let client = client(&server.endpoint());
     let bytes = Bytes::from(data(520_000, 21));
     let manifest = client
-        .presign_upload(BUCKET, "presigned/obj", bytes.len() as u64, 102_400, Duration::from_secs(600))
+        .presign_upload(
+            BUCKET,
+            "presigned/obj",
+            bytes.len() as u64,
+            102_400,
+            Duration::from_secs(600),
+        )
         .await
         .unwrap();
     assert_eq!(manifest.parts.len(), 6);
@@ -79,18 +91,34 @@ async fn presigned_multipart_flow_without_credentials() {
         etags.push((part.part_number, etag));
     }
     // A tampered URL is refused.
-    let tampered = manifest.parts[0].url.replace("partNumber=1", "partNumber=2");
+    let tampered = manifest.parts[0]
+        .url
+        .replace("partNumber=1", "partNumber=2");
     let (status, _, _) = plain(&http, "PUT", &tampered, Bytes::from_static(b"x")).await;
     assert_eq!(status, 403);
 
     let body = oss_multipart::PresignedUpload::complete_body(&etags);
-    let (status, _, reply) = plain(&http, &manifest.complete.method, &manifest.complete.url, Bytes::from(body)).await;
+    let (status, _, reply) = plain(
+        &http,
+        &manifest.complete.method,
+        &manifest.complete.url,
+        Bytes::from(body),
+    )
+    .await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&reply));
-    assert_eq!(client.get_object(BUCKET, "presigned/obj").await.unwrap(), bytes.to_vec());
+    assert_eq!(
+        client.get_object(BUCKET, "presigned/obj").await.unwrap(),
+        bytes.to_vec()
+    );
 
     // A presigned GET works with no credentials either.
     let url = client
-        .presign(http::Method::GET, BUCKET, "presigned/obj", Duration::from_secs(60))
+        .presign(
+            http::Method::GET,
+            BUCKET,
+            "presigned/obj",
+            Duration::from_secs(60),
+        )
         .unwrap();
     let (status, _, got) = plain(&http, "GET", &url, Bytes::new()).await;
     assert_eq!(status, 200);
@@ -103,14 +131,24 @@ async fn presigned_abort_url_works() {
     let server = server().await;
     let client = client(&server.endpoint());
     let m = client
-        .presign_upload(BUCKET, "to-abort", 300_000, 102_400, Duration::from_secs(60))
+        .presign_upload(
+            BUCKET,
+            "to-abort",
+            300_000,
+            102_400,
+            Duration::from_secs(60),
+        )
         .await
         .unwrap();
     let http: HyperClient<_, Full<Bytes>> = HyperClient::builder(TokioExecutor::new()).build_http();
     let (status, _, _) = plain(&http, &m.abort.method, &m.abort.url, Bytes::new()).await;
     assert_eq!(status, 204);
     use futures::TryStreamExt as _;
-    let left: Vec<_> = client.list_uploads(BUCKET, None).try_collect().await.unwrap();
+    let left: Vec<_> = client
+        .list_uploads(BUCKET, None)
+        .try_collect()
+        .await
+        .unwrap();
     assert!(left.is_empty());
     server.shutdown().await;
 }
@@ -147,7 +185,10 @@ async fn uploads_under_fault_injection_complete_bit_exact() {
             .await
             .unwrap();
         assert_eq!(out.size, size as u64);
-        assert!(retries.load(std::sync::atomic::Ordering::Relaxed) > 0, "faults were injected");
+        assert!(
+            retries.load(std::sync::atomic::Ordering::Relaxed) > 0,
+            "faults were injected"
+        );
         // Reads may fail too: retry the download a few times.
         let mut got = None;
         for _ in 0..20 {

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use oss_model::ops::{AbortMultipartUpload, CompleteMultipartUpload, GetObject, InitiateMultipartUpload, UploadPart};
+use oss_model::ops::{
+    AbortMultipartUpload, CompleteMultipartUpload, GetObject, InitiateMultipartUpload, UploadPart,
+};
 use oss_model::{BucketName, ObjectKey, PartNumber};
 use oss_multipart::runtime::FixedWallClock;
 use oss_multipart::transport::FnTransport;
@@ -29,7 +31,9 @@ fn client_for(case: &Value) -> Client {
         ))
         .signature_version(version)
         .addressing(Addressing::VirtualHost)
-        .runtime(Arc::new(FixedWallClock::new(UNIX_EPOCH + Duration::from_secs(t))))
+        .runtime(Arc::new(FixedWallClock::new(
+            UNIX_EPOCH + Duration::from_secs(t),
+        )))
         .http_client(Arc::new(FnTransport::new(|_| async {
             panic!("presigning must not touch the network")
         })))
@@ -41,14 +45,20 @@ fn client_for(case: &Value) -> Client {
 fn key_and_query(url: &str) -> (String, Vec<(String, String)>) {
     let rest = url.split_once(".aliyuncs.com/").unwrap().1;
     let (path, query) = rest.split_once('?').unwrap();
-    let key = percent_encoding::percent_decode_str(path).decode_utf8().unwrap().into_owned();
+    let key = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .unwrap()
+        .into_owned();
     let mut pairs = Vec::new();
     for kv in query.split('&') {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
         if k.starts_with("x-oss-") || ["OSSAccessKeyId", "Expires", "Signature"].contains(&k) {
             continue;
         }
-        let v = percent_encoding::percent_decode_str(v).decode_utf8().unwrap().into_owned();
+        let v = percent_encoding::percent_decode_str(v)
+            .decode_utf8()
+            .unwrap()
+            .into_owned();
         pairs.push((k.to_owned(), v));
     }
     (key, pairs)
@@ -62,7 +72,10 @@ fn client_presign_vectors_reproduce_the_sdk_urls() {
     let mut checked = 0;
     for case in cases {
         let id = case["id"].as_str().unwrap();
-        assert!(case["source"].as_str().is_some_and(|s| !s.is_empty()), "{id} keeps its source");
+        assert!(
+            case["source"].as_str().is_some_and(|s| !s.is_empty()),
+            "{id} keeps its source"
+        );
         let client = client_for(case);
         let expected = &case["expected"];
         let want_url = expected["url"].as_str().unwrap();
@@ -73,7 +86,10 @@ fn client_presign_vectors_reproduce_the_sdk_urls() {
         let (key, query) = key_and_query(want_url);
         let b = BucketName::new("examplebucket").unwrap();
         let k = ObjectKey::new(key.clone()).unwrap();
-        let upload_id = query.iter().find(|(n, _)| n == "uploadId").map(|(_, v)| v.clone());
+        let upload_id = query
+            .iter()
+            .find(|(n, _)| n == "uploadId")
+            .map(|(_, v)| v.clone());
         let got = match (method, upload_id, query.iter().any(|(n, _)| n == "uploads")) {
             ("POST", None, true) => {
                 let mut op = InitiateMultipartUpload::new(b, k);
@@ -81,8 +97,19 @@ fn client_presign_vectors_reproduce_the_sdk_urls() {
                 client.presign_op(&op, expires).unwrap()
             }
             ("PUT", Some(id), _) => {
-                let n: u32 = query.iter().find(|(n, _)| n == "partNumber").unwrap().1.parse().unwrap();
-                client.presign_op(&UploadPart::new(b, k, id, PartNumber::new(n).unwrap()), expires).unwrap()
+                let n: u32 = query
+                    .iter()
+                    .find(|(n, _)| n == "partNumber")
+                    .unwrap()
+                    .1
+                    .parse()
+                    .unwrap();
+                client
+                    .presign_op(
+                        &UploadPart::new(b, k, id, PartNumber::new(n).unwrap()),
+                        expires,
+                    )
+                    .unwrap()
             }
             ("POST", Some(id), _) => {
                 let mut op = CompleteMultipartUpload::new(b, k, id, Vec::new());
@@ -90,7 +117,9 @@ fn client_presign_vectors_reproduce_the_sdk_urls() {
                 op.encoding_type = None;
                 client.presign_op(&op, expires).unwrap()
             }
-            ("DELETE", Some(id), _) => client.presign_op(&AbortMultipartUpload::new(b, k, id), expires).unwrap(),
+            ("DELETE", Some(id), _) => client
+                .presign_op(&AbortMultipartUpload::new(b, k, id), expires)
+                .unwrap(),
             ("GET", None, _) => client.presign_op(&GetObject::new(b, k), expires).unwrap(),
             other => panic!("{id}: unhandled vector shape {other:?}"),
         };
@@ -110,15 +139,33 @@ fn client_presign_vectors_reproduce_the_sdk_urls() {
             .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
             .collect();
         for h in &want_headers {
-            assert!(got.headers.contains(h), "{id}: header {h:?} in {:?}", got.headers);
+            assert!(
+                got.headers.contains(h),
+                "{id}: header {h:?} in {:?}",
+                got.headers
+            );
         }
         checked += 1;
     }
     assert_eq!(checked, cases.len());
     // The same clock gives the same URL: presigning is deterministic.
     let c = client_for(&cases[0]);
-    let a = c.presign(http::Method::GET, "examplebucket", "k", Duration::from_secs(60)).unwrap();
-    let b = c.presign(http::Method::GET, "examplebucket", "k", Duration::from_secs(60)).unwrap();
+    let a = c
+        .presign(
+            http::Method::GET,
+            "examplebucket",
+            "k",
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    let b = c
+        .presign(
+            http::Method::GET,
+            "examplebucket",
+            "k",
+            Duration::from_secs(60),
+        )
+        .unwrap();
     assert_eq!(a, b);
     let _ = SystemTime::now();
 }

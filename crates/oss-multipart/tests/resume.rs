@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use common::*;
 use futures::TryStreamExt as _;
+use oss_model::{BucketName, ObjectKey, PartNumber};
 use oss_multipart::ops::{InitiateMultipartUpload, UploadPart};
 use oss_multipart::{CancellationToken, FailurePolicy};
-use oss_model::{BucketName, ObjectKey, PartNumber};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_upload_resumes_from_its_checkpoint() {
@@ -43,7 +43,11 @@ async fn dropped_upload_resumes_from_its_checkpoint() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let saved: Vec<_> = std::fs::read_dir(&cp_dir).unwrap().collect();
     assert_eq!(saved.len(), 1, "one checkpoint file");
-    let uploads: Vec<_> = client.list_uploads(BUCKET, Some("resumed")).try_collect().await.unwrap();
+    let uploads: Vec<_> = client
+        .list_uploads(BUCKET, Some("resumed"))
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(uploads.len(), 1, "the upload was kept");
 
     // Second run of the same upload resumes automatically.
@@ -57,9 +61,19 @@ async fn dropped_upload_resumes_from_its_checkpoint() {
         .unwrap();
     assert!(out.resumed);
     assert!(out.parts_reused >= 3, "reused {}", out.parts_reused);
-    assert_eq!(out.upload_id.as_deref(), Some(uploads[0].upload_id.as_str()));
-    assert_eq!(client.get_object(BUCKET, "resumed.bin").await.unwrap(), bytes);
-    assert_eq!(std::fs::read_dir(&cp_dir).unwrap().count(), 0, "checkpoint removed after success");
+    assert_eq!(
+        out.upload_id.as_deref(),
+        Some(uploads[0].upload_id.as_str())
+    );
+    assert_eq!(
+        client.get_object(BUCKET, "resumed.bin").await.unwrap(),
+        bytes
+    );
+    assert_eq!(
+        std::fs::read_dir(&cp_dir).unwrap().count(),
+        0,
+        "checkpoint removed after success"
+    );
     server.shutdown().await;
 }
 
@@ -116,7 +130,11 @@ async fn cancelled_upload_without_checkpoint_is_aborted() {
         .await
         .unwrap_err();
     assert!(err.is_cancelled() && !err.is_resumable());
-    let left: Vec<_> = client.list_uploads(BUCKET, None).try_collect().await.unwrap();
+    let left: Vec<_> = client
+        .list_uploads(BUCKET, None)
+        .try_collect()
+        .await
+        .unwrap();
     assert!(left.is_empty(), "aborted on cancel: {left:?}");
     server.shutdown().await;
 }
@@ -147,7 +165,11 @@ async fn dropped_upload_without_checkpoint_is_aborted_in_the_background() {
     let mut left = 1;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let l: Vec<_> = client.list_uploads(BUCKET, None).try_collect().await.unwrap();
+        let l: Vec<_> = client
+            .list_uploads(BUCKET, None)
+            .try_collect()
+            .await
+            .unwrap();
         left = l.len();
         if left == 0 {
             break;
@@ -164,17 +186,34 @@ async fn resume_from_server_state_reuses_uploaded_parts() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = data(700_000, 14);
     let path = write_file(dir.path(), "f.bin", &bytes);
-    let (b, k) = (BucketName::new(BUCKET).unwrap(), ObjectKey::new("from-server").unwrap());
+    let (b, k) = (
+        BucketName::new(BUCKET).unwrap(),
+        ObjectKey::new("from-server").unwrap(),
+    );
     // Another process started the upload and sent parts 1 and 2 (each operation alone).
-    let init = client.send(InitiateMultipartUpload::new(b.clone(), k.clone())).await.unwrap();
+    let init = client
+        .send(InitiateMultipartUpload::new(b.clone(), k.clone()))
+        .await
+        .unwrap();
     for n in 1..=2u32 {
         let off = (n as usize - 1) * 204_800;
-        let op = UploadPart::new(b.clone(), k.clone(), init.upload_id.clone(), PartNumber::new(n).unwrap());
+        let op = UploadPart::new(
+            b.clone(),
+            k.clone(),
+            init.upload_id.clone(),
+            PartNumber::new(n).unwrap(),
+        );
         let out = client
-            .send_with_body(op, bytes::Bytes::copy_from_slice(&bytes[off..off + 204_800]))
+            .send_with_body(
+                op,
+                bytes::Bytes::copy_from_slice(&bytes[off..off + 204_800]),
+            )
             .await
             .unwrap();
-        assert_eq!(out.crc64, Some(oss_multipart_core::crc64(&bytes[off..off + 204_800])));
+        assert_eq!(
+            out.crc64,
+            Some(oss_multipart_core::crc64(&bytes[off..off + 204_800]))
+        );
     }
     let parts: Vec<_> = client
         .list_parts(BUCKET, "from-server", &init.upload_id)
@@ -190,7 +229,10 @@ async fn resume_from_server_state_reuses_uploaded_parts() {
     assert_eq!(out.upload_id.as_deref(), Some(init.upload_id.as_str()));
     assert_eq!(out.parts, 4);
     assert_eq!(out.parts_reused, 2);
-    assert_eq!(client.get_object(BUCKET, "from-server").await.unwrap(), bytes);
+    assert_eq!(
+        client.get_object(BUCKET, "from-server").await.unwrap(),
+        bytes
+    );
     server.shutdown().await;
 }
 
@@ -198,13 +240,29 @@ async fn resume_from_server_state_reuses_uploaded_parts() {
 async fn abort_removes_the_upload_and_keep_parts_keeps_it() {
     let server = server().await;
     let client = client(&server.endpoint());
-    let (b, k) = (BucketName::new(BUCKET).unwrap(), ObjectKey::new("to-abort").unwrap());
-    let init = client.send(InitiateMultipartUpload::new(b, k)).await.unwrap();
-    let listed: Vec<_> = client.list_uploads(BUCKET, Some("to-")).try_collect().await.unwrap();
+    let (b, k) = (
+        BucketName::new(BUCKET).unwrap(),
+        ObjectKey::new("to-abort").unwrap(),
+    );
+    let init = client
+        .send(InitiateMultipartUpload::new(b, k))
+        .await
+        .unwrap();
+    let listed: Vec<_> = client
+        .list_uploads(BUCKET, Some("to-"))
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].upload_id, init.upload_id);
-    client.abort_upload(BUCKET, "to-abort", &init.upload_id).await.unwrap();
-    let err = client.abort_upload(BUCKET, "to-abort", &init.upload_id).await.unwrap_err();
+    client
+        .abort_upload(BUCKET, "to-abort", &init.upload_id)
+        .await
+        .unwrap();
+    let err = client
+        .abort_upload(BUCKET, "to-abort", &init.upload_id)
+        .await
+        .unwrap_err();
     assert_eq!(err.service_error().unwrap().code(), "NoSuchUpload");
     let err = client
         .list_parts(BUCKET, "to-abort", &init.upload_id)
@@ -217,7 +275,10 @@ async fn abort_removes_the_upload_and_keep_parts_keeps_it() {
     // forbidden overwrite at Complete) keeps its upload id for the caller.
     let dir = tempfile::tempdir().unwrap();
     let path = write_file(dir.path(), "f", &data(300_000, 15));
-    client.put_object(BUCKET, "exists", vec![0u8; 3]).await.unwrap();
+    client
+        .put_object(BUCKET, "exists", vec![0u8; 3])
+        .await
+        .unwrap();
     let err = client
         .upload_file(BUCKET, "exists", &path)
         .part_size(102_400)
@@ -227,7 +288,11 @@ async fn abort_removes_the_upload_and_keep_parts_keeps_it() {
         .unwrap_err();
     // Initiate itself is refused by forbid-overwrite on some servers; either way no leak
     // unless the upload id is reported.
-    let left: Vec<_> = client.list_uploads(BUCKET, Some("exists")).try_collect().await.unwrap();
+    let left: Vec<_> = client
+        .list_uploads(BUCKET, Some("exists"))
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(left.len(), usize::from(err.upload_id().is_some()));
     server.shutdown().await;
 }
@@ -238,19 +303,48 @@ async fn list_parts_pages_through_more_than_a_thousand_parts() {
     cfg.limits.min_part_size = 1;
     let server = server_with(cfg).await;
     let client = client(&server.endpoint());
-    let (b, k) = (BucketName::new(BUCKET).unwrap(), ObjectKey::new("many").unwrap());
-    let init = client.send(InitiateMultipartUpload::new(b.clone(), k.clone())).await.unwrap();
+    let (b, k) = (
+        BucketName::new(BUCKET).unwrap(),
+        ObjectKey::new("many").unwrap(),
+    );
+    let init = client
+        .send(InitiateMultipartUpload::new(b.clone(), k.clone()))
+        .await
+        .unwrap();
     let jobs = (1..=1005u32).map(|n| {
         let client = client.clone();
-        let op = UploadPart::new(b.clone(), k.clone(), init.upload_id.clone(), PartNumber::new(n).unwrap());
-        async move { client.send_with_body(op, bytes::Bytes::from(vec![n as u8; 3])).await }
+        let op = UploadPart::new(
+            b.clone(),
+            k.clone(),
+            init.upload_id.clone(),
+            PartNumber::new(n).unwrap(),
+        );
+        async move {
+            client
+                .send_with_body(op, bytes::Bytes::from(vec![n as u8; 3]))
+                .await
+        }
     });
     use futures::StreamExt as _;
-    let results: Vec<_> = futures::stream::iter(jobs).buffer_unordered(16).collect().await;
+    let results: Vec<_> = futures::stream::iter(jobs)
+        .buffer_unordered(16)
+        .collect()
+        .await;
     assert!(results.iter().all(Result::is_ok));
-    let parts: Vec<_> = client.list_parts(BUCKET, "many", &init.upload_id).try_collect().await.unwrap();
+    let parts: Vec<_> = client
+        .list_parts(BUCKET, "many", &init.upload_id)
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(parts.len(), 1005);
-    assert!(parts.windows(2).all(|w| w[0].part_number < w[1].part_number));
-    client.abort_upload(BUCKET, "many", &init.upload_id).await.unwrap();
+    assert!(
+        parts
+            .windows(2)
+            .all(|w| w[0].part_number < w[1].part_number)
+    );
+    client
+        .abort_upload(BUCKET, "many", &init.upload_id)
+        .await
+        .unwrap();
     server.shutdown().await;
 }

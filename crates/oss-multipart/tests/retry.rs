@@ -16,7 +16,12 @@ const ERR_403: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>Ac
 
 /// A client whose transport answers the first `failures` requests with `status`/`body`, then
 /// 200 with `ok_headers`; returns the client and the request counter.
-fn scripted(failures: u32, status: u16, body: &'static str, retries: u32) -> (Client, Arc<AtomicU32>) {
+fn scripted(
+    failures: u32,
+    status: u16,
+    body: &'static str,
+    retries: u32,
+) -> (Client, Arc<AtomicU32>) {
     let count = Arc::new(AtomicU32::new(0));
     let c = count.clone();
     let transport = FnTransport::new(move |req: http::Request<Bytes>| {
@@ -68,11 +73,17 @@ async fn retryable_errors_are_retried_until_success() {
 #[tokio::test]
 async fn retry_budget_is_respected_and_the_error_says_retryable() {
     let (client, count) = scripted(10, 503, ERR_503, 2);
-    let err = client.put_object("bucket", "key", vec![1u8; 4]).await.unwrap_err();
+    let err = client
+        .put_object("bucket", "key", vec![1u8; 4])
+        .await
+        .unwrap_err();
     assert_eq!(count.load(Ordering::SeqCst), 3, "1 attempt + 2 retries");
     assert!(err.is_retryable());
     let se = err.service_error().unwrap();
-    assert_eq!((se.code(), se.status().as_u16()), ("ServiceUnavailable", 503));
+    assert_eq!(
+        (se.code(), se.status().as_u16()),
+        ("ServiceUnavailable", 503)
+    );
     assert_eq!(se.request_id(), "5C3D9175B6FC201293AD4890");
 }
 
@@ -83,7 +94,10 @@ async fn permanent_errors_are_not_retried() {
     assert_eq!(count.load(Ordering::SeqCst), 1);
     assert!(err.is_auth() && !err.is_retryable());
     // Display is one level; the cause chain carries the details.
-    assert_eq!(err.to_string(), "DeleteObject failed: OSS returned AccessDenied (HTTP 403)");
+    assert_eq!(
+        err.to_string(),
+        "DeleteObject failed: OSS returned AccessDenied (HTTP 403)"
+    );
     assert!(std::error::Error::source(&err).is_some());
 }
 
@@ -92,7 +106,10 @@ async fn usage_errors_never_reach_the_transport() {
     let (client, count) = scripted(0, 200, "", 0);
     let err = client.head_object("Bad_Bucket", "key").await.unwrap_err();
     assert!(err.is_usage());
-    let err = client.head_object("bucket", "/leading-slash").await.unwrap_err();
+    let err = client
+        .head_object("bucket", "/leading-slash")
+        .await
+        .unwrap_err();
     assert!(err.is_usage());
     assert_eq!(count.load(Ordering::SeqCst), 0);
 }

@@ -16,9 +16,9 @@ async fn tls_proxy(upstream: std::net::SocketAddr) -> (String, String) {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let cert_pem = ck.cert.pem();
     let cert_der = rustls::pki_types::CertificateDer::from(ck.cert.der().to_vec());
-    let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
-        ck.key_pair.serialize_der(),
-    ));
+    let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(
+        rustls::pki_types::PrivatePkcs8KeyDer::from(ck.key_pair.serialize_der()),
+    );
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -31,11 +31,17 @@ async fn tls_proxy(upstream: std::net::SocketAddr) -> (String, String) {
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         loop {
-            let Ok((tcp, _)) = listener.accept().await else { break };
+            let Ok((tcp, _)) = listener.accept().await else {
+                break;
+            };
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
-                let Ok(mut up) = TcpStream::connect(upstream).await else { return };
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut up) = TcpStream::connect(upstream).await else {
+                    return;
+                };
                 let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
             });
         }
@@ -55,7 +61,10 @@ async fn upload_over_tls_with_a_self_signed_certificate() {
             .addressing(oss_multipart::Addressing::Path)
             .retry(fast_retry())
     };
-    let client = builder().add_root_certificate_pem(pem.as_bytes()).build().unwrap();
+    let client = builder()
+        .add_root_certificate_pem(pem.as_bytes())
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let bytes = data(600_000, 40);
     let path = write_file(dir.path(), "f", &bytes);
@@ -71,7 +80,10 @@ async fn upload_over_tls_with_a_self_signed_certificate() {
     // Without trusting the certificate the handshake fails: a network error, not retryable
     // into success, and never a panic.
     let untrusting = builder().build().unwrap();
-    let err = untrusting.head_object(BUCKET, "over-tls").await.unwrap_err();
+    let err = untrusting
+        .head_object(BUCKET, "over-tls")
+        .await
+        .unwrap_err();
     assert!(err.is_network(), "{err:?}");
     let tls = match &err {
         oss_multipart::Error::Transport(t) => t.transport_error().is_tls(),

@@ -36,15 +36,29 @@ async fn multipart_file_upload_round_trips() {
     assert!(!out.resumed);
     assert_eq!(out.crc64, oss_multipart_core::crc64(&bytes));
     assert!(calls.load(Ordering::Relaxed) >= 7);
-    let got = client.get_object(BUCKET, "dir/with space/ü.bin").await.unwrap();
+    let got = client
+        .get_object(BUCKET, "dir/with space/ü.bin")
+        .await
+        .unwrap();
     assert!(got == bytes, "downloaded bytes differ");
-    let head = client.head_object(BUCKET, "dir/with space/ü.bin").await.unwrap();
+    let head = client
+        .head_object(BUCKET, "dir/with space/ü.bin")
+        .await
+        .unwrap();
     assert_eq!(head.content_length, 1_234_567);
     assert_eq!(head.content_type.as_deref(), Some("application/x-test"));
-    assert!(head.metadata.iter().any(|(k, v)| k == "origin" && v == "test"));
+    assert!(
+        head.metadata
+            .iter()
+            .any(|(k, v)| k == "origin" && v == "test")
+    );
     // No upload is left behind.
     use futures::TryStreamExt as _;
-    let left: Vec<_> = client.list_uploads(BUCKET, None).try_collect().await.unwrap();
+    let left: Vec<_> = client
+        .list_uploads(BUCKET, None)
+        .try_collect()
+        .await
+        .unwrap();
     assert!(left.is_empty(), "{left:?}");
     server.shutdown().await;
 }
@@ -57,7 +71,10 @@ async fn small_file_goes_up_in_one_put() {
     let bytes = data(5000, 2);
     let path = write_file(dir.path(), "small.bin", &bytes);
     let out = client.upload_file(BUCKET, "small", &path).await.unwrap();
-    assert_eq!((out.size, out.parts, out.upload_id.clone()), (5000, 1, None));
+    assert_eq!(
+        (out.size, out.parts, out.upload_id.clone()),
+        (5000, 1, None)
+    );
     assert!(out.request_id.is_some());
     assert_eq!(client.get_object(BUCKET, "small").await.unwrap(), bytes);
     server.shutdown().await;
@@ -94,10 +111,19 @@ async fn empty_stream_and_empty_file() {
         .await
         .unwrap();
     assert_eq!(out.size, 0);
-    assert!(client.get_object(BUCKET, "empty-stream").await.unwrap().is_empty());
+    assert!(
+        client
+            .get_object(BUCKET, "empty-stream")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = write_file(dir.path(), "e", b"");
-    let out = client.upload_file(BUCKET, "empty-file", &path).await.unwrap();
+    let out = client
+        .upload_file(BUCKET, "empty-file", &path)
+        .await
+        .unwrap();
     assert_eq!(out.size, 0);
     server.shutdown().await;
 }
@@ -108,7 +134,11 @@ async fn forbid_overwrite_is_a_service_error() {
     let client = client(&server.endpoint());
     let dir = tempfile::tempdir().unwrap();
     let path = write_file(dir.path(), "f", &data(300_000, 4));
-    client.upload_file(BUCKET, "once", &path).part_size(102_400).await.unwrap();
+    client
+        .upload_file(BUCKET, "once", &path)
+        .part_size(102_400)
+        .await
+        .unwrap();
     let err = client
         .upload_file(BUCKET, "once", &path)
         .part_size(102_400)
@@ -127,11 +157,17 @@ async fn wrong_secret_is_an_auth_error_and_never_leaks() {
     let client = oss_multipart::Client::builder()
         .endpoint(server.endpoint())
         .region("cn-hangzhou")
-        .credentials(oss_multipart::Credentials::new(AK, "definitely-wrong-secret"))
+        .credentials(oss_multipart::Credentials::new(
+            AK,
+            "definitely-wrong-secret",
+        ))
         .addressing(oss_multipart::Addressing::Path)
         .build()
         .unwrap();
-    let err = client.put_object(BUCKET, "k", vec![1u8; 10]).await.unwrap_err();
+    let err = client
+        .put_object(BUCKET, "k", vec![1u8; 10])
+        .await
+        .unwrap_err();
     assert!(err.is_auth(), "{err:?}");
     assert_eq!(err.service_error().unwrap().code(), "SignatureDoesNotMatch");
     let shown = format!("{err} {err:?} {client:?}");
@@ -152,7 +188,11 @@ async fn v1_signatures_work_too() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = data(250_000, 5);
     let path = write_file(dir.path(), "f", &bytes);
-    client.upload_file(BUCKET, "v1/key", &path).part_size(102_400).await.unwrap();
+    client
+        .upload_file(BUCKET, "v1/key", &path)
+        .part_size(102_400)
+        .await
+        .unwrap();
     assert_eq!(client.get_object(BUCKET, "v1/key").await.unwrap(), bytes);
     server.shutdown().await;
 }

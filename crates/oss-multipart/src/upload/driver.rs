@@ -13,13 +13,13 @@ use std::sync::Arc;
 use std::time::{Instant, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue};
+use oss_model::Operation as _;
 use oss_model::OssRequest;
 use oss_model::ops::InitiateMultipartUpload;
-use oss_model::Operation as _;
 use oss_multipart_core::{
-    BodyRead, Checkpoint, Config as CoreConfig, Event, FailureKind, FailurePolicy as CoreFailurePolicy,
-    Op, Plan, PlanError, PlanOptions, Request, RequestId, RetryPolicy, SourceIdentity, SourceSize,
-    Target, Upload, UploadError,
+    BodyRead, Checkpoint, Config as CoreConfig, Event, FailureKind,
+    FailurePolicy as CoreFailurePolicy, Op, Plan, PlanError, PlanOptions, Request, RequestId,
+    RetryPolicy, SourceIdentity, SourceSize, Target, Upload, UploadError,
 };
 use oss_transport::{Digests, FileRange, RateLimiter, TransportError};
 use tokio::task::JoinSet;
@@ -70,7 +70,10 @@ impl Drop for DropGuard {
             return;
         };
         let client = self.client.clone();
-        let (bucket, key) = (std::mem::take(&mut self.bucket), std::mem::take(&mut self.key));
+        let (bucket, key) = (
+            std::mem::take(&mut self.bucket),
+            std::mem::take(&mut self.key),
+        );
         tracing::info!(bucket = %bucket, key = %key, upload_id = %id, "upload dropped: aborting it");
         handle.spawn(async move {
             if let Err(e) = client.abort_upload(&bucket, &key, &id).await {
@@ -136,32 +139,42 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
     let checkpointing = b.checkpoint_dir.is_some();
 
     // Open the source.
-    let (file, file_meta, stream) = match std::mem::replace(&mut b.source, Source::Stream(Box::new(tokio::io::empty()))) {
-        Source::File(path) => {
-            let p = path.clone();
-            let (f, meta) = tokio::task::spawn_blocking(move || {
-                let f = File::open(&p)?;
-                let m = f.metadata()?;
-                Ok::<_, std::io::Error>((f, m))
-            })
-            .await
-            .map_err(|e| Error::io("could not open the source", Some(&path), std::io::Error::other(e)))?
-            .map_err(|e| Error::io("could not open the source", Some(&path), e))?;
-            if !meta.is_file() {
-                return Err(Error::config("source", "the source path is not a regular file"));
+    let (file, file_meta, stream) =
+        match std::mem::replace(&mut b.source, Source::Stream(Box::new(tokio::io::empty()))) {
+            Source::File(path) => {
+                let p = path.clone();
+                let (f, meta) = tokio::task::spawn_blocking(move || {
+                    let f = File::open(&p)?;
+                    let m = f.metadata()?;
+                    Ok::<_, std::io::Error>((f, m))
+                })
+                .await
+                .map_err(|e| {
+                    Error::io(
+                        "could not open the source",
+                        Some(&path),
+                        std::io::Error::other(e),
+                    )
+                })?
+                .map_err(|e| Error::io("could not open the source", Some(&path), e))?;
+                if !meta.is_file() {
+                    return Err(Error::config(
+                        "source",
+                        "the source path is not a regular file",
+                    ));
+                }
+                (Some((Arc::new(f), path)), Some(meta), None)
             }
-            (Some((Arc::new(f), path)), Some(meta), None)
-        }
-        Source::Stream(r) => {
-            if checkpointing || !matches!(b.start, Start::Fresh) {
-                return Err(Error::config(
-                    "checkpoint_dir",
-                    "stream sources cannot be checkpointed or resumed",
-                ));
+            Source::Stream(r) => {
+                if checkpointing || !matches!(b.start, Start::Fresh) {
+                    return Err(Error::config(
+                        "checkpoint_dir",
+                        "stream sources cannot be checkpointed or resumed",
+                    ));
+                }
+                (None, None, Some(StreamSource::new(r)))
             }
-            (None, None, Some(StreamSource::new(r)))
-        }
-    };
+        };
 
     let part_size = match (b.part_size, &b.start) {
         (Some(p), _) => p,
@@ -206,7 +219,9 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
     let (mut bucket, mut key) = (b.bucket.clone(), b.key.clone());
     let mut up = match &b.start {
         Start::Checkpoint(cp_path) => {
-            let meta = file_meta.as_ref().ok_or_else(|| Error::config("source", "resume needs a file"))?;
+            let meta = file_meta
+                .as_ref()
+                .ok_or_else(|| Error::config("source", "resume needs a file"))?;
             let cp: Checkpoint = checkpoint_store::load(cp_path)
                 .await?
                 .ok_or_else(|| Error::config("checkpoint", "no checkpoint at this path"))?;
@@ -215,10 +230,13 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
             key = target.key().to_owned();
             checkpoint_path = Some(cp_path.clone());
             resumed = true;
-            Upload::from_checkpoint(&cp, &core_identity(meta), config, now, seed).map_err(plan_error)?
+            Upload::from_checkpoint(&cp, &core_identity(meta), config, now, seed)
+                .map_err(plan_error)?
         }
         Start::UploadId(id) => {
-            let meta = file_meta.as_ref().ok_or_else(|| Error::config("source", "resume needs a file"))?;
+            let meta = file_meta
+                .as_ref()
+                .ok_or_else(|| Error::config("source", "resume needs a file"))?;
             let target = Target::new(&bucket, &key).map_err(plan_error)?;
             let plan = Plan::new(SourceSize::Known(meta.len()), &options).map_err(plan_error)?;
             let ident = checkpointing.then(|| core_identity(meta));
@@ -231,15 +249,23 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
                 ));
             }
             resumed = true;
-            Upload::resume_upload_id(target, id.clone(), plan, config, ident, now, seed).map_err(plan_error)?
+            Upload::resume_upload_id(target, id.clone(), plan, config, ident, now, seed)
+                .map_err(plan_error)?
         }
         Start::Fresh => {
             let target = Target::new(&bucket, &key).map_err(plan_error)?;
-            let size = file_meta.as_ref().map_or(SourceSize::Unknown, |m| SourceSize::Known(m.len()));
+            let size = file_meta
+                .as_ref()
+                .map_or(SourceSize::Unknown, |m| SourceSize::Known(m.len()));
             let plan = Plan::new(size, &options).map_err(plan_error)?;
             match (&b.checkpoint_dir, &file, &file_meta) {
                 (Some(dir), Some((_, path)), Some(meta)) => {
-                    let cp_path = checkpoint_store::checkpoint_path(dir, &bucket, &key, &FileIdentity::of_file(path, meta));
+                    let cp_path = checkpoint_store::checkpoint_path(
+                        dir,
+                        &bucket,
+                        &key,
+                        &FileIdentity::of_file(path, meta),
+                    );
                     let existing: Option<Checkpoint> = if b.no_resume {
                         None
                     } else {
@@ -247,16 +273,32 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
                     };
                     checkpoint_path = Some(cp_path);
                     let from_cp = existing.and_then(|cp| {
-                        Upload::from_checkpoint(&cp, &core_identity(meta), config.clone(), now, seed).ok()
+                        Upload::from_checkpoint(
+                            &cp,
+                            &core_identity(meta),
+                            config.clone(),
+                            now,
+                            seed,
+                        )
+                        .ok()
                     });
                     match from_cp {
                         Some(up) => {
                             resumed = true;
                             up
                         }
-                        None if plan.is_single_put() => Upload::new(target, plan, config, now, seed).map_err(plan_error)?,
-                        None => Upload::with_checkpointing(target, plan, config, core_identity(meta), now, seed)
-                            .map_err(plan_error)?,
+                        None if plan.is_single_put() => {
+                            Upload::new(target, plan, config, now, seed).map_err(plan_error)?
+                        }
+                        None => Upload::with_checkpointing(
+                            target,
+                            plan,
+                            config,
+                            core_identity(meta),
+                            now,
+                            seed,
+                        )
+                        .map_err(plan_error)?,
                     }
                 }
                 _ => Upload::new(target, plan, config, now, seed).map_err(plan_error)?,
@@ -271,18 +313,22 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
             crate::names::object_key(&key)?,
         );
         init.attributes = b.attributes.clone();
-        let req = init.to_request().map_err(crate::client::encode_error::<InitiateMultipartUpload>)?;
+        let req = init
+            .to_request()
+            .map_err(crate::client::encode_error::<InitiateMultipartUpload>)?;
         for (name, value) in &req.headers {
             object_headers.insert(name.clone(), value.clone());
         }
     }
     let mut complete_headers = HeaderMap::new();
     if let Some(acl) = &b.object_acl {
-        let v = HeaderValue::from_str(acl).map_err(|_| Error::config("object_acl", "invalid header value"))?;
+        let v = HeaderValue::from_str(acl)
+            .map_err(|_| Error::config("object_acl", "invalid header value"))?;
         complete_headers.insert("x-oss-object-acl", v);
     }
     if let Some(cb) = &b.callback {
-        let v = HeaderValue::from_str(cb).map_err(|_| Error::config("callback", "invalid header value"))?;
+        let v = HeaderValue::from_str(cb)
+            .map_err(|_| Error::config("callback", "invalid header value"))?;
         complete_headers.insert("x-oss-callback", v);
     }
 
@@ -412,7 +458,9 @@ async fn first_part_size(client: &Client, bucket: &str, key: &str, upload_id: &s
     use futures::StreamExt as _;
     let mut parts = std::pin::pin!(client.list_parts(bucket, key, upload_id));
     match parts.next().await {
-        Some(Ok(p)) if p.part_number.get() == 1 && p.size >= oss_model::limits::MIN_PART_SIZE => Some(p.size),
+        Some(Ok(p)) if p.part_number.get() == 1 && p.size >= oss_model::limits::MIN_PART_SIZE => {
+            Some(p.size)
+        }
         _ => None,
     }
 }
@@ -438,7 +486,12 @@ fn failure_kind(e: &TransportError) -> FailureKind {
 
 impl Driver {
     /// Starts one request intent (signing happens here, at send time).
-    async fn start(&mut self, up: &mut Upload, tasks: &mut JoinSet<Done>, req: Request) -> Result<(), Error> {
+    async fn start(
+        &mut self,
+        up: &mut Upload,
+        tasks: &mut JoinSet<Done>,
+        req: Request,
+    ) -> Result<(), Error> {
         let id = req.id;
         let op_name = op_label(&req.op);
         if let Op::HashRange { part_number, range } = &req.op {
@@ -466,10 +519,16 @@ impl Driver {
         let mut is_part = false;
         let mut part_number = None;
         let (body, digest, known_read) = match &req.op {
-            Op::UploadPart { part_number: n, range, content_md5, .. } => {
+            Op::UploadPart {
+                part_number: n,
+                range,
+                content_md5,
+                ..
+            } => {
                 is_part = true;
                 part_number = Some(*n);
-                self.part_body(up, id, *n, range.clone(), *content_md5, &mut oss).await?
+                self.part_body(up, id, *n, range.clone(), *content_md5, &mut oss)
+                    .await?
             }
             Op::PutObject { range, content_md5 } => {
                 is_part = true;
@@ -480,7 +539,8 @@ impl Driver {
                 for (k, v) in &self.complete_headers {
                     oss.headers.insert(k.clone(), v.clone());
                 }
-                self.part_body(up, id, 1, range.clone(), *content_md5, &mut oss).await?
+                self.part_body(up, id, 1, range.clone(), *content_md5, &mut oss)
+                    .await?
             }
             Op::Initiate => {
                 for (k, v) in &self.object_headers {
@@ -520,11 +580,13 @@ impl Driver {
                 let result = match http_client.send(request).await {
                     Ok(resp) => {
                         let (parts, body) = resp.into_parts();
-                        body.collect_bounded(MAX_XML_RESPONSE).await.map(|b| RawResponse {
-                            status: parts.status,
-                            headers: parts.headers,
-                            body: b,
-                        })
+                        body.collect_bounded(MAX_XML_RESPONSE)
+                            .await
+                            .map(|b| RawResponse {
+                                status: parts.status,
+                                headers: parts.headers,
+                                body: b,
+                            })
                     }
                     Err(e) => Err(e),
                 };
@@ -537,7 +599,13 @@ impl Driver {
                         })
                     })
                 });
-                Done::Http { id, op: op_name, result, body_read, is_part }
+                Done::Http {
+                    id,
+                    op: op_name,
+                    result,
+                    body_read,
+                    is_part,
+                }
             }
             .instrument(span),
         );
@@ -554,7 +622,14 @@ impl Driver {
         range: std::ops::Range<u64>,
         content_md5: bool,
         oss: &mut OssRequest,
-    ) -> Result<(RequestBody, Option<oss_transport::DigestHandle>, Option<BodyRead>), Error> {
+    ) -> Result<
+        (
+            RequestBody,
+            Option<oss_transport::DigestHandle>,
+            Option<BodyRead>,
+        ),
+        Error,
+    > {
         let len = range.end.saturating_sub(range.start);
         if let Some(file) = &self.file {
             if content_md5 {
@@ -562,7 +637,8 @@ impl Driver {
                     .await
                     .map_err(|e| Error::io("could not read the source", None, e))?;
                 if let Ok(v) = HeaderValue::from_str(&md5) {
-                    oss.headers.insert(http::HeaderName::from_static("content-md5"), v);
+                    oss.headers
+                        .insert(http::HeaderName::from_static("content-md5"), v);
                 }
             }
             let body = RequestBody::file_range(FileRange::new(file.clone(), range.start, len));
@@ -578,7 +654,8 @@ impl Driver {
             .map_err(|e| Error::io("could not read the source stream", None, e))?;
         if content_md5 {
             if let Ok(v) = HeaderValue::from_str(&md5_chunks(&part.chunks)) {
-                oss.headers.insert(http::HeaderName::from_static("content-md5"), v);
+                oss.headers
+                    .insert(http::HeaderName::from_static("content-md5"), v);
             }
         }
         let read = BodyRead {
@@ -594,7 +671,13 @@ impl Driver {
     fn feed(&mut self, up: &mut Upload, done: Done, now: Instant) {
         match done {
             Done::Hash { id, crc } => up.handle_hash(id, now, crc),
-            Done::Http { id, op, result, body_read, is_part } => {
+            Done::Http {
+                id,
+                op,
+                result,
+                body_read,
+                is_part,
+            } => {
                 if is_part {
                     self.parts_in_flight = self.parts_in_flight.saturating_sub(1);
                 }
@@ -603,7 +686,9 @@ impl Driver {
                         if let Some(read) = body_read.filter(|_| self.stream.is_none()) {
                             up.handle_body_read(id, now, read);
                         }
-                        if matches!(op, "CompleteMultipartUpload" | "PutObject") && raw.status.is_success() {
+                        if matches!(op, "CompleteMultipartUpload" | "PutObject")
+                            && raw.status.is_success()
+                        {
                             self.final_request_id = raw
                                 .headers
                                 .get("x-oss-request-id")
@@ -637,7 +722,9 @@ impl Driver {
         self.progress.rate_bytes_per_sec = rate;
         self.progress.parts_in_flight = self.parts_in_flight;
         self.progress.eta = eta(
-            self.progress.bytes_total.map(|t| t.saturating_sub(self.progress.bytes_done)),
+            self.progress
+                .bytes_total
+                .map(|t| t.saturating_sub(self.progress.bytes_done)),
             rate,
         );
         if let Some(f) = &self.progress_fn {
@@ -646,7 +733,12 @@ impl Driver {
     }
 
     /// Reacts to one event; `Some` ends the upload with that result.
-    async fn on_event(&mut self, up: &Upload, ev: Event, cancelled: bool) -> Option<Result<UploadOutput, Error>> {
+    async fn on_event(
+        &mut self,
+        up: &Upload,
+        ev: Event,
+        cancelled: bool,
+    ) -> Option<Result<UploadOutput, Error>> {
         match ev {
             Event::UploadId(id) => {
                 tracing::debug!(upload_id = %id, "multipart upload id");
@@ -657,7 +749,11 @@ impl Driver {
                 self.progress.bytes_total = p.total.or(self.progress.bytes_total);
                 self.report();
             }
-            Event::PartDone { part_number, resumed, .. } => {
+            Event::PartDone {
+                part_number,
+                resumed,
+                ..
+            } => {
                 self.progress.parts_done += 1;
                 if resumed {
                     self.parts_reused += 1;
@@ -668,7 +764,14 @@ impl Driver {
                 self.progress.parts_total = up.plan().part_count().or(self.progress.parts_total);
                 self.report();
             }
-            Event::Retried { op, part_number, attempt, delay, reason, .. } => {
+            Event::Retried {
+                op,
+                part_number,
+                attempt,
+                delay,
+                reason,
+                ..
+            } => {
                 self.progress.retries += 1;
                 tracing::info!(?op, ?part_number, attempt, ?delay, error = %reason, "retrying");
             }
@@ -685,7 +788,11 @@ impl Driver {
                 self.progress.bytes_total = Some(c.size);
                 self.progress.bytes_done = c.size;
                 self.report();
-                let parts = up.plan().part_count().unwrap_or(self.progress.parts_done).max(1);
+                let parts = up
+                    .plan()
+                    .part_count()
+                    .unwrap_or(self.progress.parts_done)
+                    .max(1);
                 return Some(Ok(UploadOutput {
                     bucket: self.bucket.clone(),
                     key: self.key.clone(),
@@ -693,14 +800,22 @@ impl Driver {
                     etag: c.etag,
                     crc64: c.crc64,
                     size: c.size,
-                    parts: if self.stream.is_some() { self.progress.parts_done.max(1) } else { parts },
+                    parts: if self.stream.is_some() {
+                        self.progress.parts_done.max(1)
+                    } else {
+                        parts
+                    },
                     parts_reused: self.parts_reused,
                     resumed: self.resumed,
                     request_id: self.final_request_id.clone(),
                 }));
             }
             Event::Failed(f) => {
-                let upload_id = if f.resumable { f.upload_id.clone() } else { None };
+                let upload_id = if f.resumable {
+                    f.upload_id.clone()
+                } else {
+                    None
+                };
                 if f.resumable {
                     self.save_checkpoint(up).await;
                 }
@@ -709,7 +824,11 @@ impl Driver {
                     bucket: self.bucket.clone(),
                     key: self.key.clone(),
                     upload_id,
-                    checkpoint: if f.resumable { self.checkpoint_path.clone() } else { None },
+                    checkpoint: if f.resumable {
+                        self.checkpoint_path.clone()
+                    } else {
+                        None
+                    },
                     parts_done: self.progress.parts_done,
                     source: Box::new(cause),
                 })));
@@ -732,25 +851,35 @@ impl Driver {
             UploadError::Service { op, error } => Error::service(kind_label(op), error),
             UploadError::Transport { op, .. } => match self.last_transport_error.take() {
                 Some(t) => Error::transport(kind_label(op), t, 1),
-                None => Error::io("transport failure", None, std::io::Error::other(format!("{op:?} failed"))),
+                None => Error::io(
+                    "transport failure",
+                    None,
+                    std::io::Error::other(format!("{op:?} failed")),
+                ),
             },
-            UploadError::PartCrcMismatch { part_number, sent, stored } => {
-                Error::Integrity(IntegrityError::Crc64Mismatch {
-                    what: format!("part {part_number}"),
-                    local: sent,
-                    server: stored,
-                })
-            }
-            UploadError::ObjectCrcMismatch { expected, reported } => Error::Integrity(IntegrityError::Crc64Mismatch {
-                what: "object".to_owned(),
-                local: expected,
-                server: reported,
+            UploadError::PartCrcMismatch {
+                part_number,
+                sent,
+                stored,
+            } => Error::Integrity(IntegrityError::Crc64Mismatch {
+                what: format!("part {part_number}"),
+                local: sent,
+                server: stored,
             }),
-            UploadError::SourceChanged { part_number, expected, read } => {
-                Error::Integrity(IntegrityError::SourceChanged {
-                    reason: format!("part {part_number}: read {read} bytes, expected {expected}"),
+            UploadError::ObjectCrcMismatch { expected, reported } => {
+                Error::Integrity(IntegrityError::Crc64Mismatch {
+                    what: "object".to_owned(),
+                    local: expected,
+                    server: reported,
                 })
             }
+            UploadError::SourceChanged {
+                part_number,
+                expected,
+                read,
+            } => Error::Integrity(IntegrityError::SourceChanged {
+                reason: format!("part {part_number}: read {read} bytes, expected {expected}"),
+            }),
             UploadError::RetriesExhausted { last } => self.map_upload_error(*last),
             other => Error::Response(crate::error::ResponseFailure {
                 operation: "upload",

@@ -168,7 +168,13 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
 
 impl UploadBuilder {
-    pub(crate) fn new(client: Client, bucket: &str, key: &str, source: Source, start: Start) -> Self {
+    pub(crate) fn new(
+        client: Client,
+        bucket: &str,
+        key: &str,
+        source: Source,
+        start: Start,
+    ) -> Self {
         Self {
             client,
             bucket: bucket.to_owned(),
@@ -450,7 +456,11 @@ impl Client {
     /// # server.shutdown().await;
     /// # Ok(()) }
     /// ```
-    pub fn resume(&self, checkpoint_file: impl AsRef<Path>, path: impl AsRef<Path>) -> UploadBuilder {
+    pub fn resume(
+        &self,
+        checkpoint_file: impl AsRef<Path>,
+        path: impl AsRef<Path>,
+    ) -> UploadBuilder {
         let cp = checkpoint_file.as_ref().to_path_buf();
         let mut b = UploadBuilder::new(
             self.clone(),

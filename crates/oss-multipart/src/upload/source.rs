@@ -74,7 +74,10 @@ impl StreamSource {
         if let Some(p) = self.buffered.get(&n) {
             return Ok(p.clone());
         }
-        let reader = self.reader.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let reader = self
+            .reader
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut chunks = Vec::new();
         let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
         let mut len = 0u64;
@@ -84,7 +87,8 @@ impl StreamSource {
             len = 1;
         }
         while len < max && !self.ended {
-            let want = usize::try_from((max - len).min(STREAM_CHUNK as u64)).unwrap_or(STREAM_CHUNK);
+            let want =
+                usize::try_from((max - len).min(STREAM_CHUNK as u64)).unwrap_or(STREAM_CHUNK);
             let mut buf = BytesMut::with_capacity(want);
             while buf.len() < want {
                 let n = reader.read_buf(&mut buf).await?;
@@ -128,7 +132,10 @@ pub(crate) async fn hash_range(file: Arc<File>, offset: u64, len: u64) -> io::Re
             let want = usize::try_from((len - done).min(buf.len() as u64)).unwrap_or(buf.len());
             let n = read_at(&file, &mut buf[..want], offset + done)?;
             if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shorter than the range"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file shorter than the range",
+                ));
             }
             crc.update(&buf[..n]);
             done += n as u64;
@@ -150,7 +157,10 @@ pub(crate) async fn md5_range(file: Arc<File>, offset: u64, len: u64) -> io::Res
             let want = usize::try_from((len - done).min(buf.len() as u64)).unwrap_or(buf.len());
             let n = read_at(&file, &mut buf[..want], offset + done)?;
             if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shorter than the range"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file shorter than the range",
+                ));
             }
             h.update(&buf[..n]);
             done += n as u64;
@@ -185,6 +195,8 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Cursor;
+
     use super::*;
 
     fn crc(b: &[u8]) -> u64 {
@@ -196,13 +208,18 @@ mod tests {
     #[tokio::test]
     async fn stream_parts_detect_the_end_exactly() {
         let data: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
-        let mut s = StreamSource::new(Box::new(std::io::Cursor::new(data.clone())));
+        let mut s = StreamSource::new(Box::new(Cursor::new(data.clone())));
         let p1 = s.part(1, 500).await.unwrap();
         assert_eq!((p1.len, p1.end_of_stream), (500, false));
         let p2 = s.part(2, 500).await.unwrap();
         assert_eq!((p2.len, p2.end_of_stream), (500, true));
         assert_eq!(p2.crc64, crc(&data[500..]));
-        let joined: Vec<u8> = p1.chunks.iter().chain(&p2.chunks).flat_map(|c| c.to_vec()).collect();
+        let joined: Vec<u8> = p1
+            .chunks
+            .iter()
+            .chain(&p2.chunks)
+            .flat_map(|c| c.to_vec())
+            .collect();
         assert_eq!(joined, data);
         // A retry gets the same bytes back from the buffer.
         assert_eq!(s.part(1, 500).await.unwrap().crc64, crc(&data[..500]));
@@ -210,10 +227,10 @@ mod tests {
 
     #[tokio::test]
     async fn short_stream_and_empty_stream() {
-        let mut s = StreamSource::new(Box::new(std::io::Cursor::new(vec![1u8; 10])));
+        let mut s = StreamSource::new(Box::new(Cursor::new(vec![1u8; 10])));
         let p = s.part(1, 500).await.unwrap();
         assert_eq!((p.len, p.end_of_stream), (10, true));
-        let mut e = StreamSource::new(Box::new(std::io::Cursor::new(Vec::<u8>::new())));
+        let mut e = StreamSource::new(Box::new(Cursor::new(Vec::<u8>::new())));
         let p = e.part(1, 500).await.unwrap();
         assert_eq!((p.len, p.end_of_stream, p.crc64), (0, true, 0));
     }
@@ -225,8 +242,14 @@ mod tests {
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
         std::fs::write(&path, &data).unwrap();
         let f = Arc::new(File::open(&path).unwrap());
-        assert_eq!(hash_range(f.clone(), 10, 2_500_000).await.unwrap(), crc(&data[10..2_500_010]));
+        assert_eq!(
+            hash_range(f.clone(), 10, 2_500_000).await.unwrap(),
+            crc(&data[10..2_500_010])
+        );
         assert!(hash_range(f.clone(), 2_999_000, 5000).await.is_err());
-        assert_eq!(md5_range(f, 0, 0).await.unwrap(), "1B2M2Y8AsgTpgAmY7PhCfg==");
+        assert_eq!(
+            md5_range(f, 0, 0).await.unwrap(),
+            "1B2M2Y8AsgTpgAmY7PhCfg=="
+        );
     }
 }

@@ -10,7 +10,9 @@ pub const SK: &str = "test-sk-secret";
 pub const BUCKET: &str = "test-bucket";
 
 pub async fn server_with(config: oss_local::Config) -> oss_local::ServerHandle {
-    oss_local::Server::start(config).await.expect("oss-local starts")
+    oss_local::Server::start(config)
+        .await
+        .expect("oss-local starts")
 }
 
 pub fn local_config() -> oss_local::Config {
