@@ -253,6 +253,47 @@ impl Client {
     /// a credential-less uploader needs: one `PUT` URL per `part_size` slice, the Complete and
     /// the Abort. All URLs expire after `expires` (V4: at most 7 days).
     ///
+    /// The uploader needs nothing but an HTTP client:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let server = oss_local::Server::start(oss_local::Config::new("AK", "SK").with_bucket("docs")).await?;
+    /// # let client = oss_multipart::Client::builder().endpoint(server.endpoint()).region("cn-hangzhou")
+    /// #     .credentials(oss_multipart::Credentials::new("AK", "SK"))
+    /// #     .addressing(oss_multipart::Addressing::Path).build()?;
+    /// use bytes::Bytes;
+    /// use http_body_util::{BodyExt as _, Full};
+    /// use oss_multipart::PresignedUpload;
+    ///
+    /// let data = Bytes::from(vec![42u8; 250_000]);
+    /// // With credentials: initiate and presign (the manifest is serde-serialisable).
+    /// let manifest = client
+    ///     .presign_upload("docs", "from-browser.bin", 250_000, 102_400, std::time::Duration::from_secs(900))
+    ///     .await?;
+    ///
+    /// // Without credentials: a plain HTTP client PUTs each range, then POSTs the part list.
+    /// let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+    ///     .build_http::<Full<Bytes>>();
+    /// let mut etags = Vec::new();
+    /// for part in &manifest.parts {
+    ///     let range = part.offset as usize..(part.offset + part.len) as usize;
+    ///     let req = http::Request::put(&part.url).body(Full::new(data.slice(range)))?;
+    ///     let resp = http.request(req).await?;
+    ///     assert_eq!(resp.status(), 200);
+    ///     etags.push((part.part_number, resp.headers()["etag"].to_str()?.to_owned()));
+    /// }
+    /// let body = PresignedUpload::complete_body(&etags);
+    /// let req = http::Request::post(&manifest.complete.url).body(Full::new(Bytes::from(body)))?;
+    /// let resp = http.request(req).await?;
+    /// assert_eq!(resp.status(), 200);
+    /// let _ = resp.into_body().collect().await?;
+    ///
+    /// assert_eq!(client.get_object("docs", "from-browser.bin").await?, data);
+    /// # server.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::is_usage`] for a part size or count outside OSS limits (100 KiB ..= 5 GiB,
     /// at most 10,000 parts) or an invalid expiry; errors of InitiateMultipartUpload.
