@@ -71,8 +71,7 @@ pub(crate) async fn read_limited(body: Incoming, limit: usize) -> Result<Bytes, 
                     format!("The request body exceeds the maximum of {limit} bytes."),
                     "Content-Length",
                     "",
-                )
-                .ec("0042-00000204"))
+                ))
             } else {
                 Err(OssError::internal("failed to read the request body"))
             }

@@ -1,4 +1,6 @@
 //! OSS error documents the server answers with (codes, statuses and ECs from WIRE.md §7).
+//!
+//! An EC is set only where WIRE.md or an official sample names one; none is invented.
 
 use http::StatusCode;
 
@@ -98,7 +100,6 @@ impl OssError {
             "The specified key does not exist.",
         )
         .with("Key", key)
-        .ec("0026-00000001")
     }
 
     pub(crate) fn no_such_upload(upload_id: &str, ec: &'static str) -> Self {
@@ -122,7 +123,6 @@ impl OssError {
         .with("ETag", etag)
         .with("PartNumber", part_number.to_string())
         .with("UploadId", upload_id)
-        .ec("0042-00000210")
     }
 
     pub(crate) fn invalid_part_order(upload_id: &str) -> Self {
@@ -197,7 +197,6 @@ impl OssError {
             "For sequential multipart upload, you must upload or complete parts with \
              sequential part number.",
         )
-        .ec("0017-00000241")
     }
 
     pub(crate) fn entity_too_large(limit: u64) -> Self {
@@ -215,7 +214,6 @@ impl OssError {
             "The specified bucket is not valid.",
         )
         .with("BucketName", bucket)
-        .ec("0015-00000001")
     }
 
     pub(crate) fn missing_content_length() -> Self {

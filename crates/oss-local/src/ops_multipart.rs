@@ -156,7 +156,6 @@ fn copy_source(value: &str) -> Result<(String, String), OssError> {
             "x-oss-copy-source",
             value,
         )
-        .ec("0017-00000801")
     };
     let path = value.split_once('?').map_or(value, |(p, _)| p);
     let path = path.strip_prefix('/').unwrap_or(path);

@@ -311,8 +311,7 @@ pub(crate) fn list_limit(req: &Req, name: &'static str, default: usize) -> Resul
                 format!("Argument {name} must be an integer between 1 and 1000."),
                 name,
                 value,
-            )
-            .ec("0017-00000207")),
+            )),
         },
     }
 }
