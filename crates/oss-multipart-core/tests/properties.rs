@@ -123,13 +123,15 @@ fn run_seed(seed: u64) -> (u32, u32) {
             Outcome::Failed(f) => {
                 failures += 1;
                 // Every failure can be recovered from: resume (checkpoint) or start again.
+                // Part-level CRC checks must catch every corruption before Complete.
+                assert!(
+                    !matches!(f.error, UploadError::ObjectCrcMismatch { .. }),
+                    "seed {seed}: corruption reached the object: {f:?}"
+                );
                 if !stream {
                     // Known sizes checkpoint (Keep policy) or are single PUTs: the failure must be
                     // resumable unless no upload exists yet or Complete already consumed it.
-                    let consumed = matches!(
-                        f.error,
-                        UploadError::CompletionUnconfirmed | UploadError::ObjectCrcMismatch { .. }
-                    );
+                    let consumed = matches!(f.error, UploadError::CompletionUnconfirmed);
                     assert!(
                         f.resumable || f.upload_id.is_none() || consumed,
                         "seed {seed}: {f:?}"
