@@ -265,3 +265,32 @@ fn error_writer_round_trips_every_sample() {
         assert_eq!(a, b);
     }
 }
+
+#[test]
+fn paging_follows_the_next_markers() {
+    use oss_model::ops::{ListMultipartUploads, ListParts};
+    use oss_model::{BucketName, ObjectKey};
+    let bucket = BucketName::new("examplebucket").unwrap();
+    let parts = ListPartsOutput::from_xml(&sample("ListPartsResult.xml")).unwrap();
+    let op = ListParts::new(
+        bucket.clone(),
+        ObjectKey::new("multipart.data").unwrap(),
+        "id",
+    );
+    let next = op.next_page(&parts).expect("sample page is truncated");
+    assert_eq!(next.part_number_marker, Some(5));
+    let mut last = parts.clone();
+    last.is_truncated = false;
+    assert!(op.next_page(&last).is_none());
+
+    let uploads =
+        ListMultipartUploadsOutput::from_xml(&sample("ListMultipartUploadsResult.xml")).unwrap();
+    let next = ListMultipartUploads::new(bucket)
+        .next_page(&uploads)
+        .unwrap();
+    assert_eq!(next.key_marker.as_deref(), Some("photos/d e.jpg"));
+    assert_eq!(
+        next.upload_id_marker.as_deref(),
+        Some("89F0105AA66942638E35300618DF****")
+    );
+}

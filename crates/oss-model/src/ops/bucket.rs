@@ -153,6 +153,17 @@ impl ListObjectsV2 {
     }
 }
 
+impl ListObjectsV2 {
+    /// The request for the page after `page`, or `None` when `page` was the last one.
+    pub fn next_page(&self, page: &ListObjectsV2Output) -> Option<Self> {
+        page.is_truncated.then(|| Self {
+            continuation_token: Some(page.next_continuation_token.clone()),
+            start_after: None,
+            ..self.clone()
+        })
+    }
+}
+
 impl Operation for ListObjectsV2 {
     type Output = ListObjectsV2Output;
 

@@ -46,6 +46,16 @@ impl ListParts {
     }
 }
 
+impl ListParts {
+    /// The request for the page after `page`, or `None` when `page` was the last one.
+    pub fn next_page(&self, page: &ListPartsOutput) -> Option<Self> {
+        page.is_truncated.then(|| Self {
+            part_number_marker: Some(page.next_part_number_marker),
+            ..self.clone()
+        })
+    }
+}
+
 impl Operation for ListParts {
     type Output = ListPartsOutput;
 

@@ -49,6 +49,17 @@ impl ListMultipartUploads {
     }
 }
 
+impl ListMultipartUploads {
+    /// The request for the page after `page`, or `None` when `page` was the last one.
+    pub fn next_page(&self, page: &ListMultipartUploadsOutput) -> Option<Self> {
+        page.is_truncated.then(|| Self {
+            key_marker: Some(page.next_key_marker.clone()),
+            upload_id_marker: Some(page.next_upload_id_marker.clone()),
+            ..self.clone()
+        })
+    }
+}
+
 impl Operation for ListMultipartUploads {
     type Output = ListMultipartUploadsOutput;
 
