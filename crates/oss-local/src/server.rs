@@ -148,9 +148,13 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut shutdown: watch::
             let _permit = permit;
             let service = service_fn(move |req| handle(ctx.clone(), req));
             let mut builder = hyper::server::conn::http1::Builder::new();
+            // A client that never finishes sending its request head must not keep a
+            // connection slot forever.
             builder
                 .max_buf_size(limits.max_header_bytes.max(8192))
-                .max_headers(limits.max_headers);
+                .max_headers(limits.max_headers)
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(std::time::Duration::from_secs(30));
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             tokio::pin!(conn);
             tokio::select! {

@@ -133,3 +133,28 @@ async fn fast_etags_are_stable_and_well_formed() {
     assert_eq!(e1, format!("\"{:016X}{:016X}\"", crc64(&body), body.len()));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn connection_count_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut limits = oss_local::Limits::default();
+    limits.max_connections = 1;
+    let server = Server::start(config(dir.path()).with_limits(limits))
+        .await
+        .unwrap();
+    let addr = server.addr();
+    // One idle connection holds the only slot...
+    let holder = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // ...so a second client waits instead of being served.
+    let waiting = tokio::spawn(async move { req("PUT", "queued").body("q").send(addr).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished());
+    drop(holder);
+    let r = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    server.shutdown().await;
+}
