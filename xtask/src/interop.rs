@@ -19,7 +19,11 @@ use std::time::{Duration, Instant};
 use crate::util::{cargo, run_step, workspace_root};
 
 /// What the venv must contain; changing this list reinstalls.
-const REQUIREMENTS: &[&str] = &["alibabacloud-oss-v2>=1.4,<2", "oss2>=2.19,<3", "pytest>=7,<10"];
+const REQUIREMENTS: &[&str] = &[
+    "alibabacloud-oss-v2>=1.4,<2",
+    "oss2>=2.19,<3",
+    "pytest>=7,<10",
+];
 const AK: &str = "interop-ak";
 const SK: &str = "interop-secret";
 const BUCKET: &str = "interop-bucket";
@@ -159,13 +163,10 @@ impl Server {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err("oss-local did not print its listening line within 60 s".to_owned());
-            }
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("oss-local did not print its listening line within 60 s".to_owned());
         };
         let Some(endpoint) = line.trim().strip_prefix("listening on ").map(str::to_owned) else {
             let _ = child.kill();
@@ -202,6 +203,9 @@ mod tests {
             json_string_field(r#"{"executable":"C:\\t\\x.exe"}"#, "executable").as_deref(),
             Some("C:\\t\\x.exe")
         );
-        assert_eq!(json_string_field(r#"{"executable":null}"#, "executable"), None);
+        assert_eq!(
+            json_string_field(r#"{"executable":null}"#, "executable"),
+            None
+        );
     }
 }
