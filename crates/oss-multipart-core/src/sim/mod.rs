@@ -551,6 +551,10 @@ impl Sim {
 
     /// One step: jump the clock to the earliest delivery or machine deadline and process it, then
     /// drain. Returns `false` when nothing is pending.
+    ///
+    /// # Panics
+    /// When the machine breaks an invariant: progress decreasing or exceeding the total. That is
+    /// the point of the harness.
     pub fn step(&mut self) -> bool {
         self.steps += 1;
         self.drain();
