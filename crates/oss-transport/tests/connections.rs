@@ -167,3 +167,16 @@ async fn relative_or_foreign_uris_are_invalid_requests() {
         assert!(err.is_invalid_request(), "{uri}: {err:?}");
     }
 }
+
+#[test]
+fn public_types_are_thread_safe() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Client>();
+    send_sync::<oss_transport::TransportError>();
+    send_sync::<oss_transport::DigestHandle>();
+    send_sync::<oss_transport::RateLimiter>();
+    send_sync::<oss_transport::FileRange>();
+    send::<RequestBody>();
+    send::<oss_transport::ResponseBody>();
+}
