@@ -2,7 +2,13 @@
 //!
 //! `cargo bench -p oss-transport --bench file_range`; the file (256 MiB) lives in the temp dir and is read
 //! through the page cache, so this measures the body pipeline and hyper, not the disk.
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)] // criterion macros generate undocumented fns
+// Criterion's macros generate undocumented functions.
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout
+)]
 
 use std::io::Write as _;
 use std::net::SocketAddr;
