@@ -4,8 +4,10 @@
 //! for us) or to a tool the task installs itself; nothing here depends on the workspace's own
 //! crates, so a broken crate never breaks the tool that diagnoses it.
 
+mod chaos;
 mod ci;
 mod codegen;
+mod fuzz;
 mod interop;
 mod util;
 
@@ -15,8 +17,10 @@ const HELP: &str = "\
 cargo xtask <task> [args]
 
 tasks:
+  chaos [--time S] [--kills N]  long chaos uploads + 20 SIGKILL/resume runs (oss-chaos, release)
   ci                 fmt check, clippy -D warnings (all targets), tests, docs with warnings denied
   codegen [--check]  regenerate crates/oss-model/src/generated from its spec (or check it is fresh)
+  fuzz [--time S] [TARGET..]    every fuzz target S seconds (default 60), executions per target
   help               this text
   interop [PYTEST..] official Python SDKs (venv in target/interop-venv) against oss-local
 ";
@@ -28,8 +32,10 @@ fn main() -> ExitCode {
         None => ("help", &[][..]),
     };
     let result = match task {
+        "chaos" => chaos::run(rest),
         "ci" => ci::run(rest),
         "codegen" => codegen::run(rest),
+        "fuzz" => fuzz::run(rest),
         "interop" => interop::run(rest),
         "help" | "--help" | "-h" => {
             eprint!("{HELP}");

@@ -1,0 +1,273 @@
+//! Crash/resume: the real `ossmp cp` (binary `chaos-ossmp` = `ossmp::run`) SIGKILLed at random
+//! points — during parts and right when the last part is stored (Complete) — and re-run on the
+//! same upload; and the `oss-local` server (binary `chaos-oss-local`) SIGKILLed and restarted on
+//! its data directory mid-upload.
+//!
+//! Proof that no finished part was sent twice: `oss-local` stores every committed UploadPart
+//! under a fresh file name (`<n>-<unique>.part`). After each kill the client's journal (its
+//! checkpoint) names the parts it considers finished; the file names of those parts must stay
+//! the same through every later run, up to the completed object.
+//!
+//! Quick variants run in `cargo test`; `CRASH_KILLS=20 cargo test -p oss-chaos --test crash`
+//! (what `cargo xtask chaos` does) repeats 20 kills on one upload.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use oss_chaos::evidence::{Journal, PartFiles, journals, part_files};
+use oss_chaos::{AK, BUCKET, REGION, SK, client, crc64, data, fast_retry, local_config};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn kills(default: usize) -> usize {
+    std::env::var("CRASH_KILLS").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+/// `ossmp cp` with an isolated HOME (no profile file, no user cache) and env credentials.
+fn ossmp_cp(home: &Path, endpoint: &str, src: &Path, key: &str, cp_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chaos-ossmp"));
+    cmd.env_clear()
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("OSS_ACCESS_KEY_ID", AK)
+        .env("OSS_ACCESS_KEY_SECRET", SK)
+        .args(["--endpoint", endpoint, "--region", REGION, "--path-style", "--json", "--quiet"])
+        .arg("cp")
+        .arg(src)
+        .arg(format!("oss://{BUCKET}/{key}"))
+        .args(["--part-size", "100KiB", "--jobs", "3", "--checkpoint-dir"])
+        .arg(cp_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Checks the no-double-send invariant: every part a journal recorded as finished still has
+/// the file name it had right after that journal's kill.
+fn check_no_resend(history: &[(Journal, PartFiles)], now: &PartFiles) -> usize {
+    let mut checked = 0;
+    for (journal, then) in history {
+        let (Some(before), Some(after)) = (then.get(&journal.upload_id), now.get(&journal.upload_id)) else {
+            panic!("upload {} vanished from the server", journal.upload_id);
+        };
+        for n in &journal.parts {
+            let (b, a) = (before.get(n), after.get(n));
+            assert!(b.is_some(), "journal part {n} was never stored");
+            assert_eq!(b, a, "finished part {n} of {} was sent (and stored) again", journal.upload_id);
+            checked += 1;
+        }
+    }
+    checked
+}
+
+/// Parts stored for `upload_id` (0 when unknown).
+fn stored_parts(data_dir: &Path, upload_id: Option<&str>) -> usize {
+    let files = part_files(data_dir, BUCKET);
+    match upload_id {
+        Some(id) => files.get(id).map_or(0, BTreeMap::len),
+        None => files.values().map(BTreeMap::len).max().unwrap_or(0),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
+    let kills = kills(4);
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("server");
+    // Bandwidth-capped so a run lasts long enough to be killed mid-way at random.
+    let mut faults = oss_local::FaultConfig::default();
+    faults.bandwidth = Some(3 * 1024 * 1024);
+    let server = oss_local::Server::start(local_config().with_data_dir(&data_dir).with_faults(faults))
+        .await
+        .unwrap();
+    let endpoint = server.endpoint();
+    let bytes = data(12 * 1024 * 1024 + 12_345, 99);
+    let total_parts = bytes.len().div_ceil(102_400);
+    let src = dir.path().join("big.bin");
+    std::fs::write(&src, &bytes).unwrap();
+    let cp_dir = dir.path().join("cp");
+    let key = "crash/ossmp.bin";
+    let mut rng = StdRng::seed_from_u64(std::env::var("CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(3));
+    let mut history: Vec<(Journal, PartFiles)> = Vec::new();
+    let mut survived = 0;
+    let mut checked = 0;
+    let mut upload_id: Option<String> = None;
+    for i in 0..kills {
+        let mut child = ossmp_cp(dir.path(), &endpoint, &src, key, &cp_dir).spawn().unwrap();
+        // Every 4th kill waits for the last part to be stored, so it lands in Complete.
+        let at_complete = i % 4 == 3;
+        let started = Instant::now();
+        let delay = Duration::from_millis(rng.gen_range(150..1500));
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            if at_complete {
+                if stored_parts(&data_dir, upload_id.as_deref()) >= total_parts || started.elapsed() > Duration::from_secs(30) {
+                    break;
+                }
+            } else if started.elapsed() >= delay {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let finished = child.try_wait().unwrap();
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        if finished.is_some() {
+            // It finished before the kill: nothing more to crash.
+            assert!(status.success(), "ossmp failed: {}", String::from_utf8_lossy(&child.wait_with_output().unwrap().stderr));
+            break;
+        }
+        survived += 1;
+        let snapshot = part_files(&data_dir, BUCKET);
+        checked += check_no_resend(&history, &snapshot);
+        if let Some(j) = journals(&cp_dir).into_iter().next() {
+            upload_id = Some(j.upload_id.clone());
+            history.push((j, snapshot));
+        }
+    }
+    // The final, uninterrupted run.
+    let out = ossmp_cp(dir.path(), &endpoint, &src, key, &cp_dir).output().unwrap();
+    assert!(out.status.success(), "final ossmp cp: {}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(out.stdout.split(|&b| b == b'\n').find(|l| !l.is_empty()).unwrap()).unwrap();
+    assert_eq!(summary["status"], "ok");
+    assert_eq!(summary["crc64_verified"], true);
+    let client = client(&endpoint, fast_retry(3)).unwrap();
+    let stored = client.get_object(BUCKET, key).await.unwrap();
+    assert_eq!(crc64(&stored), crc64(&bytes));
+    assert!(stored == bytes, "object differs from the source");
+    let final_files = part_files(&data_dir, BUCKET);
+    checked += check_no_resend(&history, &final_files);
+    if let Some((last, _)) = history.last() {
+        // The CLI's own account agrees: at least the journal's parts were reused.
+        let reused = summary["parts_reused"].as_u64().unwrap();
+        if summary["upload_id"].as_str() == Some(last.upload_id.as_str()) {
+            assert!(reused >= last.parts.len() as u64, "reused {reused} < journal {}", last.parts.len());
+        }
+    }
+    println!(
+        "CRASH ossmp: kills_survived={survived} journal_parts_checked={checked} final_parts_reused={} resumed={}",
+        summary["parts_reused"], summary["resumed"]
+    );
+    assert!(survived >= 1, "no kill landed");
+    server.shutdown().await;
+}
+
+fn spawn_server(data_dir: &Path, listen: &str) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaos-oss-local"))
+        .args(["--listen", listen, "--access-key-id", AK, "--access-key-secret", SK, "--bucket", BUCKET])
+        .args(["--no-fsync", "--bandwidth", "4194304", "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{line}"));
+    (child, addr.parse().unwrap())
+}
+
+fn respawn(data_dir: &Path, addr: SocketAddr) -> Child {
+    // The port was just freed; binding may race the kernel for a moment.
+    for _ in 0..100 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chaos-oss-local"))
+            .args(["--listen", &addr.to_string(), "--access-key-id", AK, "--access-key-secret", SK])
+            .args(["--bucket", BUCKET, "--no-fsync", "--bandwidth", "4194304", "--data-dir"])
+            .arg(data_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
+        if line.starts_with("listening on") {
+            return child;
+        }
+        let _ = child.wait();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("oss-local did not restart on {addr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oss_local_sigkill_and_restart_mid_upload() {
+    let kills = kills(3);
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir: PathBuf = dir.path().join("server");
+    let (mut server, addr) = spawn_server(&data_dir, "127.0.0.1:0");
+    let endpoint = format!("http://{addr}");
+    let bytes = data(10 * 1024 * 1024 + 777, 5);
+    let src = dir.path().join("src.bin");
+    std::fs::write(&src, &bytes).unwrap();
+    let cp_dir = dir.path().join("cp");
+    let key = "crash/server.bin";
+    let client = client(&endpoint, fast_retry(1)).unwrap();
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut history: Vec<(Journal, PartFiles)> = Vec::new();
+    let (mut restarts, mut attempts, mut checked) = (0, 0, 0);
+    let out = loop {
+        attempts += 1;
+        assert!(attempts < 60, "upload never finished");
+        let upload = client
+            .upload_file(BUCKET, key, &src)
+            .part_size(102_400)
+            .concurrency(3)
+            .checkpoint_dir(&cp_dir)
+            .send();
+        let result = if restarts < kills {
+            let delay = Duration::from_millis(rng.gen_range(100..1200));
+            tokio::pin!(upload);
+            tokio::select! {
+                r = &mut upload => r,
+                () = tokio::time::sleep(delay) => {
+                    server.kill().unwrap();
+                    server.wait().unwrap();
+                    restarts += 1;
+                    // Acknowledged parts must have survived the crash.
+                    let after_crash = part_files(&data_dir, BUCKET);
+                    checked += check_no_resend(&history, &after_crash);
+                    let r = upload.await;
+                    server = respawn(&data_dir, addr);
+                    r
+                }
+            }
+        } else {
+            upload.await
+        };
+        match result {
+            Ok(out) => break out,
+            Err(e) => {
+                assert!(e.is_resumable() || e.is_network() || e.is_retryable(), "not resumable: {e:?}");
+                let snapshot = part_files(&data_dir, BUCKET);
+                checked += check_no_resend(&history, &snapshot);
+                if let Some(j) = journals(&cp_dir).into_iter().next() {
+                    // Every journal part is on the server (it survived the SIGKILL).
+                    let stored = snapshot.get(&j.upload_id).cloned().unwrap_or_default();
+                    for n in &j.parts {
+                        assert!(stored.contains_key(n), "acknowledged part {n} lost by the server crash");
+                    }
+                    history.push((j, snapshot));
+                }
+            }
+        }
+    };
+    assert_eq!(out.crc64, crc64(&bytes));
+    let stored = client.get_object(BUCKET, key).await.unwrap();
+    assert!(stored == bytes, "object differs from the source");
+    checked += check_no_resend(&history, &part_files(&data_dir, BUCKET));
+    println!(
+        "CRASH oss-local: server_kills={restarts} client_attempts={attempts} journal_parts_checked={checked} parts_reused={}",
+        out.parts_reused
+    );
+    assert!(restarts >= 1);
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
