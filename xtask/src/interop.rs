@@ -77,7 +77,7 @@ fn venv_python(venv: &Path) -> PathBuf {
 }
 
 /// Creates the venv and installs the requirements unless its stamp says they are there.
-fn ensure_venv(venv: &Path) -> Result<PathBuf, String> {
+pub(crate) fn ensure_venv(venv: &Path) -> Result<PathBuf, String> {
     let python = venv_python(venv);
     let stamp = venv.join("oss-interop-requirements.txt");
     let wanted = REQUIREMENTS.join("\n");
@@ -126,7 +126,7 @@ fn build_server() -> Result<PathBuf, String> {
 }
 
 /// The value of `"field":"..."` in one line of cargo's JSON (paths need only `\\` and `\"`).
-fn json_string_field(line: &str, field: &str) -> Option<String> {
+pub(crate) fn json_string_field(line: &str, field: &str) -> Option<String> {
     let start = line.find(&format!("\"{field}\":\""))? + field.len() + 4;
     let mut out = String::new();
     let mut chars = line[start..].chars();
