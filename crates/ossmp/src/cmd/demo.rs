@@ -8,11 +8,11 @@
 use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use md5::{Digest as _, Md5};
-use oss_multipart::{CancellationToken, Client, Error as OssError, UploadOutput};
+use oss_multipart::{CancellationToken, Client, UploadOutput};
 use rand::Rng as _;
 
 use crate::cli::{DemoArgs, GlobalArgs};
@@ -248,11 +248,14 @@ async fn steps(
     let crash_at = (args.size as f64 * CRASH_AT) as u64;
     let crashed = Arc::new(AtomicBool::new(false));
     let show = progress_fn(&bar);
-    let (tok, flag) = (token.clone(), crashed.clone());
+    // The library's cancellation error does not count parts, so remember the last progress report's count.
+    let parts_done = Arc::new(AtomicU32::new(0));
+    let (tok, flag, done) = (token.clone(), crashed.clone(), parts_done.clone());
     let t = Instant::now();
     let first = start(client, &dest, Some(&file), &opts)
         .progress(move |p| {
             show(p);
+            done.store(p.parts_done, Ordering::Relaxed);
             if p.bytes_done >= crash_at && !flag.swap(true, Ordering::Relaxed) {
                 tok.cancel();
             }
@@ -264,14 +267,14 @@ async fn steps(
     let first_elapsed = t.elapsed();
     let (parts_before_crash, checkpoint) = match first {
         Err(e) if e.is_cancelled() => {
-            let done = parts_done_of(&e);
+            let done = parts_done.load(Ordering::Relaxed);
             out.info(format!(
-                "3/6 uploaded {} parts, then simulated a crash at {:.0}% (upload cancelled); checkpoint kept at {}",
-                done.map_or_else(|| "some".to_owned(), |d| d.to_string()),
+                "3/6 uploaded {done} of {} parts, then simulated a crash at {:.0}% (upload cancelled); checkpoint kept at {}",
+                args.size.div_ceil(part_size),
                 CRASH_AT * 100.0,
                 e.checkpoint_path().map_or_else(|| "?".to_owned(), |p| p.display().to_string())
             ));
-            (done, e.checkpoint_path().map(|p| p.display().to_string()))
+            (Some(done), e.checkpoint_path().map(|p| p.display().to_string()))
         }
         Err(e) => return Err(anyhow::Error::new(e).context("demo upload (first attempt)")),
         Ok(_) => {
@@ -398,14 +401,6 @@ async fn steps(
         "stale_uploads_aborted": report.aborted.len(),
         "uploads_left": left.len(),
     }))
-}
-
-/// How many parts were done when the upload stopped, if the error says.
-fn parts_done_of(e: &OssError) -> Option<u32> {
-    match e {
-        OssError::Upload(u) => Some(u.parts_done()),
-        _ => None,
-    }
 }
 
 /// Starts an upload with one 1 MiB part and walks away from it, as a crashed client without a checkpoint would.
