@@ -117,7 +117,15 @@ fn one_line(rendered: &str, args: impl Iterator<Item = String>) -> String {
         text.insert_str(0, "error: ");
     }
     const SUBCOMMANDS: [&str; 6] = ["cp", "uploads", "parts", "presign", "serve", "demo"];
-    let help = match args.into_iter().find(|a| SUBCOMMANDS.contains(&a.as_str())) {
+    const NESTED: [&str; 6] = ["ls", "abort", "gc", "get", "put", "upload"];
+    let mut args = args.into_iter();
+    let help = match args.find(|a| SUBCOMMANDS.contains(&a.as_str())) {
+        Some(sub) if sub == "uploads" || sub == "presign" => {
+            match args.find(|a| NESTED.contains(&a.as_str())) {
+                Some(child) => format!("ossmp {sub} {child} --help"),
+                None => format!("ossmp {sub} --help"),
+            }
+        }
         Some(sub) => format!("ossmp {sub} --help"),
         None => "ossmp --help".to_owned(),
     };
@@ -137,5 +145,9 @@ mod tests {
             "error: the following required arguments were not provided: <oss://BUCKET/KEY> -- see `ossmp cp --help`"
         );
         assert!(one_line("oops", std::iter::empty()).starts_with("error: oops"));
+        let args = ["uploads", "gc", "oss://b", "--older-than", "3x"].map(String::from);
+        assert!(
+            one_line("error: bad", args.into_iter()).ends_with("see `ossmp uploads gc --help`")
+        );
     }
 }

@@ -470,36 +470,7 @@ fn sigkill_then_rerun_resumes_without_resending_parts() {
     let mut child = child.spawn().unwrap();
 
     // Wait until the server holds at least 10 parts of the upload, then kill -9.
-    let client = local.client();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let stored = loop {
-        assert!(Instant::now() < deadline, "upload never made progress");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "ossmp finished before it could be killed"
-        );
-        let parts = local.rt.block_on(async {
-            use futures::TryStreamExt;
-            let ups: Vec<_> = client
-                .list_uploads(BUCKET, None)
-                .try_collect()
-                .await
-                .unwrap();
-            match ups.first() {
-                Some(u) => client
-                    .list_parts(BUCKET, &u.key, &u.upload_id)
-                    .try_collect::<Vec<_>>()
-                    .await
-                    .unwrap()
-                    .len(),
-                None => 0,
-            }
-        });
-        if parts >= 10 {
-            break parts;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let stored = wait_for_parts(&local, &mut child, 10);
     child.kill().unwrap(); // SIGKILL on Unix: no chance to clean up.
     child.wait().unwrap();
 
@@ -528,6 +499,107 @@ fn sigkill_then_rerun_resumes_without_resending_parts() {
         .assert()
         .success()
         .stdout(predicate::str::contains("no unfinished"));
+}
+
+/// Polls the server until the only unfinished upload has at least `n` parts; returns how many it has.
+fn wait_for_parts(local: &Local, child: &mut std::process::Child, n: usize) -> usize {
+    let client = local.client();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "upload never made progress");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ossmp finished before it could be stopped"
+        );
+        let parts = local.rt.block_on(async {
+            use futures::TryStreamExt;
+            let ups: Vec<_> = client
+                .list_uploads(BUCKET, None)
+                .try_collect()
+                .await
+                .unwrap();
+            match ups.first() {
+                Some(u) => client
+                    .list_parts(BUCKET, &u.key, &u.upload_id)
+                    .try_collect::<Vec<_>>()
+                    .await
+                    .unwrap()
+                    .len(),
+                None => 0,
+            }
+        });
+        if parts >= n {
+            return parts;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Ctrl-C (SIGINT): graceful stop, exit 130, one line saying how to resume; the re-run resumes.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_keeps_the_checkpoint_and_exits_130() {
+    let local = Local::start_with(|mut c| {
+        c.faults.latency = Duration::from_millis(30);
+        c
+    });
+    let bytes = data(4 * 1024 * 1024, 5);
+    let f = write_file(local.home.path(), "int.bin", &bytes);
+    let ckpt = local.home.path().join("ckpt");
+    let run = |c: &mut StdCommand| {
+        c.arg("cp")
+            .arg(&f)
+            .args([
+                "oss://bkt/int.bin",
+                "--part-size",
+                "100KiB",
+                "-j",
+                "2",
+                "--checkpoint-dir",
+            ])
+            .arg(&ckpt)
+            .env("OSS_ENDPOINT", &local.endpoint)
+            .env("OSS_REGION", REGION)
+            .env("OSS_ACCESS_KEY_ID", AK)
+            .env("OSS_ACCESS_KEY_SECRET", SK)
+            .env("HOME", local.home.path());
+    };
+    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("ossmp"));
+    run(&mut cmd);
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_parts(&local, &mut child, 5);
+    let status = StdCommand::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let lines = stderr_lines(&out.stderr);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("interrupted")
+            && lines[0].contains("run the same command again to resume"),
+        "{}",
+        lines[0]
+    );
+
+    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("ossmp"));
+    run(&mut cmd);
+    let out = cmd.arg("--json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = json_of(&out.stdout);
+    assert_eq!(j["resumed"], true);
+    assert!(j["parts_reused"].as_u64().unwrap() >= 5, "{j}");
+    assert!(local.get("int.bin") == bytes);
 }
 
 // ---------------------------------------------------------------- uploads, parts

@@ -276,6 +276,22 @@ pub(crate) fn start(
 }
 
 fn annotate(e: OssError, source: &str, dest: &OssUrl) -> anyhow::Error {
+    if e.is_cancelled() {
+        let resume = match e.checkpoint_path() {
+            Some(p) => format!(
+                "run the same command again to resume (checkpoint {})",
+                p.display()
+            ),
+            None => "run the same command again; stdin uploads start over".to_owned(),
+        };
+        return CliError::new(
+            crate::exit::Exit::Interrupted,
+            format!("upload of {source} to {dest} interrupted; the parts stored so far are kept"),
+        )
+        .hint(resume)
+        .checkpoint(e.checkpoint_path().map(Path::to_path_buf))
+        .into();
+    }
     anyhow::Error::new(e).context(format!("uploading {source} to {dest}"))
 }
 

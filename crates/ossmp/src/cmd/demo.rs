@@ -274,7 +274,10 @@ async fn steps(
                 CRASH_AT * 100.0,
                 e.checkpoint_path().map_or_else(|| "?".to_owned(), |p| p.display().to_string())
             ));
-            (Some(done), e.checkpoint_path().map(|p| p.display().to_string()))
+            (
+                Some(done),
+                e.checkpoint_path().map(|p| p.display().to_string()),
+            )
         }
         Err(e) => return Err(anyhow::Error::new(e).context("demo upload (first attempt)")),
         Ok(_) => {
