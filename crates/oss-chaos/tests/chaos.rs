@@ -139,7 +139,7 @@ fn pick_case(rng: &mut StdRng, max_size: usize) -> Case {
 /// Uploads one case to the end: resumes/restarts as the errors allow, then checks the bytes.
 async fn run_case(client: &Client, dir: &std::path::Path, key: &str, case: Case, tally: &Tally) {
     let bytes = data(case.size, case.seed);
-    let path = dir.join(format!("{key}.src"));
+    let path = dir.join(format!("{}.src", key.replace('/', "_")));
     let cp_dir = dir.join("checkpoints");
     if !case.stream {
         std::fs::write(&path, &bytes).unwrap();

@@ -12,7 +12,6 @@
 //! (what `cargo xtask chaos` does) repeats 20 kills on one upload.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -54,7 +53,13 @@ fn check_no_resend(history: &[(Journal, PartFiles)], now: &PartFiles) -> usize {
     let mut checked = 0;
     for (journal, then) in history {
         let (Some(before), Some(after)) = (then.get(&journal.upload_id), now.get(&journal.upload_id)) else {
-            panic!("upload {} vanished from the server", journal.upload_id);
+            panic!(
+                "upload {} (journal of {} parts) vanished from the server; uploads now: {:?}. \
+                 A run after a kill started a new multipart upload and sent every finished part again",
+                journal.upload_id,
+                journal.parts.len(),
+                now.iter().map(|(id, p)| (id.clone(), p.len())).collect::<Vec<_>>()
+            );
         };
         for n in &journal.parts {
             let (b, a) = (before.get(n), after.get(n));
@@ -66,15 +71,6 @@ fn check_no_resend(history: &[(Journal, PartFiles)], now: &PartFiles) -> usize {
     checked
 }
 
-/// Parts stored for `upload_id` (0 when unknown).
-fn stored_parts(data_dir: &Path, upload_id: Option<&str>) -> usize {
-    let files = part_files(data_dir, BUCKET);
-    match upload_id {
-        Some(id) => files.get(id).map_or(0, BTreeMap::len),
-        None => files.values().map(BTreeMap::len).max().unwrap_or(0),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
     let kills = kills(4);
@@ -82,12 +78,13 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
     let data_dir = dir.path().join("server");
     // Bandwidth-capped so a run lasts long enough to be killed mid-way at random.
     let mut faults = oss_local::FaultConfig::default();
-    faults.bandwidth = Some(3 * 1024 * 1024);
+    faults.bandwidth = Some(1024 * 1024);
     let server = oss_local::Server::start(local_config().with_data_dir(&data_dir).with_faults(faults))
         .await
         .unwrap();
     let endpoint = server.endpoint();
-    let bytes = data(12 * 1024 * 1024 + 12_345, 99);
+    // About 2.5 MiB per kill at 3 × 1 MiB/s, so the kills land before the end.
+    let bytes = data((kills * 5 / 2).max(8) * 1024 * 1024 + 12_345, 99);
     let total_parts = bytes.len().div_ceil(102_400);
     let src = dir.path().join("big.bin");
     std::fs::write(&src, &bytes).unwrap();
@@ -97,7 +94,7 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
     let mut history: Vec<(Journal, PartFiles)> = Vec::new();
     let mut survived = 0;
     let mut checked = 0;
-    let mut upload_id: Option<String> = None;
+    let mut finished: Option<std::process::Output> = None;
     for i in 0..kills {
         let mut child = ossmp_cp(dir.path(), &endpoint, &src, key, &cp_dir).spawn().unwrap();
         // Every 4th kill waits for the last part to be stored, so it lands in Complete.
@@ -109,7 +106,9 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
                 break;
             }
             if at_complete {
-                if stored_parts(&data_dir, upload_id.as_deref()) >= total_parts || started.elapsed() > Duration::from_secs(30) {
+                // The client's journal holds every part: the next request is Complete.
+                let all_done = journals(&cp_dir).iter().any(|j| j.parts.len() >= total_parts);
+                if all_done || started.elapsed() > Duration::from_secs(60) {
                     break;
                 }
             } else if started.elapsed() >= delay {
@@ -117,24 +116,33 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        let finished = child.try_wait().unwrap();
-        child.kill().unwrap();
-        let status = child.wait().unwrap();
-        if finished.is_some() {
-            // It finished before the kill: nothing more to crash.
-            assert!(status.success(), "ossmp failed: {}", String::from_utf8_lossy(&child.wait_with_output().unwrap().stderr));
+        if child.try_wait().unwrap().is_some() {
+            // It finished before the kill: nothing more to crash; its summary is the result.
+            let out = child.wait_with_output().unwrap();
+            assert!(out.status.success(), "ossmp failed: {}", String::from_utf8_lossy(&out.stderr));
+            finished = Some(out);
             break;
         }
+        child.kill().unwrap();
+        child.wait().unwrap();
         survived += 1;
+        println!(
+            "kill {i}: at_complete={at_complete} after {:?}, journals {:?}, server uploads {:?}",
+            started.elapsed(),
+            journals(&cp_dir).iter().map(|j| (j.upload_id.clone(), j.parts.len())).collect::<Vec<_>>(),
+            part_files(&data_dir, BUCKET).iter().map(|(id, p)| (id.clone(), p.len())).collect::<Vec<_>>()
+        );
         let snapshot = part_files(&data_dir, BUCKET);
         checked += check_no_resend(&history, &snapshot);
         if let Some(j) = journals(&cp_dir).into_iter().next() {
-            upload_id = Some(j.upload_id.clone());
             history.push((j, snapshot));
         }
     }
-    // The final, uninterrupted run.
-    let out = ossmp_cp(dir.path(), &endpoint, &src, key, &cp_dir).output().unwrap();
+    // The final, uninterrupted run (unless the last one already finished).
+    let out = match finished {
+        Some(out) => out,
+        None => ossmp_cp(dir.path(), &endpoint, &src, key, &cp_dir).output().unwrap(),
+    };
     assert!(out.status.success(), "final ossmp cp: {}", String::from_utf8_lossy(&out.stderr));
     let summary: serde_json::Value = serde_json::from_slice(out.stdout.split(|&b| b == b'\n').find(|l| !l.is_empty()).unwrap()).unwrap();
     assert_eq!(summary["status"], "ok");
@@ -145,15 +153,24 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
     assert!(stored == bytes, "object differs from the source");
     let final_files = part_files(&data_dir, BUCKET);
     checked += check_no_resend(&history, &final_files);
+    // One multipart upload from the first run to the end: no run started over (which would
+    // send every finished part again under a new upload id).
+    assert_eq!(final_files.len(), 1, "uploads created: {:?}", final_files.keys().collect::<Vec<_>>());
+    let mut complete_landed = false;
     if let Some((last, _)) = history.last() {
-        // The CLI's own account agrees: at least the journal's parts were reused.
+        // The CLI's own account agrees: at least the journal's parts were reused, unless the
+        // killed run's Complete had already landed, in which case the re-run finds the finished
+        // upload and sends nothing (then the blob holds exactly the journal's part files,
+        // which check_no_resend verified above).
         let reused = summary["parts_reused"].as_u64().unwrap();
-        if summary["upload_id"].as_str() == Some(last.upload_id.as_str()) {
-            assert!(reused >= last.parts.len() as u64, "reused {reused} < journal {}", last.parts.len());
+        complete_landed = reused == 0 && summary["resumed"] == true;
+        if summary["upload_id"].as_str() == Some(last.upload_id.as_str()) && !complete_landed {
+            assert!(reused >= last.parts.len() as u64, "reused {reused} < journal {}: {summary}", last.parts.len());
         }
     }
     println!(
-        "CRASH ossmp: kills_survived={survived} journal_parts_checked={checked} final_parts_reused={} resumed={}",
+        "CRASH ossmp: kills_survived={survived} journal_parts_checked={checked} final_parts_reused={} resumed={} \
+         complete_landed_before_kill={complete_landed}",
         summary["parts_reused"], summary["resumed"]
     );
     assert!(survived >= 1, "no kill landed");
@@ -163,7 +180,7 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
 fn spawn_server(data_dir: &Path, listen: &str) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_chaos-oss-local"))
         .args(["--listen", listen, "--access-key-id", AK, "--access-key-secret", SK, "--bucket", BUCKET])
-        .args(["--no-fsync", "--bandwidth", "4194304", "--data-dir"])
+        .args(["--no-fsync", "--bandwidth", "1048576", "--data-dir"])
         .arg(data_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -180,7 +197,7 @@ fn respawn(data_dir: &Path, addr: SocketAddr) -> Child {
     for _ in 0..100 {
         let mut child = Command::new(env!("CARGO_BIN_EXE_chaos-oss-local"))
             .args(["--listen", &addr.to_string(), "--access-key-id", AK, "--access-key-secret", SK])
-            .args(["--bucket", BUCKET, "--no-fsync", "--bandwidth", "4194304", "--data-dir"])
+            .args(["--bucket", BUCKET, "--no-fsync", "--bandwidth", "1048576", "--data-dir"])
             .arg(data_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -204,7 +221,8 @@ async fn oss_local_sigkill_and_restart_mid_upload() {
     let data_dir: PathBuf = dir.path().join("server");
     let (mut server, addr) = spawn_server(&data_dir, "127.0.0.1:0");
     let endpoint = format!("http://{addr}");
-    let bytes = data(10 * 1024 * 1024 + 777, 5);
+    // About 2.5 MiB per kill at 3 × 1 MiB/s, so every kill lands before the end.
+    let bytes = data((kills * 5 / 2).max(8) * 1024 * 1024 + 777, 5);
     let src = dir.path().join("src.bin");
     std::fs::write(&src, &bytes).unwrap();
     let cp_dir = dir.path().join("cp");
@@ -262,7 +280,9 @@ async fn oss_local_sigkill_and_restart_mid_upload() {
     assert_eq!(out.crc64, crc64(&bytes));
     let stored = client.get_object(BUCKET, key).await.unwrap();
     assert!(stored == bytes, "object differs from the source");
-    checked += check_no_resend(&history, &part_files(&data_dir, BUCKET));
+    let final_files = part_files(&data_dir, BUCKET);
+    checked += check_no_resend(&history, &final_files);
+    assert_eq!(final_files.len(), 1, "uploads created: {:?}", final_files.keys().collect::<Vec<_>>());
     println!(
         "CRASH oss-local: server_kills={restarts} client_attempts={attempts} journal_parts_checked={checked} parts_reused={}",
         out.parts_reused
