@@ -314,3 +314,12 @@ fn main() {
         done.size, done.crc64, done.confirmed_by_head
     );
 }
+
+// `cargo test -p oss-multipart-core --examples` runs the whole example (its assertions included).
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn example_runs_to_a_verified_object() {
+        super::main();
+    }
+}
