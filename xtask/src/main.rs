@@ -4,6 +4,7 @@
 //! for us) or to a tool the task installs itself; nothing here depends on the workspace's own
 //! crates, so a broken crate never breaks the tool that diagnoses it.
 
+mod bench;
 mod chaos;
 mod ci;
 mod codegen;
@@ -17,6 +18,7 @@ const HELP: &str = "\
 cargo xtask <task> [args]
 
 tasks:
+  bench e2e|memory|parts|report  end-to-end upload benchmarks vs ceiling and official SDK
   chaos [--time S] [--kills N]  long chaos uploads + 20 SIGKILL/resume runs (oss-chaos, release)
   ci                 fmt check, clippy -D warnings (all targets), tests, docs with warnings denied
   codegen [--check]  regenerate crates/oss-model/src/generated from its spec (or check it is fresh)
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         None => ("help", &[][..]),
     };
     let result = match task {
+        "bench" => bench::run(rest),
         "chaos" => chaos::run(rest),
         "ci" => ci::run(rest),
         "codegen" => codegen::run(rest),

@@ -1,0 +1,76 @@
+//! The `oss-multipart` runner: one file upload with CRC-64 on, timed from the first request
+//! to the completed object.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use oss_multipart::{Addressing, Client, Credentials, Error, UploadOutput};
+
+/// Where and as whom to upload.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Target {
+    /// `http://127.0.0.1:PORT` of an `oss-local`.
+    pub endpoint: String,
+    /// Its V4 scope region.
+    pub region: String,
+    /// Access key id.
+    pub access_key_id: String,
+    /// Access key secret.
+    pub access_key_secret: String,
+    /// Bucket (must exist).
+    pub bucket: String,
+}
+
+impl Target {
+    /// A target on `endpoint` with the given keys and bucket, region `cn-hangzhou`.
+    pub fn new(endpoint: &str, ak: &str, sk: &str, bucket: &str) -> Self {
+        Self {
+            endpoint: endpoint.to_owned(),
+            region: "cn-hangzhou".to_owned(),
+            access_key_id: ak.to_owned(),
+            access_key_secret: sk.to_owned(),
+            bucket: bucket.to_owned(),
+        }
+    }
+
+    /// A path-style client for this target.
+    ///
+    /// # Errors
+    /// When the endpoint is not a valid URL.
+    pub fn client(&self) -> Result<Client, Error> {
+        Client::builder()
+            .endpoint(self.endpoint.clone())
+            .region(self.region.clone())
+            .credentials(Credentials::new(
+                self.access_key_id.clone(),
+                self.access_key_secret.clone(),
+            ))
+            .addressing(Addressing::Path)
+            .build()
+    }
+}
+
+/// Uploads `path` to `key` with `part_size` × `jobs`; returns the output and the time taken
+/// (client construction excluded, so the first connection is part of the measurement).
+///
+/// # Errors
+/// Any upload error.
+pub async fn upload(
+    target: &Target,
+    key: &str,
+    path: &Path,
+    part_size: u64,
+    jobs: usize,
+) -> Result<(UploadOutput, Duration), Error> {
+    let client = target.client()?;
+    let started = Instant::now();
+    let out = client
+        .upload_file(&target.bucket, key, path)
+        .part_size(part_size)
+        .concurrency(jobs)
+        .no_resume()
+        .send()
+        .await?;
+    Ok((out, started.elapsed()))
+}
