@@ -26,7 +26,7 @@ Try it with no account and no network:  ossmp demo";
 
 /// Multipart uploads to Alibaba Cloud OSS that resume after a crash and clean up after themselves.
 #[derive(Debug, Parser)]
-#[command(name = "ossmp", version, about, after_help = format!("{ROOT_AFTER_HELP}\n\n{EXIT_CODES_HELP}"))]
+#[command(name = "ossmp", version, after_help = format!("{ROOT_AFTER_HELP}\n\n{EXIT_CODES_HELP}"))]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,
@@ -36,6 +36,7 @@ pub(crate) struct Cli {
 
 /// Options every subcommand accepts.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
     /// OSS endpoint, e.g. https://oss-cn-hangzhou.aliyuncs.com or http://127.0.0.1:9000.
     #[arg(long, global = true, env = "OSS_ENDPOINT", value_name = "URL")]

@@ -40,7 +40,8 @@ impl Bar {
             pb.set_draw_target(ProgressDrawTarget::hidden());
         }
         let template = if total.is_some() {
-            "{prefix} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}"
+            // `wide_bar` takes whatever width is left, so the line never wraps (wrapping breaks redraws).
+            "{prefix} [{wide_bar:.cyan/blue}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}"
         } else {
             "{prefix} {spinner} {bytes} {binary_bytes_per_sec} {msg}"
         };
