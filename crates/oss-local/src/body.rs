@@ -145,7 +145,7 @@ async fn stage_into(
 ) -> Result<StagedBody, StageError> {
     let want_md5 = opts.etag == EtagMode::Md5 || opts.content_md5.is_some();
     let mut md5 = want_md5.then(Md5::new);
-    let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
+    let mut crc = oss_model::crc64::Crc64::new();
     let mut size: u64 = 0;
     let mut throttle = Throttle::new(opts.bandwidth);
     while let Some(frame) = body.frame().await {
@@ -175,7 +175,7 @@ async fn stage_into(
             file.get_ref().sync_all().await?;
         }
     }
-    let crc64 = crc.finalize();
+    let crc64 = crc.finish();
     let md5 = md5.map(|m| <[u8; 16]>::from(m.finalize()));
     if let (Some(expected), Some(actual)) = (opts.content_md5, md5) {
         if expected != actual {

@@ -42,7 +42,6 @@ mod addressing;
 mod auth;
 mod body;
 mod config;
-mod crc;
 mod error;
 mod fault;
 #[doc(hidden)]

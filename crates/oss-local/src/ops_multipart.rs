@@ -286,7 +286,7 @@ fn copy_pieces(
         None => None,
     };
     let mut md5 = Md5::new();
-    let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
+    let mut crc = oss_model::crc64::Crc64::new();
     let mut size = 0u64;
     let mut buf = vec![0u8; 256 * 1024];
     for piece in pieces {
@@ -323,7 +323,7 @@ fn copy_pieces(
             out.sync_all()?;
         }
     }
-    let crc64 = crc.finalize();
+    let crc64 = crc.finish();
     let etag = match etag_mode {
         EtagMode::Md5 => quoted_hex(&md5.finalize()),
         _ => fast_etag(crc64, size),
@@ -504,7 +504,7 @@ fn select_parts(
     if forbid && existing.is_some() {
         return Err(Reject::Oss(OssError::file_already_exists("0042-00000214")));
     }
-    let mut crc = crate::crc::Combiner::default();
+    let mut crc = oss_model::crc64::Crc64Combiner::new();
     let mut size = 0u64;
     let mut md5 = Md5::new();
     let mut segments = Vec::with_capacity(chosen.len());

@@ -11,7 +11,8 @@
 //! - the XML bodies in both directions, so a compatible server (`oss-local`) reads the
 //!   Complete request body with [`ops::CompleteMultipartUploadBody::from_xml`] and writes
 //!   every result with the outputs' `to_xml`;
-//! - `encoding-type=url` handling: outputs always hold decoded keys.
+//! - `encoding-type=url` handling: outputs always hold decoded keys;
+//! - CRC-64/XZ ([`crc64`]): hashing and combining part checksums into the whole-object one.
 //!
 //! What it does NOT do: no I/O, no clock, no signing (see `oss-auth`), no addressing (virtual
 //! host vs path style, `Host`, `Date`, `Content-Length` are the transport's business), no retry
@@ -57,6 +58,7 @@
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
 mod codec;
+pub mod crc64;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -58,7 +58,6 @@
 
 mod checkpoint;
 mod config;
-mod crc;
 mod error;
 mod event;
 pub mod fuzz;
@@ -75,10 +74,12 @@ mod wire;
 
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, JournalEntry, SourceIdentity};
 pub use config::{Config, FailurePolicy, RetryPolicy};
-pub use crc::{Crc64, crc64, crc64_combine};
 pub use error::{FailureKind, PlanError, ServiceError, UploadError};
 pub use event::{Completed, Event, Failure, Progress};
 pub use inflight::BodyRead;
+/// CRC-64/XZ helpers, re-exported from [`oss_model::crc64`] (one implementation for the
+/// workspace) so drivers need not depend on `oss-model` for them.
+pub use oss_model::crc64::{Crc64, crc64, crc64_combine};
 pub use plan::{PartRange, Plan, PlanOptions, SourceSize};
 pub use request::{CompletePart, Op, OpKind, Request, RequestId};
 pub use target::Target;

@@ -7,7 +7,6 @@ use http::{HeaderMap, StatusCode};
 
 use crate::checkpoint::{Checkpoint, JournalEntry, SourceIdentity};
 use crate::config::{Config, FailurePolicy};
-use crate::crc::crc64_combine;
 use crate::error::{FailureKind, PlanError, UploadError};
 use crate::event::{Completed, Event, Failure, Progress};
 use crate::inflight::{BodyRead, InFlight, Job};
@@ -17,6 +16,7 @@ use crate::request::{CompletePart, Op, OpKind, Request, RequestId};
 use crate::retry::{Scheduler, Verdict};
 use crate::target::Target;
 use crate::wire::{self, ListedPart};
+use oss_model::crc64::crc64_combine;
 
 /// Why [`Upload::poll_timeout`] wants to be woken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

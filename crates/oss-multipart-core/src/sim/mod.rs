@@ -31,11 +31,11 @@ use http::StatusCode;
 pub use self::oss::{FakeOss, SimResponse};
 use crate::checkpoint::{Checkpoint, SourceIdentity};
 use crate::config::Config;
-use crate::crc::crc64;
 use crate::error::{FailureKind, PlanError};
 use crate::event::{Completed, Event, Failure};
 use crate::inflight::BodyRead;
 use oss_model::OssRequest;
+use oss_model::crc64::crc64;
 
 use crate::request::{Op, OpKind, RequestId};
 use crate::rng::SplitMix64;

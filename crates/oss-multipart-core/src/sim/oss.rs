@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
-use crate::crc::{crc64, crc64_combine};
 use crate::limits::{MAX_LIST_PARTS, MAX_PART_COUNT, MIN_PART_SIZE};
 use oss_model::OssRequest;
+use oss_model::crc64::{crc64, crc64_combine};
 use oss_model::ops::CompleteMultipartUploadBody;
 
 use crate::wire;
