@@ -383,6 +383,41 @@ fn cp_uploads_bit_exact_and_reports_json() {
 }
 
 #[test]
+fn cp_passes_object_options_through() {
+    let local = Local::start();
+    let f = write_file(local.home.path(), "opts.txt", &data(300_000, 9));
+    local
+        .cmd()
+        .arg("cp")
+        .arg(&f)
+        .args([
+            "oss://bkt/opts.txt",
+            "--part-size",
+            "100KiB",
+            "--meta",
+            "owner=tests",
+            "--content-type",
+            "text/plain",
+        ])
+        .args(["--bwlimit", "50MiB/s", "--memory", "8MiB"])
+        .assert()
+        .success();
+    let client = local.client();
+    let head = local
+        .rt
+        .block_on(client.head_object(BUCKET, "opts.txt"))
+        .unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("text/plain"));
+    assert!(
+        head.metadata
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("owner") && v == "tests"),
+        "{:?}",
+        head.metadata
+    );
+}
+
+#[test]
 fn cp_human_output_says_crc64_was_verified() {
     let local = Local::start();
     let f = write_file(local.home.path(), "small.txt", b"hello world");
