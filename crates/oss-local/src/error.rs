@@ -3,18 +3,13 @@
 //! An EC is set only where WIRE.md or an official sample names one; none is invented.
 
 use http::StatusCode;
+use oss_model::ServiceError;
 
-use crate::xml::XmlWriter;
-
-/// One OSS error: code, HTTP status, message, optional EC and operation-specific elements.
+/// One OSS error the server answers with: the `oss-model` error document (code, HTTP status,
+/// message, operation-specific elements, optional EC) plus how to close the exchange.
 #[derive(Debug, Clone)]
 pub(crate) struct OssError {
-    pub(crate) status: StatusCode,
-    pub(crate) code: &'static str,
-    pub(crate) message: String,
-    pub(crate) ec: Option<&'static str>,
-    /// Extra elements in document order, written after HostId and before EC.
-    pub(crate) extra: Vec<(&'static str, String)>,
+    doc: ServiceError,
     /// Answer with `Connection: close` (the request body was left unread).
     pub(crate) close_connection: bool,
 }
@@ -22,11 +17,7 @@ pub(crate) struct OssError {
 impl OssError {
     pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
-            status,
-            code,
-            message: message.into(),
-            ec: None,
-            extra: Vec::new(),
+            doc: ServiceError::new(status, code, message),
             close_connection: false,
         }
     }
@@ -36,34 +27,40 @@ impl OssError {
         self
     }
 
+    /// Sets the EC and, like OSS, the troubleshooting link that goes with it.
     pub(crate) fn ec(mut self, ec: &'static str) -> Self {
-        self.ec = Some(ec);
+        self.doc = self.doc.with_ec(ec).with_extra(
+            "RecommendDoc",
+            format!("https://api.aliyun.com/troubleshoot?q={ec}"),
+        );
         self
     }
 
+    /// Adds an operation-specific element (written after HostId, before EC, in call order).
     pub(crate) fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.extra.push((name, value.into()));
+        self.doc = self.doc.with_extra(name, value);
         self
     }
 
-    /// The XML document (no namespace, like OSS).
-    pub(crate) fn to_xml(&self, request_id: &str, host_id: &str) -> String {
-        let mut w = XmlWriter::new("Error");
-        w.elem("Code", self.code);
-        w.elem("Message", &self.message);
-        w.elem("RequestId", request_id);
-        w.elem("HostId", host_id);
-        for (name, value) in &self.extra {
-            w.elem(name, value);
-        }
-        if let Some(ec) = self.ec {
-            w.elem("EC", ec);
-            w.elem(
-                "RecommendDoc",
-                &format!("https://api.aliyun.com/troubleshoot?q={ec}"),
-            );
-        }
-        w.finish()
+    pub(crate) fn status(&self) -> StatusCode {
+        self.doc.status()
+    }
+
+    pub(crate) fn code(&self) -> &str {
+        self.doc.code()
+    }
+
+    pub(crate) fn ec_value(&self) -> Option<&str> {
+        self.doc.ec()
+    }
+
+    /// The error document for one response; `oss-model` writes it (`to_xml`, or
+    /// `to_header_value` for the `x-oss-err` header of HEAD responses).
+    pub(crate) fn document(&self, request_id: &str, host_id: &str) -> ServiceError {
+        self.doc
+            .clone()
+            .with_request_id(request_id)
+            .with_host_id(host_id)
     }
 
     // --- constructors, one per code the server emits ---

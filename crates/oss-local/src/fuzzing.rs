@@ -1,6 +1,8 @@
 //! Entry points for the fuzz targets and the corpus-replay test. Not a stable API.
 
-use crate::addressing::{parse_query, resolve, url_encode};
+use oss_model::url_encode;
+
+use crate::addressing::{parse_query, resolve};
 use crate::ops_object::parse_range;
 
 /// Runs one fuzz input through request addressing (Host + path → bucket/key), query decoding,
@@ -31,7 +33,7 @@ pub fn target_bytes(data: &[u8]) -> String {
         .map(|(_, v)| v.as_str());
     let target = match resolve(Some(host), path, suffix) {
         Ok(target) => target,
-        Err(err) => return format!("error {}", err.code),
+        Err(err) => return format!("error {}", err.code()),
     };
     assert!(target.key.len() <= 1023 && !target.key.starts_with('/'));
     let encoded = url_encode(&target.key);
@@ -43,7 +45,7 @@ pub fn target_bytes(data: &[u8]) -> String {
             format!("range {first}-{last}")
         }
         Ok(None) => "whole".to_owned(),
-        Err(err) => format!("range error {}", err.code),
+        Err(err) => format!("range error {}", err.code()),
     };
     format!(
         "bucket={:?} key_len={} query={} {range}",

@@ -51,7 +51,6 @@ mod ops_object;
 mod server;
 mod service;
 mod store;
-mod xml;
 
 pub use config::{Config, ConfigError, EtagMode, FaultConfig, FaultOp, Limits, StorageMode, USAGE};
 pub use server::{Server, ServerHandle, StartError};

@@ -9,7 +9,13 @@ use base64::engine::general_purpose::STANDARD as B64;
 use http::{Response, StatusCode};
 use md5::{Digest, Md5};
 
-use crate::addressing::{url_encode, valid_bucket};
+use oss_model::ops::{
+    CompleteMultipartUploadOutput, InitiateMultipartUploadOutput, ListMultipartUploadsOutput,
+    ListPartsOutput, PartSummary, UploadPartCopyOutput, UploadSummary,
+};
+use oss_model::{EncodingType, PartNumber, url_encode_path};
+
+use crate::addressing::valid_bucket;
 use crate::auth::iso_ms;
 use crate::body::{fast_etag, quoted_hex, read_limited, stage};
 use crate::config::{EtagMode, StorageMode};
@@ -19,10 +25,12 @@ use crate::service::{
     Ctx, OpError, OpResult, Req, blocking, content_md5, forbid_overwrite, set_header, xml_ok,
 };
 use crate::store::{ObjectMeta, PartMeta, Segment, StagedBody, UploadMeta};
-use crate::xml::XmlWriter;
 
 /// Largest part number.
 const MAX_PART_NUMBER: u32 = 10_000;
+
+/// The only storage class oss-local has.
+pub(crate) const STORAGE_CLASS: &str = "Standard";
 
 fn upload_id(req: &Req) -> String {
     req.q("uploadId").unwrap_or_default().to_owned()
@@ -47,22 +55,12 @@ pub(crate) async fn initiate(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     let upload = blocking(move || store.initiate(&bucket, upload))
         .await?
         .map_err(|e| store_err(e, &req.bucket, &req.key, "", ""))?;
-    let encode = req.url_encoding();
-    let mut w = XmlWriter::new("InitiateMultipartUploadResult");
-    if encode {
-        w.elem("EncodingType", "url");
-    }
-    w.elem("Bucket", &req.bucket);
-    w.elem(
-        "Key",
-        &if encode {
-            url_encode(&req.key)
-        } else {
-            req.key.clone()
-        },
-    );
-    w.elem("UploadId", &upload.id);
-    Ok(xml_ok(w.finish()))
+    let mut out = InitiateMultipartUploadOutput::default();
+    out.encoding_type = encoding(req);
+    out.bucket = req.bucket.clone();
+    out.key = req.key.clone();
+    out.upload_id = upload.id;
+    Ok(xml_ok(out.to_xml()))
 }
 
 fn part_number(req: &Req) -> Result<u32, OssError> {
@@ -242,10 +240,10 @@ pub(crate) async fn upload_part_copy(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult 
     let staged = blocking(move || copy_pieces(&pieces, temp, etag_mode, fsync)).await??;
     let crc = staged.crc64;
     let part = commit(ctx, req, number, staged).await?;
-    let mut w = XmlWriter::new("CopyPartResult");
-    w.elem("LastModified", &iso_ms(part.last_modified));
-    w.elem("ETag", &part.etag);
-    let mut response = xml_ok(w.finish());
+    let mut out = UploadPartCopyOutput::default();
+    out.last_modified = iso_ms(part.last_modified);
+    out.etag = part.etag.clone();
+    let mut response = xml_ok(out.to_xml());
     set_header(&mut response, "etag", &part.etag);
     set_header(&mut response, "x-oss-hash-crc64ecma", &crc.to_string());
     if len > 0 {
@@ -420,7 +418,6 @@ pub(crate) async fn complete(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         Ok(meta) => meta,
         Err(Reject::Oss(err)) => return Err(err.into()),
     };
-    let encode = req.url_encoding();
     let location = if req.virtual_host {
         format!("http://{}/{}", req.host, url_encode_path(&req.key))
     } else {
@@ -431,22 +428,13 @@ pub(crate) async fn complete(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
             url_encode_path(&req.key)
         )
     };
-    let mut w = XmlWriter::new("CompleteMultipartUploadResult");
-    if encode {
-        w.elem("EncodingType", "url");
-    }
-    w.elem("Location", &location);
-    w.elem("Bucket", &req.bucket);
-    w.elem(
-        "Key",
-        &if encode {
-            url_encode(&req.key)
-        } else {
-            req.key.clone()
-        },
-    );
-    w.elem("ETag", &meta.etag);
-    let mut response = xml_ok(w.finish());
+    let mut out = CompleteMultipartUploadOutput::default();
+    out.encoding_type = encoding(req);
+    out.location = location;
+    out.bucket = req.bucket.clone();
+    out.key = req.key.clone();
+    out.etag = meta.etag.clone();
+    let mut response = xml_ok(out.to_xml());
     set_header(&mut response, "etag", &meta.etag);
     set_header(
         &mut response,
@@ -456,8 +444,9 @@ pub(crate) async fn complete(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     Ok(response)
 }
 
-fn url_encode_path(key: &str) -> String {
-    url_encode(key).replace("%2F", "/")
+/// `Some(Url)` when the request asked for `encoding-type=url`.
+fn encoding(req: &Req) -> Option<EncodingType> {
+    req.url_encoding().then_some(EncodingType::Url)
 }
 
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
@@ -566,37 +555,27 @@ pub(crate) async fn list_parts(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         .map_err(|e| store_err(e, &req.bucket, &req.key, "0042-00000002", &id))?;
     let truncated = parts.len() > max;
     parts.truncate(max);
-    let encode = req.url_encoding();
-    let mut w = XmlWriter::new("ListPartsResult");
-    if encode {
-        w.elem("EncodingType", "url");
-    }
-    w.elem("Bucket", &req.bucket);
-    w.elem(
-        "Key",
-        &if encode {
-            url_encode(&upload.key)
-        } else {
-            upload.key.clone()
-        },
-    );
-    w.elem("UploadId", &id);
-    w.elem("StorageClass", "Standard");
-    w.elem("PartNumberMarker", &marker.to_string());
-    let next = parts.last().map_or(marker, |p| p.number);
-    w.elem("NextPartNumberMarker", &next.to_string());
-    w.elem("MaxParts", &max.to_string());
-    w.elem("IsTruncated", if truncated { "true" } else { "false" });
+    let mut out = ListPartsOutput::default();
+    out.encoding_type = encoding(req);
+    out.bucket = req.bucket.clone();
+    out.key = upload.key;
+    out.upload_id = id;
+    out.storage_class = STORAGE_CLASS.to_owned();
+    out.part_number_marker = marker;
+    out.next_part_number_marker = parts.last().map_or(marker, |p| p.number);
+    out.max_parts = u32::try_from(max).unwrap_or(u32::MAX);
+    out.is_truncated = truncated;
     for part in &parts {
-        w.open("Part");
-        w.elem("PartNumber", &part.number.to_string());
-        w.elem("LastModified", &iso_ms(part.last_modified));
-        w.elem("ETag", &part.etag);
-        w.elem("HashCrc64ecma", &part.crc64.to_string());
-        w.elem("Size", &part.size.to_string());
-        w.close();
+        // Stored part numbers were validated on upload; a bad one is skipped, not invented.
+        let Ok(number) = PartNumber::new(part.number) else {
+            continue;
+        };
+        let mut summary = PartSummary::new(number, part.etag.clone(), part.size);
+        summary.crc64 = Some(part.crc64);
+        summary.last_modified = iso_ms(part.last_modified);
+        out.parts.push(summary);
     }
-    Ok(xml_ok(w.finish()))
+    Ok(xml_ok(out.to_xml()))
 }
 
 pub(crate) async fn list_uploads(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
@@ -675,36 +654,28 @@ pub(crate) async fn list_uploads(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
             }
         }
     }
-    let encode = req.url_encoding();
-    let enc = |s: &str| if encode { url_encode(s) } else { s.to_owned() };
-    let mut w = XmlWriter::new("ListMultipartUploadsResult");
-    if encode {
-        w.elem("EncodingType", "url");
+    let mut out = ListMultipartUploadsOutput::default();
+    out.encoding_type = encoding(req);
+    out.bucket = req.bucket.clone();
+    if truncated {
+        out.next_key_marker = next_key;
+        out.next_upload_id_marker = next_id;
     }
-    w.elem("Bucket", &req.bucket);
-    w.elem("KeyMarker", &enc(&key_marker));
-    w.elem("UploadIdMarker", &id_marker);
-    w.elem(
-        "NextKeyMarker",
-        &enc(if truncated { &next_key } else { "" }),
-    );
-    w.elem("NextUploadIdMarker", if truncated { &next_id } else { "" });
-    w.elem("Delimiter", &enc(&delimiter));
-    w.elem("Prefix", &enc(&prefix));
-    w.elem("MaxUploads", &max.to_string());
-    w.elem("IsTruncated", if truncated { "true" } else { "false" });
-    for upload in uploads {
-        w.open("Upload");
-        w.elem("Key", &enc(&upload.key));
-        w.elem("UploadId", &upload.id);
-        w.elem("StorageClass", "Standard");
-        w.elem("Initiated", &iso_ms(upload.initiated));
-        w.close();
-    }
-    for prefix in prefixes {
-        w.open("CommonPrefixes");
-        w.elem("Prefix", &enc(&prefix));
-        w.close();
-    }
-    Ok(xml_ok(w.finish()))
+    out.key_marker = key_marker;
+    out.upload_id_marker = id_marker;
+    out.delimiter = delimiter;
+    out.prefix = prefix;
+    out.max_uploads = u32::try_from(max).unwrap_or(u32::MAX);
+    out.is_truncated = truncated;
+    out.uploads = uploads
+        .into_iter()
+        .map(|upload| {
+            let mut summary = UploadSummary::new(upload.key.clone(), upload.id.clone());
+            summary.storage_class = STORAGE_CLASS.to_owned();
+            summary.initiated = iso_ms(upload.initiated);
+            summary
+        })
+        .collect();
+    out.common_prefixes = prefixes;
+    Ok(xml_ok(out.to_xml()))
 }

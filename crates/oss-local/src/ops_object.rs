@@ -6,17 +6,18 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use http::{Response, StatusCode};
+use oss_model::EncodingType;
+use oss_model::ops::{ListObjectsV1Output, ListObjectsV2Output, ObjectSummary};
 
-use crate::addressing::url_encode;
 use crate::auth::iso_ms;
 use crate::body::{Piece, StageError, StageOptions, empty, stage, stream_pieces};
 use crate::config::StorageMode;
 use crate::error::OssError;
+use crate::ops_multipart::STORAGE_CLASS;
 use crate::service::{
     Ctx, OpError, OpResult, Req, blocking, content_md5, forbid_overwrite, set_header, xml_ok,
 };
 use crate::store::{ObjectMeta, StoreError};
-use crate::xml::XmlWriter;
 
 /// Maps store errors for object requests.
 pub(crate) fn store_err(
@@ -319,7 +320,6 @@ pub(crate) fn list_limit(req: &Req, name: &'static str, default: usize) -> Resul
 pub(crate) async fn list_objects(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     let v2 = req.q("list-type") == Some("2");
     let encode = req.url_encoding();
-    let enc = |s: &str| if encode { url_encode(s) } else { s.to_owned() };
     let prefix = req.q("prefix").unwrap_or_default().to_owned();
     let delimiter = req.q("delimiter").unwrap_or_default().to_owned();
     let max = list_limit(req, "max-keys", 100)?;
@@ -378,58 +378,57 @@ pub(crate) async fn list_objects(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
             }
         }
     }
-    let mut w = XmlWriter::new("ListBucketResult");
-    w.elem("Name", &req.bucket);
-    w.elem("Prefix", &enc(&prefix));
-    if v2 {
-        if let Some(token) = req.q("continuation-token") {
-            w.elem("ContinuationToken", token);
-        }
-        if let Some(start) = req.q("start-after") {
-            w.elem("StartAfter", &enc(start));
-        }
-    } else {
-        w.elem("Marker", &enc(&marker));
-    }
-    w.elem("MaxKeys", &max.to_string());
-    w.elem("Delimiter", &enc(&delimiter));
-    if encode {
-        w.elem("EncodingType", "url");
-    }
-    w.elem("IsTruncated", if truncated { "true" } else { "false" });
-    if truncated {
-        if v2 {
-            w.elem("NextContinuationToken", &last);
-        } else {
-            w.elem("NextMarker", &enc(&last));
-        }
-    }
-    if v2 {
-        w.elem("KeyCount", &(contents.len() + prefixes.len()).to_string());
-    }
-    for meta in contents {
-        w.open("Contents");
-        w.elem("Key", &enc(&meta.key));
-        w.elem("LastModified", &iso_ms(meta.last_modified));
-        w.elem("ETag", &meta.etag);
-        w.elem(
-            "Type",
-            if meta.multipart {
+    let encoding_type = encode.then_some(EncodingType::Url);
+    let max_keys = u32::try_from(max).unwrap_or(u32::MAX);
+    let contents: Vec<ObjectSummary> = contents
+        .into_iter()
+        .map(|meta| {
+            let mut entry = ObjectSummary::new(meta.key.clone(), meta.etag.clone(), meta.size);
+            entry.last_modified = iso_ms(meta.last_modified);
+            entry.object_type = if meta.multipart {
                 "Multipart"
             } else {
                 "Normal"
-            },
-        );
-        w.elem("Size", &meta.size.to_string());
-        w.elem("StorageClass", "Standard");
-        w.close();
-    }
-    for prefix in prefixes {
-        w.open("CommonPrefixes");
-        w.elem("Prefix", &enc(&prefix));
-        w.close();
-    }
-    Ok(xml_ok(w.finish()))
+            }
+            .to_owned();
+            entry.storage_class = STORAGE_CLASS.to_owned();
+            entry
+        })
+        .collect();
+    let xml = if v2 {
+        let mut out = ListObjectsV2Output::default();
+        out.name = req.bucket.clone();
+        out.prefix = prefix;
+        out.continuation_token = req.q("continuation-token").unwrap_or_default().to_owned();
+        out.start_after = req.q("start-after").unwrap_or_default().to_owned();
+        out.max_keys = max_keys;
+        out.delimiter = delimiter;
+        out.encoding_type = encoding_type;
+        out.is_truncated = truncated;
+        if truncated {
+            out.next_continuation_token = last;
+        }
+        out.key_count = u32::try_from(contents.len() + prefixes.len()).unwrap_or(u32::MAX);
+        out.contents = contents;
+        out.common_prefixes = prefixes;
+        out.to_xml()
+    } else {
+        let mut out = ListObjectsV1Output::default();
+        out.name = req.bucket.clone();
+        out.prefix = prefix;
+        out.marker = marker;
+        out.max_keys = max_keys;
+        out.delimiter = delimiter;
+        out.encoding_type = encoding_type;
+        out.is_truncated = truncated;
+        if truncated {
+            out.next_marker = last;
+        }
+        out.contents = contents;
+        out.common_prefixes = prefixes;
+        out.to_xml()
+    };
+    Ok(xml_ok(xml))
 }
 
 #[cfg(test)]

@@ -391,22 +391,22 @@ pub(crate) fn error_response(
     host: &str,
     is_head: bool,
 ) -> Response<RespBody> {
-    let xml = err.to_xml(request_id, host);
+    let doc = err.document(request_id, host);
     let mut builder = Response::builder()
-        .status(err.status)
+        .status(err.status())
         .header(http::header::CONTENT_TYPE, "application/xml");
     if err.close_connection {
         builder = builder.header(http::header::CONNECTION, "close");
     }
-    if let Some(ec) = err.ec {
+    if let Some(ec) = err.ec_value() {
         builder = builder.header("x-oss-ec", ec);
     }
     let response = if is_head {
         builder
-            .header("x-oss-err", B64.encode(xml.as_bytes()))
+            .header("x-oss-err", doc.to_header_value())
             .body(empty())
     } else {
-        builder.body(full(xml))
+        builder.body(full(doc.to_xml()))
     };
     response.unwrap_or_else(|_| {
         let mut fallback = Response::new(empty());

@@ -10,6 +10,9 @@ use http::{HeaderMap, StatusCode};
 use crate::xml::{read, write};
 use crate::{DecodeError, ErrorCode};
 
+/// The troubleshooting link OSS appends after `EC`.
+const RECOMMEND_DOC: &str = "RecommendDoc";
+
 /// Largest error body we decode; real ones are well under 4 KiB.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
@@ -72,7 +75,8 @@ impl ServiceError {
         self
     }
 
-    /// Adds an operation-specific element (e.g. `UploadId`, `ArgumentName`).
+    /// Adds an operation-specific element (e.g. `UploadId`, `ArgumentName`). [`Self::to_xml`]
+    /// writes them in the order added, before `EC`, except `RecommendDoc`, which OSS puts last.
     #[must_use]
     pub fn with_extra(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.0.extras.push((name.into(), value.into()));
@@ -142,12 +146,20 @@ impl ServiceError {
         write::element(&mut out, "Message", &self.0.message);
         write::element(&mut out, "RequestId", &self.0.request_id);
         write::element(&mut out, "HostId", &self.0.host_id);
-        for (name, value) in &self.0.extras {
-            if is_xml_name(name) {
-                write::element(&mut out, name, value);
-            }
+        // OSS puts the operation-specific elements before `EC` and `RecommendDoc` after it.
+        let (after_ec, before_ec): (Vec<_>, Vec<_>) = self
+            .0
+            .extras
+            .iter()
+            .filter(|(name, _)| is_xml_name(name))
+            .partition(|(name, _)| name == RECOMMEND_DOC);
+        for (name, value) in before_ec {
+            write::element(&mut out, name, value);
         }
         write::opt_element(&mut out, "EC", self.0.ec.as_deref());
+        for (name, value) in after_ec {
+            write::element(&mut out, name, value);
+        }
         write::close(&mut out, "Error");
         out
     }

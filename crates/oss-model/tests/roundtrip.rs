@@ -6,8 +6,8 @@ use http::StatusCode;
 use oss_model::ops::{
     CompleteMultipartUploadBody, CompleteMultipartUploadOutput, CompletedPart,
     CreateBucketConfiguration, InitiateMultipartUploadOutput, ListMultipartUploadsOutput,
-    ListObjectsV2Output, ListPartsOutput, ObjectSummary, PartSummary, UploadPartCopyOutput,
-    UploadSummary,
+    ListObjectsV1Output, ListObjectsV2Output, ListPartsOutput, ObjectSummary, PartSummary,
+    UploadPartCopyOutput, UploadSummary,
 };
 use oss_model::{EncodingType, PartNumber, ServiceError};
 use proptest::option;
@@ -141,6 +141,27 @@ proptest! {
         }).collect();
         v.common_prefixes = prefixes;
         round_trip(&v, ListObjectsV2Output::to_xml, ListObjectsV2Output::from_xml);
+    }
+
+    #[test]
+    fn list_objects_v1(
+        strings in proptest::collection::vec(text(), 5),
+        enc in encoding(),
+        numbers in (any::<u32>(), any::<bool>()),
+        contents in proptest::collection::vec((text(), text(), any::<u64>()), 0..10),
+        prefixes in proptest::collection::vec(text(), 0..5),
+    ) {
+        let mut v = ListObjectsV1Output::default();
+        v.name = strings[0].clone();
+        v.prefix = strings[1].clone();
+        v.delimiter = strings[2].clone();
+        v.marker = strings[3].clone();
+        v.next_marker = strings[4].clone();
+        (v.max_keys, v.is_truncated) = numbers;
+        v.encoding_type = enc;
+        v.contents = contents.into_iter().map(|(k, etag, size)| ObjectSummary::new(k, etag, size)).collect();
+        v.common_prefixes = prefixes;
+        round_trip(&v, ListObjectsV1Output::to_xml, ListObjectsV1Output::from_xml);
     }
 
     #[test]

@@ -14,6 +14,15 @@ fn sample(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// Names of the opening tags, in document order.
+fn open_tags(xml: &str) -> Vec<&str> {
+    xml.split('<')
+        .skip(1)
+        .filter_map(|t| t.split_once('>').map(|(name, _)| name))
+        .filter(|name| !name.starts_with(['/', '?']) && !name.ends_with('/'))
+        .collect()
+}
+
 fn index() -> serde_json::Value {
     serde_json::from_slice(&sample("index.json")).unwrap()
 }
@@ -254,7 +263,17 @@ fn error_writer_round_trips_every_sample() {
         }
         let status = StatusCode::from_u16(entry["status"].as_u64().unwrap() as u16).unwrap();
         let err = ServiceError::from_xml(status, &sample(entry["file"].as_str().unwrap())).unwrap();
-        let again = ServiceError::from_xml(status, err.to_xml().as_bytes()).unwrap();
+        let xml = err.to_xml();
+        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+        // Same elements in the same order as OSS wrote them (RecommendDoc after EC included).
+        let sample_text = String::from_utf8(sample(entry["file"].as_str().unwrap())).unwrap();
+        assert_eq!(
+            open_tags(&xml),
+            open_tags(&sample_text),
+            "{}",
+            entry["file"]
+        );
+        let again = ServiceError::from_xml(status, xml.as_bytes()).unwrap();
         assert_eq!(again.code(), err.code());
         assert_eq!(again.message(), err.message());
         assert_eq!(again.ec(), err.ec());

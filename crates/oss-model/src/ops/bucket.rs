@@ -274,25 +274,7 @@ impl ListObjectsV2Output {
         let decoded = |name: &'static str| -> Result<String, DecodeError> {
             maybe_decode(enc, name, root.string_or_empty(name)?)
         };
-        let mut contents = Vec::new();
-        for entry in root.children("Contents") {
-            contents.push(ObjectSummary {
-                key: maybe_decode(enc, "Key", entry.text("Key")?.to_owned())?,
-                last_modified: entry.string_or_empty("LastModified")?,
-                etag: entry.string_or_empty("ETag")?,
-                object_type: entry.string_or_empty("Type")?,
-                size: entry.opt_u64("Size")?.unwrap_or(0),
-                storage_class: entry.string_or_empty("StorageClass")?,
-            });
-        }
-        let mut common_prefixes = Vec::new();
-        for prefix in root.children("CommonPrefixes") {
-            common_prefixes.push(maybe_decode(
-                enc,
-                "Prefix",
-                prefix.text("Prefix")?.to_owned(),
-            )?);
-        }
+        let (contents, common_prefixes) = read_entries(&root, enc)?;
         Ok(Self {
             name: root.string_or_empty("Name")?,
             prefix: decoded("Prefix")?,
@@ -311,44 +293,95 @@ impl ListObjectsV2Output {
     }
 
     /// Writes the XML body (keys and prefixes encoded when `encoding_type` says so).
+    ///
+    /// Element order follows OSS; `ContinuationToken`, `StartAfter` and
+    /// `NextContinuationToken` are left out when empty, as OSS does when they do not apply.
     pub fn to_xml(&self) -> String {
         let enc = self.encoding_type;
-        let mut out = String::from(write::DECLARATION);
+        let mut out = String::with_capacity(512 + self.contents.len() * 256);
+        out.push_str(write::DECLARATION);
         write::open(&mut out, "ListBucketResult");
         write::element(&mut out, "Name", &self.name);
         write::element(&mut out, "Prefix", &maybe_encode(enc, &self.prefix));
-        write::element(
+        write::opt_element(
+            &mut out,
+            "ContinuationToken",
+            non_empty(&self.continuation_token),
+        );
+        write::opt_element(
             &mut out,
             "StartAfter",
-            &maybe_encode(enc, &self.start_after),
-        );
-        write::element(&mut out, "ContinuationToken", &self.continuation_token);
-        write::element(
-            &mut out,
-            "NextContinuationToken",
-            &self.next_continuation_token,
+            non_empty(&self.start_after)
+                .map(|s| maybe_encode(enc, s))
+                .as_deref(),
         );
         write::element(&mut out, "MaxKeys", &self.max_keys.to_string());
         write::element(&mut out, "Delimiter", &maybe_encode(enc, &self.delimiter));
         write::opt_element(&mut out, "EncodingType", enc.map(EncodingType::as_str));
         write::element(&mut out, "IsTruncated", super::bool_str(self.is_truncated));
+        write::opt_element(
+            &mut out,
+            "NextContinuationToken",
+            non_empty(&self.next_continuation_token),
+        );
         write::element(&mut out, "KeyCount", &self.key_count.to_string());
-        for entry in &self.contents {
-            write::open(&mut out, "Contents");
-            write::element(&mut out, "Key", &maybe_encode(enc, &entry.key));
-            write::element(&mut out, "LastModified", &entry.last_modified);
-            write::element(&mut out, "ETag", &entry.etag);
-            write::element(&mut out, "Type", &entry.object_type);
-            write::element(&mut out, "Size", &entry.size.to_string());
-            write::element(&mut out, "StorageClass", &entry.storage_class);
-            write::close(&mut out, "Contents");
-        }
-        for prefix in &self.common_prefixes {
-            write::open(&mut out, "CommonPrefixes");
-            write::element(&mut out, "Prefix", &maybe_encode(enc, prefix));
-            write::close(&mut out, "CommonPrefixes");
-        }
+        write_entries(&mut out, enc, &self.contents, &self.common_prefixes);
         write::close(&mut out, "ListBucketResult");
         out
+    }
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// Reads the `<Contents>` and `<CommonPrefixes>` of either listing version.
+pub(super) fn read_entries(
+    root: &read::Element,
+    enc: Option<EncodingType>,
+) -> Result<(Vec<ObjectSummary>, Vec<String>), DecodeError> {
+    let mut contents = Vec::new();
+    for entry in root.children("Contents") {
+        contents.push(ObjectSummary {
+            key: maybe_decode(enc, "Key", entry.text("Key")?.to_owned())?,
+            last_modified: entry.string_or_empty("LastModified")?,
+            etag: entry.string_or_empty("ETag")?,
+            object_type: entry.string_or_empty("Type")?,
+            size: entry.opt_u64("Size")?.unwrap_or(0),
+            storage_class: entry.string_or_empty("StorageClass")?,
+        });
+    }
+    let mut common_prefixes = Vec::new();
+    for prefix in root.children("CommonPrefixes") {
+        common_prefixes.push(maybe_decode(
+            enc,
+            "Prefix",
+            prefix.text("Prefix")?.to_owned(),
+        )?);
+    }
+    Ok((contents, common_prefixes))
+}
+
+/// Writes the `<Contents>` and `<CommonPrefixes>` of either listing version.
+pub(super) fn write_entries(
+    out: &mut String,
+    enc: Option<EncodingType>,
+    contents: &[ObjectSummary],
+    common_prefixes: &[String],
+) {
+    for entry in contents {
+        write::open(out, "Contents");
+        write::element(out, "Key", &maybe_encode(enc, &entry.key));
+        write::element(out, "LastModified", &entry.last_modified);
+        write::element(out, "ETag", &entry.etag);
+        write::element(out, "Type", &entry.object_type);
+        write::element(out, "Size", &entry.size.to_string());
+        write::element(out, "StorageClass", &entry.storage_class);
+        write::close(out, "Contents");
+    }
+    for prefix in common_prefixes {
+        write::open(out, "CommonPrefixes");
+        write::element(out, "Prefix", &maybe_encode(enc, prefix));
+        write::close(out, "CommonPrefixes");
     }
 }

@@ -10,6 +10,7 @@ mod abort;
 mod bucket;
 mod complete;
 mod initiate;
+mod list_objects_v1;
 mod list_parts;
 mod list_uploads;
 mod object;
@@ -25,6 +26,7 @@ pub use complete::{
     CompletedPart,
 };
 pub use initiate::{InitiateMultipartUpload, InitiateMultipartUploadOutput};
+pub use list_objects_v1::ListObjectsV1Output;
 pub use list_parts::{ListParts, ListPartsOutput, PartSummary};
 pub use list_uploads::{ListMultipartUploads, ListMultipartUploadsOutput, UploadSummary};
 pub use object::{
