@@ -267,11 +267,22 @@ async fn steps(
     let first_elapsed = t.elapsed();
     let (parts_before_crash, checkpoint) = match first {
         Err(e) if e.is_cancelled() => {
-            let done = parts_done.load(Ordering::Relaxed);
+            // Parts in flight when the token fired may still have finished, so ask the server (as
+            // `ossmp parts` does) rather than trusting the last progress report.
+            let mut done = parts_done.load(Ordering::Relaxed);
+            if let Some(id) = e.upload_id() {
+                use futures::TryStreamExt as _;
+                let stored: Vec<_> = client
+                    .list_parts(&dest.bucket, &dest.key, id)
+                    .try_collect()
+                    .await
+                    .map_err(|e| anyhow::Error::new(e).context("demo: listing the stored parts"))?;
+                done = u32::try_from(stored.len()).unwrap_or(u32::MAX);
+            }
             out.info(format!(
-                "3/6 uploaded {done} of {} parts, then simulated a crash at {:.0}% (upload cancelled); checkpoint kept at {}",
-                args.size.div_ceil(part_size),
+                "3/6 simulated a crash at {:.0}% (upload cancelled): the server holds {done} of {} parts; checkpoint kept at {}",
                 CRASH_AT * 100.0,
+                args.size.div_ceil(part_size),
                 e.checkpoint_path().map_or_else(|| "?".to_owned(), |p| p.display().to_string())
             ));
             (
