@@ -17,7 +17,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut max_mib = "256".to_owned();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        let mut value = || it.next().cloned().ok_or(format!("chaos: {arg} needs a value"));
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or(format!("chaos: {arg} needs a value"))
+        };
         match arg.as_str() {
             "--time" => secs = value()?,
             "--kills" => kills = value()?,
@@ -26,18 +30,44 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             other => return Err(format!("chaos: unknown argument `{other}`")),
         }
     }
-    for (name, v) in [("--time", &secs), ("--kills", &kills), ("--max-mib", &max_mib)] {
+    for (name, v) in [
+        ("--time", &secs),
+        ("--kills", &kills),
+        ("--max-mib", &max_mib),
+    ] {
         if v.parse::<u64>().is_err() {
             return Err(format!("chaos: {name} wants a number, got `{v}`"));
         }
     }
     let mut long = cargo();
-    long.args(["test", "--release", "-p", "oss-chaos", "--test", "chaos", "--", "--ignored", "--nocapture", "chaos_long"])
-        .env("CHAOS_SECS", &secs)
-        .env("CHAOS_MAX_MIB", &max_mib);
+    long.args([
+        "test",
+        "--release",
+        "-p",
+        "oss-chaos",
+        "--test",
+        "chaos",
+        "--",
+        "--ignored",
+        "--nocapture",
+        "chaos_long",
+    ])
+    .env("CHAOS_SECS", &secs)
+    .env("CHAOS_MAX_MIB", &max_mib);
     let mut crash = cargo();
     crash
-        .args(["test", "--release", "-p", "oss-chaos", "--test", "crash", "--", "--nocapture", "--test-threads", "1"])
+        .args([
+            "test",
+            "--release",
+            "-p",
+            "oss-chaos",
+            "--test",
+            "crash",
+            "--",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env("CRASH_KILLS", &kills);
     if let Some(seed) = &seed {
         long.env("CHAOS_SEED", seed);

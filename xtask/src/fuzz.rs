@@ -27,7 +27,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                     .and_then(|v| v.parse().ok())
                     .ok_or("--time needs a number of seconds")?;
             }
-            "--sanitizer" => sanitizer = Some(it.next().ok_or("--sanitizer needs a value")?.clone()),
+            "--sanitizer" => {
+                sanitizer = Some(it.next().ok_or("--sanitizer needs a value")?.clone())
+            }
             other if other.starts_with('-') => return Err(format!("fuzz: unknown flag `{other}`")),
             other => targets.push(other.to_owned()),
         }
@@ -39,25 +41,42 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         targets = all.clone();
     }
     if let Some(unknown) = targets.iter().find(|t| !all.contains(t)) {
-        return Err(format!("fuzz: no target `{unknown}` (have: {})", all.join(", ")));
+        return Err(format!(
+            "fuzz: no target `{unknown}` (have: {})",
+            all.join(", ")
+        ));
     }
     ensure_cargo_fuzz()?;
     let nightly = has_nightly();
-    let sanitizer = sanitizer.unwrap_or_else(|| if nightly { "address".into() } else { "none".into() });
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), PathBuf::from);
+    let sanitizer = sanitizer.unwrap_or_else(|| {
+        if nightly {
+            "address".into()
+        } else {
+            "none".into()
+        }
+    });
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let work = target_dir.join("fuzz-corpus");
     let logs = target_dir.join("fuzz-logs");
     std::fs::create_dir_all(&logs).map_err(|e| format!("fuzz: {e}"))?;
     let fuzz_target_dir = target_dir.join("fuzz-build");
 
-    eprintln!("xtask: fuzz: building {} target(s) ({}, sanitizer {sanitizer})", targets.len(), if nightly { "nightly" } else { "stable" });
+    eprintln!(
+        "xtask: fuzz: building {} target(s) ({}, sanitizer {sanitizer})",
+        targets.len(),
+        if nightly { "nightly" } else { "stable" }
+    );
     let mut build = fuzz_command(nightly);
     build
         .current_dir(&fuzz_dir)
         .args(["build", "--sanitizer", &sanitizer, "--target-dir"])
         .arg(&fuzz_target_dir);
-    if !build.status().map_err(|e| format!("fuzz: cannot run cargo fuzz: {e}"))?.success() {
+    if !build
+        .status()
+        .map_err(|e| format!("fuzz: cannot run cargo fuzz: {e}"))?
+        .success()
+    {
         return Err("fuzz: build failed".into());
     }
 
@@ -81,27 +100,39 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             .arg("-print_final_stats=1")
             .stdout(Stdio::null())
             .stderr(log_file);
-        let status = cmd.status().map_err(|e| format!("fuzz: cannot run {t}: {e}"))?;
+        let status = cmd
+            .status()
+            .map_err(|e| format!("fuzz: cannot run {t}: {e}"))?;
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let execs = stat(&text, "stat::number_of_executed_units:");
         let rate = stat(&text, "stat::average_exec_per_sec:");
         let result = if status.success() { "ok" } else { "FAILED" };
         if !status.success() {
             failed.push(t.clone());
-            for line in text.lines().filter(|l| l.contains("ERROR") || l.contains("panicked") || l.contains("artifact")).take(8) {
+            for line in text
+                .lines()
+                .filter(|l| l.contains("ERROR") || l.contains("panicked") || l.contains("artifact"))
+                .take(8)
+            {
                 eprintln!("  {t}: {line}");
             }
         }
         rows.push((t.clone(), execs, rate, result));
     }
-    eprintln!("\n{:<22} {:>14} {:>10}  result", "target", "executions", "exec/s");
+    eprintln!(
+        "\n{:<22} {:>14} {:>10}  result",
+        "target", "executions", "exec/s"
+    );
     for (t, execs, rate, result) in &rows {
         eprintln!("{t:<22} {:>14} {:>10}  {result}", show(*execs), show(*rate));
     }
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(format!("fuzz: {} found a failure (see fuzz/artifacts/ and target/fuzz-logs/)", failed.join(", ")))
+        Err(format!(
+            "fuzz: {} found a failure (see fuzz/artifacts/ and target/fuzz-logs/)",
+            failed.join(", ")
+        ))
     }
 }
 
@@ -111,7 +142,9 @@ fn show(v: Option<u64>) -> String {
 
 /// The value of a libFuzzer final-stats line.
 fn stat(log: &str, name: &str) -> Option<u64> {
-    log.lines().rev().find_map(|l| l.trim().strip_prefix(name)?.trim().parse().ok())
+    log.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix(name)?.trim().parse().ok())
 }
 
 /// Target names: `fuzz/fuzz_targets/*.rs`.
@@ -120,7 +153,12 @@ fn list_targets(fuzz_dir: &Path) -> Result<Vec<String>, String> {
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .map_err(|e| format!("fuzz: cannot read {}: {e}", dir.display()))?
         .flatten()
-        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".rs").map(str::to_owned))
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".rs")
+                .map(str::to_owned)
+        })
         .collect();
     names.sort();
     Ok(names)
@@ -164,7 +202,11 @@ fn ensure_cargo_fuzz() -> Result<(), String> {
         .args(["install", "cargo-fuzz", "--locked"])
         .status()
         .is_ok_and(|s| s.success());
-    if ok { Ok(()) } else { Err("fuzz: could not install cargo-fuzz".into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("fuzz: could not install cargo-fuzz".into())
+    }
 }
 
 #[cfg(test)]

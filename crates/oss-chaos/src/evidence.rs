@@ -59,7 +59,11 @@ pub fn journals(dir: &Path) -> Vec<Journal> {
     };
     let mut out = Vec::new();
     for e in entries.flatten() {
-        if !e.file_name().to_string_lossy().ends_with(".ossmp-checkpoint.json") {
+        if !e
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".ossmp-checkpoint.json")
+        {
             continue;
         }
         let Ok(bytes) = std::fs::read(e.path()) else {

@@ -49,7 +49,9 @@ pub struct Harness {
 
 impl std::fmt::Debug for Harness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Harness").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Harness")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -120,7 +122,8 @@ impl Harness {
 
     /// Like [`send_raw`](Self::send_raw), patient: for requests known to be complete.
     pub fn send_complete(&self, bytes: &[u8]) -> Vec<u8> {
-        self.rt.block_on(exchange_with(self.addr, bytes, Duration::from_secs(2)))
+        self.rt
+            .block_on(exchange_with(self.addr, bytes, Duration::from_secs(2)))
     }
 
     /// Whether the server still answers a signed request (HEAD of a missing object: 404).
@@ -185,7 +188,11 @@ pub async fn exchange_with(addr: SocketAddr, bytes: &[u8], first_byte: Duration)
             let _ = stream.shutdown().await;
         }
     }
-    let _ = tokio::time::timeout(Duration::from_secs(10), read_response(&mut stream, &mut out)).await;
+    let _ = tokio::time::timeout(
+        Duration::from_secs(10),
+        read_response(&mut stream, &mut out),
+    )
+    .await;
     out
 }
 
@@ -300,18 +307,32 @@ impl Spec {
 
     /// Raw request bytes for the server at `addr` (`None` when signing refuses the input).
     pub fn to_bytes(&self, addr: SocketAddr) -> Option<Vec<u8>> {
-        let q: Vec<(&str, &str)> = self.query.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-        let h: Vec<(&str, &str)> = self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let q: Vec<(&str, &str)> = self
+            .query
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let h: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
         let key_ref = (!self.key.is_empty()).then_some(self.key.as_str());
-        let signable = oss_auth::SignableRequest::new(&self.method, self.bucket.as_deref(), key_ref)
-            .with_query(&q)
-            .with_headers(&h);
+        let signable =
+            oss_auth::SignableRequest::new(&self.method, self.bucket.as_deref(), key_ref)
+                .with_query(&q)
+                .with_headers(&h);
         let creds = oss_auth::Credentials::new(self.creds.0.clone(), self.creds.1.clone());
         let signer = oss_auth::Signer::new();
         let now = SystemTime::now();
         let added = match self.auth {
             Auth::None => Vec::new(),
-            Auth::V1 => signer.sign_v1_header(&signable, &creds, now, &[]).ok()?.headers,
+            Auth::V1 => {
+                signer
+                    .sign_v1_header(&signable, &creds, now, &[])
+                    .ok()?
+                    .headers
+            }
             Auth::V4 | Auth::V4At(_) => {
                 let at = match self.auth {
                     Auth::V4At(t) => t,
@@ -344,7 +365,13 @@ impl Spec {
         for (n, v) in &all {
             out.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
         }
-        out.extend_from_slice(format!("content-length: {}\r\nconnection: close\r\n\r\n", self.body.len()).as_bytes());
+        out.extend_from_slice(
+            format!(
+                "content-length: {}\r\nconnection: close\r\n\r\n",
+                self.body.len()
+            )
+            .as_bytes(),
+        );
         out.extend_from_slice(&self.body);
         Some(out)
     }
@@ -380,7 +407,10 @@ fn signed_request(spec: &[u8], v1: bool, addr: SocketAddr) -> Option<Vec<u8>> {
             !n.is_empty()
                 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 && v.bytes().all(|b| (b' '..0x7f).contains(&b))
-                && !matches!(n.as_str(), "host" | "content-length" | "transfer-encoding" | "connection")
+                && !matches!(
+                    n.as_str(),
+                    "host" | "content-length" | "transfer-encoding" | "connection"
+                )
         })
         .collect();
     let mut spec = Spec::new(&method, &key);
@@ -442,7 +472,10 @@ pub async fn send(addr: SocketAddr, bytes: &[u8]) -> Reply {
 fn encode(s: &str, path: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (path && b == b'/') {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (path && b == b'/')
+        {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));

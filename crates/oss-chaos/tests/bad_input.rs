@@ -22,7 +22,9 @@ async fn server() -> oss_local::ServerHandle {
 async fn slow_server() -> oss_local::ServerHandle {
     let mut f = oss_local::FaultConfig::default();
     f.bandwidth = Some(2 * 1024 * 1024);
-    oss_local::Server::start(local_config().with_faults(f)).await.unwrap()
+    oss_local::Server::start(local_config().with_faults(f))
+        .await
+        .unwrap()
 }
 
 async fn leftover_uploads(c: &Client) -> usize {
@@ -32,7 +34,9 @@ async fn leftover_uploads(c: &Client) -> usize {
 
 async fn absent(c: &Client, key: &str) -> bool {
     match c.head_object(BUCKET, key).await {
-        Err(e) => e.service_error().is_some_and(|s| s.status().as_u16() == 404),
+        Err(e) => e
+            .service_error()
+            .is_some_and(|s| s.status().as_u16() == 404),
         Ok(_) => false,
     }
 }
@@ -41,7 +45,10 @@ fn spec(method: &str, key: &str, query: &[(&str, &str)]) -> Spec {
     let mut s = Spec::new(method, key);
     s.bucket = Some(BUCKET.into());
     s.creds = (AK.into(), SK.into());
-    s.query = query.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+    s.query = query
+        .iter()
+        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+        .collect();
     s
 }
 
@@ -56,15 +63,33 @@ async fn empty_and_huge_keys_fail_before_any_request() {
     let bytes = data(300_000, 1);
     std::fs::write(&path, &bytes).unwrap();
     for key in [String::new(), "k".repeat(1024), "é".repeat(600)] {
-        let e = c.upload_file(BUCKET, &key, &path).part_size(102_400).send().await.unwrap_err();
+        let e = c
+            .upload_file(BUCKET, &key, &path)
+            .part_size(102_400)
+            .send()
+            .await
+            .unwrap_err();
         assert!(e.is_usage(), "key of {} bytes: {e:?}", key.len());
-        let e = c.upload_stream(BUCKET, &key, std::io::Cursor::new(bytes.clone())).send().await.unwrap_err();
+        let e = c
+            .upload_stream(BUCKET, &key, std::io::Cursor::new(bytes.clone()))
+            .send()
+            .await
+            .unwrap_err();
         assert!(e.is_usage(), "stream, key of {} bytes: {e:?}", key.len());
     }
-    assert_eq!(leftover_uploads(&c).await, 0, "an upload was initiated for an invalid key");
+    assert_eq!(
+        leftover_uploads(&c).await,
+        0,
+        "an upload was initiated for an invalid key"
+    );
     // The longest valid key (1023 bytes) works.
     let longest = "k".repeat(1023);
-    let out = c.upload_file(BUCKET, &longest, &path).part_size(102_400).send().await.unwrap();
+    let out = c
+        .upload_file(BUCKET, &longest, &path)
+        .part_size(102_400)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.crc64, crc64(&bytes));
     assert_eq!(c.get_object(BUCKET, &longest).await.unwrap(), bytes);
     s.shutdown().await;
@@ -77,7 +102,9 @@ async fn invalid_utf8_in_paths_and_on_the_wire() {
     let c = client(&s.endpoint(), fast_retry(0)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     // A source file whose name is not UTF-8 uploads normally.
-    let path = dir.path().join(std::ffi::OsStr::from_bytes(b"bad-\xff\xfe-name.bin"));
+    let path = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"bad-\xff\xfe-name.bin"));
     let bytes = data(250_000, 2);
     std::fs::write(&path, &bytes).unwrap();
     let out = c
@@ -92,7 +119,10 @@ async fn invalid_utf8_in_paths_and_on_the_wire() {
     for key in ["utf8/nul\0inside", "utf8/newline\nkey", "utf8/\u{7f}del"] {
         match c.put_object(BUCKET, key, b"v".to_vec()).await {
             Ok(_) => assert_eq!(c.get_object(BUCKET, key).await.unwrap(), b"v", "{key:?}"),
-            Err(e) => assert!(e.is_usage() || e.service_error().is_some(), "{key:?}: {e:?}"),
+            Err(e) => assert!(
+                e.is_usage() || e.service_error().is_some(),
+                "{key:?}: {e:?}"
+            ),
         }
     }
     // Raw invalid UTF-8 in the path, query and headers reaches the server: 4xx, no panic.
@@ -105,9 +135,20 @@ async fn invalid_utf8_in_paths_and_on_the_wire() {
     ];
     for raw in raws {
         let r = send(addr, raw).await;
-        assert!(r.status == 0 || (400..500).contains(&r.status), "{:?}: {}", String::from_utf8_lossy(raw), r.status);
+        assert!(
+            r.status == 0 || (400..500).contains(&r.status),
+            "{:?}: {}",
+            String::from_utf8_lossy(raw),
+            r.status
+        );
     }
-    let r = send(addr, &spec("GET", "utf8/from-non-utf8-path", &[]).to_bytes(addr).unwrap()).await;
+    let r = send(
+        addr,
+        &spec("GET", "utf8/from-non-utf8-path", &[])
+            .to_bytes(addr)
+            .unwrap(),
+    )
+    .await;
     assert_eq!(r.status, 200, "server still serves");
     s.shutdown().await;
 }
@@ -121,16 +162,30 @@ async fn part_numbers_zero_and_10001() {
     assert!(oss_model::PartNumber::new(10_000).is_ok());
     let s = server().await;
     let addr = s.addr();
-    let init = send(addr, &spec("POST", "pn/obj", &[("uploads", "")]).to_bytes(addr).unwrap()).await;
+    let init = send(
+        addr,
+        &spec("POST", "pn/obj", &[("uploads", "")])
+            .to_bytes(addr)
+            .unwrap(),
+    )
+    .await;
     let id = init.elem("UploadId").unwrap();
     for n in ["0", "10001", "-1", "abc", "4294967297", ""] {
         let mut p = spec("PUT", "pn/obj", &[("partNumber", n), ("uploadId", &id)]);
         p.body = b"data".to_vec();
         let r = send(addr, &p.to_bytes(addr).unwrap()).await;
         assert_eq!(r.status, 400, "partNumber={n}: {}", r.text());
-        assert_eq!(r.elem("Code").as_deref(), Some("InvalidArgument"), "partNumber={n}");
+        assert_eq!(
+            r.elem("Code").as_deref(),
+            Some("InvalidArgument"),
+            "partNumber={n}"
+        );
     }
-    let mut p = spec("PUT", "pn/obj", &[("partNumber", "10000"), ("uploadId", &id)]);
+    let mut p = spec(
+        "PUT",
+        "pn/obj",
+        &[("partNumber", "10000"), ("uploadId", &id)],
+    );
     p.body = b"last".to_vec();
     assert_eq!(send(addr, &p.to_bytes(addr).unwrap()).await.status, 200);
     s.shutdown().await;
@@ -144,21 +199,42 @@ async fn part_sizes_out_of_range() {
     let path = dir.path().join("f");
     std::fs::write(&path, data(400_000, 3)).unwrap();
     for ps in [0, 1, 102_399] {
-        let e = c.upload_file(BUCKET, "ps/obj", &path).part_size(ps).send().await.unwrap_err();
+        let e = c
+            .upload_file(BUCKET, "ps/obj", &path)
+            .part_size(ps)
+            .send()
+            .await
+            .unwrap_err();
         assert!(e.is_usage(), "part size {ps}: {e:?}");
     }
     assert_eq!(leftover_uploads(&c).await, 0);
     assert!(absent(&c, "ps/obj").await);
     // The server enforces the minimum too: a small non-last part fails Complete.
     let addr = s.addr();
-    let init = send(addr, &spec("POST", "ps/raw", &[("uploads", "")]).to_bytes(addr).unwrap()).await;
+    let init = send(
+        addr,
+        &spec("POST", "ps/raw", &[("uploads", "")])
+            .to_bytes(addr)
+            .unwrap(),
+    )
+    .await;
     let id = init.elem("UploadId").unwrap();
     let mut etags = Vec::new();
     for n in 1..=2u32 {
-        let mut p = spec("PUT", "ps/raw", &[("partNumber", &n.to_string()), ("uploadId", &id)]);
+        let mut p = spec(
+            "PUT",
+            "ps/raw",
+            &[("partNumber", &n.to_string()), ("uploadId", &id)],
+        );
         p.body = vec![n as u8; 1000];
         let r = send(addr, &p.to_bytes(addr).unwrap()).await;
-        let etag = r.head.lines().find_map(|l| l.strip_prefix("etag:")).unwrap().trim().to_uppercase();
+        let etag = r
+            .head
+            .lines()
+            .find_map(|l| l.strip_prefix("etag:"))
+            .unwrap()
+            .trim()
+            .to_uppercase();
         etags.push(etag);
     }
     let mut complete = spec("POST", "ps/raw", &[("uploadId", &id)]);
@@ -183,12 +259,27 @@ async fn part_size_out_of_range_is_refused_whatever_the_file_size() {
     let path = dir.path().join("f");
     std::fs::write(&path, data(400_000, 3)).unwrap();
     for ps in [5 * 1024 * 1024 * 1024 + 1, u64::MAX] {
-        let r = c.upload_file(BUCKET, "ps/big", &path).part_size(ps).send().await;
-        assert!(r.as_ref().is_err_and(Error::is_usage), "part size {ps}: {r:?}");
+        let r = c
+            .upload_file(BUCKET, "ps/big", &path)
+            .part_size(ps)
+            .send()
+            .await;
+        assert!(
+            r.as_ref().is_err_and(Error::is_usage),
+            "part size {ps}: {r:?}"
+        );
     }
     for ps in [0, 1] {
-        let e = c.upload_file(BUCKET, "ps/zero", &path).part_size(ps).send().await.unwrap_err();
-        assert!(e.to_string().contains("part size") || format!("{e:?}").contains("part size"), "part size {ps}: {e:?}");
+        let e = c
+            .upload_file(BUCKET, "ps/zero", &path)
+            .part_size(ps)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("part size") || format!("{e:?}").contains("part size"),
+            "part size {ps}: {e:?}"
+        );
     }
     s.shutdown().await;
 }
@@ -196,7 +287,12 @@ async fn part_size_out_of_range_is_refused_whatever_the_file_size() {
 // ---------- the source changes ----------
 
 /// Uploads `path` (10 parts, one at a time) and calls `change` once the first part is stored.
-async fn upload_while(c: &Client, key: &str, path: &std::path::Path, change: impl Fn() + Send + Sync + 'static) -> Result<oss_multipart::UploadOutput, Error> {
+async fn upload_while(
+    c: &Client,
+    key: &str,
+    path: &std::path::Path,
+    change: impl Fn() + Send + Sync + 'static,
+) -> Result<oss_multipart::UploadOutput, Error> {
     let fired = Arc::new(AtomicBool::new(false));
     c.upload_file(BUCKET, key, path)
         .part_size(102_400)
@@ -213,18 +309,33 @@ async fn upload_while(c: &Client, key: &str, path: &std::path::Path, change: imp
 /// The rule: a file modified during the upload is never completed as if it were the
 /// original. The upload either fails with an integrity error (nothing stored), or the stored
 /// object is exactly the file as it is now.
-async fn assert_never_a_mixture(c: &Client, key: &str, path: &std::path::Path, original: &[u8], r: Result<oss_multipart::UploadOutput, Error>) -> &'static str {
+async fn assert_never_a_mixture(
+    c: &Client,
+    key: &str,
+    path: &std::path::Path,
+    original: &[u8],
+    r: Result<oss_multipart::UploadOutput, Error>,
+) -> &'static str {
     let now = std::fs::read(path).unwrap();
     assert_ne!(now, original, "the test did not change the file");
     match r {
         Err(e) => {
-            assert!(e.is_integrity() || e.is_usage() || matches!(e, Error::Io(_)) || e.is_resumable(), "{key}: unexpected error class: {e:?}");
-            assert!(absent(c, key).await, "{key}: an object was stored although the upload failed");
+            assert!(
+                e.is_integrity() || e.is_usage() || matches!(e, Error::Io(_)) || e.is_resumable(),
+                "{key}: unexpected error class: {e:?}"
+            );
+            assert!(
+                absent(c, key).await,
+                "{key}: an object was stored although the upload failed"
+            );
             "error"
         }
         Ok(out) => {
             let stored = c.get_object(BUCKET, key).await.unwrap();
-            assert!(stored != original, "{key}: stored the original although the file changed");
+            assert!(
+                stored != original,
+                "{key}: stored the original although the file changed"
+            );
             assert!(
                 stored == now,
                 "{key}: completed a MIXTURE of old and new bytes ({} bytes, reported crc {:#x}); \
@@ -271,13 +382,25 @@ async fn file_that_shrinks_during_upload() {
     std::fs::write(&path, &original).unwrap();
     let p = path.clone();
     let r = upload_while(&c, "change/shrinks", &path, move || {
-        std::fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(300_000).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(300_000)
+            .unwrap();
     })
     .await;
-    let e = r.as_ref().err().map(|e| (e.is_integrity(), e.is_retryable()));
+    let e = r
+        .as_ref()
+        .err()
+        .map(|e| (e.is_integrity(), e.is_retryable()));
     let what = assert_never_a_mixture(&c, "change/shrinks", &path, &original, r).await;
     println!("BAD INPUT file shrinks during upload: {what}");
-    assert_eq!(e, Some((true, false)), "a shrunk source is an integrity failure, not a retryable one");
+    assert_eq!(
+        e,
+        Some((true, false)),
+        "a shrunk source is an integrity failure, not a retryable one"
+    );
     s.shutdown().await;
 }
 
@@ -312,7 +435,10 @@ async fn file_changed_before_resume() {
     let original = data(1_000_000, 7);
 
     // Three rounds: size changes; same size but new mtime; same size AND the old mtime put back.
-    for (round, key) in ["resume/size", "resume/mtime", "resume/same-mtime"].into_iter().enumerate() {
+    for (round, key) in ["resume/size", "resume/mtime", "resume/same-mtime"]
+        .into_iter()
+        .enumerate()
+    {
         std::fs::write(&path, &original).unwrap();
         let token = oss_multipart::CancellationToken::new();
         let t = token.clone();
@@ -330,7 +456,10 @@ async fn file_changed_before_resume() {
             .send()
             .await
             .unwrap_err();
-        let cp = err.checkpoint_path().expect("checkpoint kept").to_path_buf();
+        let cp = err
+            .checkpoint_path()
+            .expect("checkpoint kept")
+            .to_path_buf();
         let old_mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
         let new_bytes = match round {
             0 => data(1_100_000, 70),
@@ -339,13 +468,21 @@ async fn file_changed_before_resume() {
         std::thread::sleep(Duration::from_millis(20));
         std::fs::write(&path, &new_bytes).unwrap();
         if round == 2 {
-            std::fs::File::options().write(true).open(&path).unwrap().set_modified(old_mtime).unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(old_mtime)
+                .unwrap();
         }
         // Explicit resume of the old checkpoint: refused when size/mtime differ.
         let explicit = c.resume(&cp, &path).send().await;
         if round < 2 {
             let e = explicit.unwrap_err();
-            assert!(e.is_integrity(), "{key}: explicit resume of a changed file: {e:?}");
+            assert!(
+                e.is_integrity(),
+                "{key}: explicit resume of a changed file: {e:?}"
+            );
             assert!(absent(&c, key).await);
         } else if let Ok(out) = explicit {
             // Identity unchanged: finished parts are re-hashed against the file, so the
@@ -353,9 +490,18 @@ async fn file_changed_before_resume() {
             assert_eq!(out.crc64, crc64(&new_bytes), "{key}");
         }
         // Re-running the same command: the object ends up exactly as the file is now.
-        let out = c.upload_file(BUCKET, key, &path).part_size(102_400).checkpoint_dir(&cp_dir).send().await.unwrap();
+        let out = c
+            .upload_file(BUCKET, key, &path)
+            .part_size(102_400)
+            .checkpoint_dir(&cp_dir)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(out.crc64, crc64(&new_bytes), "{key}");
-        assert!(c.get_object(BUCKET, key).await.unwrap() == new_bytes, "{key}: stored bytes are not the file's");
+        assert!(
+            c.get_object(BUCKET, key).await.unwrap() == new_bytes,
+            "{key}: stored bytes are not the file's"
+        );
     }
     s.shutdown().await;
 }
@@ -368,18 +514,35 @@ async fn missing_unreadable_and_directory_sources() {
     let s = server().await;
     let c = client(&s.endpoint(), fast_retry(0)).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let e = c.upload_file(BUCKET, "src/missing", dir.path().join("nope")).send().await.unwrap_err();
+    let e = c
+        .upload_file(BUCKET, "src/missing", dir.path().join("nope"))
+        .send()
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::Io(_)), "missing: {e:?}");
-    let e = c.upload_file(BUCKET, "src/dir", dir.path()).send().await.unwrap_err();
-    assert!(e.is_usage() || matches!(e, Error::Io(_)), "directory: {e:?}");
+    let e = c
+        .upload_file(BUCKET, "src/dir", dir.path())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.is_usage() || matches!(e, Error::Io(_)),
+        "directory: {e:?}"
+    );
     let locked = dir.path().join("locked");
     std::fs::write(&locked, b"secret").unwrap();
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
     if std::fs::read(&locked).is_err() {
-        let e = c.upload_file(BUCKET, "src/locked", &locked).send().await.unwrap_err();
+        let e = c
+            .upload_file(BUCKET, "src/locked", &locked)
+            .send()
+            .await
+            .unwrap_err();
         assert!(matches!(e, Error::Io(_)), "unreadable: {e:?}");
     } else {
-        println!("BAD INPUT unreadable file: running as root, permission bits do not apply; skipped");
+        println!(
+            "BAD INPUT unreadable file: running as root, permission bits do not apply; skipped"
+        );
     }
     assert_eq!(leftover_uploads(&c).await, 0);
     s.shutdown().await;
@@ -391,9 +554,16 @@ struct Failing {
 }
 
 impl tokio::io::AsyncRead for Failing {
-    fn poll_read(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         if self.good.position() as usize >= self.good.get_ref().len() {
-            return std::task::Poll::Ready(Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "source pipe broke")));
+            return std::task::Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "source pipe broke",
+            )));
         }
         std::pin::Pin::new(&mut self.good).poll_read(cx, buf)
     }
@@ -406,15 +576,32 @@ async fn truncated_stream_fails_cleanly() {
     for cut in [0usize, 50_000, 102_400, 350_000] {
         let key = format!("stream/broken-{cut}");
         let e = c
-            .upload_stream(BUCKET, &key, Failing { good: std::io::Cursor::new(data(cut, 8)) })
+            .upload_stream(
+                BUCKET,
+                &key,
+                Failing {
+                    good: std::io::Cursor::new(data(cut, 8)),
+                },
+            )
             .part_size(102_400)
             .send()
             .await
             .unwrap_err();
-        assert!(!e.is_resumable(), "{key}: a stream cannot be resumed: {e:?}");
+        assert!(
+            !e.is_resumable(),
+            "{key}: a stream cannot be resumed: {e:?}"
+        );
         let chain = format!("{e:?}");
-        assert!(chain.contains("source pipe broke") || matches!(e, Error::Io(_)) || matches!(&e, Error::Upload(u) if matches!(u.cause(), Error::Io(_))), "{key}: {e:?}");
-        assert!(absent(&c, &key).await, "{key}: a truncated stream became an object");
+        assert!(
+            chain.contains("source pipe broke")
+                || matches!(e, Error::Io(_))
+                || matches!(&e, Error::Upload(u) if matches!(u.cause(), Error::Io(_))),
+            "{key}: {e:?}"
+        );
+        assert!(
+            absent(&c, &key).await,
+            "{key}: a truncated stream became an object"
+        );
     }
     s.shutdown().await;
 }
@@ -428,7 +615,13 @@ async fn truncated_stream_leaves_no_multipart_upload_behind() {
     for cut in [0usize, 350_000] {
         let key = format!("stream/leak-{cut}");
         let e = c
-            .upload_stream(BUCKET, &key, Failing { good: std::io::Cursor::new(data(cut, 8)) })
+            .upload_stream(
+                BUCKET,
+                &key,
+                Failing {
+                    good: std::io::Cursor::new(data(cut, 8)),
+                },
+            )
             .part_size(102_400)
             .send()
             .await
@@ -437,7 +630,11 @@ async fn truncated_stream_leaves_no_multipart_upload_behind() {
     }
     // The default failure policy aborts the multipart upload: nothing may be left.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(leftover_uploads(&c).await, 0, "multipart uploads leaked by failed streams");
+    assert_eq!(
+        leftover_uploads(&c).await,
+        0,
+        "multipart uploads leaked by failed streams"
+    );
     s.shutdown().await;
 }
 
@@ -461,16 +658,39 @@ async fn wrong_credentials_and_clock_skew() {
     let path = dir.path().join("f");
     std::fs::write(&path, data(300_000, 9)).unwrap();
     let cases = [
-        ("wrong secret", client_with(&s.endpoint(), AK, "wrong-secret"), "SignatureDoesNotMatch"),
-        ("unknown key", client_with(&s.endpoint(), "nobody", SK), "InvalidAccessKeyId"),
+        (
+            "wrong secret",
+            client_with(&s.endpoint(), AK, "wrong-secret"),
+            "SignatureDoesNotMatch",
+        ),
+        (
+            "unknown key",
+            client_with(&s.endpoint(), "nobody", SK),
+            "InvalidAccessKeyId",
+        ),
     ];
     for (what, c, code) in cases {
         let started = std::time::Instant::now();
-        let e = c.upload_file(BUCKET, "auth/obj", &path).part_size(102_400).send().await.unwrap_err();
+        let e = c
+            .upload_file(BUCKET, "auth/obj", &path)
+            .part_size(102_400)
+            .send()
+            .await
+            .unwrap_err();
         assert!(e.is_auth(), "{what}: {e:?}");
-        assert!(!e.is_retryable(), "{what}: auth failures are not worth retrying");
-        assert_eq!(e.service_error().map(|s| s.code().to_owned()).as_deref(), Some(code), "{what}");
-        assert!(started.elapsed() < Duration::from_secs(5), "{what}: retried an auth failure");
+        assert!(
+            !e.is_retryable(),
+            "{what}: auth failures are not worth retrying"
+        );
+        assert_eq!(
+            e.service_error().map(|s| s.code().to_owned()).as_deref(),
+            Some(code),
+            "{what}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{what}: retried an auth failure"
+        );
     }
     // Clock 20 minutes ahead.
     #[derive(Debug)]
@@ -483,7 +703,9 @@ async fn wrong_credentials_and_clock_skew() {
             SystemTime::now() + Duration::from_secs(20 * 60)
         }
         fn sleep_until(&self, deadline: std::time::Instant) -> oss_multipart::runtime::Sleep {
-            Box::pin(tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)))
+            Box::pin(tokio::time::sleep_until(tokio::time::Instant::from_std(
+                deadline,
+            )))
         }
     }
     let skewed = Client::builder()
@@ -495,9 +717,17 @@ async fn wrong_credentials_and_clock_skew() {
         .runtime(Arc::new(Skewed))
         .build()
         .unwrap();
-    let e = skewed.upload_file(BUCKET, "auth/skew", &path).part_size(102_400).send().await.unwrap_err();
+    let e = skewed
+        .upload_file(BUCKET, "auth/skew", &path)
+        .part_size(102_400)
+        .send()
+        .await
+        .unwrap_err();
     assert!(e.is_auth(), "skew: {e:?}");
-    assert_eq!(e.service_error().map(|s| s.code().to_owned()).as_deref(), Some("RequestTimeTooSkewed"));
+    assert_eq!(
+        e.service_error().map(|s| s.code().to_owned()).as_deref(),
+        Some("RequestTimeTooSkewed")
+    );
     let good = client(&s.endpoint(), fast_retry(0)).unwrap();
     assert_eq!(leftover_uploads(&good).await, 0);
     s.shutdown().await;
@@ -531,9 +761,14 @@ async fn malformed_xml_and_headers_from_the_server() {
     for (what, script) in cases {
         let fake = fake::start(script).await;
         let c = client(&fake.endpoint(), fast_retry(1)).unwrap();
-        let r = tokio::time::timeout(Duration::from_secs(30), c.upload_file(BUCKET, "fake/obj", &path).part_size(102_400).send())
-            .await
-            .unwrap_or_else(|_| panic!("{what}: hung"));
+        let r = tokio::time::timeout(
+            Duration::from_secs(30),
+            c.upload_file(BUCKET, "fake/obj", &path)
+                .part_size(102_400)
+                .send(),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{what}: hung"));
         match r {
             Ok(out) => panic!("{what}: accepted as a success: {out:?}"),
             Err(e) => {
@@ -570,18 +805,39 @@ async fn disk_full_on_the_server() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let endpoint = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line}")).to_owned();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let endpoint = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
     let c = client(&endpoint, fast_retry(1)).unwrap();
     let small = data(1000, 11);
-    c.put_object(BUCKET, "full/small", small.clone()).await.unwrap();
+    c.put_object(BUCKET, "full/small", small.clone())
+        .await
+        .unwrap();
     let path = dir.path().join("big");
     let big = data(6 * 1024 * 1024, 12);
     std::fs::write(&path, &big).unwrap();
     let cp_dir = dir.path().join("cp");
-    let e = c.upload_file(BUCKET, "full/big", &path).part_size(3 * 1024 * 1024).concurrency(1).checkpoint_dir(&cp_dir).send().await.unwrap_err();
-    println!("BAD INPUT disk full: {e} / {:?}", e.service_error().map(|s| s.code().to_owned()));
-    assert!(e.is_retryable() || e.is_resumable(), "disk full must be a retryable/resumable failure: {e:?}");
+    let e = c
+        .upload_file(BUCKET, "full/big", &path)
+        .part_size(3 * 1024 * 1024)
+        .concurrency(1)
+        .checkpoint_dir(&cp_dir)
+        .send()
+        .await
+        .unwrap_err();
+    println!(
+        "BAD INPUT disk full: {e} / {:?}",
+        e.service_error().map(|s| s.code().to_owned())
+    );
+    assert!(
+        e.is_retryable() || e.is_resumable(),
+        "disk full must be a retryable/resumable failure: {e:?}"
+    );
     assert!(absent(&c, "full/big").await, "a partial object was stored");
     // The server is still up, and what it stored before is intact.
     assert_eq!(c.get_object(BUCKET, "full/small").await.unwrap(), small);

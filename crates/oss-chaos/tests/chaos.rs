@@ -63,7 +63,13 @@ struct Profile {
     max_retries: u32,
 }
 
-fn faults(fault_rate: f64, drop_rate: f64, latency_ms: u64, bandwidth: Option<u64>, seed: u64) -> FaultConfig {
+fn faults(
+    fault_rate: f64,
+    drop_rate: f64,
+    latency_ms: u64,
+    bandwidth: Option<u64>,
+    seed: u64,
+) -> FaultConfig {
     let mut f = FaultConfig::default();
     f.fault_rate = fault_rate;
     f.drop_rate = drop_rate;
@@ -84,15 +90,27 @@ fn faults(fault_rate: f64, drop_rate: f64, latency_ms: u64, bandwidth: Option<u6
 
 fn profiles(seed: u64) -> Vec<Profile> {
     vec![
-        Profile { name: "5xx", faults: faults(0.15, 0.0, 0, None, seed), max_retries: 3 },
-        Profile { name: "drops", faults: faults(0.0, 0.12, 0, None, seed + 1), max_retries: 3 },
+        Profile {
+            name: "5xx",
+            faults: faults(0.15, 0.0, 0, None, seed),
+            max_retries: 3,
+        },
+        Profile {
+            name: "drops",
+            faults: faults(0.0, 0.12, 0, None, seed + 1),
+            max_retries: 3,
+        },
         Profile {
             name: "slow",
             faults: faults(0.05, 0.05, 3, Some(24 * 1024 * 1024), seed + 2),
             max_retries: 3,
         },
         // Few retries: most uploads exhaust them and must resume.
-        Profile { name: "harsh", faults: faults(0.25, 0.15, 0, None, seed + 3), max_retries: 1 },
+        Profile {
+            name: "harsh",
+            faults: faults(0.25, 0.15, 0, None, seed + 3),
+            max_retries: 1,
+        },
     ]
 }
 
@@ -153,7 +171,9 @@ async fn run_case(client: &Client, dir: &std::path::Path, key: &str, case: Case,
         let builder = if case.stream {
             client.upload_stream(BUCKET, key, std::io::Cursor::new(bytes.clone()))
         } else {
-            client.upload_file(BUCKET, key, &path).checkpoint_dir(&cp_dir)
+            client
+                .upload_file(BUCKET, key, &path)
+                .checkpoint_dir(&cp_dir)
         };
         let result = builder
             .part_size(case.part_size)
@@ -163,13 +183,18 @@ async fn run_case(client: &Client, dir: &std::path::Path, key: &str, case: Case,
             })
             .send()
             .await;
-        tally.retries.fetch_add(u64::from(retries.load(Ordering::Relaxed)), Ordering::Relaxed);
+        tally.retries.fetch_add(
+            u64::from(retries.load(Ordering::Relaxed)),
+            Ordering::Relaxed,
+        );
         match result {
             Ok(o) => {
                 if attempt > 0 && !case.stream && o.resumed {
                     assert!(o.upload_id.is_some(), "{key}: resumed without an upload id");
                 }
-                tally.parts_reused.fetch_add(u64::from(o.parts_reused), Ordering::Relaxed);
+                tally
+                    .parts_reused
+                    .fetch_add(u64::from(o.parts_reused), Ordering::Relaxed);
                 out = Some(o);
                 break;
             }
@@ -180,11 +205,15 @@ async fn run_case(client: &Client, dir: &std::path::Path, key: &str, case: Case,
     assert_eq!(out.size, case.size as u64, "{key}: size");
     assert_eq!(out.crc64, crc64(&bytes), "{key}: reported CRC-64");
     let stored = client.get_object(BUCKET, key).await.unwrap();
-    assert!(stored == bytes, "{key}: stored object differs from the source ({case:?})");
+    assert!(
+        stored == bytes,
+        "{key}: stored object differs from the source ({case:?})"
+    );
     if !case.stream {
         let left = oss_chaos::evidence::journals(&cp_dir);
         assert!(
-            left.iter().all(|j| Some(j.upload_id.as_str()) != out.upload_id.as_deref()),
+            left.iter()
+                .all(|j| Some(j.upload_id.as_str()) != out.upload_id.as_deref()),
             "{key}: checkpoint left after success"
         );
         let _ = std::fs::remove_file(&path);
@@ -215,18 +244,29 @@ async fn classify_failure(
         ),
         // A Complete/PutObject that was applied but whose answer was lost (fault after
         // storing, dropped response) does leave the object: it must then be the right one.
-        Ok(head) => assert_eq!(head.content_length, case.size as u64, "{key}: partial object after failure: {e:?}"),
+        Ok(head) => assert_eq!(
+            head.content_length, case.size as u64,
+            "{key}: partial object after failure: {e:?}"
+        ),
     }
     if case.stream {
-        assert!(e.is_retryable() || e.is_network(), "{key}: stream failure not retryable: {e:?}");
+        assert!(
+            e.is_retryable() || e.is_network(),
+            "{key}: stream failure not retryable: {e:?}"
+        );
         tally.stream_restarts.fetch_add(1, Ordering::Relaxed);
     } else if e.is_resumable() {
-        let cp = e.checkpoint_path().unwrap_or_else(|| panic!("{key}: resumable without a checkpoint: {e:?}"));
+        let cp = e
+            .checkpoint_path()
+            .unwrap_or_else(|| panic!("{key}: resumable without a checkpoint: {e:?}"));
         assert!(cp.starts_with(cp_dir), "{key}: checkpoint outside its dir");
         tally.resumes.fetch_add(1, Ordering::Relaxed);
     } else {
         // Failed before any upload id existed (Initiate) or in a single PutObject: start over.
-        assert!(e.is_retryable() || e.is_network(), "{key}: not resumable and not retryable: {e:?}");
+        assert!(
+            e.is_retryable() || e.is_network(),
+            "{key}: not resumable and not retryable: {e:?}"
+        );
         tally.fresh_restarts.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -260,7 +300,13 @@ async fn run_profile(
     server.shutdown().await;
 }
 
-async fn run(secs: u64, min_per_profile: usize, max_per_profile: usize, max_size: usize, seed: u64) -> Arc<Tally> {
+async fn run(
+    secs: u64,
+    min_per_profile: usize,
+    max_per_profile: usize,
+    max_size: usize,
+    seed: u64,
+) -> Arc<Tally> {
     let tally = Arc::new(Tally::default());
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut tasks = tokio::task::JoinSet::new();
@@ -283,7 +329,10 @@ async fn run(secs: u64, min_per_profile: usize, max_per_profile: usize, max_size
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_quick() {
-    let seed = std::env::var("CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20_261_121);
+    let seed = std::env::var("CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_261_121);
     let started = Instant::now();
     // Four profiles in parallel, 6..=10 uploads each within ~20 s, sizes up to 24 MiB.
     let tally = run(20, 6, 10, 24 << 20, seed).await;
@@ -292,13 +341,21 @@ async fn chaos_quick() {
     assert!(g(&tally.uploads) >= 24);
     // The faults must actually have been met, or this test proves nothing.
     assert!(g(&tally.retries) > 0, "no retries: faults not injected?");
-    assert!(g(&tally.resumes) + g(&tally.stream_restarts) + g(&tally.fresh_restarts) > 0, "no attempt ran out of retries");
+    assert!(
+        g(&tally.resumes) + g(&tally.stream_restarts) + g(&tally.fresh_restarts) > 0,
+        "no attempt ran out of retries"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "long: cargo xtask chaos --time S"]
 async fn chaos_long() {
-    let env = |name: &str, default: u64| std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default);
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
     let secs = env("CHAOS_SECS", 300);
     let seed = env("CHAOS_SEED", 7);
     let max_mib = usize::try_from(env("CHAOS_MAX_MIB", 256)).unwrap();

@@ -24,7 +24,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 fn kills(default: usize) -> usize {
-    std::env::var("CRASH_KILLS").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+    std::env::var("CRASH_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
 
 /// `ossmp cp` with an isolated HOME (no profile file, no user cache) and env credentials.
@@ -36,7 +39,15 @@ fn ossmp_cp(home: &Path, endpoint: &str, src: &Path, key: &str, cp_dir: &Path) -
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("OSS_ACCESS_KEY_ID", AK)
         .env("OSS_ACCESS_KEY_SECRET", SK)
-        .args(["--endpoint", endpoint, "--region", REGION, "--path-style", "--json", "--quiet"])
+        .args([
+            "--endpoint",
+            endpoint,
+            "--region",
+            REGION,
+            "--path-style",
+            "--json",
+            "--quiet",
+        ])
         .arg("cp")
         .arg(src)
         .arg(format!("oss://{BUCKET}/{key}"))
@@ -52,19 +63,27 @@ fn ossmp_cp(home: &Path, endpoint: &str, src: &Path, key: &str, cp_dir: &Path) -
 fn check_no_resend(history: &[(Journal, PartFiles)], now: &PartFiles) -> usize {
     let mut checked = 0;
     for (journal, then) in history {
-        let (Some(before), Some(after)) = (then.get(&journal.upload_id), now.get(&journal.upload_id)) else {
+        let (Some(before), Some(after)) =
+            (then.get(&journal.upload_id), now.get(&journal.upload_id))
+        else {
             panic!(
                 "upload {} (journal of {} parts) vanished from the server; uploads now: {:?}. \
                  A run after a kill started a new multipart upload and sent every finished part again",
                 journal.upload_id,
                 journal.parts.len(),
-                now.iter().map(|(id, p)| (id.clone(), p.len())).collect::<Vec<_>>()
+                now.iter()
+                    .map(|(id, p)| (id.clone(), p.len()))
+                    .collect::<Vec<_>>()
             );
         };
         for n in &journal.parts {
             let (b, a) = (before.get(n), after.get(n));
             assert!(b.is_some(), "journal part {n} was never stored");
-            assert_eq!(b, a, "finished part {n} of {} was sent (and stored) again", journal.upload_id);
+            assert_eq!(
+                b, a,
+                "finished part {n} of {} was sent (and stored) again",
+                journal.upload_id
+            );
             checked += 1;
         }
     }
@@ -79,9 +98,10 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
     // Bandwidth-capped so a run lasts long enough to be killed mid-way at random.
     let mut faults = oss_local::FaultConfig::default();
     faults.bandwidth = Some(1024 * 1024);
-    let server = oss_local::Server::start(local_config().with_data_dir(&data_dir).with_faults(faults))
-        .await
-        .unwrap();
+    let server =
+        oss_local::Server::start(local_config().with_data_dir(&data_dir).with_faults(faults))
+            .await
+            .unwrap();
     let endpoint = server.endpoint();
     // About 2.5 MiB per kill at 3 × 1 MiB/s, so the kills land before the end.
     let bytes = data((kills * 5 / 2).max(8) * 1024 * 1024 + 12_345, 99);
@@ -90,15 +110,23 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
     std::fs::write(&src, &bytes).unwrap();
     let cp_dir = dir.path().join("cp");
     let key = "crash/ossmp.bin";
-    let mut rng = StdRng::seed_from_u64(std::env::var("CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(3));
+    let mut rng = StdRng::seed_from_u64(
+        std::env::var("CHAOS_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3),
+    );
     let mut history: Vec<(Journal, PartFiles)> = Vec::new();
     let mut survived = 0;
     let mut checked = 0;
     let mut finished: Option<std::process::Output> = None;
     for i in 0..kills {
-        let mut child = ossmp_cp(dir.path(), &endpoint, &src, key, &cp_dir).spawn().unwrap();
-        // Every 4th kill waits for the last part to be stored, so it lands in Complete.
-        let at_complete = i % 4 == 3;
+        let mut child = ossmp_cp(dir.path(), &endpoint, &src, key, &cp_dir)
+            .spawn()
+            .unwrap();
+        // The last kill waits until the client's journal holds every part, so it lands in
+        // Complete; the others land at random points during the parts.
+        let at_complete = i + 1 == kills;
         let started = Instant::now();
         let delay = Duration::from_millis(rng.gen_range(150..1500));
         loop {
@@ -107,7 +135,9 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
             }
             if at_complete {
                 // The client's journal holds every part: the next request is Complete.
-                let all_done = journals(&cp_dir).iter().any(|j| j.parts.len() >= total_parts);
+                let all_done = journals(&cp_dir)
+                    .iter()
+                    .any(|j| j.parts.len() >= total_parts);
                 if all_done || started.elapsed() > Duration::from_secs(60) {
                     break;
                 }
@@ -119,7 +149,11 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
         if child.try_wait().unwrap().is_some() {
             // It finished before the kill: nothing more to crash; its summary is the result.
             let out = child.wait_with_output().unwrap();
-            assert!(out.status.success(), "ossmp failed: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "ossmp failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             finished = Some(out);
             break;
         }
@@ -129,8 +163,14 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
         println!(
             "kill {i}: at_complete={at_complete} after {:?}, journals {:?}, server uploads {:?}",
             started.elapsed(),
-            journals(&cp_dir).iter().map(|j| (j.upload_id.clone(), j.parts.len())).collect::<Vec<_>>(),
-            part_files(&data_dir, BUCKET).iter().map(|(id, p)| (id.clone(), p.len())).collect::<Vec<_>>()
+            journals(&cp_dir)
+                .iter()
+                .map(|j| (j.upload_id.clone(), j.parts.len()))
+                .collect::<Vec<_>>(),
+            part_files(&data_dir, BUCKET)
+                .iter()
+                .map(|(id, p)| (id.clone(), p.len()))
+                .collect::<Vec<_>>()
         );
         let snapshot = part_files(&data_dir, BUCKET);
         checked += check_no_resend(&history, &snapshot);
@@ -141,10 +181,22 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
     // The final, uninterrupted run (unless the last one already finished).
     let out = match finished {
         Some(out) => out,
-        None => ossmp_cp(dir.path(), &endpoint, &src, key, &cp_dir).output().unwrap(),
+        None => ossmp_cp(dir.path(), &endpoint, &src, key, &cp_dir)
+            .output()
+            .unwrap(),
     };
-    assert!(out.status.success(), "final ossmp cp: {}", String::from_utf8_lossy(&out.stderr));
-    let summary: serde_json::Value = serde_json::from_slice(out.stdout.split(|&b| b == b'\n').find(|l| !l.is_empty()).unwrap()).unwrap();
+    assert!(
+        out.status.success(),
+        "final ossmp cp: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(
+        out.stdout
+            .split(|&b| b == b'\n')
+            .find(|l| !l.is_empty())
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(summary["status"], "ok");
     assert_eq!(summary["crc64_verified"], true);
     let client = client(&endpoint, fast_retry(3)).unwrap();
@@ -155,7 +207,12 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
     checked += check_no_resend(&history, &final_files);
     // One multipart upload from the first run to the end: no run started over (which would
     // send every finished part again under a new upload id).
-    assert_eq!(final_files.len(), 1, "uploads created: {:?}", final_files.keys().collect::<Vec<_>>());
+    assert_eq!(
+        final_files.len(),
+        1,
+        "uploads created: {:?}",
+        final_files.keys().collect::<Vec<_>>()
+    );
     let mut complete_landed = false;
     if let Some((last, _)) = history.last() {
         // The CLI's own account agrees: at least the journal's parts were reused, unless the
@@ -165,7 +222,11 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
         let reused = summary["parts_reused"].as_u64().unwrap();
         complete_landed = reused == 0 && summary["resumed"] == true;
         if summary["upload_id"].as_str() == Some(last.upload_id.as_str()) && !complete_landed {
-            assert!(reused >= last.parts.len() as u64, "reused {reused} < journal {}: {summary}", last.parts.len());
+            assert!(
+                reused >= last.parts.len() as u64,
+                "reused {reused} < journal {}: {summary}",
+                last.parts.len()
+            );
         }
     }
     println!(
@@ -179,7 +240,16 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
 
 fn spawn_server(data_dir: &Path, listen: &str) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_chaos-oss-local"))
-        .args(["--listen", listen, "--access-key-id", AK, "--access-key-secret", SK, "--bucket", BUCKET])
+        .args([
+            "--listen",
+            listen,
+            "--access-key-id",
+            AK,
+            "--access-key-secret",
+            SK,
+            "--bucket",
+            BUCKET,
+        ])
         .args(["--no-fsync", "--bandwidth", "1048576", "--data-dir"])
         .arg(data_dir)
         .stdout(Stdio::piped())
@@ -187,8 +257,13 @@ fn spawn_server(data_dir: &Path, listen: &str) -> (Child, SocketAddr) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{line}"));
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("{line}"));
     (child, addr.parse().unwrap())
 }
 
@@ -196,8 +271,22 @@ fn respawn(data_dir: &Path, addr: SocketAddr) -> Child {
     // The port was just freed; binding may race the kernel for a moment.
     for _ in 0..100 {
         let mut child = Command::new(env!("CARGO_BIN_EXE_chaos-oss-local"))
-            .args(["--listen", &addr.to_string(), "--access-key-id", AK, "--access-key-secret", SK])
-            .args(["--bucket", BUCKET, "--no-fsync", "--bandwidth", "1048576", "--data-dir"])
+            .args([
+                "--listen",
+                &addr.to_string(),
+                "--access-key-id",
+                AK,
+                "--access-key-secret",
+                SK,
+            ])
+            .args([
+                "--bucket",
+                BUCKET,
+                "--no-fsync",
+                "--bandwidth",
+                "1048576",
+                "--data-dir",
+            ])
             .arg(data_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -263,14 +352,20 @@ async fn oss_local_sigkill_and_restart_mid_upload() {
         match result {
             Ok(out) => break out,
             Err(e) => {
-                assert!(e.is_resumable() || e.is_network() || e.is_retryable(), "not resumable: {e:?}");
+                assert!(
+                    e.is_resumable() || e.is_network() || e.is_retryable(),
+                    "not resumable: {e:?}"
+                );
                 let snapshot = part_files(&data_dir, BUCKET);
                 checked += check_no_resend(&history, &snapshot);
                 if let Some(j) = journals(&cp_dir).into_iter().next() {
                     // Every journal part is on the server (it survived the SIGKILL).
                     let stored = snapshot.get(&j.upload_id).cloned().unwrap_or_default();
                     for n in &j.parts {
-                        assert!(stored.contains_key(n), "acknowledged part {n} lost by the server crash");
+                        assert!(
+                            stored.contains_key(n),
+                            "acknowledged part {n} lost by the server crash"
+                        );
                     }
                     history.push((j, snapshot));
                 }
@@ -282,7 +377,12 @@ async fn oss_local_sigkill_and_restart_mid_upload() {
     assert!(stored == bytes, "object differs from the source");
     let final_files = part_files(&data_dir, BUCKET);
     checked += check_no_resend(&history, &final_files);
-    assert_eq!(final_files.len(), 1, "uploads created: {:?}", final_files.keys().collect::<Vec<_>>());
+    assert_eq!(
+        final_files.len(),
+        1,
+        "uploads created: {:?}",
+        final_files.keys().collect::<Vec<_>>()
+    );
     println!(
         "CRASH oss-local: server_kills={restarts} client_attempts={attempts} journal_parts_checked={checked} parts_reused={}",
         out.parts_reused

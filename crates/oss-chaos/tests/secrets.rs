@@ -29,8 +29,14 @@ impl Write for Capture {
 const TOKEN: &str = "chaos-STS-TOKEN-77aa55cc";
 
 fn assert_clean(what: &str, text: &str) {
-    assert!(!text.contains(SK), "{what} contains the access key secret:\n{text}");
-    assert!(!text.contains(TOKEN), "{what} contains the security token:\n{text}");
+    assert!(
+        !text.contains(SK),
+        "{what} contains the access key secret:\n{text}"
+    );
+    assert!(
+        !text.contains(TOKEN),
+        "{what} contains the security token:\n{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,13 +54,21 @@ async fn secrets_absent_from_logs_debug_display_errors_and_cli_output() {
     faults.drop_rate = 0.1;
     faults.ops = vec![oss_local::FaultOp::UploadPart];
     faults.seed = 5;
-    let server = oss_local::Server::start(local_config().with_faults(faults)).await.unwrap();
+    let server = oss_local::Server::start(local_config().with_faults(faults))
+        .await
+        .unwrap();
     let endpoint = server.endpoint();
-    let mut seen: Vec<(String, String)> = vec![("oss-local Config Debug".into(), format!("{:?}", local_config()))];
+    let mut seen: Vec<(String, String)> = vec![(
+        "oss-local Config Debug".into(),
+        format!("{:?}", local_config()),
+    )];
 
     let creds = Credentials::new(AK, SK);
     seen.push(("Credentials Debug".into(), format!("{creds:?}")));
-    seen.push(("Credentials+token Debug".into(), format!("{:?}", Credentials::new(AK, SK).with_security_token(TOKEN))));
+    seen.push((
+        "Credentials+token Debug".into(),
+        format!("{:?}", Credentials::new(AK, SK).with_security_token(TOKEN)),
+    ));
     let builder = Client::builder()
         .endpoint(&endpoint)
         .region(REGION)
@@ -69,7 +83,10 @@ async fn secrets_absent_from_logs_debug_display_errors_and_cli_output() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.bin");
     std::fs::write(&path, data(1_500_000, 1)).unwrap();
-    let upload = client.upload_file(BUCKET, "secret/a", &path).part_size(102_400).checkpoint_dir(dir.path().join("cp"));
+    let upload = client
+        .upload_file(BUCKET, "secret/a", &path)
+        .part_size(102_400)
+        .checkpoint_dir(dir.path().join("cp"));
     seen.push(("UploadBuilder Debug".into(), format!("{upload:?}")));
     let out = upload.send().await.unwrap();
     seen.push(("UploadOutput Debug".into(), format!("{out:?}")));
@@ -80,22 +97,55 @@ async fn secrets_absent_from_logs_debug_display_errors_and_cli_output() {
         .part_size(102_400)
         .concurrency(1)
         .checkpoint_dir(dir.path().join("cp"))
-        .progress(move |p| if p.parts_done >= 2 { t.cancel() })
+        .progress(move |p| {
+            if p.parts_done >= 2 {
+                t.cancel()
+            }
+        })
         .cancellation(token)
         .send()
         .await
         .unwrap_err();
-    seen.push(("Cancelled error".into(), format!("{cancelled:?} / {cancelled}")));
-    let resumed = client.resume(cancelled.checkpoint_path().unwrap(), &path).send().await.unwrap();
+    seen.push((
+        "Cancelled error".into(),
+        format!("{cancelled:?} / {cancelled}"),
+    ));
+    let resumed = client
+        .resume(cancelled.checkpoint_path().unwrap(), &path)
+        .send()
+        .await
+        .unwrap();
     assert!(resumed.resumed);
     for cp in std::fs::read_dir(dir.path().join("cp")).unwrap().flatten() {
-        seen.push(("checkpoint file".into(), std::fs::read_to_string(cp.path()).unwrap_or_default()));
+        seen.push((
+            "checkpoint file".into(),
+            std::fs::read_to_string(cp.path()).unwrap_or_default(),
+        ));
     }
     // Presigned URLs carry a signature, never the secret or the token in clear.
-    let url = client.presign(http::Method::GET, BUCKET, "secret/a", Duration::from_secs(60)).unwrap();
+    let url = client
+        .presign(
+            http::Method::GET,
+            BUCKET,
+            "secret/a",
+            Duration::from_secs(60),
+        )
+        .unwrap();
     seen.push(("presigned URL".into(), url));
-    let manifest = client.presign_upload(BUCKET, "secret/c", 300_000, 102_400, Duration::from_secs(60)).await.unwrap();
-    seen.push(("presign manifest".into(), format!("{manifest:?} {}", serde_json::to_string(&manifest).unwrap())));
+    let manifest = client
+        .presign_upload(
+            BUCKET,
+            "secret/c",
+            300_000,
+            102_400,
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    seen.push((
+        "presign manifest".into(),
+        format!("{manifest:?} {}", serde_json::to_string(&manifest).unwrap()),
+    ));
 
     // Failures: wrong secret (the server's error document includes the string to sign), an STS
     // client whose token the server does not know.
@@ -106,8 +156,16 @@ async fn secrets_absent_from_logs_debug_display_errors_and_cli_output() {
         .addressing(Addressing::Path)
         .build()
         .unwrap();
-    let e = wrong.upload_file(BUCKET, "secret/d", &path).part_size(102_400).send().await.unwrap_err();
-    seen.push(("wrong-secret error".into(), format!("{e:?} / {e} / {:?}", std::error::Error::source(&e))));
+    let e = wrong
+        .upload_file(BUCKET, "secret/d", &path)
+        .part_size(102_400)
+        .send()
+        .await
+        .unwrap_err();
+    seen.push((
+        "wrong-secret error".into(),
+        format!("{e:?} / {e} / {:?}", std::error::Error::source(&e)),
+    ));
     let sts = Client::builder()
         .endpoint(&endpoint)
         .region(REGION)
@@ -122,7 +180,10 @@ async fn secrets_absent_from_logs_debug_display_errors_and_cli_output() {
     }
 
     // The CLI: a failing and a succeeding `cp`, with the secret from the environment.
-    for (label, secret) in [("cli ok", SK.to_owned()), ("cli wrong secret", format!("{SK}-wrong"))] {
+    for (label, secret) in [
+        ("cli ok", SK.to_owned()),
+        ("cli wrong secret", format!("{SK}-wrong")),
+    ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_chaos-ossmp"))
             .env_clear()
             .env("HOME", dir.path())
@@ -130,24 +191,48 @@ async fn secrets_absent_from_logs_debug_display_errors_and_cli_output() {
             .env("OSS_ACCESS_KEY_ID", AK)
             .env("OSS_ACCESS_KEY_SECRET", &secret)
             .env("OSS_SESSION_TOKEN", TOKEN)
-            .args(["--endpoint", &endpoint, "--region", REGION, "--path-style", "cp"])
+            .args([
+                "--endpoint",
+                &endpoint,
+                "--region",
+                REGION,
+                "--path-style",
+                "cp",
+            ])
             .arg(&path)
             .arg(format!("oss://{BUCKET}/secret/cli"))
             .args(["--part-size", "100KiB", "--checkpoint-dir"])
             .arg(dir.path().join("cli-cp"))
             .output()
             .unwrap();
-        seen.push((format!("{label} stdout"), String::from_utf8_lossy(&out.stdout).into_owned()));
-        seen.push((format!("{label} stderr"), String::from_utf8_lossy(&out.stderr).into_owned()));
+        seen.push((
+            format!("{label} stdout"),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ));
+        seen.push((
+            format!("{label} stderr"),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ));
     }
 
     server.shutdown().await;
     let logs = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
-    assert!(logs.len() > 1000, "the subscriber captured almost nothing ({} bytes)", logs.len());
-    assert!(logs.contains("retry"), "no retry was logged: faults did not happen?");
+    assert!(
+        logs.len() > 1000,
+        "the subscriber captured almost nothing ({} bytes)",
+        logs.len()
+    );
+    assert!(
+        logs.contains("retry"),
+        "no retry was logged: faults did not happen?"
+    );
     assert_clean("TRACE logs", &logs);
     for (what, text) in &seen {
         assert_clean(what, text);
     }
-    println!("SECRETS: {} bytes of TRACE logs and {} outputs scanned, no secret", logs.len(), seen.len());
+    println!(
+        "SECRETS: {} bytes of TRACE logs and {} outputs scanned, no secret",
+        logs.len(),
+        seen.len()
+    );
 }

@@ -26,7 +26,10 @@ async fn go(addr: SocketAddr, spec: &Spec) -> Reply {
 
 fn spec(method: &str, key: &str, query: &[(&str, &str)]) -> Spec {
     let mut s = Spec::new(method, key);
-    s.query = query.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+    s.query = query
+        .iter()
+        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+        .collect();
     s
 }
 
@@ -34,22 +37,42 @@ fn spec(method: &str, key: &str, query: &[(&str, &str)]) -> Spec {
 fn operations(upload_id: &str) -> Vec<(&'static str, Spec)> {
     let mut put = spec("PUT", "sec/new-object", &[]);
     put.body = b"payload".to_vec();
-    let mut part = spec("PUT", "sec/mp", &[("partNumber", "1"), ("uploadId", upload_id)]);
+    let mut part = spec(
+        "PUT",
+        "sec/mp",
+        &[("partNumber", "1"), ("uploadId", upload_id)],
+    );
     part.body = vec![7u8; 1000];
-    let mut copy = spec("PUT", "sec/mp", &[("partNumber", "2"), ("uploadId", upload_id)]);
-    copy.headers.push(("x-oss-copy-source".into(), format!("/{HARNESS_BUCKET}/sec/existing")));
+    let mut copy = spec(
+        "PUT",
+        "sec/mp",
+        &[("partNumber", "2"), ("uploadId", upload_id)],
+    );
+    copy.headers.push((
+        "x-oss-copy-source".into(),
+        format!("/{HARNESS_BUCKET}/sec/existing"),
+    ));
     let mut complete = spec("POST", "sec/mp", &[("uploadId", upload_id)]);
     complete.body = b"<CompleteMultipartUpload></CompleteMultipartUpload>".to_vec();
     let mut bucket = spec("PUT", "", &[]);
     bucket.bucket = Some("sec-new-bucket".into());
     vec![
         ("PutBucket", bucket),
-        ("InitiateMultipartUpload", spec("POST", "sec/other", &[("uploads", "")])),
+        (
+            "InitiateMultipartUpload",
+            spec("POST", "sec/other", &[("uploads", "")]),
+        ),
         ("UploadPart", part),
         ("UploadPartCopy", copy),
         ("CompleteMultipartUpload", complete),
-        ("AbortMultipartUpload", spec("DELETE", "sec/mp", &[("uploadId", upload_id)])),
-        ("ListParts", spec("GET", "sec/mp", &[("uploadId", upload_id)])),
+        (
+            "AbortMultipartUpload",
+            spec("DELETE", "sec/mp", &[("uploadId", upload_id)]),
+        ),
+        (
+            "ListParts",
+            spec("GET", "sec/mp", &[("uploadId", upload_id)]),
+        ),
         ("ListMultipartUploads", spec("GET", "", &[("uploads", "")])),
         ("PutObject", put),
         ("GetObject", spec("GET", "sec/existing", &[])),
@@ -100,7 +123,13 @@ async fn every_operation_refuses_bad_authentication_and_changes_nothing() {
         }
         // Tampering after signing: the signed request sent for another path.
         let mut bytes = good.to_bytes(addr).unwrap();
-        let target_end = bytes.iter().position(|&b| b == b'?').into_iter().chain(bytes.windows(9).position(|w| w == b" HTTP/1.1")).min().unwrap();
+        let target_end = bytes
+            .iter()
+            .position(|&b| b == b'?')
+            .into_iter()
+            .chain(bytes.windows(9).position(|w| w == b" HTTP/1.1"))
+            .min()
+            .unwrap();
         bytes.splice(target_end..target_end, b"zz".iter().copied());
         let r = send(addr, &bytes).await;
         assert_eq!(r.status, 403, "{name} tampered path: {}", r.text());
@@ -112,13 +141,25 @@ async fn every_operation_refuses_bad_authentication_and_changes_nothing() {
     assert_eq!((get.status, get.body.as_slice()), (200, &b"original"[..]));
     let parts = go(addr, &spec("GET", "sec/mp", &[("uploadId", &upload_id)])).await;
     assert_eq!(parts.status, 200);
-    assert!(!parts.text().contains("<Part>"), "a part was stored: {}", parts.text());
-    assert_eq!(go(addr, &spec("HEAD", "sec/new-object", &[])).await.status, 404);
+    assert!(
+        !parts.text().contains("<Part>"),
+        "a part was stored: {}",
+        parts.text()
+    );
+    assert_eq!(
+        go(addr, &spec("HEAD", "sec/new-object", &[])).await.status,
+        404
+    );
     let mut b = spec("GET", "", &[]);
     b.bucket = Some("sec-new-bucket".into());
     assert_eq!(go(addr, &b).await.status, 404);
     let uploads = go(addr, &spec("GET", "", &[("uploads", "")])).await;
-    assert_eq!(uploads.text().matches("<Upload>").count(), 1, "{}", uploads.text());
+    assert_eq!(
+        uploads.text().matches("<Upload>").count(),
+        1,
+        "{}",
+        uploads.text()
+    );
     println!("SECURITY auth: {tried} bad requests over 14 operations refused");
     server.shutdown().await;
 }
@@ -134,26 +175,45 @@ async fn presigned_urls_expire_and_resist_tampering() {
         .addressing(oss_multipart::Addressing::Path)
         .build()
         .unwrap();
-    c.put_object(HARNESS_BUCKET, "pre/obj", b"presigned body".to_vec()).await.unwrap();
+    c.put_object(HARNESS_BUCKET, "pre/obj", b"presigned body".to_vec())
+        .await
+        .unwrap();
     let get_url = |url: &str| {
         let target = url.strip_prefix(&server.endpoint()).unwrap().to_owned();
         format!("GET {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").into_bytes()
     };
-    let url = c.presign(http::Method::GET, HARNESS_BUCKET, "pre/obj", Duration::from_secs(2)).unwrap();
+    let url = c
+        .presign(
+            http::Method::GET,
+            HARNESS_BUCKET,
+            "pre/obj",
+            Duration::from_secs(2),
+        )
+        .unwrap();
     assert!(!url.contains(HARNESS_SK));
     let ok = send(addr, &get_url(&url)).await;
     println!("{ok:?}");
-    assert_eq!((ok.status, ok.body.as_slice()), (200, &b"presigned body"[..]));
+    assert_eq!(
+        (ok.status, ok.body.as_slice()),
+        (200, &b"presigned body"[..])
+    );
     // Tampered: another key, a flipped signature character, a longer expiry.
     let other_key = url.replacen("pre/obj", "pre/other", 1);
-    let sig_pos = url.rfind("x-oss-signature=").or_else(|| url.rfind("Signature=")).unwrap();
+    let sig_pos = url
+        .rfind("x-oss-signature=")
+        .or_else(|| url.rfind("Signature="))
+        .unwrap();
     let mut flipped = url.clone().into_bytes();
     let last = flipped.len() - 1;
     flipped[last] = if flipped[last] == b'0' { b'1' } else { b'0' };
     let flipped = String::from_utf8(flipped).unwrap();
     let longer = url.replacen("x-oss-expires=2", "x-oss-expires=9999", 1);
     assert!(sig_pos > 0);
-    for (what, u) in [("key", &other_key), ("signature", &flipped), ("expires", &longer)] {
+    for (what, u) in [
+        ("key", &other_key),
+        ("signature", &flipped),
+        ("expires", &longer),
+    ] {
         if u == &url {
             continue;
         }
@@ -164,7 +224,12 @@ async fn presigned_urls_expire_and_resist_tampering() {
     tokio::time::sleep(Duration::from_millis(3100)).await;
     let late = send(addr, &get_url(&url)).await;
     assert_eq!(late.status, 403, "{}", late.text());
-    assert_eq!(late.elem("Code").as_deref(), Some("AccessDenied"), "{}", late.text());
+    assert_eq!(
+        late.elem("Code").as_deref(),
+        Some("AccessDenied"),
+        "{}",
+        late.text()
+    );
     server.shutdown().await;
 }
 
@@ -184,7 +249,9 @@ fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 async fn no_key_escapes_the_data_dir_end_to_end() {
     let outer = tempfile::tempdir().unwrap();
     let data_dir = outer.path().join("data");
-    let server = oss_local::Server::start(oss_chaos::local_config().with_data_dir(&data_dir)).await.unwrap();
+    let server = oss_local::Server::start(oss_chaos::local_config().with_data_dir(&data_dir))
+        .await
+        .unwrap();
     let c = client(&server.endpoint(), fast_retry(0)).unwrap();
     let src = outer.path().join("src.bin");
     let body = data(250_000, 1);
@@ -203,10 +270,18 @@ async fn no_key_escapes_the_data_dir_end_to_end() {
     for key in keys {
         // Some keys may be refused by the client (invalid names); none may escape.
         let single = c.put_object(oss_chaos::BUCKET, key, b"x".to_vec()).await;
-        let multi = c.upload_file(oss_chaos::BUCKET, key, &src).part_size(102_400).send().await;
+        let multi = c
+            .upload_file(oss_chaos::BUCKET, key, &src)
+            .part_size(102_400)
+            .send()
+            .await;
         if let Ok(out) = multi {
             assert_eq!(out.size, body.len() as u64);
-            assert_eq!(c.get_object(oss_chaos::BUCKET, key).await.unwrap(), body, "{key}");
+            assert_eq!(
+                c.get_object(oss_chaos::BUCKET, key).await.unwrap(),
+                body,
+                "{key}"
+            );
             stored += 1;
         }
         let _ = single;
@@ -215,10 +290,21 @@ async fn no_key_escapes_the_data_dir_end_to_end() {
     files_under(outer.path(), &mut all);
     for p in &all {
         let name = p.file_name().unwrap().to_string_lossy();
-        assert!(!name.contains("escape"), "a key became a file name: {}", p.display());
-        assert!(p.starts_with(&data_dir) || p == &src || p == &data_dir, "file outside the data dir: {}", p.display());
+        assert!(
+            !name.contains("escape"),
+            "a key became a file name: {}",
+            p.display()
+        );
+        assert!(
+            p.starts_with(&data_dir) || p == &src || p == &data_dir,
+            "file outside the data dir: {}",
+            p.display()
+        );
     }
-    println!("SECURITY escape: {} keys tried, {stored} stored, none outside the data dir", keys.len());
+    println!(
+        "SECURITY escape: {} keys tried, {stored} stored, none outside the data dir",
+        keys.len()
+    );
     assert!(stored >= 4);
     server.shutdown().await;
 }
@@ -236,9 +322,15 @@ async fn request_size_limits_hold_and_the_server_survives() {
 
     // Head too large: refused (431 or closed), never answered as a success.
     let mut big_head = spec("GET", "k", &[]);
-    big_head.headers.push(("x-oss-meta-big".into(), "a".repeat(64 * 1024)));
+    big_head
+        .headers
+        .push(("x-oss-meta-big".into(), "a".repeat(64 * 1024)));
     let r = go(addr, &big_head).await;
-    assert!(r.status == 431 || r.status == 400 || r.status == 0, "huge header: {}", r.status);
+    assert!(
+        r.status == 431 || r.status == 400 || r.status == 0,
+        "huge header: {}",
+        r.status
+    );
     assert!(healthy().await);
     // Too many headers.
     let mut many = spec("GET", "k", &[]);
@@ -246,13 +338,22 @@ async fn request_size_limits_hold_and_the_server_survives() {
         many.headers.push((format!("x-oss-meta-h{i}"), "v".into()));
     }
     let r = go(addr, &many).await;
-    assert!(r.status == 431 || r.status == 400 || r.status == 0, "many headers: {}", r.status);
+    assert!(
+        r.status == 431 || r.status == 400 || r.status == 0,
+        "many headers: {}",
+        r.status
+    );
     assert!(healthy().await);
     // Body over max_body, announced: refused without storing.
     let mut put = spec("PUT", "too-big", &[]);
     put.body = vec![1u8; 200_001];
     let r = go(addr, &put).await;
-    assert!(r.status == 400 || r.status == 413 || r.status == 0, "big body: {} {}", r.status, r.text());
+    assert!(
+        r.status == 400 || r.status == 413 || r.status == 0,
+        "big body: {} {}",
+        r.status,
+        r.text()
+    );
     assert_eq!(go(addr, &spec("HEAD", "too-big", &[])).await.status, 404);
     // A Complete body over max_xml_body.
     let init = go(addr, &spec("POST", "mp", &[("uploads", "")])).await;
@@ -265,7 +366,12 @@ async fn request_size_limits_hold_and_the_server_survives() {
     xml.push_str("</CompleteMultipartUpload>");
     complete.body = xml.into_bytes();
     let r = go(addr, &complete).await;
-    assert!((400..500).contains(&r.status) || r.status == 0, "big XML: {} {}", r.status, r.text());
+    assert!(
+        (400..500).contains(&r.status) || r.status == 0,
+        "big XML: {} {}",
+        r.status,
+        r.text()
+    );
     assert_eq!(go(addr, &spec("HEAD", "mp", &[])).await.status, 404);
     // An endless chunked body is cut at the limit, not buffered.
     let mut chunked = format!(

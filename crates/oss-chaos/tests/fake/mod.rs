@@ -46,7 +46,11 @@ pub struct Script {
 
 impl Script {
     pub fn good() -> Self {
-        Self { initiate: Reply::Good, part: Reply::Good, complete: Reply::Good }
+        Self {
+            initiate: Reply::Good,
+            part: Reply::Good,
+            complete: Reply::Good,
+        }
     }
 }
 
@@ -86,7 +90,11 @@ fn crc(b: &[u8]) -> u64 {
     crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Xz, b)
 }
 
-async fn serve(mut s: tokio::net::TcpStream, script: Script, parts: Arc<Mutex<BTreeMap<u32, Vec<u8>>>>) -> std::io::Result<()> {
+async fn serve(
+    mut s: tokio::net::TcpStream,
+    script: Script,
+    parts: Arc<Mutex<BTreeMap<u32, Vec<u8>>>>,
+) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 64 * 1024];
     let head_end = loop {
@@ -102,7 +110,11 @@ async fn serve(mut s: tokio::net::TcpStream, script: Script, parts: Arc<Mutex<BT
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
     let len: usize = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap_or(0))
+        })
         .unwrap_or(0);
     while buf.len() < head_end + len {
         let n = s.read(&mut chunk).await?;
@@ -116,11 +128,16 @@ async fn serve(mut s: tokio::net::TcpStream, script: Script, parts: Arc<Mutex<BT
     let mut words = line.split(' ');
     let method = words.next().unwrap_or("").to_owned();
     let target = words.next().unwrap_or("").to_owned();
-    let query = target.split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default();
-    let q = |name: &str| query.split('&').find_map(|p| {
-        let (n, v) = p.split_once('=').unwrap_or((p, ""));
-        (n == name).then(|| v.to_owned())
-    });
+    let query = target
+        .split_once('?')
+        .map(|(_, q)| q.to_owned())
+        .unwrap_or_default();
+    let q = |name: &str| {
+        query.split('&').find_map(|p| {
+            let (n, v) = p.split_once('=').unwrap_or((p, ""));
+            (n == name).then(|| v.to_owned())
+        })
+    };
     let (reply, op) = if method == "POST" && q("uploads").is_some() {
         (script.initiate.clone(), "initiate")
     } else if method == "PUT" && q("partNumber").is_some() {
@@ -176,7 +193,10 @@ async fn serve(mut s: tokio::net::TcpStream, script: Script, parts: Arc<Mutex<BT
 }
 
 fn response(code: u16, headers: &[(&str, String)], body: &[u8]) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {code} X\r\nx-oss-request-id: FAKE\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    let mut out = format!(
+        "HTTP/1.1 {code} X\r\nx-oss-request-id: FAKE\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
     for (n, v) in headers {
         out.push_str(&format!("{n}: {v}\r\n"));
     }
