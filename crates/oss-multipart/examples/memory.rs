@@ -27,6 +27,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter_map(|a| a.parse().ok())
         .collect();
     let sizes = if sizes.is_empty() { vec![1, 8] } else { sizes };
+    // Part size in MiB (`PART_MIB`, default 8); 4 parts in flight.
+    let part_mib: u64 = std::env::var("PART_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let part = part_mib * 1024 * 1024;
     let mut config = oss_local::Config::new("bench-ak", "bench-sk")
         .with_bucket("bench")
         .with_fsync(false)
@@ -42,7 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let dir = tempfile::tempdir()?;
     println!("baseline peak RSS: {} MiB", peak_rss_kib() / 1024);
-    println!("part size 8 MiB, 4 in flight");
+    println!("part size {part_mib} MiB, 4 in flight");
     for gib in sizes {
         let size = gib * 1024 * 1024 * 1024;
         let path = dir.path().join(format!("sparse-{gib}g"));
@@ -50,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         let out = client
             .upload_file("bench", &format!("file-{gib}g"), &path)
-            .part_size(8 * 1024 * 1024)
+            .part_size(part)
             .concurrency(4)
             .send()
             .await?;
@@ -69,9 +75,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let out = client
         .upload_stream("bench", "stream", reader)
-        .part_size(8 * 1024 * 1024)
+        .part_size(part)
         .concurrency(4)
-        .memory_budget(32 * 1024 * 1024)
+        .memory_budget(4 * part)
         .send()
         .await?;
     println!(

@@ -90,6 +90,13 @@
 //!   environment); [`Client::presign_async`] works with any provider.
 //! - [`Client::get_object`] returns the bytes; [`Client::get_object_to`] streams into an
 //!   `AsyncWrite`.
+//! - [`Client::list_uploads`] takes the prefix as `Option<&str>`.
+//! - Pause/resume is a [`PauseHandle`] given to [`UploadBuilder::pause_handle`].
+//! - [`UploadOutput::request_id`] is an `Option<String>`.
+//! - Additions: [`Client::resume`] (explicit checkpoint file), [`Client::presign_op`] (any
+//!   operation), [`Client::send_with_body`] (UploadPart/PutObject payloads),
+//!   [`CopyBuilder`]/[`CopyOutput`], [`transport::FnTransport`] (in-memory transport) and
+//!   [`runtime::Runtime`] (clock seam).
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -184,9 +184,19 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
         (None, _) => super::DEFAULT_PART_SIZE,
     };
     let concurrency = if b.sequential { 1 } else { b.concurrency };
+    // Default budget: one part per slot. For files the part size may be grown by the plan
+    // (more than 10,000 parts), and file parts are streamed rather than buffered, so count
+    // the grown size: the budget must not silently cut concurrency there.
+    let effective_part = match &file_meta {
+        Some(m) => part_size.max(
+            m.len()
+                .div_ceil(u64::from(oss_model::limits::MAX_PART_COUNT)),
+        ),
+        None => part_size,
+    };
     let memory_budget = b
         .memory_budget
-        .unwrap_or_else(|| part_size.saturating_mul(concurrency as u64));
+        .unwrap_or_else(|| effective_part.saturating_mul(concurrency as u64));
 
     let mut options = PlanOptions::default();
     options.part_size = part_size;
@@ -377,10 +387,20 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
     let mut cancelled = false;
     let mut cancel_armed = true;
 
+    // Stream parts are read only after the events of the same round were handled: a part
+    // confirmed in this round frees its buffer first, so buffered bytes never exceed the
+    // budget by one part.
+    let mut deferred_reads: Vec<Request> = Vec::new();
     loop {
         // 1. Requests.
         while let Some(req) = up.poll_request() {
-            d.start(&mut up, &mut tasks, req).await?;
+            let stream_part = d.stream.is_some()
+                && matches!(req.op, Op::UploadPart { .. } | Op::PutObject { .. });
+            if stream_part {
+                deferred_reads.push(req);
+            } else {
+                d.start(&mut up, &mut tasks, req).await?;
+            }
         }
         // 2. Timer.
         let timeout = up.poll_timeout().map(|t| t.at);
@@ -392,6 +412,13 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
             }
         }
         guard.upload_id.clone_from(&d.upload_id);
+        if !deferred_reads.is_empty() {
+            for req in std::mem::take(&mut deferred_reads) {
+                d.start(&mut up, &mut tasks, req).await?;
+            }
+            // Reading reported the body to the machine (an input): drain again.
+            continue;
+        }
 
         let sleep = async {
             match timeout {
