@@ -33,6 +33,9 @@ use crate::error::{Cancelled, Error, IntegrityError, UploadFailure};
 use crate::progress::{Progress, RateMeter, eta};
 use crate::transport::RequestBody;
 
+/// Stream parts per doubling step of the part size (see `run_inner`).
+const STREAM_PARTS_PER_STEP: u32 = 1000;
+
 /// What a finished task reports back to the loop.
 enum Done {
     Http {
@@ -201,6 +204,10 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
     let mut options = PlanOptions::default();
     options.part_size = part_size;
     options.stream_initial_part_size = part_size;
+    // Streams keep the configured part size for 1000 parts before doubling (up to the
+    // budget): growing early would make single parts fill the whole budget and serialise
+    // reading and sending. Capacity stays in the hundreds of GB with the default budget.
+    options.stream_parts_per_step = STREAM_PARTS_PER_STEP;
     // One part or less goes up as a single PutObject; anything larger is multipart.
     options.single_put_threshold = part_size.min(5 * 1024 * 1024 * 1024);
     options.memory_budget = memory_budget.max(part_size);

@@ -381,8 +381,10 @@ impl Client {
     /// Uploads everything `reader` yields to `bucket`/`key` (size unknown in advance).
     ///
     /// Each part in flight is buffered once (a stream cannot be re-read for a retry), so memory
-    /// is bounded by the [memory budget](UploadBuilder::memory_budget), about concurrency × part
-    /// size. Streams cannot be resumed after the process stops.
+    /// is bounded by the [memory budget](UploadBuilder::memory_budget), by default concurrency ×
+    /// part size. Parts keep the configured size for the first 1000 parts, then double every
+    /// 1000 parts up to the budget, so very long streams fit in 10,000 parts (raise the budget
+    /// for streams beyond a few hundred GB). Streams cannot be resumed after the process stops.
     ///
     /// ```
     /// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
