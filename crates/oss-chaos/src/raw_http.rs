@@ -196,9 +196,9 @@ pub async fn exchange_with(addr: SocketAddr, bytes: &[u8], first_byte: Duration)
     out
 }
 
-/// [`exchange_with`] as the fuzz target uses it: a 30 ms wait for the first byte.
+/// [`exchange_with`] as the fuzz target uses it: a 5 ms wait for the first byte.
 pub async fn exchange(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
-    exchange_with(addr, bytes, Duration::from_millis(30)).await
+    exchange_with(addr, bytes, Duration::from_millis(5)).await
 }
 
 /// Reads until one response is complete (by Content-Length or chunked end), EOF or the cap.

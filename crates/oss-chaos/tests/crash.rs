@@ -210,8 +210,15 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
     assert_eq!(
         final_files.len(),
         1,
-        "uploads created: {:?}",
-        final_files.keys().collect::<Vec<_>>()
+        "uploads created (id, parts stored): {:?}; journals {:?}; final summary {summary}",
+        final_files
+            .iter()
+            .map(|(id, p)| (id.clone(), p.len()))
+            .collect::<Vec<_>>(),
+        history
+            .iter()
+            .map(|(j, _)| (j.upload_id.clone(), j.parts.len()))
+            .collect::<Vec<_>>()
     );
     let mut complete_landed = false;
     if let Some((last, _)) = history.last() {
