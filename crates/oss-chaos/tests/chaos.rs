@@ -155,7 +155,14 @@ fn pick_case(rng: &mut StdRng, max_size: usize) -> Case {
 }
 
 /// Uploads one case to the end: resumes/restarts as the errors allow, then checks the bytes.
-async fn run_case(client: &Client, dir: &std::path::Path, key: &str, case: Case, tally: &Tally) {
+async fn run_case(
+    client: &Client,
+    stream_client: &Client,
+    dir: &std::path::Path,
+    key: &str,
+    case: Case,
+    tally: &Tally,
+) {
     let bytes = data(case.size, case.seed);
     let path = dir.join(format!("{}.src", key.replace('/', "_")));
     let cp_dir = dir.join("checkpoints");
@@ -169,7 +176,7 @@ async fn run_case(client: &Client, dir: &std::path::Path, key: &str, case: Case,
         retries.store(0, Ordering::Relaxed);
         let r = retries.clone();
         let builder = if case.stream {
-            client.upload_stream(BUCKET, key, std::io::Cursor::new(bytes.clone()))
+            stream_client.upload_stream(BUCKET, key, std::io::Cursor::new(bytes.clone()))
         } else {
             client
                 .upload_file(BUCKET, key, &path)
@@ -288,13 +295,17 @@ async fn run_profile(
     .await
     .unwrap();
     let client = client(&server.endpoint(), fast_retry(profile.max_retries)).unwrap();
+    // A stream cannot resume, so a large one must get through in one attempt: with the
+    // profile's few retries the odds fall with every part. Streams get 8 retries.
+    let stream_client =
+        oss_chaos::client(&server.endpoint(), fast_retry(profile.max_retries.max(8))).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut n = 0;
     while n < max_uploads && (n < min_uploads || Instant::now() < deadline) {
         let case = pick_case(&mut rng, max_size);
         let key = format!("{}/{n:04}-{}", profile.name, case.size);
-        run_case(&client, dir.path(), &key, case, &tally).await;
+        run_case(&client, &stream_client, dir.path(), &key, case, &tally).await;
         n += 1;
     }
     server.shutdown().await;
