@@ -141,3 +141,9 @@ pub use tokio_util::sync::CancellationToken;
 
 /// The wire operations (`oss-model`), for [`Client::send`].
 pub use oss_model::ops;
+
+// The workspace README's Rust examples compile as doctests of this crate, so the quickstart
+// users copy first cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct WorkspaceReadmeDoctests;
