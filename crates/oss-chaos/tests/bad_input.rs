@@ -250,8 +250,6 @@ async fn part_sizes_out_of_range() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: oss-multipart accepts part_size > 5 GiB when the file fits in one part, and \
-            reports part_size 0/1 as a memory-budget problem (upload/driver.rs run_inner)"]
 async fn part_size_out_of_range_is_refused_whatever_the_file_size() {
     let s = server().await;
     let c = client(&s.endpoint(), fast_retry(0)).unwrap();
@@ -349,8 +347,6 @@ async fn assert_never_a_mixture(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: oss-multipart completes the original-size prefix of a file that grew during the \
-            upload and reports success (no size/mtime check before Complete, upload/driver.rs)"]
 async fn file_that_grows_during_upload() {
     let s = slow_server().await;
     let c = client(&s.endpoint(), fast_retry(0)).unwrap();
@@ -371,8 +367,6 @@ async fn file_that_grows_during_upload() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: a file that shrinks during the upload surfaces as Error::Transport (body \
-            UnexpectedEof, is_retryable() = true) instead of Integrity::SourceChanged"]
 async fn file_that_shrinks_during_upload() {
     let s = slow_server().await;
     let c = client(&s.endpoint(), fast_retry(0)).unwrap();
@@ -405,8 +399,6 @@ async fn file_that_shrinks_during_upload() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: oss-multipart completes a MIXTURE of old and new bytes when the file is rewritten \
-            in place during the upload (no size/mtime re-check before Complete, upload/driver.rs)"]
 async fn file_rewritten_in_place_during_upload_is_never_completed_as_the_original() {
     let s = slow_server().await;
     let c = client(&s.endpoint(), fast_retry(0)).unwrap();
@@ -607,8 +599,6 @@ async fn truncated_stream_fails_cleanly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: a stream read error returns early from upload/driver.rs run_inner (`d.start(..)?`) \
-            before the DropGuard learns the upload id: the multipart upload is never aborted"]
 async fn truncated_stream_leaves_no_multipart_upload_behind() {
     let s = server().await;
     let c = client(&s.endpoint(), fast_retry(0)).unwrap();

@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Instant, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue};
 use oss_model::Operation as _;
@@ -108,6 +108,14 @@ struct Driver {
     upload_id: Option<String>,
     final_request_id: Option<String>,
     last_transport_error: Option<TransportError>,
+    /// Size and modification time of the open source file when the upload started: the
+    /// source must still match them when its parts are combined.
+    source_stamp: Option<(u64, Option<SystemTime>)>,
+    /// Whether the failure policy keeps the parts (so a driver-side failure does not abort).
+    keep_parts: bool,
+    /// A failure the driver ran into (a source read error, a changed source) while the
+    /// machine aborts the upload; reported once the abort ended.
+    fatal: Option<Error>,
 }
 
 pub(super) async fn run(b: UploadBuilder) -> Result<UploadOutput, Error> {
@@ -140,6 +148,18 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
     let now = rt.now();
     let seed = seed_from(rt.system_time());
     let checkpointing = b.checkpoint_dir.is_some();
+    if let Some(p) = b.part_size {
+        let range = oss_model::limits::MIN_PART_SIZE..=oss_model::limits::MAX_PART_SIZE;
+        if !range.contains(&p) {
+            return Err(Error::config(
+                "part_size",
+                format!(
+                    "part size {p} bytes is out of range: OSS accepts 102,400 bytes (100 KiB) \
+                     to 5 GiB"
+                ),
+            ));
+        }
+    }
 
     // Open the source.
     let (file, file_meta, stream) =
@@ -378,8 +398,12 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
         upload_id: up.upload_id().map(str::to_owned),
         final_request_id: None,
         last_transport_error: None,
+        source_stamp: file_meta.as_ref().map(|m| (m.len(), m.modified().ok())),
+        keep_parts: false,
+        fatal: None,
     };
     let keep_parts = matches!(config_policy(&b, checkpointing), CoreFailurePolicy::Keep);
+    d.keep_parts = keep_parts;
     let mut guard = DropGuard {
         client: client.clone(),
         bucket: bucket.clone(),
@@ -399,14 +423,24 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
     // budget by one part.
     let mut deferred_reads: Vec<Request> = Vec::new();
     loop {
+        // The drop guard must know the upload id as soon as the machine does: any early
+        // return from here on leaves a multipart upload on the server otherwise.
+        if let Some(id) = up.upload_id() {
+            if guard.upload_id.as_deref() != Some(id) {
+                guard.upload_id = Some(id.to_owned());
+            }
+        }
         // 1. Requests.
         while let Some(req) = up.poll_request() {
             let stream_part = d.stream.is_some()
                 && matches!(req.op, Op::UploadPart { .. } | Op::PutObject { .. });
             if stream_part {
                 deferred_reads.push(req);
-            } else {
-                d.start(&mut up, &mut tasks, req).await?;
+            } else if let Err(e) = d.start(&mut up, &mut tasks, req).await {
+                if let Some(result) = d.stop(&mut up, e).await {
+                    guard.armed = false;
+                    return result;
+                }
             }
         }
         // 2. Timer.
@@ -421,7 +455,14 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
         guard.upload_id.clone_from(&d.upload_id);
         if !deferred_reads.is_empty() {
             for req in std::mem::take(&mut deferred_reads) {
-                d.start(&mut up, &mut tasks, req).await?;
+                if let Err(e) = d.start(&mut up, &mut tasks, req).await {
+                    if let Some(result) = d.stop(&mut up, e).await {
+                        guard.armed = false;
+                        return result;
+                    }
+                    // The machine is aborting: the other reads were dropped with its work.
+                    break;
+                }
             }
             // Reading reported the body to the machine (an input): drain again.
             continue;
@@ -458,7 +499,14 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
             }
             Some(joined) = tasks.join_next() => {
                 match joined {
-                    Ok(done) => d.feed(&mut up, done, rt.now()),
+                    Ok(done) => {
+                        if let Some(e) = d.feed(&mut up, done, rt.now()) {
+                            if let Some(result) = d.stop(&mut up, e).await {
+                                guard.armed = false;
+                                return result;
+                            }
+                        }
+                    }
                     Err(e) => {
                         // A task panicked or was aborted: nothing to feed; the machine will
                         // never get its answer, so fail loudly rather than hang.
@@ -499,7 +547,7 @@ async fn first_part_size(client: &Client, bucket: &str, key: &str, upload_id: &s
     }
 }
 
-fn seed_from(t: std::time::SystemTime) -> u64 {
+fn seed_from(t: SystemTime) -> u64 {
     let n = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     (n as u64) ^ ((n >> 64) as u64) ^ u64::from(std::process::id()).rotate_left(32)
 }
@@ -583,6 +631,11 @@ impl Driver {
                 (RequestBody::from_bytes(oss.body.clone()), None, None)
             }
             Op::Complete { .. } => {
+                // Parts were read over time: a file modified meanwhile would be completed
+                // as a mixture of old and new bytes (or as its old-size prefix).
+                if let Some(reason) = self.source_change() {
+                    return Err(source_changed(&reason));
+                }
                 for (k, v) in &self.complete_headers {
                     oss.headers.insert(k.clone(), v.clone());
                 }
@@ -701,8 +754,9 @@ impl Driver {
         Ok((RequestBody::from_chunks(part.chunks), None, None))
     }
 
-    /// Hands a finished task's outcome to the machine.
-    fn feed(&mut self, up: &mut Upload, done: Done, now: Instant) {
+    /// Hands a finished task's outcome to the machine, or returns the failure that ends the
+    /// upload when the outcome shows the source file changed.
+    fn feed(&mut self, up: &mut Upload, done: Done, now: Instant) -> Option<Error> {
         match done {
             Done::Hash { id, crc } => up.handle_hash(id, now, crc),
             Done::Http {
@@ -733,6 +787,13 @@ impl Driver {
                     }
                     Err(e) => {
                         tracing::debug!(op, error = %e, "request failed in transport");
+                        // A file range that cannot be read to its end: the file shrank. That
+                        // is a changed source, not a network failure worth retrying.
+                        if is_part && e.is_body() {
+                            if let Some(reason) = self.source_change() {
+                                return Some(source_changed(&reason));
+                            }
+                        }
                         let kind = failure_kind(&e);
                         self.last_transport_error = Some(e);
                         up.handle_failure(id, now, kind);
@@ -740,6 +801,71 @@ impl Driver {
                 }
             }
         }
+        None
+    }
+
+    /// How the open source file differs from when the upload started, if it does.
+    fn source_change(&self) -> Option<String> {
+        let (file, (len, mtime)) = (self.file.as_ref()?, self.source_stamp?);
+        let now = match file.metadata() {
+            Ok(m) => m,
+            Err(e) => return Some(format!("it could not be checked again ({e})")),
+        };
+        if now.len() != len {
+            Some(format!(
+                "its size went from {len} to {} bytes during the upload",
+                now.len()
+            ))
+        } else if now.modified().ok() != mtime {
+            Some("it was modified during the upload (same size, new modification time)".to_owned())
+        } else {
+            None
+        }
+    }
+
+    /// Ends the upload because of a failure found by the driver (the machine never saw it).
+    /// When the policy keeps the parts, the upload ends now with its id and checkpoint;
+    /// otherwise the machine aborts the multipart upload (waiting for an Initiate still in
+    /// flight) and the failure is reported when the abort ends. `Some` ends the upload.
+    async fn stop(&mut self, up: &mut Upload, e: Error) -> Option<Result<UploadOutput, Error>> {
+        tracing::info!(error = %e, "upload stopped by a local failure");
+        if let Some(first) = self.fatal.take() {
+            // The abort itself could not be started: the parts may remain.
+            return Some(Err(self.failure(
+                first,
+                up.upload_id().map(str::to_owned),
+                None,
+            )));
+        }
+        if self.keep_parts {
+            self.save_checkpoint(up).await;
+            let upload_id = if self.stream.is_none() {
+                up.upload_id().map(str::to_owned)
+            } else {
+                None
+            };
+            let checkpoint = upload_id.as_ref().and(self.checkpoint_path.clone());
+            return Some(Err(self.failure(e, upload_id, checkpoint)));
+        }
+        self.fatal = Some(e);
+        up.abort(self.client.inner.runtime.now());
+        None
+    }
+
+    fn failure(
+        &self,
+        cause: Error,
+        upload_id: Option<String>,
+        checkpoint: Option<PathBuf>,
+    ) -> Error {
+        Error::Upload(UploadFailure {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            upload_id,
+            checkpoint,
+            parts_done: self.progress.parts_done,
+            source: Box::new(cause),
+        })
     }
 
     async fn save_checkpoint(&self, up: &Upload) {
@@ -844,6 +970,15 @@ impl Driver {
                     request_id: self.final_request_id.clone(),
                 }));
             }
+            Event::Failed(f) if self.fatal.is_some() => {
+                // Aborting after a local failure did not succeed: the parts may remain.
+                let cause = self.fatal.take()?;
+                return Some(Err(self.failure(cause, f.upload_id, None)));
+            }
+            Event::Aborted if self.fatal.is_some() => {
+                let cause = self.fatal.take()?;
+                return Some(Err(self.failure(cause, None, None)));
+            }
             Event::Failed(f) => {
                 let upload_id = if f.resumable {
                     f.upload_id.clone()
@@ -922,6 +1057,16 @@ impl Driver {
             }),
         }
     }
+}
+
+/// The failure for a source file that changed while it was uploaded.
+fn source_changed(reason: &str) -> Error {
+    Error::Integrity(IntegrityError::SourceChanged {
+        reason: format!(
+            "{reason}; the object was not completed: upload the file again once nothing \
+             modifies it"
+        ),
+    })
 }
 
 fn op_label(op: &Op) -> &'static str {
