@@ -348,7 +348,8 @@ pub enum IntegrityError {
         /// CRC-64 reported by the server.
         server: u64,
     },
-    /// The source file changed (size or modification time) since the checkpoint was written.
+    /// The source file changed (size or modification time) since the checkpoint was written,
+    /// or while its parts were being uploaded: the object was not completed.
     #[error("the source changed since the upload started: {reason}")]
     SourceChanged {
         /// What differs.

@@ -323,8 +323,12 @@ impl UploadBuilder {
     /// Runs the upload to its end.
     ///
     /// # Errors
-    /// [`Error::Upload`] with the cause and, when resumable, the upload id and checkpoint path;
-    /// [`Error::Cancelled`] after cancellation; [`Error::Config`] for invalid options.
+    /// [`Error::Upload`] with the cause and, when resumable, the upload id and checkpoint path
+    /// (a file whose size or modification time changed before its parts were combined fails
+    /// with an integrity error, `IntegrityError::SourceChanged`, and is never completed; a
+    /// stream that cannot be read fails with [`Error::Io`] as the cause, and the multipart
+    /// upload is aborted unless parts are kept); [`Error::Cancelled`] after cancellation;
+    /// [`Error::Config`] for invalid options (such as a part size outside 100 KiB ..= 5 GiB).
     pub async fn send(self) -> Result<UploadOutput, Error> {
         driver::run(self).await
     }
