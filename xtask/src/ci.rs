@@ -24,6 +24,19 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ]),
     )?;
     run_step("test", cargo().args(["test", "--workspace", "--locked"]))?;
+    // oss-auth's pure-Rust crypto backend passes the same vectors as the default one.
+    run_step(
+        "test oss-auth (rust-crypto)",
+        cargo().args([
+            "test",
+            "-p",
+            "oss-auth",
+            "--no-default-features",
+            "--features",
+            "rust-crypto",
+            "--locked",
+        ]),
+    )?;
     run_step(
         "doc",
         cargo()

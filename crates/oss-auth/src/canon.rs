@@ -1,12 +1,10 @@
 //! Canonical forms shared by signing and verification (WIRE.md §2.2 and §4).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
-
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 
 use crate::encode::{encode_path_into, encode_query_cow};
+use crate::header_map::{HeaderMap, lower};
 
 /// The V4 algorithm token.
 pub(crate) const V4_ALGORITHM: &str = "OSS4-HMAC-SHA256";
@@ -15,45 +13,21 @@ pub(crate) const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// Last element of a V4 scope.
 pub(crate) const V4_TERMINATOR: &str = "aliyun_v4_request";
 
-/// Request headers keyed by lower-case name, in name order.
-///
-/// A repeated name (compared case-insensitively) keeps its **last** value and values are
-/// used verbatim: that is what the official SDKs' header maps do (Python SDK v2 and `oss2`
-/// use a case-insensitive dict, the Go SDK's `Header.Set` replaces), so signatures match
-/// theirs byte for byte. Callers should therefore not send padded values or one name twice
-/// (an HTTP server strips the padding and may combine repeats, WIRE.md §11.4).
-/// Borrows names and values where it can: signing is allocation-bound after hashing.
-pub(crate) type HeaderMap<'a> = BTreeMap<Cow<'a, str>, &'a str>;
-
-/// Lower-cases a header name with Unicode rules (as Python's `str.lower` does), without
-/// allocating when it already is lower case.
-pub(crate) fn lower(name: &str) -> Cow<'_, str> {
-    if name
-        .bytes()
-        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
-    {
-        Cow::Owned(name.to_lowercase())
-    } else {
-        Cow::Borrowed(name)
-    }
-}
-
-/// Builds a [`HeaderMap`] from `(name, value)` pairs (later pairs replace earlier ones).
-pub(crate) fn collect_headers<'a>(headers: &[(&'a str, &'a str)]) -> HeaderMap<'a> {
-    headers
-        .iter()
-        .map(|(name, value)| (lower(name), *value))
-        .collect()
-}
-
-/// Lower-case hex of a digest, via a table (the `hex` iterator showed up in profiles).
-pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+/// Appends the lower-case hex of `bytes` to `out`, via a table (the `hex` iterator showed
+/// up in profiles).
+pub(crate) fn push_hex_lower(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
+    out.reserve(bytes.len() * 2);
     for b in bytes {
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
         out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
+}
+
+/// Lower-case hex of a digest.
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    push_hex_lower(&mut out, bytes);
     out
 }
 
@@ -65,11 +39,14 @@ pub(crate) fn v4_default_signed(lower_name: &str) -> bool {
 /// The effective AdditionalHeaders list: lower-cased, without default-signed names or
 /// names whose header is absent/empty, de-duplicated and sorted (GO2/PY2 rule).
 pub(crate) fn effective_additional(requested: &[&str], headers: &HeaderMap<'_>) -> Vec<String> {
+    if requested.is_empty() {
+        return Vec::new();
+    }
     let set: BTreeSet<String> = requested
         .iter()
         .map(|h| lower(h).into_owned())
         .filter(|h| !v4_default_signed(h))
-        .filter(|h| headers.get(h.as_str()).is_some_and(|v| !v.is_empty()))
+        .filter(|h| headers.get(h).is_some_and(|v| !v.is_empty()))
         .collect();
     set.into_iter().collect()
 }
@@ -87,20 +64,18 @@ pub(crate) fn resource_path(bucket: Option<&str>, key: Option<&str>) -> String {
     uri
 }
 
-/// V4 canonical URI: the resource path, every byte but unreserved and `/` escaped.
-pub(crate) fn canonical_uri(bucket: Option<&str>, key: Option<&str>) -> String {
+/// Appends the V4 canonical URI to `out`: the resource path, every byte but unreserved and
+/// `/` escaped.
+pub(crate) fn push_canonical_uri(out: &mut String, bucket: Option<&str>, key: Option<&str>) {
     // Same as encoding `resource_path`, piecewise: `/` is kept by the path set anyway.
-    let mut out =
-        String::with_capacity(2 + bucket.map_or(0, str::len) + key.map_or(0, str::len) * 3);
     out.push('/');
     if let Some(b) = bucket {
-        encode_path_into(&mut out, b);
+        encode_path_into(out, b);
         out.push('/');
     }
     if let Some(k) = key {
-        encode_path_into(&mut out, k);
+        encode_path_into(out, k);
     }
-    out
 }
 
 /// V4 canonical query from decoded pairs: strict encoding, sort by (name, value), `name`
@@ -130,31 +105,28 @@ where
     out
 }
 
-/// The V4 canonical request (six fields joined by `\n`).
+/// The V4 canonical request (six fields joined by `\n`) for the resource `bucket`/`key`.
 pub(crate) fn v4_canonical_request(
     method: &str,
-    canonical_uri: &str,
+    bucket: Option<&str>,
+    key: Option<&str>,
     canonical_query: &str,
     headers: &HeaderMap<'_>,
     additional: &[String],
 ) -> String {
     let header_len: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+    let path_len = 2 + bucket.map_or(0, str::len) + key.map_or(0, |k| k.len() * 3);
     let mut out = String::with_capacity(
-        method.len()
-            + canonical_uri.len()
-            + canonical_query.len()
-            + header_len
-            + 64
-            + additional.len() * 16,
+        method.len() + path_len + canonical_query.len() + header_len + 64 + additional.len() * 16,
     );
     out.push_str(method);
     out.push('\n');
-    out.push_str(canonical_uri);
+    push_canonical_uri(&mut out, bucket, key);
     out.push('\n');
     out.push_str(canonical_query);
     out.push('\n');
-    for (name, value) in headers {
-        if v4_default_signed(name) || additional.iter().any(|a| a.as_str() == name.as_ref()) {
+    for (name, value) in headers.iter() {
+        if v4_default_signed(name) || additional.iter().any(|a| a == name) {
             out.push_str(name);
             out.push(':');
             out.push_str(value);
@@ -162,15 +134,24 @@ pub(crate) fn v4_canonical_request(
         }
     }
     out.push('\n');
-    out.push_str(&additional.join(";"));
+    push_joined(&mut out, additional, ';');
     out.push('\n');
     out.push_str(
         headers
             .get("x-oss-content-sha256")
-            .copied()
             .unwrap_or(UNSIGNED_PAYLOAD),
     );
     out
+}
+
+/// Appends `items` separated by `sep` (`join` without the temporary string).
+pub(crate) fn push_joined(out: &mut String, items: &[String], sep: char) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(sep);
+        }
+        out.push_str(item);
+    }
 }
 
 /// `date/region/product/aliyun_v4_request`.
@@ -184,32 +165,20 @@ pub(crate) fn v4_scope(date8: &str, region: &str, product: &str) -> String {
 
 /// The V4 string to sign.
 pub(crate) fn v4_string_to_sign(datetime: &str, scope: &str, canonical_request: &str) -> String {
-    let hash = Sha256::digest(canonical_request.as_bytes());
+    let hash = crate::crypto::sha256(canonical_request.as_bytes());
     let mut out = String::with_capacity(V4_ALGORITHM.len() + datetime.len() + scope.len() + 67);
     for part in [V4_ALGORITHM, "\n", datetime, "\n", scope, "\n"] {
         out.push_str(part);
     }
-    out.push_str(&hex_lower(&hash));
+    push_hex_lower(&mut out, &hash);
     out
-}
-
-/// HMAC-SHA256.
-pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
-        unreachable!("HMAC accepts keys of any length")
-    };
-    mac.update(data);
-    mac.finalize().into_bytes().into()
 }
 
 /// HMAC-SHA1, base64 (V1 signature).
 pub(crate) fn v1_signature(secret: &str, string_to_sign: &[u8]) -> String {
     use base64::Engine as _;
-    let Ok(mut mac) = <Hmac<sha1::Sha1> as Mac>::new_from_slice(secret.as_bytes()) else {
-        unreachable!("HMAC accepts keys of any length")
-    };
-    mac.update(string_to_sign);
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    let tag = crate::crypto::hmac_sha1(secret.as_bytes(), string_to_sign);
+    base64::engine::general_purpose::STANDARD.encode(tag)
 }
 
 /// V1 sub-resources: the Go SDK v2 list, plus `resourceGroup` (Python SDK v2 list).
@@ -268,13 +237,13 @@ pub(crate) fn v1_string_to_sign<'a, I>(
 where
     I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
 {
-    let get = |n: &str| headers.get(n).copied().unwrap_or("");
+    let get = |n: &str| headers.get(n).unwrap_or("");
     let mut out = Vec::with_capacity(256);
     for part in [method, get("content-md5"), get("content-type"), date_line] {
         out.extend_from_slice(part.as_bytes());
         out.push(b'\n');
     }
-    for (name, value) in headers {
+    for (name, value) in headers.iter() {
         if name.starts_with("x-oss-") {
             out.extend_from_slice(name.as_bytes());
             out.push(b':');

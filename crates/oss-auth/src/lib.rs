@@ -28,6 +28,16 @@
 //! [`PresignedQuery::to_query_string`]. Stability: this is an internal building block of
 //! the `oss-multipart` façade and may change faster than it.
 //!
+//! # Crypto backends (cargo features)
+//!
+//! * `aws-lc-rs` (default): SHA-256 and HMAC from AWS-LC's assembly, which selects AVX2 or
+//!   SHA-NI code at run time. Hashing is most of a V4 signature's cost, so this is the fast
+//!   choice; it is the crate `rustls` (and so the `oss-multipart` façade) already links.
+//! * `rust-crypto`: the pure-Rust RustCrypto crates, for targets without a C compiler:
+//!   `default-features = false, features = ["rust-crypto"]`.
+//!
+//! Both pass the same official vectors; with both enabled, `aws-lc-rs` is used.
+//!
 //! # Example
 //!
 //! ```
@@ -104,8 +114,10 @@
 
 mod canon;
 mod credentials;
+mod crypto;
 mod encode;
 mod error;
+mod header_map;
 mod key_cache;
 mod request;
 mod sign;

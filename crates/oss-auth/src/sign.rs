@@ -3,10 +3,9 @@
 use std::time::{Duration, SystemTime};
 
 use crate::Credentials;
-use crate::canon::{
-    self, HeaderMap, UNSIGNED_PAYLOAD, V4_ALGORITHM, collect_headers, effective_additional,
-};
+use crate::canon::{self, UNSIGNED_PAYLOAD, V4_ALGORITHM, effective_additional, push_joined};
 use crate::error::SignError;
+use crate::header_map::HeaderMap;
 use crate::key_cache::KeyCache;
 use crate::request::{PresignedQuery, SignableRequest, SignedHeaders, V4Params};
 use crate::time::{iso8601_basic, rfc1123, unix_seconds};
@@ -42,11 +41,6 @@ fn check_creds(creds: &Credentials) -> Result<(), SignError> {
     Ok(())
 }
 
-/// Replaces (case-insensitively: `name` is lower case) or inserts a header.
-fn set_header<'a>(map: &mut HeaderMap<'a>, name: &'static str, value: &'a str) {
-    map.insert(std::borrow::Cow::Borrowed(name), value);
-}
-
 impl Signer {
     /// A signer with an empty key cache.
     pub fn new() -> Self {
@@ -61,8 +55,8 @@ impl Signer {
         product: &str,
         string_to_sign: &str,
     ) -> String {
-        let mac = self.cache.signing_mac(secret, date8, region, product);
-        crate::key_cache::sign_hex(mac, string_to_sign.as_bytes())
+        let tag = (self.cache).sign(secret, date8, region, product, string_to_sign.as_bytes());
+        canon::hex_lower(&tag)
     }
 
     /// V4 (`OSS4-HMAC-SHA256`) Authorization-header signing.
@@ -85,20 +79,25 @@ impl Signer {
         let datetime = iso8601_basic(secs);
         let date_header = rfc1123(secs);
 
-        let mut headers = collect_headers(req.headers);
-        set_header(&mut headers, "x-oss-date", &datetime);
-        set_header(&mut headers, "date", &date_header);
+        let mut headers = HeaderMap::from_pairs(req.headers, 4);
+        headers.set("x-oss-date", &datetime);
+        headers.set("date", &date_header);
         if let Some(token) = creds.security_token() {
-            set_header(&mut headers, "x-oss-security-token", token);
+            headers.set("x-oss-security-token", token);
         }
-        set_header(&mut headers, "x-oss-content-sha256", UNSIGNED_PAYLOAD);
+        headers.set("x-oss-content-sha256", UNSIGNED_PAYLOAD);
         let additional = effective_additional(params.additional_headers, &headers);
 
         let query =
             canon::canonical_query(req.query.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
-        let uri = canon::canonical_uri(req.bucket, req.key);
-        let canonical_request =
-            canon::v4_canonical_request(req.method, &uri, &query, &headers, &additional);
+        let canonical_request = canon::v4_canonical_request(
+            req.method,
+            req.bucket,
+            req.key,
+            &query,
+            &headers,
+            &additional,
+        );
         let date8 = &datetime[..8];
         let scope = canon::v4_scope(date8, params.region, params.product);
         let string_to_sign = canon::v4_string_to_sign(&datetime, &scope, &canonical_request);
@@ -110,25 +109,29 @@ impl Signer {
             &string_to_sign,
         );
 
-        let mut authorization = format!(
-            "{V4_ALGORITHM} Credential={}/{scope}",
-            creds.access_key_id()
+        let ak = creds.access_key_id();
+        let mut authorization = String::with_capacity(
+            V4_ALGORITHM.len() + ak.len() + scope.len() + signature.len() + 36,
         );
+        for part in [V4_ALGORITHM, " Credential=", ak, "/", &scope] {
+            authorization.push_str(part);
+        }
         if !additional.is_empty() {
             authorization.push_str(",AdditionalHeaders=");
-            authorization.push_str(&additional.join(";"));
+            push_joined(&mut authorization, &additional, ';');
         }
         authorization.push_str(",Signature=");
         authorization.push_str(&signature);
 
-        let mut out = vec![
+        let mut out = Vec::with_capacity(5);
+        out.extend([
             ("x-oss-date".to_owned(), datetime),
             (
                 "x-oss-content-sha256".to_owned(),
                 UNSIGNED_PAYLOAD.to_owned(),
             ),
             ("Date".to_owned(), date_header),
-        ];
+        ]);
         if let Some(token) = creds.security_token() {
             out.push(("x-oss-security-token".to_owned(), token.to_owned()));
         }
@@ -168,7 +171,7 @@ impl Signer {
         let datetime = iso8601_basic(secs);
         let date8 = datetime[..8].to_owned();
         let scope = canon::v4_scope(&date8, params.region, params.product);
-        let headers = collect_headers(req.headers);
+        let headers = HeaderMap::from_pairs(req.headers, 0);
         let additional = effective_additional(params.additional_headers, &headers);
 
         let mut added = vec![
@@ -197,9 +200,14 @@ impl Signer {
             kept.map(|(n, v)| (n.as_bytes(), v.as_bytes()))
                 .chain(added.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes()))),
         );
-        let uri = canon::canonical_uri(req.bucket, req.key);
-        let canonical_request =
-            canon::v4_canonical_request(req.method, &uri, &query, &headers, &additional);
+        let canonical_request = canon::v4_canonical_request(
+            req.method,
+            req.bucket,
+            req.key,
+            &query,
+            &headers,
+            &additional,
+        );
         let string_to_sign = canon::v4_string_to_sign(&datetime, &scope, &canonical_request);
         let signature = self.v4_signature(
             creds.access_key_secret(),
@@ -237,14 +245,13 @@ impl Signer {
         check_creds(creds)?;
         let secs = unix_seconds(time).ok_or(SignError::InvalidTime)?;
         let date_header = rfc1123(secs);
-        let mut headers = collect_headers(req.headers);
-        set_header(&mut headers, "date", &date_header);
+        let mut headers = HeaderMap::from_pairs(req.headers, 2);
+        headers.set("date", &date_header);
         if let Some(token) = creds.security_token() {
-            set_header(&mut headers, "x-oss-security-token", token);
+            headers.set("x-oss-security-token", token);
         }
         let date_line: &str = headers
             .get("x-oss-date")
-            .copied()
             .filter(|v| !v.is_empty())
             .unwrap_or(date_header.as_str());
         let sts = canon::v1_string_to_sign(
@@ -290,7 +297,7 @@ impl Signer {
         check_creds(creds)?;
         let expires = unix_seconds(expires_at).ok_or(SignError::InvalidTime)?;
         let expires_str = expires.to_string();
-        let headers = collect_headers(req.headers);
+        let headers = HeaderMap::from_pairs(req.headers, 0);
         let mut added = vec![
             (
                 "OSSAccessKeyId".to_owned(),

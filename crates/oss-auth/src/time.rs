@@ -3,7 +3,7 @@
 //! Written by hand (civil-from-days) to keep the crate free of a date library: only
 //! the ISO-8601 basic form `YYYYMMDDTHHMMSSZ` is needed besides RFC 1123 (`httpdate`).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Largest instant we format: 9999-12-31T23:59:59Z (four-digit years only).
 const MAX_UNIX: u64 = 253_402_300_799;
@@ -12,11 +12,6 @@ const MAX_UNIX: u64 = 253_402_300_799;
 pub(crate) fn unix_seconds(t: SystemTime) -> Option<u64> {
     let secs = t.duration_since(UNIX_EPOCH).ok()?.as_secs();
     (secs <= MAX_UNIX).then_some(secs)
-}
-
-/// `SystemTime` from Unix seconds.
-pub(crate) fn from_unix(secs: u64) -> Option<SystemTime> {
-    UNIX_EPOCH.checked_add(Duration::from_secs(secs))
 }
 
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian calendar.
@@ -50,24 +45,84 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// `YYYYMMDDTHHMMSSZ` for Unix seconds (caller guarantees `secs <= MAX_UNIX`).
-pub(crate) fn iso8601_basic(secs: u64) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+/// Calendar fields of Unix seconds (`secs <= MAX_UNIX`, so the year has four digits).
+struct Civil {
+    year: u64,
+    month: u32,
+    day: u32,
+    hour: u64,
+    minute: u64,
+    second: u64,
+    /// Days since the epoch, for the weekday.
+    days: u64,
 }
 
-/// RFC 1123 `Date` value for Unix seconds.
+impl Civil {
+    fn new(secs: u64) -> Self {
+        let days = secs / 86_400;
+        let rem = secs % 86_400;
+        let (y, month, day) = civil_from_days(i64::try_from(days).unwrap_or(0));
+        Self {
+            year: u64::try_from(y).unwrap_or(0),
+            month,
+            day,
+            hour: rem / 3600,
+            minute: (rem / 60) % 60,
+            second: rem % 60,
+            days,
+        }
+    }
+}
+
+/// Appends `value` as exactly `width` decimal digits (signing formats dates on every
+/// request; `format!` was a visible share of a signature's cost).
+fn push_digits(out: &mut String, value: u64, width: u32) {
+    for place in (0..width).rev() {
+        let digit = (value / 10u64.pow(place)) % 10;
+        out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+    }
+}
+
+/// `YYYYMMDDTHHMMSSZ` for Unix seconds (caller guarantees `secs <= MAX_UNIX`).
+pub(crate) fn iso8601_basic(secs: u64) -> String {
+    let c = Civil::new(secs);
+    let mut out = String::with_capacity(16);
+    push_digits(&mut out, c.year, 4);
+    push_digits(&mut out, u64::from(c.month), 2);
+    push_digits(&mut out, u64::from(c.day), 2);
+    out.push('T');
+    push_digits(&mut out, c.hour, 2);
+    push_digits(&mut out, c.minute, 2);
+    push_digits(&mut out, c.second, 2);
+    out.push('Z');
+    out
+}
+
+/// RFC 1123 `Date` value for Unix seconds, e.g. `Sat, 16 Dec 2023 16:20:57 GMT`.
 pub(crate) fn rfc1123(secs: u64) -> String {
-    from_unix(secs)
-        .map(httpdate::fmt_http_date)
-        .unwrap_or_default()
+    // 1970-01-01 was a Thursday.
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let c = Civil::new(secs);
+    let mut out = String::with_capacity(29);
+    out.push_str(WEEKDAYS[usize::try_from(c.days % 7).unwrap_or(0)]);
+    out.push_str(", ");
+    push_digits(&mut out, u64::from(c.day), 2);
+    out.push(' ');
+    let month = usize::try_from(c.month.saturating_sub(1)).unwrap_or(0);
+    out.push_str(MONTHS[month.min(11)]);
+    out.push(' ');
+    push_digits(&mut out, c.year, 4);
+    out.push(' ');
+    push_digits(&mut out, c.hour, 2);
+    out.push(':');
+    push_digits(&mut out, c.minute, 2);
+    out.push(':');
+    push_digits(&mut out, c.second, 2);
+    out.push_str(" GMT");
+    out
 }
 
 /// Parses `YYYYMMDDTHHMMSSZ` strictly (the only form `x-oss-date` takes in V4).
@@ -123,5 +178,18 @@ mod tests {
         for s in [0u64, 951_782_400, 1_735_689_599, 4_102_444_800] {
             assert_eq!(parse_iso8601_basic(&iso8601_basic(s)), Some(s));
         }
+    }
+
+    /// The hand-written RFC 1123 formatter against `httpdate`'s, across the whole range.
+    #[test]
+    fn rfc1123_matches_httpdate() {
+        let mut secs = 0u64;
+        while secs <= MAX_UNIX {
+            let t = UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            assert_eq!(rfc1123(secs), httpdate::fmt_http_date(t), "at {secs}");
+            // A prime stride visits every weekday, month, leap day and time of day.
+            secs += 7_919_993;
+        }
+        assert_eq!(rfc1123(MAX_UNIX), "Fri, 31 Dec 9999 23:59:59 GMT");
     }
 }

@@ -5,10 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use subtle::ConstantTimeEq;
 
-use crate::canon::{
-    self, HeaderMap, UNSIGNED_PAYLOAD, V4_ALGORITHM, V4_TERMINATOR, collect_headers,
-};
+use crate::canon::{self, UNSIGNED_PAYLOAD, V4_ALGORITHM, V4_TERMINATOR};
 use crate::encode::{RawPair, parse_raw_query};
+use crate::header_map::HeaderMap;
 use crate::key_cache::KeyCache;
 use crate::time::{iso8601_basic, parse_http_date, parse_iso8601_basic, unix_seconds};
 
@@ -455,7 +454,7 @@ impl Verifier {
     {
         let now = unix_seconds(now)
             .ok_or_else(|| VerifyError::invalid("Server time is out of range."))?;
-        let headers = collect_headers(req.headers);
+        let headers = HeaderMap::from_pairs(req.headers, 0);
         let query = parse_raw_query(req.raw_query);
         if let Some(auth) = headers.get("authorization") {
             if let Some(rest) = auth
@@ -560,15 +559,24 @@ impl Verifier {
         secret: &str,
         provided: &str,
     ) -> Result<(), VerifyError> {
-        let uri = canon::canonical_uri(req.bucket, req.key);
-        let cr =
-            canon::v4_canonical_request(req.method, &uri, canonical_query, headers, additional);
+        let cr = canon::v4_canonical_request(
+            req.method,
+            req.bucket,
+            req.key,
+            canonical_query,
+            headers,
+            additional,
+        );
         let scope_str = canon::v4_scope(scope.date8, scope.region, scope.product);
         let sts = canon::v4_string_to_sign(datetime, &scope_str, &cr);
-        let mac = self
-            .cache
-            .signing_mac(secret, scope.date8, scope.region, scope.product);
-        let expected = crate::key_cache::sign_hex(mac, sts.as_bytes());
+        let tag = self.cache.sign(
+            secret,
+            scope.date8,
+            scope.region,
+            scope.product,
+            sts.as_bytes(),
+        );
+        let expected = canon::hex_lower(&tag);
         if ct_eq(&expected, provided) {
             Ok(())
         } else {
@@ -611,7 +619,7 @@ impl Verifier {
             )
         })?;
         self.check_scope(&scope, datetime)?;
-        if headers.get("x-oss-content-sha256").copied() != Some(UNSIGNED_PAYLOAD) {
+        if headers.get("x-oss-content-sha256") != Some(UNSIGNED_PAYLOAD) {
             return Err(VerifyError::new(
                 VerifyErrorKind::InvalidArgument,
                 Some("0002-00000214"),
@@ -636,7 +644,7 @@ impl Verifier {
         )?;
         Ok(VerifiedIdentity {
             access_key_id: scope.access_key_id.to_owned(),
-            security_token: headers.get("x-oss-security-token").map(|t| (*t).to_owned()),
+            security_token: headers.get("x-oss-security-token").map(str::to_owned),
             version: SignatureVersion::V4,
             location: AuthLocation::Header,
         })
@@ -779,7 +787,7 @@ impl Verifier {
         }
         Ok(VerifiedIdentity {
             access_key_id: ak.to_owned(),
-            security_token: headers.get("x-oss-security-token").map(|t| (*t).to_owned()),
+            security_token: headers.get("x-oss-security-token").map(str::to_owned),
             version: SignatureVersion::V1,
             location: AuthLocation::Header,
         })
