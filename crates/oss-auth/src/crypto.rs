@@ -36,14 +36,6 @@ mod backend {
             Self(hmac::Key::new(hmac::HMAC_SHA256, key))
         }
 
-        pub(crate) fn sign(&self, parts: &[&[u8]]) -> [u8; super::SHA256_LEN] {
-            let mut state = self.start();
-            for part in parts {
-                state.update(part);
-            }
-            state.finish()
-        }
-
         pub(crate) fn start(&self) -> HmacSha256State {
             HmacSha256State(hmac::Context::with_key(&self.0))
         }
@@ -98,14 +90,6 @@ mod backend {
             Self(mac)
         }
 
-        pub(crate) fn sign(&self, parts: &[&[u8]]) -> [u8; super::SHA256_LEN] {
-            let mut state = self.start();
-            for part in parts {
-                state.update(part);
-            }
-            state.finish()
-        }
-
         pub(crate) fn start(&self) -> HmacSha256State {
             HmacSha256State(self.0.clone())
         }
@@ -139,6 +123,17 @@ pub(crate) use backend::{HmacSha256Key, HmacSha256State, hmac_sha1, sha256};
 /// SHA-256 block size: an HMAC state that has absorbed exactly this many bytes holds no
 /// buffered input, so forking it saves a whole compression.
 pub(crate) const SHA256_BLOCK: usize = 64;
+
+impl HmacSha256Key {
+    /// HMAC of the concatenation of `parts`.
+    pub(crate) fn sign(&self, parts: &[&[u8]]) -> [u8; SHA256_LEN] {
+        let mut state = self.start();
+        for part in parts {
+            state.update(part);
+        }
+        state.finish()
+    }
+}
 
 /// One-shot HMAC-SHA256 (key derivation).
 pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; SHA256_LEN] {
