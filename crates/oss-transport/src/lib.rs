@@ -46,7 +46,8 @@
 //! # Bodies
 //!
 //! [`RequestBody`] is empty, one [`Bytes`](bytes::Bytes), a chunk list, a caller stream, or a [`FileRange`]
-//! (read in 512 KiB chunks by default on tokio's blocking pool, one read ahead, never buffered whole). Any body
+//! (read in 512 KiB chunks by default, straight from the page cache where it holds them, else on tokio's
+//! blocking pool one read ahead; never buffered whole). Any body
 //! can be [`digested`](RequestBody::digested) (CRC-64/XZ and/or MD5, read back from a [`DigestHandle`]) and
 //! [`rate_limited`](RequestBody::rate_limited) by a [`RateLimiter`] shared across requests. A body is used
 //! once; to retry, build a new one from the same source.

@@ -104,6 +104,11 @@ impl DigestState {
         }
     }
 
+    /// Whether hashing is cheap enough to run on a runtime worker (no MD5).
+    pub(crate) fn is_cheap(&self) -> bool {
+        self.md5.is_none()
+    }
+
     pub(crate) fn update(&mut self, data: &[u8]) {
         if let Some(crc) = &mut self.crc {
             crc.update(data);
@@ -114,7 +119,7 @@ impl DigestState {
         self.len += data.len() as u64;
     }
 
-    fn finish(self) -> BodyDigest {
+    pub(crate) fn finish(self) -> BodyDigest {
         BodyDigest {
             len: self.len,
             crc64: self.crc.map(|c| c.finalize()),

@@ -106,8 +106,9 @@ impl RequestBody {
         })
     }
 
-    /// A byte range of a file, read with positional reads on tokio's blocking pool in
-    /// [`FileRange::chunk_size`] chunks; never buffered whole. Must be polled inside a tokio runtime.
+    /// A byte range of a file, read with positional reads in [`FileRange::chunk_size`] chunks; never
+    /// buffered whole. Chunks the page cache holds are read where the body is polled (Linux), others on
+    /// tokio's blocking pool, one read ahead. Must be polled inside a tokio runtime.
     pub fn file_range(range: FileRange) -> Self {
         if range.is_empty() {
             Self::empty()
@@ -117,7 +118,8 @@ impl RequestBody {
     }
 
     /// Compute checksums of the bytes as they are produced. The returned handle yields them once the body has
-    /// produced its last byte. For file ranges the hashing runs on the blocking pool next to the read.
+    /// produced its last byte. For file ranges the hashing runs next to the read (MD5, which is slow, always
+    /// on the blocking pool).
     pub fn digested(mut self, which: Digests) -> (Self, DigestHandle) {
         let (sink, handle) = DigestSink::new();
         let state = DigestState::new(which);
