@@ -156,7 +156,27 @@ fn parts(args: &[String]) -> Result<(), String> {
         .field("complete_s", format!("{:.4}", t.complete.as_secs_f64()))
         .field("list_s", format!("{:.4}", t.list.as_secs_f64()))
         .field("resume_s", format!("{:.4}", t.resume.as_secs_f64()))
+        .field(
+            "resume_first_s",
+            format!("{:.4}", t.resume_first.as_secs_f64()),
+        )
+        .field(
+            "resume_verified_s",
+            format!("{:.4}", t.resume_verified.as_secs_f64()),
+        )
+        .field(
+            "resume_cpu_s",
+            t.resume_cpu.map_or_else(
+                || "unknown".to_owned(),
+                |d| format!("{:.4}", d.as_secs_f64()),
+            ),
+        )
         .field("reused", t.reused)
+        .field(
+            "cached",
+            t.cached
+                .map_or_else(|| "unknown".to_owned(), |f| format!("{f:.4}")),
+        )
         .emit()
         .map_err(|e| e.to_string())
 }

@@ -2,14 +2,17 @@
 //! resume from the server's part list (every page listed, every part's CRC-64 re-verified
 //! against the local file, then Complete).
 //!
-//! The file is sparse (all zeros), so the parts are uploaded from one shared buffer; it is read
-//! once before the resume so that the re-verification reads it from the page cache, as the
-//! goal states: the CRC work is the real one, the disk is not involved.
+//! The file is sparse (all zeros), so the parts are uploaded from one shared buffer. Before the
+//! resume it is read until the kernel reports it resident, so that the re-verification reads it
+//! from the page cache, as the goal states: the CRC work is the real one, the disk is not
+//! involved. One read is not enough: pages read once sit on the kernel's inactive list, and a
+//! file larger than that list evicts its own head while it is read, so the resume (reading it
+//! front to back again) would miss on every page and measure the kernel zero-filling holes.
 
 use std::error::Error;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -36,8 +39,20 @@ pub struct Timings {
     pub list: Duration,
     /// `resume_from_server` of the second upload: list, re-verify, Complete.
     pub resume: Duration,
+    /// The part of [`resume`](Self::resume) until the first part was re-verified (opening the
+    /// file and listing every page).
+    pub resume_first: Duration,
+    /// The part of [`resume`](Self::resume) until the last part was re-verified (the rest is
+    /// the final Complete).
+    pub resume_verified: Duration,
+    /// CPU time (user + system, all threads of this process) spent during the resume
+    /// (`None` where the platform cannot tell).
+    pub resume_cpu: Option<Duration>,
     /// Parts the resume reused (should equal `parts`).
     pub reused: u32,
+    /// Fraction of the file's pages in the page cache when the resume started (`None` where
+    /// the platform cannot tell).
+    pub cached: Option<f64>,
 }
 
 /// Uploads the parts of two uploads of `parts` × `part_size` bytes, then times Complete on
@@ -96,32 +111,139 @@ pub async fn run(
     }
     // The goal is about a file in the page cache; a sparse file read for the first time makes
     // the kernel zero-fill every page instead, which would measure memset.
-    warm_page_cache(path)?;
+    let cached = warm_page_cache(path)?;
+    let first = Arc::new(OnceLock::new());
+    let last = Arc::new(OnceLock::new());
+    let (first_in, last_in) = (Arc::clone(&first), Arc::clone(&last));
+    let cpu_before = self_cpu();
     let started = Instant::now();
     let out = client
         .resume_from_server(&target.bucket, key_b, &upload_b, path)
         .part_size(part_size)
         .concurrency(jobs)
+        .progress(move |p| {
+            if p.parts_done >= 1 {
+                first_in.get_or_init(Instant::now);
+            }
+            if p.parts_done >= parts {
+                last_in.get_or_init(Instant::now);
+            }
+        })
         .send()
         .await?;
     let resume = started.elapsed();
+    let resume_cpu = self_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let since = |at: &OnceLock<Instant>| at.get().map_or(resume, |t| t.duration_since(started));
+    let (resume_first, resume_verified) = (since(&first), since(&last));
     Ok(Timings {
         parts,
         upload,
         complete,
         list,
         resume,
+        resume_first,
+        resume_verified,
+        resume_cpu,
         reused: out.parts_reused,
+        cached,
     })
 }
 
-/// Reads `path` once so its pages are cached.
-fn warm_page_cache(path: &Path) -> std::io::Result<()> {
-    use std::io::Read as _;
+/// Reads `path` until (nearly) all of its pages are resident; returns the resident fraction
+/// reached (`None` where it cannot be measured: then the file is read twice).
+///
+/// The second read is what keeps the pages: it moves them to the kernel's active list, which
+/// a file read once never reaches (see the module docs).
+fn warm_page_cache(path: &Path) -> std::io::Result<Option<f64>> {
+    const PASSES: usize = 4;
     let mut file = std::fs::File::open(path)?;
     let mut buf = vec![0u8; 1 << 20];
-    while file.read(&mut buf)? > 0 {}
+    let mut cached = None;
+    for pass in 0..PASSES {
+        read_all(&mut file, &mut buf)?;
+        cached = resident_fraction(&file);
+        match cached {
+            Some(f) if f >= 0.999 => break,
+            None if pass >= 1 => break,
+            _ => {}
+        }
+    }
+    Ok(cached)
+}
+
+fn read_all(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<()> {
+    use std::io::{Read as _, Seek as _};
+    file.rewind()?;
+    while file.read(buf)? > 0 {}
     Ok(())
+}
+
+/// Fraction of `file`'s pages in the page cache (`mincore` on a mapping that is never
+/// touched, so a concurrent truncation cannot fault).
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn resident_fraction(file: &std::fs::File) -> Option<f64> {
+    use std::os::fd::AsRawFd as _;
+    let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+    if len == 0 {
+        return Some(1.0);
+    }
+    // SAFETY: sysconf has no memory effects.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
+    // SAFETY: a fresh read-only shared mapping chosen by the kernel; it aliases nothing of
+    // ours and is never dereferenced, only passed to mincore and unmapped below.
+    let addr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+            0,
+        )
+    };
+    if addr == libc::MAP_FAILED {
+        return None;
+    }
+    let mut vec = vec![0u8; len.div_ceil(page)];
+    // SAFETY: `addr..addr + len` is the mapping above and `vec` has one byte per page of it.
+    let rc = unsafe { libc::mincore(addr, len, vec.as_mut_ptr()) };
+    // SAFETY: unmaps exactly the mapping created above, which nothing references.
+    unsafe { libc::munmap(addr, len) };
+    if rc != 0 {
+        return None;
+    }
+    let resident = vec.iter().filter(|b| **b & 1 == 1).count();
+    Some(resident as f64 / vec.len() as f64)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn resident_fraction(_file: &std::fs::File) -> Option<f64> {
+    None
+}
+
+/// CPU time (user + system) of this process so far.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn self_cpu() -> Option<Duration> {
+    // SAFETY: `rusage` is plain old data, so all-zero is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid `who` and a pointer to a live local of the right type.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return None;
+    }
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    Some(tv(usage.ru_utime) + tv(usage.ru_stime))
+}
+
+#[cfg(not(unix))]
+fn self_cpu() -> Option<Duration> {
+    None
 }
 
 /// Initiates `key` and uploads `parts` copies of `body`; returns the upload id and the
@@ -172,4 +294,37 @@ async fn upload_parts(
         }
     }
     Ok((upload_id, etags))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn warming_makes_a_sparse_file_resident() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sparse");
+        std::fs::File::create(&path)
+            .unwrap()
+            .set_len(8 << 20)
+            .unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        // Holes never read have no pages yet: the measurement must be able to say so.
+        assert!(resident_fraction(&file).unwrap() < 0.01);
+        let cached = warm_page_cache(&path).unwrap().unwrap();
+        assert!(cached >= 0.999, "{cached}");
+        assert!(resident_fraction(&file).unwrap() >= 0.999);
+    }
+
+    #[test]
+    fn self_cpu_grows_with_work() {
+        let Some(before) = self_cpu() else { return };
+        let mut x = 0u64;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(50) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        assert!(self_cpu().unwrap() > before);
+    }
 }
