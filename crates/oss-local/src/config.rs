@@ -28,7 +28,9 @@ pub enum StorageMode {
     Disk,
     /// Bodies are checked (CRC-64, MD5) while they stream in, then thrown away; all metadata
     /// is kept so every multipart rule still applies. Reading such an object returns zeros.
-    /// Meant for client benchmarks where the server's disk must not be the bottleneck.
+    /// Part metadata is kept in memory only: an upload in progress loses its parts when the
+    /// server restarts (objects and uploads persist). Meant for client benchmarks where the
+    /// server's disk must not be the bottleneck.
     Discard,
 }
 
@@ -414,7 +416,8 @@ oss-local: a local OSS-compatible server
   --bucket NAME                 create this bucket at start-up (repeatable)
   --virtual-host-suffix SUFFIX  accept Host: <bucket>.SUFFIX (virtual-host style)
   --etag md5|fast               ETag computation (default md5)
-  --storage disk|discard        keep or discard bodies (default disk)
+  --storage disk|discard        keep or discard bodies; discard keeps part metadata in
+                                memory only (default disk)
   --fault-rate P                probability of 500/503 on targeted operations
   --drop-rate P                 probability of closing the connection
   --latency-ms N                added latency per request
