@@ -62,7 +62,12 @@ impl KeyCache {
         product: &str,
         data: &[u8],
     ) -> [u8; SHA256_LEN] {
-        let (mut state, rest) = {
+        let (first, rest) = match data.split_first_chunk::<SHA256_BLOCK>() {
+            Some((first, rest)) => (Some(first), rest),
+            None => (None, data),
+        };
+        // The state is large (three SHA-256 contexts in AWS-LC): built once, in place.
+        let mut state = {
             // A poisoned lock only means another thread panicked mid-update; the data is
             // still a valid list, so keep using it.
             let mut entries = self
@@ -70,20 +75,15 @@ impl KeyCache {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let entry = Self::entry(&mut entries, secret, date8, region, product);
-            match data.split_first_chunk::<SHA256_BLOCK>() {
-                Some((first, rest)) => {
-                    let state = match &entry.first_block {
-                        Some((cached, state)) if cached == first => state.clone(),
-                        _ => {
-                            let mut state = entry.key.start();
-                            state.update(first);
-                            entry.first_block = Some((*first, state.clone()));
-                            state
-                        }
-                    };
-                    (state, rest)
+            match (first, &entry.first_block) {
+                (Some(first), Some((cached, state))) if cached == first => state.clone(),
+                (Some(first), _) => {
+                    let mut state = entry.key.start();
+                    state.update(first);
+                    entry.first_block = Some((*first, state.clone()));
+                    state
                 }
-                None => (entry.key.start(), data),
+                (None, _) => entry.key.start(),
             }
         };
         state.update(rest);
