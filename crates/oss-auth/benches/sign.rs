@@ -1,4 +1,5 @@
-//! Signing and verification throughput (goal: >= 300k V4 header signatures/s on one core).
+//! Signing and verification throughput (goal: >= 300k V4 header signatures/s on one core;
+//! figures and how they vary on this VM: `benches/README.md`).
 //!
 //! `cargo bench -p oss-auth --bench sign -- --quick`
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
