@@ -13,15 +13,19 @@ pub(crate) const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// Last element of a V4 scope.
 pub(crate) const V4_TERMINATOR: &str = "aliyun_v4_request";
 
-/// Appends the lower-case hex of `bytes` to `out`, via a table (the `hex` iterator showed
-/// up in profiles).
+/// Appends the lower-case hex of `bytes` (a digest: at most 32 bytes) to `out`, via a table
+/// and one copy (per-character pushes showed up in profiles).
 pub(crate) fn push_hex_lower(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    debug_assert!(bytes.len() <= 32, "push_hex_lower takes a digest");
+    let mut buf = [0u8; 64];
+    for (pair, b) in buf.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0x0f)];
     }
+    let len = (bytes.len() * 2).min(buf.len());
+    // Hex digits are ASCII.
+    out.push_str(std::str::from_utf8(&buf[..len]).unwrap_or_default());
 }
 
 /// Lower-case hex of a digest.

@@ -71,7 +71,10 @@ impl<'a> HeaderMap<'a> {
                 }
                 let start = lowered.len();
                 if name.is_ascii() {
-                    lowered.extend(name.chars().map(|c| c.to_ascii_lowercase()));
+                    lowered.push_str(name);
+                    if let Some(added) = lowered.get_mut(start..) {
+                        added.make_ascii_lowercase();
+                    }
                 } else {
                     lowered.push_str(&name.to_lowercase());
                 }
