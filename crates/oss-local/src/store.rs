@@ -100,6 +100,24 @@ struct State {
     buckets: BTreeMap<String, Bucket>,
 }
 
+impl State {
+    /// The upload `upload_id` of `bucket`, if it is for `key`.
+    fn upload_mut(
+        &mut self,
+        bucket: &str,
+        upload_id: &str,
+        key: &str,
+    ) -> Result<&mut Upload, StoreError> {
+        self.buckets
+            .get_mut(bucket)
+            .ok_or(StoreError::NoSuchBucket)?
+            .uploads
+            .get_mut(upload_id)
+            .filter(|u| u.meta.key == key)
+            .ok_or(StoreError::NoSuchUpload)
+    }
+}
+
 /// Why a store operation failed (mapped to OSS errors by the handlers).
 #[derive(Debug)]
 pub(crate) enum StoreError {
@@ -534,14 +552,7 @@ impl Store {
         part: PartMeta,
     ) -> Result<PartMeta, StoreError> {
         let mut state = self.lock();
-        let upload = state
-            .buckets
-            .get_mut(bucket)
-            .ok_or(StoreError::NoSuchBucket)?
-            .uploads
-            .get_mut(upload_id)
-            .filter(|u| u.meta.key == key)
-            .ok_or(StoreError::NoSuchUpload)?;
+        let upload = state.upload_mut(bucket, upload_id, key)?;
         if let Some(old) = upload.parts.insert(part.number, part.clone()) {
             // The replaced part may have been persisted (a disk-mode run on the same data
             // directory): it must not come back at the next start.
@@ -566,14 +577,7 @@ impl Store {
         part: &PartMeta,
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
-        let upload = state
-            .buckets
-            .get_mut(bucket)
-            .ok_or(StoreError::NoSuchBucket)?
-            .uploads
-            .get_mut(upload_id)
-            .filter(|u| u.meta.key == key)
-            .ok_or(StoreError::NoSuchUpload)?;
+        let upload = state.upload_mut(bucket, upload_id, key)?;
         // Data first, then the metadata rename: the commit point.
         if let (Some(temp), Some(file)) = (temp, file) {
             fs::rename(temp, dir.join(file))?;
