@@ -351,15 +351,17 @@ pub(super) fn read_entries(
             storage_class: entry.string_or_empty("StorageClass")?,
         });
     }
-    let mut common_prefixes = Vec::new();
-    for prefix in root.children("CommonPrefixes") {
-        common_prefixes.push(maybe_decode(
-            enc,
-            "Prefix",
-            prefix.text("Prefix")?.to_owned(),
-        )?);
-    }
-    Ok((contents, common_prefixes))
+    Ok((contents, read_common_prefixes(root, enc)?))
+}
+
+/// Reads the `<CommonPrefixes><Prefix>` values of any listing (objects or uploads), decoded.
+pub(super) fn read_common_prefixes(
+    root: &read::Element,
+    enc: Option<EncodingType>,
+) -> Result<Vec<String>, DecodeError> {
+    root.children("CommonPrefixes")
+        .map(|prefix| maybe_decode(enc, "Prefix", prefix.text("Prefix")?.to_owned()))
+        .collect()
 }
 
 /// Writes the `<Contents>` and `<CommonPrefixes>` of either listing version.

@@ -2,6 +2,7 @@
 
 use http::{HeaderMap, Method, StatusCode};
 
+use super::bucket::read_common_prefixes;
 use super::{bucket_request, check_range};
 use crate::codec::{EncodingType, maybe_decode, maybe_encode};
 use crate::request::{check_status, request_id};
@@ -167,14 +168,7 @@ impl ListMultipartUploadsOutput {
                 initiated: upload.string_or_empty("Initiated")?,
             });
         }
-        let mut common_prefixes = Vec::new();
-        for prefix in root.children("CommonPrefixes") {
-            common_prefixes.push(maybe_decode(
-                enc,
-                "Prefix",
-                prefix.text("Prefix")?.to_owned(),
-            )?);
-        }
+        let common_prefixes = read_common_prefixes(&root, enc)?;
         Ok(Self {
             bucket: root.string_or_empty("Bucket")?,
             key_marker: decoded("KeyMarker")?,
