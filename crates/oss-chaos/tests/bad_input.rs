@@ -346,14 +346,30 @@ async fn assert_never_a_mixture(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn file_that_grows_during_upload() {
+/// A slow server, a client that does not retry, and a 1 MB source file (kept alive by the
+/// returned directory) for the tests that change the file mid-upload.
+async fn changing_file(
+    name: &str,
+    seed: u64,
+) -> (
+    oss_local::ServerHandle,
+    Client,
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Vec<u8>,
+) {
     let s = slow_server().await;
     let c = client(&s.endpoint(), fast_retry(0)).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("grows.bin");
-    let original = data(1_000_000, 4);
+    let path = dir.path().join(name);
+    let original = data(1_000_000, seed);
     std::fs::write(&path, &original).unwrap();
+    (s, c, dir, path, original)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_that_grows_during_upload() {
+    let (s, c, _dir, path, original) = changing_file("grows.bin", 4).await;
     let p = path.clone();
     let r = upload_while(&c, "change/grows", &path, move || {
         use std::io::Write as _;
@@ -368,12 +384,7 @@ async fn file_that_grows_during_upload() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_that_shrinks_during_upload() {
-    let s = slow_server().await;
-    let c = client(&s.endpoint(), fast_retry(0)).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("shrinks.bin");
-    let original = data(1_000_000, 5);
-    std::fs::write(&path, &original).unwrap();
+    let (s, c, _dir, path, original) = changing_file("shrinks.bin", 5).await;
     let p = path.clone();
     let r = upload_while(&c, "change/shrinks", &path, move || {
         std::fs::OpenOptions::new()
@@ -400,12 +411,7 @@ async fn file_that_shrinks_during_upload() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_rewritten_in_place_during_upload_is_never_completed_as_the_original() {
-    let s = slow_server().await;
-    let c = client(&s.endpoint(), fast_retry(0)).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("rewritten.bin");
-    let original = data(1_000_000, 6);
-    std::fs::write(&path, &original).unwrap();
+    let (s, c, _dir, path, original) = changing_file("rewritten.bin", 6).await;
     let p = path.clone();
     // Same size, new bytes (an editor saving in place, a log rotated over).
     let r = upload_while(&c, "change/rewritten", &path, move || {
