@@ -1,8 +1,7 @@
 //! Upload configuration: concurrency, retries, integrity options and failure policy.
 
-use std::time::Duration;
-
 use crate::error::PlanError;
+use crate::retry::RetryPolicy;
 
 /// What to do with uploaded parts when the upload fails for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -15,34 +14,8 @@ pub enum FailurePolicy {
     Keep,
 }
 
-/// Retry budget and backoff. Delays are "full jitter": uniform in `0..=min(max_delay, base_delay × 2^(attempt-1))`,
-/// drawn from the seed given to [`Upload`](crate::Upload).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RetryPolicy {
-    /// Backoff base (default 200 ms).
-    pub base_delay: Duration,
-    /// Backoff ceiling (default 20 s).
-    pub max_delay: Duration,
-    /// Attempts per part or per operation, the first included (default 6, at least 1).
-    pub max_attempts: u32,
-    /// Retries across the whole upload (default 1000).
-    pub max_retries_per_upload: u32,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(20),
-            max_attempts: 6,
-            max_retries_per_upload: 1000,
-        }
-    }
-}
-
 /// Upload configuration. Fields are public; [`Config::validate`] runs when an upload is built.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Config {
     /// Requests in flight at once (parts, hashes), 1..=1000 (default 4). Also bounded by the
@@ -50,7 +23,7 @@ pub struct Config {
     pub max_in_flight: usize,
     /// One part at a time, in part order (overrides `max_in_flight`).
     pub sequential: bool,
-    /// Retry policy.
+    /// Retry policy of every request of the upload.
     pub retry: RetryPolicy,
     /// Ask the driver to send `Content-MD5` with each part / PUT ([`Op::UploadPart::content_md5`](crate::Op)).
     pub content_md5: bool,
@@ -85,16 +58,6 @@ impl Config {
         if !(1..=1000).contains(&self.max_in_flight) {
             return Err(PlanError::ConfigOutOfBounds {
                 name: "max_in_flight",
-            });
-        }
-        if self.retry.max_attempts == 0 {
-            return Err(PlanError::ConfigOutOfBounds {
-                name: "retry.max_attempts",
-            });
-        }
-        if self.retry.base_delay > self.retry.max_delay {
-            return Err(PlanError::ConfigOutOfBounds {
-                name: "retry.base_delay",
             });
         }
         if self.content_type.is_empty() || http::HeaderValue::from_str(&self.content_type).is_err()

@@ -3,6 +3,7 @@
 
 pub use oss_model::ServiceError;
 
+use crate::classify::{FailedAttempt, classify};
 use crate::request::OpKind;
 
 /// Why a plan, config or resume could not be built. Nothing was sent.
@@ -96,17 +97,6 @@ pub enum FailureKind {
     Other,
 }
 
-/// Whether OSS's answer is worth retrying: what `oss-model`'s error table marks retryable (5xx,
-/// 429, `RequestTimeTooSkewed`, ...), plus 408 and `InvalidDigest` (bytes damaged in transit).
-pub(crate) fn service_retryable(e: &ServiceError) -> bool {
-    e.is_retryable()
-        || e.status() == http::StatusCode::REQUEST_TIMEOUT
-        || matches!(
-            e.code(),
-            "RequestTimeTooSkewed" | "InvalidDigest" | "InternalError" | "RequestTimeout"
-        )
-}
-
 /// Why an operation of an upload failed. Carried by retry events and by the final failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -190,13 +180,15 @@ pub enum UploadError {
 }
 
 impl UploadError {
-    /// Whether retrying the same operation may succeed.
+    /// Whether retrying the same operation may succeed: OSS errors and transport failures as
+    /// [`classify`](crate::classify) says; a damaged part or an unreadable answer, yes.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Service { error, .. } => service_retryable(error),
-            Self::Transport { .. }
-            | Self::PartCrcMismatch { .. }
-            | Self::InvalidResponse { .. } => true,
+            Self::Service { error, .. } => classify(FailedAttempt::Service(error)).is_retryable(),
+            Self::Transport { kind, .. } => {
+                classify(FailedAttempt::Transport(*kind)).is_retryable()
+            }
+            Self::PartCrcMismatch { .. } | Self::InvalidResponse { .. } => true,
             Self::ObjectCrcMismatch { .. }
             | Self::SourceChanged { .. }
             | Self::MissingBodyRead { .. }

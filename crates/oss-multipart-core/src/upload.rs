@@ -13,7 +13,8 @@ use crate::inflight::{BodyRead, InFlight, Job};
 use crate::limits::MAX_PART_COUNT;
 use crate::plan::{PartRange, Plan, Shape};
 use crate::request::{CompletePart, Op, OpKind, Request, RequestId};
-use crate::retry::{Scheduler, Verdict};
+use crate::retry::Tries;
+use crate::scheduler::Scheduler;
 use crate::target::Target;
 use crate::wire::{self, ListedPart};
 use oss_model::crc64::crc64_combine;
@@ -49,7 +50,7 @@ enum PartState {
 struct Part {
     range: PartRange,
     state: PartState,
-    attempts: u32,
+    attempts: Tries,
     etag: String,
     crc64: u64,
     resumed: bool,
@@ -84,12 +85,12 @@ struct StreamState {
 
 #[derive(Debug, Default)]
 struct Attempts {
-    initiate: u32,
-    list: u32,
-    put: u32,
-    complete: u32,
-    head: u32,
-    abort: u32,
+    initiate: Tries,
+    list: Tries,
+    put: Tries,
+    complete: Tries,
+    head: Tries,
+    abort: Tries,
 }
 
 /// One multipart (or single-PUT) upload as a sans-IO state machine.
@@ -182,7 +183,7 @@ impl Upload {
             .map(|range| Part {
                 range,
                 state: PartState::Pending,
-                attempts: 0,
+                attempts: Tries::default(),
                 etag: String::new(),
                 crc64: 0,
                 resumed: false,
@@ -717,7 +718,7 @@ impl Upload {
                 );
                 return;
             }
-            self.attempts.list = 0;
+            self.attempts.list = Tries::default();
             self.list_marker = page.next_marker;
             self.ready_single = Some(Job::List(page.next_marker));
         } else {
@@ -785,7 +786,7 @@ impl Upload {
         for p in &mut self.parts {
             p.state = PartState::Pending;
             p.expect = None;
-            p.attempts = 0;
+            p.attempts = Tries::default();
         }
         self.attempts = Attempts::default();
         self.events.push_back(Event::Restarted);
@@ -933,9 +934,10 @@ impl Upload {
         };
         // The object is not (yet) ours: try Complete again after a backoff.
         self.phase = Phase::Completing;
-        let attempt = self.attempts.complete;
-        match self.scheduler.verdict(attempt) {
-            Verdict::Retry(delay) => {
+        let tries = self.attempts.complete;
+        let attempt = tries.count();
+        match self.scheduler.next_delay(tries, self.now) {
+            Some(delay) => {
                 self.events.push_back(Event::Retried {
                     op: OpKind::Complete,
                     part_number: None,
@@ -946,7 +948,7 @@ impl Upload {
                 });
                 self.scheduler.schedule(self.now + delay, Job::Complete);
             }
-            Verdict::GiveUp => {
+            None => {
                 if self.complete_gone {
                     self.upload_id_consumed();
                     self.fail(UploadError::CompletionUnconfirmed);
@@ -961,7 +963,7 @@ impl Upload {
 
     fn confirm_complete(&mut self) {
         self.phase = Phase::ConfirmingComplete;
-        self.attempts.head = 0;
+        self.attempts.head = Tries::default();
         self.ready_single = Some(Job::Head);
     }
 
@@ -1005,7 +1007,7 @@ impl Upload {
             }
             return;
         }
-        let (attempt, part_number, rewound) = match job {
+        let (tries, part_number, rewound) = match job {
             Job::Part(n) => match self.part_mut(n) {
                 Some(p) => (p.attempts, Some(n), p.read_len.unwrap_or(p.range.len)),
                 None => return,
@@ -1022,8 +1024,9 @@ impl Upload {
             Job::Abort => (self.attempts.abort, None, 0),
             Job::Hash(_) => return,
         };
-        match self.scheduler.verdict(attempt) {
-            Verdict::Retry(delay) => {
+        let attempt = tries.count();
+        match self.scheduler.next_delay(tries, self.now) {
+            Some(delay) => {
                 if let Job::Part(n) = job {
                     if let Some(p) = self.part_mut(n) {
                         p.state = PartState::Backoff;
@@ -1039,7 +1042,7 @@ impl Upload {
                 });
                 self.scheduler.schedule(self.now + delay, job);
             }
-            Verdict::GiveUp => {
+            None => {
                 let err = UploadError::RetriesExhausted {
                     last: Box::new(err),
                 };
@@ -1095,7 +1098,7 @@ impl Upload {
         self.drop_work();
         self.in_flight.retain(|_| false);
         self.phase = Phase::Aborting;
-        self.attempts.abort = 0;
+        self.attempts.abort = Tries::default();
         self.ready_single = Some(Job::Abort);
     }
 
@@ -1245,11 +1248,11 @@ impl Upload {
         }
         match job {
             Job::Initiate => {
-                self.attempts.initiate += 1;
+                self.attempts.initiate.start(self.now);
                 self.issue(job, Op::Initiate, 0);
             }
             Job::Put => {
-                self.attempts.put += 1;
+                self.attempts.put.start(self.now);
                 let size = self.plan.total_size().unwrap_or(0);
                 self.issue(
                     job,
@@ -1261,15 +1264,15 @@ impl Upload {
                 );
             }
             Job::List(marker) => {
-                self.attempts.list += 1;
+                self.attempts.list.start(self.now);
                 self.issue(job, Op::ListParts { upload_id, marker }, 0);
             }
             Job::Head => {
-                self.attempts.head += 1;
+                self.attempts.head.start(self.now);
                 self.issue(job, Op::HeadObject, 0);
             }
             Job::Complete => {
-                self.attempts.complete += 1;
+                self.attempts.complete.start(self.now);
                 let parts = self
                     .parts
                     .iter()
@@ -1281,7 +1284,7 @@ impl Upload {
                 self.issue(job, Op::Complete { upload_id, parts }, 0);
             }
             Job::Abort => {
-                self.attempts.abort += 1;
+                self.attempts.abort.start(self.now);
                 self.issue(job, Op::Abort { upload_id }, 0);
             }
             Job::Part(_) | Job::Hash(_) => {}
@@ -1330,9 +1333,10 @@ impl Upload {
                     break;
                 }
                 self.ready_parts.remove(&n);
+                let now = self.now;
                 if let Some(p) = self.part_mut(n) {
                     p.state = PartState::Uploading;
-                    p.attempts += 1;
+                    p.attempts.start(now);
                 }
                 let op = Op::UploadPart {
                     part_number: n,
@@ -1364,10 +1368,12 @@ impl Upload {
         if !self.has_room(range.len) {
             return false;
         }
+        let mut attempts = Tries::default();
+        attempts.start(self.now);
         self.parts.push(Part {
             range,
             state: PartState::Uploading,
-            attempts: 1,
+            attempts,
             etag: String::new(),
             crc64: 0,
             resumed: false,

@@ -17,9 +17,9 @@ use oss_model::Operation as _;
 use oss_model::OssRequest;
 use oss_model::ops::InitiateMultipartUpload;
 use oss_multipart_core::{
-    BodyRead, Checkpoint, Config as CoreConfig, Event, FailureKind,
-    FailurePolicy as CoreFailurePolicy, Op, Plan, PlanError, PlanOptions, Request, RequestId,
-    RetryPolicy, SourceIdentity, SourceSize, Target, Upload, UploadError,
+    BodyRead, Checkpoint, Config as CoreConfig, Event, FailurePolicy as CoreFailurePolicy, Op,
+    Plan, PlanError, PlanOptions, Request, RequestId, SourceIdentity, SourceSize, Target, Upload,
+    UploadError,
 };
 use oss_transport::{Digests, FileRange, RateLimiter, TransportError};
 use tokio::task::JoinSet;
@@ -146,7 +146,7 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
     let client = b.client.clone();
     let rt = client.inner.runtime.clone();
     let now = rt.now();
-    let seed = seed_from(rt.system_time());
+    let seed = crate::client::seed(rt.system_time());
     let checkpointing = b.checkpoint_dir.is_some();
     if let Some(p) = b.part_size {
         let range = oss_model::limits::MIN_PART_SIZE..=oss_model::limits::MAX_PART_SIZE;
@@ -235,12 +235,7 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
     let mut config = CoreConfig::default();
     config.max_in_flight = concurrency.clamp(1, 1000);
     config.sequential = b.sequential;
-    let mut retry = RetryPolicy::default();
-    let rc = &client.inner.retry;
-    retry.base_delay = rc.initial_backoff.min(rc.max_backoff);
-    retry.max_delay = rc.max_backoff;
-    retry.max_attempts = rc.max_retries.saturating_add(1);
-    config.retry = retry;
+    config.retry = client.inner.retry.policy();
     config.on_failure = match (b.on_failure, checkpointing) {
         (FailurePolicy::KeepParts, _) | (_, true) => CoreFailurePolicy::Keep,
         _ => CoreFailurePolicy::Abort,
@@ -547,25 +542,6 @@ async fn first_part_size(client: &Client, bucket: &str, key: &str, upload_id: &s
     }
 }
 
-fn seed_from(t: SystemTime) -> u64 {
-    let n = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    (n as u64) ^ ((n >> 64) as u64) ^ u64::from(std::process::id()).rotate_left(32)
-}
-
-fn failure_kind(e: &TransportError) -> FailureKind {
-    if e.is_body() {
-        FailureKind::SourceRead
-    } else if e.is_connect() {
-        FailureKind::Connect
-    } else if e.is_timeout() {
-        FailureKind::Timeout
-    } else if e.is_io() {
-        FailureKind::ConnectionReset
-    } else {
-        FailureKind::Other
-    }
-}
-
 impl Driver {
     /// Starts one request intent (signing happens here, at send time).
     async fn start(
@@ -794,7 +770,7 @@ impl Driver {
                                 return Some(source_changed(&reason));
                             }
                         }
-                        let kind = failure_kind(&e);
+                        let kind = crate::client::failure_kind(&e);
                         self.last_transport_error = Some(e);
                         up.handle_failure(id, now, kind);
                     }
