@@ -1,5 +1,7 @@
 //! Upload configuration: concurrency, retries, integrity options and failure policy.
 
+use oss_model::ops::ObjectAttributes;
+
 use crate::error::PlanError;
 use crate::retry::RetryPolicy;
 
@@ -33,6 +35,17 @@ pub struct Config {
     pub content_type: String,
     /// Send `x-oss-forbid-overwrite: true` on Initiate/PutObject/Complete.
     pub forbid_overwrite: bool,
+    /// Everything else the object carries, sent with Initiate / PutObject: metadata, storage
+    /// class, encryption, tagging, cache headers. Its `content_type` and `forbid_overwrite`
+    /// are ignored: the fields above decide those.
+    pub attributes: ObjectAttributes,
+    /// `x-oss-object-acl`, sent with Complete / PutObject.
+    pub object_acl: Option<String>,
+    /// `x-oss-callback` (the base64 of the callback JSON), sent with Complete / PutObject.
+    pub callback: Option<String>,
+    /// Ask the driver, with [`Op::CheckSource`](crate::Op::CheckSource), whether the source
+    /// is unchanged before its parts are combined (sources that can change, such as files).
+    pub check_source: bool,
 }
 
 impl Default for Config {
@@ -45,6 +58,10 @@ impl Default for Config {
             on_failure: FailurePolicy::Abort,
             content_type: "application/octet-stream".to_owned(),
             forbid_overwrite: false,
+            attributes: ObjectAttributes::default(),
+            object_acl: None,
+            callback: None,
+            check_source: false,
         }
     }
 }
@@ -66,7 +83,20 @@ impl Config {
                 name: "content_type",
             });
         }
-        Ok(())
+        let headers = [
+            ("object_acl", &self.object_acl),
+            ("callback", &self.callback),
+        ];
+        for (name, value) in headers {
+            if value
+                .as_deref()
+                .is_some_and(|v| http::HeaderValue::from_str(v).is_err())
+            {
+                return Err(PlanError::ConfigOutOfBounds { name });
+            }
+        }
+        crate::wire::check_attributes(&self.attributes)
+            .map_err(|_| PlanError::ConfigOutOfBounds { name: "attributes" })
     }
 
     pub(crate) fn slots(&self) -> usize {

@@ -170,6 +170,21 @@ pub enum UploadError {
     /// Complete's outcome was lost and the object could not be confirmed by HeadObject.
     #[error("could not confirm that CompleteMultipartUpload took effect")]
     CompletionUnconfirmed,
+    /// The driver found that the source changed during the upload
+    /// ([`Op::CheckSource`](crate::Op::CheckSource), or a read that ended early): its parts
+    /// must not be combined.
+    #[error("the source changed during the upload: {reason}")]
+    SourceModified {
+        /// What changed.
+        reason: String,
+    },
+    /// A failure the driver found and reported with
+    /// [`Upload::fail_local`](crate::Upload::fail_local) (the source could not be read...).
+    #[error("{reason}")]
+    Local {
+        /// What failed.
+        reason: String,
+    },
     /// The retry budget ran out; `last` is the final error.
     #[error("retry budget exhausted")]
     RetriesExhausted {
@@ -192,6 +207,8 @@ impl UploadError {
             Self::ObjectCrcMismatch { .. }
             | Self::SourceChanged { .. }
             | Self::MissingBodyRead { .. }
+            | Self::SourceModified { .. }
+            | Self::Local { .. }
             | Self::StreamTooLong { .. }
             | Self::CompletionUnconfirmed
             | Self::RetriesExhausted { .. } => false,

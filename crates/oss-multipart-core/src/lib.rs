@@ -83,7 +83,7 @@ pub use inflight::BodyRead;
 /// CRC-64/XZ helpers, re-exported from [`oss_model::crc64`] (one implementation for the
 /// workspace) so drivers need not depend on `oss-model` for them.
 pub use oss_model::crc64::{Crc64, crc64, crc64_combine};
-pub use plan::{PartRange, Plan, PlanOptions, SourceSize};
+pub use plan::{PartRange, Plan, PlanOptions, STREAM_PARTS_PER_STEP, SourceSize};
 pub use request::{CompletePart, Op, OpKind, Request, RequestId};
 pub use retry::{Backoff, RetryPolicy};
 pub use target::Target;

@@ -1,6 +1,7 @@
 //! The upload state machine.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 
 use http::{HeaderMap, StatusCode};
@@ -12,7 +13,7 @@ use crate::event::{Completed, Event, Failure, Progress};
 use crate::inflight::{BodyRead, InFlight, Job};
 use crate::limits::MAX_PART_COUNT;
 use crate::plan::{PartRange, Plan, Shape};
-use crate::request::{CompletePart, Op, OpKind, Request, RequestId};
+use crate::request::{CompletePart, ObjectHeaders, Op, OpKind, Request, RequestId};
 use crate::retry::Tries;
 use crate::scheduler::Scheduler;
 use crate::target::Target;
@@ -142,6 +143,7 @@ pub struct Upload {
     target: Target,
     plan: Plan,
     config: Config,
+    object: Arc<ObjectHeaders>,
     policy: FailurePolicy,
     source: Option<SourceIdentity>,
     upload_id: Option<String>,
@@ -193,10 +195,12 @@ impl Upload {
             .collect();
         let policy = config.on_failure;
         let retry = config.retry;
+        let object = Arc::new(ObjectHeaders::new(&config));
         Ok(Self {
             target,
             plan,
             config,
+            object,
             policy,
             source: None,
             upload_id: None,
@@ -498,7 +502,8 @@ impl Upload {
     }
 
     /// Pauses: no new request is issued (answers are still processed, Abort still goes out).
-    pub fn pause(&mut self) {
+    pub fn pause(&mut self, now: Instant) {
+        self.tick(now);
         self.paused = true;
     }
 
@@ -588,6 +593,45 @@ impl Upload {
         self.pump();
     }
 
+    /// The answer to an [`Op::CheckSource`]: `None` when the source is unchanged, otherwise
+    /// what changed (the upload then fails with [`UploadError::SourceModified`] and its parts
+    /// are not combined).
+    pub fn handle_source_check(&mut self, id: RequestId, now: Instant, changed: Option<String>) {
+        self.tick(now);
+        let Some(flight) = self.in_flight.remove(id) else {
+            return;
+        };
+        if flight.job != Job::CheckSource || self.phase != Phase::Completing {
+            return;
+        }
+        match changed {
+            None => self.ready_single = Some(Job::Complete),
+            Some(reason) => self.fail(UploadError::SourceModified { reason }),
+        }
+        self.pump();
+    }
+
+    /// Ends the upload with a failure the driver found and the machine cannot see (the source
+    /// changed or could not be read). The failure policy applies as for any other failure: the
+    /// multipart upload is aborted (waiting for an Initiate still in flight, so its upload is
+    /// not leaked) before [`Event::Failed`], or kept and reported resumable.
+    pub fn fail_local(&mut self, now: Instant, error: UploadError) {
+        self.tick(now);
+        if matches!(self.phase, Phase::Done | Phase::Aborting) || self.failing.is_some() {
+            return;
+        }
+        let initiating = self.upload_id.is_none() && self.in_flight.has(Job::Initiate);
+        if initiating && self.policy == FailurePolicy::Abort {
+            // The Initiate's answer starts the abort (see `abort`), then reports `error`.
+            self.abort_requested = true;
+            self.failing = Some(error);
+            self.drop_work();
+            return;
+        }
+        self.fail(error);
+        self.pump();
+    }
+
     /// A transport failure for request `id`.
     pub fn handle_failure(&mut self, id: RequestId, now: Instant, kind: FailureKind) {
         self.tick(now);
@@ -612,6 +656,9 @@ impl Upload {
             }
             // The server may have completed: ask HeadObject before retrying.
             Job::Complete => self.confirm_complete(),
+            Job::CheckSource => self.fail(UploadError::SourceModified {
+                reason: "it could not be checked again".to_owned(),
+            }),
             job => self.on_error(job, err),
         }
         self.pump();
@@ -657,7 +704,7 @@ impl Upload {
                         self.after_part_change();
                     }
                 }
-                Err(_) if self.abort_requested => self.finish(Event::Aborted),
+                Err(_) if self.abort_requested => self.aborted(),
                 Err(err) => self.on_error(Job::Initiate, err),
             },
             Job::List(marker) => self.on_list(marker, wire::parse_list(&t, &r)),
@@ -685,7 +732,7 @@ impl Upload {
                 Err(err) if err.is_no_such_upload() => self.aborted(),
                 Err(err) => self.on_error(Job::Abort, err),
             },
-            Job::Hash(_) => {}
+            Job::Hash(_) | Job::CheckSource => {}
         }
         self.pump();
     }
@@ -995,7 +1042,7 @@ impl Upload {
         if self.abort_requested && job != Job::Abort {
             // Only an Initiate can still be tracked: it failed, so there is nothing to abort.
             if self.upload_id.is_none() {
-                self.finish(Event::Aborted);
+                self.aborted();
             }
             return;
         }
@@ -1022,7 +1069,7 @@ impl Upload {
             Job::Complete => (self.attempts.complete, None, 0),
             Job::Head => (self.attempts.head, None, 0),
             Job::Abort => (self.attempts.abort, None, 0),
-            Job::Hash(_) => return,
+            Job::Hash(_) | Job::CheckSource => return,
         };
         let attempt = tries.count();
         match self.scheduler.next_delay(tries, self.now) {
@@ -1198,7 +1245,11 @@ impl Upload {
         };
         if all_known && self.done_parts as usize == self.parts.len() && self.in_flight.is_empty() {
             self.phase = Phase::Completing;
-            self.ready_single = Some(Job::Complete);
+            self.ready_single = Some(if self.config.check_source {
+                Job::CheckSource
+            } else {
+                Job::Complete
+            });
         }
     }
 
@@ -1212,8 +1263,7 @@ impl Upload {
             id,
             op,
             target: self.target.clone(),
-            content_type: self.config.content_type.clone(),
-            forbid_overwrite: self.config.forbid_overwrite,
+            object: self.object.clone(),
         });
     }
 
@@ -1240,7 +1290,7 @@ impl Upload {
                 | (Phase::Single, Job::Put)
                 | (Phase::Listing, Job::List(_))
                 | (Phase::ResumeHead | Phase::ConfirmingComplete, Job::Head)
-                | (Phase::Completing, Job::Complete)
+                | (Phase::Completing, Job::Complete | Job::CheckSource)
                 | (Phase::Aborting, Job::Abort)
         );
         if !relevant {
@@ -1287,6 +1337,7 @@ impl Upload {
                 self.attempts.abort.start(self.now);
                 self.issue(job, Op::Abort { upload_id }, 0);
             }
+            Job::CheckSource => self.issue(job, Op::CheckSource, 0),
             Job::Part(_) | Job::Hash(_) => {}
         }
     }
@@ -1403,5 +1454,6 @@ fn op_kind(job: Job) -> OpKind {
         Job::Complete => OpKind::Complete,
         Job::Head => OpKind::HeadObject,
         Job::Abort => OpKind::Abort,
+        Job::CheckSource => OpKind::CheckSource,
     }
 }

@@ -428,7 +428,8 @@ fn pause_stops_new_requests_until_resumed() {
         Faults::none(),
         6,
     );
-    sim.upload.pause();
+    let now = sim.now();
+    sim.upload.pause(now);
     sim.run_for(1); // Initiate answered while paused: no part goes out
     assert!(sim.upload.poll_request().is_none());
     assert!(!sim.run_for(5));
