@@ -399,6 +399,13 @@ impl Upload {
         self.paused
     }
 
+    /// What happens to uploaded parts on failure (the config's, or [`FailurePolicy::Keep`]
+    /// when checkpointing or resuming). A driver that is dropped mid-way aborts the upload
+    /// only under [`FailurePolicy::Abort`].
+    pub fn failure_policy(&self) -> FailurePolicy {
+        self.policy
+    }
+
     /// The current checkpoint: `Some` when checkpointing and a multipart upload id is known. Only
     /// parts OSS confirmed (or that were re-verified on resume) are journaled.
     pub fn checkpoint(&self) -> Option<Checkpoint> {
