@@ -21,7 +21,7 @@ pub struct BodyRead {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Job {
     Initiate,
-    List(u32),
+    List,
     Part(u32),
     Hash(u32),
     Put,

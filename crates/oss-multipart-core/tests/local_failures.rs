@@ -37,7 +37,11 @@ fn checking() -> Config {
 
 /// Runs until the first part is stored, then changes one source byte.
 fn change_after_first_part(sim: &mut Sim) {
-    while !sim.events().iter().any(|e| matches!(e, Event::PartDone { .. })) {
+    while !sim
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::PartDone { .. }))
+    {
         assert!(sim.step());
     }
     sim.source_mut()[0] ^= 0xFF;
@@ -52,10 +56,17 @@ fn a_source_changed_before_complete_is_aborted_and_never_completed() {
     let Outcome::Failed(f) = sim.drive_bounded(10_000).unwrap() else {
         panic!("{:?}", sim.outcome())
     };
-    assert!(matches!(f.error, UploadError::SourceModified { .. }), "{f:?}");
+    assert!(
+        matches!(f.error, UploadError::SourceModified { .. }),
+        "{f:?}"
+    );
     assert!(!f.resumable);
     assert!(sim.trace().iter().any(|l| l.contains("CheckSource")));
-    assert!(!sim.trace().iter().any(|l| l.contains("Complete")), "{:?}", sim.trace());
+    assert!(
+        !sim.trace().iter().any(|l| l.contains("Complete")),
+        "{:?}",
+        sim.trace()
+    );
     assert_eq!(sim.oss.object("bucket", "changing.bin"), None);
     assert_eq!(sim.oss.upload_count(), 0, "the upload is aborted");
 }
@@ -78,7 +89,10 @@ fn a_source_changed_with_a_checkpoint_keeps_the_parts_and_reports_the_upload() {
     let Outcome::Failed(f) = sim.drive_bounded(10_000).unwrap() else {
         panic!("{:?}", sim.outcome())
     };
-    assert!(matches!(f.error, UploadError::SourceModified { .. }), "{f:?}");
+    assert!(
+        matches!(f.error, UploadError::SourceModified { .. }),
+        "{f:?}"
+    );
     assert!(f.resumable && f.upload_id.is_some(), "{f:?}");
     assert_eq!(sim.oss.upload_count(), 1, "parts kept");
     assert_eq!(sim.oss.object("bucket", "changing.bin"), None);
@@ -89,8 +103,14 @@ fn an_unchanged_source_is_checked_once_then_completed() {
     let src = source();
     let up = Upload::new(target(), plan(src.len()), checking(), Instant::now(), 5).unwrap();
     let mut sim = Sim::new(up, src, Faults::none(), 5);
-    assert!(matches!(sim.drive_bounded(10_000).unwrap(), Outcome::Completed(_)));
-    let checks = sim.trace().iter().filter(|l| l.contains("> #") && l.contains("CheckSource"));
+    assert!(matches!(
+        sim.drive_bounded(10_000).unwrap(),
+        Outcome::Completed(_)
+    ));
+    let checks = sim
+        .trace()
+        .iter()
+        .filter(|l| l.contains("> #") && l.contains("CheckSource"));
     assert_eq!(checks.count(), 1);
 }
 
@@ -123,7 +143,10 @@ fn fail_local_during_initiate_aborts_the_upload_it_creates() {
             _ => None,
         })
         .unwrap();
-    assert!(matches!(failed.error, UploadError::Local { .. }), "{failed:?}");
+    assert!(
+        matches!(failed.error, UploadError::Local { .. }),
+        "{failed:?}"
+    );
     assert!(!failed.resumable);
     assert!(up.is_finished());
 }

@@ -478,7 +478,11 @@ impl Sim {
             Delivery::SourceChecked { id, changed } => self.trace.push(format!(
                 "< #{} source {}",
                 id.get(),
-                if changed.is_some() { "changed" } else { "unchanged" }
+                if changed.is_some() {
+                    "changed"
+                } else {
+                    "unchanged"
+                }
             )),
             Delivery::Arrive { .. } => {}
         }

@@ -24,30 +24,11 @@ impl Upload {
         }
     }
 
-    pub(super) fn on_head(&mut self, head: Result<(u64, Option<u64>, String), UploadError>) {
-        if self.phase == Phase::ResumeHead {
-            // Compare with the journal (parts are not filled in yet).
-            let journal: Vec<_> = self.journal.values().cloned().collect();
-            let (jcrc, jsize) = journal.iter().fold((0, 0), |(c, s), e| {
-                (crc64_combine(c, e.crc64, e.len), s + e.len)
-            });
-            match head {
-                Ok((len, Some(crc), etag)) if len == jsize && crc == jcrc => {
-                    for e in journal {
-                        if let Some(p) = self.part_mut(e.part_number) {
-                            p.etag = e.etag;
-                            p.crc64 = e.crc64;
-                            p.state = PartState::Done;
-                        }
-                    }
-                    self.done_parts = self.parts.len() as u32;
-                    self.completed(etag, jcrc, jsize, true);
-                }
-                Err(err) if err.is_retryable() => self.on_error(Job::Head, err),
-                _ => self.restart(),
-            }
-            return;
-        }
+    /// HeadObject's answer while confirming a Complete whose outcome was lost or failed.
+    pub(super) fn on_confirm_head(
+        &mut self,
+        head: Result<(u64, Option<u64>, String), UploadError>,
+    ) {
         if self.phase != Phase::ConfirmingComplete {
             return;
         }
@@ -112,7 +93,13 @@ impl Upload {
         self.complete_gone = true;
     }
 
-    pub(super) fn completed(&mut self, etag: String, crc64: u64, size: u64, confirmed_by_head: bool) {
+    pub(super) fn completed(
+        &mut self,
+        etag: String,
+        crc64: u64,
+        size: u64,
+        confirmed_by_head: bool,
+    ) {
         let total = self.total().unwrap_or(size);
         self.add_progress(total.saturating_sub(self.confirmed));
         let upload_id = self.upload_id.clone();

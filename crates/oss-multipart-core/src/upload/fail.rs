@@ -4,15 +4,12 @@ use super::*;
 
 impl Upload {
     pub(super) fn on_error(&mut self, job: Job, err: UploadError) {
-        if self.phase == Phase::Done {
-            return;
-        }
-        if self.abort_requested && job != Job::Abort {
-            // Only an Initiate can still be tracked: it failed, so there is nothing to abort.
-            if self.upload_id.is_none() {
-                self.aborted();
-            }
-            return;
+        match self.phase {
+            Phase::Done => return,
+            // Only the Initiate is still tracked: it failed, so there is nothing to abort.
+            Phase::AbortAfterInitiate { .. } => return self.aborted(),
+            Phase::Aborting { .. } if job != Job::Abort => return,
+            _ => {}
         }
         if !err.is_retryable() {
             if job == Job::Abort {
@@ -33,7 +30,7 @@ impl Upload {
                 self.plan.total_size().unwrap_or(0),
             ),
             Job::Initiate => (self.attempts.initiate, None, 0),
-            Job::List(_) => (self.attempts.list, None, 0),
+            Job::List => (self.attempts.list, None, 0),
             Job::Complete => (self.attempts.complete, None, 0),
             Job::Head => (self.attempts.head, None, 0),
             Job::Abort => (self.attempts.abort, None, 0),
@@ -80,7 +77,10 @@ impl Upload {
     }
 
     pub(super) fn fail(&mut self, err: UploadError) {
-        if self.phase == Phase::Done || self.phase == Phase::Aborting {
+        if matches!(
+            self.phase,
+            Phase::Done | Phase::Aborting { .. } | Phase::AbortAfterInitiate { .. }
+        ) {
             return;
         }
         self.drop_work();
@@ -88,8 +88,7 @@ impl Upload {
         let abort =
             self.policy == FailurePolicy::Abort && self.upload_id.is_some() && !self.complete_gone;
         if abort {
-            self.failing = Some(err);
-            self.start_abort();
+            self.start_abort(Some(err));
             return;
         }
         let resumable = match self.phase {
@@ -109,16 +108,27 @@ impl Upload {
         }));
     }
 
-    pub(super) fn start_abort(&mut self) {
+    /// Sends Abort; `then_fail` is reported once it ends (`None`: [`Event::Aborted`]).
+    pub(super) fn start_abort(&mut self, then_fail: Option<UploadError>) {
         self.drop_work();
         self.in_flight.retain(|_| false);
-        self.phase = Phase::Aborting;
+        self.phase = Phase::Aborting { then_fail };
         self.attempts.abort = Tries::default();
         self.ready_single = Some(Job::Abort);
     }
 
+    /// The failure an abort under way is to report.
+    fn then_fail(&mut self) -> Option<UploadError> {
+        match &mut self.phase {
+            Phase::Aborting { then_fail } | Phase::AbortAfterInitiate { then_fail } => {
+                then_fail.take()
+            }
+            _ => None,
+        }
+    }
+
     pub(super) fn aborted(&mut self) {
-        match self.failing.take() {
+        match self.then_fail() {
             Some(error) => {
                 let upload_id = self.upload_id.clone();
                 self.finish(Event::Failed(Failure {
@@ -133,7 +143,7 @@ impl Upload {
 
     pub(super) fn abort_failed(&mut self, err: UploadError) {
         // The parts may remain; report the original failure if there was one.
-        let error = self.failing.take().unwrap_or(err);
+        let error = self.then_fail().unwrap_or(err);
         let upload_id = self.upload_id.clone();
         self.finish(Event::Failed(Failure {
             error,

@@ -19,7 +19,7 @@ impl Upload {
         if self.phase == Phase::Done {
             return;
         }
-        if self.paused && self.phase != Phase::Aborting {
+        if self.paused && !matches!(self.phase, Phase::Aborting { .. }) {
             return;
         }
         if let Some(job) = self.ready_single.take() {
@@ -33,13 +33,13 @@ impl Upload {
     pub(super) fn issue_single(&mut self, job: Job) {
         let upload_id = self.upload_id.clone().unwrap_or_default();
         let relevant = matches!(
-            (self.phase, job),
+            (&self.phase, job),
             (Phase::Initiating, Job::Initiate)
                 | (Phase::Single, Job::Put)
-                | (Phase::Listing, Job::List(_))
+                | (Phase::Listing { .. }, Job::List)
                 | (Phase::ResumeHead | Phase::ConfirmingComplete, Job::Head)
                 | (Phase::Completing, Job::Complete | Job::CheckSource)
-                | (Phase::Aborting, Job::Abort)
+                | (Phase::Aborting { .. }, Job::Abort)
         );
         if !relevant {
             return;
@@ -61,7 +61,10 @@ impl Upload {
                     size,
                 );
             }
-            Job::List(marker) => {
+            Job::List => {
+                let Phase::Listing { marker } = self.phase else {
+                    return;
+                };
                 self.attempts.list.start(self.now);
                 self.issue(job, Op::ListParts { upload_id, marker }, 0);
             }
@@ -195,7 +198,7 @@ impl Upload {
 pub(super) fn op_kind(job: Job) -> OpKind {
     match job {
         Job::Initiate => OpKind::Initiate,
-        Job::List(_) => OpKind::ListParts,
+        Job::List => OpKind::ListParts,
         Job::Part(_) => OpKind::UploadPart,
         Job::Hash(_) => OpKind::HashRange,
         Job::Put => OpKind::PutObject,

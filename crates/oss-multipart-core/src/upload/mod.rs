@@ -69,16 +69,35 @@ struct Part {
     read_len: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where the upload stands, with the data that only matters there.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
+    /// One PutObject.
     Single,
     Initiating,
-    Listing,
+    /// Abort was asked for (or a local failure happened) while Initiate is in flight: its
+    /// answer starts the abort, so the upload it creates is not leaked.
+    AbortAfterInitiate {
+        /// The failure to report once aborted; `None` reports [`Event::Aborted`].
+        then_fail: Option<UploadError>,
+    },
+    /// Resuming: reading ListParts pages.
+    Listing {
+        /// Parts above this number are on the page being read.
+        marker: u32,
+    },
+    /// Resuming an upload OSS no longer knows, whose parts were all journaled: was it
+    /// completed before the crash?
     ResumeHead,
     Parts,
+    /// Checking the source, then sending Complete.
     Completing,
+    /// Complete's answer was lost or failed: HeadObject tells whether it took effect.
     ConfirmingComplete,
-    Aborting,
+    Aborting {
+        /// The failure to report once aborted; `None` reports [`Event::Aborted`].
+        then_fail: Option<UploadError>,
+    },
     Done,
 }
 
@@ -162,7 +181,6 @@ pub struct Upload {
     ready_single: Option<Job>,
     journal: BTreeMap<u32, JournalEntry>,
     listed: BTreeMap<u32, ListedPart>,
-    list_marker: u32,
     in_flight: InFlight,
     scheduler: Scheduler<Job>,
     attempts: Attempts,
@@ -173,8 +191,6 @@ pub struct Upload {
     done_parts: u32,
     stream: StreamState,
     paused: bool,
-    abort_requested: bool,
-    failing: Option<UploadError>,
     complete_gone: bool,
     now: Instant,
 }
@@ -219,7 +235,6 @@ impl Upload {
             ready_single: None,
             journal: BTreeMap::new(),
             listed: BTreeMap::new(),
-            list_marker: 0,
             in_flight: InFlight::default(),
             scheduler: Scheduler::new(retry, seed),
             attempts: Attempts::default(),
@@ -233,8 +248,6 @@ impl Upload {
                 ..StreamState::default()
             },
             paused: false,
-            abort_requested: false,
-            failing: None,
             complete_gone: false,
             now,
         })
@@ -367,9 +380,8 @@ impl Upload {
     fn start_listing(&mut self, upload_id: String) {
         self.events.push_back(Event::UploadId(upload_id.clone()));
         self.upload_id = Some(upload_id);
-        self.phase = Phase::Listing;
-        self.list_marker = 0;
-        self.ready_single = Some(Job::List(0));
+        self.phase = Phase::Listing { marker: 0 };
+        self.ready_single = Some(Job::List);
     }
 
     // ----- accessors -------------------------------------------------------------------------
@@ -420,7 +432,7 @@ impl Upload {
         let source = self.source.as_ref()?;
         let upload_id = self.upload_id.as_deref()?;
         let part_size = self.plan.part_size()?;
-        if matches!(self.phase, Phase::Listing | Phase::ResumeHead) {
+        if matches!(self.phase, Phase::Listing { .. } | Phase::ResumeHead) {
             // Still reconciling: the journal we resumed from is the best knowledge.
             return Some(Checkpoint::build(
                 upload_id,
@@ -534,15 +546,19 @@ impl Upload {
     /// A single PutObject already in flight may still create the object.
     pub fn abort(&mut self, now: Instant) {
         self.tick(now);
-        if self.phase == Phase::Done || self.abort_requested {
+        // A second abort changes nothing; an abort after a failure reports the abort.
+        if matches!(
+            self.phase,
+            Phase::Done | Phase::AbortAfterInitiate { .. } | Phase::Aborting { then_fail: None }
+        ) {
             return;
         }
-        self.abort_requested = true;
-        self.failing = None;
         self.drop_work();
         if self.upload_id.is_some() {
-            self.start_abort();
-        } else if !self.in_flight.has(Job::Initiate) {
+            self.start_abort(None);
+        } else if self.in_flight.has(Job::Initiate) {
+            self.phase = Phase::AbortAfterInitiate { then_fail: None };
+        } else {
             self.finish(Event::Aborted);
         }
         self.pump();
@@ -632,15 +648,18 @@ impl Upload {
     /// not leaked) before [`Event::Failed`], or kept and reported resumable.
     pub fn fail_local(&mut self, now: Instant, error: UploadError) {
         self.tick(now);
-        if matches!(self.phase, Phase::Done | Phase::Aborting) || self.failing.is_some() {
+        if matches!(
+            self.phase,
+            Phase::Done | Phase::Aborting { .. } | Phase::AbortAfterInitiate { .. }
+        ) {
             return;
         }
         let initiating = self.upload_id.is_none() && self.in_flight.has(Job::Initiate);
         if initiating && self.policy == FailurePolicy::Abort {
-            // The Initiate's answer starts the abort (see `abort`), then reports `error`.
-            self.abort_requested = true;
-            self.failing = Some(error);
             self.drop_work();
+            self.phase = Phase::AbortAfterInitiate {
+                then_fail: Some(error),
+            };
             return;
         }
         self.fail(error);
@@ -706,8 +725,9 @@ impl Upload {
                 Ok(upload_id) => {
                     self.events.push_back(Event::UploadId(upload_id.clone()));
                     self.upload_id = Some(upload_id);
-                    if self.abort_requested {
-                        self.start_abort();
+                    if let Phase::AbortAfterInitiate { then_fail } = &mut self.phase {
+                        let then_fail = then_fail.take();
+                        self.start_abort(then_fail);
                     } else {
                         self.phase = Phase::Parts;
                         for p in &mut self.parts {
@@ -719,10 +739,10 @@ impl Upload {
                         self.after_part_change();
                     }
                 }
-                Err(_) if self.abort_requested => self.aborted(),
+                Err(_) if matches!(self.phase, Phase::AbortAfterInitiate { .. }) => self.aborted(),
                 Err(err) => self.on_error(Job::Initiate, err),
             },
-            Job::List(marker) => self.on_list(marker, wire::parse_list(&t, &r)),
+            Job::List => self.on_list(wire::parse_list(&t, &r)),
             Job::Part(n) => match wire::parse_part(&t, &r) {
                 Ok((etag, crc)) => self.on_part_ok(n, flight.read, etag, crc),
                 Err(err) => self.on_error(Job::Part(n), err),
@@ -741,7 +761,10 @@ impl Upload {
                 Err(err) if err.is_retryable() => self.confirm_complete(),
                 Err(err) => self.fail(err),
             },
-            Job::Head => self.on_head(wire::parse_head(&t, &r)),
+            Job::Head if self.phase == Phase::ResumeHead => {
+                self.on_resume_head(wire::parse_head(&t, &r))
+            }
+            Job::Head => self.on_confirm_head(wire::parse_head(&t, &r)),
             Job::Abort => match wire::parse_abort(&t, &r) {
                 Ok(()) => self.aborted(),
                 Err(err) if err.is_no_such_upload() => self.aborted(),
@@ -751,6 +774,4 @@ impl Upload {
         }
         self.pump();
     }
-
 }
-

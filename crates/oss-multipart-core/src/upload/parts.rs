@@ -4,7 +4,13 @@
 use super::*;
 
 impl Upload {
-    pub(super) fn on_part_ok(&mut self, n: u32, read: Option<BodyRead>, etag: String, stored: Option<u64>) {
+    pub(super) fn on_part_ok(
+        &mut self,
+        n: u32,
+        read: Option<BodyRead>,
+        etag: String,
+        stored: Option<u64>,
+    ) {
         if self.phase != Phase::Parts {
             return;
         }

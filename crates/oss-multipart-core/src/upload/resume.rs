@@ -4,14 +4,14 @@
 use super::*;
 
 impl Upload {
-    pub(super) fn on_list(&mut self, marker: u32, page: Result<wire::ListPage, UploadError>) {
-        if self.phase != Phase::Listing {
+    pub(super) fn on_list(&mut self, page: Result<wire::ListPage, UploadError>) {
+        let Phase::Listing { marker } = self.phase else {
             return;
-        }
+        };
         let page = match page {
             Ok(page) => page,
             Err(err) if err.is_no_such_upload() => return self.upload_lost(),
-            Err(err) => return self.on_error(Job::List(marker), err),
+            Err(err) => return self.on_error(Job::List, err),
         };
         for p in page.parts {
             if p.part_number > marker {
@@ -22,7 +22,7 @@ impl Upload {
             if page.next_marker <= marker || page.next_marker >= MAX_PART_COUNT {
                 let reason = "ListParts marker does not advance";
                 self.on_error(
-                    Job::List(marker),
+                    Job::List,
                     UploadError::InvalidResponse {
                         op: OpKind::ListParts,
                         reason,
@@ -31,8 +31,10 @@ impl Upload {
                 return;
             }
             self.attempts.list = Tries::default();
-            self.list_marker = page.next_marker;
-            self.ready_single = Some(Job::List(page.next_marker));
+            self.phase = Phase::Listing {
+                marker: page.next_marker,
+            };
+            self.ready_single = Some(Job::List);
         } else {
             self.reconcile();
         }
@@ -80,7 +82,7 @@ impl Upload {
             .plan
             .part_count()
             .is_some_and(|c| self.journal.len() == c as usize);
-        if all_journaled && self.phase == Phase::Listing {
+        if all_journaled && matches!(self.phase, Phase::Listing { .. }) {
             // Maybe it was completed before the crash: check the object first.
             self.phase = Phase::ResumeHead;
             self.ready_single = Some(Job::Head);
@@ -104,5 +106,33 @@ impl Upload {
         self.events.push_back(Event::Restarted);
         self.phase = Phase::Initiating;
         self.ready_single = Some(Job::Initiate);
+    }
+
+    /// HeadObject's answer while resuming an upload OSS no longer knows: if the object is
+    /// the journaled parts, the upload was completed before the crash.
+    pub(super) fn on_resume_head(&mut self, head: Result<(u64, Option<u64>, String), UploadError>) {
+        if self.phase != Phase::ResumeHead {
+            return;
+        }
+        // Compare with the journal (parts are not filled in yet).
+        let journal: Vec<_> = self.journal.values().cloned().collect();
+        let (jcrc, jsize) = journal.iter().fold((0, 0), |(c, s), e| {
+            (crc64_combine(c, e.crc64, e.len), s + e.len)
+        });
+        match head {
+            Ok((len, Some(crc), etag)) if len == jsize && crc == jcrc => {
+                for e in journal {
+                    if let Some(p) = self.part_mut(e.part_number) {
+                        p.etag = e.etag;
+                        p.crc64 = e.crc64;
+                        p.state = PartState::Done;
+                    }
+                }
+                self.done_parts = self.parts.len() as u32;
+                self.completed(etag, jcrc, jsize, true);
+            }
+            Err(err) if err.is_retryable() => self.on_error(Job::Head, err),
+            _ => self.restart(),
+        }
     }
 }
