@@ -48,7 +48,7 @@ fn recording_client(callback: CallbackOutcome) -> (Client, Arc<Mutex<Vec<Seen>>>
             let query = req.uri().query().unwrap_or("").to_owned();
             let method = req.method().as_str().to_owned();
             let crc = crc_of(req.body());
-            log.lock().unwrap().push(Seen {
+            log.lock().expect("log lock").push(Seen {
                 method: method.clone(),
                 query: query.clone(),
                 headers: req.headers().clone(),
@@ -82,7 +82,7 @@ fn recording_client(callback: CallbackOutcome) -> (Client, Arc<Mutex<Vec<Seen>>>
                 .header("etag", "\"ETAG\"")
                 .header("x-oss-hash-crc64ecma", crc.to_string())
                 .body(Bytes::from(body))
-                .unwrap()
+                .expect("a valid response")
         }
     });
     let client = Client::builder()
@@ -92,7 +92,7 @@ fn recording_client(callback: CallbackOutcome) -> (Client, Arc<Mutex<Vec<Seen>>>
         .addressing(Addressing::Path)
         .http_client(Arc::new(http))
         .build()
-        .unwrap();
+        .expect("client builds");
     (client, seen)
 }
 
