@@ -1,5 +1,5 @@
-//! Our error documents against the shared samples (`xml/Error-*.xml` of `oss-test-vectors`, copied from
-//! `shared/vectors/xml`, sources in its `index.json`): same Code, same HTTP status as WIRE.md,
+//! Our error documents against the shared samples (`xml/Error-*.xml` of `oss-test-vectors`, sources in its
+//! `index.json`): same Code, same HTTP status as OSS documents,
 //! the sample's elements present in the same order, the same EC where the sample has one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 

@@ -4,7 +4,7 @@
 //!
 //! "Headers we own" = everything the SDK set except transport/signing headers (`User-Agent`,
 //! `Date`, `x-oss-date`, `x-oss-content-sha256`, `Authorization`) and the `Content-MD5` of an
-//! empty body, which the Python SDK adds to every bodiless request out of habit (WIRE.md §6).
+//! empty body, which the Python SDK adds to every bodiless request out of habit.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::collections::BTreeSet;

@@ -124,7 +124,7 @@ fn client_presign_vectors_reproduce_the_sdk_urls() {
             other => panic!("{id}: unhandled vector shape {other:?}"),
         };
         assert_eq!(got.method, method, "{id}");
-        // Parameter order differs between SDKs (WIRE.md §3): compare the base and the set.
+        // Parameter order differs between SDKs: compare the base and the set.
         let norm = |u: &str| {
             let (base, q) = u.split_once('?').unwrap();
             let mut q: Vec<&str> = q.split('&').collect();
