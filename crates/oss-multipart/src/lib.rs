@@ -107,6 +107,7 @@ mod presign;
 mod progress;
 pub mod runtime;
 pub mod transport;
+pub mod units;
 mod upload;
 mod url;
 
