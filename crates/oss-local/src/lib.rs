@@ -44,6 +44,7 @@ mod auth;
 mod body;
 #[cfg(feature = "cli")]
 pub mod cli;
+mod conditions;
 mod config;
 mod error;
 mod fault;
