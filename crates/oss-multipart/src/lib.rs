@@ -109,6 +109,7 @@ mod presign;
 mod progress;
 pub mod runtime;
 pub mod transport;
+pub mod units;
 mod upload;
 mod url;
 
