@@ -131,7 +131,7 @@ fn fail_local_during_initiate_aborts_the_upload_it_creates() {
     up.fail_local(t0, UploadError::Local { reason });
     assert!(up.poll_request().is_none());
     assert!(!up.is_finished(), "waits for the Initiate");
-    let body = include_bytes!("data/InitiateMultipartUploadResult.xml");
+    let body = &oss_test_vectors::bytes("xml/InitiateMultipartUploadResult.xml");
     up.handle_response(init.id, t0, StatusCode::OK, &ok_headers(), body);
     let abort = up.poll_request().unwrap();
     assert!(matches!(abort.op, Op::Abort { .. }), "{abort:?}");
@@ -161,7 +161,7 @@ fn fail_local_keeping_parts_ends_resumable_without_abort() {
         Upload::with_checkpointing(target(), plan(src.len()), Config::default(), ident, t0, 7)
             .unwrap();
     let init = up.poll_request().unwrap();
-    let body = include_bytes!("data/InitiateMultipartUploadResult.xml");
+    let body = &oss_test_vectors::bytes("xml/InitiateMultipartUploadResult.xml");
     up.handle_response(init.id, t0, StatusCode::OK, &ok_headers(), body);
     while up.poll_request().is_some() {}
     let reason = "the source could not be read".to_owned();
