@@ -464,6 +464,7 @@ impl Upload {
         ))
     }
 
+    #[cfg(feature = "sim")]
     pub(crate) fn now(&self) -> Instant {
         self.now
     }

@@ -7,9 +7,10 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::UNIX_EPOCH;
 
 use bytes::{Bytes, BytesMut};
+use oss_multipart_core::SourceIdentity;
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 
 /// Read granularity for streams: chunks of this size are kept as they are (no part-sized
@@ -211,22 +212,31 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     std::os::windows::fs::FileExt::seek_read(file, buf, offset)
 }
 
-/// How the open source `file` differs from `stamp` (its size and modification time when the
-/// upload started), if it does: the answer to `Op::CheckSource`.
-pub(crate) fn source_change(
-    file: &File,
-    (len, mtime): (u64, Option<SystemTime>),
-) -> Option<String> {
+/// The identity of a file source: its size and modification time (Unix nanoseconds). The one
+/// description of "the same file" for checkpoints, their names and the source check.
+pub(crate) fn file_identity(meta: &std::fs::Metadata) -> SourceIdentity {
+    let mut id = SourceIdentity::new(meta.len());
+    id.mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .and_then(|d| i128::try_from(d.as_nanos()).ok());
+    id
+}
+
+/// How the open source `file` differs from `stamp` (its identity when the upload started), if
+/// it does: the answer to `Op::CheckSource`.
+pub(crate) fn source_change(file: &File, stamp: &SourceIdentity) -> Option<String> {
     let now = match file.metadata() {
-        Ok(m) => m,
+        Ok(m) => file_identity(&m),
         Err(e) => return Some(format!("it could not be checked again ({e})")),
     };
-    if now.len() != len {
+    if now.size != stamp.size {
         Some(format!(
-            "its size went from {len} to {} bytes during the upload",
-            now.len()
+            "its size went from {} to {} bytes during the upload",
+            stamp.size, now.size
         ))
-    } else if now.modified().ok() != mtime {
+    } else if now.mtime != stamp.mtime {
         Some("it was modified during the upload (same size, new modification time)".to_owned())
     } else {
         None
