@@ -161,7 +161,7 @@ fn hex_md5(etag: &str) -> Option<[u8; 16]> {
 }
 
 /// `x-oss-copy-source: /bucket/url-encoded-key[?versionId=..]`.
-fn copy_source(value: &str) -> Result<(String, String), OssError> {
+pub(crate) fn copy_source(value: &str) -> Result<(String, String), OssError> {
     let invalid = || {
         OssError::invalid_argument(
             "Copy Source must mention the source bucket and key: /sourcebucket/sourcekey.",
@@ -243,7 +243,7 @@ fn parse_copy_range(value: &str, size: u64) -> Result<(u64, u64), OssError> {
 }
 
 /// Copies byte ranges into a new temp file, checksumming as it goes (blocking).
-fn copy_pieces(
+pub(crate) fn copy_pieces(
     pieces: &[crate::body::Piece],
     temp: Option<std::path::PathBuf>,
     etag_mode: EtagMode,

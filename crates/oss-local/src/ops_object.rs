@@ -390,6 +390,121 @@ pub(crate) async fn delete_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     Ok(response)
 }
 
+/// Largest source CopyObject copies (OSS: 1 GB; larger objects are copied part by part
+/// with UploadPartCopy).
+const MAX_COPY_OBJECT: u64 = 1024 * 1024 * 1024;
+
+/// Whether a `x-oss-*-directive` header asks for REPLACE (default COPY).
+fn replace_directive(req: &Req, name: &'static str) -> Result<bool, OssError> {
+    match req.h(name) {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("COPY") => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("REPLACE") => Ok(true),
+        Some(v) => Err(OssError::invalid_argument(
+            "A directive must be COPY or REPLACE.",
+            name,
+            v,
+        )),
+    }
+}
+
+/// CopyObject: a whole object of at most 1 GB, metadata and tags copied or replaced.
+pub(crate) async fn copy_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
+    let (src_bucket, src_key) =
+        crate::ops_multipart::copy_source(req.h("x-oss-copy-source").unwrap_or_default())?;
+    let replace_meta = replace_directive(req, "x-oss-metadata-directive")?;
+    let replace_tags = replace_directive(req, "x-oss-tagging-directive")?;
+    let requested = attrs::from_request(req)?;
+    let src = ctx
+        .store
+        .head(&src_bucket, &src_key)
+        .map_err(|e| store_err(e, &src_bucket, &src_key, "", ""))?;
+    if !conditions::evaluate(req, &src, Family::CopySource)? {
+        let mut response = Response::new(empty());
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        return Ok(response);
+    }
+    if src.size > MAX_COPY_OBJECT {
+        return Err(OssError::invalid_argument(
+            "CopyObject copies objects of at most 1 GB: copy larger ones with UploadPartCopy.",
+            "x-oss-copy-source",
+            &src_key,
+        )
+        .into());
+    }
+    let forbid = forbid_overwrite(req);
+    if forbid && ctx.store.object_exists(&req.bucket, &req.key) {
+        return Err(OssError::file_already_exists("0026-00000201").into());
+    }
+    let pieces = if src.size == 0 {
+        Vec::new()
+    } else {
+        pieces(ctx, &src_bucket, &src, 0, src.size - 1)
+    };
+    let temp = match ctx.config.storage {
+        StorageMode::Disk => Some(ctx.store.temp_path()),
+        StorageMode::Discard => None,
+    };
+    let (etag_mode, fsync) = (ctx.config.etag, ctx.config.fsync);
+    let staged =
+        blocking(move || crate::ops_multipart::copy_pieces(&pieces, temp, etag_mode, fsync))
+            .await??;
+    let (content_type, user_meta, mut attrs) = if replace_meta {
+        let (content_type, meta) = user_meta(req);
+        (content_type, meta, requested.clone())
+    } else {
+        (
+            src.content_type.clone(),
+            src.user_meta.clone(),
+            src.attrs.clone(),
+        )
+    };
+    attrs.tags = if replace_tags {
+        requested.tags
+    } else {
+        src.attrs.tags.clone()
+    };
+    if req.h("x-oss-object-acl").is_some() {
+        attrs.acl = requested.acl;
+    }
+    let object = ObjectMeta {
+        key: req.key.clone(),
+        size: staged.size,
+        // A copy keeps the source's ETag, multipart or not, as OSS does.
+        etag: src.etag.clone(),
+        crc64: staged.crc64,
+        multipart: src.multipart,
+        content_type,
+        user_meta,
+        last_modified: req.now,
+        blob: String::new(),
+        segments: Vec::new(),
+        attrs,
+    };
+    let sse = echo_sse(&object.attrs);
+    let (etag, crc, modified) = (object.etag.clone(), staged.crc64, object.last_modified);
+    let store = ctx.store.clone();
+    let bucket = req.bucket.clone();
+    let result = blocking(move || store.put_object(&bucket, object, staged, forbid))
+        .await?
+        .map_err(|e| store_err(e, &req.bucket, &req.key, "", ""))?;
+    if result.is_err() {
+        return Err(OssError::file_already_exists("0026-00000201").into());
+    }
+    let mut out = String::from(oss_model::xml_write::DECLARATION);
+    oss_model::xml_write::open(&mut out, "CopyObjectResult");
+    oss_model::xml_write::element(&mut out, "ETag", &etag);
+    oss_model::xml_write::element(&mut out, "LastModified", &iso_ms(modified));
+    oss_model::xml_write::close(&mut out, "CopyObjectResult");
+    let mut response = xml_ok(out);
+    set_header(&mut response, "etag", &etag);
+    set_header(&mut response, "x-oss-hash-crc64ecma", &crc.to_string());
+    for (name, value) in sse {
+        set_header(&mut response, name, &value);
+    }
+    Ok(response)
+}
+
 /// Most keys one DeleteMultipleObjects request may name.
 const MAX_DELETE_KEYS: usize = 1000;
 

@@ -136,6 +136,7 @@ pub(crate) enum Op {
     PutObjectTagging,
     DeleteObjectTagging,
     GetObjectMeta,
+    CopyObject,
     ListUploads,
     ListObjects,
     Initiate,
@@ -294,6 +295,10 @@ pub(crate) const ROUTES: &[Route] = &[
         route("PutObject", Op::PutObject, "PUT", Level::Object, &[]),
         false,
     ),
+    with_copy(
+        route("CopyObject", Op::CopyObject, "PUT", Level::Object, &[]),
+        true,
+    ),
     with_optional(
         route("GetObject", Op::GetObject, "GET", Level::Object, &[]),
         RESPONSE_OVERRIDES,
@@ -355,7 +360,6 @@ pub(crate) const ROUTES: &[Route] = &[
         Level::Object,
         &["objectMeta"],
     ),
-
     route(
         "DeleteObject",
         Op::DeleteObject,
@@ -450,7 +454,7 @@ mod tests {
             op("PUT", Level::Object, &["x-oss-signature", "foo"], false),
             Some(Op::PutObject)
         );
-        assert_eq!(op("PUT", Level::Object, &[], true), None);
+        assert_eq!(op("PUT", Level::Object, &[], true), Some(Op::CopyObject));
         assert_eq!(
             op("PUT", Level::Object, &["acl"], false),
             Some(Op::PutObjectAcl)

@@ -190,3 +190,69 @@ async fn buckets_and_batch_delete() {
     r.assert_error(404, "NoSuchBucket");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn copy_object_copies_or_replaces_metadata_and_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let addr = server.addr();
+    let body = data(5000, 9);
+    let put = req("PUT", "src")
+        .h("content-type", "text/plain")
+        .h("x-oss-meta-a", "1")
+        .h("x-oss-tagging", "t=1")
+        .body(body.clone())
+        .send(addr)
+        .await;
+    let etag = put.header("etag").unwrap().to_owned();
+    let source = format!("/{BUCKET}/src");
+    // COPY (default): bytes, ETag, metadata and tags follow the source.
+    let r = req("PUT", "dst")
+        .h("x-oss-copy-source", &source)
+        .send(addr)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.elem("ETag").as_deref(), Some(etag.as_str()));
+    let got = req("GET", "dst").send(addr).await;
+    assert_eq!(got.body, body);
+    assert_eq!(got.header("x-oss-meta-a"), Some("1"));
+    assert_eq!(got.header("content-type"), Some("text/plain"));
+    assert_eq!(got.header("x-oss-tagging-count"), Some("1"));
+    assert_eq!(
+        got.header("x-oss-hash-crc64ecma"),
+        Some(crc64(&body).to_string().as_str())
+    );
+    // REPLACE on itself: new metadata, same bytes.
+    let r = req("PUT", "src")
+        .h("x-oss-copy-source", &source)
+        .h("x-oss-metadata-directive", "REPLACE")
+        .h("x-oss-tagging-directive", "REPLACE")
+        .h("content-type", "image/png")
+        .h("x-oss-meta-b", "2")
+        .send(addr)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = req("GET", "src").send(addr).await;
+    assert_eq!(got.body, body);
+    assert_eq!(
+        (got.header("x-oss-meta-a"), got.header("x-oss-meta-b")),
+        (None, Some("2"))
+    );
+    assert_eq!(got.header("content-type"), Some("image/png"));
+    assert_eq!(got.header("x-oss-tagging-count"), None);
+    // Conditions on the source; a missing source; nothing written on failure.
+    let r = req("PUT", "dst2")
+        .h("x-oss-copy-source", &source)
+        .h("x-oss-copy-source-if-match", "\"nope\"")
+        .send(addr)
+        .await;
+    r.assert_error(412, "PreconditionFailed");
+    let r = req("PUT", "dst2")
+        .h("x-oss-copy-source", &format!("/{BUCKET}/missing"))
+        .send(addr)
+        .await;
+    r.assert_error(404, "NoSuchKey");
+    let r = req("GET", "dst2").send(addr).await;
+    r.assert_error(404, "NoSuchKey");
+    server.shutdown().await;
+}
