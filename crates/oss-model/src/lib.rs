@@ -74,6 +74,8 @@ mod request;
 mod service_error;
 pub mod spec;
 mod xml;
+pub use xml::read as xml_read;
+pub use xml::write as xml_write;
 
 pub use codec::{
     EncodingType, content_md5, crc64_from_wire, crc64_to_wire, etag_for, url_decode, url_encode,
