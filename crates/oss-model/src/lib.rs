@@ -56,6 +56,9 @@
 //! ```
 
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+// Public types that may grow are `#[non_exhaustive]` (as in rustls): the lints make that a
+// decision per type, and an exception carries its reason.
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 
 mod codec;
 pub mod crc64;

@@ -95,6 +95,7 @@ impl PlanOptions {
 ///
 /// For streams, `len` is the most the part may hold; the driver reports how much it really read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct PartRange {
     /// 1-based part number.
     pub part_number: u32,

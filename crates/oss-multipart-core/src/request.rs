@@ -42,6 +42,7 @@ pub enum OpKind {
 
 /// One part in a Complete request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CompletePart {
     /// Part number.
     pub part_number: u32,
