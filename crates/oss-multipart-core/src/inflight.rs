@@ -32,6 +32,7 @@ pub(crate) enum Job {
     Complete,
     Head,
     Abort,
+    CheckSource,
 }
 
 #[derive(Debug, Clone)]
