@@ -51,6 +51,20 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "ossmp without local",
         cargo().args(["build", "-p", "ossmp", "--no-default-features", "--locked"]),
     )?;
+    run_step(
+        "ossmp without local: clippy, all targets",
+        cargo().args([
+            "clippy",
+            "-p",
+            "ossmp",
+            "--no-default-features",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
     check_tree_lacks("ossmp", &["--no-default-features"], &["oss-local"])?;
     // The sans-IO core ships with no runtime, HTTP stack or randomness.
     check_tree_lacks("oss-multipart-core", &[], &["tokio", "hyper", "rand"])?;
