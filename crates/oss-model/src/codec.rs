@@ -115,8 +115,42 @@ pub fn crc64_from_wire(value: &str) -> Result<u64, DecodeError> {
 }
 
 /// Base64 of the MD5 of `body`: the `Content-MD5` header value.
+///
+/// ```
+/// assert_eq!(oss_model::content_md5(b""), "1B2M2Y8AsgTpgAmY7PhCfg==");
+/// ```
 pub fn content_md5(body: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(Md5::digest(body))
+    let mut md5 = ContentMd5::new();
+    md5.update(body);
+    md5.finish()
+}
+
+/// [`content_md5`] for a body that arrives in pieces (file ranges, chunk lists).
+///
+/// ```
+/// let mut md5 = oss_model::ContentMd5::new();
+/// md5.update(b"hello ");
+/// md5.update(b"world");
+/// assert_eq!(md5.finish(), oss_model::content_md5(b"hello world"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ContentMd5(Md5);
+
+impl ContentMd5 {
+    /// An empty digest.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds the next piece of the body.
+    pub fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    /// The `Content-MD5` header value of everything fed so far.
+    pub fn finish(self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(self.0.finalize())
+    }
 }
 
 /// The ETag OSS gives a single object or part: `"` + upper-hex MD5 + `"`.

@@ -79,8 +79,8 @@ pub mod spec;
 mod xml;
 
 pub use codec::{
-    EncodingType, content_md5, crc64_from_wire, crc64_to_wire, encode_query, etag_for, url_decode,
-    url_encode, url_encode_path,
+    ContentMd5, EncodingType, content_md5, crc64_from_wire, crc64_to_wire, encode_query, etag_for,
+    url_decode, url_encode, url_encode_path,
 };
 pub use error::{DecodeError, EncodeError, ResponseError, ValidationError};
 pub use generated::error_codes::ErrorCode;
