@@ -286,7 +286,8 @@ mod tests {
         assert_eq!(
             md5_range(f, 0, 0).await.unwrap(),
             "1B2M2Y8AsgTpgAmY7PhCfg=="
-        ); // Base64 MD5 of "hello world", from Python's hashlib.
+        );
+        // Base64 MD5 of "hello world", from Python's hashlib.
         let chunks = [Bytes::from_static(b"hello "), Bytes::from_static(b"world")];
         assert_eq!(md5_chunks(&chunks), "XrY7u+Ae7tCTyyK7j1rNww==");
     }
