@@ -55,6 +55,9 @@
 //! caller's source. Answers are read with `oss-model`'s operation parsers; OSS errors arrive as
 //! `oss_model::ServiceError` inside [`UploadError::Service`].
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+// Public types that may grow are `#[non_exhaustive]` (as in rustls): the lints make that a
+// decision per type, and an exception carries its reason.
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 
 mod checkpoint;
 mod classify;

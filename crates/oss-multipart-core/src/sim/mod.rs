@@ -140,6 +140,7 @@ impl Outcome {
 /// [`Sim::drive_bounded`] ran out of steps: the machine keeps working without finishing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("no terminal event after {steps} steps (livelock?)")]
+#[non_exhaustive]
 pub struct Livelock {
     /// Steps taken.
     pub steps: u64,
