@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use bytes::{Bytes, BytesMut};
-use oss_multipart_core::SourceIdentity;
+use oss_multipart_core::{Crc64, SourceIdentity};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 
 /// Read granularity for streams: chunks of this size are kept as they are (no part-sized
@@ -81,7 +81,7 @@ impl StreamSource {
             .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut chunks = Vec::new();
-        let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
+        let mut crc = Crc64::new();
         let mut len = 0u64;
         if let Some(b) = self.lookahead.take() {
             crc.update(&[b]);
@@ -116,7 +116,7 @@ impl StreamSource {
         let part = StreamPart {
             chunks,
             len,
-            crc64: crc.finalize(),
+            crc64: crc.finish(),
             end_of_stream: self.ended && self.lookahead.is_none(),
         };
         self.buffered.insert(n, part.clone());
@@ -148,7 +148,7 @@ pub(crate) async fn hash_range(file: Arc<File>, offset: u64, len: u64) -> io::Re
 
 fn hash_range_with(file: &File, offset: u64, len: u64, buf: &mut Vec<u8>) -> io::Result<u64> {
     buf.resize(HASH_BUF, 0);
-    let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
+    let mut crc = Crc64::new();
     let mut done = 0u64;
     while done < len {
         let want = usize::try_from((len - done).min(buf.len() as u64)).unwrap_or(buf.len());
@@ -162,7 +162,7 @@ fn hash_range_with(file: &File, offset: u64, len: u64, buf: &mut Vec<u8>) -> io:
         crc.update(&buf[..n]);
         done += n as u64;
     }
-    Ok(crc.finalize())
+    Ok(crc.finish())
 }
 
 /// MD5 (base64, for `Content-MD5`) of a file range.
@@ -246,9 +246,7 @@ mod tests {
     use super::*;
 
     fn crc(b: &[u8]) -> u64 {
-        let mut d = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
-        d.update(b);
-        d.finalize()
+        oss_multipart_core::crc64(b)
     }
 
     #[tokio::test]
