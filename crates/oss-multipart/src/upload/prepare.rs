@@ -15,7 +15,6 @@ use oss_multipart_core::{
 use super::source::{Source, StreamSource, file_identity};
 use super::{FailurePolicy, Start, UploadBuilder};
 use crate::checkpoint_store;
-use crate::client::Client;
 use crate::config::RetryConfig;
 use crate::error::{Error, IntegrityError};
 
@@ -57,13 +56,7 @@ pub(super) async fn prepare(
         Opened::File { meta, .. } => SourceSize::Known(meta.len()),
         Opened::Stream(_) => SourceSize::Unknown,
     };
-    let part_size = match (b.part_size, &b.start) {
-        (Some(p), _) => p,
-        (None, Start::UploadId(id)) => first_part_size(&client, &b.bucket, &b.key, id)
-            .await
-            .unwrap_or(super::DEFAULT_PART_SIZE),
-        (None, _) => super::DEFAULT_PART_SIZE,
-    };
+    let part_size = b.part_size.unwrap_or(super::DEFAULT_PART_SIZE);
     let concurrency = if b.sequential { 1 } else { b.concurrency };
     let options = PlanOptions::for_upload(size, part_size, concurrency, b.memory_budget)
         .map_err(plan_error)?;
@@ -94,8 +87,13 @@ pub(super) async fn prepare(
             }
             let ident = checkpointing.then_some(current);
             resumed = true;
-            Upload::resume_upload_id(target, id.clone(), plan, config, ident, now, seed)
-                .map_err(plan_error)?
+            // Without a part size, the machine adopts the one the upload was started with.
+            let resume = if b.part_size.is_some() {
+                Upload::resume_upload_id
+            } else {
+                Upload::resume_upload_id_adopting_part_size
+            };
+            resume(target, id.clone(), plan, config, ident, now, seed).map_err(plan_error)?
         }
         (Start::Fresh, _) => {
             let target = Target::new(&bucket, &key).map_err(plan_error)?;
@@ -228,24 +226,12 @@ fn plan_error(e: PlanError) -> Error {
     }
 }
 
-/// Size of the server's part 1 of `upload_id` (to plan a stateless resume the same way).
-async fn first_part_size(client: &Client, bucket: &str, key: &str, upload_id: &str) -> Option<u64> {
-    use futures::StreamExt as _;
-    let mut parts = std::pin::pin!(client.list_parts(bucket, key, upload_id));
-    match parts.next().await {
-        Some(Ok(p)) if p.part_number.get() == 1 && p.size >= oss_model::limits::MIN_PART_SIZE => {
-            Some(p.size)
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::Credentials;
+    use crate::{Client, Credentials};
 
     fn builder() -> UploadBuilder {
         let client = Client::builder()
