@@ -58,8 +58,12 @@ pub(super) async fn prepare(
     };
     let part_size = b.part_size.unwrap_or(super::DEFAULT_PART_SIZE);
     let concurrency = if b.sequential { 1 } else { b.concurrency };
-    let options = PlanOptions::for_upload(size, part_size, concurrency, b.memory_budget)
+    let mut options = PlanOptions::for_upload(size, part_size, concurrency, b.memory_budget)
         .map_err(plan_error)?;
+    if matches!(b.start, Start::UploadId(_)) {
+        // An upload id is a multipart upload, however small the file.
+        options.single_put_threshold = 0;
+    }
 
     let (mut bucket, mut key) = (b.bucket.clone(), b.key.clone());
     let mut checkpoint_path = None;
