@@ -137,6 +137,7 @@ pub(crate) enum Op {
     DeleteObjectTagging,
     GetObjectMeta,
     CopyObject,
+    AppendObject,
     ListUploads,
     ListObjects,
     Initiate,
@@ -294,6 +295,13 @@ pub(crate) const ROUTES: &[Route] = &[
     with_copy(
         route("PutObject", Op::PutObject, "PUT", Level::Object, &[]),
         false,
+    ),
+    route(
+        "AppendObject",
+        Op::AppendObject,
+        "POST",
+        Level::Object,
+        &["append", "position"],
     ),
     with_copy(
         route("CopyObject", Op::CopyObject, "PUT", Level::Object, &[]),
