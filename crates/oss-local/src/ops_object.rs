@@ -50,7 +50,8 @@ pub(crate) fn user_meta(req: &Req) -> (String, Vec<(String, String)>) {
         .iter()
         .filter(|(name, _)| name.as_str().starts_with("x-oss-meta-"))
         .filter_map(|(name, value)| {
-            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            let value = std::str::from_utf8(value.as_bytes()).ok()?;
+            Some((name.as_str().to_owned(), value.to_owned()))
         })
         .collect();
     (content_type, meta)

@@ -119,8 +119,11 @@ impl Req {
         self.query.iter().any(|(n, _)| n == name)
     }
 
+    /// A header as text; UTF-8 values (`x-oss-meta-*: 测试`) included.
     pub(crate) fn h(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.headers
+            .get(name)
+            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
     }
 
     pub(crate) fn take_body(&mut self) -> Option<Incoming> {

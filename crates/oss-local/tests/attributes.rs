@@ -304,3 +304,25 @@ async fn append_object_grows_an_appendable_object() {
     assert_eq!(got.body, whole);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn utf8_header_values_are_signed_stored_and_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let addr = server.addr();
+    for sign in [Sign::V4, Sign::V1] {
+        let r = req("PUT", "unicode")
+            .h("x-oss-meta-unicode", "测试")
+            .body(b"x".to_vec())
+            .sign(sign)
+            .send(addr)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let got = req("HEAD", "unicode").send(addr).await;
+        assert_eq!(
+            got.headers.get("x-oss-meta-unicode").map(|v| v.as_bytes()),
+            Some("测试".as_bytes())
+        );
+    }
+    server.shutdown().await;
+}
