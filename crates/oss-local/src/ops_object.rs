@@ -393,7 +393,12 @@ pub(crate) async fn append_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         OssError::invalid_argument("position must be a non-negative integer.", "position", &raw)
     })?;
     let md5 = content_md5(req)?;
-    let attrs = attrs::from_request(req)?;
+    // Only the append that creates the object takes its attributes; later ones ignore them.
+    let attrs = if position == 0 {
+        attrs::from_request(req)?
+    } else {
+        Attrs::default()
+    };
     let opts = stage_options(ctx, req, md5)?;
     let body = req
         .take_body()
