@@ -1,7 +1,7 @@
 //! # oss-multipart-core
 //!
 //! The whole multipart-upload logic for Alibaba Cloud OSS as a pure, deterministic, sans-IO state
-//! machine ([`Upload`]) that any runtime can drive: tokio, a blocking loop, WASM, a simulation.
+//! machine ([`Upload`]) that any runtime can drive: tokio, a blocking loop, a simulation.
 //!
 //! **It does:** plan parts ([`Plan`]: ≤ 10,000 parts of 100 KiB..=5 GiB, single PutObject for small
 //! sources, growing part sizes for streams of unknown length under a memory budget); decide
@@ -55,11 +55,16 @@
 //! caller's source. Answers are read with `oss-model`'s operation parsers; OSS errors arrive as
 //! `oss_model::ServiceError` inside [`UploadError::Service`].
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+// Public types that may grow are `#[non_exhaustive]` (as in rustls): the lints make that a
+// decision per type, and an exception carries its reason.
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 
 mod checkpoint;
+mod classify;
 mod config;
 mod error;
 mod event;
+#[cfg(any(fuzzing, feature = "sim"))]
 pub mod fuzz;
 mod inflight;
 pub mod limits;
@@ -67,20 +72,24 @@ mod plan;
 mod request;
 mod retry;
 mod rng;
+mod scheduler;
+#[cfg(feature = "sim")]
 pub mod sim;
 mod target;
 mod upload;
 mod wire;
 
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, JournalEntry, SourceIdentity};
-pub use config::{Config, FailurePolicy, RetryPolicy};
+pub use classify::{FailedAttempt, Retryability, classify};
+pub use config::{Config, FailurePolicy};
 pub use error::{FailureKind, PlanError, ServiceError, UploadError};
 pub use event::{Completed, Event, Failure, Progress};
 pub use inflight::BodyRead;
 /// CRC-64/XZ helpers, re-exported from [`oss_model::crc64`] (one implementation for the
 /// workspace) so drivers need not depend on `oss-model` for them.
 pub use oss_model::crc64::{Crc64, crc64, crc64_combine};
-pub use plan::{PartRange, Plan, PlanOptions, SourceSize};
+pub use plan::{PartRange, Plan, PlanOptions, STREAM_PARTS_PER_STEP, SourceSize};
 pub use request::{CompletePart, Op, OpKind, Request, RequestId};
+pub use retry::{Backoff, RetryPolicy};
 pub use target::Target;
 pub use upload::{Timeout, TimeoutReason, Upload};

@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
@@ -165,9 +166,8 @@ fn hash_range_with(file: &File, offset: u64, len: u64, buf: &mut Vec<u8>) -> io:
 
 /// MD5 (base64, for `Content-MD5`) of a file range.
 pub(crate) async fn md5_range(file: Arc<File>, offset: u64, len: u64) -> io::Result<String> {
-    use md5::Digest as _;
     tokio::task::spawn_blocking(move || {
-        let mut h = md5::Md5::new();
+        let mut h = oss_model::ContentMd5::new();
         let mut buf = vec![0u8; 1024 * 1024];
         let mut done = 0u64;
         while done < len {
@@ -182,8 +182,7 @@ pub(crate) async fn md5_range(file: Arc<File>, offset: u64, len: u64) -> io::Res
             h.update(&buf[..n]);
             done += n as u64;
         }
-        use base64::Engine as _;
-        Ok(base64::engine::general_purpose::STANDARD.encode(h.finalize()))
+        Ok(h.finish())
     })
     .await
     .map_err(io::Error::other)?
@@ -191,13 +190,11 @@ pub(crate) async fn md5_range(file: Arc<File>, offset: u64, len: u64) -> io::Res
 
 /// MD5 (base64) of in-memory chunks.
 pub(crate) fn md5_chunks(chunks: &[Bytes]) -> String {
-    use base64::Engine as _;
-    use md5::Digest as _;
-    let mut h = md5::Md5::new();
+    let mut h = oss_model::ContentMd5::new();
     for c in chunks {
         h.update(c);
     }
-    base64::engine::general_purpose::STANDARD.encode(h.finalize())
+    h.finish()
 }
 
 #[cfg(unix)]
@@ -208,6 +205,28 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 #[cfg(windows)]
 fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+/// How the open source `file` differs from `stamp` (its size and modification time when the
+/// upload started), if it does: the answer to `Op::CheckSource`.
+pub(crate) fn source_change(
+    file: &File,
+    (len, mtime): (u64, Option<SystemTime>),
+) -> Option<String> {
+    let now = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => return Some(format!("it could not be checked again ({e})")),
+    };
+    if now.len() != len {
+        Some(format!(
+            "its size went from {len} to {} bytes during the upload",
+            now.len()
+        ))
+    } else if now.modified().ok() != mtime {
+        Some("it was modified during the upload (same size, new modification time)".to_owned())
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -268,5 +287,8 @@ mod tests {
             md5_range(f, 0, 0).await.unwrap(),
             "1B2M2Y8AsgTpgAmY7PhCfg=="
         );
+        // Base64 MD5 of "hello world", from Python's hashlib.
+        let chunks = [Bytes::from_static(b"hello "), Bytes::from_static(b"world")];
+        assert_eq!(md5_chunks(&chunks), "XrY7u+Ae7tCTyyK7j1rNww==");
     }
 }
