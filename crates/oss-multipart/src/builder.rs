@@ -5,20 +5,23 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use oss_auth::{Credentials, EnvProvider, ProvideCredentials, Signer, StaticProvider};
+use oss_auth::{Credentials, ProvideCredentials, Signer};
+use oss_credentials::{ChainConfig, DefaultChain, Env, StaticProvider};
 
 use crate::client::{Client, Inner};
 use crate::config::{Addressing, ConfigKey, RetryConfig, SignatureVersion, parse_duration};
+use crate::endpoint::{self, EndpointInput, Resolved};
 use crate::error::{ConfigError, Error};
 use crate::runtime::{Runtime, TokioRuntime};
 use crate::transport::{HttpClient, HyperClient};
-use crate::url::Endpoint;
 
 /// Builds a [`Client`]. Setters consume and return the builder; errors (bad endpoint, bad
 /// `config` value) surface in [`build`](Self::build).
 ///
-/// There is no default endpoint, region or bucket. Without credentials the builder falls back
-/// to the environment (`OSS_ACCESS_KEY_ID`...) at request time.
+/// There is no default endpoint or bucket (a region alone gives the standard endpoint). Without
+/// credentials the client uses the Alibaba Cloud default chain
+/// ([`DefaultChain`](oss_credentials::DefaultChain): environment, OIDC/RRSA, profile files,
+/// ECS RAM role, credentials URI), walked at the first request.
 #[derive(Default)]
 pub struct ClientBuilder {
     endpoint: Option<String>,
@@ -28,7 +31,9 @@ pub struct ClientBuilder {
     access_key_secret: Option<String>,
     session_token: Option<String>,
     provider: Option<Arc<dyn ProvideCredentials>>,
-    addressing: Addressing,
+    chain: Option<ChainConfig>,
+    addressing: Option<Addressing>,
+    internal_endpoint: bool,
     signature_version: SignatureVersion,
     connect_timeout: Option<Duration>,
     read_timeout: Option<Duration>,
@@ -68,18 +73,6 @@ const ENV: &[(ConfigKey, &[&str])] = &[
         ],
     ),
     (ConfigKey::Bucket, &["OSS_BUCKET"]),
-    (
-        ConfigKey::AccessKeyId,
-        &["OSS_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_ID"],
-    ),
-    (
-        ConfigKey::AccessKeySecret,
-        &["OSS_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
-    ),
-    (
-        ConfigKey::SessionToken,
-        &["OSS_SESSION_TOKEN", "ALIBABA_CLOUD_SECURITY_TOKEN"],
-    ),
     (ConfigKey::Addressing, &["OSS_ADDRESSING"]),
     (ConfigKey::SignatureVersion, &["OSS_SIGNATURE_VERSION"]),
 ];
@@ -95,14 +88,16 @@ impl ClientBuilder {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
 
-    /// A builder preloaded from `lookup(variable)`: `OSS_ENDPOINT`, `OSS_REGION`, `OSS_BUCKET`,
-    /// `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`, `OSS_SESSION_TOKEN`, `OSS_ADDRESSING`,
-    /// `OSS_SIGNATURE_VERSION`, and the `ALIBABA_CLOUD_*` names (`ALIBABA_CLOUD_ACCESS_KEY_ID`,
-    /// `ALIBABA_CLOUD_ACCESS_KEY_SECRET`, `ALIBABA_CLOUD_SECURITY_TOKEN`,
-    /// `ALIBABA_CLOUD_REGION_ID`, `ALIBABA_CLOUD_OSS_ENDPOINT`). Empty values count as unset.
+    /// A builder preloaded from `lookup(variable)`: `OSS_ENDPOINT` (or
+    /// `ALIBABA_CLOUD_OSS_ENDPOINT`), `OSS_REGION` (or `ALIBABA_CLOUD_REGION_ID`,
+    /// `ALIBABA_CLOUD_REGION`), `OSS_BUCKET`, `OSS_ADDRESSING`, `OSS_SIGNATURE_VERSION`; the
+    /// credential chain reads the same `lookup` (`OSS_ACCESS_KEY_ID`,
+    /// `ALIBABA_CLOUD_ACCESS_KEY_ID`, `ALIBABA_CLOUD_ROLE_ARN`...). Empty values count as unset.
     /// Later setters override.
-    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let mut b = Self::new();
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        let env = Env::from_fn(lookup);
+        let mut b = Self::new().credentials_chain(ChainConfig::default().env(env.clone()));
+        let lookup = |name: &str| env.var(name);
         for (key, names) in ENV {
             if let Some(v) = names
                 .iter()
@@ -145,9 +140,24 @@ impl ClientBuilder {
         self
     }
 
-    /// Virtual-host (default) or path-style URLs. IP-literal endpoints always use path style.
+    /// Options of the default credential chain used when no credentials or provider are set
+    /// (its environment, profile name, metadata and STS endpoints, refresh timing).
+    pub fn credentials_chain(mut self, config: ChainConfig) -> Self {
+        self.chain = Some(config);
+        self
+    }
+
+    /// Virtual-host (default), path-style or custom-domain ([`Addressing::Cname`]) URLs. IP and
+    /// `localhost` endpoints use path style unless `Cname` is asked for.
     pub fn addressing(mut self, addressing: Addressing) -> Self {
-        self.addressing = addressing;
+        self.addressing = Some(addressing);
+        self
+    }
+
+    /// With only a region configured, use the VPC-internal endpoint
+    /// `https://oss-<region>-internal.aliyuncs.com` instead of the public one (default `false`).
+    pub fn internal_endpoint(mut self, internal: bool) -> Self {
+        self.internal_endpoint = internal;
         self
     }
 
@@ -219,7 +229,7 @@ impl ClientBuilder {
             ConfigKey::AccessKeyId => self.access_key_id = Some(v.to_owned()),
             ConfigKey::AccessKeySecret => self.access_key_secret = Some(value.to_owned()),
             ConfigKey::SessionToken => self.session_token = Some(value.to_owned()),
-            ConfigKey::Addressing => self.addressing = v.parse()?,
+            ConfigKey::Addressing => self.addressing = Some(v.parse()?),
             ConfigKey::SignatureVersion => self.signature_version = v.parse()?,
             ConfigKey::ConnectTimeout => self.connect_timeout = Some(parse_duration(key, v)?),
             ConfigKey::ReadTimeout => self.read_timeout = Some(parse_duration(key, v)?),
@@ -246,22 +256,17 @@ impl ClientBuilder {
         if let Some(e) = self.error {
             return Err(Error::Config(e));
         }
-        let endpoint = self
-            .endpoint
-            .as_deref()
-            .ok_or_else(|| Error::config("endpoint", "no endpoint configured (OSS_ENDPOINT)"))?;
-        let endpoint = Endpoint::parse(endpoint)?;
-        if self.signature_version == SignatureVersion::V4
-            && self.region.as_deref().is_none_or(str::is_empty)
-        {
-            return Err(Error::config(
-                "region",
-                "signature V4 needs a region (OSS_REGION), e.g. cn-hangzhou",
-            ));
-        }
-        let region = self
-            .region
-            .map(|r| r.strip_prefix("oss-").map(str::to_owned).unwrap_or(r));
+        let Resolved {
+            endpoint,
+            region,
+            addressing,
+        } = endpoint::resolve(EndpointInput {
+            endpoint: self.endpoint.as_deref(),
+            region: self.region.as_deref(),
+            addressing: self.addressing,
+            internal: self.internal_endpoint,
+            signature_version: self.signature_version,
+        })?;
         let provider: Arc<dyn ProvideCredentials> =
             match (self.provider, self.access_key_id, self.access_key_secret) {
                 (Some(p), _, _) => p,
@@ -278,7 +283,7 @@ impl ClientBuilder {
                         "access key id and secret must be given together",
                     ));
                 }
-                (None, None, None) => Arc::new(EnvProvider::new()),
+                (None, None, None) => Arc::new(DefaultChain::new(self.chain.unwrap_or_default())),
             };
         let http: Arc<dyn HttpClient> = match self.http {
             Some(h) => h,
@@ -303,7 +308,7 @@ impl ClientBuilder {
                 endpoint,
                 region,
                 default_bucket: self.bucket,
-                addressing: self.addressing,
+                addressing,
                 signature_version: self.signature_version,
                 credentials: provider,
                 http,
@@ -330,7 +335,8 @@ mod tests {
         };
         let b = ClientBuilder::from_env_with(env);
         assert_eq!(b.region.as_deref(), Some("cn-beijing"));
-        assert_eq!(b.access_key_id.as_deref(), Some("id"));
+        // Keys are the chain's to read (so the source is reported as `env`), not the builder's.
+        assert_eq!(b.access_key_id, None);
         let err = ClientBuilder::from_env_with(env)
             .config(ConfigKey::ReadTimeout, "s3cr3t")
             .build()

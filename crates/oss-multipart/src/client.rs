@@ -112,6 +112,29 @@ impl Client {
         ClientBuilder::from_env().build()
     }
 
+    /// The endpoint requests go to (`scheme://host[:port]`), after resolution: derived from the
+    /// region when only a region was configured.
+    pub fn endpoint(&self) -> String {
+        self.inner.endpoint.to_string()
+    }
+
+    /// The region V4 signatures are scoped to: configured, or read from a standard
+    /// `oss-<region>.aliyuncs.com` endpoint. `None` only with signature V1.
+    pub fn signing_region(&self) -> Option<&str> {
+        self.inner.region.as_deref()
+    }
+
+    /// The addressing style in use, after resolution (IP and `localhost` endpoints use path style).
+    pub fn addressing(&self) -> Addressing {
+        self.inner.addressing
+    }
+
+    /// The credentials provider (the default chain unless one was set); its
+    /// [`source`](ProvideCredentials::source) names where the credentials came from.
+    pub fn credentials_provider(&self) -> Arc<dyn ProvideCredentials> {
+        Arc::clone(&self.inner.credentials)
+    }
+
     /// The default bucket, if configured.
     pub fn default_bucket(&self) -> Option<&str> {
         self.inner.default_bucket.as_deref()

@@ -21,8 +21,9 @@
 //!
 //! - Policy in the driver: concurrency, retries, backoff and resume decisions of uploads are
 //!   all the state machine's; the driver only executes what it asks.
-//! - Credential discovery beyond fixed keys and environment variables (bring your own
-//!   [`ProvideCredentials`]).
+//! - Credential sources beyond the Alibaba Cloud default chain ([`DefaultChain`]: environment,
+//!   OIDC/RRSA, profile files, RAM role ARN, ECS RAM role, credentials URI); bring your own
+//!   [`ProvideCredentials`] for others.
 //! - Downloads beyond a simple [`Client::get_object`] used for verification.
 //!
 //! # Example
@@ -106,6 +107,7 @@ mod checkpoint_store;
 mod client;
 mod config;
 mod copy;
+mod endpoint;
 mod error;
 mod listing;
 mod names;
@@ -132,8 +134,11 @@ pub use upload::{
     DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, FailurePolicy, PauseHandle, UploadBuilder, UploadOutput,
 };
 
-pub use oss_auth::{
-    Credentials, CredentialsError, EnvProvider, ProvideCredentials, StaticProvider,
+/// The credential sources one by one (`oss-credentials`), for custom chains.
+pub use oss_credentials as credentials;
+pub use oss_credentials::{
+    ChainConfig, Credentials, CredentialsError, DefaultChain, Env, EnvProvider, ProvideCredentials,
+    RefreshPolicy, StaticProvider,
 };
 pub use oss_model::ServiceError;
 pub use oss_model::ops::{PartSummary, UploadSummary};
