@@ -221,7 +221,9 @@ impl DefaultChain {
     fn env_step(&self) -> Step {
         match EnvProvider::with_env(self.config.env.clone()).load() {
             Ok(c) => Step::Found(Arc::new(StaticProvider::new(c)), "env".to_owned()),
-            Err(_) => Step::Skip("env: unset".to_owned()),
+            Err(_) => Step::Skip(
+                "env: OSS_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_ID unset".to_owned(),
+            ),
         }
     }
 

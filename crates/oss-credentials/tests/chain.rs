@@ -40,7 +40,7 @@ async fn nothing_found_lists_every_source_and_why() {
     let msg = err.to_string();
     assert!(err.is_not_found());
     for part in [
-        "env: unset",
+        "env: OSS_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_ID unset",
         "OIDC: ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE unset",
         ".aliyun/config.json: absent",
         ".alibabacloud/credentials: absent",

@@ -88,21 +88,23 @@ impl ClientBuilder {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
 
-    /// A builder preloaded from `lookup(variable)`: `OSS_ENDPOINT` (or
-    /// `ALIBABA_CLOUD_OSS_ENDPOINT`), `OSS_REGION` (or `ALIBABA_CLOUD_REGION_ID`,
-    /// `ALIBABA_CLOUD_REGION`), `OSS_BUCKET`, `OSS_ADDRESSING`, `OSS_SIGNATURE_VERSION`; the
-    /// credential chain reads the same `lookup` (`OSS_ACCESS_KEY_ID`,
-    /// `ALIBABA_CLOUD_ACCESS_KEY_ID`, `ALIBABA_CLOUD_ROLE_ARN`...). Empty values count as unset.
-    /// Later setters override.
+    /// A builder preloaded from `lookup(variable)`; see [`with_env`](Self::with_env).
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
-        let env = Env::from_fn(lookup);
-        let mut b = Self::new().credentials_chain(ChainConfig::default().env(env.clone()));
-        let lookup = |name: &str| env.var(name);
+        Self::new().with_env(Env::from_fn(lookup))
+    }
+
+    /// Applies the settings found in `env` over those already set, and gives the default
+    /// credential chain this environment: `OSS_ENDPOINT` (or `ALIBABA_CLOUD_OSS_ENDPOINT`),
+    /// `OSS_REGION` (or `ALIBABA_CLOUD_REGION_ID`, `ALIBABA_CLOUD_REGION`), `OSS_BUCKET`,
+    /// `OSS_ADDRESSING`, `OSS_SIGNATURE_VERSION`; the chain reads `OSS_ACCESS_KEY_ID`,
+    /// `ALIBABA_CLOUD_ACCESS_KEY_ID`, `ALIBABA_CLOUD_ROLE_ARN`... (see
+    /// [`DefaultChain`](oss_credentials::DefaultChain)). Empty values count as unset; later
+    /// setters override. The CLI layers its flags over this, so both read an environment the
+    /// same way.
+    pub fn with_env(self, env: Env) -> Self {
+        let mut b = self.credentials_chain(ChainConfig::default().env(env.clone()));
         for (key, names) in ENV {
-            if let Some(v) = names
-                .iter()
-                .find_map(|n| lookup(n).filter(|v| !v.trim().is_empty()))
-            {
+            if let Some(v) = names.iter().find_map(|n| env.var(n)) {
                 b = b.config(*key, &v);
             }
         }

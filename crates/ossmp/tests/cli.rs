@@ -123,9 +123,21 @@ fn isolate(c: &mut Command, home: &Path) {
         "OSSMP_CONFIG_FILE",
         "ALIBABA_CLOUD_ACCESS_KEY_ID",
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        "ALIBABA_CLOUD_SECURITY_TOKEN",
+        "ALIBABA_CLOUD_OSS_ENDPOINT",
+        "ALIBABA_CLOUD_REGION_ID",
+        "ALIBABA_CLOUD_ROLE_ARN",
+        "ALIBABA_CLOUD_PROFILE",
+        "ALIBABA_CLOUD_CONFIG_FILE",
+        "ALIBABA_CLOUD_CREDENTIALS_FILE",
+        "ALIBABA_CLOUD_CREDENTIALS_URI",
+        "OSS_ADDRESSING",
+        "OSS_SIGNATURE_VERSION",
     ] {
         c.env_remove(var);
     }
+    // Never ask the real instance metadata address from a test.
+    c.env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true");
     c.env("HOME", home)
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("XDG_CONFIG_HOME", home.join("config"));
