@@ -254,6 +254,19 @@ impl OssError {
         )
     }
 
+    pub(crate) fn invalid_security_token(missing: bool) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "InvalidSecurityToken",
+            if missing {
+                "This access key id belongs to temporary credentials: send its security token \
+                 (x-oss-security-token)."
+            } else {
+                "The security token you provided is invalid."
+            },
+        )
+    }
+
     pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", message)
     }
