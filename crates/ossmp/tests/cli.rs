@@ -998,3 +998,20 @@ fn demo_human_output_tells_the_story() {
         )
         .stdout(predicate::str::contains("MD5").and(predicate::str::contains("6/6")));
 }
+
+#[test]
+fn cname_addressing_stores_the_object_in_the_bound_bucket() {
+    let local = Local::start_with(|c| c.with_cname("localhost", BUCKET));
+    let port = local.endpoint.rsplit(':').next().unwrap().to_owned();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let f = write_file(local.home.path(), "f.bin", &data);
+    local
+        .cmd()
+        .args(["--endpoint", &format!("http://localhost:{port}")])
+        .args(["--addressing", "cname", "cp", "--part-size", "100KiB"])
+        .arg(&f)
+        .arg(format!("oss://{BUCKET}/via/cname.bin"))
+        .assert()
+        .success();
+    assert_eq!(local.get("via/cname.bin"), data);
+}
