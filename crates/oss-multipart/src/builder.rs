@@ -40,6 +40,8 @@ pub struct ClientBuilder {
     request_timeout: Option<Duration>,
     retry: RetryConfig,
     root_certs_pem: Vec<Vec<u8>>,
+    ca_bundle: Option<std::path::PathBuf>,
+    proxy: ProxyChoice,
     http: Option<Arc<dyn HttpClient>>,
     runtime: Option<Arc<dyn Runtime>>,
     error: Option<ConfigError>,
@@ -56,6 +58,21 @@ impl fmt::Debug for ClientBuilder {
             .field("signature_version", &self.signature_version)
             .finish_non_exhaustive()
     }
+}
+
+/// Where requests connect through.
+#[derive(Debug, Clone, Default)]
+enum ProxyChoice {
+    /// curl's `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY`, read at `build`.
+    #[default]
+    Env,
+    /// This proxy URL, except for the `no_proxy` hosts (default: `NO_PROXY`).
+    Url {
+        url: String,
+        no_proxy: Option<String>,
+    },
+    /// Direct connections whatever the environment says.
+    Off,
 }
 
 /// Environment variables read by [`ClientBuilder::from_env`], first match wins.
@@ -103,6 +120,9 @@ impl ClientBuilder {
     /// same way.
     pub fn with_env(self, env: Env) -> Self {
         let mut b = self.credentials_chain(ChainConfig::default().env(env.clone()));
+        if let Some(file) = env.var("SSL_CERT_FILE") {
+            b = b.ca_bundle(file);
+        }
         for (key, names) in ENV {
             if let Some(v) = names.iter().find_map(|n| env.var(n)) {
                 b = b.config(*key, &v);
@@ -190,6 +210,42 @@ impl ClientBuilder {
     /// Retry policy (see [`RetryConfig`]).
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Sends requests through this HTTP proxy (`http://[user:pass@]host:port`; HTTPS is tunnelled
+    /// with `CONNECT`). Hosts listed in `NO_PROXY` still connect directly. Without this, the
+    /// client follows curl's `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper or
+    /// lower case). Credential services (instance metadata, STS) never use it.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxyChoice::Url {
+            url: url.into(),
+            no_proxy: None,
+        };
+        self
+    }
+
+    /// With [`proxy`](Self::proxy): the hosts that connect directly, in `NO_PROXY` syntax
+    /// (`example.com, 10.0.0.0/8, localhost`; a name matches its sub-domains; `*` for all),
+    /// replacing the environment's `NO_PROXY`.
+    pub fn no_proxy(mut self, hosts: impl Into<String>) -> Self {
+        if let ProxyChoice::Url { no_proxy, .. } = &mut self.proxy {
+            *no_proxy = Some(hosts.into());
+        }
+        self
+    }
+
+    /// Connects directly, ignoring the proxy variables of the environment.
+    pub fn direct(mut self) -> Self {
+        self.proxy = ProxyChoice::Off;
+        self
+    }
+
+    /// Trusts the certificates of this PEM file too (a private CA, a TLS-inspecting proxy), in
+    /// addition to the built-in roots; read at [`build`](Self::build). `SSL_CERT_FILE` sets it
+    /// through [`with_env`](Self::with_env).
+    pub fn ca_bundle(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_bundle = Some(path.into());
         self
     }
 
@@ -299,6 +355,34 @@ impl ClientBuilder {
                         Error::config("root_certificate", "not a valid PEM certificate")
                     })?;
                 }
+                if let Some(path) = &self.ca_bundle {
+                    let pem = std::fs::read(path).map_err(|e| {
+                        Error::config("ca_bundle", format!("cannot read {}: {e}", path.display()))
+                    })?;
+                    b = b.add_root_certificates_pem(&pem).map_err(|_| {
+                        Error::config(
+                            "ca_bundle",
+                            format!("{} holds no valid PEM certificate", path.display()),
+                        )
+                    })?;
+                }
+                let proxy = match &self.proxy {
+                    ProxyChoice::Env => Some(oss_transport::Proxy::from_env()),
+                    ProxyChoice::Url { url, no_proxy } => {
+                        let no_proxy = no_proxy.clone().unwrap_or_else(|| {
+                            ["NO_PROXY", "no_proxy"]
+                                .iter()
+                                .find_map(|n| std::env::var(n).ok())
+                                .unwrap_or_default()
+                        });
+                        Some(
+                            oss_transport::Proxy::all_except(url, &no_proxy)
+                                .map_err(|e| Error::config("proxy", e.to_string()))?,
+                        )
+                    }
+                    ProxyChoice::Off => None,
+                };
+                b = b.proxy(proxy);
                 let client = b
                     .build()
                     .map_err(|e| Error::config("transport", e.to_string()))?;
