@@ -78,6 +78,13 @@ pub(crate) struct GlobalArgs {
     /// Same as --addressing path.
     #[arg(long, global = true, conflicts_with = "addressing")]
     pub(crate) path_style: bool,
+    /// HTTP proxy for OSS requests, http://[USER:PASS@]HOST:PORT (HTTPS is tunnelled with CONNECT). Default: the
+    /// HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY variables, as curl reads them.
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) proxy: Option<String>,
+    /// PEM file of extra trusted certificates (a private CA, a TLS-inspecting proxy) [env: SSL_CERT_FILE].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) ca_bundle: Option<PathBuf>,
     /// Sign requests with OSS signature V1 instead of V4.
     #[arg(long, global = true)]
     pub(crate) v1_signature: bool,

@@ -29,6 +29,12 @@ fn apply(mut builder: ClientBuilder, layer: &Layer) -> ClientBuilder {
 pub(crate) fn build(settings: &Settings, extra: &[(String, String)]) -> Result<Client, CliError> {
     let mut builder = apply(Client::builder(), &settings.profile).with_env(settings.env.clone());
     builder = apply(builder, &settings.flags);
+    if let Some(proxy) = &settings.proxy {
+        builder = builder.proxy(proxy.clone());
+    }
+    if let Some(file) = &settings.ca_bundle {
+        builder = builder.ca_bundle(file.clone());
+    }
     builder = match &settings.creds {
         Some(creds) => {
             let mut c =
@@ -54,6 +60,6 @@ pub(crate) fn build(settings: &Settings, extra: &[(String, String)]) -> Result<C
     }
     builder.build().map_err(|e| {
         CliError::usage(display_chain(&e))
-            .hint("check --endpoint, --region, --addressing and --config")
+            .hint("check --endpoint, --region, --addressing, --proxy, --ca-bundle and --config")
     })
 }

@@ -76,6 +76,10 @@ pub(crate) struct Settings {
     pub(crate) bucket: Option<String>,
     /// `--profile`, also used for the Alibaba Cloud profile files of the credential chain.
     pub(crate) chain_profile: Option<String>,
+    /// `--proxy` (else the environment's `HTTPS_PROXY`... as the library reads them).
+    pub(crate) proxy: Option<String>,
+    /// `--ca-bundle` (else `SSL_CERT_FILE`, read by the library).
+    pub(crate) ca_bundle: Option<PathBuf>,
     pub(crate) env: Env,
 }
 
@@ -206,6 +210,8 @@ pub(crate) fn resolve(
         },
         bucket: profile.bucket,
         chain_profile: global.profile.clone(),
+        proxy: global.proxy.clone(),
+        ca_bundle: global.ca_bundle.clone(),
         env,
     })
 }
@@ -363,10 +369,9 @@ endpoint = "http://127.0.0.1:9000"
         let ini = format!("profile {home_var}/.alibabacloud/credentials [default]");
         let cli = format!("aliyun CLI profile {home_var}/.aliyun/config.json [p]");
         let keys = [("OSS_ACCESS_KEY_ID", "k"), ("OSS_ACCESS_KEY_SECRET", "s")];
-        let rows: Vec<(
-            Vec<(&str, &str)>,
-            Option<(&str, Option<&str>, Addressing, &str)>,
-        )> = vec![
+        // (variables, Some((endpoint, region, addressing, credential source)) or None for "both refuse")
+        type Expected<'a> = Option<(&'a str, Option<&'a str>, Addressing, &'a str)>;
+        let rows: Vec<(Vec<(&str, &str)>, Expected<'_>)> = vec![
             (
                 [&[("OSS_REGION", "cn-beijing")][..], &keys].concat(),
                 Some((

@@ -189,6 +189,8 @@ pub(crate) async fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<(
         profile: Layer::default(),
         bucket: Some(BUCKET.to_owned()),
         chain_profile: None,
+        proxy: None,
+        ca_bundle: None,
         // The demo's own server and keys: nothing from the user's environment applies.
         env: oss_multipart::Env::from_pairs(std::iter::empty::<(String, String)>()),
     };
