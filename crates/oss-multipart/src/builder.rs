@@ -13,6 +13,7 @@ use crate::config::{Addressing, ConfigKey, RetryConfig, SignatureVersion, parse_
 use crate::endpoint::{self, EndpointInput, Resolved};
 use crate::error::{ConfigError, Error};
 use crate::runtime::{Runtime, TokioRuntime};
+use crate::skew::ClockSkew;
 use crate::transport::{HttpClient, HyperClient};
 
 /// Builds a [`Client`]. Setters consume and return the builder; errors (bad endpoint, bad
@@ -401,6 +402,7 @@ impl ClientBuilder {
                 runtime: self.runtime.unwrap_or_else(|| Arc::new(TokioRuntime)),
                 retry: self.retry,
                 signer: Signer::new(),
+                skew: ClockSkew::default(),
             }),
         })
     }

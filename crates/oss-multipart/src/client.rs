@@ -15,6 +15,7 @@ use crate::builder::ClientBuilder;
 use crate::config::{Addressing, RetryConfig, SignatureVersion};
 use crate::error::{CredentialsFailure, Error, ResponseFailure};
 use crate::runtime::Runtime;
+use crate::skew::ClockSkew;
 use crate::transport::{HttpClient, RequestBody};
 use crate::url::Endpoint;
 
@@ -57,6 +58,7 @@ pub(crate) struct Inner {
     pub(crate) runtime: Arc<dyn Runtime>,
     pub(crate) retry: RetryConfig,
     pub(crate) signer: Signer,
+    pub(crate) skew: ClockSkew,
 }
 
 impl fmt::Debug for Client {
@@ -160,6 +162,22 @@ impl Client {
             .map_err(|source| Error::Credentials(CredentialsFailure::provider(source)))
     }
 
+    /// The time to sign with: the wall clock corrected by the offset learned from a
+    /// `RequestTimeTooSkewed` answer (none until then).
+    pub(crate) fn signing_time(&self) -> SystemTime {
+        self.inner.skew.correct(self.inner.runtime.system_time())
+    }
+
+    /// Learns the server's clock from a `RequestTimeTooSkewed` answer (see [`ClockSkew`]).
+    pub(crate) fn observe_skew(&self, raw: &RawResponse) -> bool {
+        self.inner.skew.observe(
+            raw.status,
+            &raw.headers,
+            &raw.body,
+            self.inner.runtime.system_time(),
+        )
+    }
+
     pub(crate) fn region(&self) -> Result<&str, Error> {
         self.inner.region.as_deref().ok_or_else(|| {
             Error::config(
@@ -258,7 +276,7 @@ impl Client {
             loop {
                 attempt += 1;
                 let creds = self.credentials().await?;
-                let time = self.inner.runtime.system_time();
+                let time = self.signing_time();
                 let b = body();
                 let head = self.sign_request(req, &creds, time, b.len())?;
                 let request = head
@@ -283,6 +301,8 @@ impl Client {
                 match outcome {
                     Ok(raw) if raw.status.is_success() => return Ok(raw),
                     Ok(raw) => {
+                        // A skewed clock is corrected here; the retry below then signs right.
+                        self.observe_skew(&raw);
                         let err = oss_model::ServiceError::from_response(
                             raw.status,
                             &raw.headers,

@@ -115,6 +115,7 @@ mod objects;
 mod presign;
 mod progress;
 pub mod runtime;
+mod skew;
 pub mod transport;
 mod upload;
 mod url;

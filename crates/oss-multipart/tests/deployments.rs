@@ -240,3 +240,43 @@ async fn a_200_part_upload_spans_credential_rotations() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_skewed_clock_is_corrected_from_the_server_time() {
+    let server = common::server().await;
+    // Our clock is an hour behind: oss-local answers RequestTimeTooSkewed with its ServerTime.
+    let behind = SystemTime::now() - Duration::from_secs(3600);
+    let client = Client::builder()
+        .endpoint(server.endpoint())
+        .region("cn-hangzhou")
+        .credentials(Credentials::new(common::AK, common::SK))
+        .runtime(Arc::new(FixedWallClock::new(behind)))
+        .retry(common::fast_retry())
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::data(350_000, 3);
+    let path = common::write_file(dir.path(), "f", &data);
+    let out = client
+        .upload_file(common::BUCKET, "skewed.bin", &path)
+        .part_size(102_400)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.parts, 4);
+    // Presigned URLs use the corrected time too: oss-local accepts this one.
+    let url = client
+        .presign(
+            http::Method::GET,
+            common::BUCKET,
+            "skewed.bin",
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    let transport = oss_transport::Client::builder().build().unwrap();
+    let req = http::Request::get(url).body(RequestBody::empty()).unwrap();
+    let resp = transport.send_collect(req, 1 << 20).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.body().as_ref(), &data[..]);
+    server.shutdown().await;
+}

@@ -651,7 +651,7 @@ impl Driver {
             self.parts_in_flight += 1;
         }
         let creds = self.client.credentials().await?;
-        let time = self.client.inner.runtime.system_time();
+        let time = self.client.signing_time();
         let request = self
             .client
             .sign_request(&oss, &creds, time, body.len())?
@@ -783,6 +783,7 @@ impl Driver {
                                 .and_then(|v| v.to_str().ok())
                                 .map(str::to_owned);
                         }
+                        self.client.observe_skew(&raw);
                         up.handle_response(id, now, raw.status, &raw.headers, &raw.body);
                     }
                     Err(e) => {
