@@ -67,10 +67,13 @@ impl Reply {
 
 impl Http {
     pub(crate) fn new(timeouts: Timeouts) -> Result<Self, String> {
-        let client = oss_transport::Client::builder()
+        let builder = oss_transport::Client::builder()
             .connect_timeout(timeouts.connect)
             .read_timeout(timeouts.request)
-            .request_timeout(timeouts.request)
+            .request_timeout(timeouts.request);
+        #[cfg(feature = "native-roots")]
+        let builder = builder.native_roots(true);
+        let client = builder
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Self { client, timeouts })

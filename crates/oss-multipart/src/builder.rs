@@ -384,6 +384,11 @@ impl ClientBuilder {
                     ProxyChoice::Off => None,
                 };
                 b = b.proxy(proxy);
+                // The `native-roots` feature trusts the operating system's store as well.
+                #[cfg(feature = "native-roots")]
+                {
+                    b = b.native_roots(true);
+                }
                 let client = b
                     .build()
                     .map_err(|e| Error::config("transport", e.to_string()))?;

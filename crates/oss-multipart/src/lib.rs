@@ -78,7 +78,15 @@
 //!
 //! # Features
 //!
-//! None of its own; TLS providers are `oss-transport` features (`aws-lc-rs` by default).
+//! - `aws-lc-rs` (default): AWS-LC for TLS (rustls) and for signing hashes (the fast choice).
+//! - `ring`: rustls' ring provider and the pure-Rust RustCrypto hashes for signing, for targets
+//!   without a C compiler: `default-features = false, features = ["ring", "webpki-roots"]`.
+//! - `webpki-roots` (default): trust the Mozilla root set compiled in.
+//! - `native-roots`: trust the operating system's certificate store too (loaded when the client
+//!   is built), e.g. for a corporate CA installed system-wide.
+//!
+//! Whatever the features, [`ClientBuilder::ca_bundle`] (or `SSL_CERT_FILE`) adds the
+//! certificates of a PEM file. Proxies: see [`ClientBuilder::proxy`].
 //!
 //! # Stability
 //!
