@@ -408,7 +408,7 @@ async fn profile_files_are_read_with_alibaba_cloud_profile() {
 #[test]
 fn rpc_signature_matches_the_official_python_package() {
     let doc: serde_json::Value =
-        serde_json::from_str(include_str!("data/rpc_signature.json")).unwrap();
+        serde_json::from_str(&oss_test_vectors::text("rpc_signature.json")).unwrap();
     assert!(
         doc["source"]
             .as_str()

@@ -19,7 +19,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// The request the client sends for `HeadObject` through a custom domain, captured.
 async fn captured_head(version: SignatureVersion, time: SystemTime) -> http::Request<Bytes> {
-    let doc: Value = serde_json::from_str(include_str!("data/cname_signatures.json")).unwrap();
+    let doc: Value =
+        serde_json::from_str(&oss_test_vectors::text("cname_signatures.json")).unwrap();
     let seen: Arc<Mutex<Option<http::Request<Bytes>>>> = Arc::default();
     let sink = Arc::clone(&seen);
     let client = Client::builder()
@@ -56,7 +57,8 @@ async fn captured_head(version: SignatureVersion, time: SystemTime) -> http::Req
 
 #[tokio::test]
 async fn cname_signatures_equal_the_official_sdks() {
-    let doc: Value = serde_json::from_str(include_str!("data/cname_signatures.json")).unwrap();
+    let doc: Value =
+        serde_json::from_str(&oss_test_vectors::text("cname_signatures.json")).unwrap();
     assert!(
         doc["source"]
             .as_str()

@@ -121,8 +121,10 @@ Examples:
     #[command(subcommand)]
     Presign(PresignCommand),
     /// Run the local OSS-compatible server (same flags as the `oss-local` binary).
+    #[cfg(feature = "local")]
     Serve(ServeArgs),
     /// Show everything end to end against an embedded local server: upload, crash, resume, verify, clean up.
+    #[cfg(feature = "local")]
     Demo(DemoArgs),
 }
 
@@ -272,6 +274,7 @@ pub(crate) struct PresignUploadArgs {
 }
 
 /// `ossmp serve`: the local server's flags; its key pair and region are the global ones.
+#[cfg(feature = "local")]
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
     #[command(flatten)]
@@ -279,6 +282,7 @@ pub(crate) struct ServeArgs {
 }
 
 /// `ossmp demo`.
+#[cfg(feature = "local")]
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
     /// Size of the test file.
