@@ -71,17 +71,13 @@ pub fn rpc_signature(method: &str, params: &[(String, String)], secret: &str) ->
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
+/// `2025-01-01T12:00:00Z`: the RPC `Timestamp` (UTC, whole seconds).
 fn iso8601(t: SystemTime) -> String {
-    let t = time::OffsetDateTime::from(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from(t)
+        .format(&format)
+        .unwrap_or_default()
 }
 
 fn form(pairs: &[(String, String)]) -> String {

@@ -157,11 +157,33 @@ impl Client {
     }
 
     pub(crate) async fn credentials(&self) -> Result<Credentials, Error> {
-        self.inner
+        let creds = self
+            .inner
             .credentials
             .provide_credentials()
             .await
-            .map_err(|source| Error::Credentials(CredentialsFailure::provider(source)))
+            .map_err(|source| Error::Credentials(CredentialsFailure::provider(source)))?;
+        // A refreshing source never returns expired credentials; fixed ones may be stale.
+        if let Some(expired) = creds
+            .expiration()
+            .filter(|_| creds.is_expired(self.signing_time()))
+        {
+            let source = self
+                .inner
+                .credentials
+                .source()
+                .unwrap_or_else(|| "the provider".to_owned());
+            let message = format!(
+                "the temporary credentials of access key id {} (from {source}) expired at {}; \
+                 get a new STS token",
+                creds.access_key_id(),
+                httpdate::fmt_http_date(expired)
+            );
+            return Err(Error::Credentials(CredentialsFailure::provider(
+                oss_auth::CredentialsError::provider(message),
+            )));
+        }
+        Ok(creds)
     }
 
     /// The time to sign with: the wall clock corrected by the offset learned from a

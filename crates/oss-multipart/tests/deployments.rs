@@ -282,3 +282,41 @@ async fn a_skewed_clock_is_corrected_from_the_server_time() {
     assert_eq!(resp.body().as_ref(), &data[..]);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_expired_static_token_is_refused_before_sending() {
+    let expired = Credentials::new("STS.expired", "secret")
+        .with_security_token("token")
+        .with_expiration(SystemTime::now() - Duration::from_secs(60));
+    let client = Client::builder()
+        .endpoint("http://127.0.0.1:9")
+        .region("cn-hangzhou")
+        .credentials(expired)
+        .http_client(Arc::new(FnTransport::new(|_| async {
+            panic!("nothing is sent with expired credentials")
+        })))
+        .build()
+        .unwrap();
+    let err = client.head_object("bucket", "k").await.unwrap_err();
+    assert!(err.is_auth(), "{err:?}");
+    let text = error_chain(&err);
+    assert!(
+        text.contains("STS.expired") && text.contains("expired at"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("secret") && !text.contains("token\""),
+        "{text}"
+    );
+}
+
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        source = e.source();
+    }
+    out
+}

@@ -147,16 +147,11 @@ pub async fn closed_url() -> String {
 
 /// `2025-01-01T12:00:00Z`-style text for `now + d`.
 pub fn expiry_in(d: Duration) -> String {
-    let t = time::OffsetDateTime::from(SystemTime::now() + d);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from(SystemTime::now() + d)
+        .format(&format)
+        .unwrap()
 }
 
 /// The session credentials JSON.

@@ -80,7 +80,9 @@ pub async fn tls_front(upstream: std::net::SocketAddr) -> (String, String) {
         .with_single_cert(vec![cert_der], key_der)
         .expect("server certificate");
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let port = listener.local_addr().expect("address").port();
     tokio::spawn(async move {
         loop {
