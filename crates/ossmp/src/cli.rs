@@ -29,13 +29,18 @@ OSS_ACCESS_KEY_ID/OSS_ACCESS_KEY_SECRET/OSS_SESSION_TOKEN or the ALIBABA_CLOUD_*
 (ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE),
 ~/.aliyun/config.json, ~/.alibabacloud/credentials (profile ALIBABA_CLOUD_PROFILE or --profile),
 the ECS RAM role, ALIBABA_CLOUD_CREDENTIALS_URI. Keys in the ossmp profile file are used when
-the environment has none.
+the environment has none.";
 
-Try it with no account and no network:  ossmp demo";
+/// Only a binary with the embedded server can offer the demo.
+const TRY_THE_DEMO: &str = if cfg!(feature = "local") {
+    "\n\nTry it with no account and no network:  ossmp demo"
+} else {
+    ""
+};
 
 /// Multipart uploads to Alibaba Cloud OSS that resume after a crash and clean up after themselves.
 #[derive(Debug, Parser)]
-#[command(name = "ossmp", version, after_help = format!("{ROOT_AFTER_HELP}\n\n{EXIT_CODES_HELP}"))]
+#[command(name = "ossmp", version, after_help = format!("{ROOT_AFTER_HELP}{TRY_THE_DEMO}\n\n{EXIT_CODES_HELP}"))]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,
@@ -471,6 +476,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "local")]
     fn serve_takes_the_server_flags_and_the_global_credentials() {
         let cli = Cli::try_parse_from([
             "ossmp",
