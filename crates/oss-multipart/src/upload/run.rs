@@ -266,7 +266,7 @@ impl Driver {
             _ => body,
         };
         let creds = self.client.credentials().await?;
-        let time = self.client.inner.runtime.system_time();
+        let time = self.client.signing_time();
         let request = self
             .client
             .sign_request(&oss, &creds, time, body.len())?
@@ -382,6 +382,7 @@ impl Driver {
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
                 }
+                self.client.observe_skew(&raw);
                 up.handle_response(id, now, raw.status, &raw.headers, &raw.body);
             }
             Err(e) => {
