@@ -77,10 +77,14 @@ fn recording_client(callback: CallbackOutcome) -> (Client, Arc<Mutex<Vec<Seen>>>
                 ),
                 _ => (200, String::new()),
             };
+            let response = if method == "POST" {
+                response
+            } else {
+                response.header("x-oss-hash-crc64ecma", crc.to_string())
+            };
             response
                 .status(status)
                 .header("etag", "\"ETAG\"")
-                .header("x-oss-hash-crc64ecma", crc.to_string())
                 .body(Bytes::from(body))
                 .expect("a valid response")
         }
@@ -472,4 +476,151 @@ async fn sequential_reaches_oss_local_which_enforces_the_order() {
         .await
         .unwrap();
     server.shutdown().await;
+}
+
+/// A client whose requests go to `endpoint` (oss-local) through a recorder.
+fn proxied_client(endpoint: &str) -> (Client, Arc<Mutex<Vec<Seen>>>) {
+    use http_body_util::{BodyExt as _, Full};
+    let seen = Arc::new(Mutex::new(Vec::<Seen>::new()));
+    let log = seen.clone();
+    let upstream =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http::<Full<Bytes>>();
+    let http = FnTransport::new(move |req: http::Request<Bytes>| {
+        let log = log.clone();
+        let upstream = upstream.clone();
+        async move {
+            log.lock().expect("log lock").push(Seen {
+                method: req.method().as_str().to_owned(),
+                query: req.uri().query().unwrap_or("").to_owned(),
+                headers: req.headers().clone(),
+            });
+            let (parts, body) = req.into_parts();
+            let resp = upstream
+                .request(http::Request::from_parts(parts, Full::new(body)))
+                .await
+                .expect("oss-local answers");
+            let (parts, body) = resp.into_parts();
+            let body = body.collect().await.expect("body").to_bytes();
+            http::Response::from_parts(parts, body)
+        }
+    });
+    let client = Client::builder()
+        .endpoint(endpoint)
+        .region("cn-hangzhou")
+        .credentials(Credentials::new(common::AK, common::SK))
+        .addressing(Addressing::Path)
+        .http_client(Arc::new(http))
+        .build()
+        .expect("client builds");
+    (client, seen)
+}
+
+#[tokio::test]
+async fn the_upload_driver_sends_each_option_on_its_request() {
+    let server = server().await;
+    let (client, seen) = proxied_client(&server.endpoint());
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(250_000, 5);
+    let path = write_file(dir.path(), "f", &bytes);
+    let options = ObjectOptions::new()
+        .with_content_type("text/csv")
+        .with_cache_control("max-age=60")
+        .with_content_language("fr")
+        .with_metadata("run", "42")
+        .with_forbid_overwrite(true)
+        .with_traffic_limit(oss_multipart::MAX_TRAFFIC_LIMIT)
+        .with_content_md5(true)
+        .with_sequential(true);
+    let out = client
+        .upload_file(BUCKET, "driven", &path)
+        .part_size(102_400)
+        .options(options)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.parts, 3);
+    assert!(out.callback.is_none());
+
+    let seen = seen.lock().unwrap().clone();
+    let initiate = seen
+        .iter()
+        .find(|s| s.method == "POST" && s.query.contains("uploads"))
+        .expect("an Initiate");
+    assert!(
+        initiate.query.split('&').any(|q| q == "sequential"),
+        "sequential missing from Initiate: {}",
+        initiate.query
+    );
+    assert_eq!(initiate.header("content-type"), Some("text/csv"));
+    assert_eq!(initiate.header("cache-control"), Some("max-age=60"));
+    assert_eq!(initiate.header("content-language"), Some("fr"));
+    assert_eq!(initiate.header("x-oss-meta-run"), Some("42"));
+    assert_eq!(initiate.header("x-oss-forbid-overwrite"), Some("true"));
+    let parts: Vec<_> = seen
+        .iter()
+        .filter(|s| s.method == "PUT" && s.query.contains("partNumber"))
+        .collect();
+    assert_eq!(parts.len(), 3);
+    for part in parts {
+        assert_eq!(part.header("x-oss-traffic-limit"), Some("838860800"));
+        assert!(part.has("content-md5"));
+        assert!(!part.has("x-oss-meta-run"));
+    }
+    let complete = seen
+        .iter()
+        .find(|s| s.method == "POST" && s.query.contains("uploadId"))
+        .expect("a Complete");
+    assert_eq!(complete.header("x-oss-forbid-overwrite"), Some("true"));
+
+    let head = client.head_object(BUCKET, "driven").await.unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("text/csv"));
+    assert_eq!(head.metadata, [("run".to_owned(), "42".to_owned())]);
+    // forbid-overwrite reached Complete: a second upload of the same key is refused.
+    let again = client
+        .upload_file(BUCKET, "driven", &path)
+        .part_size(102_400)
+        .options(ObjectOptions::new().with_forbid_overwrite(true))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        again.service_error().map(|e| e.code()),
+        Some("FileAlreadyExists"),
+        "{again}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn uploads_keep_the_callback_reply_and_survive_a_failed_callback() {
+    let dir = tempfile::tempdir().unwrap();
+    let callback = r#"{"callbackUrl":"http://127.0.0.1:9/","callbackBody":"b"}"#;
+    for (size, part_size) in [(1_000usize, None), (250_000, Some(102_400))] {
+        let path = write_file(dir.path(), "cb", &data(size, 6));
+        for outcome in [CallbackOutcome::Ok, CallbackOutcome::Failed] {
+            let (client, seen) = recording_client(outcome);
+            let mut upload = client.upload_file("bkt", "k", &path).callback(callback);
+            if let Some(p) = part_size {
+                upload = upload.part_size(p);
+            }
+            let out = upload
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{size}: {e:?}"));
+            let reply = out.callback.expect("the callback reply");
+            match outcome {
+                CallbackOutcome::Ok => {
+                    let json: serde_json::Value = reply.json().unwrap();
+                    assert_eq!(json["status"], "stored");
+                }
+                CallbackOutcome::Failed => {
+                    assert_eq!(reply.error.expect("typed error").code(), "CallbackFailed");
+                }
+            }
+            let seen = seen.lock().unwrap();
+            assert!(seen.iter().all(|s| s.method != "DELETE"), "aborted");
+            assert!(seen.iter().any(|s| s.has("x-oss-callback")));
+        }
+    }
 }
