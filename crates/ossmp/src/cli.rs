@@ -220,6 +220,8 @@ pub(crate) enum UploadsCommand {
     Ls(UploadsLsArgs),
     /// Abort one unfinished upload and delete its parts.
     Abort(UploadsAbortArgs),
+    /// Complete an unfinished upload from the parts OSS holds (recovery when the local state is lost).
+    Complete(UploadsCompleteArgs),
     /// Abort every unfinished upload under a prefix that was started longer ago than --older-than.
     Gc(UploadsGcArgs),
 }
@@ -240,6 +242,24 @@ pub(crate) struct UploadsAbortArgs {
     pub(crate) location: OssUrl,
     /// The upload id (see `ossmp uploads ls`).
     pub(crate) upload_id: String,
+}
+
+/// `ossmp uploads complete`.
+#[derive(Debug, Args)]
+pub(crate) struct UploadsCompleteArgs {
+    /// The object the upload is for, oss://BUCKET/KEY.
+    #[arg(value_name = "oss://BUCKET/KEY", value_parser = parse_object_url)]
+    pub(crate) location: OssUrl,
+    /// The upload id (see `ossmp uploads ls`).
+    #[arg(long, value_name = "ID")]
+    pub(crate) upload_id: String,
+    /// Let OSS take every uploaded part in part-number order (x-oss-complete-all: yes) instead of listing the
+    /// parts and sending them.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Refuse to replace an existing object with the same key.
+    #[arg(long)]
+    pub(crate) forbid_overwrite: bool,
 }
 
 /// `ossmp uploads gc`.
