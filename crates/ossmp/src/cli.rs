@@ -107,7 +107,7 @@ Examples:
   ossmp cp ./backup.tar oss://my-bucket/backups/backup.tar
   ossmp cp --part-size 64MiB --jobs 8 --bwlimit 50MiB/s big.iso oss://my-bucket/big.iso
   tar c dir | ossmp cp - oss://my-bucket/dir.tar")]
-    Cp(CpArgs),
+    Cp(Box<CpArgs>),
     /// List, abort and garbage-collect unfinished multipart uploads.
     #[command(subcommand)]
     Uploads(UploadsCommand),
