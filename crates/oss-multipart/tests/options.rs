@@ -624,3 +624,51 @@ async fn uploads_keep_the_callback_reply_and_survive_a_failed_callback() {
         }
     }
 }
+
+#[tokio::test]
+async fn multipart_copy_keeps_the_source_attributes_unless_told_otherwise() {
+    let server = server().await;
+    let client = client(&server.endpoint());
+    let bytes = data(300_000, 7);
+    let source = ObjectOptions::new()
+        .with_content_type("video/mp4")
+        .with_metadata("camera", "7");
+    client
+        .put_object_with(BUCKET, "src", bytes.clone(), &source)
+        .await
+        .unwrap();
+
+    let out = client
+        .copy_multipart(BUCKET, "src", BUCKET, "kept")
+        .part_size(102_400)
+        .await
+        .unwrap();
+    assert_eq!(out.parts, 3);
+    let head = client.head_object(BUCKET, "kept").await.unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("video/mp4"));
+    assert_eq!(head.metadata, [("camera".to_owned(), "7".to_owned())]);
+    assert_eq!(client.get_object(BUCKET, "kept").await.unwrap(), bytes);
+
+    let replaced = client
+        .copy_multipart(BUCKET, "src", BUCKET, "replaced")
+        .part_size(102_400)
+        .options(
+            ObjectOptions::new()
+                .with_content_type("text/plain")
+                .with_traffic_limit(oss_multipart::MAX_TRAFFIC_LIMIT),
+        )
+        .await
+        .unwrap();
+    assert_eq!(replaced.parts, 3);
+    let head = client.head_object(BUCKET, "replaced").await.unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("text/plain"));
+    assert!(head.metadata.is_empty());
+
+    let err = client
+        .copy_multipart(BUCKET, "src", BUCKET, "never")
+        .options(ObjectOptions::new().with_tag("", "v"))
+        .await
+        .unwrap_err();
+    assert!(err.is_usage());
+    server.shutdown().await;
+}
