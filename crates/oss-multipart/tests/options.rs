@@ -672,3 +672,83 @@ async fn multipart_copy_keeps_the_source_attributes_unless_told_otherwise() {
     assert!(err.is_usage());
     server.shutdown().await;
 }
+
+/// The response headers of a plain HEAD of `key` (through a presigned URL).
+async fn stored_headers(client: &Client, key: &str) -> http::HeaderMap {
+    use http_body_util::Full;
+    let url = client
+        .presign(
+            http::Method::HEAD,
+            BUCKET,
+            key,
+            std::time::Duration::from_secs(60),
+        )
+        .expect("presign");
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let req = http::Request::head(url)
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let resp = http.request(req).await.expect("oss-local answers");
+    assert_eq!(resp.status(), 200);
+    resp.headers().clone()
+}
+
+#[tokio::test]
+async fn every_stored_option_round_trips_through_oss_local_single_and_multipart() {
+    let server = server().await;
+    let client = client(&server.endpoint());
+    let dir = tempfile::tempdir().unwrap();
+    let options = ObjectOptions::new()
+        .with_content_type("text/csv")
+        .with_cache_control("max-age=60")
+        .with_content_disposition("attachment; filename=\"r.csv\"")
+        .with_content_language("fr")
+        .with_expires("Wed, 21 Oct 2026 07:28:00 GMT")
+        .with_storage_class(StorageClass::InfrequentAccess)
+        .with_sse(ServerSideEncryption::Kms)
+        .with_sse_key_id("kms-key-1")
+        .with_tags([("team", "storage"), ("env", "test")])
+        .with_acl(ObjectAcl::PublicRead)
+        .with_metadata("run", "42");
+    let single = write_file(dir.path(), "single", &data(1_000, 8));
+    let multi = write_file(dir.path(), "multi", &data(250_000, 8));
+    for (key, path) in [("rt-single", &single), ("rt-multi", &multi)] {
+        client
+            .upload_file(BUCKET, key, path)
+            .part_size(102_400)
+            .options(options.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{key}: {e:?}"));
+        let h = stored_headers(&client, key).await;
+        let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        assert_eq!(get("content-type").as_deref(), Some("text/csv"), "{key}");
+        assert_eq!(get("cache-control").as_deref(), Some("max-age=60"), "{key}");
+        assert_eq!(
+            get("content-disposition").as_deref(),
+            Some("attachment; filename=\"r.csv\""),
+            "{key}"
+        );
+        assert_eq!(get("content-language").as_deref(), Some("fr"), "{key}");
+        assert_eq!(
+            get("expires").as_deref(),
+            Some("Wed, 21 Oct 2026 07:28:00 GMT"),
+            "{key}"
+        );
+        assert_eq!(get("x-oss-storage-class").as_deref(), Some("IA"), "{key}");
+        assert_eq!(
+            get("x-oss-server-side-encryption").as_deref(),
+            Some("KMS"),
+            "{key}"
+        );
+        assert_eq!(
+            get("x-oss-server-side-encryption-key-id").as_deref(),
+            Some("kms-key-1"),
+            "{key}"
+        );
+        assert_eq!(get("x-oss-tagging-count").as_deref(), Some("2"), "{key}");
+        assert_eq!(get("x-oss-meta-run").as_deref(), Some("42"), "{key}");
+    }
+    server.shutdown().await;
+}
