@@ -141,6 +141,7 @@ pub struct UploadBuilder {
     pub(crate) memory_budget: Option<u64>,
     pub(crate) sequential: bool,
     pub(crate) attributes: ObjectAttributes,
+    pub(crate) guess_content_type: bool,
     pub(crate) object_acl: Option<String>,
     pub(crate) callback: Option<String>,
     pub(crate) checkpoint_dir: Option<PathBuf>,
@@ -189,6 +190,7 @@ impl UploadBuilder {
             memory_budget: None,
             sequential: false,
             attributes: ObjectAttributes::default(),
+            guess_content_type: true,
             object_acl: None,
             callback: None,
             checkpoint_dir: None,
@@ -227,9 +229,20 @@ impl UploadBuilder {
         self
     }
 
-    /// `Content-Type` of the object (default `application/octet-stream`).
+    /// `Content-Type` of the object. Without it the type is guessed from the extension of the
+    /// key, else of the file name (`photos/pic.jpg` is `image/jpeg`), unless
+    /// [`guess_content_type(false)`](Self::guess_content_type); what has no known extension is
+    /// `application/octet-stream`.
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
         self.attributes.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Whether to guess the `Content-Type` from the extension when none is given (default
+    /// `true`, as the Go SDK v2's `FeatureAutoDetectMimeType`). With `false` the object is
+    /// `application/octet-stream` unless [`content_type`](Self::content_type) says otherwise.
+    pub fn guess_content_type(mut self, yes: bool) -> Self {
+        self.guess_content_type = yes;
         self
     }
 
