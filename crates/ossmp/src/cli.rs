@@ -92,6 +92,9 @@ pub(crate) struct GlobalArgs {
     /// Do not show progress bars or informational lines (errors are still printed).
     #[arg(long, short, global = true)]
     pub(crate) quiet: bool,
+    /// Log each request (method, key, status, request id, time) on stderr; -vv for more. RUST_LOG overrides.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
 }
 
 /// The subcommands.
@@ -115,6 +118,15 @@ Examples:
     /// Print presigned URLs: one GET/PUT URL, or a whole multipart flow as a JSON manifest.
     #[command(subcommand)]
     Presign(PresignCommand),
+    /// List objects under a prefix (-d one level, -l details, -m unfinished uploads).
+    #[command(after_help = crate::cmd::ls::after_help())]
+    Ls(crate::cmd::ls::LsArgs),
+    /// Delete an object, or with -r every object under a prefix.
+    Rm(crate::cmd::rm::RmArgs),
+    /// Show an object's metadata: size, ETag, CRC64, type, time, class, user metadata.
+    Stat(crate::cmd::stat::StatArgs),
+    /// Write an object's bytes to stdout.
+    Cat(crate::cmd::cat::CatArgs),
     /// Run the local OSS-compatible server (same flags as the `oss-local` binary).
     #[cfg(feature = "local")]
     Serve(ServeArgs),
@@ -165,7 +177,7 @@ pub(crate) struct CpArgs {
     /// Fail instead of replacing an existing object with the same key.
     #[arg(long)]
     pub(crate) forbid_overwrite: bool,
-    /// Content-Type of the object (default: guessed by the service).
+    /// Content-Type of the object (default: guessed from the file extension, else application/octet-stream).
     #[arg(long, value_name = "MIME")]
     pub(crate) content_type: Option<String>,
     /// Abort the upload (delete its stored parts) on a non-resumable failure instead of keeping them for a resume.

@@ -28,6 +28,7 @@ mod cli;
 mod client;
 mod cmd;
 mod config;
+mod logging;
 mod output;
 mod progress;
 mod report;
@@ -45,6 +46,7 @@ pub fn run() -> ExitCode {
         Err(e) => return clap_error(&e),
     };
     let json = cli.global.json;
+    logging::init(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -116,7 +118,9 @@ fn one_line(rendered: &str, args: impl Iterator<Item = String>) -> String {
     if !text.starts_with("error:") {
         text.insert_str(0, "error: ");
     }
-    const SUBCOMMANDS: [&str; 6] = ["cp", "uploads", "parts", "presign", "serve", "demo"];
+    const SUBCOMMANDS: [&str; 10] = [
+        "cp", "uploads", "parts", "presign", "serve", "demo", "ls", "rm", "stat", "cat",
+    ];
     const NESTED: [&str; 6] = ["ls", "abort", "gc", "get", "put", "upload"];
     let mut args = args.into_iter();
     let help = match args.find(|a| SUBCOMMANDS.contains(&a.as_str())) {

@@ -327,15 +327,25 @@ mod tests {
         let retry = RetryConfig::default();
         let client = builder().client;
         let of = |b: UploadBuilder| core_config(&b, &retry, false).content_type;
-        assert_eq!(of(client.upload_file("b", "d/pic.jpg", "/x/data")), "image/jpeg");
-        assert_eq!(of(client.upload_file("b", "d/page", "/x/a.html")), "text/html");
+        assert_eq!(
+            of(client.upload_file("b", "d/pic.jpg", "/x/data")),
+            "image/jpeg"
+        );
+        assert_eq!(
+            of(client.upload_file("b", "d/page", "/x/a.html")),
+            "text/html"
+        );
         assert_eq!(
             of(client.upload_stream("b", "notes.txt", tokio::io::empty())),
             "text/plain"
         );
-        let given = client.upload_file("b", "pic.jpg", "/x/pic.jpg").content_type("x/y");
+        let given = client
+            .upload_file("b", "pic.jpg", "/x/pic.jpg")
+            .content_type("x/y");
         assert_eq!(of(given), "x/y");
-        let off = client.upload_file("b", "pic.jpg", "/x/pic.jpg").guess_content_type(false);
+        let off = client
+            .upload_file("b", "pic.jpg", "/x/pic.jpg")
+            .guess_content_type(false);
         assert_eq!(of(off), "application/octet-stream");
         assert_eq!(
             of(client.upload_file("b", "blob", "/x/blob")),

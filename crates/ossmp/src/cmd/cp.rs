@@ -189,11 +189,12 @@ pub(crate) fn cancel_on_ctrl_c(token: &CancellationToken, bar: &Bar) {
 pub(crate) async fn run(
     global: &GlobalArgs,
     settings: &Settings,
-    args: CpArgs,
+    mut args: CpArgs,
 ) -> anyhow::Result<()> {
     let out = Out::new(global);
     let is_stdin = args.source == "-";
     let path = PathBuf::from(&args.source);
+    args.dest = destination(&args.dest, (!is_stdin).then_some(path.as_path()))?;
     let size = if is_stdin {
         None
     } else {
@@ -232,6 +233,20 @@ pub(crate) async fn run(
     Ok(())
 }
 
+/// `oss://b/dir/` means "into dir/", as in ossutil and aws: the key is the prefix plus the file
+/// name. A stream has no name, so it needs a full key.
+fn destination(dest: &OssUrl, file: Option<&Path>) -> Result<OssUrl, CliError> {
+    if !dest.is_prefix() {
+        return Ok(dest.clone());
+    }
+    match file.and_then(Path::file_name) {
+        Some(name) => Ok(dest.for_file(&name.to_string_lossy())),
+        None => Err(CliError::usage(format!(
+            "{dest} ends with `/`: give the object's full key when uploading stdin"
+        ))),
+    }
+}
+
 /// Asks OSS for the stored object's CRC64 and compares it with the CRC64 of the bytes we read and sent.
 /// The library already compares the CompleteMultipartUpload response's CRC64; this second look at the stored
 /// object is what lets us say "end to end". `Ok(false)` when the service reports no CRC64.
@@ -247,7 +262,7 @@ pub(crate) async fn verify_crc64(client: &Client, o: &UploadOutput) -> anyhow::R
         Some(remote) => Err(CliError::new(
             crate::exit::Exit::Integrity,
             format!(
-                "CRC64 mismatch for oss://{}/{}: local data {:#018x}, stored object {remote:#018x}",
+                "CRC64 mismatch for oss://{}/{}: local data {}, stored object {remote}",
                 o.bucket, o.key, o.crc64
             ),
         )
@@ -344,12 +359,12 @@ fn report_success(
     ));
     if verified {
         out.info(format!(
-            "CRC64 verified end to end: {:#018x} (local data = stored object), ETag {}",
+            "CRC64 verified end to end: {} (local data = stored object), ETag {}",
             o.crc64, o.etag
         ));
     } else {
         out.info(format!(
-            "local CRC64 {:#018x}; the service does not report one, so only the per-part checks were made; ETag {}",
+            "local CRC64 {}; the service does not report one, so only the per-part checks were made; ETag {}",
             o.crc64, o.etag
         ));
     }

@@ -1,11 +1,15 @@
 //! One module per subcommand; [`dispatch`] picks one.
 
+pub(crate) mod cat;
 pub(crate) mod cp;
 #[cfg(feature = "local")]
 pub(crate) mod demo;
+pub(crate) mod ls;
 pub(crate) mod presign;
+pub(crate) mod rm;
 #[cfg(feature = "local")]
 pub(crate) mod serve;
+pub(crate) mod stat;
 pub(crate) mod uploads;
 
 use crate::cli::{Cli, Command, UploadsCommand};
@@ -34,6 +38,10 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Uploads(UploadsCommand::Gc(args)) => uploads::gc(g, &settings, args).await,
         Command::Parts(args) => uploads::parts(g, &settings, args).await,
         Command::Presign(cmd) => presign::run(g, &settings, cmd).await,
+        Command::Ls(args) => ls::run(g, &settings, args).await,
+        Command::Rm(args) => rm::run(g, &settings, args).await,
+        Command::Stat(args) => stat::run(g, &settings, args).await,
+        Command::Cat(args) => cat::run(g, &settings, args).await,
         #[cfg(feature = "local")]
         Command::Demo(_) | Command::Serve(_) => Ok(()),
     }
