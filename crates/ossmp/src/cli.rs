@@ -20,7 +20,8 @@ pub(crate) const MAX_PARTS: u64 = 10_000;
 const ROOT_AFTER_HELP: &str = "\
 Configuration (highest first): command-line flags, then the environment (OSS_ACCESS_KEY_ID,
 OSS_ACCESS_KEY_SECRET, OSS_SESSION_TOKEN, OSS_ENDPOINT, OSS_REGION), then the profile file
-~/.config/ossmp/config.toml (section [default], or the one named by --profile).
+~/.config/ossmp/config.toml or $XDG_CONFIG_HOME/ossmp/config.toml (section [default], or the one named by
+--profile). Checkpoints are kept under $XDG_STATE_HOME/ossmp (default ~/.local/state/ossmp).
 
 Try it with no account and no network:  ossmp demo";
 
@@ -127,6 +128,11 @@ Examples:
     Stat(crate::cmd::stat::StatArgs),
     /// Write an object's bytes to stdout.
     Cat(crate::cmd::cat::CatArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    #[command(after_help = "Example: ossmp completions bash > /etc/bash_completion.d/ossmp")]
+    Completions(crate::cmd::completions::CompletionsArgs),
+    /// Print the man page (roff) on stdout, e.g. ossmp man > /usr/local/share/man/man1/ossmp.1
+    Man,
     /// Run the local OSS-compatible server (same flags as the `oss-local` binary).
     #[cfg(feature = "local")]
     Serve(ServeArgs),
@@ -147,13 +153,13 @@ pub(crate) struct CpArgs {
     /// Part size, 100KiB to 5GiB (default: chosen from the file size).
     #[arg(long, value_name = "SIZE", value_parser = parse_part_size)]
     pub(crate) part_size: Option<u64>,
-    /// Parts uploaded in parallel.
-    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// Parts uploaded in parallel (--parallel is the same).
+    #[arg(long, short = 'j', visible_alias = "parallel", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) jobs: Option<u16>,
     /// Upper bound on memory used for part buffers, e.g. 256MiB.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) memory: Option<u64>,
-    /// Where checkpoints are kept (default: the user's cache directory, ossmp/checkpoints).
+    /// Where checkpoints are kept (default: $XDG_STATE_HOME/ossmp/checkpoints, else ~/.local/state/ossmp/checkpoints).
     #[arg(long, value_name = "DIR")]
     pub(crate) checkpoint_dir: Option<PathBuf>,
     /// Start from scratch even if a checkpoint exists.

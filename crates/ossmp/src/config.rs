@@ -61,10 +61,15 @@ pub(crate) struct Settings {
     pub(crate) v1_signature: bool,
 }
 
-/// The documented default location of the profile file: `~/.config/ossmp/config.toml` on every platform, so
-/// the README's path is right on macOS too.
+/// The documented default location of the profile file: `$XDG_CONFIG_HOME/ossmp/config.toml` when that is
+/// set (to an absolute path, as the XDG spec requires), else `~/.config/ossmp/config.toml` on every platform,
+/// so the README's path is right on macOS too.
 pub(crate) fn default_profile_path() -> Option<PathBuf> {
-    dirs::home_dir().map(|h| h.join(".config").join("ossmp").join("config.toml"))
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute());
+    xdg.or_else(|| dirs::home_dir().map(|h| h.join(".config")))
+        .map(|c| c.join("ossmp").join("config.toml"))
 }
 
 /// Reads one section of a profile file. A missing default file is fine (empty profile); a missing file the user

@@ -118,8 +118,19 @@ fn one_line(rendered: &str, args: impl Iterator<Item = String>) -> String {
     if !text.starts_with("error:") {
         text.insert_str(0, "error: ");
     }
-    const SUBCOMMANDS: [&str; 10] = [
-        "cp", "uploads", "parts", "presign", "serve", "demo", "ls", "rm", "stat", "cat",
+    const SUBCOMMANDS: [&str; 12] = [
+        "cp",
+        "uploads",
+        "parts",
+        "presign",
+        "serve",
+        "demo",
+        "ls",
+        "rm",
+        "stat",
+        "cat",
+        "completions",
+        "man",
     ];
     const NESTED: [&str; 6] = ["ls", "abort", "gc", "get", "put", "upload"];
     let mut args = args.into_iter();

@@ -377,3 +377,92 @@ fn stat_and_cat_of_an_object_and_of_a_missing_one() {
     assert_eq!(last_json(&out.get_output().stdout)["status"], "error");
     s.ossmp(&["stat", "oss://bkt"]).assert().code(2);
 }
+
+#[test]
+fn completions_and_man_page_describe_the_commands() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef ossmp"),
+        ("fish", "complete -c ossmp"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = Command::cargo_bin("ossmp")
+            .unwrap()
+            .args(["completions", shell])
+            .assert()
+            .success();
+        let script = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(
+            script.contains("stat") && script.contains("dry-run"),
+            "{shell}"
+        );
+    }
+    let out = Command::cargo_bin("ossmp")
+        .unwrap()
+        .arg("man")
+        .assert()
+        .success();
+    let page = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH ossmp"),
+        "{page}"
+    );
+    assert!(page.contains("completions"), "{page}");
+    Command::cargo_bin("ossmp")
+        .unwrap()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn parallel_is_jobs_and_checkpoints_live_under_xdg_state_home() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "big.bin", &vec![5u8; 300_000]);
+    let state = s.home.path().join("state");
+    s.ossmp(&[
+        "cp",
+        &f,
+        "oss://bkt/big.bin",
+        "--parallel",
+        "2",
+        "--part-size",
+        "100KiB",
+    ])
+    .env("XDG_STATE_HOME", &state)
+    .assert()
+    .success();
+    assert!(
+        state.join("ossmp").join("checkpoints").is_dir(),
+        "checkpoint dir under XDG_STATE_HOME"
+    );
+    s.ossmp(&["cp", &f, "oss://bkt/x", "--parallel", "0"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn the_profile_file_is_found_under_xdg_config_home() {
+    let s = Server::start();
+    let config = s.home.path().join("xdg-config");
+    std::fs::create_dir_all(config.join("ossmp")).unwrap();
+    std::fs::write(
+        config.join("ossmp").join("config.toml"),
+        format!("[default]\naccess_key_id = \"{AK}\"\naccess_key_secret = \"{SK}\"\n"),
+    )
+    .unwrap();
+    s.put(["p".to_owned()]);
+    s.ossmp(&["stat", "oss://bkt/p"])
+        .env_remove("OSS_ACCESS_KEY_ID")
+        .env_remove("OSS_ACCESS_KEY_SECRET")
+        .env("XDG_CONFIG_HOME", &config)
+        .assert()
+        .success();
+    s.ossmp(&["stat", "oss://bkt/p"])
+        .env_remove("OSS_ACCESS_KEY_ID")
+        .env_remove("OSS_ACCESS_KEY_SECRET")
+        .assert()
+        .code(3);
+}

@@ -15,10 +15,12 @@ use crate::output::Out;
 use crate::progress::{Bar, Snapshot};
 use crate::units::Bytes;
 
-/// Where checkpoints go unless `--checkpoint-dir` says otherwise: the user's cache directory, so they survive
-/// reboots but are understood to be disposable.
+/// Where checkpoints go unless `--checkpoint-dir` says otherwise: the user's state directory
+/// (`$XDG_STATE_HOME`, else `~/.local/state`; the cache directory where there is none), so they survive
+/// reboots and cache clean-ups.
 pub(crate) fn default_checkpoint_dir() -> PathBuf {
-    dirs::cache_dir()
+    dirs::state_dir()
+        .or_else(dirs::cache_dir)
         .unwrap_or_else(std::env::temp_dir)
         .join("ossmp")
         .join("checkpoints")

@@ -1,6 +1,7 @@
 //! One module per subcommand; [`dispatch`] picks one.
 
 pub(crate) mod cat;
+pub(crate) mod completions;
 pub(crate) mod cp;
 #[cfg(feature = "local")]
 pub(crate) mod demo;
@@ -29,6 +30,15 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => return serve::run(&cli.global, args).await,
         _ => {}
     }
+    // These need no account either: they only describe the command tree.
+    match &cli.command {
+        Command::Completions(args) => {
+            completions::completions(args);
+            return Ok(());
+        }
+        Command::Man => return completions::man(),
+        _ => {}
+    }
     let settings = settings(&cli)?;
     let g = &cli.global;
     match cli.command {
@@ -42,6 +52,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Rm(args) => rm::run(g, &settings, args).await,
         Command::Stat(args) => stat::run(g, &settings, args).await,
         Command::Cat(args) => cat::run(g, &settings, args).await,
+        Command::Completions(_) | Command::Man => Ok(()),
         #[cfg(feature = "local")]
         Command::Demo(_) | Command::Serve(_) => Ok(()),
     }
