@@ -58,6 +58,7 @@
 
 mod checkpoint;
 mod config;
+pub mod download;
 mod error;
 mod event;
 pub mod fuzz;
@@ -84,3 +85,10 @@ pub use plan::{PartRange, Plan, PlanOptions, SourceSize};
 pub use request::{CompletePart, Op, OpKind, Request, RequestId};
 pub use target::Target;
 pub use upload::{Timeout, TimeoutReason, Upload};
+
+// Downloads (the `download` module): the machine and its types at the crate root, like `Upload`.
+pub use download::{
+    ChangePolicy, DOWNLOAD_CHECKPOINT_VERSION, Download, DownloadCheckpoint, DownloadCompleted,
+    DownloadConfig, DownloadError, DownloadEvent, DownloadOp, DownloadOpKind, DownloadProgress,
+    DownloadRequest, ObjectInfo,
+};
