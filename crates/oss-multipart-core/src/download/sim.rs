@@ -112,6 +112,8 @@ pub struct DownloadSim {
     /// Every version the object had, by ETag (the current one is `current`).
     versions: BTreeMap<String, Vec<u8>>,
     current: String,
+    /// CRC-64 of the current version.
+    current_crc: u64,
     generation: u64,
     local: Vec<u8>,
     now: Instant,
@@ -138,6 +140,7 @@ impl DownloadSim {
         Self {
             download,
             faults,
+            current_crc: crc64(&object),
             versions: BTreeMap::from([(current.clone(), object)]),
             current,
             generation: 0,
@@ -179,6 +182,7 @@ impl DownloadSim {
     pub fn replace_object(&mut self, data: Vec<u8>) {
         self.generation += 1;
         self.current = etag_of(self.generation, &data);
+        self.current_crc = crc64(&data);
         self.versions.insert(self.current.clone(), data);
     }
 
@@ -288,8 +292,7 @@ impl DownloadSim {
     }
 
     fn object_headers(&self, h: &mut HeaderMap) {
-        let data = self.object();
-        let crc = crc64(data);
+        let crc = self.current_crc;
         let pairs = [
             ("etag", self.current.clone()),
             ("x-oss-hash-crc64ecma", crc.to_string()),
