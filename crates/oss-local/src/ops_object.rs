@@ -252,11 +252,36 @@ fn object_headers(response: &mut Response<crate::body::RespBody>, meta: &ObjectM
     }
 }
 
+/// `If-Match`: `*` or a list of ETags, compared without quotes or case.
+fn if_match(header: &str, etag: &str) -> bool {
+    let bare = |e: &str| {
+        e.trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .to_ascii_uppercase()
+    };
+    let have = bare(etag);
+    header
+        .split(',')
+        .any(|e| e.trim() == "*" || bare(e) == have)
+}
+
 pub(crate) async fn get_object(ctx: &Arc<Ctx>, req: &mut Req, head: bool) -> OpResult {
     let meta = ctx
         .store
         .head(&req.bucket, &req.key)
         .map_err(|e| store_err(e, &req.bucket, &req.key, "", ""))?;
+    if let Some(wanted) = req.h("if-match") {
+        if !if_match(wanted, &meta.etag) {
+            return Err(OssError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not hold.",
+            )
+            .with("Condition", "If-Match")
+            .into());
+        }
+    }
     let range = match (head, req.h("range")) {
         (false, Some(value)) => parse_range(value, meta.size)?,
         _ => None,

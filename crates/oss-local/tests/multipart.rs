@@ -97,6 +97,19 @@ async fn happy_path_with_crc_etag_and_range() {
         r.header("content-range").unwrap(),
         format!("bytes {}-{}/{}", PART - 5, PART + 4, whole.len())
     );
+    // A ranged GET pinned with If-Match: served for the current ETag, 412 for another.
+    let r = req("GET", key)
+        .h("range", "bytes=0-9")
+        .h("if-match", &etag)
+        .send(addr)
+        .await;
+    assert_eq!((r.status, &r.body[..]), (206, &whole[..10]));
+    let r = req("GET", key)
+        .h("range", "bytes=0-9")
+        .h("if-match", "\"0123456789ABCDEF0123456789ABCDEF\"")
+        .send(addr)
+        .await;
+    r.assert_error(412, "PreconditionFailed");
     // The upload is gone.
     let r = req("GET", key).q("uploadId", &id).send(addr).await;
     r.assert_error(404, "NoSuchUpload");
