@@ -106,6 +106,7 @@ mod checkpoint_store;
 mod client;
 mod config;
 mod copy;
+mod download;
 mod error;
 mod listing;
 mod names;
@@ -125,6 +126,10 @@ pub use error::{
     Cancelled, ConfigError, CredentialsFailure, Error, IntegrityError, IoFailure, ResponseFailure,
     ServiceFailure, TransportFailure, UploadFailure,
 };
+pub use download::{
+    DEFAULT_DOWNLOAD_PART_SIZE, DownloadBuilder, DownloadOutput, OnObjectChange,
+};
+pub use error::DownloadFailure;
 pub use oss_model::ops::{HeadObjectOutput, PutObjectOutput};
 pub use presign::{PresignedPart, PresignedRequest, PresignedUpload};
 pub use progress::Progress;

@@ -547,12 +547,12 @@ async fn first_part_size(client: &Client, bucket: &str, key: &str, upload_id: &s
     }
 }
 
-fn seed_from(t: SystemTime) -> u64 {
+pub(crate) fn seed_from(t: SystemTime) -> u64 {
     let n = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     (n as u64) ^ ((n >> 64) as u64) ^ u64::from(std::process::id()).rotate_left(32)
 }
 
-fn failure_kind(e: &TransportError) -> FailureKind {
+pub(crate) fn failure_kind(e: &TransportError) -> FailureKind {
     if e.is_body() {
         FailureKind::SourceRead
     } else if e.is_connect() {

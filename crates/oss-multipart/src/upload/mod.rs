@@ -3,8 +3,8 @@
 //! The builder only collects options; [`driver`] runs the state machine of
 //! `oss-multipart-core` and executes what it asks.
 
-mod driver;
-mod source;
+pub(crate) mod driver;
+pub(crate) mod source;
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
