@@ -61,10 +61,15 @@ fn assert_exact(sim: &DownloadSim, done: &DownloadEvent, seed: u64) {
     let DownloadEvent::Completed(c) = done else {
         unreachable!()
     };
-    let version = sim.version(&c.object.etag).expect("a version the server had");
+    let version = sim
+        .version(&c.object.etag)
+        .expect("a version the server had");
     assert_eq!(sim.local(), version, "seed {seed}: local copy differs");
     assert_eq!(c.crc64, crc64(version), "seed {seed}");
-    assert!(c.crc_verified, "seed {seed}: whole objects with a CRC are verified");
+    assert!(
+        c.crc_verified,
+        "seed {seed}: whole objects with a CRC are verified"
+    );
 }
 
 #[test]
@@ -81,7 +86,12 @@ fn flaky_network_thousands_of_seeds_bit_exact() {
             .events()
             .iter()
             .filter(|e| {
-                matches!(e, DownloadEvent::Restarted { reason: DownloadError::CrcMismatch { .. } })
+                matches!(
+                    e,
+                    DownloadEvent::Restarted {
+                        reason: DownloadError::CrcMismatch { .. }
+                    }
+                )
             })
             .count();
         match &outcome {
@@ -90,14 +100,20 @@ fn flaky_network_thousands_of_seeds_bit_exact() {
                 completed += 1;
             }
             Some(DownloadEvent::Failed(e)) => {
-                assert!(matches!(e, DownloadError::RetriesExhausted { .. }), "seed {seed}: {e:?}");
+                assert!(
+                    matches!(e, DownloadError::RetriesExhausted { .. }),
+                    "seed {seed}: {e:?}"
+                );
                 failed += 1;
             }
             other => panic!("seed {seed}: {other:?}"),
         }
     }
     assert!(completed >= 1990, "completed {completed}, failed {failed}");
-    assert!(crc_restarts > 0, "corrupted bodies were caught by the CRC and refetched");
+    assert!(
+        crc_restarts > 0,
+        "corrupted bodies were caught by the CRC and refetched"
+    );
 }
 
 #[test]
@@ -107,7 +123,11 @@ fn object_replaced_mid_download_never_mixes() {
         let mut r = Rng(seed);
         let (size, part) = shape(&mut r);
         let mut c = config(part, &mut r);
-        c.on_change = if seed % 2 == 0 { ChangePolicy::Fail } else { ChangePolicy::Restart };
+        c.on_change = if seed % 2 == 0 {
+            ChangePolicy::Fail
+        } else {
+            ChangePolicy::Restart
+        };
         let d = Download::new(target(), c, Instant::now(), seed).unwrap();
         let mut faults = DownloadFaults::flaky();
         faults.replace = 0.04;
@@ -126,7 +146,10 @@ fn object_replaced_mid_download_never_mixes() {
             other => panic!("seed {seed}: {other:?}"),
         }
     }
-    assert!(changed > 0, "some downloads saw the object change and failed by policy");
+    assert!(
+        changed > 0,
+        "some downloads saw the object change and failed by policy"
+    );
 }
 
 #[test]
@@ -141,7 +164,11 @@ fn crash_at_any_step_then_resume_refetches_nothing_verified() {
             .with_checkpointing("local");
         let data = object(size, seed);
         let faulty = seed % 3 == 0;
-        let faults = if faulty { DownloadFaults::flaky() } else { DownloadFaults::none() };
+        let faults = if faulty {
+            DownloadFaults::flaky()
+        } else {
+            DownloadFaults::none()
+        };
         let mut sim = DownloadSim::new(d, data.clone(), faults, seed);
         let mut lost_write = false;
         let (mut journaled, mut served_before, mut crashed) = (0, 0, false);
@@ -156,7 +183,8 @@ fn crash_at_any_step_then_resume_refetches_nothing_verified() {
                 sim.local_mut()[i] ^= 0xFF;
                 lost_write = true;
             }
-            sim.crash_and_resume(c.clone(), seed + 1000 * (crash + 1)).unwrap();
+            sim.crash_and_resume(c.clone(), seed + 1000 * (crash + 1))
+                .unwrap();
             journaled = sim.last_checkpoint().map_or(0, |cp| cp.ranges_done());
             served_before = sim.served().len();
             crashed = true;
@@ -180,10 +208,16 @@ fn crash_at_any_step_then_resume_refetches_nothing_verified() {
                     })
                 })
                 .count();
-            assert_eq!(refetched, 0, "seed {seed}: a verified range was fetched again");
+            assert_eq!(
+                refetched, 0,
+                "seed {seed}: a verified range was fetched again"
+            );
         }
     }
-    assert!(resumed_ranges > 100, "resumes reused ranges ({resumed_ranges})");
+    assert!(
+        resumed_ranges > 100,
+        "resumes reused ranges ({resumed_ranges})"
+    );
 }
 
 fn head_headers(size: u64, etag: &str, crc: Option<u64>) -> HeaderMap {
@@ -217,28 +251,47 @@ fn cut_body_requests_only_the_rest() {
     let mut d = Download::new(target(), c, t0, 1).unwrap();
     let (reqs, _) = drain(&mut d);
     let head = reqs[0].id;
-    d.handle_response(head, t0, StatusCode::OK, &head_headers(1500, "\"E\"", None), b"");
+    d.handle_response(
+        head,
+        t0,
+        StatusCode::OK,
+        &head_headers(1500, "\"E\"", None),
+        b"",
+    );
     let (reqs, _) = drain(&mut d);
     assert_eq!(reqs.len(), 2);
-    let DownloadOp::Get { range, if_match, .. } = &reqs[0].op else { panic!() };
+    let DownloadOp::Get {
+        range, if_match, ..
+    } = &reqs[0].op
+    else {
+        panic!()
+    };
     assert_eq!((range.clone(), if_match.as_str()), (0..1000, "\"E\""));
     let oss = reqs[0].to_oss_request().unwrap().unwrap();
     assert_eq!(oss.headers.get("range").unwrap(), "bytes=0-999");
     assert_eq!(oss.headers.get("if-match").unwrap(), "\"E\"");
 
     let mut h = head_headers(1000, "\"E\"", None);
-    h.insert("content-range", HeaderValue::from_static("bytes 0-999/1500"));
+    h.insert(
+        "content-range",
+        HeaderValue::from_static("bytes 0-999/1500"),
+    );
     d.handle_response(reqs[0].id, t0, StatusCode::PARTIAL_CONTENT, &h, b"");
     assert_eq!(d.body_target(reqs[0].id), Some(0..1000));
     d.handle_body(reqs[0].id, t0, 400, 7, Some(FailureKind::ConnectionReset));
     let (again, evs) = drain(&mut d);
     assert!(again.is_empty(), "the retry waits for its backoff");
-    assert!(evs.iter().any(|e| matches!(e, DownloadEvent::Retried { index: Some(0), .. })));
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, DownloadEvent::Retried { index: Some(0), .. }))
+    );
     assert!(evs.contains(&DownloadEvent::Progress(d.progress())));
     assert_eq!(d.progress().received, 400);
     d.handle_timeout(t0 + Duration::from_secs(60));
     let (retry, _) = drain(&mut d);
-    let DownloadOp::Get { range, .. } = &retry[0].op else { panic!() };
+    let DownloadOp::Get { range, .. } = &retry[0].op else {
+        panic!()
+    };
     assert_eq!(*range, 400..1000, "only the missing rest is requested");
 }
 
@@ -247,10 +300,26 @@ fn precondition_failed_fails_by_default_with_a_typed_error() {
     let t0 = Instant::now();
     let mut d = Download::new(target(), DownloadConfig::default(), t0, 1).unwrap();
     let (reqs, _) = drain(&mut d);
-    d.handle_response(reqs[0].id, t0, StatusCode::OK, &head_headers(10, "\"E\"", Some(1)), b"");
+    d.handle_response(
+        reqs[0].id,
+        t0,
+        StatusCode::OK,
+        &head_headers(10, "\"E\"", Some(1)),
+        b"",
+    );
     let (reqs, _) = drain(&mut d);
-    d.handle_response(reqs[0].id, t0, StatusCode::PRECONDITION_FAILED, &HeaderMap::new(), b"");
-    assert_eq!(d.body_target(reqs[0].id), None, "no body is written after a 412");
+    d.handle_response(
+        reqs[0].id,
+        t0,
+        StatusCode::PRECONDITION_FAILED,
+        &HeaderMap::new(),
+        b"",
+    );
+    assert_eq!(
+        d.body_target(reqs[0].id),
+        None,
+        "no body is written after a 412"
+    );
     let (_, evs) = drain(&mut d);
     assert!(
         matches!(evs.last(), Some(DownloadEvent::Failed(e)) if e.is_object_changed()),
@@ -264,7 +333,13 @@ fn wrong_content_range_is_not_written() {
     let t0 = Instant::now();
     let mut d = Download::new(target(), DownloadConfig::default(), t0, 1).unwrap();
     let (reqs, _) = drain(&mut d);
-    d.handle_response(reqs[0].id, t0, StatusCode::OK, &head_headers(100, "\"E\"", Some(1)), b"");
+    d.handle_response(
+        reqs[0].id,
+        t0,
+        StatusCode::OK,
+        &head_headers(100, "\"E\"", Some(1)),
+        b"",
+    );
     let (reqs, _) = drain(&mut d);
     let mut h = HeaderMap::new();
     h.insert("content-range", HeaderValue::from_static("bytes 10-99/100"));
@@ -280,20 +355,45 @@ fn huge_objects_plan_without_overflow() {
     c.part_size = 5 * 1024 * 1024 * 1024;
     let mut d = Download::new(target(), c, t0, 1).unwrap();
     let (reqs, _) = drain(&mut d);
-    d.handle_response(reqs[0].id, t0, StatusCode::OK, &head_headers(size, "\"E\"", Some(9)), b"");
+    d.handle_response(
+        reqs[0].id,
+        t0,
+        StatusCode::OK,
+        &head_headers(size, "\"E\"", Some(9)),
+        b"",
+    );
     let (reqs, _) = drain(&mut d);
     assert_eq!(d.range_count(), Some(size.div_ceil(5 * 1024 * 1024 * 1024)));
     assert_eq!(reqs.len(), 4);
-    let DownloadOp::Get { range, .. } = &reqs[3].op else { panic!() };
-    assert_eq!(*range, 3 * 5 * 1024 * 1024 * 1024..4 * 5 * 1024 * 1024 * 1024);
+    let DownloadOp::Get { range, .. } = &reqs[3].op else {
+        panic!()
+    };
+    assert_eq!(
+        *range,
+        3 * 5 * 1024 * 1024 * 1024..4 * 5 * 1024 * 1024 * 1024
+    );
 
     // A span near u64::MAX: ranges stay inside it.
-    let mut d = Download::for_range(target(), u64::MAX - 10..u64::MAX, DownloadConfig::default(), t0, 1)
-        .unwrap();
+    let mut d = Download::for_range(
+        target(),
+        u64::MAX - 10..u64::MAX,
+        DownloadConfig::default(),
+        t0,
+        1,
+    )
+    .unwrap();
     let (reqs, _) = drain(&mut d);
-    d.handle_response(reqs[0].id, t0, StatusCode::OK, &head_headers(u64::MAX, "\"E\"", None), b"");
+    d.handle_response(
+        reqs[0].id,
+        t0,
+        StatusCode::OK,
+        &head_headers(u64::MAX, "\"E\"", None),
+        b"",
+    );
     let (reqs, _) = drain(&mut d);
-    let DownloadOp::Get { range, .. } = &reqs[0].op else { panic!() };
+    let DownloadOp::Get { range, .. } = &reqs[0].op else {
+        panic!()
+    };
     assert_eq!(*range, u64::MAX - 10..u64::MAX);
 }
 
@@ -306,7 +406,13 @@ fn ordered_window_bounds_what_is_requested_ahead() {
     c.window = Some(2);
     let mut d = Download::new(target(), c, t0, 1).unwrap();
     let (reqs, _) = drain(&mut d);
-    d.handle_response(reqs[0].id, t0, StatusCode::OK, &head_headers(100, "\"E\"", None), b"");
+    d.handle_response(
+        reqs[0].id,
+        t0,
+        StatusCode::OK,
+        &head_headers(100, "\"E\"", None),
+        b"",
+    );
     let (reqs, _) = drain(&mut d);
     assert_eq!(reqs.len(), 2, "two ranges past the first incomplete one");
     // Completing range 1 does not open the window: range 0 is still missing.
@@ -342,4 +448,3 @@ fn checkpoint_round_trips_through_json_and_rejects_edits() {
     let edited: oss_multipart_core::DownloadCheckpoint = serde_json::from_str(&edited).unwrap();
     assert!(Download::from_checkpoint(&edited, c, Instant::now(), 1).is_err());
 }
-

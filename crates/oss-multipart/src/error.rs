@@ -45,7 +45,7 @@ pub enum Error {
     Upload(UploadFailure),
     /// A download failed; carries the cause and what was kept for resume.
     #[error(transparent)]
-    Download(DownloadFailure),
+    Download(Box<DownloadFailure>),
 }
 
 impl Error {

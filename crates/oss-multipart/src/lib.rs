@@ -122,14 +122,12 @@ pub use builder::ClientBuilder;
 pub use client::Client;
 pub use config::{Addressing, ConfigKey, RetryConfig, SignatureVersion};
 pub use copy::{CopyBuilder, CopyOutput, DEFAULT_COPY_PART_SIZE};
+pub use download::{DEFAULT_DOWNLOAD_PART_SIZE, DownloadBuilder, DownloadOutput, OnObjectChange};
+pub use error::DownloadFailure;
 pub use error::{
     Cancelled, ConfigError, CredentialsFailure, Error, IntegrityError, IoFailure, ResponseFailure,
     ServiceFailure, TransportFailure, UploadFailure,
 };
-pub use download::{
-    DEFAULT_DOWNLOAD_PART_SIZE, DownloadBuilder, DownloadOutput, OnObjectChange,
-};
-pub use error::DownloadFailure;
 pub use oss_model::ops::{HeadObjectOutput, PutObjectOutput};
 pub use presign::{PresignedPart, PresignedRequest, PresignedUpload};
 pub use progress::Progress;

@@ -90,9 +90,9 @@ impl DownloadError {
             | Self::ShortBody { .. }
             | Self::CrcMismatch { .. }
             | Self::InvalidResponse { .. } => true,
-            Self::ObjectChanged { .. } | Self::Unsupported { .. } | Self::RetriesExhausted { .. } => {
-                false
-            }
+            Self::ObjectChanged { .. }
+            | Self::Unsupported { .. }
+            | Self::RetriesExhausted { .. } => false,
         }
     }
 

@@ -15,12 +15,12 @@ use std::time::Instant;
 use http::{HeaderMap, StatusCode};
 use oss_model::crc64::crc64_combine;
 
+use self::checkpoint::RangeV1;
 pub use self::checkpoint::{DOWNLOAD_CHECKPOINT_VERSION, DownloadCheckpoint};
 pub use self::config::{ChangePolicy, DownloadConfig};
 pub use self::error::{DownloadError, DownloadOpKind};
 pub use self::event::{DownloadCompleted, DownloadEvent, DownloadProgress, ObjectInfo};
 pub use self::request::{DownloadOp, DownloadRequest};
-use self::checkpoint::RangeV1;
 use crate::error::{FailureKind, PlanError};
 use crate::request::RequestId;
 use crate::retry::{Scheduler, Verdict};

@@ -266,7 +266,10 @@ impl DownloadSim {
         match ev {
             DownloadEvent::Progress(p) => {
                 assert!(p.received >= self.last_progress, "progress went backwards");
-                assert!(p.total.is_none_or(|t| p.received <= t), "progress over total");
+                assert!(
+                    p.total.is_none_or(|t| p.received <= t),
+                    "progress over total"
+                );
                 self.last_progress = p.received;
             }
             DownloadEvent::CheckpointChanged => self.checkpoint = self.download.checkpoint(),
@@ -317,7 +320,16 @@ impl DownloadSim {
             let (status, headers, body) =
                 Self::error_answer(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable");
             let cut = None;
-            return self.push(at, Delivery::Answer { id, status, headers, body, cut });
+            return self.push(
+                at,
+                Delivery::Answer {
+                    id,
+                    status,
+                    headers,
+                    body,
+                    cut,
+                },
+            );
         }
         let DownloadOp::Get {
             range, if_match, ..
@@ -330,7 +342,16 @@ impl DownloadSim {
                 HeaderValue::from(self.object().len() as u64),
             );
             let (status, body, cut) = (StatusCode::OK, Vec::new(), None);
-            return self.push(at, Delivery::Answer { id, status, headers, body, cut });
+            return self.push(
+                at,
+                Delivery::Answer {
+                    id,
+                    status,
+                    headers,
+                    body,
+                    cut,
+                },
+            );
         };
         if self.rng.chance(self.faults.replace) {
             let mut data = self.object().to_vec();
@@ -345,14 +366,32 @@ impl DownloadSim {
             let (status, headers, body) =
                 Self::error_answer(StatusCode::PRECONDITION_FAILED, "PreconditionFailed");
             let cut = None;
-            return self.push(at, Delivery::Answer { id, status, headers, body, cut });
+            return self.push(
+                at,
+                Delivery::Answer {
+                    id,
+                    status,
+                    headers,
+                    body,
+                    cut,
+                },
+            );
         }
         let size = self.object().len() as u64;
         if range.start >= range.end || range.end > size {
             let (status, headers, body) =
                 Self::error_answer(StatusCode::RANGE_NOT_SATISFIABLE, "InvalidRange");
             let cut = None;
-            return self.push(at, Delivery::Answer { id, status, headers, body, cut });
+            return self.push(
+                at,
+                Delivery::Answer {
+                    id,
+                    status,
+                    headers,
+                    body,
+                    cut,
+                },
+            );
         }
         let mut body = self.object()[range.start as usize..range.end as usize].to_vec();
         self.served.push(range.clone());
@@ -376,7 +415,16 @@ impl DownloadSim {
             None
         };
         let status = StatusCode::PARTIAL_CONTENT;
-        self.push(at, Delivery::Answer { id, status, headers, body, cut });
+        self.push(
+            at,
+            Delivery::Answer {
+                id,
+                status,
+                headers,
+                body,
+                cut,
+            },
+        );
     }
 
     fn deliver(&mut self, d: Delivery) {

@@ -179,7 +179,10 @@ async fn blocking<T: Send + 'static>(
         .map_err(std::io::Error::other)?
 }
 
-pub(super) async fn run_to_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, Error> {
+pub(super) async fn run_to_file(
+    b: DownloadBuilder,
+    path: PathBuf,
+) -> Result<DownloadOutput, Error> {
     let span = tracing::info_span!("oss_download", bucket = %b.bucket, key = %b.key);
     run_file(b, path).instrument(span).await
 }
@@ -265,7 +268,7 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
                     .open(t)
             })
             .await
-            .map_err(io_err("could not create the download file", &temp))?;
+            .map_err(io_err("could not create a temp file beside", &path))?;
             let up = Download::new(target, config, now, seed)
                 .map_err(|e| Error::config("download", e.to_string()))?;
             let up = match &checkpoint_path {
@@ -279,18 +282,22 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
     let mut guard = TempGuard {
         path: Some(temp.clone()),
     };
-    let mut lp = Loop::new(&b, Some((file.clone(), temp.clone())), checkpoint_path.clone());
+    let mut lp = Loop::new(
+        &b,
+        Some((file.clone(), temp.clone())),
+        checkpoint_path.clone(),
+    );
     let mut sink = Sink::File(file.clone());
     let result = lp.drive(&b, up, &mut sink).await;
     let fail = |source: Error, kept: bool| {
-        Error::Download(DownloadFailure {
+        Error::Download(Box::new(DownloadFailure {
             bucket: b.bucket.clone(),
             key: b.key.clone(),
             path: Some(path.clone()),
             temp: kept.then(|| temp.clone()),
             checkpoint: if kept { checkpoint_path.clone() } else { None },
             source: Box::new(source),
-        })
+        }))
     };
     let done = match result {
         Ok(done) => done,
@@ -310,7 +317,8 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
                 }
                 Stop::Core(e) => {
                     // A changed or missing object cannot be continued: start over next time.
-                    let dead = e.is_object_changed() || !e.is_retryable() && e.service_error().is_some();
+                    let dead =
+                        e.is_object_changed() || !e.is_retryable() && e.service_error().is_some();
                     let kt = lp.last_transport.take();
                     (core_error(e, kt), keep && !dead)
                 }
@@ -441,14 +449,14 @@ pub(super) async fn run_to_writer<W: AsyncWrite + Unpin + Send>(
                     Stop::Fatal(e) => e,
                     Stop::Cancelled => unreachable_cancel(),
                 };
-                return Err(Error::Download(DownloadFailure {
+                return Err(Error::Download(Box::new(DownloadFailure {
                     bucket: b.bucket.clone(),
                     key: b.key.clone(),
                     path: None,
                     temp: None,
                     checkpoint: None,
                     source: Box::new(source),
-                }));
+                })));
             }
         };
         sink.flush()
@@ -638,7 +646,9 @@ impl Loop {
                 let start = self.span_start.min(info.size);
                 sink.start_at(start);
                 self.progress.bytes_total = up.progress().total;
-                self.progress.parts_total = up.range_count().map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+                self.progress.parts_total = up
+                    .range_count()
+                    .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
                 self.report();
             }
             DownloadEvent::Progress(p) => {
@@ -681,7 +691,12 @@ impl Loop {
         None
     }
 
-    async fn feed(&mut self, up: &mut Download, msg: Msg, sink: &mut Sink<'_>) -> Result<(), Error> {
+    async fn feed(
+        &mut self,
+        up: &mut Download,
+        msg: Msg,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), Error> {
         let now = self.client.inner.runtime.now();
         match msg {
             Msg::Head {

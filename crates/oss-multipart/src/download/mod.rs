@@ -21,7 +21,6 @@ use crate::error::Error;
 use crate::progress::Progress;
 use crate::upload::PauseHandle;
 
-
 /// Default bytes per ranged GET.
 pub const DEFAULT_DOWNLOAD_PART_SIZE: u64 = 8 * 1024 * 1024;
 

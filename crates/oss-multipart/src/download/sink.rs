@@ -40,7 +40,11 @@ pub(crate) struct Received {
 }
 
 /// Receives `body` into `target` (never past its end).
-pub(crate) async fn receive(mut body: ResponseBody, target: Range<u64>, dest: BodyDest) -> Received {
+pub(crate) async fn receive(
+    mut body: ResponseBody,
+    target: Range<u64>,
+    dest: BodyDest,
+) -> Received {
     let cap = target.end - target.start;
     let mut crc = Crc64::new();
     let mut kept = 0u64;
