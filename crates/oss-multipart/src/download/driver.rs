@@ -10,7 +10,6 @@ use std::fs::File;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -33,10 +32,6 @@ use crate::progress::{Progress, RateMeter, eta};
 use crate::transport::RequestBody;
 use crate::upload::driver::{failure_kind, seed_from};
 use crate::upload::source::hash_range;
-
-/// Checkpoints are written at most this often (plus at the end): an older checkpoint only
-/// means a few more ranges are fetched again.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// Smallest range accepted from callers.
 const MIN_PART_SIZE: u64 = 4096;
@@ -77,8 +72,7 @@ struct Loop {
     client: Client,
     /// The temp file being written (file sink), for errors and verification.
     temp: Option<(Arc<File>, PathBuf)>,
-    checkpoint_path: Option<PathBuf>,
-    last_save: Option<Instant>,
+    saver: Option<Saver>,
     progress: Progress,
     progress_fn: Option<super::ProgressFn>,
     meter: RateMeter,
@@ -372,6 +366,70 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
     Ok(lp.output(&b, done, Some(path), resumed))
 }
 
+/// Writes checkpoints in the background, always the latest one offered, so the download never
+/// waits for a checkpoint's fsync and a kill loses at most the checkpoint being written.
+struct Saver {
+    slot: Arc<std::sync::Mutex<Option<DownloadCheckpoint>>>,
+    wake: Arc<tokio::sync::Notify>,
+    closing: Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Saver {
+    fn start(path: PathBuf) -> Self {
+        let slot: Arc<std::sync::Mutex<Option<DownloadCheckpoint>>> = Arc::default();
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let closing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (s, w, c) = (slot.clone(), wake.clone(), closing.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let next = s.lock().ok().and_then(|mut g| g.take());
+                match next {
+                    Some(cp) => {
+                        if let Err(e) = checkpoint_store::save(&path, &cp).await {
+                            tracing::warn!(error = %e, "could not save the download checkpoint");
+                        }
+                    }
+                    None if c.load(std::sync::atomic::Ordering::Acquire) => return,
+                    None => w.notified().await,
+                }
+            }
+        });
+        Self {
+            slot,
+            wake,
+            closing,
+            task,
+        }
+    }
+
+    fn offer(&self, force: bool, build: impl FnOnce() -> Option<DownloadCheckpoint>) {
+        let Ok(mut slot) = self.slot.lock() else {
+            return;
+        };
+        if force || slot.is_none() {
+            if let Some(cp) = build() {
+                *slot = Some(cp);
+                self.wake.notify_one();
+            }
+        }
+    }
+
+    /// Writes what is pending (unless `discard`: the download succeeded and the checkpoint is
+    /// about to be removed) and stops.
+    async fn close(self, discard: bool) {
+        if discard {
+            if let Ok(mut slot) = self.slot.lock() {
+                *slot = None;
+            }
+        }
+        self.closing
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.wake.notify_one();
+        let _ = self.task.await;
+    }
+}
+
 /// Makes the rename durable (best effort: not every platform can open a directory).
 fn sync_dir(path: &Path) {
     #[cfg(unix)]
@@ -486,8 +544,7 @@ impl Loop {
         Self {
             client: b.client.clone(),
             temp,
-            checkpoint_path,
-            last_save: None,
+            saver: checkpoint_path.map(Saver::start),
             progress: Progress {
                 bytes_done: 0,
                 bytes_total: None,
@@ -543,21 +600,12 @@ impl Loop {
         }
     }
 
-    /// Persists the checkpoint (debounced unless `force`).
-    async fn save(&mut self, up: &Download, force: bool) {
-        let now = self.client.inner.runtime.now();
-        if !force
-            && self
-                .last_save
-                .is_some_and(|t| now.saturating_duration_since(t) < CHECKPOINT_EVERY)
-        {
-            return;
-        }
-        if let (Some(path), Some(cp)) = (&self.checkpoint_path, up.checkpoint()) {
-            if let Err(e) = checkpoint_store::save(path, &cp).await {
-                tracing::warn!(error = %e, "could not save the download checkpoint");
-            }
-            self.last_save = Some(now);
+    /// Hands the current checkpoint to the saver: always when `force` (the final state after a
+    /// stop), otherwise only when the saver has written the previous one (building a
+    /// checkpoint is linear in the journal, so it is not rebuilt faster than the disk takes it).
+    fn save(&self, up: &Download, force: bool) {
+        if let Some(saver) = &self.saver {
+            saver.offer(force, || up.checkpoint());
         }
     }
 
@@ -607,12 +655,12 @@ impl Loop {
                 biased;
                 () = cancel.cancelled() => {
                     tracing::info!("download cancelled");
-                    self.save(&up, true).await;
+                    self.save(&up, true);
                     break Err(Stop::Cancelled);
                 }
                 Some(msg) = rx.recv() => {
                     if let Err(e) = self.feed(&mut up, msg, sink).await {
-                        self.save(&up, true).await;
+                        self.save(&up, true);
                         break Err(Stop::Fatal(e));
                     }
                 }
@@ -628,8 +676,12 @@ impl Loop {
             }
         };
         tasks.abort_all();
-        // Let aborted writers stop before the caller renames or removes the file.
+        // Let aborted writers stop before the caller renames or removes the file, and the
+        // saver write its last checkpoint before the caller removes or reports it.
         while tasks.join_next().await.is_some() {}
+        if let Some(saver) = self.saver.take() {
+            saver.close(result.is_ok()).await;
+        }
         result
     }
 
@@ -679,10 +731,10 @@ impl Loop {
                 tasks.abort_all();
                 self.progress.parts_done = 0;
             }
-            DownloadEvent::CheckpointChanged => self.save(up, false).await,
+            DownloadEvent::CheckpointChanged => self.save(up, false),
             DownloadEvent::Completed(c) => return Some(Ok(c)),
             DownloadEvent::Failed(e) => {
-                self.save(up, true).await;
+                self.save(up, true);
                 return Some(Err(Stop::Core(e)));
             }
             DownloadEvent::Aborted => return Some(Err(Stop::Cancelled)),

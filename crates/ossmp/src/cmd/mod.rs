@@ -1,6 +1,7 @@
 //! One module per subcommand; [`dispatch`] picks one.
 
 pub(crate) mod cp;
+pub(crate) mod cp_download;
 pub(crate) mod demo;
 pub(crate) mod presign;
 pub(crate) mod serve;
