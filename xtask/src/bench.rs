@@ -91,6 +91,9 @@ impl Flags {
 }
 
 /// `123`, `100KiB`, `8MiB`, `4GiB` (binary multiples; `K`, `MB`, ... too).
+///
+/// A small copy of `oss_multipart::units::parse_size` (integers only): xtask may not depend on
+/// workspace crates, so that it still builds, and can diagnose, when they do not.
 pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -114,7 +117,7 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
 /// `8 MiB`, `4 GiB`, `100 KiB`, `12345 B`.
 pub(crate) fn human_size(bytes: u64) -> String {
     for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{} {unit}", bytes >> shift);
         }
     }

@@ -48,7 +48,7 @@ fn config(part: u64, r: &mut Rng) -> DownloadConfig {
     let mut c = DownloadConfig::default();
     c.part_size = part;
     c.max_in_flight = 1 + r.below(8) as usize;
-    c.retry.max_attempts = 10;
+    c.retry.max_retries = 9;
     c
 }
 

@@ -1,6 +1,7 @@
 //! Why a download failed ([`DownloadError`]).
 
-use crate::error::{FailureKind, ServiceError, service_retryable};
+use crate::classify::{FailedAttempt, classify};
+use crate::error::{FailureKind, ServiceError};
 
 /// The operation of a download request, for errors and events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,15 +82,17 @@ pub enum DownloadError {
 }
 
 impl DownloadError {
-    /// Whether retrying the same operation may succeed. Service errors use the workspace's one
-    /// classification (the same as uploads).
+    /// Whether retrying the same operation may succeed. Service and transport failures use
+    /// the workspace's one classification ([`classify`](crate::classify), as uploads do).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Service { error, .. } => service_retryable(error),
-            Self::Transport { .. }
-            | Self::ShortBody { .. }
-            | Self::CrcMismatch { .. }
-            | Self::InvalidResponse { .. } => true,
+            Self::Service { error, .. } => classify(FailedAttempt::Service(error)).is_retryable(),
+            Self::Transport { kind, .. } => {
+                classify(FailedAttempt::Transport(*kind)).is_retryable()
+            }
+            Self::ShortBody { .. } | Self::CrcMismatch { .. } | Self::InvalidResponse { .. } => {
+                true
+            }
             Self::ObjectChanged { .. }
             | Self::Unsupported { .. }
             | Self::RetriesExhausted { .. } => false,

@@ -23,7 +23,8 @@ pub use self::event::{DownloadCompleted, DownloadEvent, DownloadProgress, Object
 pub use self::request::{DownloadOp, DownloadRequest};
 use crate::error::{FailureKind, PlanError};
 use crate::request::RequestId;
-use crate::retry::{Scheduler, Verdict};
+use crate::retry::Tries;
+use crate::scheduler::Scheduler;
 use crate::target::Target;
 use crate::upload::{Timeout, TimeoutReason};
 use crate::wire::etag_eq;
@@ -54,7 +55,7 @@ struct Partial {
     /// CRC-64 of that prefix.
     crc: u64,
     /// Attempts since the last progress.
-    attempts: u32,
+    tries: Tries,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,8 +137,8 @@ pub struct Download {
     reused: u64,
     in_flight: BTreeMap<RequestId, Flight>,
     scheduler: Scheduler<Job>,
-    head_attempts: u32,
-    whole_attempts: u32,
+    head_tries: Tries,
+    whole_tries: Tries,
     head_ready: bool,
     requests: VecDeque<DownloadRequest>,
     events: VecDeque<DownloadEvent>,
@@ -182,8 +183,8 @@ impl Download {
             reused: 0,
             in_flight: BTreeMap::new(),
             scheduler: Scheduler::new(retry, seed),
-            head_attempts: 0,
-            whole_attempts: 0,
+            head_tries: Tries::default(),
+            whole_tries: Tries::default(),
             head_ready: true,
             requests: VecDeque::new(),
             events: VecDeque::new(),
@@ -542,7 +543,7 @@ impl Download {
         p.crc = crc64_combine(p.crc, crc64, len);
         p.received += len;
         if len > 0 {
-            p.attempts = 0;
+            p.tries = Tries::default();
         }
         let complete = p.received == range.end - range.start;
         let crc = p.crc;
@@ -742,15 +743,15 @@ impl Download {
 
     /// Drops everything fetched and schedules a new start from HEAD, within the budget.
     fn start_over(&mut self, reason: DownloadError) {
-        self.whole_attempts += 1;
-        match self.scheduler.verdict(self.whole_attempts) {
-            Verdict::Retry(delay) => {
+        self.whole_tries.start(self.now);
+        match self.scheduler.next_delay(self.whole_tries, self.now) {
+            Some(delay) => {
                 self.drop_work();
                 self.phase = Phase::Backoff;
                 self.events.push_back(DownloadEvent::Restarted { reason });
                 self.scheduler.schedule(self.now + delay, Job::Restart);
             }
-            Verdict::GiveUp => self.fail(DownloadError::RetriesExhausted {
+            None => self.fail(DownloadError::RetriesExhausted {
                 last: Box::new(reason),
             }),
         }
@@ -760,7 +761,7 @@ impl Download {
         self.drop_work();
         self.object = None;
         self.phase = Phase::Head;
-        self.head_attempts = 0;
+        self.head_tries = Tries::default();
         self.head_ready = true;
         self.checkpoint_changed();
     }
@@ -788,13 +789,13 @@ impl Download {
         if !err.is_retryable() {
             return self.fail(err);
         }
-        let attempt = match job {
-            Job::Head => self.head_attempts,
-            Job::Get(i) => self.partial.get(&i).map_or(1, |p| p.attempts.max(1)),
+        let tries = match job {
+            Job::Head => self.head_tries,
+            Job::Get(i) => self.partial.get(&i).map(|p| p.tries).unwrap_or_default(),
             Job::Verify(_) | Job::Restart => return,
         };
-        match self.scheduler.verdict(attempt) {
-            Verdict::Retry(delay) => {
+        match self.scheduler.next_delay(tries, self.now) {
+            Some(delay) => {
                 self.events.push_back(DownloadEvent::Retried {
                     op: match job {
                         Job::Head => DownloadOpKind::Head,
@@ -804,13 +805,13 @@ impl Download {
                         Job::Get(i) => Some(i),
                         _ => None,
                     },
-                    attempt,
+                    attempt: tries.count(),
                     delay,
                     reason: err,
                 });
                 self.scheduler.schedule(self.now + delay, job);
             }
-            Verdict::GiveUp => self.fail(DownloadError::RetriesExhausted {
+            None => self.fail(DownloadError::RetriesExhausted {
                 last: Box::new(err),
             }),
         }
@@ -874,7 +875,7 @@ impl Download {
         if self.phase == Phase::Head {
             if self.head_ready && self.in_flight.is_empty() {
                 self.head_ready = false;
-                self.head_attempts += 1;
+                self.head_tries.start(self.now);
                 self.issue(Job::Head, DownloadOp::Head, 0..0);
             }
             return;
@@ -900,8 +901,9 @@ impl Download {
                 break;
             };
             let range = self.range_of(i);
+            let now = self.now;
             let p = self.partial.entry(i).or_default();
-            p.attempts += 1;
+            p.tries.start(now);
             let requested = range.start + p.received..range.end;
             self.issue(
                 Job::Get(i),

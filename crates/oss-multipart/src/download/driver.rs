@@ -15,7 +15,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use oss_multipart_core::{
     ChangePolicy, Download, DownloadCheckpoint, DownloadCompleted, DownloadConfig, DownloadError,
-    DownloadEvent, DownloadOp, DownloadOpKind, DownloadRequest, RequestId, RetryPolicy, Target,
+    DownloadEvent, DownloadOp, DownloadOpKind, DownloadRequest, RequestId, Target,
 };
 use oss_transport::TransportError;
 use tokio::io::AsyncWrite;
@@ -26,11 +26,10 @@ use tracing::Instrument as _;
 use super::sink::{BodyDest, Received, Sink, receive};
 use super::{DownloadBuilder, DownloadOutput, OnObjectChange};
 use crate::checkpoint_store::{self, SourceIdentity};
-use crate::client::{Client, MAX_XML_RESPONSE};
+use crate::client::{Client, MAX_XML_RESPONSE, failure_kind, seed};
 use crate::error::{Cancelled, DownloadFailure, Error, IntegrityError, ResponseFailure};
 use crate::progress::{Progress, RateMeter, eta};
 use crate::transport::RequestBody;
-use crate::upload::driver::{failure_kind, seed_from};
 use crate::upload::source::hash_range;
 
 /// Smallest range accepted from callers.
@@ -97,12 +96,7 @@ fn config_of(b: &DownloadBuilder, ordered: bool) -> Result<DownloadConfig, Error
     c.part_size = b.part_size;
     c.max_in_flight = b.concurrency;
     c.window = ordered.then(|| 2 * b.concurrency as u64);
-    let mut retry = RetryPolicy::default();
-    let rc = &b.client.inner.retry;
-    retry.base_delay = rc.initial_backoff.min(rc.max_backoff);
-    retry.max_delay = rc.max_backoff;
-    retry.max_attempts = rc.max_retries.saturating_add(1);
-    c.retry = retry;
+    c.retry = b.client.inner.retry.policy();
     // A writer cannot take back bytes it was given: it never restarts.
     c.on_change = match b.on_change {
         OnObjectChange::Restart if !ordered => ChangePolicy::Restart,
@@ -215,7 +209,7 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
         _ => PathBuf::from("."),
     };
     let rt = b.client.inner.runtime.clone();
-    let seed = seed_from(rt.system_time());
+    let seed = seed(rt.system_time());
     let checkpoint_path = b.checkpoint_dir.as_ref().map(|cp_dir| {
         let abs = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
         let identity = SourceIdentity {
@@ -481,7 +475,7 @@ pub(super) async fn run_to_writer<W: AsyncWrite + Unpin + Send>(
         let config = config_of(&b, true)?;
         let target = target_of(&b)?;
         let rt = b.client.inner.runtime.clone();
-        let seed = seed_from(rt.system_time());
+        let seed = seed(rt.system_time());
         let up = match &b.range {
             Some(r) => Download::for_range(target, r.clone(), config, rt.now(), seed),
             None => Download::new(target, config, rt.now(), seed),

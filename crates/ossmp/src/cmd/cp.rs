@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use oss_multipart::CancellationToken;
 use oss_multipart::ops::ServerSideEncryption;
 use oss_multipart::{Client, Error as OssError, FailurePolicy, UploadBuilder, UploadOutput};
-use tokio_util::sync::CancellationToken;
 
 use crate::cli::{CpArgs, CpDest, GlobalArgs, MAX_PARTS};
 use crate::config::Settings;

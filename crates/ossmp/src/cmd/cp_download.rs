@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use oss_multipart::CancellationToken;
 use oss_multipart::{DownloadBuilder, DownloadOutput, Error as OssError};
-use tokio_util::sync::CancellationToken;
 
 use super::cp::{cancel_on_ctrl_c, default_checkpoint_dir, progress_fn, rate};
 use crate::cli::{CpArgs, CpDest, GlobalArgs};
