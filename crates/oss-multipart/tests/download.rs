@@ -87,6 +87,22 @@ async fn files_of_every_shape_download_bit_exact_and_atomically() {
         assert_eq!(out.ranges, (size as u64).div_ceil(102_400));
     }
     assert!(leftovers(dir.path(), &["f0", "f1", "f2", "f3", "f4"]).is_empty());
+    // A multipart object (its ETag is not an MD5, its CRC-64 is the parts' combination).
+    let bytes = data(350_000, 7);
+    let src = dir.path().join("src");
+    std::fs::write(&src, &bytes).unwrap();
+    let up = client
+        .upload_file(BUCKET, "multipart", &src)
+        .part_size(102_400)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.parts, 4);
+    let path = dir.path().join("mp");
+    let out = client.download_file(BUCKET, "multipart", &path).await.unwrap();
+    assert!(out.crc_verified && std::fs::read(&path).unwrap() == bytes);
+    std::fs::remove_file(&src).unwrap();
+    std::fs::remove_file(&path).unwrap();
     // The default replaces an existing file, as cp does.
     let path = dir.path().join("f4");
     client

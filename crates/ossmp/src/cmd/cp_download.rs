@@ -171,6 +171,18 @@ fn annotate(e: OssError, src: &OssUrl, dest: &str) -> anyhow::Error {
                 .into();
         }
     }
+    if e.is_integrity() {
+        // The upload-oriented advice of the generic report does not fit a download.
+        return CliError::new(
+            Exit::Integrity,
+            format!(
+                "downloading {src} to {dest}: {}",
+                crate::exit::display_chain(&e)
+            ),
+        )
+        .hint("nothing was written to the destination; run the command again to fetch the object as it is now")
+        .into();
+    }
     anyhow::Error::new(e).context(format!("downloading {src} to {dest}"))
 }
 
