@@ -99,6 +99,7 @@ mod checkpoint_store;
 mod client;
 mod config;
 mod copy;
+mod download;
 mod error;
 mod listing;
 mod manual;
@@ -117,6 +118,8 @@ pub use builder::ClientBuilder;
 pub use client::Client;
 pub use config::{Addressing, ConfigKey, RetryConfig, SignatureVersion};
 pub use copy::{CopyBuilder, CopyOutput, DEFAULT_COPY_PART_SIZE};
+pub use download::{DEFAULT_DOWNLOAD_PART_SIZE, DownloadBuilder, DownloadOutput, OnObjectChange};
+pub use error::DownloadFailure;
 pub use error::{
     Cancelled, ConfigError, CredentialsFailure, Error, IntegrityError, IoFailure, ResponseFailure,
     ServiceFailure, TransportFailure, UploadFailure,

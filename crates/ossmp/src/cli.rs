@@ -144,12 +144,14 @@ Examples:
 /// `ossmp cp`.
 #[derive(Debug, Args)]
 pub(crate) struct CpArgs {
-    /// Local file to upload, or `-` to read stdin (stdin uploads cannot be resumed).
+    /// Local file to upload, or `-` to read stdin (stdin uploads cannot be resumed); or
+    /// oss://BUCKET/KEY to download.
     #[arg(value_name = "SOURCE")]
     pub(crate) source: String,
-    /// Destination, oss://BUCKET/KEY.
-    #[arg(value_name = "oss://BUCKET/KEY", value_parser = parse_object_url)]
-    pub(crate) dest: OssUrl,
+    /// Destination: oss://BUCKET/KEY for an upload; for a download a file, a directory (the
+    /// key's basename is used), or `-` for stdout.
+    #[arg(value_name = "DEST", value_parser = parse_cp_dest)]
+    pub(crate) dest: CpDest,
     /// Part size, 100KiB to 5GiB (default: chosen from the file size).
     #[arg(long, value_name = "SIZE", value_parser = parse_part_size)]
     pub(crate) part_size: Option<u64>,
@@ -189,6 +191,26 @@ pub(crate) struct CpArgs {
     /// Abort the upload (delete its stored parts) on a non-resumable failure instead of keeping them for a resume.
     #[arg(long)]
     pub(crate) abort_on_failure: bool,
+    /// Downloads: refuse to replace an existing local file (the default replaces it, as cp does).
+    #[arg(long, short = 'n')]
+    pub(crate) no_clobber: bool,
+}
+
+/// Where `cp` writes: an object, or (for downloads) a local path or `-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CpDest {
+    /// oss://BUCKET/KEY.
+    Oss(OssUrl),
+    /// A local path, or `-`.
+    Local(String),
+}
+
+fn parse_cp_dest(s: &str) -> Result<CpDest, String> {
+    if s.starts_with("oss://") {
+        parse_object_url(s).map(CpDest::Oss)
+    } else {
+        Ok(CpDest::Local(s.to_owned()))
+    }
 }
 
 /// `ossmp uploads ...`.
@@ -421,7 +443,7 @@ mod tests {
             vec![("a".into(), "b".into()), ("c".into(), String::new())]
         );
         assert_eq!(cp.bwlimit, Some(1 << 20));
-        assert_eq!(cp.dest.key, "k");
+        assert!(matches!(&cp.dest, CpDest::Oss(u) if u.key == "k"));
     }
 
     #[test]
@@ -440,9 +462,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_destination() {
-        let err = Cli::try_parse_from(["ossmp", "cp", "f", "bkt/k"]).unwrap_err();
+        let err = Cli::try_parse_from(["ossmp", "cp", "f", "oss://bkt"]).unwrap_err();
         assert!(err.to_string().contains("oss://BUCKET/KEY"), "{err}");
-        assert!(Cli::try_parse_from(["ossmp", "cp", "f", "oss://bkt"]).is_err());
+        // A local destination is a download's; `cp` checks the pair when it runs.
+        let cli = Cli::try_parse_from(["ossmp", "cp", "oss://bkt/k", "./dir/"]).unwrap();
+        let Command::Cp(cp) = cli.command else {
+            panic!("not cp")
+        };
+        assert_eq!(cp.dest, CpDest::Local("./dir/".into()));
     }
 
     #[test]

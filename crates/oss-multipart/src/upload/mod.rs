@@ -7,7 +7,7 @@
 mod outcome;
 mod prepare;
 mod run;
-mod source;
+pub(crate) mod source;
 
 use std::fmt;
 use std::future::{Future, IntoFuture};

@@ -7,7 +7,7 @@ use oss_multipart::CancellationToken;
 use oss_multipart::ops::ServerSideEncryption;
 use oss_multipart::{Client, Error as OssError, FailurePolicy, UploadBuilder, UploadOutput};
 
-use crate::cli::{CpArgs, GlobalArgs, MAX_PARTS};
+use crate::cli::{CpArgs, CpDest, GlobalArgs, MAX_PARTS};
 use crate::config::Settings;
 use crate::exit::CliError;
 use crate::location::OssUrl;
@@ -61,7 +61,7 @@ impl UploadOptions {
             storage_class: args.storage_class.clone(),
             sse: args.sse,
             tagging: args.tagging.clone().map(|t| t.0).unwrap_or_default(),
-            forbid_overwrite: args.forbid_overwrite,
+            forbid_overwrite: args.forbid_overwrite || args.no_clobber,
             content_type: args.content_type.clone(),
             abort_on_failure: args.abort_on_failure,
         }
@@ -193,6 +193,13 @@ pub(crate) async fn run(
     settings: &Settings,
     mut args: CpArgs,
 ) -> anyhow::Result<()> {
+    let dest = match &args.dest {
+        _ if args.source.starts_with("oss://") => {
+            return super::cp_download::run(global, settings, args).await;
+        }
+        CpDest::Oss(url) => url.clone(),
+        CpDest::Local(d) => return Err(super::cp_download::no_oss_side(&args.source, d).into()),
+    };
     let out = Out::new(global);
     let is_stdin = args.source == "-";
     let path = PathBuf::from(&args.source);
@@ -219,7 +226,7 @@ pub(crate) async fn run(
     let started = Instant::now();
     let result = start(
         &client,
-        &args.dest,
+        &dest,
         if is_stdin { None } else { Some(&path) },
         &opts,
     )
@@ -228,10 +235,10 @@ pub(crate) async fn run(
     .send()
     .await;
     bar.finish();
-    let output = result.map_err(|e| annotate(e, &args.source, &args.dest))?;
+    let output = result.map_err(|e| annotate(e, &args.source, &dest))?;
     let elapsed = started.elapsed();
     let verified = verify_crc64(&client, &output).await?;
-    report_success(&out, &args.source, &args.dest, &output, verified, elapsed);
+    report_success(&out, &args.source, &dest, &output, verified, elapsed);
     Ok(())
 }
 
