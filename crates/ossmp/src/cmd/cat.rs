@@ -14,7 +14,7 @@ pub(crate) struct CatArgs {
     pub(crate) location: OssUrl,
 }
 
-/// `ossmp cat`: streamed (memory stays one network chunk); a short or long body is an error.
+/// `ossmp cat`: the downloader streaming in order (bounded memory, retried ranges, CRC-64 checked).
 pub(crate) async fn run(
     global: &GlobalArgs,
     settings: &Settings,
@@ -24,7 +24,7 @@ pub(crate) async fn run(
     let loc = &args.location;
     let mut stdout = tokio::io::stdout();
     client
-        .get_object_to(&loc.bucket, &loc.key, &mut stdout)
+        .download_to(&loc.bucket, &loc.key, &mut stdout)
         .await
         .map_err(|e| anyhow::Error::new(e).context(format!("reading {loc}")))?;
     Ok(())

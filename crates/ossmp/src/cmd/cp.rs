@@ -191,7 +191,7 @@ pub(crate) fn cancel_on_ctrl_c(token: &CancellationToken, bar: &Bar) {
 pub(crate) async fn run(
     global: &GlobalArgs,
     settings: &Settings,
-    mut args: CpArgs,
+    args: CpArgs,
 ) -> anyhow::Result<()> {
     let dest = match &args.dest {
         _ if args.source.starts_with("oss://") => {
@@ -203,7 +203,7 @@ pub(crate) async fn run(
     let out = Out::new(global);
     let is_stdin = args.source == "-";
     let path = PathBuf::from(&args.source);
-    args.dest = destination(&args.dest, (!is_stdin).then_some(path.as_path()))?;
+    let dest = destination(&dest, (!is_stdin).then_some(path.as_path()))?;
     let size = if is_stdin {
         None
     } else {
