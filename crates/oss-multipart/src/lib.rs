@@ -109,6 +109,7 @@ mod options;
 mod presign;
 mod progress;
 pub mod runtime;
+mod transfer;
 pub mod transport;
 pub mod units;
 mod upload;
@@ -136,6 +137,10 @@ pub use options::{
 pub use oss_model::ops::{HeadObjectOutput, PutObjectOutput};
 pub use presign::{PresignedPart, PresignedRequest, PresignedUpload};
 pub use progress::Progress;
+pub use transfer::{
+    DirOutput, DirProgress, DirTransfer, FileAction, FileFailure, FileTask, SymlinkPolicy,
+    UpdateMode,
+};
 pub use upload::{
     DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, FailurePolicy, PauseHandle, UploadBuilder, UploadOutput,
 };
