@@ -152,6 +152,8 @@ pub(crate) struct CpArgs {
     /// key's basename is used), or `-` for stdout.
     #[arg(value_name = "DEST", value_parser = parse_cp_dest)]
     pub(crate) dest: CpDest,
+    #[command(flatten)]
+    pub(crate) dir: crate::cmd::cp_dir::DirArgs,
     /// Part size, 100KiB to 5GiB (default: chosen from the file size).
     #[arg(long, value_name = "SIZE", value_parser = parse_part_size)]
     pub(crate) part_size: Option<u64>,

@@ -68,6 +68,26 @@ impl Bar {
         self.pb.set_message(parts_message(s));
     }
 
+    /// Shows the progress of a directory copy: bytes, and files instead of parts.
+    pub(crate) fn update_files(
+        &self,
+        bytes: u64,
+        total: u64,
+        files: u64,
+        files_total: u64,
+        failed: u64,
+    ) {
+        self.pb.set_length(total);
+        self.pb.set_position(bytes);
+        let failed = if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        };
+        self.pb
+            .set_message(format!("files {files}/{files_total}{failed}"));
+    }
+
     /// Prints a line above the bar without breaking it.
     pub(crate) fn println(&self, line: impl AsRef<str>) {
         if self.pb.is_hidden() {

@@ -466,3 +466,179 @@ fn the_profile_file_is_found_under_xdg_config_home() {
         .assert()
         .code(3);
 }
+
+/// Every file under `root`, relative, with its bytes.
+fn tree(root: &Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_path_buf();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn cp_r_up_and_down_with_filters_update_and_dry_run() {
+    let s = Server::start();
+    let src = tempfile::tempdir().unwrap();
+    for (i, name) in [
+        "a.jpg",
+        "empty",
+        "sub dir/ü b.txt",
+        "sub dir/deep/c.jpg",
+        "x.log",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let p = src.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, name.repeat(i * 1000)).unwrap();
+    }
+    let src_arg = src.path().to_str().unwrap();
+
+    // A dry run lists the files and sends nothing.
+    let out = s
+        .ossmp(&[
+            "cp",
+            "-r",
+            "--dry-run",
+            "--exclude",
+            "*.log",
+            src_arg,
+            "oss://bkt/site",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let doc = last_json(&out.get_output().stdout);
+    assert_eq!(
+        (doc["command"].as_str(), doc["dry_run"].as_bool()),
+        (Some("cp"), Some(true))
+    );
+    assert_eq!(doc["would_copy"], 4);
+    assert_eq!(doc["destination"], "oss://bkt/site/");
+    assert!(s.keys("site/").is_empty());
+
+    let out = s
+        .ossmp(&[
+            "cp",
+            "-r",
+            "--exclude",
+            "*.log",
+            src_arg,
+            "oss://bkt/site",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let doc = last_json(&out.get_output().stdout);
+    assert_eq!(
+        (doc["status"].as_str(), doc["copied"].as_u64()),
+        (Some("ok"), Some(4))
+    );
+    assert_eq!(
+        s.keys("site/"),
+        [
+            "site/a.jpg",
+            "site/empty",
+            "site/sub dir/deep/c.jpg",
+            "site/sub dir/ü b.txt"
+        ]
+    );
+    let out = s
+        .ossmp(&["stat", "oss://bkt/site/a.jpg", "--json"])
+        .assert()
+        .success();
+    assert_eq!(
+        last_json(&out.get_output().stdout)["content_type"],
+        "image/jpeg"
+    );
+
+    // -u sends nothing when nothing changed, then only the changed file.
+    let out = s
+        .ossmp(&[
+            "cp",
+            "-r",
+            "-u",
+            "--exclude",
+            "*.log",
+            src_arg,
+            "oss://bkt/site/",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let doc = last_json(&out.get_output().stdout);
+    assert_eq!(
+        (doc["copied"].as_u64(), doc["unchanged"].as_u64()),
+        (Some(0), Some(4))
+    );
+    std::fs::write(src.path().join("a.jpg"), b"changed").unwrap();
+    let out = s
+        .ossmp(&[
+            "cp",
+            "-r",
+            "-u",
+            "--exclude",
+            "*.log",
+            src_arg,
+            "oss://bkt/site/",
+            "--json",
+        ])
+        .assert()
+        .success();
+    assert_eq!(last_json(&out.get_output().stdout)["copied"], 1);
+
+    // Down again into a fresh directory: equal to the source minus the excluded file.
+    let back = tempfile::tempdir().unwrap();
+    let back_arg = back.path().to_str().unwrap();
+    let out = s
+        .ossmp(&["cp", "-r", "oss://bkt/site/", back_arg, "--json"])
+        .assert()
+        .success();
+    assert_eq!(last_json(&out.get_output().stdout)["copied"], 4);
+    let mut expected = tree(src.path());
+    expected.remove(Path::new("x.log"));
+    assert!(tree(back.path()) == expected, "round trip differs");
+
+    // A key that is no safe path is refused and reported; exit 1, the rest copied.
+    s.put(["site/../../evil".to_owned()]);
+    let other = tempfile::tempdir().unwrap();
+    let out = s
+        .ossmp(&[
+            "cp",
+            "-r",
+            "oss://bkt/site/",
+            other.path().to_str().unwrap(),
+            "--json",
+        ])
+        .assert()
+        .code(1);
+    let lines = json_lines(&out.get_output().stdout);
+    assert_eq!(
+        lines.last().unwrap()["status"],
+        "error",
+        "the failure document ends the output"
+    );
+    let doc = lines.iter().find(|l| l["command"] == "cp").unwrap();
+    assert_eq!(doc["status"], "error");
+    assert_eq!(doc["refused"][0]["key"], "site/../../evil");
+    assert_eq!(doc["copied"], 4);
+    assert!(!other.path().parent().unwrap().join("evil").exists());
+
+    // -r needs a directory; a directory without -r says to add it.
+    s.ossmp(&["cp", "-r", &format!("{src_arg}/a.jpg"), "oss://bkt/x/"])
+        .assert()
+        .code(2);
+    let out = s.ossmp(&["cp", src_arg, "oss://bkt/x/"]).assert().code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("-r"));
+}

@@ -134,8 +134,10 @@ pub(crate) fn check_source(path: &Path, part_size: Option<u64>) -> Result<u64, C
         }
     };
     if meta.is_dir() {
-        return Err(CliError::usage(format!("{} is a directory", path.display()))
-            .hint("ossmp cp uploads one file; archive the directory first (e.g. tar c DIR | ossmp cp - oss://...)"));
+        return Err(
+            CliError::usage(format!("{} is a directory", path.display()))
+                .hint("add -r to copy the whole directory (ossmp cp -r DIR oss://BUCKET/PREFIX/)"),
+        );
     }
     let size = meta.len();
     if let Some(ps) = part_size {
@@ -193,6 +195,9 @@ pub(crate) async fn run(
     settings: &Settings,
     args: CpArgs,
 ) -> anyhow::Result<()> {
+    if args.dir.recursive {
+        return super::cp_dir::run(global, settings, args).await;
+    }
     let dest = match &args.dest {
         _ if args.source.starts_with("oss://") => {
             return super::cp_download::run(global, settings, args).await;
