@@ -93,6 +93,9 @@ pub(crate) struct GlobalArgs {
     /// Do not show progress bars or informational lines (errors are still printed).
     #[arg(long, short, global = true)]
     pub(crate) quiet: bool,
+    /// Progress on stderr: auto (a bar on a terminal, a plain line every 5 s otherwise), bar, plain or none.
+    #[arg(long, global = true, value_name = "MODE", value_enum, default_value_t)]
+    pub(crate) progress: crate::progress::ProgressMode,
     /// Log each request (method, key, status, request id, time) on stderr; -vv for more. RUST_LOG overrides.
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,

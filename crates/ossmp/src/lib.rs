@@ -47,6 +47,7 @@ pub fn run() -> ExitCode {
     };
     let json = cli.global.json;
     logging::init(cli.global.verbose);
+    progress::set_mode(cli.global.progress);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -642,3 +642,53 @@ fn cp_r_up_and_down_with_filters_update_and_dry_run() {
     let out = s.ossmp(&["cp", src_arg, "oss://bkt/x/"]).assert().code(2);
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("-r"));
 }
+
+#[test]
+fn off_a_terminal_progress_is_a_plain_line_every_few_seconds() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    // About 6 s at 256 KiB/s: at least one line at 5 s.
+    let f = write(dir.path(), "slow.bin", &vec![1u8; 1_600_000]);
+    let out = s
+        .ossmp(&[
+            "cp",
+            &f,
+            "oss://bkt/slow.bin",
+            "--bwlimit",
+            "256KiB/s",
+            "--part-size",
+            "200KiB",
+        ])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("upload ") && l.contains("/s ETA "))
+        .unwrap_or_else(|| panic!("no progress line in {err:?}"));
+    assert!(
+        line.contains("/1.53 MiB (") && line.contains("parts "),
+        "{line}"
+    );
+    assert!(
+        !err.contains('\r') && !err.contains('\u{1b}'),
+        "plain lines, no redraws: {err:?}"
+    );
+
+    // --progress none prints no progress at all.
+    let out = s
+        .ossmp(&[
+            "cp",
+            &f,
+            "oss://bkt/slow2.bin",
+            "--bwlimit",
+            "256KiB/s",
+            "--part-size",
+            "200KiB",
+            "--progress",
+            "none",
+        ])
+        .assert()
+        .success();
+    assert!(!String::from_utf8_lossy(&out.get_output().stderr).contains("ETA"));
+}
