@@ -27,6 +27,12 @@ pub(crate) struct Profile {
     pub(crate) bucket: Option<String>,
     pub(crate) path_style: Option<bool>,
     pub(crate) v1_signature: Option<bool>,
+    /// Transfer defaults, under the flags (see `defaults.rs`): e.g. `part_size = "64MiB"`.
+    pub(crate) part_size: Option<String>,
+    /// Parts (or ranges) in flight per file, like `--jobs`.
+    pub(crate) jobs: Option<u16>,
+    /// Bandwidth limit, like `--bwlimit`: e.g. `bwlimit = "50MiB/s"`.
+    pub(crate) bwlimit: Option<String>,
 }
 
 /// A credential triple. `Debug` never shows the secret or the token.

@@ -28,6 +28,7 @@ mod cli;
 mod client;
 mod cmd;
 mod config;
+mod defaults;
 mod logging;
 mod output;
 mod progress;

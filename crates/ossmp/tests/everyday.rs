@@ -692,3 +692,50 @@ fn off_a_terminal_progress_is_a_plain_line_every_few_seconds() {
         .success();
     assert!(!String::from_utf8_lossy(&out.get_output().stderr).contains("ETA"));
 }
+
+#[test]
+fn part_size_jobs_and_bwlimit_come_from_the_profile_under_the_flags() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "p.bin", &vec![3u8; 450_000]);
+    let profile = dir.path().join("profile.toml");
+    std::fs::write(
+        &profile,
+        "[default]\npart_size = \"100KiB\"\njobs = 2\nbwlimit = \"100MiB/s\"\n",
+    )
+    .unwrap();
+    let cfg = profile.to_str().unwrap();
+    let out = s
+        .ossmp(&["cp", &f, "oss://bkt/p1", "--config-file", cfg, "--json"])
+        .assert()
+        .success();
+    assert_eq!(
+        last_json(&out.get_output().stdout)["parts"],
+        5,
+        "100 KiB parts from the profile"
+    );
+    let out = s
+        .ossmp(&[
+            "cp",
+            &f,
+            "oss://bkt/p2",
+            "--config-file",
+            cfg,
+            "--part-size",
+            "200KiB",
+            "--json",
+        ])
+        .assert()
+        .success();
+    assert_eq!(
+        last_json(&out.get_output().stdout)["parts"],
+        3,
+        "the flag wins"
+    );
+    std::fs::write(&profile, "[default]\npart_size = \"1KiB\"\n").unwrap();
+    let out = s
+        .ossmp(&["cp", &f, "oss://bkt/p3", "--config-file", cfg])
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("part_size"));
+}

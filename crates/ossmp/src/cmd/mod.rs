@@ -44,7 +44,10 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let settings = settings(&cli)?;
     let g = &cli.global;
     match cli.command {
-        Command::Cp(args) => cp::run(g, &settings, args).await,
+        Command::Cp(mut args) => {
+            crate::defaults::apply(g, &mut args)?;
+            cp::run(g, &settings, args).await
+        }
         Command::Uploads(UploadsCommand::Ls(args)) => uploads::ls(g, &settings, args).await,
         Command::Uploads(UploadsCommand::Abort(args)) => uploads::abort(g, &settings, args).await,
         Command::Uploads(UploadsCommand::Gc(args)) => uploads::gc(g, &settings, args).await,
