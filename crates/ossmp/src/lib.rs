@@ -4,10 +4,11 @@
 //! small parsers it relies on (`oss://` locations, sizes, durations, exit codes) are documented and tested.
 //! It is not a stable Rust API: embed the `oss-multipart` crate instead.
 //!
-//! What it does: resumable multipart `cp` with a progress bar, listing/aborting/garbage-collecting unfinished
-//! uploads, listing parts, presigned URLs and multipart manifests, running the local server (`serve`), and a
-//! self-contained demo. What it does NOT do: downloads or sync of whole buckets, deleting objects, bucket
-//! management, or anything else beyond the multipart upload workflow.
+//! What it does: resumable multipart `cp` up and down with a progress bar, `cp -r` of whole directories
+//! (filters, `--update`, `--dry-run`), `ls`, `rm` (`-r`), `stat` and `cat`, listing/aborting/garbage-collecting
+//! unfinished uploads, listing parts, presigned URLs and multipart manifests, shell completions and a man page,
+//! running the local server (`serve`), and a self-contained demo. What it does NOT do: bucket management,
+//! server-side copies between objects, or two-way sync (`cp -r -u` only adds and replaces, it never deletes).
 //!
 //! ```
 //! use ossmp::location::OssUrl;
