@@ -10,6 +10,9 @@
 //!   sans-IO state machine of `oss-multipart-core`. Memory is bounded by
 //!   concurrency × part size, never by the file size; file parts are streamed from disk with
 //!   positional reads and checksummed (CRC-64) on the fly.
+//! - [`Client::upload_dir`] / [`Client::download_prefix`]: many files at once, composing the
+//!   per-file transfers under one byte budget, with globs, `update` and per-file failures.
+//! - Content-Type guessed from the extension unless given ([`UploadBuilder::guess_content_type`]).
 //! - Resume: from a checkpoint file ([`UploadBuilder::checkpoint_dir`]) or from the server's
 //!   list of parts ([`Client::resume_from_server`]).
 //! - [`Client::copy_multipart`] (UploadPartCopy), [`Client::presign`] and the presigned

@@ -5,10 +5,10 @@
 //! It is not a stable Rust API: embed the `oss-multipart` crate instead.
 //!
 //! What it does: resumable multipart `cp` up and down with a progress bar, `cp -r` of whole directories
-//! (filters, `--update`, `--dry-run`), `ls`, `rm` (`-r`), `stat` and `cat`, listing/aborting/garbage-collecting
+//! (filters, `--update`, `--dry-run`), server-side `cp oss://… oss://…`, `ls`, `rm` (`-r`), `stat` and `cat`, listing/aborting/garbage-collecting
 //! unfinished uploads, listing parts, presigned URLs and multipart manifests, shell completions and a man page,
 //! running the local server (`serve`), and a self-contained demo. What it does NOT do: bucket management,
-//! server-side copies between objects, or two-way sync (`cp -r -u` only adds and replaces, it never deletes).
+//! or two-way sync (`cp -r -u` only adds and replaces, it never deletes).
 //!
 //! ```
 //! use ossmp::location::OssUrl;

@@ -739,3 +739,35 @@ fn part_size_jobs_and_bwlimit_come_from_the_profile_under_the_flags() {
         .code(2);
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("part_size"));
 }
+
+#[test]
+fn cp_between_objects_copies_on_the_server() {
+    let s = Server::start();
+    let body: Vec<u8> = (0..250_000u32).map(|i| (i % 253) as u8).collect();
+    s.rt.block_on(s.client.put_object(BUCKET, "src/big.bin", body.clone()))
+        .unwrap();
+    let out = s
+        .ossmp(&[
+            "cp",
+            "oss://bkt/src/big.bin",
+            "oss://bkt/dst/",
+            "--part-size",
+            "100KiB",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let doc = last_json(&out.get_output().stdout);
+    assert_eq!(
+        (doc["key"].as_str(), doc["parts"].as_u64()),
+        (Some("dst/big.bin"), Some(3))
+    );
+    assert_eq!(doc["crc64_verified"], true);
+    let copied =
+        s.rt.block_on(s.client.get_object(BUCKET, "dst/big.bin"))
+            .unwrap();
+    assert!(copied == body, "the copy is bit-exact");
+    s.ossmp(&["cp", "oss://bkt/src/missing", "oss://bkt/dst/x"])
+        .assert()
+        .code(1);
+}

@@ -199,6 +199,9 @@ pub(crate) async fn run(
         return super::cp_dir::run(global, settings, args).await;
     }
     let dest = match &args.dest {
+        CpDest::Oss(url) if args.source.starts_with("oss://") => {
+            return super::cp_copy::run(global, settings, &args, url).await;
+        }
         _ if args.source.starts_with("oss://") => {
             return super::cp_download::run(global, settings, args).await;
         }

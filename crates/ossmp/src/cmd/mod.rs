@@ -3,6 +3,7 @@
 pub(crate) mod cat;
 pub(crate) mod completions;
 pub(crate) mod cp;
+pub(crate) mod cp_copy;
 pub(crate) mod cp_dir;
 pub(crate) mod cp_download;
 #[cfg(feature = "local")]
