@@ -24,8 +24,9 @@
 //!
 //! - Policy in the driver: concurrency, retries, backoff and resume decisions of uploads are
 //!   all the state machine's; the driver only executes what it asks.
-//! - Credential discovery beyond fixed keys and environment variables (bring your own
-//!   [`ProvideCredentials`]).
+//! - Credential sources beyond the Alibaba Cloud default chain ([`DefaultChain`]: environment,
+//!   OIDC/RRSA, profile files, RAM role ARN, ECS RAM role, credentials URI); bring your own
+//!   [`ProvideCredentials`] for others.
 //! - Downloads beyond a simple [`Client::get_object`] used for verification.
 //!
 //! # Example
@@ -80,7 +81,15 @@
 //!
 //! # Features
 //!
-//! None of its own; TLS providers are `oss-transport` features (`aws-lc-rs` by default).
+//! - `aws-lc-rs` (default): AWS-LC for TLS (rustls) and for signing hashes (the fast choice).
+//! - `ring`: rustls' ring provider and the pure-Rust RustCrypto hashes for signing, for targets
+//!   without a C compiler: `default-features = false, features = ["ring", "webpki-roots"]`.
+//! - `webpki-roots` (default): trust the Mozilla root set compiled in.
+//! - `native-roots`: trust the operating system's certificate store too (loaded when the client
+//!   is built), e.g. for a corporate CA installed system-wide.
+//!
+//! Whatever the features, [`ClientBuilder::ca_bundle`] (or `SSL_CERT_FILE`) adds the
+//! certificates of a PEM file. Proxies: see [`ClientBuilder::proxy`].
 //!
 //! # Stability
 //!
@@ -90,9 +99,9 @@
 //! The wire-level items re-exported from `oss-model` for [`Client::send`] and
 //! [`Client::presign_op`] are the exception: the [`ops`] module, [`Operation`],
 //! [`BucketName`], [`ObjectKey`], [`PartNumber`], [`ErrorCode`], [`ServiceError`],
-//! [`HeadObjectOutput`], [`PutObjectOutput`], [`PartSummary`] and [`UploadSummary`] are
-//! **unstable**: they follow `oss-model`, and a minor release of this crate may change them
-//! when the wire model grows. Everything else here follows semver.
+//! [`HeadObjectOutput`], [`PutObjectOutput`], [`ObjectSummary`], [`PartSummary`] and
+//! [`UploadSummary`] are **unstable**: they follow `oss-model`, and a minor release of this
+//! crate may change them when the wire model grows. Everything else here follows semver.
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -103,6 +112,7 @@ mod client;
 mod config;
 mod copy;
 mod download;
+mod endpoint;
 mod error;
 mod listing;
 mod manual;
@@ -112,6 +122,7 @@ mod options;
 mod presign;
 mod progress;
 pub mod runtime;
+mod skew;
 mod transfer;
 pub mod transport;
 pub mod units;
@@ -137,7 +148,6 @@ pub use options::{
     MIN_TRAFFIC_LIMIT, ObjectAcl, ObjectOptions, ObjectRequest, OptionsError, StorageClass,
     parse_sse, parse_tagging,
 };
-pub use oss_model::ops::{HeadObjectOutput, PutObjectOutput};
 pub use presign::{PresignedPart, PresignedRequest, PresignedUpload};
 pub use progress::Progress;
 pub use transfer::{
@@ -148,11 +158,16 @@ pub use upload::{
     DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, FailurePolicy, PauseHandle, UploadBuilder, UploadOutput,
 };
 
-pub use oss_auth::{
-    Credentials, CredentialsError, EnvProvider, ProvideCredentials, StaticProvider,
+/// The credential sources one by one (`oss-credentials`), for custom chains.
+pub use oss_credentials as credentials;
+pub use oss_credentials::{
+    ChainConfig, Credentials, CredentialsError, DefaultChain, Env, EnvProvider, ProvideCredentials,
+    RefreshPolicy, StaticProvider,
 };
 // Unstable tier (see "Stability" in the crate docs): the wire model, as `oss-model` has it.
-pub use oss_model::ops::{ObjectSummary, PartSummary, UploadSummary};
+pub use oss_model::ops::{
+    HeadObjectOutput, ObjectSummary, PartSummary, PutObjectOutput, UploadSummary,
+};
 pub use oss_model::{BucketName, ErrorCode, ObjectKey, Operation, PartNumber, ServiceError};
 pub use tokio_util::sync::CancellationToken;
 
