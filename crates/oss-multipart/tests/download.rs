@@ -99,7 +99,10 @@ async fn files_of_every_shape_download_bit_exact_and_atomically() {
         .unwrap();
     assert_eq!(up.parts, 4);
     let path = dir.path().join("mp");
-    let out = client.download_file(BUCKET, "multipart", &path).await.unwrap();
+    let out = client
+        .download_file(BUCKET, "multipart", &path)
+        .await
+        .unwrap();
     assert!(out.crc_verified && std::fs::read(&path).unwrap() == bytes);
     std::fs::remove_file(&src).unwrap();
     std::fs::remove_file(&path).unwrap();
