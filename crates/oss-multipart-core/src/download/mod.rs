@@ -6,6 +6,7 @@ mod config;
 mod error;
 mod event;
 mod request;
+#[cfg(feature = "sim")]
 pub mod sim;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

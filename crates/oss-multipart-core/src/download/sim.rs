@@ -287,11 +287,23 @@ impl DownloadSim {
         }
     }
 
-    fn error_answer(status: StatusCode, code: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+    /// Queues an OSS error document as the answer to `id`.
+    fn answer_error(&mut self, at: Instant, id: RequestId, status: StatusCode, code: &str) {
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>sim</Message><RequestId>sim</RequestId><HostId>sim.oss</HostId></Error>"
+        )
+        .into_bytes();
+        let (headers, cut) = (HeaderMap::new(), None);
+        self.push(
+            at,
+            Delivery::Answer {
+                id,
+                status,
+                headers,
+                body,
+                cut,
+            },
         );
-        (status, HeaderMap::new(), body.into_bytes())
     }
 
     fn object_headers(&self, h: &mut HeaderMap) {
@@ -317,18 +329,11 @@ impl DownloadSim {
             return self.push(at, Delivery::Failure { id, kind });
         }
         if self.rng.chance(self.faults.server_error) {
-            let (status, headers, body) =
-                Self::error_answer(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable");
-            let cut = None;
-            return self.push(
+            return self.answer_error(
                 at,
-                Delivery::Answer {
-                    id,
-                    status,
-                    headers,
-                    body,
-                    cut,
-                },
+                id,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
             );
         }
         let DownloadOp::Get {
@@ -363,35 +368,16 @@ impl DownloadSim {
             self.replace_object(data);
         }
         if if_match != self.current {
-            let (status, headers, body) =
-                Self::error_answer(StatusCode::PRECONDITION_FAILED, "PreconditionFailed");
-            let cut = None;
-            return self.push(
+            return self.answer_error(
                 at,
-                Delivery::Answer {
-                    id,
-                    status,
-                    headers,
-                    body,
-                    cut,
-                },
+                id,
+                StatusCode::PRECONDITION_FAILED,
+                "PreconditionFailed",
             );
         }
         let size = self.object().len() as u64;
         if range.start >= range.end || range.end > size {
-            let (status, headers, body) =
-                Self::error_answer(StatusCode::RANGE_NOT_SATISFIABLE, "InvalidRange");
-            let cut = None;
-            return self.push(
-                at,
-                Delivery::Answer {
-                    id,
-                    status,
-                    headers,
-                    body,
-                    cut,
-                },
-            );
+            return self.answer_error(at, id, StatusCode::RANGE_NOT_SATISFIABLE, "InvalidRange");
         }
         let mut body = self.object()[range.start as usize..range.end as usize].to_vec();
         self.served.push(range.clone());

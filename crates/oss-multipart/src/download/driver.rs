@@ -487,6 +487,16 @@ pub(super) async fn run_to_writer<W: AsyncWrite + Unpin + Send>(
             reorder: std::collections::BTreeMap::new(),
             next: 0,
         };
+        let fail = |source: Error| {
+            Error::Download(Box::new(DownloadFailure {
+                bucket: b.bucket.clone(),
+                key: b.key.clone(),
+                path: None,
+                temp: None,
+                checkpoint: None,
+                source: Box::new(source),
+            }))
+        };
         let done = match lp.drive(&b, up, &mut sink).await {
             Ok(done) => done,
             Err(Stop::Cancelled) => {
@@ -495,21 +505,8 @@ pub(super) async fn run_to_writer<W: AsyncWrite + Unpin + Send>(
                     checkpoint: None,
                 }));
             }
-            Err(stop) => {
-                let source = match stop {
-                    Stop::Core(e) => core_error(e, lp.last_transport.take()),
-                    Stop::Fatal(e) => e,
-                    Stop::Cancelled => unreachable_cancel(),
-                };
-                return Err(Error::Download(Box::new(DownloadFailure {
-                    bucket: b.bucket.clone(),
-                    key: b.key.clone(),
-                    path: None,
-                    temp: None,
-                    checkpoint: None,
-                    source: Box::new(source),
-                })));
-            }
+            Err(Stop::Core(e)) => return Err(fail(core_error(e, lp.last_transport.take()))),
+            Err(Stop::Fatal(e)) => return Err(fail(e)),
         };
         sink.flush()
             .await
@@ -518,14 +515,6 @@ pub(super) async fn run_to_writer<W: AsyncWrite + Unpin + Send>(
     }
     .instrument(span)
     .await
-}
-
-/// Cancellation is handled before; kept as a typed value rather than a panic.
-fn unreachable_cancel() -> Error {
-    Error::Cancelled(Cancelled {
-        upload_id: None,
-        checkpoint: None,
-    })
 }
 
 impl Loop {
