@@ -8,9 +8,10 @@ use crate::units;
 
 /// Fills the transfer options `args` leaves unset from the profile.
 pub(crate) fn apply(global: &GlobalArgs, args: &mut CpArgs) -> Result<(), CliError> {
-    let profile = load_profile(global.config_file.as_deref(), &global.profile)?;
+    let name = global.profile.as_deref().unwrap_or("default");
+    let profile = load_profile(global.config_file.as_deref(), name)?;
     let bad = |key: &str, e: String| {
-        CliError::usage(format!("profile `{}`: {key}: {e}", global.profile)).hint(
+        CliError::usage(format!("profile `{name}`: {key}: {e}")).hint(
             "fix the value in the profile file, e.g. part_size = \"64MiB\", bwlimit = \"50MiB/s\"",
         )
     };

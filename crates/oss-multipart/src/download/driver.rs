@@ -25,7 +25,7 @@ use tracing::Instrument as _;
 
 use super::sink::{BodyDest, Received, Sink, receive};
 use super::{DownloadBuilder, DownloadOutput, OnObjectChange};
-use crate::checkpoint_store::{self, SourceIdentity};
+use crate::checkpoint_store;
 use crate::client::{Client, MAX_XML_RESPONSE, failure_kind, seed};
 use crate::error::{Cancelled, DownloadFailure, Error, IntegrityError, ResponseFailure};
 use crate::progress::{Progress, RateMeter, eta};
@@ -211,13 +211,11 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
     let rt = b.client.inner.runtime.clone();
     let seed = seed(rt.system_time());
     let checkpoint_path = b.checkpoint_dir.as_ref().map(|cp_dir| {
+        // The target path names the download; an empty identity keeps it apart from any upload
+        // of a real file at that path (those carry a modification time).
         let abs = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
-        let identity = SourceIdentity {
-            path: format!("download:{}", abs.to_string_lossy()),
-            size: 0,
-            mtime_ns: 0,
-        };
-        checkpoint_store::checkpoint_path(cp_dir, &b.bucket, &b.key, &identity)
+        let identity = oss_multipart_core::SourceIdentity::new(0);
+        checkpoint_store::checkpoint_path(cp_dir, &b.bucket, &b.key, &abs, &identity)
     });
     // A resumable temp file has a stable name so the next run finds it; otherwise a unique one.
     let temp = match &checkpoint_path {
