@@ -349,3 +349,60 @@ async fn filters_links_failures_and_cancellation_are_reported_per_file() {
     assert!(out.transferred.is_empty());
     assert!(!out.failed.is_empty() && out.failed.iter().all(|f| f.error.is_cancelled()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_upload_resumes_without_sending_finished_files_again() {
+    let server = server().await;
+    let (client, puts) = counting_client(&server.endpoint());
+    let src = tempfile::tempdir().unwrap();
+    make_tree(src.path(), 200);
+    let checkpoints = tempfile::tempdir().unwrap();
+
+    // Cancel once 60 files are done.
+    let token = CancellationToken::new();
+    let stop = token.clone();
+    let first = client
+        .upload_dir(src.path(), BUCKET, "r/")
+        .part_size(256 * 1024)
+        .files_in_parallel(4)
+        .checkpoint_dir(checkpoints.path())
+        .cancellation(token)
+        .progress(move |p| {
+            if p.files_done >= 60 {
+                stop.cancel();
+            }
+        })
+        .send()
+        .await
+        .unwrap();
+    assert!(first.transferred.len() >= 60 && first.transferred.len() < 200);
+    assert!(
+        first.failed.iter().all(|f| f.error.is_cancelled()),
+        "{:?}",
+        first.failed
+    );
+    assert_eq!(first.transferred.len() + first.failed.len(), 200);
+
+    puts.lock().unwrap().clear();
+    let second = client
+        .upload_dir(src.path(), BUCKET, "r/")
+        .part_size(256 * 1024)
+        .checkpoint_dir(checkpoints.path())
+        .update(UpdateMode::SizeAndCrc64)
+        .send()
+        .await
+        .unwrap();
+    assert!(second.is_complete(), "{:?}", second.failed);
+    assert_eq!(second.transferred.len(), first.failed.len());
+    let sent = puts.lock().unwrap().clone();
+    for done in &first.transferred {
+        let path = format!("/{BUCKET}/{}", done.key);
+        assert!(
+            !sent
+                .keys()
+                .any(|k| percent_encoding::percent_decode_str(k).decode_utf8_lossy() == path),
+            "{} sent again",
+            done.key
+        );
+    }
+}

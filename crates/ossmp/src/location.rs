@@ -67,9 +67,9 @@ impl OssUrl {
     /// this [is a prefix](Self::is_prefix) (as `ossutil cp` and `aws s3 cp` do), else itself.
     ///
     /// ```
-    /// let dir = ossmp::location::OssUrl::parse_object("oss://b/photos/").unwrap();
+    /// let dir = ossmp::location::OssUrl::parse_object("oss://my-bucket/photos/").unwrap();
     /// assert_eq!(dir.for_file("pic.jpg").key, "photos/pic.jpg");
-    /// let exact = ossmp::location::OssUrl::parse_object("oss://b/photos/a.jpg").unwrap();
+    /// let exact = ossmp::location::OssUrl::parse_object("oss://my-bucket/photos/a.jpg").unwrap();
     /// assert_eq!(exact.for_file("pic.jpg").key, "photos/a.jpg");
     /// ```
     #[must_use]
