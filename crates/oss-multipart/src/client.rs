@@ -303,7 +303,9 @@ impl Client {
             let mut attempt: u32 = 0;
             loop {
                 attempt += 1;
+                let sent = rt.now();
                 let outcome = self.attempt(req, body()).await?;
+                log_attempt(&outcome, attempt, rt.now().saturating_duration_since(sent));
                 let retry = match &outcome {
                     Ok(raw) if raw.status.is_success() => None,
                     Ok(raw) => {
@@ -470,5 +472,34 @@ pub(crate) fn failure_kind(e: &TransportError) -> FailureKind {
         FailureKind::ConnectionReset
     } else {
         FailureKind::Other
+    }
+}
+
+/// One debug event per attempt, inside the request's span (operation, method, bucket, key;
+/// the upload driver numbers its own attempts, so it passes 1):
+/// status, request id and time, or the transport failure. Headers and signatures are never
+/// logged, so no secret reaches the log.
+pub(crate) fn log_attempt(
+    outcome: &Result<RawResponse, TransportError>,
+    attempt: u32,
+    elapsed: std::time::Duration,
+) {
+    let millis = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    match outcome {
+        Ok(raw) => {
+            let request_id = raw
+                .headers
+                .get("x-oss-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::debug!(
+                status = raw.status.as_u16(),
+                request_id,
+                millis,
+                attempt,
+                "response"
+            );
+        }
+        Err(e) => tracing::debug!(error = %e, millis, attempt, "transport failure"),
     }
 }

@@ -10,6 +10,9 @@
 //!   sans-IO state machine of `oss-multipart-core`. Memory is bounded by
 //!   concurrency × part size, never by the file size; file parts are streamed from disk with
 //!   positional reads and checksummed (CRC-64) on the fly.
+//! - [`Client::upload_dir`] / [`Client::download_prefix`]: many files at once, composing the
+//!   per-file transfers under one byte budget, with globs, `update` and per-file failures.
+//! - Content-Type guessed from the extension unless given ([`UploadBuilder::guess_content_type`]).
 //! - Resume: from a checkpoint file ([`UploadBuilder::checkpoint_dir`]) or from the server's
 //!   list of parts ([`Client::resume_from_server`]).
 //! - [`Client::copy_multipart`] (UploadPartCopy), [`Client::presign`] and the presigned
@@ -108,6 +111,7 @@ mod checkpoint_store;
 mod client;
 mod config;
 mod copy;
+mod download;
 mod endpoint;
 mod error;
 mod listing;
@@ -119,6 +123,7 @@ mod presign;
 mod progress;
 pub mod runtime;
 mod skew;
+mod transfer;
 pub mod transport;
 pub mod units;
 mod upload;
@@ -128,6 +133,8 @@ pub use builder::ClientBuilder;
 pub use client::Client;
 pub use config::{Addressing, ConfigKey, RetryConfig, SignatureVersion};
 pub use copy::{CopyBuilder, CopyOutput, DEFAULT_COPY_PART_SIZE};
+pub use download::{DEFAULT_DOWNLOAD_PART_SIZE, DownloadBuilder, DownloadOutput, OnObjectChange};
+pub use error::DownloadFailure;
 pub use error::{
     Cancelled, ConfigError, CredentialsFailure, Error, IntegrityError, IoFailure, ResponseFailure,
     ServiceFailure, TransportFailure, UploadFailure,
@@ -143,6 +150,10 @@ pub use options::{
 };
 pub use presign::{PresignedPart, PresignedRequest, PresignedUpload};
 pub use progress::Progress;
+pub use transfer::{
+    DirOutput, DirProgress, DirTransfer, FileAction, FileFailure, FileTask, SymlinkPolicy,
+    UpdateMode,
+};
 pub use upload::{
     DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, FailurePolicy, PauseHandle, UploadBuilder, UploadOutput,
 };

@@ -22,8 +22,10 @@ pub(crate) const MAX_PARTS: u64 = 10_000;
 const ROOT_AFTER_HELP: &str = "\
 Configuration (highest first): command-line flags, then the environment (OSS_ENDPOINT or
 ALIBABA_CLOUD_OSS_ENDPOINT, OSS_REGION or ALIBABA_CLOUD_REGION_ID, OSS_ADDRESSING,
-OSS_SIGNATURE_VERSION), then the profile file ~/.config/ossmp/config.toml (section [default], or
-the one named by --profile). The library's Client::from_env reads the environment the same way.
+OSS_SIGNATURE_VERSION), then the profile file $XDG_CONFIG_HOME/ossmp/config.toml, by default
+~/.config/ossmp/config.toml (section [default], or the one named by --profile; it may also set
+part_size, jobs and bwlimit). The library's Client::from_env reads the environment the same way.
+Checkpoints are kept under $XDG_STATE_HOME/ossmp (default ~/.local/state/ossmp).
 
 Credentials: --access-key-id/--access-key-secret, else the Alibaba Cloud default chain:
 OSS_ACCESS_KEY_ID/OSS_ACCESS_KEY_SECRET/OSS_SESSION_TOKEN or the ALIBABA_CLOUD_* keys, OIDC
@@ -103,6 +105,12 @@ pub(crate) struct GlobalArgs {
     /// Do not show progress bars or informational lines (errors are still printed).
     #[arg(long, short, global = true)]
     pub(crate) quiet: bool,
+    /// Progress on stderr: auto (a bar on a terminal, a plain line every 5 s otherwise), bar, plain or none.
+    #[arg(long, global = true, value_name = "MODE", value_enum, default_value_t)]
+    pub(crate) progress: crate::progress::ProgressMode,
+    /// Log each request (method, key, status, request id, time) on stderr; -vv for more. RUST_LOG overrides.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
 }
 
 /// The subcommands.
@@ -126,6 +134,20 @@ Examples:
     /// Print presigned URLs: one GET/PUT URL, or a whole multipart flow as a JSON manifest.
     #[command(subcommand)]
     Presign(PresignCommand),
+    /// List objects under a prefix (-d one level, -l details, -m unfinished uploads).
+    #[command(after_help = crate::cmd::ls::after_help())]
+    Ls(crate::cmd::ls::LsArgs),
+    /// Delete an object, or with -r every object under a prefix.
+    Rm(crate::cmd::rm::RmArgs),
+    /// Show an object's metadata: size, ETag, CRC64, type, time, class, user metadata.
+    Stat(crate::cmd::stat::StatArgs),
+    /// Write an object's bytes to stdout.
+    Cat(crate::cmd::cat::CatArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    #[command(after_help = "Example: ossmp completions bash > /etc/bash_completion.d/ossmp")]
+    Completions(crate::cmd::completions::CompletionsArgs),
+    /// Print the man page (roff) on stdout, e.g. ossmp man > /usr/local/share/man/man1/ossmp.1
+    Man,
     /// Run the local OSS-compatible server (same flags as the `oss-local` binary).
     #[cfg(feature = "local")]
     Serve(ServeArgs),
@@ -137,22 +159,26 @@ Examples:
 /// `ossmp cp`.
 #[derive(Debug, Args)]
 pub(crate) struct CpArgs {
-    /// Local file to upload, or `-` to read stdin (stdin uploads cannot be resumed).
+    /// Local file to upload, or `-` to read stdin (stdin uploads cannot be resumed); or
+    /// oss://BUCKET/KEY to download.
     #[arg(value_name = "SOURCE")]
     pub(crate) source: String,
-    /// Destination, oss://BUCKET/KEY.
-    #[arg(value_name = "oss://BUCKET/KEY", value_parser = parse_object_url)]
-    pub(crate) dest: OssUrl,
+    /// Destination: oss://BUCKET/KEY for an upload; for a download a file, a directory (the
+    /// key's basename is used), or `-` for stdout.
+    #[arg(value_name = "DEST", value_parser = parse_cp_dest)]
+    pub(crate) dest: CpDest,
+    #[command(flatten)]
+    pub(crate) dir: crate::cmd::cp_dir::DirArgs,
     /// Part size, 100KiB to 5GiB (default: chosen from the file size).
     #[arg(long, value_name = "SIZE", value_parser = parse_part_size)]
     pub(crate) part_size: Option<u64>,
-    /// Parts uploaded in parallel.
-    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// Parts uploaded in parallel (--parallel is the same).
+    #[arg(long, short = 'j', visible_alias = "parallel", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) jobs: Option<u16>,
     /// Upper bound on memory used for part buffers, e.g. 256MiB.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) memory: Option<u64>,
-    /// Where checkpoints are kept (default: the user's cache directory, ossmp/checkpoints).
+    /// Where checkpoints are kept (default: $XDG_STATE_HOME/ossmp/checkpoints, else ~/.local/state/ossmp/checkpoints).
     #[arg(long, value_name = "DIR")]
     pub(crate) checkpoint_dir: Option<PathBuf>,
     /// Start from scratch even if a checkpoint exists.
@@ -185,7 +211,7 @@ pub(crate) struct CpArgs {
     /// Fail instead of replacing an existing object with the same key.
     #[arg(long)]
     pub(crate) forbid_overwrite: bool,
-    /// Content-Type of the object (default: guessed by the service).
+    /// Content-Type of the object (default: guessed from the file extension, else application/octet-stream).
     #[arg(long, value_name = "MIME")]
     pub(crate) content_type: Option<String>,
     /// Cache-Control of the object.
@@ -221,6 +247,26 @@ pub(crate) struct CpArgs {
     /// Abort the upload (delete its stored parts) on a non-resumable failure instead of keeping them for a resume.
     #[arg(long)]
     pub(crate) abort_on_failure: bool,
+    /// Downloads: refuse to replace an existing local file (the default replaces it, as cp does).
+    #[arg(long, short = 'n')]
+    pub(crate) no_clobber: bool,
+}
+
+/// Where `cp` writes: an object, or (for downloads) a local path or `-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CpDest {
+    /// oss://BUCKET/KEY.
+    Oss(OssUrl),
+    /// A local path, or `-`.
+    Local(String),
+}
+
+fn parse_cp_dest(s: &str) -> Result<CpDest, String> {
+    if s.starts_with("oss://") {
+        parse_object_url(s).map(CpDest::Oss)
+    } else {
+        Ok(CpDest::Local(s.to_owned()))
+    }
 }
 
 /// `ossmp uploads ...`.
@@ -487,7 +533,7 @@ mod tests {
             vec![("a".into(), "b".into()), ("c".into(), String::new())]
         );
         assert_eq!(cp.bwlimit, Some(1 << 20));
-        assert_eq!(cp.dest.key, "k");
+        assert!(matches!(&cp.dest, CpDest::Oss(u) if u.key == "k"));
     }
 
     #[test]
@@ -506,9 +552,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_destination() {
-        let err = Cli::try_parse_from(["ossmp", "cp", "f", "bkt/k"]).unwrap_err();
+        let err = Cli::try_parse_from(["ossmp", "cp", "f", "oss://bkt"]).unwrap_err();
         assert!(err.to_string().contains("oss://BUCKET/KEY"), "{err}");
-        assert!(Cli::try_parse_from(["ossmp", "cp", "f", "oss://bkt"]).is_err());
+        // A local destination is a download's; `cp` checks the pair when it runs.
+        let cli = Cli::try_parse_from(["ossmp", "cp", "oss://bkt/k", "./dir/"]).unwrap();
+        let Command::Cp(cp) = cli.command else {
+            panic!("not cp")
+        };
+        assert_eq!(cp.dest, CpDest::Local("./dir/".into()));
     }
 
     #[test]

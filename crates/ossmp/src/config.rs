@@ -32,6 +32,12 @@ pub(crate) struct Profile {
     pub(crate) addressing: Option<String>,
     pub(crate) path_style: Option<bool>,
     pub(crate) v1_signature: Option<bool>,
+    /// Transfer defaults, under the flags (see `defaults.rs`): e.g. `part_size = "64MiB"`.
+    pub(crate) part_size: Option<String>,
+    /// Parts (or ranges) in flight per file, like `--jobs`.
+    pub(crate) jobs: Option<u16>,
+    /// Bandwidth limit, like `--bwlimit`: e.g. `bwlimit = "50MiB/s"`.
+    pub(crate) bwlimit: Option<String>,
 }
 
 /// A credential triple. `Debug` never shows the secret or the token.
@@ -83,10 +89,15 @@ pub(crate) struct Settings {
     pub(crate) env: Env,
 }
 
-/// The documented default location of the profile file: `~/.config/ossmp/config.toml` on every platform, so
-/// the README's path is right on macOS too.
+/// The documented default location of the profile file: `$XDG_CONFIG_HOME/ossmp/config.toml` when that is
+/// set (to an absolute path, as the XDG spec requires), else `~/.config/ossmp/config.toml` on every platform,
+/// so the README's path is right on macOS too.
 pub(crate) fn default_profile_path() -> Option<PathBuf> {
-    dirs::home_dir().map(|h| h.join(".config").join("ossmp").join("config.toml"))
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute());
+    xdg.or_else(|| dirs::home_dir().map(|h| h.join(".config")))
+        .map(|c| c.join("ossmp").join("config.toml"))
 }
 
 /// Reads one section of a profile file. A missing default file is fine (empty profile); a missing file the user

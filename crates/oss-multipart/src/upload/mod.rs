@@ -7,7 +7,7 @@
 mod outcome;
 mod prepare;
 mod run;
-mod source;
+pub(crate) mod source;
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -147,6 +147,7 @@ pub struct UploadBuilder {
     pub(crate) options: ObjectOptions,
     /// The first invalid value given to a string setter, reported when the upload starts.
     pub(crate) option_error: Option<OptionsError>,
+    pub(crate) guess_content_type: bool,
     pub(crate) checkpoint_dir: Option<PathBuf>,
     pub(crate) no_resume: bool,
     pub(crate) on_failure: FailurePolicy,
@@ -193,6 +194,7 @@ impl UploadBuilder {
             memory_budget: None,
             options: ObjectOptions::default(),
             option_error: None,
+            guess_content_type: true,
             checkpoint_dir: None,
             no_resume: false,
             on_failure: FailurePolicy::Abort,
@@ -239,9 +241,20 @@ impl UploadBuilder {
         self
     }
 
-    /// `Content-Type` of the object (default `application/octet-stream`).
+    /// `Content-Type` of the object. Without it the type is guessed from the extension of the
+    /// key, else of the file name (`photos/pic.jpg` is `image/jpeg`), unless
+    /// [`guess_content_type(false)`](Self::guess_content_type); what has no known extension is
+    /// `application/octet-stream`.
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
         self.options.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Whether to guess the `Content-Type` from the extension when none is given (default
+    /// `true`, as the Go SDK v2's `FeatureAutoDetectMimeType`). With `false` the object is
+    /// `application/octet-stream` unless [`content_type`](Self::content_type) says otherwise.
+    pub fn guess_content_type(mut self, yes: bool) -> Self {
+        self.guess_content_type = yes;
         self
     }
 

@@ -219,6 +219,8 @@ fn core_config(
     };
     if let Some(ct) = &o.content_type {
         config.content_type.clone_from(ct);
+    } else if let Some(guessed) = b.guess_content_type.then(|| guessed_type(b)).flatten() {
+        config.content_type = guessed.to_owned();
     }
     config.content_md5 = o.content_md5;
     config.extra_headers.initiate = o.headers(ObjectRequest::Initiate)?;
@@ -228,6 +230,15 @@ fn core_config(
     // A file can change under the upload; a stream is read once and checked as it is read.
     config.check_source = matches!(b.source, Source::File(_));
     Ok(config)
+}
+
+/// The MIME type registered for the key's extension, else for the source file's.
+fn guessed_type(b: &UploadBuilder) -> Option<&'static str> {
+    let by_key = mime_guess::from_path(&b.key).first_raw();
+    by_key.or_else(|| match &b.source {
+        Source::File(path) => mime_guess::from_path(path).first_raw(),
+        Source::Stream(_) => None,
+    })
 }
 
 fn plan_error(e: PlanError) -> Error {
@@ -315,6 +326,37 @@ mod tests {
         assert_eq!(
             core_config(&builder(), &retry, false).unwrap().on_failure,
             CoreFailurePolicy::Abort
+        );
+    }
+
+    #[test]
+    fn content_type_is_guessed_from_the_key_then_the_file_unless_given_or_disabled() {
+        let retry = RetryConfig::default();
+        let client = builder().client;
+        let of = |b: UploadBuilder| core_config(&b, &retry, false).unwrap().content_type;
+        assert_eq!(
+            of(client.upload_file("b", "d/pic.jpg", "/x/data")),
+            "image/jpeg"
+        );
+        assert_eq!(
+            of(client.upload_file("b", "d/page", "/x/a.html")),
+            "text/html"
+        );
+        assert_eq!(
+            of(client.upload_stream("b", "notes.txt", tokio::io::empty())),
+            "text/plain"
+        );
+        let given = client
+            .upload_file("b", "pic.jpg", "/x/pic.jpg")
+            .content_type("x/y");
+        assert_eq!(of(given), "x/y");
+        let off = client
+            .upload_file("b", "pic.jpg", "/x/pic.jpg")
+            .guess_content_type(false);
+        assert_eq!(of(off), "application/octet-stream");
+        assert_eq!(
+            of(client.upload_file("b", "blob", "/x/blob")),
+            "application/octet-stream"
         );
     }
 

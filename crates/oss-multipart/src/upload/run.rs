@@ -27,7 +27,7 @@ use super::outcome::{AbortOnDrop, Outcome};
 use super::prepare::{Prepared, prepare};
 use super::source::{StreamSource, hash_range, md5_chunks, md5_range, source_change};
 use super::{UploadBuilder, UploadOutput};
-use crate::client::{Client, MAX_XML_RESPONSE, RawResponse, failure_kind, seed};
+use crate::client::{Client, MAX_XML_RESPONSE, RawResponse, failure_kind, log_attempt, seed};
 use crate::error::Error;
 use crate::manual::CallbackReply;
 use crate::transport::RequestBody;
@@ -279,11 +279,15 @@ impl Driver {
         }
         let http_client = self.client.inner.http.clone();
         let span = match part_number {
-            Some(n) => tracing::debug_span!("oss_part", part = n, op = op.name()),
-            None => tracing::debug_span!("oss_op", op = op.name()),
+            Some(n) => {
+                tracing::debug_span!("oss_part", part = n, op = op.name(), method = %oss.method)
+            }
+            None => tracing::debug_span!("oss_op", op = op.name(), method = %oss.method),
         };
+        let runtime = self.client.inner.runtime.clone();
         self.tasks.spawn(
             async move {
+                let sent = runtime.now();
                 let result = match http_client.send(request).await {
                     Ok(resp) => {
                         let (parts, body) = resp.into_parts();
@@ -297,6 +301,7 @@ impl Driver {
                     }
                     Err(e) => Err(e),
                 };
+                log_attempt(&result, 1, runtime.now().saturating_duration_since(sent));
                 let body_read = digest.and_then(|h| h.result()).and_then(|r| {
                     r.crc64().map(|crc64| BodyRead {
                         len: r.len(),

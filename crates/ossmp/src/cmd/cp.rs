@@ -9,7 +9,7 @@ use oss_multipart::{
     UploadOutput,
 };
 
-use crate::cli::{CpArgs, GlobalArgs, MAX_PARTS};
+use crate::cli::{CpArgs, CpDest, GlobalArgs, MAX_PARTS};
 use crate::config::Settings;
 use crate::exit::CliError;
 use crate::location::OssUrl;
@@ -17,10 +17,12 @@ use crate::output::Out;
 use crate::progress::{Bar, Snapshot};
 use crate::units::Bytes;
 
-/// Where checkpoints go unless `--checkpoint-dir` says otherwise: the user's cache directory, so they survive
-/// reboots but are understood to be disposable.
+/// Where checkpoints go unless `--checkpoint-dir` says otherwise: the user's state directory
+/// (`$XDG_STATE_HOME`, else `~/.local/state`; the cache directory where there is none), so they survive
+/// reboots and cache clean-ups.
 pub(crate) fn default_checkpoint_dir() -> PathBuf {
-    dirs::cache_dir()
+    dirs::state_dir()
+        .or_else(dirs::cache_dir)
         .unwrap_or_else(std::env::temp_dir)
         .join("ossmp")
         .join("checkpoints")
@@ -95,7 +97,7 @@ impl UploadOptions {
 fn object_options(args: &CpArgs) -> ObjectOptions {
     let mut o = ObjectOptions::new()
         .with_tags(args.tagging.clone().map(|t| t.0).unwrap_or_default())
-        .with_forbid_overwrite(args.forbid_overwrite)
+        .with_forbid_overwrite(args.forbid_overwrite || args.no_clobber)
         .with_content_md5(args.content_md5)
         .with_sequential(args.sequential);
     o.metadata.clone_from(&args.meta);
@@ -134,8 +136,10 @@ pub(crate) fn check_source(path: &Path, part_size: Option<u64>) -> Result<u64, C
         }
     };
     if meta.is_dir() {
-        return Err(CliError::usage(format!("{} is a directory", path.display()))
-            .hint("ossmp cp uploads one file; archive the directory first (e.g. tar c DIR | ossmp cp - oss://...)"));
+        return Err(
+            CliError::usage(format!("{} is a directory", path.display()))
+                .hint("add -r to copy the whole directory (ossmp cp -r DIR oss://BUCKET/PREFIX/)"),
+        );
     }
     let size = meta.len();
     if let Some(ps) = part_size {
@@ -193,9 +197,23 @@ pub(crate) async fn run(
     settings: &Settings,
     args: CpArgs,
 ) -> anyhow::Result<()> {
+    if args.dir.recursive {
+        return super::cp_dir::run(global, settings, args).await;
+    }
+    let dest = match &args.dest {
+        CpDest::Oss(url) if args.source.starts_with("oss://") => {
+            return super::cp_copy::run(global, settings, &args, url).await;
+        }
+        _ if args.source.starts_with("oss://") => {
+            return super::cp_download::run(global, settings, args).await;
+        }
+        CpDest::Oss(url) => url.clone(),
+        CpDest::Local(d) => return Err(super::cp_download::no_oss_side(&args.source, d).into()),
+    };
     let out = Out::new(global);
     let is_stdin = args.source == "-";
     let path = PathBuf::from(&args.source);
+    let dest = destination(&dest, (!is_stdin).then_some(path.as_path()))?;
     let size = if is_stdin {
         None
     } else {
@@ -218,7 +236,7 @@ pub(crate) async fn run(
     let started = Instant::now();
     let result = start(
         &client,
-        &args.dest,
+        &dest,
         if is_stdin { None } else { Some(&path) },
         &opts,
     )
@@ -227,11 +245,25 @@ pub(crate) async fn run(
     .send()
     .await;
     bar.finish();
-    let output = result.map_err(|e| annotate(e, &args.source, &args.dest))?;
+    let output = result.map_err(|e| annotate(e, &args.source, &dest))?;
     let elapsed = started.elapsed();
     let verified = verify_crc64(&client, &output).await?;
-    report_success(&out, &args.source, &args.dest, &output, verified, elapsed);
+    report_success(&out, &args.source, &dest, &output, verified, elapsed);
     Ok(())
+}
+
+/// `oss://b/dir/` means "into dir/", as in ossutil and aws: the key is the prefix plus the file
+/// name. A stream has no name, so it needs a full key.
+fn destination(dest: &OssUrl, file: Option<&Path>) -> Result<OssUrl, CliError> {
+    if !dest.is_prefix() {
+        return Ok(dest.clone());
+    }
+    match file.and_then(Path::file_name) {
+        Some(name) => Ok(dest.for_file(&name.to_string_lossy())),
+        None => Err(CliError::usage(format!(
+            "{dest} ends with `/`: give the object's full key when uploading stdin"
+        ))),
+    }
 }
 
 /// Asks OSS for the stored object's CRC64 and compares it with the CRC64 of the bytes we read and sent.
@@ -249,7 +281,7 @@ pub(crate) async fn verify_crc64(client: &Client, o: &UploadOutput) -> anyhow::R
         Some(remote) => Err(CliError::new(
             crate::exit::Exit::Integrity,
             format!(
-                "CRC64 mismatch for oss://{}/{}: local data {:#018x}, stored object {remote:#018x}",
+                "CRC64 mismatch for oss://{}/{}: local data {}, stored object {remote}",
                 o.bucket, o.key, o.crc64
             ),
         )
@@ -361,12 +393,12 @@ fn report_success(
     ));
     if verified {
         out.info(format!(
-            "CRC64 verified end to end: {:#018x} (local data = stored object), ETag {}",
+            "CRC64 verified end to end: {} (local data = stored object), ETag {}",
             o.crc64, o.etag
         ));
     } else {
         out.info(format!(
-            "local CRC64 {:#018x}; the service does not report one, so only the per-part checks were made; ETag {}",
+            "local CRC64 {}; the service does not report one, so only the per-part checks were made; ETag {}",
             o.crc64, o.etag
         ));
     }

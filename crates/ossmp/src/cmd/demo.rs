@@ -317,7 +317,7 @@ async fn steps(
     let resume_elapsed = t.elapsed();
     let verified = crate::cmd::cp::verify_crc64(client, &resumed).await?;
     let crc_line = if verified {
-        format!("CRC64 verified end to end ({:#018x})", resumed.crc64)
+        format!("CRC64 verified end to end ({})", resumed.crc64)
     } else {
         "the server reported no CRC64".to_owned()
     };
