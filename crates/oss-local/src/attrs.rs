@@ -230,7 +230,10 @@ mod tests {
 
     #[test]
     fn tagging_body_round_trip() {
-        let tags = vec![("a b+c".to_owned(), "x=y/z:1".to_owned()), ("中文".to_owned(), String::new())];
+        let tags = vec![
+            ("a b+c".to_owned(), "x=y/z:1".to_owned()),
+            ("中文".to_owned(), String::new()),
+        ];
         assert_eq!(
             parse_tagging_body(tagging_xml(&tags).as_bytes()).unwrap(),
             tags
