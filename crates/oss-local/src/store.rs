@@ -920,7 +920,9 @@ fn lock_data_dir(root: &Path) -> io::Result<fs::File> {
             };
             Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
-                format!("the data directory is in use by {holder}; stop it or use another --data-dir"),
+                format!(
+                    "the data directory is in use by {holder}; stop it or use another --data-dir"
+                ),
             ))
         }
         Err(fs::TryLockError::Error(err)) => Err(err),
