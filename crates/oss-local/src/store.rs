@@ -3,6 +3,7 @@
 //! Layout under the data directory (every name is server-generated, so no key can escape it):
 //!
 //! ```text
+//! LOCK                                   held while a server uses the directory
 //! tmp/                                   files being written; wiped at start-up
 //! buckets/<bucket>/bucket.json           bucket marker (bucket names are [a-z0-9-] only)
 //! buckets/<bucket>/objects/<sha256(key)>.json   object metadata, incl. its segment list
@@ -207,6 +208,8 @@ pub(crate) struct StagedBody {
 
 /// The storage engine. All methods block (call them from `spawn_blocking`).
 pub(crate) struct Store {
+    /// Held (locked) for the store's lifetime: one server per data directory.
+    _lock: fs::File,
     root: PathBuf,
     fsync: bool,
     state: Mutex<State>,
@@ -222,12 +225,14 @@ impl Store {
     /// Opens (creating if needed) and recovers the data directory.
     pub(crate) fn open(root: &Path, fsync: bool) -> io::Result<Self> {
         fs::create_dir_all(root.join("buckets"))?;
+        let lock = lock_data_dir(root)?;
         let tmp = root.join("tmp");
         if tmp.exists() {
             fs::remove_dir_all(&tmp)?;
         }
         fs::create_dir_all(&tmp)?;
         let store = Self {
+            _lock: lock,
             root: root.to_owned(),
             fsync,
             state: Mutex::new(State::default()),
@@ -890,6 +895,40 @@ impl Store {
     }
 }
 
+/// Takes the data directory's `LOCK` file (an OS file lock, released when the process ends,
+/// even by SIGKILL) and writes who holds it; a second server fails naming the holder.
+fn lock_data_dir(root: &Path) -> io::Result<fs::File> {
+    let path = root.join("LOCK");
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            write!(file, "oss-local pid {}", std::process::id())?;
+            Ok(file)
+        }
+        Err(fs::TryLockError::WouldBlock) => {
+            let holder = fs::read_to_string(&path).unwrap_or_default();
+            let holder = if holder.is_empty() {
+                "another process".to_owned()
+            } else {
+                holder
+            };
+            Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "the data directory is in use by {holder}; stop it or use another --data-dir"
+                ),
+            ))
+        }
+        Err(fs::TryLockError::Error(err)) => Err(err),
+    }
+}
+
 fn discard_temp(body: &StagedBody) {
     if let Some(temp) = &body.temp {
         let _ = fs::remove_file(temp);
@@ -939,6 +978,22 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn one_store_per_data_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let first = Store::open(root.path(), false).unwrap();
+        let Err(err) = Store::open(root.path(), false) else {
+            panic!("a second store opened a locked data directory");
+        };
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("oss-local pid {}", std::process::id())),
+            "{message}"
+        );
+        drop(first);
+        Store::open(root.path(), false).unwrap();
     }
 
     #[test]
