@@ -27,7 +27,7 @@ use super::outcome::{AbortOnDrop, Outcome};
 use super::prepare::{Prepared, prepare};
 use super::source::{StreamSource, hash_range, md5_chunks, md5_range, source_change};
 use super::{UploadBuilder, UploadOutput};
-use crate::client::{Client, MAX_XML_RESPONSE, RawResponse, failure_kind, seed};
+use crate::client::{Client, RawResponse, failure_kind, seed, send_collect};
 use crate::error::Error;
 use crate::transport::RequestBody;
 
@@ -265,13 +265,7 @@ impl Driver {
             (Some(l), true) => body.rate_limited(l.clone()),
             _ => body,
         };
-        let creds = self.client.credentials().await?;
-        let time = self.client.inner.runtime.system_time();
-        let request = self
-            .client
-            .sign_request(&oss, &creds, time, body.len())?
-            .body(body)
-            .map_err(|_| Error::config("request", "could not build the HTTP request"))?;
+        let request = self.client.signed(&oss, body).await?;
         if op.sends_source_bytes() {
             out.part_in_flight(true);
         }
@@ -282,19 +276,7 @@ impl Driver {
         };
         self.tasks.spawn(
             async move {
-                let result = match http_client.send(request).await {
-                    Ok(resp) => {
-                        let (parts, body) = resp.into_parts();
-                        body.collect_bounded(MAX_XML_RESPONSE)
-                            .await
-                            .map(|b| RawResponse {
-                                status: parts.status,
-                                headers: parts.headers,
-                                body: b,
-                            })
-                    }
-                    Err(e) => Err(e),
-                };
+                let result = send_collect(&*http_client, request).await;
                 let body_read = digest.and_then(|h| h.result()).and_then(|r| {
                     r.crc64().map(|crc64| BodyRead {
                         len: r.len(),
