@@ -364,6 +364,7 @@ impl Driver {
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
                 }
+                self.client.observe_skew(&raw);
                 up.handle_response(id, now, raw.status, &raw.headers, &raw.body);
             }
             Err(e) => {
