@@ -348,31 +348,27 @@ impl Client {
         req: &OssRequest,
         body: RequestBody,
     ) -> Result<Result<RawResponse, TransportError>, Error> {
+        let request = self.signed(req, body).await?;
+        let raw = send_collect(&*self.inner.http, request).await;
+        // A skewed clock is corrected here, so that a retry signs with the right time.
+        if let Ok(raw) = &raw {
+            self.observe_skew(raw);
+        }
+        Ok(raw)
+    }
+
+    /// `req` with `body`, signed with the current credentials at the runtime's wall-clock
+    /// time: what every request sent by this crate goes through.
+    pub(crate) async fn signed(
+        &self,
+        req: &OssRequest,
+        body: RequestBody,
+    ) -> Result<http::Request<RequestBody>, Error> {
         let creds = self.credentials().await?;
         let time = self.signing_time();
-        let head = self.sign_request(req, &creds, time, body.len())?;
-        let request = head
+        self.sign_request(req, &creds, time, body.len())?
             .body(body)
-            .map_err(|_| Error::config("request", "could not build the HTTP request"))?;
-        Ok(match self.inner.http.send(request).await {
-            Ok(resp) => {
-                let (parts, body) = resp.into_parts();
-                let raw = body
-                    .collect_bounded(MAX_XML_RESPONSE)
-                    .await
-                    .map(|b| RawResponse {
-                        status: parts.status,
-                        headers: parts.headers,
-                        body: b,
-                    });
-                // A skewed clock is corrected here, so that a retry signs with the right time.
-                if let Ok(raw) = &raw {
-                    self.observe_skew(raw);
-                }
-                raw
-            }
-            Err(e) => Err(e),
-        })
+            .map_err(|_| Error::config("request", "could not build the HTTP request"))
     }
 
     /// Sends one operation and decodes its output: each of the multipart operations (and the
@@ -419,6 +415,20 @@ impl Client {
         let raw = self.execute(name, req, body).await?;
         parse::<O>(op, name, &raw)
     }
+}
+
+/// Sends `request` and collects its answer (bounded by [`MAX_XML_RESPONSE`]).
+pub(crate) async fn send_collect(
+    http: &dyn HttpClient,
+    request: http::Request<RequestBody>,
+) -> Result<RawResponse, TransportError> {
+    let (parts, body) = http.send(request).await?.into_parts();
+    let body = body.collect_bounded(MAX_XML_RESPONSE).await?;
+    Ok(RawResponse {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
 }
 
 /// Decodes `raw` with the operation's parser, mapping errors to ours.

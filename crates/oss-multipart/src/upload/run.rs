@@ -267,13 +267,7 @@ impl Driver {
             (Some(l), true) => body.rate_limited(l.clone()),
             _ => body,
         };
-        let creds = self.client.credentials().await?;
-        let time = self.client.signing_time();
-        let request = self
-            .client
-            .sign_request(&oss, &creds, time, body.len())?
-            .body(body)
-            .map_err(|_| Error::config("request", "could not build the HTTP request"))?;
+        let request = self.client.signed(&oss, body).await?;
         if op.sends_source_bytes() {
             out.part_in_flight(true);
         }
