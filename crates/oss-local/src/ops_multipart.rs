@@ -496,6 +496,7 @@ fn select_parts(
         content_type: upload.content_type.clone(),
         user_meta: upload.user_meta.clone(),
         attrs: upload.attrs.clone(),
+        appendable: false,
         last_modified: now,
         blob: String::new(),
         segments,

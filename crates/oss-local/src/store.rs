@@ -112,6 +112,30 @@ pub(crate) struct ObjectMeta {
     pub(crate) segments: Vec<Segment>,
     #[serde(default)]
     pub(crate) attrs: Attrs,
+    /// Written by AppendObject (object type `Appendable`).
+    #[serde(default)]
+    pub(crate) appendable: bool,
+}
+
+impl ObjectMeta {
+    /// `x-oss-object-type`.
+    pub(crate) fn object_type(&self) -> &'static str {
+        if self.appendable {
+            "Appendable"
+        } else if self.multipart {
+            "Multipart"
+        } else {
+            "Normal"
+        }
+    }
+}
+
+/// Why an append was refused (decided under the store lock).
+pub(crate) enum AppendReject {
+    /// The object exists and was not written by AppendObject.
+    NotAppendable,
+    /// `position` is not the object's length, which is given.
+    Position(u64),
 }
 
 struct Upload {
@@ -500,6 +524,65 @@ impl Store {
         }
     }
 
+    /// Appends a body at `position` (AppendObject). `first` builds the object when the key is
+    /// new; the segment file is renamed in first, then the object metadata is replaced
+    /// atomically (the commit point).
+    pub(crate) fn append(
+        &self,
+        bucket: &str,
+        key: &str,
+        position: u64,
+        body: StagedBody,
+        first: ObjectMeta,
+        now: i64,
+    ) -> Result<Result<ObjectMeta, AppendReject>, StoreError> {
+        let mut state = self.lock();
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .ok_or(StoreError::NoSuchBucket)?;
+        let mut meta = match b.objects.get(key) {
+            Some(existing) if !existing.appendable => {
+                discard_temp(&body);
+                return Ok(Err(AppendReject::NotAppendable));
+            }
+            Some(existing) => existing.clone(),
+            None => ObjectMeta {
+                blob: self.unique(),
+                ..first
+            },
+        };
+        if position != meta.size {
+            discard_temp(&body);
+            return Ok(Err(AppendReject::Position(meta.size)));
+        }
+        let blob_dir = self.bucket_dir(bucket).join("blobs").join(&meta.blob);
+        fs::create_dir_all(&blob_dir)?;
+        let file = body
+            .temp
+            .as_ref()
+            .map(|_| format!("{}", meta.segments.len()));
+        if let (Some(temp), Some(file)) = (&body.temp, &file) {
+            fs::rename(temp, blob_dir.join(file))?;
+            self.sync_dir(&blob_dir)?;
+        }
+        let mut crc = oss_model::crc64::Crc64Combiner::new();
+        crc.push(meta.crc64, meta.size);
+        crc.push(body.crc64, body.size);
+        meta.crc64 = crc.finish();
+        meta.size += body.size;
+        meta.segments.push(Segment {
+            file,
+            size: body.size,
+        });
+        meta.etag = crate::body::fast_etag(meta.crc64, meta.size);
+        meta.last_modified = now;
+        let dir = self.bucket_dir(bucket);
+        self.write_json(&dir.join("objects").join(object_file(key)), &meta)?;
+        b.objects.insert(key.to_owned(), meta.clone());
+        Ok(Ok(meta))
+    }
+
     /// Changes an object's attributes (ACL, tags) in place: the metadata file is replaced
     /// atomically, the body is untouched.
     pub(crate) fn update_attrs(
@@ -804,6 +887,12 @@ impl Store {
         b.uploads.remove(upload_id);
         self.replace_in_index(bucket, b, meta.clone());
         Ok(Ok(meta))
+    }
+}
+
+fn discard_temp(body: &StagedBody) {
+    if let Some(temp) = &body.temp {
+        let _ = fs::remove_file(temp);
     }
 }
 

@@ -3,41 +3,16 @@
 //! crash at any moment leaves either the previous or the new checkpoint, never a torn one.
 
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
+use oss_multipart_core::SourceIdentity;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 use crate::error::Error;
 
-/// What identifies the bytes being uploaded from a file: a checkpoint only applies to the same
-/// path, size and modification time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct SourceIdentity {
-    /// Absolute (canonical when possible) path, lossy UTF-8.
-    pub(crate) path: String,
-    pub(crate) size: u64,
-    /// Modification time in nanoseconds since the Unix epoch (0 when unknown).
-    pub(crate) mtime_ns: u128,
-}
-
-impl SourceIdentity {
-    pub(crate) fn of_file(path: &Path, meta: &std::fs::Metadata) -> Self {
-        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        Self {
-            path: canonical.to_string_lossy().into_owned(),
-            size: meta.len(),
-            mtime_ns,
-        }
-    }
-}
-
-/// The deterministic checkpoint path for an upload of `identity` to `bucket`/`key`.
+/// The deterministic checkpoint path for an upload of the file at `source` (as `identity`
+/// describes it) to `bucket`/`key`: a checkpoint only applies to the same path, size and
+/// modification time.
 ///
 /// The name hashes every field so that two different uploads never share a file, and carries
 /// no secret (only names the user chose).
@@ -45,15 +20,22 @@ pub(crate) fn checkpoint_path(
     dir: &Path,
     bucket: &str,
     key: &str,
+    source: &Path,
     identity: &SourceIdentity,
 ) -> PathBuf {
+    let canonical = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf());
+    let path = canonical.to_string_lossy();
     let mut h = sha2::Sha256::new();
-    for field in [bucket.as_bytes(), key.as_bytes(), identity.path.as_bytes()] {
+    for field in [bucket.as_bytes(), key.as_bytes(), path.as_bytes()] {
         h.update((field.len() as u64).to_le_bytes());
         h.update(field);
     }
     h.update(identity.size.to_le_bytes());
-    h.update(identity.mtime_ns.to_le_bytes());
+    let mtime_ns = identity
+        .mtime
+        .and_then(|n| u128::try_from(n).ok())
+        .unwrap_or(0);
+    h.update(mtime_ns.to_le_bytes());
     let digest = h.finalize();
     dir.join(format!(
         "{}.ossmp-checkpoint.json",
@@ -133,24 +115,22 @@ mod tests {
     use super::*;
 
     fn ident(size: u64) -> SourceIdentity {
-        SourceIdentity {
-            path: "/data/f".into(),
-            size,
-            mtime_ns: 7,
-        }
+        let mut id = SourceIdentity::new(size);
+        id.mtime = Some(7);
+        id
     }
 
     #[test]
     fn paths_are_deterministic_and_distinct() {
-        let d = Path::new("/tmp/cp");
-        let a = checkpoint_path(d, "b", "k", &ident(1));
-        assert_eq!(a, checkpoint_path(d, "b", "k", &ident(1)));
-        assert_ne!(a, checkpoint_path(d, "b", "k", &ident(2)));
-        assert_ne!(a, checkpoint_path(d, "b", "k2", &ident(1)));
+        let (d, f) = (Path::new("/tmp/cp"), Path::new("/data/f"));
+        let a = checkpoint_path(d, "b", "k", f, &ident(1));
+        assert_eq!(a, checkpoint_path(d, "b", "k", f, &ident(1)));
+        assert_ne!(a, checkpoint_path(d, "b", "k", f, &ident(2)));
+        assert_ne!(a, checkpoint_path(d, "b", "k2", f, &ident(1)));
         // Length-prefixing keeps ("ab","c") and ("a","bc") apart.
         assert_ne!(
-            checkpoint_path(d, "ab", "c", &ident(1)),
-            checkpoint_path(d, "a", "bc", &ident(1))
+            checkpoint_path(d, "ab", "c", f, &ident(1)),
+            checkpoint_path(d, "a", "bc", f, &ident(1))
         );
         assert!(a.starts_with(d));
     }

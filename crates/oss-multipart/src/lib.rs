@@ -21,8 +21,9 @@
 //!
 //! - Policy in the driver: concurrency, retries, backoff and resume decisions of uploads are
 //!   all the state machine's; the driver only executes what it asks.
-//! - Credential discovery beyond fixed keys and environment variables (bring your own
-//!   [`ProvideCredentials`]).
+//! - Credential sources beyond the Alibaba Cloud default chain ([`DefaultChain`]: environment,
+//!   OIDC/RRSA, profile files, RAM role ARN, ECS RAM role, credentials URI); bring your own
+//!   [`ProvideCredentials`] for others.
 //! - Downloads beyond a simple [`Client::get_object`] used for verification.
 //!
 //! # Example
@@ -77,7 +78,15 @@
 //!
 //! # Features
 //!
-//! None of its own; TLS providers are `oss-transport` features (`aws-lc-rs` by default).
+//! - `aws-lc-rs` (default): AWS-LC for TLS (rustls) and for signing hashes (the fast choice).
+//! - `ring`: rustls' ring provider and the pure-Rust RustCrypto hashes for signing, for targets
+//!   without a C compiler: `default-features = false, features = ["ring", "webpki-roots"]`.
+//! - `webpki-roots` (default): trust the Mozilla root set compiled in.
+//! - `native-roots`: trust the operating system's certificate store too (loaded when the client
+//!   is built), e.g. for a corporate CA installed system-wide.
+//!
+//! Whatever the features, [`ClientBuilder::ca_bundle`] (or `SSL_CERT_FILE`) adds the
+//! certificates of a PEM file. Proxies: see [`ClientBuilder::proxy`].
 //!
 //! # Stability
 //!
@@ -100,6 +109,7 @@ mod client;
 mod config;
 mod copy;
 mod download;
+mod endpoint;
 mod error;
 mod listing;
 mod manual;
@@ -109,6 +119,7 @@ mod options;
 mod presign;
 mod progress;
 pub mod runtime;
+mod skew;
 pub mod transport;
 pub mod units;
 mod upload;
@@ -139,8 +150,11 @@ pub use upload::{
     DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, FailurePolicy, PauseHandle, UploadBuilder, UploadOutput,
 };
 
-pub use oss_auth::{
-    Credentials, CredentialsError, EnvProvider, ProvideCredentials, StaticProvider,
+/// The credential sources one by one (`oss-credentials`), for custom chains.
+pub use oss_credentials as credentials;
+pub use oss_credentials::{
+    ChainConfig, Credentials, CredentialsError, DefaultChain, Env, EnvProvider, ProvideCredentials,
+    RefreshPolicy, StaticProvider,
 };
 // Unstable tier (see "Stability" in the crate docs): the wire model, as `oss-model` has it.
 pub use oss_model::ops::{

@@ -457,7 +457,7 @@ impl Client {
                 callback: None,
             }
         };
-        let local = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Xz, &body);
+        let local = oss_multipart_core::crc64(&body);
         if let Some(server) = out.crc64.filter(|s| *s != local) {
             return Err(Error::Integrity(IntegrityError::Crc64Mismatch {
                 what: "object".to_owned(),

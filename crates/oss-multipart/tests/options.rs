@@ -103,7 +103,7 @@ fn content_md5(bytes: &[u8]) -> String {
 }
 
 fn crc_of(bytes: &[u8]) -> u64 {
-    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Xz, bytes)
+    oss_multipart_core::crc64(bytes)
 }
 
 fn everything() -> ObjectOptions {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use oss_multipart::Addressing;
 use oss_multipart::ops::ServerSideEncryption;
 
 use crate::exit::EXIT_CODES_HELP;
@@ -18,9 +19,17 @@ pub(crate) const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 pub(crate) const MAX_PARTS: u64 = 10_000;
 
 const ROOT_AFTER_HELP: &str = "\
-Configuration (highest first): command-line flags, then the environment (OSS_ACCESS_KEY_ID,
-OSS_ACCESS_KEY_SECRET, OSS_SESSION_TOKEN, OSS_ENDPOINT, OSS_REGION), then the profile file
-~/.config/ossmp/config.toml (section [default], or the one named by --profile).";
+Configuration (highest first): command-line flags, then the environment (OSS_ENDPOINT or
+ALIBABA_CLOUD_OSS_ENDPOINT, OSS_REGION or ALIBABA_CLOUD_REGION_ID, OSS_ADDRESSING,
+OSS_SIGNATURE_VERSION), then the profile file ~/.config/ossmp/config.toml (section [default], or
+the one named by --profile). The library's Client::from_env reads the environment the same way.
+
+Credentials: --access-key-id/--access-key-secret, else the Alibaba Cloud default chain:
+OSS_ACCESS_KEY_ID/OSS_ACCESS_KEY_SECRET/OSS_SESSION_TOKEN or the ALIBABA_CLOUD_* keys, OIDC
+(ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE),
+~/.aliyun/config.json, ~/.alibabacloud/credentials (profile ALIBABA_CLOUD_PROFILE or --profile),
+the ECS RAM role, ALIBABA_CLOUD_CREDENTIALS_URI. Keys in the ossmp profile file are used when
+the environment has none.";
 
 /// Only a binary with the embedded server can offer the demo.
 const TRY_THE_DEMO: &str = if cfg!(feature = "local") {
@@ -43,48 +52,44 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
-    /// OSS endpoint, e.g. https://oss-cn-hangzhou.aliyuncs.com or http://127.0.0.1:9000.
-    #[arg(long, global = true, env = "OSS_ENDPOINT", value_name = "URL")]
+    /// OSS endpoint, e.g. https://oss-cn-hangzhou.aliyuncs.com, a custom domain or http://127.0.0.1:9000
+    /// (default: derived from the region) [env: OSS_ENDPOINT].
+    #[arg(long, global = true, value_name = "URL")]
     pub(crate) endpoint: Option<String>,
-    /// Region for V4 signing, e.g. cn-hangzhou.
-    #[arg(long, global = true, env = "OSS_REGION")]
+    /// Region for V4 signing, e.g. cn-hangzhou (default: read from a standard oss-REGION.aliyuncs.com endpoint)
+    /// [env: OSS_REGION].
+    #[arg(long, global = true)]
     pub(crate) region: Option<String>,
     /// AccessKey ID (prefer the environment or the profile file to keep it out of shell history).
-    #[arg(
-        long,
-        global = true,
-        env = "OSS_ACCESS_KEY_ID",
-        hide_env_values = true,
-        value_name = "ID"
-    )]
+    #[arg(long, global = true, value_name = "ID")]
     pub(crate) access_key_id: Option<String>,
     /// AccessKey secret.
-    #[arg(
-        long,
-        global = true,
-        env = "OSS_ACCESS_KEY_SECRET",
-        hide_env_values = true,
-        value_name = "SECRET"
-    )]
+    #[arg(long, global = true, value_name = "SECRET")]
     pub(crate) access_key_secret: Option<String>,
     /// STS security token, for temporary credentials.
-    #[arg(
-        long,
-        global = true,
-        env = "OSS_SESSION_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
+    #[arg(long, global = true, value_name = "TOKEN")]
     pub(crate) session_token: Option<String>,
-    /// Profile (section) to read from the profile file.
-    #[arg(long, global = true, env = "OSSMP_PROFILE", default_value = "default")]
-    pub(crate) profile: String,
+    /// Profile to read: the section of the ossmp profile file, and the profile of ~/.alibabacloud/credentials and
+    /// ~/.aliyun/config.json (instead of ALIBABA_CLOUD_PROFILE).
+    #[arg(long, global = true, env = "OSSMP_PROFILE", value_name = "NAME")]
+    pub(crate) profile: Option<String>,
     /// Profile file to read instead of ~/.config/ossmp/config.toml.
     #[arg(long, global = true, env = "OSSMP_CONFIG_FILE", value_name = "PATH")]
     pub(crate) config_file: Option<PathBuf>,
-    /// Use path-style addressing (endpoint/bucket/key); automatic for IP addresses and localhost.
-    #[arg(long, global = true)]
+    /// URL style: virtual (BUCKET.endpoint/KEY, the default), path (endpoint/BUCKET/KEY; automatic for IP
+    /// addresses and localhost) or cname (the endpoint is a custom domain bound to the bucket) [env: OSS_ADDRESSING].
+    #[arg(long, global = true, value_name = "STYLE", value_parser = parse_addressing)]
+    pub(crate) addressing: Option<Addressing>,
+    /// Same as --addressing path.
+    #[arg(long, global = true, conflicts_with = "addressing")]
     pub(crate) path_style: bool,
+    /// HTTP proxy for OSS requests, http://[USER:PASS@]HOST:PORT (HTTPS is tunnelled with CONNECT). Default: the
+    /// HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY variables, as curl reads them.
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) proxy: Option<String>,
+    /// PEM file of extra trusted certificates (a private CA, a TLS-inspecting proxy) [env: SSL_CERT_FILE].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) ca_bundle: Option<PathBuf>,
     /// Sign requests with OSS signature V1 instead of V4.
     #[arg(long, global = true)]
     pub(crate) v1_signature: bool,
@@ -380,6 +385,11 @@ fn parse_tagging(s: &str) -> Result<Tags, String> {
         })
         .collect::<Result<_, _>>()
         .map(Tags)
+}
+
+fn parse_addressing(s: &str) -> Result<Addressing, String> {
+    s.parse()
+        .map_err(|e: oss_multipart::ConfigError| e.to_string())
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {

@@ -124,9 +124,30 @@ fn isolate(c: &mut Command, home: &Path) {
         "OSSMP_CONFIG_FILE",
         "ALIBABA_CLOUD_ACCESS_KEY_ID",
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        "ALIBABA_CLOUD_SECURITY_TOKEN",
+        "ALIBABA_CLOUD_OSS_ENDPOINT",
+        "ALIBABA_CLOUD_REGION_ID",
+        "ALIBABA_CLOUD_ROLE_ARN",
+        "ALIBABA_CLOUD_PROFILE",
+        "ALIBABA_CLOUD_CONFIG_FILE",
+        "ALIBABA_CLOUD_CREDENTIALS_FILE",
+        "ALIBABA_CLOUD_CREDENTIALS_URI",
+        "OSS_ADDRESSING",
+        "OSS_SIGNATURE_VERSION",
+        "SSL_CERT_FILE",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
     ] {
         c.env_remove(var);
     }
+    // Never ask the real instance metadata address from a test.
+    c.env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true");
     c.env("HOME", home)
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("XDG_CONFIG_HOME", home.join("config"));
@@ -1003,4 +1024,106 @@ fn demo_human_output_tells_the_story() {
                 .and(predicate::str::contains("reused from the checkpoint")),
         )
         .stdout(predicate::str::contains("MD5").and(predicate::str::contains("6/6")));
+}
+
+#[test]
+fn cname_addressing_stores_the_object_in_the_bound_bucket() {
+    let local = Local::start_with(|c| c.with_cname("localhost", BUCKET));
+    let port = local.endpoint.rsplit(':').next().unwrap().to_owned();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let f = write_file(local.home.path(), "f.bin", &data);
+    local
+        .cmd()
+        .args(["--endpoint", &format!("http://localhost:{port}")])
+        .args(["--addressing", "cname", "cp", "--part-size", "100KiB"])
+        .arg(&f)
+        .arg(format!("oss://{BUCKET}/via/cname.bin"))
+        .assert()
+        .success();
+    assert_eq!(local.get("via/cname.bin"), data);
+}
+
+/// A plain-HTTP forward proxy on 127.0.0.1 (blocking threads) that counts the connections it relays.
+fn counting_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&count);
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
+                let target = line.split_whitespace().nth(1).unwrap_or("");
+                let authority = target
+                    .trim_start_matches("http://")
+                    .split('/')
+                    .next()
+                    .unwrap_or("");
+                let Ok(mut up) = TcpStream::connect(authority) else {
+                    return;
+                };
+                up.write_all(&head).unwrap();
+                let (mut c2, mut u2) = (client.try_clone().unwrap(), up.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut u2, &mut c2);
+                    let _ = c2.shutdown(std::net::Shutdown::Both);
+                });
+                let _ = std::io::copy(&mut client, &mut up);
+                let _ = up.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn http_proxy_is_used_for_named_endpoints_and_no_proxy_bypasses_it() {
+    let local = Local::start();
+    let named = local.endpoint.replace("127.0.0.1", "localhost");
+    let (proxy, count) = counting_proxy();
+    let f = write_file(local.home.path(), "f.bin", b"through the proxy");
+    local
+        .cmd()
+        .env("OSS_ENDPOINT", &named)
+        .env("HTTP_PROXY", &proxy)
+        .arg("cp")
+        .arg(&f)
+        .arg(format!("oss://{BUCKET}/proxied"))
+        .assert()
+        .success();
+    let proxied = count.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(proxied > 0, "the upload went through the proxy");
+    assert_eq!(local.get("proxied"), b"through the proxy");
+
+    local
+        .cmd()
+        .env("OSS_ENDPOINT", &named)
+        .env("HTTP_PROXY", &proxy)
+        .env("NO_PROXY", "localhost")
+        .arg("cp")
+        .arg(&f)
+        .arg(format!("oss://{BUCKET}/direct"))
+        .assert()
+        .success();
+    assert_eq!(
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        proxied,
+        "NO_PROXY bypassed it"
+    );
+    assert_eq!(local.get("direct"), b"through the proxy");
 }

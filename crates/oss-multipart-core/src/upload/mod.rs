@@ -19,7 +19,7 @@ use crate::error::{FailureKind, PlanError, UploadError};
 use crate::event::{Completed, Event, Failure, Progress};
 use crate::inflight::{BodyRead, InFlight, Job};
 use crate::limits::MAX_PART_COUNT;
-use crate::plan::{PartRange, Plan, Shape};
+use crate::plan::{PartRange, Plan, PlanOptions, Shape, SourceSize};
 use crate::request::{CompletePart, ObjectHeaders, Op, OpKind, Request, RequestId};
 use crate::retry::Tries;
 use crate::scheduler::Scheduler;
@@ -67,6 +67,21 @@ struct Part {
     expect: Option<(String, u64)>,
     /// Streams: bytes actually read (known after the first body read).
     read_len: Option<u64>,
+}
+
+impl Part {
+    fn pending(range: PartRange) -> Self {
+        Self {
+            range,
+            state: PartState::Pending,
+            attempts: Tries::default(),
+            etag: String::new(),
+            crc64: 0,
+            resumed: false,
+            expect: None,
+            read_len: None,
+        }
+    }
 }
 
 /// Where the upload stands, with the data that only matters there.
@@ -181,6 +196,8 @@ pub struct Upload {
     ready_single: Option<Job>,
     journal: BTreeMap<u32, JournalEntry>,
     listed: BTreeMap<u32, ListedPart>,
+    /// Re-plan with the part size of the server's part 1 once listing ends.
+    adopt_part_size: bool,
     in_flight: InFlight,
     scheduler: Scheduler<Job>,
     attempts: Attempts,
@@ -204,19 +221,7 @@ impl Upload {
         seed: u64,
     ) -> Result<Self, PlanError> {
         config.validate()?;
-        let parts: Vec<Part> = plan
-            .parts()
-            .map(|range| Part {
-                range,
-                state: PartState::Pending,
-                attempts: Tries::default(),
-                etag: String::new(),
-                crc64: 0,
-                resumed: false,
-                expect: None,
-                read_len: None,
-            })
-            .collect();
+        let parts: Vec<Part> = plan.parts().map(Part::pending).collect();
         let policy = config.on_failure;
         let retry = config.retry;
         let object = Arc::new(ObjectHeaders::new(&config));
@@ -235,6 +240,7 @@ impl Upload {
             ready_single: None,
             journal: BTreeMap::new(),
             listed: BTreeMap::new(),
+            adopt_part_size: false,
             in_flight: InFlight::default(),
             scheduler: Scheduler::new(retry, seed),
             attempts: Attempts::default(),
@@ -377,6 +383,27 @@ impl Upload {
         Ok(up)
     }
 
+    /// Stateless resume when the part size the upload was started with is unknown: like
+    /// [`resume_upload_id`](Self::resume_upload_id), but once the server's parts are listed,
+    /// the plan takes the size of the server's part 1 (when it is a valid part size), so the
+    /// parts already uploaded can be reused; `plan`'s part size is the fallback.
+    ///
+    /// # Errors
+    /// As [`resume_upload_id`](Self::resume_upload_id).
+    pub fn resume_upload_id_adopting_part_size(
+        target: Target,
+        upload_id: impl Into<String>,
+        plan: Plan,
+        config: Config,
+        source: Option<SourceIdentity>,
+        now: Instant,
+        seed: u64,
+    ) -> Result<Self, PlanError> {
+        let mut up = Self::resume_upload_id(target, upload_id, plan, config, source, now, seed)?;
+        up.adopt_part_size = true;
+        Ok(up)
+    }
+
     fn start_listing(&mut self, upload_id: String) {
         self.events.push_back(Event::UploadId(upload_id.clone()));
         self.upload_id = Some(upload_id);
@@ -464,6 +491,7 @@ impl Upload {
         ))
     }
 
+    #[cfg(feature = "sim")]
     pub(crate) fn now(&self) -> Instant {
         self.now
     }

@@ -5,17 +5,16 @@
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use oss_multipart_core::{
     Checkpoint, Config as CoreConfig, FailurePolicy as CoreFailurePolicy, Plan, PlanError,
     PlanOptions, SourceIdentity, SourceSize, Target, Upload,
 };
 
-use super::source::{Source, StreamSource};
+use super::source::{Source, StreamSource, file_identity};
 use super::{FailurePolicy, Start, UploadBuilder};
-use crate::checkpoint_store::{self, SourceIdentity as FileIdentity};
-use crate::client::Client;
+use crate::checkpoint_store;
 use crate::config::RetryConfig;
 use crate::error::{Error, IntegrityError};
 
@@ -28,7 +27,7 @@ pub(super) struct Prepared {
     pub(super) file: Option<Arc<File>>,
     pub(super) stream: Option<StreamSource>,
     /// Size and modification time of the file when the upload started, for `Op::CheckSource`.
-    pub(super) source_stamp: Option<(u64, Option<SystemTime>)>,
+    pub(super) source_stamp: Option<SourceIdentity>,
     pub(super) checkpoint_path: Option<PathBuf>,
     pub(super) resumed: bool,
 }
@@ -57,16 +56,14 @@ pub(super) async fn prepare(
         Opened::File { meta, .. } => SourceSize::Known(meta.len()),
         Opened::Stream(_) => SourceSize::Unknown,
     };
-    let part_size = match (b.part_size, &b.start) {
-        (Some(p), _) => p,
-        (None, Start::UploadId(id)) => first_part_size(&client, &b.bucket, &b.key, id)
-            .await
-            .unwrap_or(super::DEFAULT_PART_SIZE),
-        (None, _) => super::DEFAULT_PART_SIZE,
-    };
+    let part_size = b.part_size.unwrap_or(super::DEFAULT_PART_SIZE);
     let concurrency = if b.sequential { 1 } else { b.concurrency };
-    let options = PlanOptions::for_upload(size, part_size, concurrency, b.memory_budget)
+    let mut options = PlanOptions::for_upload(size, part_size, concurrency, b.memory_budget)
         .map_err(plan_error)?;
+    if matches!(b.start, Start::UploadId(_)) {
+        // An upload id is a multipart upload, however small the file.
+        options.single_put_threshold = 0;
+    }
 
     let (mut bucket, mut key) = (b.bucket.clone(), b.key.clone());
     let mut checkpoint_path = None;
@@ -81,37 +78,41 @@ pub(super) async fn prepare(
             key = target.key().to_owned();
             checkpoint_path = Some(cp_path.clone());
             resumed = true;
-            Upload::from_checkpoint(&cp, &core_identity(meta), config, now, seed)
+            Upload::from_checkpoint(&cp, &file_identity(meta), config, now, seed)
                 .map_err(plan_error)?
         }
         (Start::UploadId(id), Opened::File { path, meta, .. }) => {
             let target = Target::new(&bucket, &key).map_err(plan_error)?;
             let plan = Plan::new(size, &options).map_err(plan_error)?;
-            let ident = checkpointing.then(|| core_identity(meta));
+            let current = file_identity(meta);
             if let Some(dir) = &b.checkpoint_dir {
-                let ident = FileIdentity::of_file(path, meta);
-                checkpoint_path = Some(checkpoint_store::checkpoint_path(
-                    dir, &bucket, &key, &ident,
-                ));
+                let cp_path = checkpoint_store::checkpoint_path(dir, &bucket, &key, path, &current);
+                checkpoint_path = Some(cp_path);
             }
+            let ident = checkpointing.then_some(current);
             resumed = true;
-            Upload::resume_upload_id(target, id.clone(), plan, config, ident, now, seed)
-                .map_err(plan_error)?
+            // Without a part size, the machine adopts the one the upload was started with.
+            let resume = if b.part_size.is_some() {
+                Upload::resume_upload_id
+            } else {
+                Upload::resume_upload_id_adopting_part_size
+            };
+            resume(target, id.clone(), plan, config, ident, now, seed).map_err(plan_error)?
         }
         (Start::Fresh, _) => {
             let target = Target::new(&bucket, &key).map_err(plan_error)?;
             let plan = Plan::new(size, &options).map_err(plan_error)?;
             match (&b.checkpoint_dir, &opened) {
                 (Some(dir), Opened::File { path, meta, .. }) => {
-                    let ident = FileIdentity::of_file(path, meta);
-                    let cp_path = checkpoint_store::checkpoint_path(dir, &bucket, &key, &ident);
+                    let current = file_identity(meta);
+                    let cp_path =
+                        checkpoint_store::checkpoint_path(dir, &bucket, &key, path, &current);
                     let existing: Option<Checkpoint> = if b.no_resume {
                         None
                     } else {
                         checkpoint_store::load(&cp_path).await?
                     };
                     checkpoint_path = Some(cp_path);
-                    let current = core_identity(meta);
                     let from_cp = existing.and_then(|cp| {
                         Upload::from_checkpoint(&cp, &current, config.clone(), now, seed).ok()
                     });
@@ -137,9 +138,7 @@ pub(super) async fn prepare(
     };
 
     let (file, stream, source_stamp) = match opened {
-        Opened::File { file, meta, .. } => {
-            (Some(file), None, Some((meta.len(), meta.modified().ok())))
-        }
+        Opened::File { file, meta, .. } => (Some(file), None, Some(file_identity(&meta))),
         Opened::Stream(s) => (None, Some(s), None),
     };
     Ok(Prepared {
@@ -231,34 +230,12 @@ fn plan_error(e: PlanError) -> Error {
     }
 }
 
-fn core_identity(meta: &std::fs::Metadata) -> SourceIdentity {
-    let mut id = SourceIdentity::new(meta.len());
-    id.mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .and_then(|d| i128::try_from(d.as_nanos()).ok());
-    id
-}
-
-/// Size of the server's part 1 of `upload_id` (to plan a stateless resume the same way).
-async fn first_part_size(client: &Client, bucket: &str, key: &str, upload_id: &str) -> Option<u64> {
-    use futures::StreamExt as _;
-    let mut parts = std::pin::pin!(client.list_parts(bucket, key, upload_id));
-    match parts.next().await {
-        Some(Ok(p)) if p.part_number.get() == 1 && p.size >= oss_model::limits::MIN_PART_SIZE => {
-            Some(p.size)
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::Credentials;
+    use crate::{Client, Credentials};
 
     fn builder() -> UploadBuilder {
         let client = Client::builder()

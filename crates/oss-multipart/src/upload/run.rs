@@ -11,13 +11,13 @@
 use std::fs::File;
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use http::{HeaderName, HeaderValue};
 use oss_model::OssRequest;
 use oss_multipart_core::{
-    BodyRead, Event, FailureKind, FailurePolicy, Op, OpKind, Request, RequestId, Upload,
-    UploadError,
+    BodyRead, Event, FailureKind, FailurePolicy, Op, OpKind, Request, RequestId, SourceIdentity,
+    Upload, UploadError,
 };
 use oss_transport::{DigestHandle, Digests, FileRange, RateLimiter, TransportError};
 use tokio::task::JoinSet;
@@ -57,7 +57,7 @@ struct Driver {
     file: Option<Arc<File>>,
     stream: Option<StreamSource>,
     limiter: Option<RateLimiter>,
-    source_stamp: Option<(u64, Option<SystemTime>)>,
+    source_stamp: Option<SourceIdentity>,
     tasks: JoinSet<Done>,
 }
 
@@ -185,7 +185,7 @@ fn fail_local(up: &mut Upload, out: &mut Outcome, now: Instant, e: Error) {
 
 impl Driver {
     fn source_change(&self) -> Option<String> {
-        source_change(self.file.as_deref()?, self.source_stamp?)
+        source_change(self.file.as_deref()?, self.source_stamp.as_ref()?)
     }
 
     /// Starts one request intent (signing happens here, at send time). A request that cannot
@@ -266,7 +266,7 @@ impl Driver {
             _ => body,
         };
         let creds = self.client.credentials().await?;
-        let time = self.client.inner.runtime.system_time();
+        let time = self.client.signing_time();
         let request = self
             .client
             .sign_request(&oss, &creds, time, body.len())?
@@ -382,6 +382,7 @@ impl Driver {
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
                 }
+                self.client.observe_skew(&raw);
                 up.handle_response(id, now, raw.status, &raw.headers, &raw.body);
             }
             Err(e) => {

@@ -10,11 +10,14 @@ pub(crate) mod serve;
 pub(crate) mod uploads;
 
 use crate::cli::{Cli, Command, UploadsCommand};
+use oss_multipart::Env;
+
 use crate::config::{Settings, load_profile, resolve};
 
 fn settings(cli: &Cli) -> anyhow::Result<Settings> {
-    let profile = load_profile(cli.global.config_file.as_deref(), &cli.global.profile)?;
-    Ok(resolve(&cli.global, profile)?)
+    let name = cli.global.profile.as_deref().unwrap_or("default");
+    let profile = load_profile(cli.global.config_file.as_deref(), name)?;
+    Ok(resolve(&cli.global, profile, Env::process())?)
 }
 
 /// Runs the parsed command line.
