@@ -25,7 +25,7 @@ use tracing::Instrument as _;
 
 use super::sink::{BodyDest, Received, Sink, receive};
 use super::{DownloadBuilder, DownloadOutput, OnObjectChange};
-use crate::checkpoint_store::{self, SourceIdentity};
+use crate::checkpoint_store;
 use crate::client::{Client, MAX_XML_RESPONSE, failure_kind, seed};
 use crate::error::{Cancelled, DownloadFailure, Error, IntegrityError, ResponseFailure};
 use crate::progress::{Progress, RateMeter, eta};
@@ -212,12 +212,11 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
     let seed = seed(rt.system_time());
     let checkpoint_path = b.checkpoint_dir.as_ref().map(|cp_dir| {
         let abs = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
-        let identity = SourceIdentity {
-            path: format!("download:{}", abs.to_string_lossy()),
-            size: 0,
-            mtime_ns: 0,
-        };
-        checkpoint_store::checkpoint_path(cp_dir, &b.bucket, &b.key, &identity)
+        // The `download:` prefix keeps a download of `key` to a file apart from an upload of
+        // the same file to `key`; the size stays 0: the target's identity is its path.
+        let key = format!("download:{}", b.key);
+        let identity = oss_multipart_core::SourceIdentity::new(0);
+        checkpoint_store::checkpoint_path(cp_dir, &b.bucket, &key, &abs, &identity)
     });
     // A resumable temp file has a stable name so the next run finds it; otherwise a unique one.
     let temp = match &checkpoint_path {
