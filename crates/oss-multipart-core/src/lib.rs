@@ -87,7 +87,7 @@ mod wire;
 
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, JournalEntry, SourceIdentity};
 pub use classify::{FailedAttempt, Retryability, classify};
-pub use config::{Config, FailurePolicy};
+pub use config::{Config, ExtraHeaders, FailurePolicy};
 pub use error::{FailureKind, PlanError, ServiceError, UploadError};
 pub use event::{Completed, Event, Failure, Progress};
 pub use inflight::BodyRead;

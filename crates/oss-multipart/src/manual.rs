@@ -249,7 +249,7 @@ impl Client {
     /// }
     /// let done = client.complete_upload("docs", "manual.bin", &id, &parts, &options).await?;
     /// assert_eq!(done.status, 200);
-    /// assert_eq!(client.head_object("docs", "manual.bin").await?.size, 300_000);
+    /// assert_eq!(client.head_object("docs", "manual.bin").await?.content_length, 300_000);
     /// # server.shutdown().await;
     /// # Ok(()) }
     /// ```

@@ -176,9 +176,10 @@ async fn a_200_part_upload_spans_credential_rotations() {
     }
     let server = common::server_with(config).await;
     let issued: Issued = Arc::default();
-    // Pairs live 3 s (2 to 3 s once rounded to the second) and are replaced 2 s ahead: a
-    // new pair every second or so, with the chain fetching it from the credentials URI.
-    let uri = credentials_uri(Duration::from_secs(3), Arc::clone(&issued)).await;
+    // Pairs live 5 s (4 to 5 s once rounded to the second) and are replaced 4 s ahead: a new
+    // pair every second or so, fetched by the chain from the credentials URI, with seconds to
+    // spare before any pair expires even on a loaded machine.
+    let uri = credentials_uri(Duration::from_secs(5), Arc::clone(&issued)).await;
     let home = tempfile::tempdir().unwrap();
     let env = Env::from_pairs([
         ("ALIBABA_CLOUD_CREDENTIALS_URI", uri.as_str()),
@@ -190,7 +191,7 @@ async fn a_200_part_upload_spans_credential_rotations() {
         .endpoint(server.endpoint())
         .region("cn-hangzhou")
         .credentials_chain(ChainConfig::default().env(env).refresh(RefreshPolicy::new(
-            Duration::from_secs(2),
+            Duration::from_secs(4),
             Duration::from_millis(100),
         )))
         .http_client(Arc::new(Recording {

@@ -25,8 +25,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Which requests use a proxy, with curl's rules.
 ///
 /// [`Proxy::from_env`] reads `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper or
-/// lower case); [`Proxy::all`] sends every request through one URL, except the hosts of
-/// [`Proxy::no_proxy`]. Basic credentials in the proxy URL (`http://user:pass@proxy:3128`)
+/// lower case); [`Proxy::all`] sends every request through one URL, and
+/// [`Proxy::all_except`] all but those to some hosts. Basic credentials in the proxy URL (`http://user:pass@proxy:3128`)
 /// are sent as `Proxy-Authorization`. `NO_PROXY` holds host names (matching their
 /// sub-domains too), IP addresses or networks (`10.0.0.0/8`), or `*`.
 #[derive(Clone)]

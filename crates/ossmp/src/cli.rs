@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use oss_multipart::Addressing;
 use oss_multipart::ops::ServerSideEncryption;
+use oss_multipart::{ObjectAcl, StorageClass};
 
 use crate::exit::EXIT_CODES_HELP;
 use crate::location::OssUrl;
@@ -116,7 +117,7 @@ Examples:
   ossmp cp ./backup.tar oss://my-bucket/backups/backup.tar
   ossmp cp --part-size 64MiB --jobs 8 --bwlimit 50MiB/s big.iso oss://my-bucket/big.iso
   tar c dir | ossmp cp - oss://my-bucket/dir.tar")]
-    Cp(CpArgs),
+    Cp(Box<CpArgs>),
     /// List, abort and garbage-collect unfinished multipart uploads.
     #[command(subcommand)]
     Uploads(UploadsCommand),
@@ -166,20 +167,59 @@ pub(crate) struct CpArgs {
     #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub(crate) meta: Vec<(String, String)>,
     /// Storage class: Standard, IA, Archive, ColdArchive or DeepColdArchive.
-    #[arg(long, value_name = "CLASS")]
-    pub(crate) storage_class: Option<String>,
+    #[arg(long, value_name = "CLASS", value_parser = parse_storage_class)]
+    pub(crate) storage_class: Option<StorageClass>,
     /// Server-side encryption: AES256, KMS or SM4.
     #[arg(long, value_name = "ALGORITHM", value_parser = parse_sse)]
     pub(crate) sse: Option<ServerSideEncryption>,
-    /// Object tags, URL-query form: k1=v1&k2=v2.
+    /// KMS key id for --sse KMS.
+    #[arg(long, value_name = "KEY_ID")]
+    pub(crate) sse_key_id: Option<String>,
+    /// Data encryption algorithm under --sse KMS: SM4.
+    #[arg(long, value_name = "ALGORITHM")]
+    pub(crate) sse_data: Option<String>,
+    /// Object tags, URL-query form: k1=v1&k2=v2 (at most 10).
     #[arg(long, value_name = "TAGS", value_parser = parse_tagging)]
     pub(crate) tagging: Option<Tags>,
+    /// Object ACL: private, public-read, public-read-write or default.
+    #[arg(long, value_name = "ACL", value_parser = parse_acl)]
+    pub(crate) acl: Option<ObjectAcl>,
     /// Fail instead of replacing an existing object with the same key.
     #[arg(long)]
     pub(crate) forbid_overwrite: bool,
     /// Content-Type of the object (default: guessed by the service).
     #[arg(long, value_name = "MIME")]
     pub(crate) content_type: Option<String>,
+    /// Cache-Control of the object.
+    #[arg(long, value_name = "VALUE")]
+    pub(crate) cache_control: Option<String>,
+    /// Content-Disposition of the object.
+    #[arg(long, value_name = "VALUE")]
+    pub(crate) content_disposition: Option<String>,
+    /// Content-Encoding of the object (stored as given; the data is not encoded).
+    #[arg(long, value_name = "VALUE")]
+    pub(crate) content_encoding: Option<String>,
+    /// Content-Language of the object.
+    #[arg(long, value_name = "VALUE")]
+    pub(crate) content_language: Option<String>,
+    /// Expires of the object (an HTTP date).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) expires: Option<String>,
+    /// Server-side bandwidth limit per request, in bit/s (819200..=838860800).
+    #[arg(long, value_name = "BITS_PER_SEC")]
+    pub(crate) traffic_limit: Option<u64>,
+    /// Send Content-MD5 with every part (CRC-64 already checks every byte).
+    #[arg(long)]
+    pub(crate) content_md5: bool,
+    /// Upload callback: JSON, or @FILE to read it from a file.
+    #[arg(long, value_name = "JSON|@FILE", value_parser = parse_json_arg)]
+    pub(crate) callback: Option<String>,
+    /// Callback variables: a JSON object of x:NAME to strings, or @FILE.
+    #[arg(long, value_name = "JSON|@FILE", value_parser = parse_json_arg, requires = "callback")]
+    pub(crate) callback_var: Option<String>,
+    /// Upload parts in order, one at a time, and have OSS enforce the order.
+    #[arg(long)]
+    pub(crate) sequential: bool,
     /// Abort the upload (delete its stored parts) on a non-resumable failure instead of keeping them for a resume.
     #[arg(long)]
     pub(crate) abort_on_failure: bool,
@@ -212,6 +252,8 @@ pub(crate) enum UploadsCommand {
     Ls(UploadsLsArgs),
     /// Abort one unfinished upload and delete its parts.
     Abort(UploadsAbortArgs),
+    /// Complete an unfinished upload from the parts OSS holds (recovery when the local state is lost).
+    Complete(UploadsCompleteArgs),
     /// Abort every unfinished upload under a prefix that was started longer ago than --older-than.
     Gc(UploadsGcArgs),
 }
@@ -232,6 +274,24 @@ pub(crate) struct UploadsAbortArgs {
     pub(crate) location: OssUrl,
     /// The upload id (see `ossmp uploads ls`).
     pub(crate) upload_id: String,
+}
+
+/// `ossmp uploads complete`.
+#[derive(Debug, Args)]
+pub(crate) struct UploadsCompleteArgs {
+    /// The object the upload is for, oss://BUCKET/KEY.
+    #[arg(value_name = "oss://BUCKET/KEY", value_parser = parse_object_url)]
+    pub(crate) location: OssUrl,
+    /// The upload id (see `ossmp uploads ls`).
+    #[arg(long, value_name = "ID")]
+    pub(crate) upload_id: String,
+    /// Let OSS take every uploaded part in part-number order (x-oss-complete-all: yes) instead of listing the
+    /// parts and sending them.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Refuse to replace an existing object with the same key.
+    #[arg(long)]
+    pub(crate) forbid_overwrite: bool,
 }
 
 /// `ossmp uploads gc`.
@@ -359,32 +419,41 @@ pub(crate) fn parse_part_size(s: &str) -> Result<u64, String> {
 }
 
 fn parse_sse(s: &str) -> Result<ServerSideEncryption, String> {
-    match s.to_ascii_uppercase().as_str() {
-        "AES256" => Ok(ServerSideEncryption::Aes256),
-        "KMS" => Ok(ServerSideEncryption::Kms),
-        "SM4" => Ok(ServerSideEncryption::Sm4),
-        _ => Err(format!("`{s}` is not AES256, KMS or SM4")),
-    }
+    oss_multipart::parse_sse(s).map_err(|e| e.to_string())
+}
+
+fn parse_storage_class(s: &str) -> Result<StorageClass, String> {
+    s.parse()
+        .map_err(|e: oss_multipart::OptionsError| e.to_string())
+}
+
+fn parse_acl(s: &str) -> Result<ObjectAcl, String> {
+    s.parse()
+        .map_err(|e: oss_multipart::OptionsError| e.to_string())
 }
 
 /// Object tags from `--tagging` (a newtype so clap does not mistake the list for repeated values).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tags(pub(crate) Vec<(String, String)>);
 
-/// `k1=v1&k2=v2` into pairs (a bare `k` means an empty value, as in a URL query).
+/// `k1=v1&k2=v2` into pairs, URL-decoded (a bare `k` means an empty value, as in a URL query).
 fn parse_tagging(s: &str) -> Result<Tags, String> {
-    s.split('&')
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            let (k, v) = t.split_once('=').unwrap_or((t, ""));
-            if k.is_empty() {
-                Err(format!("`{t}` in --tagging has no tag name"))
-            } else {
-                Ok((k.to_owned(), v.to_owned()))
-            }
-        })
-        .collect::<Result<_, _>>()
+    oss_multipart::parse_tagging(s)
         .map(Tags)
+        .map_err(|e| e.to_string())
+}
+
+/// JSON given inline, or `@FILE` to read it from a file; checked to be JSON here, and
+/// checked against what OSS expects before the upload starts.
+fn parse_json_arg(s: &str) -> Result<String, String> {
+    let text = match s.strip_prefix('@') {
+        Some(path) => {
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?
+        }
+        None => s.to_owned(),
+    };
+    serde_json::from_str::<serde_json::Value>(&text).map_err(|e| format!("not JSON: {e}"))?;
+    Ok(text)
 }
 
 fn parse_addressing(s: &str) -> Result<Addressing, String> {

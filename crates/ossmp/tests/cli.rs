@@ -440,6 +440,106 @@ fn cp_passes_object_options_through() {
 }
 
 #[test]
+fn cp_sends_the_new_object_flags() {
+    let local = Local::start();
+    let f = write_file(local.home.path(), "flags.txt", &data(250_000, 10));
+    local
+        .cmd()
+        .arg("cp")
+        .arg(&f)
+        .args(["oss://bkt/flags.txt", "--part-size", "100KiB", "--json"])
+        .args(["--cache-control", "no-cache", "--content-language", "en"])
+        .args([
+            "--content-disposition",
+            "attachment",
+            "--expires",
+            "Wed, 21 Oct 2026 07:28:00 GMT",
+        ])
+        .args([
+            "--traffic-limit",
+            "838860800",
+            "--content-md5",
+            "--sequential",
+        ])
+        .args(["--storage-class", "ia"])
+        .assert()
+        .success();
+    assert_eq!(local.get("flags.txt"), data(250_000, 10));
+}
+
+#[test]
+fn cp_refuses_invalid_object_options_before_sending() {
+    let local = Local::start();
+    let f = write_file(local.home.path(), "bad.txt", b"x");
+    let eleven = (0..11)
+        .map(|i| format!("k{i}=v"))
+        .collect::<Vec<_>>()
+        .join("&");
+    for bad in [
+        vec!["--traffic-limit", "5"],
+        vec!["--tagging", eleven.as_str()],
+        vec!["--callback", r#"{"callbackUrl":"http://127.0.0.1:9/"}"#],
+        vec!["--callback", "not json"],
+        vec!["--acl", "world"],
+        vec!["--sse", "AES256", "--sse-key-id", "k"],
+    ] {
+        local
+            .cmd()
+            .arg("cp")
+            .arg(&f)
+            .arg("oss://bkt/bad.txt")
+            .args(&bad)
+            .assert()
+            .code(2);
+    }
+    let client = local.client();
+    assert!(
+        local
+            .rt
+            .block_on(client.head_object(BUCKET, "bad.txt"))
+            .is_err()
+    );
+}
+
+#[test]
+fn uploads_complete_from_listed_parts_or_all() {
+    let local = Local::start();
+    let client = local.client();
+    let bytes = data(250_000, 11);
+    let none = oss_multipart::ObjectOptions::new();
+    for (key, all) in [("listed", false), ("all", true)] {
+        let id = local
+            .rt
+            .block_on(async {
+                let id = client.initiate_upload(BUCKET, key, &none).await?.upload_id;
+                for (n, range) in [(1, 0..150_000), (2, 150_000..250_000)] {
+                    let body = oss_multipart::PartBody::Bytes(bytes[range].to_vec().into());
+                    client.upload_part(BUCKET, key, &id, n, body, &none).await?;
+                }
+                Ok::<_, oss_multipart::Error>(id)
+            })
+            .unwrap();
+        let mut cmd = local.cmd();
+        cmd.args([
+            "uploads",
+            "complete",
+            &format!("oss://bkt/{key}"),
+            "--upload-id",
+            &id,
+            "--json",
+        ]);
+        if all {
+            cmd.arg("--all");
+        }
+        let out = cmd.assert().success().get_output().stdout.clone();
+        let json = json_of(&out);
+        assert_eq!(json["complete_all"], all);
+        assert_eq!(json["upload_id"], id.as_str());
+        assert_eq!(local.get(key), bytes);
+    }
+}
+
+#[test]
 fn cp_human_output_says_crc64_was_verified() {
     let local = Local::start();
     let f = write_file(local.home.path(), "small.txt", b"hello world");

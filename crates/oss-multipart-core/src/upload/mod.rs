@@ -779,7 +779,7 @@ impl Upload {
                 Ok((etag, crc)) => self.on_put_ok(flight.read, etag, crc),
                 Err(err) => self.on_error(Job::Put, err),
             },
-            Job::Complete => match wire::parse_complete(&t, &r) {
+            Job::Complete => match wire::parse_complete(&t, &r, self.object.expects_callback()) {
                 Ok((etag, crc)) => self.on_complete_ok(etag, crc),
                 Err(err) if err.is_no_such_upload() => {
                     // A previous Complete may have succeeded: confirm with HeadObject.

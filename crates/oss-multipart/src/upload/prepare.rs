@@ -17,6 +17,7 @@ use super::{FailurePolicy, Start, UploadBuilder};
 use crate::checkpoint_store;
 use crate::config::RetryConfig;
 use crate::error::{Error, IntegrityError};
+use crate::options::ObjectRequest;
 
 /// A started machine and what the run loop needs besides it.
 pub(super) struct Prepared {
@@ -49,7 +50,7 @@ pub(super) async fn prepare(
 ) -> Result<Prepared, Error> {
     let client = b.client.clone();
     let checkpointing = b.checkpoint_dir.is_some();
-    let config = core_config(b, &client.inner.retry, checkpointing);
+    let config = core_config(b, &client.inner.retry, checkpointing)?;
     let source = std::mem::replace(&mut b.source, Source::Stream(Box::new(tokio::io::empty())));
     let opened = open(source, checkpointing || !matches!(b.start, Start::Fresh)).await?;
     let size = match &opened {
@@ -57,7 +58,11 @@ pub(super) async fn prepare(
         Opened::Stream(_) => SourceSize::Unknown,
     };
     let part_size = b.part_size.unwrap_or(super::DEFAULT_PART_SIZE);
-    let concurrency = if b.sequential { 1 } else { b.concurrency };
+    let concurrency = if b.options.sequential {
+        1
+    } else {
+        b.concurrency
+    };
     let mut options = PlanOptions::for_upload(size, part_size, concurrency, b.memory_budget)
         .map_err(plan_error)?;
     if matches!(b.start, Start::UploadId(_)) {
@@ -193,25 +198,36 @@ async fn open(source: Source, needs_rereading: bool) -> Result<Opened, Error> {
 }
 
 /// The core's config for the builder's options, the client's retry policy field for field.
-fn core_config(b: &UploadBuilder, retry: &RetryConfig, checkpointing: bool) -> CoreConfig {
+/// The object options reach the core as finished headers per request kind
+/// ([`ObjectOptions::headers`] is the one table of which header goes where).
+fn core_config(
+    b: &UploadBuilder,
+    retry: &RetryConfig,
+    checkpointing: bool,
+) -> Result<CoreConfig, Error> {
+    if let Some(e) = &b.option_error {
+        return Err(e.clone().into());
+    }
+    let o = &b.options;
     let mut config = CoreConfig::default();
     config.max_in_flight = b.concurrency.clamp(1, 1000);
-    config.sequential = b.sequential;
+    config.sequential = o.sequential;
     config.retry = retry.policy();
     config.on_failure = match (b.on_failure, checkpointing) {
         (FailurePolicy::KeepParts, _) | (_, true) => CoreFailurePolicy::Keep,
         _ => CoreFailurePolicy::Abort,
     };
-    if let Some(ct) = &b.attributes.content_type {
+    if let Some(ct) = &o.content_type {
         config.content_type.clone_from(ct);
     }
-    config.forbid_overwrite = b.attributes.forbid_overwrite.unwrap_or(false);
-    config.attributes = b.attributes.clone();
-    config.object_acl.clone_from(&b.object_acl);
-    config.callback.clone_from(&b.callback);
+    config.content_md5 = o.content_md5;
+    config.extra_headers.initiate = o.headers(ObjectRequest::Initiate)?;
+    config.extra_headers.upload_part = o.headers(ObjectRequest::UploadPart)?;
+    config.extra_headers.put_object = o.headers(ObjectRequest::PutObject)?;
+    config.extra_headers.complete = o.headers(ObjectRequest::Complete)?;
     // A file can change under the upload; a stream is read once and checked as it is read.
     config.check_source = matches!(b.source, Source::File(_));
-    config
+    Ok(config)
 }
 
 fn plan_error(e: PlanError) -> Error {
@@ -261,21 +277,35 @@ mod tests {
             .metadata("origin", "test")
             .object_acl("private")
             .on_failure(FailurePolicy::KeepParts);
-        let c = core_config(&b, &retry, false);
+        let c = core_config(&b, &retry, false).unwrap();
         assert_eq!(c.max_in_flight, 7);
         assert_eq!(c.retry, retry.policy());
         assert_eq!(c.on_failure, CoreFailurePolicy::Keep);
         assert_eq!(c.content_type, "text/plain");
-        assert!(c.forbid_overwrite && c.check_source);
+        assert!(c.check_source);
+        let names = |h: &[(http::HeaderName, http::HeaderValue)]| -> Vec<String> {
+            h.iter().map(|(n, _)| n.as_str().to_owned()).collect()
+        };
         assert_eq!(
-            c.attributes.metadata,
-            vec![("origin".into(), "test".into())]
+            names(&c.extra_headers.initiate),
+            [
+                "content-type",
+                "x-oss-meta-origin",
+                "x-oss-forbid-overwrite"
+            ]
         );
-        assert_eq!(c.object_acl.as_deref(), Some("private"));
+        assert_eq!(
+            names(&c.extra_headers.complete),
+            ["x-oss-object-acl", "x-oss-forbid-overwrite"]
+        );
+        assert!(c.extra_headers.upload_part.is_empty());
         assert!(c.validate().is_ok());
 
+        let bad = builder().object_acl("world-writable");
+        assert!(core_config(&bad, &retry, false).unwrap_err().is_usage());
+
         let b = builder().sequential(true);
-        let c = core_config(&b, &retry, true);
+        let c = core_config(&b, &retry, true).unwrap();
         assert!(c.sequential);
         assert_eq!(
             c.on_failure,
@@ -283,7 +313,7 @@ mod tests {
             "checkpointing keeps parts"
         );
         assert_eq!(
-            core_config(&builder(), &retry, false).on_failure,
+            core_config(&builder(), &retry, false).unwrap().on_failure,
             CoreFailurePolicy::Abort
         );
     }

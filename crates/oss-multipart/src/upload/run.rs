@@ -29,6 +29,7 @@ use super::source::{StreamSource, hash_range, md5_chunks, md5_range, source_chan
 use super::{UploadBuilder, UploadOutput};
 use crate::client::{Client, MAX_XML_RESPONSE, RawResponse, failure_kind, seed};
 use crate::error::Error;
+use crate::manual::CallbackReply;
 use crate::transport::RequestBody;
 
 pub(super) async fn run(b: UploadBuilder) -> Result<UploadOutput, Error> {
@@ -67,6 +68,7 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
     let now = rt.now();
     let prepared = prepare(&mut b, now, seed(rt.system_time())).await?;
     let mut out = Outcome::new(&prepared, b.progress.clone(), now);
+    out.expects_callback = b.options.has_callback();
     let Prepared {
         mut up,
         bucket,
@@ -381,6 +383,9 @@ impl Driver {
                         .get("x-oss-request-id")
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
+                    if out.expects_callback {
+                        out.callback = Some(CallbackReply::from_raw(&raw));
+                    }
                 }
                 self.client.observe_skew(&raw);
                 up.handle_response(id, now, raw.status, &raw.headers, &raw.body);

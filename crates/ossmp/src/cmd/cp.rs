@@ -4,8 +4,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use oss_multipart::CancellationToken;
-use oss_multipart::ops::ServerSideEncryption;
-use oss_multipart::{Client, Error as OssError, FailurePolicy, UploadBuilder, UploadOutput};
+use oss_multipart::{
+    CallbackReply, Client, Error as OssError, FailurePolicy, ObjectOptions, UploadBuilder,
+    UploadOutput,
+};
 
 use crate::cli::{CpArgs, CpDest, GlobalArgs, MAX_PARTS};
 use crate::config::Settings;
@@ -33,12 +35,9 @@ pub(crate) struct UploadOptions {
     pub(crate) checkpoint_dir: Option<PathBuf>,
     pub(crate) no_resume: bool,
     pub(crate) bwlimit: Option<u64>,
-    pub(crate) meta: Vec<(String, String)>,
-    pub(crate) storage_class: Option<String>,
-    pub(crate) sse: Option<ServerSideEncryption>,
-    pub(crate) tagging: Vec<(String, String)>,
-    pub(crate) forbid_overwrite: bool,
-    pub(crate) content_type: Option<String>,
+    /// Object attributes and per-request options (validated by the library before any
+    /// request).
+    pub(crate) object: ObjectOptions,
     pub(crate) abort_on_failure: bool,
 }
 
@@ -55,12 +54,7 @@ impl UploadOptions {
             ),
             no_resume: args.no_resume,
             bwlimit: args.bwlimit,
-            meta: args.meta.clone(),
-            storage_class: args.storage_class.clone(),
-            sse: args.sse,
-            tagging: args.tagging.clone().map(|t| t.0).unwrap_or_default(),
-            forbid_overwrite: args.forbid_overwrite || args.no_clobber,
-            content_type: args.content_type.clone(),
+            object: object_options(args),
             abort_on_failure: args.abort_on_failure,
         }
     }
@@ -87,24 +81,7 @@ impl UploadOptions {
         if let Some(v) = self.bwlimit {
             b = b.bandwidth_limit(v);
         }
-        for (k, v) in &self.meta {
-            b = b.metadata(k.clone(), v.clone());
-        }
-        if let Some(v) = &self.storage_class {
-            b = b.storage_class(v.clone());
-        }
-        if let Some(v) = self.sse {
-            b = b.server_side_encryption(v);
-        }
-        for (k, v) in &self.tagging {
-            b = b.tagging(k.clone(), v.clone());
-        }
-        if self.forbid_overwrite {
-            b = b.forbid_overwrite(true);
-        }
-        if let Some(v) = &self.content_type {
-            b = b.content_type(v.clone());
-        }
+        b = b.options(self.object.clone());
         // Keeping the parts is what makes a failed upload resumable; aborting is opt-in.
         b.on_failure(if self.abort_on_failure {
             FailurePolicy::Abort
@@ -112,6 +89,31 @@ impl UploadOptions {
             FailurePolicy::KeepParts
         })
     }
+}
+
+/// The object options of `ossmp cp`'s flags.
+fn object_options(args: &CpArgs) -> ObjectOptions {
+    let mut o = ObjectOptions::new()
+        .with_tags(args.tagging.clone().map(|t| t.0).unwrap_or_default())
+        .with_forbid_overwrite(args.forbid_overwrite || args.no_clobber)
+        .with_content_md5(args.content_md5)
+        .with_sequential(args.sequential);
+    o.metadata.clone_from(&args.meta);
+    o.storage_class = args.storage_class;
+    o.sse = args.sse;
+    o.sse_key_id.clone_from(&args.sse_key_id);
+    o.sse_data_encryption.clone_from(&args.sse_data);
+    o.acl = args.acl;
+    o.content_type.clone_from(&args.content_type);
+    o.cache_control.clone_from(&args.cache_control);
+    o.content_disposition.clone_from(&args.content_disposition);
+    o.content_encoding.clone_from(&args.content_encoding);
+    o.content_language.clone_from(&args.content_language);
+    o.expires.clone_from(&args.expires);
+    o.traffic_limit = args.traffic_limit;
+    o.callback.clone_from(&args.callback);
+    o.callback_var.clone_from(&args.callback_var);
+    o
 }
 
 /// Checks a local source file before anything is sent: exists, is a file, and fits in 10,000 parts.
@@ -330,8 +332,23 @@ fn report_success(
             "elapsed_secs": elapsed.as_secs_f64(),
             "bytes_per_sec": rate,
             "request_id": o.request_id,
+            "callback": o.callback.as_ref().map(callback_json),
         }));
         return;
+    }
+    if let Some(reply) = &o.callback {
+        match &reply.error {
+            Some(e) => out.info(format!(
+                "warning: the object was stored, but its callback failed: {} ({})",
+                e.message().escape_debug(),
+                e.code().escape_debug()
+            )),
+            // The reply comes from a third party: escape control characters.
+            None => out.info(format!(
+                "callback reply: {}",
+                String::from_utf8_lossy(&reply.body).escape_debug()
+            )),
+        }
     }
     if o.resumed {
         out.info(format!(
@@ -360,6 +377,18 @@ fn report_success(
             o.crc64, o.etag
         ));
     }
+}
+
+/// The callback reply for `--json`: the body as JSON when it is JSON, else as text.
+fn callback_json(reply: &CallbackReply) -> serde_json::Value {
+    let body = reply.json::<serde_json::Value>().unwrap_or_else(|_| {
+        serde_json::Value::String(String::from_utf8_lossy(&reply.body).into_owned())
+    });
+    serde_json::json!({
+        "failed": reply.is_failed(),
+        "error_code": reply.error.as_ref().map(|e| e.code().to_owned()),
+        "body": body,
+    })
 }
 
 /// Bytes per second, rounded down; zero for a zero duration.

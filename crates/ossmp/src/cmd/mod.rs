@@ -32,9 +32,12 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let settings = settings(&cli)?;
     let g = &cli.global;
     match cli.command {
-        Command::Cp(args) => cp::run(g, &settings, args).await,
+        Command::Cp(args) => cp::run(g, &settings, *args).await,
         Command::Uploads(UploadsCommand::Ls(args)) => uploads::ls(g, &settings, args).await,
         Command::Uploads(UploadsCommand::Abort(args)) => uploads::abort(g, &settings, args).await,
+        Command::Uploads(UploadsCommand::Complete(args)) => {
+            uploads::complete(g, &settings, args).await
+        }
         Command::Uploads(UploadsCommand::Gc(args)) => uploads::gc(g, &settings, args).await,
         Command::Parts(args) => uploads::parts(g, &settings, args).await,
         Command::Presign(cmd) => presign::run(g, &settings, cmd).await,
