@@ -211,11 +211,12 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
     let rt = b.client.inner.runtime.clone();
     let seed = seed(rt.system_time());
     let checkpoint_path = b.checkpoint_dir.as_ref().map(|cp_dir| {
-        // The target path names the download; an empty identity keeps it apart from any upload
-        // of a real file at that path (those carry a modification time).
         let abs = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+        // The `download:` prefix keeps a download of `key` to a file apart from an upload of
+        // the same file to `key`; the size stays 0: the target's identity is its path.
+        let key = format!("download:{}", b.key);
         let identity = oss_multipart_core::SourceIdentity::new(0);
-        checkpoint_store::checkpoint_path(cp_dir, &b.bucket, &b.key, &abs, &identity)
+        checkpoint_store::checkpoint_path(cp_dir, &b.bucket, &key, &abs, &identity)
     });
     // A resumable temp file has a stable name so the next run finds it; otherwise a unique one.
     let temp = match &checkpoint_path {
