@@ -77,7 +77,7 @@ async fn upload(
     if out.json {
         out.json_line(&value);
     } else {
-        out.result(serde_json::to_string_pretty(&value)?);
+        out.document(&serde_json::to_string_pretty(&value)?);
     }
     Ok(())
 }
