@@ -114,7 +114,7 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
 /// `8 MiB`, `4 GiB`, `100 KiB`, `12345 B`.
 pub(crate) fn human_size(bytes: u64) -> String {
     for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{} {unit}", bytes >> shift);
         }
     }

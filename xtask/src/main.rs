@@ -2,7 +2,8 @@
 //!
 //! Every task is a function that shells out to cargo (through the `CARGO` variable cargo sets
 //! for us) or to a tool the task installs itself; nothing here depends on the workspace's own
-//! crates, so a broken crate never breaks the tool that diagnoses it.
+//! crates, so a broken crate never breaks the tool that diagnoses it. Its only dependency is
+//! `serde_json`, to read `cargo metadata`.
 
 mod bench;
 mod chaos;
@@ -10,6 +11,9 @@ mod ci;
 mod codegen;
 mod fuzz;
 mod interop;
+mod metadata;
+mod msrv;
+mod release;
 mod util;
 
 use std::process::ExitCode;
@@ -20,11 +24,15 @@ cargo xtask <task> [args]
 tasks:
   bench e2e|memory|parts|report  end-to-end upload benchmarks vs ceiling and official SDK
   chaos [--time S] [--kills N] [--rounds N]  long chaos uploads, SIGKILL/resume, mixed disruptions (oss-chaos, release)
-  ci                 fmt check, clippy -D warnings (all targets), tests, docs with warnings denied
+  ci                 fmt check, clippy -D warnings (all targets), tests, docs with warnings denied,
+                     ossmp without `local`, release dry-run, interop
   codegen [--check]  regenerate crates/oss-model/src/generated from its spec (or check it is fresh)
   fuzz [--time S] [TARGET..]    every fuzz target S seconds (default 60), executions per target
   help               this text
   interop [PYTEST..] official Python SDKs (venv in target/interop-venv) against oss-local
+  msrv               check that rust-version is the newest one the published crates' dependencies need
+  release --dry-run [--verify]  check versions, changelog and manifests, then `cargo package`
+                     every published crate in dependency order (--verify: also build each package)
 ";
 
 fn main() -> ExitCode {
@@ -40,6 +48,8 @@ fn main() -> ExitCode {
         "codegen" => codegen::run(rest),
         "fuzz" => fuzz::run(rest),
         "interop" => interop::run(rest),
+        "msrv" => msrv::run(rest),
+        "release" => release::run(rest),
         "help" | "--help" | "-h" => {
             eprint!("{HELP}");
             Ok(())

@@ -84,19 +84,12 @@
 //! This façade is the stable surface of the workspace; `oss-multipart-core`, `oss-model`
 //! and `oss-auth` may change faster.
 //!
-//! # Changes from the façade contract
-//!
-//! - [`Client::presign`] is synchronous and needs credentials that are ready at once (fixed or
-//!   environment); [`Client::presign_async`] works with any provider.
-//! - [`Client::get_object`] returns the bytes; [`Client::get_object_to`] streams into an
-//!   `AsyncWrite`.
-//! - [`Client::list_uploads`] takes the prefix as `Option<&str>`.
-//! - Pause/resume is a [`PauseHandle`] given to [`UploadBuilder::pause_handle`].
-//! - [`UploadOutput::request_id`] is an `Option<String>`.
-//! - Additions: [`Client::resume`] (explicit checkpoint file), [`Client::presign_op`] (any
-//!   operation), [`Client::send_with_body`] (UploadPart/PutObject payloads),
-//!   [`CopyBuilder`]/[`CopyOutput`], [`transport::FnTransport`] (in-memory transport) and
-//!   [`runtime::Runtime`] (clock seam).
+//! The wire-level items re-exported from `oss-model` for [`Client::send`] and
+//! [`Client::presign_op`] are the exception: the [`ops`] module, [`Operation`],
+//! [`BucketName`], [`ObjectKey`], [`PartNumber`], [`ErrorCode`], [`ServiceError`],
+//! [`HeadObjectOutput`], [`PutObjectOutput`], [`PartSummary`] and [`UploadSummary`] are
+//! **unstable**: they follow `oss-model`, and a minor release of this crate may change them
+//! when the wire model grows. Everything else here follows semver.
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -135,11 +128,13 @@ pub use upload::{
 pub use oss_auth::{
     Credentials, CredentialsError, EnvProvider, ProvideCredentials, StaticProvider,
 };
-pub use oss_model::ServiceError;
+// Unstable tier (see "Stability" in the crate docs): the wire model, as `oss-model` has it.
 pub use oss_model::ops::{PartSummary, UploadSummary};
+pub use oss_model::{BucketName, ErrorCode, ObjectKey, Operation, PartNumber, ServiceError};
 pub use tokio_util::sync::CancellationToken;
 
-/// The wire operations (`oss-model`), for [`Client::send`].
+/// The wire operations (`oss-model`), for [`Client::send`]. Unstable: see "Stability" in the
+/// crate docs.
 pub use oss_model::ops;
 
 // The workspace README's Rust examples compile as doctests of this crate, so the quickstart

@@ -116,8 +116,10 @@ Examples:
     #[command(subcommand)]
     Presign(PresignCommand),
     /// Run the local OSS-compatible server (same flags as the `oss-local` binary).
+    #[cfg(feature = "local")]
     Serve(ServeArgs),
     /// Show everything end to end against an embedded local server: upload, crash, resume, verify, clean up.
+    #[cfg(feature = "local")]
     Demo(DemoArgs),
 }
 
@@ -271,6 +273,7 @@ pub(crate) struct PresignUploadArgs {
 }
 
 /// `ossmp serve`: everything after `serve` goes to the local server's own parser.
+#[cfg(feature = "local")]
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true)]
 pub(crate) struct ServeArgs {
@@ -284,6 +287,7 @@ pub(crate) struct ServeArgs {
 }
 
 /// `ossmp demo`.
+#[cfg(feature = "local")]
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
     /// Size of the test file.

@@ -164,7 +164,7 @@ impl fmt::Display for Bytes {
         let mut value = self.0;
         let mut unit = 0;
         // Integer steps keep exact values exact ("8 MiB", not "8.0 MiB") when they divide evenly.
-        while unit + 1 < UNITS.len() && value >= 1024 && value % 1024 == 0 {
+        while unit + 1 < UNITS.len() && value >= 1024 && value.is_multiple_of(1024) {
             value /= 1024;
             unit += 1;
         }

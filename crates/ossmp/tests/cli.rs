@@ -86,14 +86,15 @@ impl Local {
         use oss_multipart::ops::{InitiateMultipartUpload, UploadPart};
         let client = self.client();
         self.rt.block_on(async {
-            let b = oss_model::BucketName::new(BUCKET).unwrap();
-            let k = oss_model::ObjectKey::new(key).unwrap();
+            let b = oss_multipart::BucketName::new(BUCKET).unwrap();
+            let k = oss_multipart::ObjectKey::new(key).unwrap();
             let id = client
                 .send(InitiateMultipartUpload::new(b.clone(), k.clone()))
                 .await
                 .unwrap()
                 .upload_id;
-            let part = UploadPart::new(b, k, id.clone(), oss_model::PartNumber::new(1).unwrap());
+            let part =
+                UploadPart::new(b, k, id.clone(), oss_multipart::PartNumber::new(1).unwrap());
             client
                 .send_with_body(part, bytes::Bytes::from(vec![7u8; 200_000]))
                 .await

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use oss_multipart::CancellationToken;
 use oss_multipart::ops::ServerSideEncryption;
 use oss_multipart::{Client, Error as OssError, FailurePolicy, UploadBuilder, UploadOutput};
-use tokio_util::sync::CancellationToken;
 
 use crate::cli::{CpArgs, GlobalArgs, MAX_PARTS};
 use crate::config::Settings;

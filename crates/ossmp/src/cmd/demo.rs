@@ -425,8 +425,8 @@ async fn steps(
 /// Starts an upload with one 1 MiB part and walks away from it, as a crashed client without a checkpoint would.
 async fn abandon_upload(client: &Client, at: &OssUrl) -> anyhow::Result<String> {
     use oss_multipart::ops::{InitiateMultipartUpload, UploadPart};
-    let bucket = oss_model::BucketName::new(at.bucket.clone())?;
-    let key = oss_model::ObjectKey::new(at.key.clone())?;
+    let bucket = oss_multipart::BucketName::new(at.bucket.clone())?;
+    let key = oss_multipart::ObjectKey::new(at.key.clone())?;
     let init = client
         .send(InitiateMultipartUpload::new(bucket.clone(), key.clone()))
         .await
@@ -435,7 +435,7 @@ async fn abandon_upload(client: &Client, at: &OssUrl) -> anyhow::Result<String> 
         bucket,
         key,
         init.upload_id.clone(),
-        oss_model::PartNumber::new(1)?,
+        oss_multipart::PartNumber::new(1)?,
     );
     client
         .send_with_body(part, bytes::Bytes::from(vec![0x5a; 1 << 20]))

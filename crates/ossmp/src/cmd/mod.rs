@@ -1,8 +1,10 @@
 //! One module per subcommand; [`dispatch`] picks one.
 
 pub(crate) mod cp;
+#[cfg(feature = "local")]
 pub(crate) mod demo;
 pub(crate) mod presign;
+#[cfg(feature = "local")]
 pub(crate) mod serve;
 pub(crate) mod uploads;
 
@@ -16,8 +18,9 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
 
 /// Runs the parsed command line.
 pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    // These two need no account: they bring their own server.
+    #[cfg(feature = "local")]
     match cli.command {
-        // These two need no account: they bring their own server.
         Command::Demo(args) => return demo::run(&cli.global, args).await,
         Command::Serve(args) => return serve::run(&cli.global, args).await,
         _ => {}
@@ -31,6 +34,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Uploads(UploadsCommand::Gc(args)) => uploads::gc(g, &settings, args).await,
         Command::Parts(args) => uploads::parts(g, &settings, args).await,
         Command::Presign(cmd) => presign::run(g, &settings, cmd).await,
+        #[cfg(feature = "local")]
         Command::Demo(_) | Command::Serve(_) => Ok(()),
     }
 }
