@@ -23,101 +23,18 @@
     clippy::print_stdout
 )]
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+mod procs;
+
+use std::io::Write as _;
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt as _;
 use oss_chaos::{AK, BUCKET, REGION, SK, client, data, fast_retry};
+use procs::ServerProcess;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-
-/// The server as a process, so it can be SIGKILLed and restarted on the same port.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    data_dir: PathBuf,
-    head_fault_rate: f64,
-}
-
-impl Server {
-    fn start(data_dir: &Path, head_fault_rate: f64) -> Self {
-        let (child, addr) = spawn_server(data_dir, "127.0.0.1:0", head_fault_rate)
-            .expect("oss-local did not start");
-        Self {
-            child,
-            addr,
-            data_dir: data_dir.to_path_buf(),
-            head_fault_rate,
-        }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// SIGKILL, `down` of downtime, then the same port and data directory again.
-    fn crash_and_restart(&mut self, down: Duration) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        std::thread::sleep(down);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            // The port was just freed; binding may race the kernel for a moment.
-            if let Some((child, _)) =
-                spawn_server(&self.data_dir, &self.addr.to_string(), self.head_fault_rate)
-            {
-                self.child = child;
-                return;
-            }
-            assert!(Instant::now() < deadline, "oss-local did not restart");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn_server(
-    data_dir: &Path,
-    listen: &str,
-    head_fault_rate: f64,
-) -> Option<(Child, SocketAddr)> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chaos-oss-local"))
-        .args([
-            "--listen",
-            listen,
-            "--access-key-id",
-            AK,
-            "--access-key-secret",
-            SK,
-        ])
-        .args(["--bucket", BUCKET, "--no-fsync", "--bandwidth", "1048576"])
-        .args(["--fault-ops", "head-object", "--fault-rate"])
-        .arg(head_fault_rate.to_string())
-        .arg("--data-dir")
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
-    match line.trim().strip_prefix("listening on http://") {
-        Some(addr) => Some((child, addr.parse().unwrap())),
-        None => {
-            let _ = child.wait();
-            None
-        }
-    }
-}
 
 /// What can happen to one upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,7 +172,17 @@ fn mixed_chaos_every_upload_ends_exact_refused_or_resumable() {
         .unwrap_or(20261202);
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(&dir.path().join("server"), 0.3);
+    let mut server = ServerProcess::start(
+        &dir.path().join("server"),
+        &[
+            "--bandwidth",
+            "1048576",
+            "--fault-ops",
+            "head-object",
+            "--fault-rate",
+            "0.3",
+        ],
+    );
     let rt = tokio::runtime::Runtime::new().unwrap();
     let run = Run {
         home: dir.path(),
@@ -303,7 +230,7 @@ fn mixed_chaos_every_upload_ends_exact_refused_or_resumable() {
             Disruption::ServerRestart => {
                 let child = run.cp(&src_arg, &key, jobs, None).spawn().unwrap();
                 std::thread::sleep(delay);
-                server.crash_and_restart(Duration::from_millis(rng.gen_range(1000..3000)));
+                server.crash_and_restart(Duration::from_millis(rng.gen_range(1000..3000)), None);
                 tally.restarts += 1;
                 child.wait_with_output().unwrap()
             }
