@@ -27,9 +27,6 @@ impl UploadLock {
     /// # Errors
     /// Exit 1 naming the other run's pid when it holds the lock; exit 2 when the lock file
     /// cannot be created.
-    // `File::try_lock` is Rust 1.89, which crc-fast already requires: the declared MSRV (1.85)
-    // is known to be wrong and is being corrected.
-    #[allow(clippy::incompatible_msrv)]
     pub(crate) fn acquire(dir: &Path, source: &Path, dest: &OssUrl) -> Result<Self, CliError> {
         let canonical = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf());
         let path = dir.join(format!("{:016x}.ossmp-lock", fingerprint(&canonical, dest)));
