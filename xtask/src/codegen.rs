@@ -103,6 +103,7 @@ struct ErrorRow {
     code: String,
     status: u16,
     retryable: bool,
+    auth: bool,
     ec: Option<String>,
     summary: String,
 }
@@ -111,7 +112,7 @@ fn parse_error_codes(text: &str) -> Result<Vec<ErrorRow>, String> {
     let mut rows = Vec::new();
     for (n, line) in spec_lines(text) {
         let cols: Vec<&str> = line.split('|').map(str::trim).collect();
-        let [code, status, retryable, ec, summary] = cols[..] else {
+        let [code, status, class, ec, summary] = cols[..] else {
             return Err(format!(
                 "error_codes.txt:{n}: expected 5 `|`-separated columns"
             ));
@@ -122,12 +123,15 @@ fn parse_error_codes(text: &str) -> Result<Vec<ErrorRow>, String> {
         let status = status
             .parse()
             .map_err(|_| format!("error_codes.txt:{n}: bad status `{status}`"))?;
-        let retryable = match retryable {
-            "yes" => true,
-            "no" => false,
-            other => {
+        let (retryable, auth) = match class.split_whitespace().collect::<Vec<_>>()[..] {
+            ["yes"] => (true, false),
+            ["no"] => (false, false),
+            ["yes", "auth"] => (true, true),
+            ["no", "auth"] => (false, true),
+            _ => {
                 return Err(format!(
-                    "error_codes.txt:{n}: retryable must be yes/no, got `{other}`"
+                    "error_codes.txt:{n}: class must be `yes` or `no`, optionally followed by \
+                     `auth`, got `{class}`"
                 ));
             }
         };
@@ -135,6 +139,7 @@ fn parse_error_codes(text: &str) -> Result<Vec<ErrorRow>, String> {
             code: code.to_owned(),
             status,
             retryable,
+            auth,
             ec: (ec != "-").then(|| ec.to_owned()),
             summary: summary.to_owned(),
         });
@@ -254,6 +259,13 @@ fn render_error_codes(rows: &[ErrorRow]) -> String {
         .map(|r| format!("Self::{}", r.code))
         .collect();
     s.push_str(&retryable.join("|"));
+    s.push_str(")\n}\n\n/// Whether the credentials or the signature are at fault (missing, wrong, expired, skewed).\npub const fn is_auth(self) -> bool {\nmatches!(self,");
+    let auth: Vec<String> = rows
+        .iter()
+        .filter(|r| r.auth)
+        .map(|r| format!("Self::{}", r.code))
+        .collect();
+    s.push_str(&auth.join("|"));
     s.push_str(")\n}\n\n/// A typical `EC` (error-center id) OSS sends with this code, when one is documented.\npub const fn typical_ec(self) -> Option<&'static str> {\nmatch self {\n");
     for r in rows {
         match &r.ec {

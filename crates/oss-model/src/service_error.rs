@@ -219,11 +219,23 @@ impl ServiceError {
     }
 
     /// Whether sending the same request again may succeed: codes marked retryable in the
-    /// table, any 5xx, and 429 throttling.
+    /// generated table ([`ErrorCode::is_retryable`]); for codes the table does not know (or
+    /// bodiless answers), the status decides: any 5xx, 429 throttling and 408 timeouts.
     pub fn is_retryable(&self) -> bool {
-        self.error_code().is_some_and(ErrorCode::is_retryable)
-            || self.0.status.is_server_error()
-            || self.0.status == StatusCode::TOO_MANY_REQUESTS
+        match self.error_code() {
+            Some(code) => code.is_retryable(),
+            None => {
+                self.0.status.is_server_error()
+                    || self.0.status == StatusCode::TOO_MANY_REQUESTS
+                    || self.0.status == StatusCode::REQUEST_TIMEOUT
+            }
+        }
+    }
+
+    /// Whether the credentials or the signature are at fault, as the generated table says
+    /// ([`ErrorCode::is_auth`]).
+    pub fn is_auth(&self) -> bool {
+        self.error_code().is_some_and(ErrorCode::is_auth)
     }
 }
 

@@ -249,7 +249,7 @@ fn main() {
     let target = Target::new("my-bucket", "backups/blocking.bin").unwrap();
     let mut config = Config::default();
     config.max_in_flight = 2;
-    config.retry.base_delay = Duration::from_millis(50); // keep the demo's backoff short
+    config.retry.initial_backoff = Duration::from_millis(50); // keep the demo's backoff short
     // How this machine recognises "the same file" next time (size, mtime, sampled hash...).
     let identity = SourceIdentity::new(source.len() as u64);
 

@@ -1,8 +1,9 @@
 //! Upload configuration: concurrency, retries, integrity options and failure policy.
 
-use std::time::Duration;
+use oss_model::ops::ObjectAttributes;
 
 use crate::error::PlanError;
+use crate::retry::RetryPolicy;
 
 /// What to do with uploaded parts when the upload fails for good.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -15,34 +16,8 @@ pub enum FailurePolicy {
     Keep,
 }
 
-/// Retry budget and backoff. Delays are "full jitter": uniform in `0..=min(max_delay, base_delay × 2^(attempt-1))`,
-/// drawn from the seed given to [`Upload`](crate::Upload).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RetryPolicy {
-    /// Backoff base (default 200 ms).
-    pub base_delay: Duration,
-    /// Backoff ceiling (default 20 s).
-    pub max_delay: Duration,
-    /// Attempts per part or per operation, the first included (default 6, at least 1).
-    pub max_attempts: u32,
-    /// Retries across the whole upload (default 1000).
-    pub max_retries_per_upload: u32,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(20),
-            max_attempts: 6,
-            max_retries_per_upload: 1000,
-        }
-    }
-}
-
 /// Upload configuration. Fields are public; [`Config::validate`] runs when an upload is built.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Config {
     /// Requests in flight at once (parts, hashes), 1..=1000 (default 4). Also bounded by the
@@ -50,7 +25,7 @@ pub struct Config {
     pub max_in_flight: usize,
     /// One part at a time, in part order (overrides `max_in_flight`).
     pub sequential: bool,
-    /// Retry policy.
+    /// Retry policy of every request of the upload.
     pub retry: RetryPolicy,
     /// Ask the driver to send `Content-MD5` with each part / PUT ([`Op::UploadPart::content_md5`](crate::Op)).
     pub content_md5: bool,
@@ -60,6 +35,17 @@ pub struct Config {
     pub content_type: String,
     /// Send `x-oss-forbid-overwrite: true` on Initiate/PutObject/Complete.
     pub forbid_overwrite: bool,
+    /// Everything else the object carries, sent with Initiate / PutObject: metadata, storage
+    /// class, encryption, tagging, cache headers. Its `content_type` and `forbid_overwrite`
+    /// are ignored: the fields above decide those.
+    pub attributes: ObjectAttributes,
+    /// `x-oss-object-acl`, sent with Complete / PutObject.
+    pub object_acl: Option<String>,
+    /// `x-oss-callback` (the base64 of the callback JSON), sent with Complete / PutObject.
+    pub callback: Option<String>,
+    /// Ask the driver, with [`Op::CheckSource`](crate::Op::CheckSource), whether the source
+    /// is unchanged before its parts are combined (sources that can change, such as files).
+    pub check_source: bool,
 }
 
 impl Default for Config {
@@ -72,6 +58,10 @@ impl Default for Config {
             on_failure: FailurePolicy::Abort,
             content_type: "application/octet-stream".to_owned(),
             forbid_overwrite: false,
+            attributes: ObjectAttributes::default(),
+            object_acl: None,
+            callback: None,
+            check_source: false,
         }
     }
 }
@@ -87,23 +77,26 @@ impl Config {
                 name: "max_in_flight",
             });
         }
-        if self.retry.max_attempts == 0 {
-            return Err(PlanError::ConfigOutOfBounds {
-                name: "retry.max_attempts",
-            });
-        }
-        if self.retry.base_delay > self.retry.max_delay {
-            return Err(PlanError::ConfigOutOfBounds {
-                name: "retry.base_delay",
-            });
-        }
         if self.content_type.is_empty() || http::HeaderValue::from_str(&self.content_type).is_err()
         {
             return Err(PlanError::ConfigOutOfBounds {
                 name: "content_type",
             });
         }
-        Ok(())
+        let headers = [
+            ("object_acl", &self.object_acl),
+            ("callback", &self.callback),
+        ];
+        for (name, value) in headers {
+            if value
+                .as_deref()
+                .is_some_and(|v| http::HeaderValue::from_str(v).is_err())
+            {
+                return Err(PlanError::ConfigOutOfBounds { name });
+            }
+        }
+        crate::wire::check_attributes(&self.attributes)
+            .map_err(|_| PlanError::ConfigOutOfBounds { name: "attributes" })
     }
 
     pub(crate) fn slots(&self) -> usize {

@@ -3,6 +3,7 @@
 
 pub use oss_model::ServiceError;
 
+use crate::classify::{FailedAttempt, classify};
 use crate::request::OpKind;
 
 /// Why a plan, config or resume could not be built. Nothing was sent.
@@ -96,17 +97,6 @@ pub enum FailureKind {
     Other,
 }
 
-/// Whether OSS's answer is worth retrying: what `oss-model`'s error table marks retryable (5xx,
-/// 429, `RequestTimeTooSkewed`, ...), plus 408 and `InvalidDigest` (bytes damaged in transit).
-pub(crate) fn service_retryable(e: &ServiceError) -> bool {
-    e.is_retryable()
-        || e.status() == http::StatusCode::REQUEST_TIMEOUT
-        || matches!(
-            e.code(),
-            "RequestTimeTooSkewed" | "InvalidDigest" | "InternalError" | "RequestTimeout"
-        )
-}
-
 /// Why an operation of an upload failed. Carried by retry events and by the final failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -180,6 +170,21 @@ pub enum UploadError {
     /// Complete's outcome was lost and the object could not be confirmed by HeadObject.
     #[error("could not confirm that CompleteMultipartUpload took effect")]
     CompletionUnconfirmed,
+    /// The driver found that the source changed during the upload
+    /// ([`Op::CheckSource`](crate::Op::CheckSource), or a read that ended early): its parts
+    /// must not be combined.
+    #[error("the source changed during the upload: {reason}")]
+    SourceModified {
+        /// What changed.
+        reason: String,
+    },
+    /// A failure the driver found and reported with
+    /// [`Upload::fail_local`](crate::Upload::fail_local) (the source could not be read...).
+    #[error("{reason}")]
+    Local {
+        /// What failed.
+        reason: String,
+    },
     /// The retry budget ran out; `last` is the final error.
     #[error("retry budget exhausted")]
     RetriesExhausted {
@@ -190,16 +195,20 @@ pub enum UploadError {
 }
 
 impl UploadError {
-    /// Whether retrying the same operation may succeed.
+    /// Whether retrying the same operation may succeed: OSS errors and transport failures as
+    /// [`classify`](crate::classify) says; a damaged part or an unreadable answer, yes.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Service { error, .. } => service_retryable(error),
-            Self::Transport { .. }
-            | Self::PartCrcMismatch { .. }
-            | Self::InvalidResponse { .. } => true,
+            Self::Service { error, .. } => classify(FailedAttempt::Service(error)).is_retryable(),
+            Self::Transport { kind, .. } => {
+                classify(FailedAttempt::Transport(*kind)).is_retryable()
+            }
+            Self::PartCrcMismatch { .. } | Self::InvalidResponse { .. } => true,
             Self::ObjectCrcMismatch { .. }
             | Self::SourceChanged { .. }
             | Self::MissingBodyRead { .. }
+            | Self::SourceModified { .. }
+            | Self::Local { .. }
             | Self::StreamTooLong { .. }
             | Self::CompletionUnconfirmed
             | Self::RetriesExhausted { .. } => false,

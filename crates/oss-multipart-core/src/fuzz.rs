@@ -263,7 +263,7 @@ pub fn run_machine(data: &[u8]) -> Option<Event> {
                 up.handle_timeout(now);
             }
             8 => match b.u8().unwrap_or(0) % 3 {
-                0 => up.pause(),
+                0 => up.pause(now),
                 1 => up.resume(now),
                 _ => up.abort(now),
             },

@@ -28,6 +28,7 @@ pub(crate) enum Job {
     Complete,
     Head,
     Abort,
+    CheckSource,
 }
 
 #[derive(Debug, Clone)]

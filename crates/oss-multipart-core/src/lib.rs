@@ -57,6 +57,7 @@
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
 mod checkpoint;
+mod classify;
 mod config;
 mod error;
 mod event;
@@ -67,20 +68,23 @@ mod plan;
 mod request;
 mod retry;
 mod rng;
+mod scheduler;
 pub mod sim;
 mod target;
 mod upload;
 mod wire;
 
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, JournalEntry, SourceIdentity};
-pub use config::{Config, FailurePolicy, RetryPolicy};
+pub use classify::{FailedAttempt, Retryability, classify};
+pub use config::{Config, FailurePolicy};
 pub use error::{FailureKind, PlanError, ServiceError, UploadError};
 pub use event::{Completed, Event, Failure, Progress};
 pub use inflight::BodyRead;
 /// CRC-64/XZ helpers, re-exported from [`oss_model::crc64`] (one implementation for the
 /// workspace) so drivers need not depend on `oss-model` for them.
 pub use oss_model::crc64::{Crc64, crc64, crc64_combine};
-pub use plan::{PartRange, Plan, PlanOptions, SourceSize};
+pub use plan::{PartRange, Plan, PlanOptions, STREAM_PARTS_PER_STEP, SourceSize};
 pub use request::{CompletePart, Op, OpKind, Request, RequestId};
+pub use retry::{Backoff, RetryPolicy};
 pub use target::Target;
 pub use upload::{Timeout, TimeoutReason, Upload};

@@ -89,7 +89,47 @@ impl PlanOptions {
         self.memory_budget = bytes;
         self
     }
+
+    /// The options of an upload of `size` in parts of `part_size` with `concurrency` parts in
+    /// flight, the shaping every driver wants:
+    ///
+    /// * a source of one part or less goes up as a single PutObject;
+    /// * a stream keeps `part_size` for [`STREAM_PARTS_PER_STEP`] parts before doubling (up to
+    ///   the budget): growing early would make single parts fill the whole budget and
+    ///   serialise reading and sending;
+    /// * the memory budget is `memory_budget`, or by default one part per slot, counting the
+    ///   part size a large known source grows to (more than 10,000 parts), so the budget does
+    ///   not silently cut concurrency; it never falls below one part.
+    ///
+    /// # Errors
+    /// [`PlanError::PartSizeOutOfRange`] for a part size outside 100 KiB..=5 GiB, whatever the
+    /// source size (a small file would not use it, but the caller asked for it).
+    pub fn for_upload(
+        size: SourceSize,
+        part_size: u64,
+        concurrency: usize,
+        memory_budget: Option<u64>,
+    ) -> Result<Self, PlanError> {
+        check_part_size(part_size)?;
+        let effective_part = match size {
+            SourceSize::Known(total) => part_size.max(total.div_ceil(u64::from(MAX_PART_COUNT))),
+            SourceSize::Unknown => part_size,
+        };
+        let slots = u64::try_from(concurrency.max(1)).unwrap_or(u64::MAX);
+        let budget = memory_budget.unwrap_or_else(|| effective_part.saturating_mul(slots));
+        Ok(Self {
+            part_size,
+            single_put_threshold: part_size.min(MAX_PUT_SIZE),
+            stream_initial_part_size: part_size,
+            stream_parts_per_step: STREAM_PARTS_PER_STEP,
+            memory_budget: budget.max(part_size),
+        })
+    }
 }
+
+/// Stream parts per doubling step in [`PlanOptions::for_upload`]: with 8 MiB parts and the
+/// default budget, capacity stays in the hundreds of GB.
+pub const STREAM_PARTS_PER_STEP: u32 = 1000;
 
 /// One part of a plan: its number and the byte range of the caller's source it covers.
 ///
@@ -409,6 +449,27 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_shaping() {
+        let part = 8 * MIB;
+        let o = PlanOptions::for_upload(SourceSize::Known(100 * MIB), part, 4, None).unwrap();
+        assert_eq!((o.single_put_threshold, o.memory_budget), (part, 4 * part));
+        assert_eq!(o.stream_parts_per_step, STREAM_PARTS_PER_STEP);
+        // 100 GB in 8 MiB parts would exceed 10,000 parts: the budget counts the grown part.
+        let big = 100_000 * MIB;
+        let o = PlanOptions::for_upload(SourceSize::Known(big), part, 2, None).unwrap();
+        assert_eq!(o.memory_budget, 2 * big.div_ceil(10_000));
+        let o = PlanOptions::for_upload(SourceSize::Unknown, part, 4, Some(MIB)).unwrap();
+        assert_eq!(o.memory_budget, part, "never below one part");
+        assert!(Plan::new(SourceSize::Unknown, &o).is_ok());
+        for bad in [0, MIN_PART_SIZE - 1, MAX_PART_SIZE + 1, u64::MAX] {
+            assert!(matches!(
+                PlanOptions::for_upload(SourceSize::Known(10), bad, 4, None),
+                Err(PlanError::PartSizeOutOfRange { .. })
+            ));
+        }
+    }
 
     #[test]
     fn small_is_single_put() {

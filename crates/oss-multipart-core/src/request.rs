@@ -1,8 +1,12 @@
 //! Request intents the machine hands to the driver ([`Upload::poll_request`](crate::Upload::poll_request)).
 
 use std::ops::Range;
+use std::sync::Arc;
 
+use oss_model::ops::ObjectAttributes;
 use oss_model::{EncodeError, OssRequest};
+
+use crate::config::Config;
 
 use crate::target::Target;
 
@@ -38,6 +42,31 @@ pub enum OpKind {
     HeadObject,
     /// Local re-hash of a source range (no network).
     HashRange,
+    /// Local check that the source did not change (no network).
+    CheckSource,
+}
+
+impl OpKind {
+    /// The operation's name as OSS documents it (`CompleteMultipartUpload`...), or the
+    /// local work's (`HashRange`, `CheckSource`): for logs and error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Initiate => "InitiateMultipartUpload",
+            Self::UploadPart => "UploadPart",
+            Self::PutObject => "PutObject",
+            Self::ListParts => "ListParts",
+            Self::Complete => "CompleteMultipartUpload",
+            Self::Abort => "AbortMultipartUpload",
+            Self::HeadObject => "HeadObject",
+            Self::HashRange => "HashRange",
+            Self::CheckSource => "CheckSource",
+        }
+    }
+
+    /// Whether the operation sends part bytes (UploadPart, PutObject).
+    pub fn sends_source_bytes(self) -> bool {
+        matches!(self, Self::UploadPart | Self::PutObject)
+    }
 }
 
 /// One part in a Complete request.
@@ -107,6 +136,11 @@ pub enum Op {
         /// Source range.
         range: Range<u64>,
     },
+    /// Not HTTP: check that the source is still what was read (same size and modification
+    /// time for a file) and answer with
+    /// [`Upload::handle_source_check`](crate::Upload::handle_source_check). Issued before
+    /// Complete when [`Config::check_source`](crate::Config::check_source) is set.
+    CheckSource,
 }
 
 impl Op {
@@ -121,6 +155,7 @@ impl Op {
             Self::Abort { .. } => OpKind::Abort,
             Self::HeadObject => OpKind::HeadObject,
             Self::HashRange { .. } => OpKind::HashRange,
+            Self::CheckSource => OpKind::CheckSource,
         }
     }
 }
@@ -134,8 +169,30 @@ pub struct Request {
     pub op: Op,
     /// Bucket and key.
     pub target: Target,
-    pub(crate) content_type: String,
-    pub(crate) forbid_overwrite: bool,
+    /// The object's headers, shared by every request of the upload.
+    pub(crate) object: Arc<ObjectHeaders>,
+}
+
+/// What Initiate, PutObject and Complete carry besides their own parameters.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ObjectHeaders {
+    /// Content type, overwrite protection, metadata, storage class, encryption, tagging.
+    pub(crate) attributes: ObjectAttributes,
+    pub(crate) object_acl: Option<String>,
+    pub(crate) callback: Option<String>,
+}
+
+impl ObjectHeaders {
+    pub(crate) fn new(config: &Config) -> Self {
+        let mut attributes = config.attributes.clone();
+        attributes.content_type = Some(config.content_type.clone());
+        attributes.forbid_overwrite = config.forbid_overwrite.then_some(true);
+        Self {
+            attributes,
+            object_acl: config.object_acl.clone(),
+            callback: config.callback.clone(),
+        }
+    }
 }
 
 impl Request {

@@ -1,77 +1,156 @@
-//! Retry scheduler: full-jitter exponential backoff from the injected seed, per-unit and
-//! per-upload budgets, and the timers of pending retries (its own `poll_timeout`/`handle_timeout`).
+//! The retry policy: how often and how long to wait before sending a failed request again.
+//!
+//! One policy for every request of every machine and for the façade's single requests
+//! (`oss_multipart::RetryConfig` maps onto [`RetryPolicy`] field for field). Whether a failure
+//! is worth retrying at all is [`classify`](crate::classify)'s business; this module only
+//! spends the budgets and draws the delays.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::config::RetryPolicy;
 use crate::rng::SplitMix64;
 
-/// Decision for one failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Verdict {
-    /// Retry after the delay.
-    Retry(Duration),
-    /// Budget exhausted.
-    GiveUp,
+/// Retry budgets and backoff.
+///
+/// The delay before retry `n` (1-based) is drawn uniformly ("full jitter") from
+/// `0..=min(max_backoff, initial_backoff × backoff_base^(n-1))`, from the seed given to
+/// [`Backoff::new`] (an [`Upload`](crate::Upload) passes its own seed), so a schedule can be
+/// replayed exactly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Retries of one request after its first attempt (0 disables retrying). Default 5.
+    pub max_retries: u32,
+    /// Ceiling of the first delay. Default 200 ms.
+    pub initial_backoff: Duration,
+    /// Ceiling of any delay. Default 20 s.
+    pub max_backoff: Duration,
+    /// Growth of the ceiling from one retry to the next. Default 2.0; values below 1 (or not
+    /// finite) count as 1.
+    pub backoff_base: f64,
+    /// No retry of a request starts later than this after its first attempt. Default 3 min.
+    pub retry_timeout: Duration,
+    /// Retries across a whole transfer (every request of one upload), so a sick endpoint
+    /// cannot keep a large upload retrying forever. Default 1000.
+    pub max_total_retries: u32,
 }
 
-#[derive(Debug)]
-pub(crate) struct Scheduler<J> {
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 5,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(20),
+            backoff_base: 2.0,
+            retry_timeout: Duration::from_secs(180),
+            max_total_retries: 1000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries.
+    pub fn disabled() -> Self {
+        Self {
+            max_retries: 0,
+            ..Self::default()
+        }
+    }
+
+    /// The largest delay before retry `retry` (1-based), before jitter.
+    pub fn ceiling(&self, retry: u32) -> Duration {
+        let base = if self.backoff_base.is_finite() && self.backoff_base >= 1.0 {
+            self.backoff_base
+        } else {
+            1.0
+        };
+        let exp = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
+        let secs = self.initial_backoff.as_secs_f64() * base.powi(exp);
+        let cap = self.max_backoff.as_secs_f64();
+        if secs.is_finite() && secs < cap {
+            Duration::from_secs_f64(secs.max(0.0))
+        } else {
+            self.max_backoff
+        }
+    }
+}
+
+/// A [`RetryPolicy`] at work for one transfer (or one single request): the random source of
+/// the jitter and the transfer-wide retry count.
+#[derive(Debug, Clone)]
+pub struct Backoff {
     policy: RetryPolicy,
     rng: SplitMix64,
-    retries_used: u32,
-    seq: u64,
-    pending: BTreeMap<(Instant, u64), J>,
+    retries: u32,
 }
 
-impl<J> Scheduler<J> {
-    pub(crate) fn new(policy: RetryPolicy, seed: u64) -> Self {
+impl Backoff {
+    /// A fresh budget; `seed` feeds the jitter.
+    pub fn new(policy: RetryPolicy, seed: u64) -> Self {
         Self {
             policy,
             rng: SplitMix64::new(seed),
-            retries_used: 0,
-            seq: 0,
-            pending: BTreeMap::new(),
+            retries: 0,
         }
     }
 
-    /// `attempt` is the attempt that just failed (1-based).
-    pub(crate) fn verdict(&mut self, attempt: u32) -> Verdict {
-        if attempt >= self.policy.max_attempts
-            || self.retries_used >= self.policy.max_retries_per_upload
-        {
-            return Verdict::GiveUp;
+    /// The policy.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// Retries granted so far.
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+
+    /// Decides the retry of a request whose attempt number `attempt` (1-based) just failed and
+    /// whose first attempt started at `first_attempt`: `Some(delay)` to send it again after
+    /// `delay` (counted against the budgets), `None` once a budget is spent (retries per
+    /// request, retries per transfer, or `retry_timeout`).
+    pub fn next_delay(
+        &mut self,
+        attempt: u32,
+        first_attempt: Instant,
+        now: Instant,
+    ) -> Option<Duration> {
+        let p = &self.policy;
+        if attempt > p.max_retries || self.retries >= p.max_total_retries {
+            return None;
         }
-        self.retries_used += 1;
-        let shift = attempt.saturating_sub(1).min(30);
-        let ceiling = self
-            .policy
-            .base_delay
-            .saturating_mul(1u32 << shift)
-            .min(self.policy.max_delay);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        Verdict::Retry(Duration::from_nanos(self.rng.below_inclusive(nanos)))
+        let ceiling = u64::try_from(p.ceiling(attempt).as_nanos()).unwrap_or(u64::MAX);
+        let delay = Duration::from_nanos(self.rng.below_inclusive(ceiling));
+        let elapsed = now.saturating_duration_since(first_attempt);
+        if elapsed.saturating_add(delay) > p.retry_timeout {
+            return None;
+        }
+        self.retries += 1;
+        Some(delay)
+    }
+}
+
+/// Attempts of one request (a part, an Initiate...): how many were started and when the first
+/// one was, which is what [`Backoff::next_delay`] needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Tries {
+    count: u32,
+    first: Option<Instant>,
+}
+
+impl Tries {
+    /// Counts one more attempt started at `now`.
+    pub(crate) fn start(&mut self, now: Instant) {
+        self.count += 1;
+        self.first.get_or_insert(now);
     }
 
-    pub(crate) fn schedule(&mut self, at: Instant, job: J) {
-        self.seq += 1;
-        self.pending.insert((at, self.seq), job);
+    /// Attempts started (the one that just failed is the last).
+    pub(crate) fn count(self) -> u32 {
+        self.count
     }
 
-    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        self.pending.keys().next().map(|(at, _)| *at)
-    }
-
-    /// Removes and returns every job due at `now`, in deadline order.
-    pub(crate) fn take_due(&mut self, now: Instant) -> Vec<J> {
-        let later = self.pending.split_off(&(now, u64::MAX));
-        let due = std::mem::replace(&mut self.pending, later);
-        due.into_values().collect()
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.pending.clear();
+    /// When the first attempt started (`now` when none did).
+    pub(crate) fn first(self, now: Instant) -> Instant {
+        self.first.unwrap_or(now)
     }
 }
 
@@ -79,38 +158,67 @@ impl<J> Scheduler<J> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn full_jitter_is_bounded_and_budgeted() {
-        let policy = RetryPolicy {
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-            max_attempts: 5,
-            max_retries_per_upload: 6,
-        };
-        let mut s: Scheduler<u32> = Scheduler::new(policy, 42);
-        for attempt in 1..5 {
-            match s.verdict(attempt) {
-                Verdict::Retry(d) => {
-                    assert!(d <= Duration::from_millis(100 << (attempt - 1)).min(policy.max_delay))
-                }
-                Verdict::GiveUp => panic!("gave up early"),
-            }
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_retries: 4,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            backoff_base: 2.0,
+            retry_timeout: Duration::from_secs(3600),
+            max_total_retries: 6,
         }
-        assert_eq!(s.verdict(5), Verdict::GiveUp, "per-unit budget");
-        assert!(matches!(s.verdict(1), Verdict::Retry(_)));
-        assert!(matches!(s.verdict(1), Verdict::Retry(_)));
-        assert_eq!(s.verdict(1), Verdict::GiveUp, "per-upload budget");
     }
 
     #[test]
-    fn due_jobs_in_order() {
-        let mut s: Scheduler<u32> = Scheduler::new(RetryPolicy::default(), 1);
+    fn full_jitter_is_bounded_and_budgeted() {
         let t0 = Instant::now();
-        s.schedule(t0 + Duration::from_secs(2), 2);
-        s.schedule(t0 + Duration::from_secs(1), 1);
-        s.schedule(t0 + Duration::from_secs(3), 3);
-        assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(1)));
-        assert_eq!(s.take_due(t0 + Duration::from_secs(2)), vec![1, 2]);
-        assert_eq!(s.poll_timeout(), Some(t0 + Duration::from_secs(3)));
+        let mut b = Backoff::new(policy(), 42);
+        for attempt in 1..=4 {
+            let d = b.next_delay(attempt, t0, t0).expect("within budget");
+            assert!(d <= policy().ceiling(attempt), "attempt {attempt}: {d:?}");
+        }
+        assert_eq!(b.next_delay(5, t0, t0), None, "per-request budget");
+        assert!(b.next_delay(1, t0, t0).is_some());
+        assert!(b.next_delay(1, t0, t0).is_some());
+        assert_eq!(b.next_delay(1, t0, t0), None, "per-transfer budget");
+        assert_eq!(b.retries(), 6);
+    }
+
+    #[test]
+    fn ceilings_grow_by_the_base_up_to_the_cap() {
+        let mut p = policy();
+        assert_eq!(p.ceiling(1), Duration::from_millis(100));
+        assert_eq!(p.ceiling(3), Duration::from_millis(400));
+        assert_eq!(p.ceiling(10), Duration::from_secs(1));
+        p.backoff_base = 3.0;
+        assert_eq!(p.ceiling(3), Duration::from_millis(900));
+        p.backoff_base = f64::NAN;
+        assert_eq!(p.ceiling(5), Duration::from_millis(100));
+        p.initial_backoff = Duration::from_secs(5);
+        assert_eq!(p.ceiling(1), Duration::from_secs(1), "capped");
+    }
+
+    #[test]
+    fn retry_timeout_counts_from_the_first_attempt() {
+        let t0 = Instant::now();
+        let mut p = policy();
+        p.retry_timeout = Duration::from_secs(10);
+        let mut b = Backoff::new(p, 7);
+        assert!(b.next_delay(1, t0, t0 + Duration::from_secs(8)).is_some());
+        assert_eq!(b.next_delay(1, t0, t0 + Duration::from_secs(10)), None);
+        assert_eq!(b.retries(), 1);
+    }
+
+    #[test]
+    fn same_seed_same_schedule() {
+        let t0 = Instant::now();
+        let draw = |seed| {
+            let mut b = Backoff::new(policy(), seed);
+            (1..=4)
+                .map(|a| b.next_delay(a, t0, t0).unwrap_or_default())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draw(9), draw(9));
+        assert_ne!(draw(9), draw(10));
     }
 }

@@ -1,6 +1,7 @@
 //! The upload state machine.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 
 use http::{HeaderMap, StatusCode};
@@ -12,8 +13,9 @@ use crate::event::{Completed, Event, Failure, Progress};
 use crate::inflight::{BodyRead, InFlight, Job};
 use crate::limits::MAX_PART_COUNT;
 use crate::plan::{PartRange, Plan, Shape};
-use crate::request::{CompletePart, Op, OpKind, Request, RequestId};
-use crate::retry::{Scheduler, Verdict};
+use crate::request::{CompletePart, ObjectHeaders, Op, OpKind, Request, RequestId};
+use crate::retry::Tries;
+use crate::scheduler::Scheduler;
 use crate::target::Target;
 use crate::wire::{self, ListedPart};
 use oss_model::crc64::crc64_combine;
@@ -49,7 +51,7 @@ enum PartState {
 struct Part {
     range: PartRange,
     state: PartState,
-    attempts: u32,
+    attempts: Tries,
     etag: String,
     crc64: u64,
     resumed: bool,
@@ -84,12 +86,12 @@ struct StreamState {
 
 #[derive(Debug, Default)]
 struct Attempts {
-    initiate: u32,
-    list: u32,
-    put: u32,
-    complete: u32,
-    head: u32,
-    abort: u32,
+    initiate: Tries,
+    list: Tries,
+    put: Tries,
+    complete: Tries,
+    head: Tries,
+    abort: Tries,
 }
 
 /// One multipart (or single-PUT) upload as a sans-IO state machine.
@@ -141,6 +143,7 @@ pub struct Upload {
     target: Target,
     plan: Plan,
     config: Config,
+    object: Arc<ObjectHeaders>,
     policy: FailurePolicy,
     source: Option<SourceIdentity>,
     upload_id: Option<String>,
@@ -182,7 +185,7 @@ impl Upload {
             .map(|range| Part {
                 range,
                 state: PartState::Pending,
-                attempts: 0,
+                attempts: Tries::default(),
                 etag: String::new(),
                 crc64: 0,
                 resumed: false,
@@ -192,10 +195,12 @@ impl Upload {
             .collect();
         let policy = config.on_failure;
         let retry = config.retry;
+        let object = Arc::new(ObjectHeaders::new(&config));
         Ok(Self {
             target,
             plan,
             config,
+            object,
             policy,
             source: None,
             upload_id: None,
@@ -394,6 +399,13 @@ impl Upload {
         self.paused
     }
 
+    /// What happens to uploaded parts on failure (the config's, or [`FailurePolicy::Keep`]
+    /// when checkpointing or resuming). A driver that is dropped mid-way aborts the upload
+    /// only under [`FailurePolicy::Abort`].
+    pub fn failure_policy(&self) -> FailurePolicy {
+        self.policy
+    }
+
     /// The current checkpoint: `Some` when checkpointing and a multipart upload id is known. Only
     /// parts OSS confirmed (or that were re-verified on resume) are journaled.
     pub fn checkpoint(&self) -> Option<Checkpoint> {
@@ -497,7 +509,8 @@ impl Upload {
     }
 
     /// Pauses: no new request is issued (answers are still processed, Abort still goes out).
-    pub fn pause(&mut self) {
+    pub fn pause(&mut self, now: Instant) {
+        self.tick(now);
         self.paused = true;
     }
 
@@ -587,6 +600,45 @@ impl Upload {
         self.pump();
     }
 
+    /// The answer to an [`Op::CheckSource`]: `None` when the source is unchanged, otherwise
+    /// what changed (the upload then fails with [`UploadError::SourceModified`] and its parts
+    /// are not combined).
+    pub fn handle_source_check(&mut self, id: RequestId, now: Instant, changed: Option<String>) {
+        self.tick(now);
+        let Some(flight) = self.in_flight.remove(id) else {
+            return;
+        };
+        if flight.job != Job::CheckSource || self.phase != Phase::Completing {
+            return;
+        }
+        match changed {
+            None => self.ready_single = Some(Job::Complete),
+            Some(reason) => self.fail(UploadError::SourceModified { reason }),
+        }
+        self.pump();
+    }
+
+    /// Ends the upload with a failure the driver found and the machine cannot see (the source
+    /// changed or could not be read). The failure policy applies as for any other failure: the
+    /// multipart upload is aborted (waiting for an Initiate still in flight, so its upload is
+    /// not leaked) before [`Event::Failed`], or kept and reported resumable.
+    pub fn fail_local(&mut self, now: Instant, error: UploadError) {
+        self.tick(now);
+        if matches!(self.phase, Phase::Done | Phase::Aborting) || self.failing.is_some() {
+            return;
+        }
+        let initiating = self.upload_id.is_none() && self.in_flight.has(Job::Initiate);
+        if initiating && self.policy == FailurePolicy::Abort {
+            // The Initiate's answer starts the abort (see `abort`), then reports `error`.
+            self.abort_requested = true;
+            self.failing = Some(error);
+            self.drop_work();
+            return;
+        }
+        self.fail(error);
+        self.pump();
+    }
+
     /// A transport failure for request `id`.
     pub fn handle_failure(&mut self, id: RequestId, now: Instant, kind: FailureKind) {
         self.tick(now);
@@ -611,6 +663,9 @@ impl Upload {
             }
             // The server may have completed: ask HeadObject before retrying.
             Job::Complete => self.confirm_complete(),
+            Job::CheckSource => self.fail(UploadError::SourceModified {
+                reason: "it could not be checked again".to_owned(),
+            }),
             job => self.on_error(job, err),
         }
         self.pump();
@@ -656,7 +711,7 @@ impl Upload {
                         self.after_part_change();
                     }
                 }
-                Err(_) if self.abort_requested => self.finish(Event::Aborted),
+                Err(_) if self.abort_requested => self.aborted(),
                 Err(err) => self.on_error(Job::Initiate, err),
             },
             Job::List(marker) => self.on_list(marker, wire::parse_list(&t, &r)),
@@ -684,7 +739,7 @@ impl Upload {
                 Err(err) if err.is_no_such_upload() => self.aborted(),
                 Err(err) => self.on_error(Job::Abort, err),
             },
-            Job::Hash(_) => {}
+            Job::Hash(_) | Job::CheckSource => {}
         }
         self.pump();
     }
@@ -717,7 +772,7 @@ impl Upload {
                 );
                 return;
             }
-            self.attempts.list = 0;
+            self.attempts.list = Tries::default();
             self.list_marker = page.next_marker;
             self.ready_single = Some(Job::List(page.next_marker));
         } else {
@@ -785,7 +840,7 @@ impl Upload {
         for p in &mut self.parts {
             p.state = PartState::Pending;
             p.expect = None;
-            p.attempts = 0;
+            p.attempts = Tries::default();
         }
         self.attempts = Attempts::default();
         self.events.push_back(Event::Restarted);
@@ -933,9 +988,10 @@ impl Upload {
         };
         // The object is not (yet) ours: try Complete again after a backoff.
         self.phase = Phase::Completing;
-        let attempt = self.attempts.complete;
-        match self.scheduler.verdict(attempt) {
-            Verdict::Retry(delay) => {
+        let tries = self.attempts.complete;
+        let attempt = tries.count();
+        match self.scheduler.next_delay(tries, self.now) {
+            Some(delay) => {
                 self.events.push_back(Event::Retried {
                     op: OpKind::Complete,
                     part_number: None,
@@ -946,7 +1002,7 @@ impl Upload {
                 });
                 self.scheduler.schedule(self.now + delay, Job::Complete);
             }
-            Verdict::GiveUp => {
+            None => {
                 if self.complete_gone {
                     self.upload_id_consumed();
                     self.fail(UploadError::CompletionUnconfirmed);
@@ -961,7 +1017,7 @@ impl Upload {
 
     fn confirm_complete(&mut self) {
         self.phase = Phase::ConfirmingComplete;
-        self.attempts.head = 0;
+        self.attempts.head = Tries::default();
         self.ready_single = Some(Job::Head);
     }
 
@@ -993,7 +1049,7 @@ impl Upload {
         if self.abort_requested && job != Job::Abort {
             // Only an Initiate can still be tracked: it failed, so there is nothing to abort.
             if self.upload_id.is_none() {
-                self.finish(Event::Aborted);
+                self.aborted();
             }
             return;
         }
@@ -1005,7 +1061,7 @@ impl Upload {
             }
             return;
         }
-        let (attempt, part_number, rewound) = match job {
+        let (tries, part_number, rewound) = match job {
             Job::Part(n) => match self.part_mut(n) {
                 Some(p) => (p.attempts, Some(n), p.read_len.unwrap_or(p.range.len)),
                 None => return,
@@ -1020,10 +1076,11 @@ impl Upload {
             Job::Complete => (self.attempts.complete, None, 0),
             Job::Head => (self.attempts.head, None, 0),
             Job::Abort => (self.attempts.abort, None, 0),
-            Job::Hash(_) => return,
+            Job::Hash(_) | Job::CheckSource => return,
         };
-        match self.scheduler.verdict(attempt) {
-            Verdict::Retry(delay) => {
+        let attempt = tries.count();
+        match self.scheduler.next_delay(tries, self.now) {
+            Some(delay) => {
                 if let Job::Part(n) = job {
                     if let Some(p) = self.part_mut(n) {
                         p.state = PartState::Backoff;
@@ -1039,7 +1096,7 @@ impl Upload {
                 });
                 self.scheduler.schedule(self.now + delay, job);
             }
-            Verdict::GiveUp => {
+            None => {
                 let err = UploadError::RetriesExhausted {
                     last: Box::new(err),
                 };
@@ -1095,7 +1152,7 @@ impl Upload {
         self.drop_work();
         self.in_flight.retain(|_| false);
         self.phase = Phase::Aborting;
-        self.attempts.abort = 0;
+        self.attempts.abort = Tries::default();
         self.ready_single = Some(Job::Abort);
     }
 
@@ -1195,7 +1252,11 @@ impl Upload {
         };
         if all_known && self.done_parts as usize == self.parts.len() && self.in_flight.is_empty() {
             self.phase = Phase::Completing;
-            self.ready_single = Some(Job::Complete);
+            self.ready_single = Some(if self.config.check_source {
+                Job::CheckSource
+            } else {
+                Job::Complete
+            });
         }
     }
 
@@ -1209,8 +1270,7 @@ impl Upload {
             id,
             op,
             target: self.target.clone(),
-            content_type: self.config.content_type.clone(),
-            forbid_overwrite: self.config.forbid_overwrite,
+            object: self.object.clone(),
         });
     }
 
@@ -1237,7 +1297,7 @@ impl Upload {
                 | (Phase::Single, Job::Put)
                 | (Phase::Listing, Job::List(_))
                 | (Phase::ResumeHead | Phase::ConfirmingComplete, Job::Head)
-                | (Phase::Completing, Job::Complete)
+                | (Phase::Completing, Job::Complete | Job::CheckSource)
                 | (Phase::Aborting, Job::Abort)
         );
         if !relevant {
@@ -1245,11 +1305,11 @@ impl Upload {
         }
         match job {
             Job::Initiate => {
-                self.attempts.initiate += 1;
+                self.attempts.initiate.start(self.now);
                 self.issue(job, Op::Initiate, 0);
             }
             Job::Put => {
-                self.attempts.put += 1;
+                self.attempts.put.start(self.now);
                 let size = self.plan.total_size().unwrap_or(0);
                 self.issue(
                     job,
@@ -1261,15 +1321,15 @@ impl Upload {
                 );
             }
             Job::List(marker) => {
-                self.attempts.list += 1;
+                self.attempts.list.start(self.now);
                 self.issue(job, Op::ListParts { upload_id, marker }, 0);
             }
             Job::Head => {
-                self.attempts.head += 1;
+                self.attempts.head.start(self.now);
                 self.issue(job, Op::HeadObject, 0);
             }
             Job::Complete => {
-                self.attempts.complete += 1;
+                self.attempts.complete.start(self.now);
                 let parts = self
                     .parts
                     .iter()
@@ -1281,9 +1341,10 @@ impl Upload {
                 self.issue(job, Op::Complete { upload_id, parts }, 0);
             }
             Job::Abort => {
-                self.attempts.abort += 1;
+                self.attempts.abort.start(self.now);
                 self.issue(job, Op::Abort { upload_id }, 0);
             }
+            Job::CheckSource => self.issue(job, Op::CheckSource, 0),
             Job::Part(_) | Job::Hash(_) => {}
         }
     }
@@ -1330,9 +1391,10 @@ impl Upload {
                     break;
                 }
                 self.ready_parts.remove(&n);
+                let now = self.now;
                 if let Some(p) = self.part_mut(n) {
                     p.state = PartState::Uploading;
-                    p.attempts += 1;
+                    p.attempts.start(now);
                 }
                 let op = Op::UploadPart {
                     part_number: n,
@@ -1364,10 +1426,12 @@ impl Upload {
         if !self.has_room(range.len) {
             return false;
         }
+        let mut attempts = Tries::default();
+        attempts.start(self.now);
         self.parts.push(Part {
             range,
             state: PartState::Uploading,
-            attempts: 1,
+            attempts,
             etag: String::new(),
             crc64: 0,
             resumed: false,
@@ -1397,5 +1461,6 @@ fn op_kind(job: Job) -> OpKind {
         Job::Complete => OpKind::Complete,
         Job::Head => OpKind::HeadObject,
         Job::Abort => OpKind::Abort,
+        Job::CheckSource => OpKind::CheckSource,
     }
 }

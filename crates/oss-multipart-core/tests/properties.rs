@@ -67,8 +67,8 @@ fn run_seed(seed: u64) -> (u32, u32) {
     let mut config = Config::default();
     config.max_in_flight = 1 + r.below(6) as usize;
     config.sequential = r.below(5) == 0;
-    config.retry.base_delay = Duration::from_millis(50);
-    config.retry.max_delay = Duration::from_secs(5);
+    config.retry.initial_backoff = Duration::from_millis(50);
+    config.retry.max_backoff = Duration::from_secs(5);
     let intensity = r.unit() * 0.25;
     let faults = {
         let mut f = Faults::none();

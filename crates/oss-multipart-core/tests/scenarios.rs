@@ -374,7 +374,7 @@ fn keep_policy_leaves_a_resumable_upload() {
 fn retry_budget_exhaustion_is_reported() {
     let src = source(2 * PART as usize, 12);
     let mut config = Config::default();
-    config.retry.max_attempts = 2;
+    config.retry.max_retries = 1;
     let mut sim = Sim::new(known(&src, config, true), src, Faults::none(), 4);
     sim.inject(OpKind::Initiate, Fault::Reset);
     sim.inject(OpKind::Initiate, Fault::Reset);
@@ -428,7 +428,8 @@ fn pause_stops_new_requests_until_resumed() {
         Faults::none(),
         6,
     );
-    sim.upload.pause();
+    let now = sim.now();
+    sim.upload.pause(now);
     sim.run_for(1); // Initiate answered while paused: no part goes out
     assert!(sim.upload.poll_request().is_none());
     assert!(!sim.run_for(5));

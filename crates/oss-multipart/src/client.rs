@@ -3,12 +3,14 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use oss_auth::{Credentials, ProvideCredentials, SignableRequest, Signer, V4Params};
 use oss_model::{Operation, OssRequest, ResponseError};
+use oss_multipart_core::{Backoff, FailedAttempt, FailureKind, classify};
+use oss_transport::TransportError;
 use tracing::Instrument as _;
 
 use crate::builder::ClientBuilder;
@@ -212,9 +214,12 @@ impl Client {
 
     /// Executes `req` with retries, collecting the (bounded) body.
     ///
-    /// `body` makes a fresh body for each attempt (bodies are consumed by a send). Retries:
-    /// retryable OSS errors (5xx, throttling) always; transport failures when the method is
-    /// idempotent or the request body never fully left (the server cannot have acted on it).
+    /// `body` makes a fresh body for each attempt (bodies are consumed by a send). What is
+    /// retried is [`classify`]'s decision (the generated error table for OSS errors, the
+    /// failure kind for transport errors), how often and how long to wait is the core's
+    /// [`Backoff`] under this client's [`RetryConfig`]. A transport failure is retried only
+    /// when repeating it is safe: the method is idempotent or the body never fully left (the
+    /// server cannot have acted on it).
     pub(crate) async fn execute(
         &self,
         operation: &'static str,
@@ -229,79 +234,74 @@ impl Client {
             key = req.key.as_deref().unwrap_or(""),
         );
         async move {
-            let retry = &self.inner.retry;
-            let started = self.inner.runtime.now();
+            let rt = &self.inner.runtime;
+            let first_attempt = rt.now();
+            let mut backoff = Backoff::new(self.inner.retry.policy(), seed(rt.system_time()));
             let mut attempt: u32 = 0;
             loop {
                 attempt += 1;
-                let creds = self.credentials().await?;
-                let time = self.inner.runtime.system_time();
-                let b = body();
-                let head = self.sign_request(req, &creds, time, b.len())?;
-                let request = head
-                    .body(b)
-                    .map_err(|_| Error::config("request", "could not build the HTTP request"))?;
-                let outcome = match self.inner.http.send(request).await {
-                    Ok(resp) => {
-                        let (parts, body) = resp.into_parts();
-                        body.collect_bounded(MAX_XML_RESPONSE)
-                            .await
-                            .map(|b| RawResponse {
-                                status: parts.status,
-                                headers: parts.headers,
-                                body: b,
-                            })
-                    }
-                    Err(e) => Err(e),
-                };
-                let may_retry = attempt <= retry.max_retries
-                    && self.inner.runtime.now().saturating_duration_since(started)
-                        < retry.retry_timeout;
-                match outcome {
-                    Ok(raw) if raw.status.is_success() => return Ok(raw),
+                let outcome = self.attempt(req, body()).await?;
+                let retry = match &outcome {
+                    Ok(raw) if raw.status.is_success() => None,
                     Ok(raw) => {
                         let err = oss_model::ServiceError::from_response(
                             raw.status,
                             &raw.headers,
                             &raw.body,
                         );
-                        if may_retry && err.is_retryable() {
-                            tracing::debug!(
-                                attempt,
-                                status = raw.status.as_u16(),
-                                code = err.code(),
-                                "retrying"
-                            );
-                            self.backoff(attempt).await;
-                            continue;
-                        }
-                        // Hand the raw response to the operation's parser, which owns error decoding.
-                        return Ok(raw);
+                        classify(FailedAttempt::Service(&err))
+                            .is_retryable()
+                            .then(|| format!("{} {}", raw.status.as_u16(), err.code()))
                     }
                     Err(e) => {
                         let safe = is_idempotent(&req.method) || !e.body_fully_sent();
-                        let transient = e.is_timeout() || e.is_connect() || e.is_io();
-                        if may_retry && safe && transient {
-                            tracing::debug!(attempt, error = %e, "retrying after transport error");
-                            self.backoff(attempt).await;
-                            continue;
-                        }
-                        return Err(Error::transport(operation, e, attempt));
+                        let kind = failure_kind(e);
+                        (safe && classify(FailedAttempt::Transport(kind)).is_retryable())
+                            .then(|| e.to_string())
                     }
-                }
+                };
+                let delay = match retry {
+                    Some(_) => backoff.next_delay(attempt, first_attempt, rt.now()),
+                    None => None,
+                };
+                let Some(delay) = delay else {
+                    // Hand an error answer to the operation's parser, which owns error decoding.
+                    return outcome.map_err(|e| Error::transport(operation, e, attempt));
+                };
+                tracing::debug!(attempt, ?delay, reason = retry.as_deref(), "retrying");
+                rt.sleep_until(rt.now() + delay).await;
             }
         }
         .instrument(span)
         .await
     }
 
-    async fn backoff(&self, attempt: u32) {
-        let base = self.inner.retry.backoff(attempt);
-        // Jitter in [base/2, base] so that many clients retrying together spread out.
-        let jitter = jitter_fraction(self.inner.runtime.system_time());
-        let delay = base.mul_f64(0.5 + 0.5 * jitter);
-        let deadline = self.inner.runtime.now() + delay;
-        self.inner.runtime.sleep_until(deadline).await;
+    /// Signs and sends one attempt, collecting the (bounded) answer. The outer error is ours
+    /// (credentials, signing: not retried), the inner one the transport's.
+    async fn attempt(
+        &self,
+        req: &OssRequest,
+        body: RequestBody,
+    ) -> Result<Result<RawResponse, TransportError>, Error> {
+        let creds = self.credentials().await?;
+        let time = self.inner.runtime.system_time();
+        let head = self.sign_request(req, &creds, time, body.len())?;
+        let request = head
+            .body(body)
+            .map_err(|_| Error::config("request", "could not build the HTTP request"))?;
+        Ok(match self.inner.http.send(request).await {
+            Ok(resp) => {
+                let (parts, body) = resp.into_parts();
+                body.collect_bounded(MAX_XML_RESPONSE)
+                    .await
+                    .map(|b| RawResponse {
+                        status: parts.status,
+                        headers: parts.headers,
+                        body: b,
+                    })
+            }
+            Err(e) => Err(e),
+        })
     }
 
     /// Sends one operation and decodes its output: each of the multipart operations (and the
@@ -379,17 +379,27 @@ pub(crate) fn encode_error<O>(e: oss_model::EncodeError) -> Error {
     ))
 }
 
-/// A number in [0, 1) from the clock's sub-second nanoseconds: enough to decorrelate retries
-/// without an RNG dependency (this is not security sensitive).
-fn jitter_fraction(now: SystemTime) -> f64 {
-    let nanos = now
+/// The jitter seed of one request or upload: the wall clock (injected through the runtime)
+/// and the process id, enough to decorrelate clients retrying together. Not security sensitive.
+pub(crate) fn seed(now: SystemTime) -> u64 {
+    let n = now
         .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .subsec_nanos();
-    // Scramble the bits so consecutive calls do not give near-identical fractions.
-    let mut x = u64::from(nanos) ^ 0x9E37_79B9_7F4A_7C15;
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    (x >> 11) as f64 / (1u64 << 53) as f64
+        .map_or(0, |d| d.as_nanos());
+    (n as u64) ^ ((n >> 64) as u64) ^ u64::from(std::process::id()).rotate_left(32)
+}
+
+/// How a transport error counts for [`classify`]: the one mapping from the transport's
+/// predicates to the core's [`FailureKind`].
+pub(crate) fn failure_kind(e: &TransportError) -> FailureKind {
+    if e.is_body() {
+        FailureKind::SourceRead
+    } else if e.is_connect() {
+        FailureKind::Connect
+    } else if e.is_timeout() {
+        FailureKind::Timeout
+    } else if e.is_io() {
+        FailureKind::ConnectionReset
+    } else {
+        FailureKind::Other
+    }
 }

@@ -5,6 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use oss_multipart_core::RetryPolicy;
+
 use crate::error::ConfigError;
 
 /// How the bucket name is placed in request URLs.
@@ -64,25 +66,30 @@ impl FromStr for SignatureVersion {
     }
 }
 
-/// Retry policy, for single requests sent by [`Client`](crate::Client) and for the part
-/// uploads planned by the upload state machine (which applies it; the driver does not retry on
-/// its own).
+/// Retry policy, for single requests sent by [`Client`](crate::Client) and for every request
+/// of an upload (the upload state machine applies it; the driver does not retry on its own).
 ///
-/// Backoff before retry `n` (1-based) is `min(initial_backoff * base^(n-1), max_backoff)` with
-/// jitter; nothing is retried once `retry_timeout` has elapsed since the first attempt.
+/// It maps field for field onto the core's `oss_multipart_core::RetryPolicy`, the one backoff
+/// engine of the workspace: the delay before retry `n` (1-based) is drawn uniformly ("full
+/// jitter") from `0..=min(max_backoff, initial_backoff × backoff_base^(n-1))`; no retry of a
+/// request starts once `retry_timeout` has elapsed since its first attempt. Which failures are
+/// retried is not configurable: see [`Error::is_retryable`](crate::Error::is_retryable).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RetryConfig {
-    /// Retries after the first attempt (0 disables retrying). Default 3.
+    /// Retries of one request after its first attempt (0 disables retrying). Default 3.
     pub max_retries: u32,
-    /// Delay before the first retry. Default 200 ms.
+    /// Ceiling of the first delay. Default 200 ms.
     pub initial_backoff: Duration,
-    /// Upper bound of any single delay. Default 20 s.
+    /// Ceiling of any single delay. Default 20 s.
     pub max_backoff: Duration,
-    /// Growth factor between delays. Default 2.0.
+    /// Growth factor of the ceiling between retries. Default 2.0; values below 1 (or not
+    /// finite) count as 1.
     pub backoff_base: f64,
-    /// Give up retrying a request after this much time since its first attempt. Default 3 min.
+    /// No retry of a request starts later than this after its first attempt. Default 3 min.
     pub retry_timeout: Duration,
+    /// Retries across all the requests of one upload. Default 1000.
+    pub max_total_retries: u32,
 }
 
 impl Default for RetryConfig {
@@ -93,6 +100,7 @@ impl Default for RetryConfig {
             max_backoff: Duration::from_secs(20),
             backoff_base: 2.0,
             retry_timeout: Duration::from_secs(180),
+            max_total_retries: 1000,
         }
     }
 }
@@ -106,22 +114,30 @@ impl RetryConfig {
         }
     }
 
-    /// Delay before retry number `attempt` (1-based), without jitter.
+    /// The largest delay before retry number `attempt` (1-based), before jitter.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exp = attempt.saturating_sub(1).min(64);
-        let base = if self.backoff_base.is_finite() && self.backoff_base >= 1.0 {
-            self.backoff_base
-        } else {
-            1.0
-        };
-        let factor = base.powi(i32::try_from(exp).unwrap_or(i32::MAX));
-        let secs = self.initial_backoff.as_secs_f64() * factor;
-        let capped = secs.min(self.max_backoff.as_secs_f64());
-        if capped.is_finite() && capped >= 0.0 {
-            Duration::from_secs_f64(capped)
-        } else {
-            self.max_backoff
-        }
+        self.policy().ceiling(attempt)
+    }
+
+    /// The core policy, field for field (the destructuring makes a new field a compile error
+    /// until it is mapped).
+    pub(crate) fn policy(&self) -> RetryPolicy {
+        let Self {
+            max_retries,
+            initial_backoff,
+            max_backoff,
+            backoff_base,
+            retry_timeout,
+            max_total_retries,
+        } = *self;
+        let mut policy = RetryPolicy::default();
+        policy.max_retries = max_retries;
+        policy.initial_backoff = initial_backoff;
+        policy.max_backoff = max_backoff;
+        policy.backoff_base = backoff_base;
+        policy.retry_timeout = retry_timeout;
+        policy.max_total_retries = max_total_retries;
+        policy
     }
 }
 

@@ -10,7 +10,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use oss_model::ServiceError;
+use oss_multipart_core::{FailedAttempt, classify};
 use oss_transport::TransportError;
+
+use crate::client::failure_kind;
 
 /// Everything that can go wrong in this crate.
 #[derive(Debug, thiserror::Error)]
@@ -48,14 +51,14 @@ pub enum Error {
 impl Error {
     /// Whether trying the same thing again later may succeed (throttling, 5xx, network
     /// trouble). Already-retried failures can still be retryable: the retry budget ran out.
+    ///
+    /// The verdict is the core's `classify`, the one classification of the workspace: OSS
+    /// codes by the generated error table, transport failures by their kind.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Service(s) => s.error.is_retryable(),
+            Self::Service(s) => classify(FailedAttempt::Service(&s.error)).is_retryable(),
             Self::Transport(t) => {
-                t.source.is_timeout()
-                    || t.source.is_connect()
-                    || t.source.is_io()
-                    || t.source.is_body()
+                classify(FailedAttempt::Transport(failure_kind(&t.source))).is_retryable()
             }
             Self::Upload(u) => u.source.is_retryable(),
             _ => false,
@@ -80,20 +83,13 @@ impl Error {
         }
     }
 
-    /// Credentials missing or rejected (`InvalidAccessKeyId`, `SignatureDoesNotMatch`,
-    /// `AccessDenied`, `RequestTimeTooSkewed`, `SecurityTokenExpired`...).
+    /// Credentials missing or rejected: the codes the generated error table marks `auth`
+    /// (`InvalidAccessKeyId`, `SignatureDoesNotMatch`, `AccessDenied`, `RequestTimeTooSkewed`,
+    /// `SecurityTokenExpired`...).
     pub fn is_auth(&self) -> bool {
         match self {
             Self::Credentials(_) => true,
-            Self::Service(s) => matches!(
-                s.error.code(),
-                "InvalidAccessKeyId"
-                    | "SignatureDoesNotMatch"
-                    | "AccessDenied"
-                    | "RequestTimeTooSkewed"
-                    | "SecurityTokenExpired"
-                    | "InvalidSecurityToken"
-            ),
+            Self::Service(s) => s.error.is_auth(),
             Self::Upload(u) => u.source.is_auth(),
             _ => false,
         }

@@ -113,3 +113,32 @@ async fn usage_errors_never_reach_the_transport() {
     assert!(err.is_usage());
     assert_eq!(count.load(Ordering::SeqCst), 0);
 }
+
+/// Single requests retry exactly the codes the generated error table marks retryable, and
+/// `is_retryable`/`is_auth` report the table's columns: no other list decides.
+#[tokio::test]
+async fn every_error_code_is_classified_by_the_generated_table() {
+    for &code in oss_model::ErrorCode::ALL {
+        let status = code.http_status();
+        if status.is_success() {
+            continue; // CallbackFailed (203): the object was stored.
+        }
+        let body: &'static str = Box::leak(
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code>\
+                 <Message>m</Message><RequestId>5C3D9175B6FC201293AD4892</RequestId></Error>"
+            )
+            .into_boxed_str(),
+        );
+        let (client, count) = scripted(10, status.as_u16(), body, 2);
+        let err = client
+            .put_object("bucket", "key", vec![1u8; 4])
+            .await
+            .unwrap_err();
+        assert_eq!(err.service_error().map(|e| e.code()), Some(code.as_str()));
+        let expected_attempts = if code.is_retryable() { 3 } else { 1 };
+        assert_eq!(count.load(Ordering::SeqCst), expected_attempts, "{code}");
+        assert_eq!(err.is_retryable(), code.is_retryable(), "{code}");
+        assert_eq!(err.is_auth(), code.is_auth(), "{code}");
+    }
+}

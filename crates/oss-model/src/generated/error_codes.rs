@@ -45,6 +45,8 @@ pub enum ErrorCode {
     InvalidRange,
     /// The request is not valid for this resource. HTTP 400.
     InvalidRequest,
+    /// The STS security token is malformed or does not belong to the access key. HTTP 403.
+    InvalidSecurityToken,
     /// The XML body is not well formed. HTTP 400.
     MalformedXML,
     /// The method is not allowed on this resource. HTTP 405.
@@ -65,6 +67,8 @@ pub enum ErrorCode {
     RequestTimeTooSkewed,
     /// The connection was idle too long before the body arrived. HTTP 400.
     RequestTimeout,
+    /// The STS security token has expired: fetch new temporary credentials. HTTP 403.
+    SecurityTokenExpired,
     /// OSS is temporarily unavailable. HTTP 503.
     ServiceUnavailable,
     /// The signature does not match the one OSS computed. HTTP 403.
@@ -95,6 +99,7 @@ impl ErrorCode {
         Self::InvalidPartOrder,
         Self::InvalidRange,
         Self::InvalidRequest,
+        Self::InvalidSecurityToken,
         Self::MalformedXML,
         Self::MethodNotAllowed,
         Self::MissingContentLength,
@@ -105,6 +110,7 @@ impl ErrorCode {
         Self::PreconditionFailed,
         Self::RequestTimeTooSkewed,
         Self::RequestTimeout,
+        Self::SecurityTokenExpired,
         Self::ServiceUnavailable,
         Self::SignatureDoesNotMatch,
         Self::TooManyBuckets,
@@ -132,6 +138,7 @@ impl ErrorCode {
             Self::InvalidPartOrder => "InvalidPartOrder",
             Self::InvalidRange => "InvalidRange",
             Self::InvalidRequest => "InvalidRequest",
+            Self::InvalidSecurityToken => "InvalidSecurityToken",
             Self::MalformedXML => "MalformedXML",
             Self::MethodNotAllowed => "MethodNotAllowed",
             Self::MissingContentLength => "MissingContentLength",
@@ -142,6 +149,7 @@ impl ErrorCode {
             Self::PreconditionFailed => "PreconditionFailed",
             Self::RequestTimeTooSkewed => "RequestTimeTooSkewed",
             Self::RequestTimeout => "RequestTimeout",
+            Self::SecurityTokenExpired => "SecurityTokenExpired",
             Self::ServiceUnavailable => "ServiceUnavailable",
             Self::SignatureDoesNotMatch => "SignatureDoesNotMatch",
             Self::TooManyBuckets => "TooManyBuckets",
@@ -170,6 +178,7 @@ impl ErrorCode {
             Self::InvalidPartOrder => 400,
             Self::InvalidRange => 416,
             Self::InvalidRequest => 400,
+            Self::InvalidSecurityToken => 403,
             Self::MalformedXML => 400,
             Self::MethodNotAllowed => 405,
             Self::MissingContentLength => 411,
@@ -180,6 +189,7 @@ impl ErrorCode {
             Self::PreconditionFailed => 412,
             Self::RequestTimeTooSkewed => 403,
             Self::RequestTimeout => 400,
+            Self::SecurityTokenExpired => 403,
             Self::ServiceUnavailable => 503,
             Self::SignatureDoesNotMatch => 403,
             Self::TooManyBuckets => 400,
@@ -191,9 +201,23 @@ impl ErrorCode {
         matches!(
             self,
             Self::InternalError
+                | Self::InvalidDigest
                 | Self::RequestTimeTooSkewed
                 | Self::RequestTimeout
                 | Self::ServiceUnavailable
+        )
+    }
+
+    /// Whether the credentials or the signature are at fault (missing, wrong, expired, skewed).
+    pub const fn is_auth(self) -> bool {
+        matches!(
+            self,
+            Self::AccessDenied
+                | Self::InvalidAccessKeyId
+                | Self::InvalidSecurityToken
+                | Self::RequestTimeTooSkewed
+                | Self::SecurityTokenExpired
+                | Self::SignatureDoesNotMatch
         )
     }
 
@@ -219,6 +243,7 @@ impl ErrorCode {
             Self::InvalidPartOrder => Some("0042-00000209"),
             Self::InvalidRange => None,
             Self::InvalidRequest => None,
+            Self::InvalidSecurityToken => None,
             Self::MalformedXML => Some("0042-00000205"),
             Self::MethodNotAllowed => None,
             Self::MissingContentLength => None,
@@ -229,6 +254,7 @@ impl ErrorCode {
             Self::PreconditionFailed => None,
             Self::RequestTimeTooSkewed => Some("0002-00000504"),
             Self::RequestTimeout => None,
+            Self::SecurityTokenExpired => None,
             Self::ServiceUnavailable => None,
             Self::SignatureDoesNotMatch => Some("0002-00000040"),
             Self::TooManyBuckets => None,
@@ -257,6 +283,7 @@ impl ErrorCode {
             "InvalidPartOrder" => Some(Self::InvalidPartOrder),
             "InvalidRange" => Some(Self::InvalidRange),
             "InvalidRequest" => Some(Self::InvalidRequest),
+            "InvalidSecurityToken" => Some(Self::InvalidSecurityToken),
             "MalformedXML" => Some(Self::MalformedXML),
             "MethodNotAllowed" => Some(Self::MethodNotAllowed),
             "MissingContentLength" => Some(Self::MissingContentLength),
@@ -267,6 +294,7 @@ impl ErrorCode {
             "PreconditionFailed" => Some(Self::PreconditionFailed),
             "RequestTimeTooSkewed" => Some(Self::RequestTimeTooSkewed),
             "RequestTimeout" => Some(Self::RequestTimeout),
+            "SecurityTokenExpired" => Some(Self::SecurityTokenExpired),
             "ServiceUnavailable" => Some(Self::ServiceUnavailable),
             "SignatureDoesNotMatch" => Some(Self::SignatureDoesNotMatch),
             "TooManyBuckets" => Some(Self::TooManyBuckets),

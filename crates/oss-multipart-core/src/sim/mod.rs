@@ -147,6 +147,10 @@ pub struct Livelock {
 
 #[derive(Debug)]
 enum Delivery {
+    /// The answer to `Op::CheckSource`: the simulated source never changes.
+    SourceUnchanged {
+        id: RequestId,
+    },
     Arrive {
         id: RequestId,
         req: OssRequest,
@@ -405,6 +409,7 @@ impl Sim {
                 let crc = (range.end <= len).then(|| crc64(&self.read(range).0));
                 self.push(at, Delivery::Hash { id, crc });
             }
+            Op::CheckSource => self.push(at, Delivery::SourceUnchanged { id }),
             Op::UploadPart { range, .. } | Op::PutObject { range, .. } => {
                 let (mut body, eof) = self.read(range);
                 let read = BodyRead {
@@ -460,10 +465,14 @@ impl Sim {
                 self.trace
                     .push(format!("< #{} {}", id.get(), resp.status.as_u16()))
             }
+            Delivery::SourceUnchanged { id } => {
+                self.trace.push(format!("< #{} source unchanged", id.get()))
+            }
             Delivery::Arrive { .. } => {}
         }
         match d {
             Delivery::Hash { id, crc } => self.upload.handle_hash(id, now, crc),
+            Delivery::SourceUnchanged { id } => self.upload.handle_source_check(id, now, None),
             Delivery::Failure { id, kind } => self.upload.handle_failure(id, now, kind),
             Delivery::Response { id, resp } => {
                 self.upload

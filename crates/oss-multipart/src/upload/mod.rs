@@ -1,9 +1,12 @@
 //! Upload builders ([`UploadBuilder`]) and their results ([`UploadOutput`]).
 //!
-//! The builder only collects options; [`driver`] runs the state machine of
-//! `oss-multipart-core` and executes what it asks.
+//! The builder only collects options. The driver has three steps, the shape every transfer
+//! of this crate follows: [`prepare`] (builder → started machine), [`run`] (the loop executing
+//! what the machine of `oss-multipart-core` asks) and [`outcome`] (its events → the result).
 
-mod driver;
+mod outcome;
+mod prepare;
+mod run;
 mod source;
 
 use std::fmt;
@@ -330,7 +333,7 @@ impl UploadBuilder {
     /// upload is aborted unless parts are kept); [`Error::Cancelled`] after cancellation;
     /// [`Error::Config`] for invalid options (such as a part size outside 100 KiB ..= 5 GiB).
     pub async fn send(self) -> Result<UploadOutput, Error> {
-        driver::run(self).await
+        run::run(self).await
     }
 }
 

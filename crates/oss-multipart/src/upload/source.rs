@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
@@ -208,6 +209,28 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 #[cfg(windows)]
 fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+/// How the open source `file` differs from `stamp` (its size and modification time when the
+/// upload started), if it does: the answer to `Op::CheckSource`.
+pub(crate) fn source_change(
+    file: &File,
+    (len, mtime): (u64, Option<SystemTime>),
+) -> Option<String> {
+    let now = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => return Some(format!("it could not be checked again ({e})")),
+    };
+    if now.len() != len {
+        Some(format!(
+            "its size went from {len} to {} bytes during the upload",
+            now.len()
+        ))
+    } else if now.modified().ok() != mtime {
+        Some("it was modified during the upload (same size, new modification time)".to_owned())
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

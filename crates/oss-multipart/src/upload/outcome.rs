@@ -1,0 +1,320 @@
+//! Outcome: the machine's events turned into progress reports, checkpoint saves, and finally
+//! the upload's output or error. Decides nothing about the upload itself: whether a failure is
+//! resumable, aborted or kept is the machine's verdict ([`Failure::resumable`]).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use oss_multipart_core::{Event, Failure, FailurePolicy, Upload, UploadError};
+use oss_transport::TransportError;
+
+use super::prepare::Prepared;
+use super::{ProgressFn, UploadOutput};
+use crate::checkpoint_store;
+use crate::client::Client;
+use crate::error::{Cancelled, Error, IntegrityError, ResponseFailure, UploadFailure};
+use crate::progress::{Progress, RateMeter, eta};
+
+/// What the driver learns over the upload, to report progress and build the result.
+pub(super) struct Outcome {
+    bucket: String,
+    key: String,
+    checkpoint_path: Option<PathBuf>,
+    progress_fn: Option<ProgressFn>,
+    meter: RateMeter,
+    progress: Progress,
+    parts_reused: u32,
+    resumed: bool,
+    is_stream: bool,
+    /// `x-oss-request-id` of the request that created the object.
+    pub(super) final_request_id: Option<String>,
+    /// The last transport error, the detail behind an `UploadError::Transport`.
+    pub(super) last_transport_error: Option<TransportError>,
+    /// The failure behind an `UploadError::Local` the driver reported with `fail_local`.
+    pub(super) local_cause: Option<Error>,
+}
+
+impl Outcome {
+    pub(super) fn new(p: &Prepared, progress_fn: Option<ProgressFn>, now: Instant) -> Self {
+        let up = &p.up;
+        Self {
+            bucket: p.bucket.clone(),
+            key: p.key.clone(),
+            checkpoint_path: p.checkpoint_path.clone(),
+            progress_fn,
+            meter: RateMeter::new(now, 0),
+            progress: Progress {
+                bytes_done: 0,
+                bytes_total: up.progress().total,
+                parts_done: 0,
+                parts_in_flight: 0,
+                parts_total: up.plan().part_count(),
+                retries: 0,
+                rate_bytes_per_sec: 0.0,
+                eta: None,
+            },
+            parts_reused: 0,
+            resumed: p.resumed,
+            is_stream: p.stream.is_some(),
+            final_request_id: None,
+            last_transport_error: None,
+            local_cause: None,
+        }
+    }
+
+    /// Counts a part request put on (`+1`) or taken off (`-1`) the wire.
+    pub(super) fn part_in_flight(&mut self, started: bool) {
+        let n = &mut self.progress.parts_in_flight;
+        *n = if started { *n + 1 } else { n.saturating_sub(1) };
+    }
+
+    /// The error for a cancellation that keeps the parts (the checkpoint is saved first).
+    pub(super) async fn cancelled_keeping_parts(&self, up: &Upload) -> Error {
+        self.save_checkpoint(up).await;
+        Error::Cancelled(Cancelled {
+            upload_id: up.upload_id().map(str::to_owned),
+            checkpoint: self.checkpoint_path.clone(),
+        })
+    }
+
+    pub(super) async fn save_checkpoint(&self, up: &Upload) {
+        if let (Some(path), Some(cp)) = (&self.checkpoint_path, up.checkpoint()) {
+            if let Err(e) = checkpoint_store::save(path, &cp).await {
+                tracing::warn!(error = %e, "could not save the checkpoint");
+            }
+        }
+    }
+
+    fn report(&mut self, now: Instant) {
+        let rate = self.meter.record(now, self.progress.bytes_done);
+        self.progress.rate_bytes_per_sec = rate;
+        let remaining = self
+            .progress
+            .bytes_total
+            .map(|t| t.saturating_sub(self.progress.bytes_done));
+        self.progress.eta = eta(remaining, rate);
+        if let Some(f) = &self.progress_fn {
+            f(&self.progress);
+        }
+    }
+
+    /// Reacts to one event; `Some` ends the upload with that result.
+    pub(super) async fn on_event(
+        &mut self,
+        up: &Upload,
+        ev: Event,
+        now: Instant,
+    ) -> Option<Result<UploadOutput, Error>> {
+        match ev {
+            Event::UploadId(id) => tracing::debug!(upload_id = %id, "multipart upload id"),
+            Event::Progress(p) => {
+                self.progress.bytes_done = p.confirmed;
+                self.progress.bytes_total = p.total.or(self.progress.bytes_total);
+                self.report(now);
+            }
+            Event::PartDone { resumed, .. } => {
+                self.progress.parts_done += 1;
+                self.parts_reused += u32::from(resumed);
+                self.progress.parts_total = up.plan().part_count().or(self.progress.parts_total);
+                self.report(now);
+            }
+            Event::Retried {
+                op,
+                part_number,
+                attempt,
+                delay,
+                reason,
+                ..
+            } => {
+                self.progress.retries += 1;
+                tracing::info!(op = op.name(), ?part_number, attempt, ?delay, error = %reason, "retrying");
+            }
+            Event::Restarted => {
+                tracing::info!("the upload was gone on the server: started a new one");
+                self.resumed = false;
+                self.parts_reused = 0;
+            }
+            Event::CheckpointChanged => self.save_checkpoint(up).await,
+            Event::Completed(c) => {
+                if let Some(p) = &self.checkpoint_path {
+                    if let Err(e) = checkpoint_store::remove(p).await {
+                        tracing::debug!(error = %e, "could not remove the checkpoint");
+                    }
+                }
+                self.progress.bytes_total = Some(c.size);
+                self.progress.bytes_done = c.size;
+                self.report(now);
+                let parts = if self.is_stream {
+                    self.progress.parts_done.max(1)
+                } else {
+                    up.plan()
+                        .part_count()
+                        .unwrap_or(self.progress.parts_done)
+                        .max(1)
+                };
+                return Some(Ok(UploadOutput {
+                    bucket: self.bucket.clone(),
+                    key: self.key.clone(),
+                    upload_id: c.upload_id,
+                    etag: c.etag,
+                    crc64: c.crc64,
+                    size: c.size,
+                    parts,
+                    parts_reused: self.parts_reused,
+                    resumed: self.resumed,
+                    request_id: self.final_request_id.clone(),
+                }));
+            }
+            Event::Failed(f) => return Some(Err(self.failed(up, f).await)),
+            // Only our own `abort` (on cancellation) leads here.
+            Event::Aborted => {
+                return Some(Err(Error::Cancelled(Cancelled {
+                    upload_id: None,
+                    checkpoint: None,
+                })));
+            }
+            _ => {}
+        }
+        None
+    }
+
+    async fn failed(&mut self, up: &Upload, f: Failure) -> Error {
+        if f.resumable {
+            self.save_checkpoint(up).await;
+        }
+        let Failure {
+            error,
+            resumable,
+            upload_id,
+            ..
+        } = f;
+        Error::Upload(UploadFailure {
+            bucket: self.bucket.clone(),
+            key: self.key.clone(),
+            upload_id: if resumable { upload_id } else { None },
+            checkpoint: if resumable {
+                self.checkpoint_path.clone()
+            } else {
+                None
+            },
+            parts_done: self.progress.parts_done,
+            source: Box::new(self.cause(error)),
+        })
+    }
+
+    /// The façade error behind a core error.
+    fn cause(&mut self, e: UploadError) -> Error {
+        match e {
+            UploadError::Service { op, error } => Error::service(op.name(), error),
+            UploadError::Transport { op, .. } => match self.last_transport_error.take() {
+                Some(t) => Error::transport(op.name(), t, 1),
+                None => Error::io(
+                    "transport failure",
+                    None,
+                    std::io::Error::other(format!("{} failed", op.name())),
+                ),
+            },
+            UploadError::PartCrcMismatch {
+                part_number,
+                sent,
+                stored,
+            } => Error::Integrity(IntegrityError::Crc64Mismatch {
+                what: format!("part {part_number}"),
+                local: sent,
+                server: stored,
+            }),
+            UploadError::ObjectCrcMismatch { expected, reported } => {
+                Error::Integrity(IntegrityError::Crc64Mismatch {
+                    what: "object".to_owned(),
+                    local: expected,
+                    server: reported,
+                })
+            }
+            UploadError::SourceChanged {
+                part_number,
+                expected,
+                read,
+            } => Error::Integrity(IntegrityError::SourceChanged {
+                reason: format!("part {part_number}: read {read} bytes, expected {expected}"),
+            }),
+            UploadError::SourceModified { reason } => {
+                Error::Integrity(IntegrityError::SourceChanged {
+                    reason: format!(
+                        "{reason}; the object was not completed: upload the file again once \
+                         nothing modifies it"
+                    ),
+                })
+            }
+            UploadError::Local { reason } => self.local_cause.take().unwrap_or_else(|| {
+                Error::io(
+                    "the upload failed locally",
+                    None,
+                    std::io::Error::other(reason),
+                )
+            }),
+            UploadError::RetriesExhausted { last } => self.cause(*last),
+            other => Error::Response(ResponseFailure {
+                operation: "upload",
+                what: "the upload failed",
+                source: Some(Box::new(other)),
+            }),
+        }
+    }
+}
+
+/// Aborts the multipart upload when the upload future is dropped mid-way, under the
+/// machine's [`FailurePolicy::Abort`]. Disarmed at the loop's one exit.
+pub(super) struct AbortOnDrop {
+    client: Client,
+    bucket: String,
+    key: String,
+    upload_id: Option<String>,
+}
+
+impl AbortOnDrop {
+    /// Disarmed until [`track`](Self::track) sees an upload id under the Abort policy.
+    pub(super) fn new(client: Client, bucket: String, key: String) -> Self {
+        Self {
+            client,
+            bucket,
+            key,
+            upload_id: None,
+        }
+    }
+}
+
+impl AbortOnDrop {
+    /// Follows the machine: its upload id, and whether its parts are to be kept.
+    pub(super) fn track(&mut self, up: &Upload) {
+        self.upload_id = match up.failure_policy() {
+            FailurePolicy::Abort => up.upload_id().map(str::to_owned),
+            _ => None,
+        };
+    }
+
+    pub(super) fn disarm(mut self) {
+        self.upload_id = None;
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        let Some(id) = self.upload_id.take() else {
+            return;
+        };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let client = self.client.clone();
+        let (bucket, key) = (
+            std::mem::take(&mut self.bucket),
+            std::mem::take(&mut self.key),
+        );
+        tracing::info!(bucket = %bucket, key = %key, upload_id = %id, "upload dropped: aborting it");
+        handle.spawn(async move {
+            if let Err(e) = client.abort_upload(&bucket, &key, &id).await {
+                tracing::warn!(error = %e, "best-effort abort after drop failed");
+            }
+        });
+    }
+}
