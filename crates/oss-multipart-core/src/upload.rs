@@ -153,6 +153,9 @@ pub struct Upload {
     hash_queue: VecDeque<u32>,
     ready_single: Option<Job>,
     journal: BTreeMap<u32, JournalEntry>,
+    /// Whether the server answered any request of this transfer: from then on a refused
+    /// connection is an outage to wait out, not a wrong endpoint (see `on_error`).
+    answered: bool,
     listed: BTreeMap<u32, ListedPart>,
     list_marker: u32,
     in_flight: InFlight,
@@ -210,6 +213,7 @@ impl Upload {
             hash_queue: VecDeque::new(),
             ready_single: None,
             journal: BTreeMap::new(),
+            answered: false,
             listed: BTreeMap::new(),
             list_marker: 0,
             in_flight: InFlight::default(),
@@ -412,8 +416,10 @@ impl Upload {
         let source = self.source.as_ref()?;
         let upload_id = self.upload_id.as_deref()?;
         let part_size = self.plan.part_size()?;
-        if matches!(self.phase, Phase::Listing | Phase::ResumeHead) {
-            // Still reconciling: the journal we resumed from is the best knowledge.
+        // Still reconciling, or stopped before reconciling (a ListParts that failed): the
+        // journal we resumed from is the best knowledge. Parts are never dropped from it
+        // because the server could not be asked.
+        if matches!(self.phase, Phase::Listing | Phase::ResumeHead) || !self.journal.is_empty() {
             return Some(Checkpoint::build(
                 upload_id,
                 &self.target,
@@ -684,6 +690,7 @@ impl Upload {
         let Some(flight) = self.in_flight.remove(id) else {
             return;
         };
+        self.answered = true;
         if self.phase == Phase::Done {
             return;
         }
@@ -1079,7 +1086,20 @@ impl Upload {
             Job::Hash(_) | Job::CheckSource => return,
         };
         let attempt = tries.count();
-        match self.scheduler.next_delay(tries, self.now) {
+        let reconnecting = self.answered
+            && matches!(
+                err,
+                UploadError::Transport {
+                    kind: FailureKind::Connect,
+                    ..
+                }
+            );
+        let delay = if reconnecting {
+            self.scheduler.next_delay_reconnecting(tries, self.now)
+        } else {
+            self.scheduler.next_delay(tries, self.now)
+        };
+        match delay {
             Some(delay) => {
                 if let Job::Part(n) = job {
                     if let Some(p) = self.part_mut(n) {
