@@ -115,8 +115,8 @@ pub use client::Client;
 pub use config::{Addressing, ConfigKey, RetryConfig, SignatureVersion};
 pub use copy::{CopyBuilder, CopyOutput, DEFAULT_COPY_PART_SIZE};
 pub use error::{
-    Cancelled, ConfigError, CredentialsFailure, Error, IntegrityError, IoFailure, ResponseFailure,
-    ServiceFailure, TransportFailure, UploadFailure,
+    Cancelled, CheckpointFailure, ConfigError, CredentialsFailure, Error, IntegrityError,
+    IoFailure, ResponseFailure, ServiceFailure, TransportFailure, UploadFailure,
 };
 pub use oss_model::ops::{HeadObjectOutput, PutObjectOutput};
 pub use presign::{PresignedPart, PresignedRequest, PresignedUpload};

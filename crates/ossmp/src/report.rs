@@ -97,13 +97,16 @@ fn classify_oss(e: &OssError, mut message: String) -> Failure {
     };
     let (exit, hint) = if e.is_cancelled() {
         (Exit::Interrupted, resume)
-    } else if let Some(path) = unreadable_checkpoint(e) {
+    } else if let OssError::Checkpoint(c) = e {
+        let upload = c
+            .upload_id()
+            .map(|id| format!(" (aborting upload {id})"))
+            .unwrap_or_default();
         (
             Exit::Failure,
             format!(
-                "pass --no-resume to start over, or delete {} (its upload stays on the server until \
-                 `ossmp uploads gc`)",
-                path.display()
+                "pass --no-resume to start over{upload}, or delete {}",
+                c.path().display()
             ),
         )
     } else if e.is_usage() {
@@ -163,20 +166,6 @@ fn classify_oss(e: &OssError, mut message: String) -> Failure {
         aborted: None,
     }
 }
-
-/// The checkpoint file that could not be read or parsed, when that is the failure.
-fn unreadable_checkpoint(e: &OssError) -> Option<&Path> {
-    let OssError::Io(io) = e else {
-        return None;
-    };
-    io.path().filter(|p| {
-        p.file_name()
-            .is_some_and(|n| n.to_string_lossy().ends_with(CHECKPOINT_SUFFIX))
-    })
-}
-
-/// What the library names its checkpoint files.
-const CHECKPOINT_SUFFIX: &str = ".ossmp-checkpoint.json";
 
 /// OSS refusing the credential scope of a V4 signature (`InvalidArgument`, "Invalid
 /// credential"): almost always a `--region` that is not the bucket's. Returns the error's

@@ -105,6 +105,10 @@ pub struct UploadOutput {
     pub resumed: bool,
     /// `x-oss-request-id` of the final request (Complete or PutObject), when seen.
     pub request_id: Option<String>,
+    /// The multipart upload of an earlier run of this file that was aborted before this one
+    /// started: asked for with [`no_resume`](UploadBuilder::no_resume), or because the file
+    /// changed since its checkpoint was written (its stored parts were of other bytes).
+    pub aborted_upload_id: Option<String>,
 }
 
 pub(crate) type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;

@@ -25,6 +25,7 @@ pub(super) struct Outcome {
     progress: Progress,
     parts_reused: u32,
     resumed: bool,
+    aborted_upload_id: Option<String>,
     is_stream: bool,
     /// `x-oss-request-id` of the request that created the object.
     pub(super) final_request_id: Option<String>,
@@ -52,9 +53,11 @@ impl Outcome {
                 retries: 0,
                 rate_bytes_per_sec: 0.0,
                 eta: None,
+                checkpoint_error: None,
             },
             parts_reused: 0,
             resumed: p.resumed,
+            aborted_upload_id: p.aborted_upload_id.clone(),
             is_stream: p.stream.is_some(),
             final_request_id: None,
             last_transport_error: None,
@@ -69,7 +72,7 @@ impl Outcome {
     }
 
     /// The error for a cancellation that keeps the parts (the checkpoint is saved first).
-    pub(super) async fn cancelled_keeping_parts(&self, up: &Upload) -> Error {
+    pub(super) async fn cancelled_keeping_parts(&mut self, up: &Upload) -> Error {
         self.save_checkpoint(up).await;
         Error::Cancelled(Cancelled {
             upload_id: up.upload_id().map(str::to_owned),
@@ -77,10 +80,20 @@ impl Outcome {
         })
     }
 
-    pub(super) async fn save_checkpoint(&self, up: &Upload) {
+    /// Saves the checkpoint; a failure is reported in the progress (the next report carries
+    /// it) and the upload goes on, with the last saved checkpoint on disk.
+    pub(super) async fn save_checkpoint(&mut self, up: &Upload) {
         if let (Some(path), Some(cp)) = (&self.checkpoint_path, up.checkpoint()) {
-            if let Err(e) = checkpoint_store::save(path, &cp).await {
-                tracing::warn!(error = %e, "could not save the checkpoint");
+            match checkpoint_store::save(path, &cp).await {
+                Ok(()) => self.progress.checkpoint_error = None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not save the checkpoint");
+                    let why = match std::error::Error::source(&e) {
+                        Some(cause) => format!("{e}: {cause}"),
+                        None => e.to_string(),
+                    };
+                    self.progress.checkpoint_error = Some(why);
+                }
             }
         }
     }
@@ -163,6 +176,7 @@ impl Outcome {
                     parts_reused: self.parts_reused,
                     resumed: self.resumed,
                     request_id: self.final_request_id.clone(),
+                    aborted_upload_id: self.aborted_upload_id.clone(),
                 }));
             }
             Event::Failed(f) => return Some(Err(self.failed(up, f).await)),

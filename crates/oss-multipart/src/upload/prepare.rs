@@ -5,19 +5,19 @@
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, UNIX_EPOCH};
 
 use oss_multipart_core::{
     Checkpoint, Config as CoreConfig, FailurePolicy as CoreFailurePolicy, Plan, PlanError,
     PlanOptions, SourceIdentity, SourceSize, Target, Upload,
 };
 
-use super::source::{Source, StreamSource};
+use super::source::{FileStamp, Source, StreamSource};
 use super::{FailurePolicy, Start, UploadBuilder};
-use crate::checkpoint_store::{self, SourceIdentity as FileIdentity};
+use crate::checkpoint_store;
 use crate::client::Client;
 use crate::config::RetryConfig;
-use crate::error::{Error, IntegrityError};
+use crate::error::{CheckpointFailure, Error, IntegrityError};
 
 /// A started machine and what the run loop needs besides it.
 pub(super) struct Prepared {
@@ -28,9 +28,11 @@ pub(super) struct Prepared {
     pub(super) file: Option<Arc<File>>,
     pub(super) stream: Option<StreamSource>,
     /// Size and modification time of the file when the upload started, for `Op::CheckSource`.
-    pub(super) source_stamp: Option<(u64, Option<SystemTime>)>,
+    pub(super) source_stamp: Option<FileStamp>,
     pub(super) checkpoint_path: Option<PathBuf>,
     pub(super) resumed: bool,
+    /// The upload of an earlier run aborted before this one started (see `abort_stale`).
+    pub(super) aborted_upload_id: Option<String>,
 }
 
 /// The source as opened: a file with its metadata, or a stream.
@@ -71,6 +73,7 @@ pub(super) async fn prepare(
     let (mut bucket, mut key) = (b.bucket.clone(), b.key.clone());
     let mut checkpoint_path = None;
     let mut resumed = false;
+    let mut aborted_upload_id = None;
     let up = match (&b.start, &opened) {
         (Start::Checkpoint(cp_path), Opened::File { meta, .. }) => {
             let cp: Checkpoint = checkpoint_store::load(cp_path)
@@ -89,10 +92,7 @@ pub(super) async fn prepare(
             let plan = Plan::new(size, &options).map_err(plan_error)?;
             let ident = checkpointing.then(|| core_identity(meta));
             if let Some(dir) = &b.checkpoint_dir {
-                let ident = FileIdentity::of_file(path, meta);
-                checkpoint_path = Some(checkpoint_store::checkpoint_path(
-                    dir, &bucket, &key, &ident,
-                ));
+                checkpoint_path = Some(checkpoint_store::checkpoint_path(dir, &bucket, &key, path));
             }
             resumed = true;
             Upload::resume_upload_id(target, id.clone(), plan, config, ident, now, seed)
@@ -103,18 +103,47 @@ pub(super) async fn prepare(
             let plan = Plan::new(size, &options).map_err(plan_error)?;
             match (&b.checkpoint_dir, &opened) {
                 (Some(dir), Opened::File { path, meta, .. }) => {
-                    let ident = FileIdentity::of_file(path, meta);
-                    let cp_path = checkpoint_store::checkpoint_path(dir, &bucket, &key, &ident);
-                    let existing: Option<Checkpoint> = if b.no_resume {
+                    let cp_path = checkpoint_store::checkpoint_path(dir, &bucket, &key, path);
+                    let current = core_identity(meta);
+                    let from_cp = if b.no_resume {
+                        // Starting over: first abort the upload an earlier run left, if any.
+                        if let Some(id) = checkpoint_store::upload_id_of(&cp_path).await {
+                            abort_stale(&client, &bucket, &key, &id, &cp_path).await?;
+                            aborted_upload_id = Some(id);
+                        }
                         None
                     } else {
-                        checkpoint_store::load(&cp_path).await?
+                        match checkpoint_store::load::<Checkpoint>(&cp_path).await? {
+                            None => None,
+                            Some(cp) => {
+                                match Upload::from_checkpoint(
+                                    &cp,
+                                    &current,
+                                    config.clone(),
+                                    now,
+                                    seed,
+                                ) {
+                                    Ok(up) => Some(up),
+                                    // The file changed since: its stored parts are of other
+                                    // bytes. Abort that upload rather than leak it.
+                                    Err(PlanError::SourceChanged) => {
+                                        let id = cp.upload_id().to_owned();
+                                        abort_stale(&client, &bucket, &key, &id, &cp_path).await?;
+                                        aborted_upload_id = Some(id);
+                                        None
+                                    }
+                                    Err(e) => {
+                                        return Err(Error::Checkpoint(CheckpointFailure {
+                                            path: cp_path,
+                                            upload_id: Some(cp.upload_id().to_owned()),
+                                            reason: e.to_string(),
+                                        }));
+                                    }
+                                }
+                            }
+                        }
                     };
                     checkpoint_path = Some(cp_path);
-                    let current = core_identity(meta);
-                    let from_cp = existing.and_then(|cp| {
-                        Upload::from_checkpoint(&cp, &current, config.clone(), now, seed).ok()
-                    });
                     match from_cp {
                         Some(up) => {
                             resumed = true;
@@ -137,9 +166,7 @@ pub(super) async fn prepare(
     };
 
     let (file, stream, source_stamp) = match opened {
-        Opened::File { file, meta, .. } => {
-            (Some(file), None, Some((meta.len(), meta.modified().ok())))
-        }
+        Opened::File { file, meta, .. } => (Some(file), None, Some(FileStamp::of(&meta))),
         Opened::Stream(s) => (None, Some(s), None),
     };
     Ok(Prepared {
@@ -151,7 +178,38 @@ pub(super) async fn prepare(
         source_stamp,
         checkpoint_path,
         resumed,
+        aborted_upload_id,
     })
+}
+
+/// Aborts the multipart upload a checkpoint names, before a new upload of the same file
+/// replaces it (`no_resume`, or the file changed), and removes that checkpoint. An upload the
+/// server no longer has is fine; any other failure stops here, so nothing is leaked silently.
+async fn abort_stale(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    checkpoint: &std::path::Path,
+) -> Result<(), Error> {
+    match client.abort_upload(bucket, key, upload_id).await {
+        Ok(()) => {}
+        Err(e)
+            if e.service_error()
+                .is_some_and(|s| s.code() == "NoSuchUpload") => {}
+        Err(e) => {
+            return Err(Error::Checkpoint(CheckpointFailure {
+                path: checkpoint.to_path_buf(),
+                upload_id: Some(upload_id.to_owned()),
+                reason: format!("its upload could not be aborted before starting over ({e})"),
+            }));
+        }
+    }
+    tracing::info!(
+        upload_id,
+        "aborted the upload of an earlier run before starting over"
+    );
+    checkpoint_store::remove(checkpoint).await
 }
 
 /// Opens the source; a stream cannot be checkpointed or resumed (it cannot be read again).

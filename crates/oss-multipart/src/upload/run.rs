@@ -11,7 +11,7 @@
 use std::fs::File;
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use http::{HeaderName, HeaderValue};
 use oss_model::OssRequest;
@@ -25,7 +25,7 @@ use tracing::Instrument as _;
 
 use super::outcome::{AbortOnDrop, Outcome};
 use super::prepare::{Prepared, prepare};
-use super::source::{StreamSource, hash_range, md5_chunks, md5_range, source_change};
+use super::source::{FileStamp, StreamSource, hash_range, md5_chunks, md5_range, source_change};
 use super::{UploadBuilder, UploadOutput};
 use crate::client::{Client, MAX_XML_RESPONSE, RawResponse, failure_kind, seed};
 use crate::error::Error;
@@ -57,7 +57,7 @@ struct Driver {
     file: Option<Arc<File>>,
     stream: Option<StreamSource>,
     limiter: Option<RateLimiter>,
-    source_stamp: Option<(u64, Option<SystemTime>)>,
+    source_stamp: Option<FileStamp>,
     tasks: JoinSet<Done>,
 }
 

@@ -211,23 +211,54 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     std::os::windows::fs::FileExt::seek_read(file, buf, offset)
 }
 
-/// How the open source `file` differs from `stamp` (its size and modification time when the
-/// upload started), if it does: the answer to `Op::CheckSource`.
-pub(crate) fn source_change(
-    file: &File,
-    (len, mtime): (u64, Option<SystemTime>),
-) -> Option<String> {
+/// What a file's metadata says about its content when the upload starts: size, modification
+/// time and, on Unix, the change time. A writer can put the modification time back (`touch -r`,
+/// `cp -p`, `rsync -t`); the change time is set by the kernel on every write and cannot be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileStamp {
+    len: u64,
+    mtime: Option<SystemTime>,
+    /// `(seconds, nanoseconds)` of the inode change time.
+    ctime: Option<(i64, i64)>,
+}
+
+impl FileStamp {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let ctime = {
+            use std::os::unix::fs::MetadataExt as _;
+            Some((meta.ctime(), meta.ctime_nsec()))
+        };
+        #[cfg(not(unix))]
+        let ctime = None;
+        Self {
+            len: meta.len(),
+            mtime: meta.modified().ok(),
+            ctime,
+        }
+    }
+}
+
+/// How the open source `file` differs from `then` (its stamp when the upload started), if it
+/// does: the answer to `Op::CheckSource`.
+pub(crate) fn source_change(file: &File, then: FileStamp) -> Option<String> {
     let now = match file.metadata() {
-        Ok(m) => m,
+        Ok(m) => FileStamp::of(&m),
         Err(e) => return Some(format!("it could not be checked again ({e})")),
     };
-    if now.len() != len {
+    if now.len != then.len {
         Some(format!(
-            "its size went from {len} to {} bytes during the upload",
-            now.len()
+            "its size went from {} to {} bytes during the upload",
+            then.len, now.len
         ))
-    } else if now.modified().ok() != mtime {
+    } else if now.mtime != then.mtime {
         Some("it was modified during the upload (same size, new modification time)".to_owned())
+    } else if now.ctime != then.ctime {
+        Some(
+            "it was modified during the upload (same size and modification time, new change \
+             time: something wrote it and put its modification time back)"
+                .to_owned(),
+        )
     } else {
         None
     }

@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::exit::{CliError, Exit, display_chain};
 use crate::location::OssUrl;
 use crate::lock::UploadLock;
-use crate::output::{Out, warn};
+use crate::output::{Out, note, warn};
 use crate::progress::{Bar, Snapshot};
 use crate::signal::{Signal, wait_for_signal};
 use crate::units::Bytes;
@@ -235,6 +235,7 @@ pub(crate) async fn run(
         None => None,
     };
     let bar = Bar::new("upload", size, global.quiet || out.json);
+    let checkpoint_warning = Arc::new(OnceLock::new());
     let token = CancellationToken::new();
     let signal = cancel_on_signal(
         &token,
@@ -252,7 +253,11 @@ pub(crate) async fn run(
         if is_stdin { None } else { Some(&path) },
         &opts,
     )
-    .progress(progress_fn(&bar))
+    .progress(with_checkpoint_warning(
+        progress_fn(&bar),
+        &bar,
+        &checkpoint_warning,
+    ))
     .cancellation(token.clone())
     .send()
     .await;
@@ -260,9 +265,55 @@ pub(crate) async fn run(
     let stopped_by = signal.get().copied().unwrap_or(Signal::Interrupt);
     let output = result.map_err(|e| annotate(e, &args.source, &args.dest, stopped_by))?;
     let elapsed = started.elapsed();
+    if let Some(id) = &output.aborted_upload_id {
+        note(&format!(
+            "aborted upload {id}, left by an earlier run of this file: {}",
+            if args.no_resume {
+                "--no-resume"
+            } else {
+                "the file changed since it was started, so its stored parts were of other bytes"
+            }
+        ));
+    }
     let check = post_check(&client, &output).await?;
-    report_success(&out, &args.source, &args.dest, &output, &check, elapsed);
+    let mut warnings: Vec<String> = checkpoint_warning.get().cloned().into_iter().collect();
+    if let Some(w) = check.warning(&args.dest) {
+        warn(&w);
+        warnings.push(w);
+    }
+    report_success(
+        &out,
+        &args.source,
+        &args.dest,
+        &output,
+        &check,
+        &warnings,
+        elapsed,
+    );
     Ok(())
+}
+
+/// Adds to a progress callback the one warning, on stderr at once, that checkpoint saves have
+/// started failing (a full disk): the upload goes on, but resuming it would repeat the parts
+/// confirmed since the last checkpoint that was saved. The warning is kept for the summary.
+fn with_checkpoint_warning(
+    show: impl Fn(&oss_multipart::Progress) + Send + Sync + 'static,
+    bar: &Bar,
+    warning: &Arc<OnceLock<String>>,
+) -> impl Fn(&oss_multipart::Progress) + Send + Sync + 'static {
+    let (bar, warning) = (bar.clone(), warning.clone());
+    move |p| {
+        show(p);
+        if let Some(why) = &p.checkpoint_error {
+            let text = format!(
+                "could not save the checkpoint ({why}); the upload goes on, but a resume would \
+                 start from the last checkpoint saved"
+            );
+            if warning.set(text.clone()).is_ok() {
+                bar.suspend(|| warn(&text));
+            }
+        }
+    }
 }
 
 /// Creates the checkpoint directory and proves a file can be written in it, before anything is
@@ -421,13 +472,10 @@ fn report_success(
     dest: &OssUrl,
     o: &UploadOutput,
     check: &PostCheck,
+    warnings: &[String],
     elapsed: Duration,
 ) {
     let rate = rate(o.size, elapsed);
-    let warnings: Vec<String> = check.warning(dest).into_iter().collect();
-    for w in &warnings {
-        warn(w);
-    }
     if out.json {
         out.json_line(&serde_json::json!({
             "status": "ok",
@@ -441,6 +489,7 @@ fn report_success(
             "parts_reused": o.parts_reused,
             "resumed": o.resumed,
             "upload_id": o.upload_id,
+            "aborted_upload_id": o.aborted_upload_id,
             "etag": o.etag,
             "crc64": o.crc64.to_string(),
             "crc64_verified": *check == PostCheck::Verified,
