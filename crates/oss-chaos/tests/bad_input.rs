@@ -426,7 +426,6 @@ async fn file_rewritten_in_place_during_upload_is_never_completed_as_the_origina
 /// Issue 15 item 5: the same rewrite, with the old modification time put back (as `cp -p`,
 /// `rsync -t` or `touch -r` do). Size and mtime match; the ctime, which no user can set back,
 /// does not.
-#[ignore = "bug (issue 15 item 5): the source check compares size and mtime only"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_rewritten_with_its_mtime_put_back_is_never_completed_as_a_mixture() {
     let (s, c, _dir, path, original) = changing_file("rewritten-mtime.bin", 8).await;

@@ -618,7 +618,6 @@ fn journaled(checkpoint: &Path) -> usize {
 
 /// Item 3: checkpoint writes start failing mid-upload (a file-size limit, as a full disk): the
 /// run warns on stderr and in its JSON, and the last good checkpoint stays on disk.
-#[ignore = "bug (issue 15 item 3): a failed checkpoint write is only logged"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkpoint_write_failures_mid_upload_are_reported() {
     let server = slow_server().await;
@@ -646,7 +645,6 @@ async fn checkpoint_write_failures_mid_upload_are_reported() {
 
 /// Item 8: the server goes away for 3 s mid-upload and comes back: the upload retries its
 /// connections and completes, on the same upload id.
-#[ignore = "bug (issue 15 item 8): connection failures exhaust the retries in under a second"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_restart_of_3_s_does_not_fail_the_upload() {
     let dir = tempfile::tempdir().unwrap();
@@ -676,7 +674,6 @@ async fn a_server_restart_of_3_s_does_not_fail_the_upload() {
 
 /// Item 9: ListParts fails while a run resumes: the checkpoint keeps every journaled part (the
 /// server could not be asked; nothing says they are gone), and the next run reuses them.
-#[ignore = "bug (issue 15 item 9): a failed ListParts on resume saves an empty journal"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_list_parts_on_resume_keeps_the_journal() {
     let dir = tempfile::tempdir().unwrap();
@@ -711,7 +708,6 @@ async fn a_failed_list_parts_on_resume_keeps_the_journal() {
 
 /// Item 10: a checkpoint of another format version is refused with its upload id and path
 /// (no silent new upload leaking the old one); `--no-resume` aborts that upload first.
-#[ignore = "bug (issue 15 item 10): an unusable checkpoint is silently replaced"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unusable_checkpoint_is_refused_and_no_resume_aborts_its_upload() {
     let server = slow_server().await;
@@ -756,7 +752,6 @@ async fn an_unusable_checkpoint_is_refused_and_no_resume_aborts_its_upload() {
 
 /// Item 11: the source changed (size) between an interrupted run and its re-run: the re-run
 /// uploads the new bytes, aborts the old upload and says so; nothing is left behind.
-#[ignore = "bug (issue 15 item 11): a changed source starts a new upload and leaks the old one"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_changed_between_runs_aborts_the_old_upload() {
     let server = slow_server().await;
