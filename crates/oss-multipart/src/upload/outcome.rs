@@ -26,6 +26,8 @@ pub(super) struct Outcome {
     parts_reused: u32,
     resumed: bool,
     aborted_upload_id: Option<String>,
+    /// The upload id the checkpoint on disk names, once saved.
+    journaled_upload_id: Option<String>,
     is_stream: bool,
     /// `x-oss-request-id` of the request that created the object.
     pub(super) final_request_id: Option<String>,
@@ -58,6 +60,7 @@ impl Outcome {
             parts_reused: 0,
             resumed: p.resumed,
             aborted_upload_id: p.aborted_upload_id.clone(),
+            journaled_upload_id: None,
             is_stream: p.stream.is_some(),
             final_request_id: None,
             last_transport_error: None,
@@ -78,6 +81,18 @@ impl Outcome {
             upload_id: up.upload_id().map(str::to_owned),
             checkpoint: self.checkpoint_path.clone(),
         })
+    }
+
+    /// Saves the checkpoint when the machine has an upload id the checkpoint on disk does not
+    /// name yet (just initiated, or restarted).
+    pub(super) async fn journal_upload_id(&mut self, up: &Upload) {
+        let Some(id) = up.upload_id().filter(|_| self.checkpoint_path.is_some()) else {
+            return;
+        };
+        if self.journaled_upload_id.as_deref() != Some(id) {
+            self.journaled_upload_id = Some(id.to_owned());
+            self.save_checkpoint(up).await;
+        }
     }
 
     /// Saves the checkpoint; a failure is reported in the progress (the next report carries

@@ -97,6 +97,9 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
     let result = 'run: loop {
         // The guard must know the upload id as soon as the machine does.
         guard.track(&up);
+        // A new upload id is journaled before any of its parts is sent: a crash from then on
+        // leaves a checkpoint that resumes (or aborts) the upload instead of leaking it.
+        out.journal_upload_id(&up).await;
         // 1. Requests.
         while let Some(req) = up.poll_request() {
             if is_stream && req.op.kind().sends_source_bytes() {
