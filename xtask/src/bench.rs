@@ -91,6 +91,9 @@ impl Flags {
 }
 
 /// `123`, `100KiB`, `8MiB`, `4GiB` (binary multiples; `K`, `MB`, ... too).
+///
+/// A small copy of `oss_multipart::units::parse_size` (integers only): xtask may not depend on
+/// workspace crates, so that it still builds, and can diagnose, when they do not.
 pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())

@@ -14,6 +14,7 @@ mod interop;
 mod metadata;
 mod msrv;
 mod release;
+mod tidy;
 mod util;
 
 use std::process::ExitCode;
@@ -33,6 +34,7 @@ tasks:
   msrv               check that rust-version is the newest one the published crates' dependencies need
   release --dry-run [--verify]  check versions, changelog and manifests, then `cargo package`
                      every published crate in dependency order (--verify: also build each package)
+  tidy               public docs cite no internal files (also a test)
 ";
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         "interop" => interop::run(rest),
         "msrv" => msrv::run(rest),
         "release" => release::run(rest),
+        "tidy" => tidy::run(rest),
         "help" | "--help" | "-h" => {
             eprint!("{HELP}");
             Ok(())

@@ -1,4 +1,4 @@
-//! Canonical forms shared by signing and verification (WIRE.md §2.2 and §4).
+//! Canonical forms shared by signing and verification (V4 and V1).
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;

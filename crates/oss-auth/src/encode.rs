@@ -70,7 +70,7 @@ pub(crate) type RawPair<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
 
 /// Splits a raw (percent-encoded) query string into decoded `(name, value)` pairs.
 ///
-/// Follows WIRE.md §2.2 item 3: a literal `+` is a space (the Go SDK rewrites `+` to
+/// A literal `+` is a space (the Go SDK rewrites `+` to
 /// `%20` before signing, and form encoders send spaces as `+`), then `%XX` sequences are
 /// decoded, so `%2F` and `/` are the same character. Malformed `%` sequences are kept
 /// literally. Empty segments (`a=1&&b=2`) are skipped; a segment without `=` has an empty value.

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 /// used verbatim: that is what the official SDKs' header maps do (Python SDK v2 and `oss2`
 /// use a case-insensitive dict, the Go SDK's `Header.Set` replaces), so signatures match
 /// theirs byte for byte. Callers should therefore not send padded values or one name twice
-/// (an HTTP server strips the padding and may combine repeats, WIRE.md §11.4).
+/// (an HTTP server strips the padding and may combine repeats).
 ///
 /// A sorted `Vec` rather than a tree: a request has a handful of headers, and signing is
 /// allocation-bound once hashing is fast. Names and values are borrowed where possible.

@@ -41,7 +41,7 @@ impl fmt::Debug for KeyCache {
     }
 }
 
-/// Derives the V4 signing key (WIRE.md §2.4) without caching.
+/// Derives the V4 signing key (HMAC chain over date, region, `oss`, `aliyun_v4_request`) without caching.
 pub(crate) fn derive_key(secret: &str, date8: &str, region: &str, product: &str) -> [u8; 32] {
     let mut k = Vec::with_capacity(9 + secret.len());
     k.extend_from_slice(b"aliyun_v4");

@@ -66,7 +66,7 @@
 //! # Ok::<(), oss_auth::SignError>(())
 //! ```
 //!
-//! # Rules (see WIRE.md §2–§4)
+//! # Rules
 //!
 //! * Canonical URI: `/bucket/key` from the **decoded** key, every byte except
 //!   `A-Z a-z 0-9 - _ . ~ /` percent-encoded (upper-case hex).
@@ -84,7 +84,7 @@
 //!   that set (`encoding-type`, `max-parts`, `prefix`, ...) are not signed.
 //! * V1 + STS: the token travels as the signed `x-oss-security-token` header (Go SDKs,
 //!   `oss2`; the Python SDK v2 sends an unsigned `security-token` header instead, which
-//!   WIRE.md §11.3 treats as its bug), and as the `security-token` sub-resource in
+//!   we treat as its bug), and as the `security-token` sub-resource in
 //!   presigned URLs.
 //! * Repeated query names are all signed (sorted by value too); the Python SDK v2
 //!   presigner keeps only the last one, so avoid repeated names in presigned URLs.

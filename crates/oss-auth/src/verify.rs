@@ -18,7 +18,7 @@ pub const DEFAULT_MAX_SKEW: Duration = Duration::from_secs(900);
 ///
 /// `bucket`/`key` are **decoded** (the server takes them from the Host label or the path
 /// and URL-decodes the path); `raw_query` is the query **as received** (percent-encoded,
-/// without the leading `?`; a `+` means a space and `%2F` equals `/`, WIRE.md §2.2).
+/// without the leading `?`; a `+` means a space and `%2F` equals `/`).
 #[derive(Clone, Copy)]
 #[non_exhaustive]
 pub struct VerifyRequest<'a> {
@@ -243,7 +243,7 @@ impl VerifyError {
     pub fn message(&self) -> &str {
         &self.0.message
     }
-    /// The OSS "EC" detail code when one is documented (WIRE.md §7), e.g. `0002-00000201`.
+    /// The OSS "EC" detail code when OSS documents one, e.g. `0002-00000201`.
     pub fn ec(&self) -> Option<&'static str> {
         self.0.ec
     }

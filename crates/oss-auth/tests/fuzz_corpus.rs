@@ -78,11 +78,9 @@ fn write_seed_corpus() {
     std::fs::create_dir_all(&dir).unwrap();
     let signer = Signer::new();
     let creds = Credentials::new("ak", "sk");
-    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let mut n = 0;
     for file in ["signing_v4.json", "signing_v1.json", "presign.json"] {
-        let doc: Value =
-            serde_json::from_str(&std::fs::read_to_string(data.join(file)).unwrap()).unwrap();
+        let doc: Value = serde_json::from_str(&oss_test_vectors::text(file)).unwrap();
         for v in doc["vectors"].as_array().unwrap() {
             let id = v["id"].as_str().unwrap();
             let i = &v["input"];

@@ -1,5 +1,5 @@
-//! One data-driven runner over the official vector files in `tests/data/`
-//! (copied from the shared vectors; each keeps its `source`).
+//! One data-driven runner over the official vector files (crate `oss-test-vectors`; each keeps
+//! its `source`) and this crate's Python differential (`tests/data/`).
 //!
 //! For every vector it checks every stage present (headers added, canonical request,
 //! string to sign, signature, Authorization / added query), checks that the `sign` example
@@ -21,9 +21,14 @@ use std::time::{Duration, UNIX_EPOCH};
 use oss_auth::{Credentials, SignableRequest, Signer, V4Params, Verifier, VerifyRequest};
 use serde_json::Value;
 
+/// An official vector file (crate `oss-test-vectors`), or this crate's own `tests/data/` file.
 fn load(name: &str) -> Value {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    let own = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = match std::fs::read_to_string(own) {
+        Ok(text) => text,
+        Err(_) => oss_test_vectors::text(name),
+    };
+    serde_json::from_str(&text).unwrap()
 }
 
 fn s(v: &Value) -> Option<&str> {

@@ -52,31 +52,13 @@ impl Flags {
     }
 }
 
-/// Parses `123`, `100KiB`, `8MiB`, `4GiB`, `1TiB` (also `K`/`M`/`G`/`T`, `KB` and so on,
-/// all binary multiples).
+/// Parses `123`, `100KiB`, `8MiB`, `4GiB`, `1TiB` with the workspace's one size parser
+/// ([`oss_multipart::units::parse_size`]).
 ///
 /// # Errors
 /// When the number or the unit is not understood, or the size overflows `u64`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size"))?;
-    let shift = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 0,
-        "k" | "kb" | "kib" => 10,
-        "m" | "mb" | "mib" => 20,
-        "g" | "gb" | "gib" => 30,
-        "t" | "tb" | "tib" => 40,
-        _ => return Err(format!("`{text}`: unknown unit `{unit}`")),
-    };
-    number
-        .checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("`{text}` is too large"))
+    oss_multipart::units::parse_size(text).map_err(|err| err.to_string())
 }
 
 #[cfg(test)]

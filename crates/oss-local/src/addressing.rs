@@ -14,27 +14,59 @@ pub(crate) struct Target {
     pub(crate) bucket: Option<String>,
     /// Decoded key; empty for bucket-level requests.
     pub(crate) key: String,
+    /// The bucket came from the Host header (virtual-hosted style or a custom domain).
+    pub(crate) virtual_host: bool,
 }
 
-/// Resolves bucket and key from the Host header (virtual-host style under `suffix`) or the
-/// first path segment. The rest of the path is percent-decoded as a whole, so `%2F` and `/`
-/// both separate "directories" of a key, exactly like the official SDKs expect.
+/// How Host headers name buckets.
+#[derive(Debug, Default)]
+pub(crate) struct HostRules {
+    /// `Host: <bucket>.<suffix>` is virtual-hosted.
+    pub(crate) suffix: Option<String>,
+    /// Custom domains (lower-case host without port → bucket).
+    pub(crate) cnames: Vec<(String, String)>,
+}
+
+impl HostRules {
+    /// The bucket a Host header names, if it is virtual-hosted: a custom domain, a host under
+    /// the configured suffix, or an OSS public name `<bucket>.oss-<region>[-internal].aliyuncs.com`
+    /// / `<bucket>.oss-accelerate[-overseas].aliyuncs.com` (what official SDKs send to an IP
+    /// endpoint, so it works without flags).
+    fn bucket_of(&self, host: &str) -> Option<String> {
+        let host = strip_port(host).to_ascii_lowercase();
+        if let Some((_, bucket)) = self.cnames.iter().find(|(h, _)| *h == host) {
+            return Some(bucket.clone());
+        }
+        let under = |suffix: &str| {
+            host.strip_suffix(suffix)
+                .and_then(|rest| rest.strip_suffix('.'))
+                .filter(|b| !b.is_empty() && !b.contains('.'))
+                .map(str::to_owned)
+        };
+        if let Some(bucket) = self
+            .suffix
+            .as_deref()
+            .and_then(|s| under(s.trim_start_matches('.')))
+        {
+            return Some(bucket);
+        }
+        let (bucket, endpoint) = host.split_once('.')?;
+        let region_host = endpoint.strip_suffix(".aliyuncs.com")?;
+        (!bucket.is_empty() && region_host.starts_with("oss-") && !region_host.contains('.'))
+            .then(|| bucket.to_owned())
+    }
+}
+
+/// Resolves bucket and key from the Host header (see [`HostRules`]) or the first path
+/// segment. The rest of the path is percent-decoded as a whole, so `%2F` and `/` both separate
+/// "directories" of a key, exactly like the official SDKs expect.
 pub(crate) fn resolve(
     host: Option<&str>,
     raw_path: &str,
-    suffix: Option<&str>,
+    rules: &HostRules,
 ) -> Result<Target, OssError> {
-    let host_bucket = match (host, suffix) {
-        (Some(host), Some(suffix)) => {
-            let host = strip_port(host).to_ascii_lowercase();
-            let suffix = suffix.trim_start_matches('.').to_ascii_lowercase();
-            host.strip_suffix(&suffix)
-                .and_then(|rest| rest.strip_suffix('.'))
-                .filter(|b| !b.is_empty())
-                .map(str::to_owned)
-        }
-        _ => None,
-    };
+    let host_bucket = host.and_then(|h| rules.bucket_of(h));
+    let virtual_host = host_bucket.is_some();
     let path = raw_path.strip_prefix('/').unwrap_or(raw_path);
     let (bucket, raw_key) = match host_bucket {
         Some(bucket) => (Some(bucket), path),
@@ -55,7 +87,11 @@ pub(crate) fn resolve(
         }
     }
     let key = decode_key(raw_key)?;
-    Ok(Target { bucket, key })
+    Ok(Target {
+        bucket,
+        key,
+        virtual_host,
+    })
 }
 
 fn strip_port(host: &str) -> &str {
@@ -127,51 +163,84 @@ fn decode_component(raw: &str) -> String {
 mod tests {
     use super::*;
 
+    fn none() -> HostRules {
+        HostRules::default()
+    }
+
     #[test]
     fn path_style_and_escapes() {
-        let t = resolve(Some("127.0.0.1:9000"), "/bucket/a%2Fb/c%20d", None).unwrap();
+        let t = resolve(Some("127.0.0.1:9000"), "/bucket/a%2Fb/c%20d", &none()).unwrap();
         assert_eq!(t.bucket.as_deref(), Some("bucket"));
         assert_eq!(t.key, "a/b/c d");
-        let t = resolve(None, "/bucket/", None).unwrap();
+        let t = resolve(None, "/bucket/", &none()).unwrap();
         assert_eq!(t.key, "");
-        let t = resolve(None, "/", None).unwrap();
+        let t = resolve(None, "/", &none()).unwrap();
         assert_eq!(t.bucket, None);
-        let t = resolve(None, "/bucket/../../etc/passwd", None).unwrap();
+        let t = resolve(None, "/bucket/../../etc/passwd", &none()).unwrap();
         assert_eq!(t.key, "../../etc/passwd");
         assert_eq!(
-            resolve(None, "/bucket//x", None).unwrap_err().code(),
+            resolve(None, "/bucket//x", &none()).unwrap_err().code(),
             "InvalidObjectName"
         );
         assert_eq!(
-            resolve(None, "/bucket/%FF", None).unwrap_err().code(),
+            resolve(None, "/bucket/%FF", &none()).unwrap_err().code(),
             "InvalidObjectName"
         );
         let long = "k".repeat(1024);
         assert_eq!(
-            resolve(None, &format!("/bucket/{long}"), None)
+            resolve(None, &format!("/bucket/{long}"), &none())
                 .unwrap_err()
                 .code(),
             "InvalidObjectName"
         );
         assert_eq!(
-            resolve(None, "/Bad_Bucket/x", None).unwrap_err().code(),
+            resolve(None, "/Bad_Bucket/x", &none()).unwrap_err().code(),
             "InvalidBucketName"
         );
     }
 
     #[test]
     fn virtual_host_style() {
-        let t = resolve(
-            Some("bkt.oss.localhost:8080"),
-            "/a/b",
-            Some("oss.localhost"),
-        )
-        .unwrap();
+        let rules = HostRules {
+            suffix: Some("oss.localhost".into()),
+            cnames: vec![("static.example.com".into(), "site".into())],
+        };
+        let t = resolve(Some("bkt.oss.localhost:8080"), "/a/b", &rules).unwrap();
         assert_eq!(t.bucket.as_deref(), Some("bkt"));
         assert_eq!(t.key, "a/b");
-        let t = resolve(Some("oss.localhost"), "/bkt/a", Some("oss.localhost")).unwrap();
+        assert!(t.virtual_host);
+        let t = resolve(Some("oss.localhost"), "/bkt/a", &rules).unwrap();
         assert_eq!(t.bucket.as_deref(), Some("bkt"));
         assert_eq!(t.key, "a");
+        assert!(!t.virtual_host);
+        // OSS public names are virtual-hosted without any configuration.
+        for host in [
+            "bkt.oss-cn-hangzhou.aliyuncs.com",
+            "bkt.oss-cn-hangzhou-internal.aliyuncs.com:80",
+            "BKT.oss-accelerate.aliyuncs.com",
+        ] {
+            let t = resolve(Some(host), "/a", &none()).unwrap();
+            assert_eq!(
+                (t.bucket.as_deref(), t.key.as_str()),
+                (Some("bkt"), "a"),
+                "{host}"
+            );
+        }
+        // The service endpoint itself and other domains stay path-style.
+        for host in [
+            "oss-cn-hangzhou.aliyuncs.com",
+            "bkt.example.com",
+            "a.b.oss-cn-x.aliyuncs.com",
+        ] {
+            let t = resolve(Some(host), "/other/a", &none()).unwrap();
+            assert_eq!(t.bucket.as_deref(), Some("other"), "{host}");
+        }
+        // A custom domain, matched without its port and case-insensitively.
+        let t = resolve(Some("Static.Example.com:8080"), "/index.html", &rules).unwrap();
+        assert_eq!(
+            (t.bucket.as_deref(), t.key.as_str()),
+            (Some("site"), "index.html")
+        );
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Signature verification: a thin adapter from `oss-auth`'s [`oss_auth::Verifier`] to the OSS
-//! error documents this server writes.
+//! error documents this server writes, plus the security-token rule of temporary key pairs.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use http::HeaderMap;
 use oss_auth::{VerifyError, VerifyErrorKind, VerifyRequest};
 use subtle::ConstantTimeEq;
 
+use crate::config::{Config, Credential};
 use crate::error::OssError;
 
 /// What the verifier needs to know about a request.
@@ -21,24 +22,24 @@ pub(crate) struct SignedRequest<'a> {
     pub(crate) headers: &'a HeaderMap,
 }
 
-/// The server's single credential plus the verification policy.
+/// The accepted key pairs plus the verification policy.
 pub(crate) struct Verifier {
     inner: oss_auth::Verifier,
-    access_key_id: String,
-    access_key_secret: String,
+    credentials: Vec<Credential>,
 }
 
 impl Verifier {
-    pub(crate) fn new(
-        region: &str,
-        access_key_id: &str,
-        access_key_secret: &str,
-        max_skew: Duration,
-    ) -> Self {
+    pub(crate) fn new(config: &Config) -> Self {
+        let mut credentials = vec![Credential::new(
+            &config.access_key_id,
+            &config.access_key_secret,
+        )];
+        credentials.extend(config.credentials.iter().cloned());
         Self {
-            inner: oss_auth::Verifier::new(region).with_max_skew(max_skew),
-            access_key_id: access_key_id.to_owned(),
-            access_key_secret: access_key_secret.to_owned(),
+            inner: oss_auth::Verifier::new(&config.region)
+                .with_max_skew(config.max_skew)
+                .with_v1_extra_subresources(crate::route::SUBRESOURCES.iter().copied()),
+            credentials,
         }
     }
 
@@ -51,14 +52,28 @@ impl Verifier {
             .collect();
         let key = (!req.key.is_empty()).then_some(req.key);
         let view = VerifyRequest::new(req.method, req.bucket, key, req.raw_query, &headers);
+        let mut matched: Option<&Credential> = None;
         let secret_for = |ak: &str| {
-            bool::from(ak.as_bytes().ct_eq(self.access_key_id.as_bytes()))
-                .then(|| self.access_key_secret.clone())
+            // Every pair is compared, in constant time, so timing tells nothing of the ids.
+            for credential in &self.credentials {
+                if bool::from(ak.as_bytes().ct_eq(credential.access_key_id.as_bytes())) {
+                    matched = Some(credential);
+                }
+            }
+            matched.map(|c| c.access_key_secret.clone())
         };
-        self.inner
+        let identity = self
+            .inner
             .verify(&view, secret_for, now)
-            .map(|_| ())
-            .map_err(|err| to_oss_error(&err))
+            .map_err(|err| to_oss_error(&err))?;
+        // A temporary key pair is valid only with its security token.
+        if let Some(expected) = matched.and_then(|c| c.security_token.as_deref()) {
+            let sent = identity.security_token.as_deref().unwrap_or_default();
+            if !bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
+                return Err(OssError::invalid_security_token(sent.is_empty()));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,4 +1,4 @@
-//! Server configuration and the command-line parser shared by `oss-local` and `ossmp serve`.
+//! Server configuration (the command line that fills it is in `cli`, feature `cli`).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -97,6 +97,45 @@ impl FaultOp {
     }
 }
 
+impl std::str::FromStr for FaultOp {
+    type Err = ConfigError;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::from_name(name.trim()).ok_or_else(|| {
+            ConfigError::invalid(
+                "--fault-ops",
+                name,
+                "initiate, upload-part, complete, abort, list-parts, list-uploads, put-object, \
+                 get-object, head-object or delete-object",
+            )
+        })
+    }
+}
+
+impl std::str::FromStr for EtagMode {
+    type Err = ConfigError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "md5" => Ok(Self::Md5),
+            "fast" => Ok(Self::Fast),
+            other => Err(ConfigError::invalid("--etag", other, "md5 or fast")),
+        }
+    }
+}
+
+impl std::str::FromStr for StorageMode {
+    type Err = ConfigError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "disk" => Ok(Self::Disk),
+            "discard" => Ok(Self::Discard),
+            other => Err(ConfigError::invalid("--storage", other, "disk or discard")),
+        }
+    }
+}
+
 /// Fault injection settings. All probabilities are in `0.0..=1.0`; zero disables a fault.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -136,6 +175,102 @@ impl FaultConfig {
     }
 }
 
+/// One accepted key pair. A pair with a security token (temporary credentials) accepts only
+/// requests that carry that token.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Credential {
+    /// Access key id.
+    pub access_key_id: String,
+    /// Its secret (never printed).
+    pub access_key_secret: String,
+    /// The STS security token requests must carry, if any (never printed).
+    pub security_token: Option<String>,
+}
+
+impl Credential {
+    /// A pair without a token.
+    pub fn new(access_key_id: impl Into<String>, access_key_secret: impl Into<String>) -> Self {
+        Self {
+            access_key_id: access_key_id.into(),
+            access_key_secret: access_key_secret.into(),
+            security_token: None,
+        }
+    }
+
+    /// Requires `token` on every request signed with this pair.
+    pub fn with_security_token(mut self, token: impl Into<String>) -> Self {
+        self.security_token = Some(token.into());
+        self
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("access_key_id", &self.access_key_id)
+            .field("access_key_secret", &"<redacted>")
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// `AK:SK` or `AK:SK:SECURITY_TOKEN` (the token may itself contain `:`).
+impl std::str::FromStr for Credential {
+    type Err = ConfigError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let mut fields = value.splitn(3, ':');
+        let (Some(ak), Some(sk)) = (fields.next(), fields.next()) else {
+            return Err(ConfigError::invalid(
+                "--credential",
+                "(hidden)",
+                "AK:SK or AK:SK:SECURITY_TOKEN",
+            ));
+        };
+        if ak.is_empty() || sk.is_empty() {
+            return Err(ConfigError::invalid(
+                "--credential",
+                "(hidden)",
+                "a non-empty access key id and secret",
+            ));
+        }
+        let credential = Self::new(ak, sk);
+        Ok(match fields.next() {
+            Some(token) if !token.is_empty() => credential.with_security_token(token),
+            _ => credential,
+        })
+    }
+}
+
+/// A custom domain bound to a bucket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Cname {
+    /// Host name, lower case, without port.
+    pub host: String,
+    /// The bucket it serves.
+    pub bucket: String,
+}
+
+/// `HOST=BUCKET`.
+impl std::str::FromStr for Cname {
+    type Err = ConfigError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.split_once('=') {
+            Some((host, bucket)) if !host.is_empty() && !bucket.is_empty() => Ok(Self {
+                host: host.to_ascii_lowercase(),
+                bucket: bucket.to_owned(),
+            }),
+            _ => Err(ConfigError::invalid("--cname", value, "HOST=BUCKET")),
+        }
+    }
+}
+
 /// Size limits that protect the server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -169,7 +304,7 @@ impl Default for Limits {
 }
 
 /// Everything [`crate::Server::start`] needs. Build it with [`Config::new`] and the `with_*`
-/// methods, or parse command-line flags with [`Config::from_args`].
+/// methods, or from command-line flags with `cli::ServerArgs` (feature `cli`).
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Config {
@@ -185,8 +320,14 @@ pub struct Config {
     pub access_key_secret: String,
     /// Buckets created at start-up (if missing).
     pub buckets: Vec<String>,
-    /// With `Some("oss.localhost")`, `Host: b.oss.localhost` addresses bucket `b`.
+    /// More accepted key pairs (temporary credentials), beside the main pair.
+    pub credentials: Vec<Credential>,
+    /// With `Some("oss.localhost")`, `Host: b.oss.localhost` addresses bucket `b`. Hosts
+    /// `<bucket>.oss-<region>.aliyuncs.com` (and `-internal`, accelerate) are always
+    /// virtual-hosted, as OSS serves them.
     pub virtual_host_suffix: Option<String>,
+    /// Custom domains: a request whose Host (without port) is `host` addresses `bucket`.
+    pub cnames: Vec<Cname>,
     /// ETag computation.
     pub etag: EtagMode,
     /// Body storage.
@@ -211,7 +352,9 @@ impl fmt::Debug for Config {
             .field("access_key_id", &self.access_key_id)
             .field("access_key_secret", &"<redacted>")
             .field("buckets", &self.buckets)
+            .field("credentials", &self.credentials)
             .field("virtual_host_suffix", &self.virtual_host_suffix)
+            .field("cnames", &self.cnames)
             .field("etag", &self.etag)
             .field("storage", &self.storage)
             .field("faults", &self.faults)
@@ -233,7 +376,9 @@ impl Config {
             access_key_id: access_key_id.into(),
             access_key_secret: access_key_secret.into(),
             buckets: Vec::new(),
+            credentials: Vec::new(),
             virtual_host_suffix: None,
+            cnames: Vec::new(),
             etag: EtagMode::Md5,
             storage: StorageMode::Disk,
             faults: FaultConfig::default(),
@@ -273,6 +418,21 @@ impl Config {
         self
     }
 
+    /// Accepts one more key pair (e.g. temporary credentials with a security token).
+    pub fn with_credential(mut self, credential: Credential) -> Self {
+        self.credentials.push(credential);
+        self
+    }
+
+    /// Serves `bucket` under the custom domain `host` (a bound CNAME).
+    pub fn with_cname(mut self, host: impl Into<String>, bucket: impl Into<String>) -> Self {
+        self.cnames.push(Cname {
+            host: host.into().to_ascii_lowercase(),
+            bucket: bucket.into(),
+        });
+        self
+    }
+
     /// Sets the ETag mode.
     pub fn with_etag(mut self, etag: EtagMode) -> Self {
         self.etag = etag;
@@ -302,148 +462,9 @@ impl Config {
         self.fsync = fsync;
         self
     }
-
-    /// Parses the `oss-local` flags (without the program name). Credentials missing from the
-    /// flags are taken from `OSS_ACCESS_KEY_ID` / `OSS_ACCESS_KEY_SECRET` through `env`, which
-    /// callers pass as `|name| std::env::var(name).ok()`. Returns `Ok(None)` for `--help`.
-    pub fn from_args<I, S>(
-        args: I,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Option<Self>, ConfigError>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let mut config = Self::new(String::new(), String::new());
-        let mut args = args.into_iter().map(Into::into);
-        while let Some(arg) = args.next() {
-            let (flag, inline) = match arg.split_once('=') {
-                Some((flag, value)) if flag.starts_with("--") => {
-                    (flag.to_owned(), Some(value.to_owned()))
-                }
-                _ => (arg.clone(), None),
-            };
-            if flag == "--help" || flag == "-h" {
-                return Ok(None);
-            }
-            if flag == "--no-fsync" {
-                config.fsync = false;
-                continue;
-            }
-            let mut value = || -> Result<String, ConfigError> {
-                match inline.clone().or_else(|| args.next()) {
-                    Some(value) => Ok(value),
-                    None => Err(ConfigError::missing_value(&flag)),
-                }
-            };
-            match flag.as_str() {
-                "--listen" => config.listen = parse(&flag, &value()?)?,
-                "--data-dir" => config.data_dir = Some(PathBuf::from(value()?)),
-                "--region" => config.region = value()?,
-                "--access-key-id" => config.access_key_id = value()?,
-                "--access-key-secret" => config.access_key_secret = value()?,
-                "--bucket" => config.buckets.push(value()?),
-                "--virtual-host-suffix" => config.virtual_host_suffix = Some(value()?),
-                "--etag" => {
-                    config.etag = match value()?.as_str() {
-                        "md5" => EtagMode::Md5,
-                        "fast" => EtagMode::Fast,
-                        other => return Err(ConfigError::invalid(&flag, other, "md5 or fast")),
-                    }
-                }
-                "--storage" => {
-                    config.storage = match value()?.as_str() {
-                        "disk" => StorageMode::Disk,
-                        "discard" => StorageMode::Discard,
-                        other => {
-                            return Err(ConfigError::invalid(&flag, other, "disk or discard"));
-                        }
-                    }
-                }
-                "--fault-rate" => config.faults.fault_rate = probability(&flag, &value()?)?,
-                "--drop-rate" => config.faults.drop_rate = probability(&flag, &value()?)?,
-                "--latency-ms" => {
-                    config.faults.latency = Duration::from_millis(parse(&flag, &value()?)?);
-                }
-                "--bandwidth" => {
-                    let bytes: u64 = parse(&flag, &value()?)?;
-                    config.faults.bandwidth = (bytes > 0).then_some(bytes);
-                }
-                "--fault-seed" => config.faults.seed = parse(&flag, &value()?)?,
-                "--fault-ops" => {
-                    let list = value()?;
-                    config.faults.ops.clear();
-                    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                        let op = FaultOp::from_name(name).ok_or_else(|| {
-                            ConfigError::invalid(&flag, name, "a list of operation names")
-                        })?;
-                        config.faults.ops.push(op);
-                    }
-                }
-                "--max-connections" => config.limits.max_connections = parse(&flag, &value()?)?,
-                "--max-skew-secs" => {
-                    config.max_skew = Duration::from_secs(parse(&flag, &value()?)?);
-                }
-                _ => return Err(ConfigError::unknown(&arg)),
-            }
-        }
-        if config.access_key_id.is_empty() {
-            config.access_key_id = env("OSS_ACCESS_KEY_ID").unwrap_or_default();
-        }
-        if config.access_key_secret.is_empty() {
-            config.access_key_secret = env("OSS_ACCESS_KEY_SECRET").unwrap_or_default();
-        }
-        if config.access_key_id.is_empty() || config.access_key_secret.is_empty() {
-            return Err(ConfigError {
-                message: "credentials required: --access-key-id/--access-key-secret or \
-                          OSS_ACCESS_KEY_ID/OSS_ACCESS_KEY_SECRET"
-                    .to_owned(),
-            });
-        }
-        Ok(Some(config))
-    }
 }
 
-/// The usage text of the `oss-local` flags.
-pub const USAGE: &str = "\
-oss-local: a local OSS-compatible server
-
-  --listen ADDR:PORT            bind address (default 127.0.0.1:0)
-  --data-dir DIR                data directory (default: a temporary directory)
-  --region REGION               region of the V4 scope (default cn-hangzhou)
-  --access-key-id AK            accepted access key id (or OSS_ACCESS_KEY_ID)
-  --access-key-secret SK        its secret (or OSS_ACCESS_KEY_SECRET)
-  --bucket NAME                 create this bucket at start-up (repeatable)
-  --virtual-host-suffix SUFFIX  accept Host: <bucket>.SUFFIX (virtual-host style)
-  --etag md5|fast               ETag computation (default md5)
-  --storage disk|discard        keep or discard bodies; discard keeps part metadata in
-                                memory only (default disk)
-  --fault-rate P                probability of 500/503 on targeted operations
-  --drop-rate P                 probability of closing the connection
-  --latency-ms N                added latency per request
-  --bandwidth BYTES_PER_SEC     per-connection body bandwidth cap
-  --fault-ops OP,...            initiate,upload-part,complete,abort,list-parts,list-uploads,
-                                put-object,get-object,head-object,delete-object (default all)
-  --fault-seed N                seed of the fault generator (default 0)
-  --max-connections N           connections served at once (default 256)
-  --max-skew-secs N             allowed clock skew (default 900)
-  --no-fsync                    skip fsync (faster; still SIGKILL-safe, not power-loss-safe)
-";
-
-fn parse<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, ConfigError> {
-    value
-        .parse()
-        .map_err(|_| ConfigError::invalid(flag, value, "a valid value"))
-}
-
-fn probability(flag: &str, value: &str) -> Result<f64, ConfigError> {
-    match value.parse::<f64>() {
-        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
-        _ => Err(ConfigError::invalid(flag, value, "a probability in 0..=1")),
-    }
-}
-
-/// A command-line flag could not be parsed.
+/// A setting (a command-line value) could not be parsed.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct ConfigError {
@@ -451,107 +472,15 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn missing_value(flag: &str) -> Self {
+    pub(crate) fn missing(message: &str) -> Self {
         Self {
-            message: format!("{flag} needs a value"),
+            message: message.to_owned(),
         }
     }
 
-    fn invalid(flag: &str, value: &str, expected: &str) -> Self {
+    pub(crate) fn invalid(flag: &str, value: &str, expected: &str) -> Self {
         Self {
             message: format!("{flag}: invalid value `{value}`, expected {expected}"),
         }
-    }
-
-    fn unknown(arg: &str) -> Self {
-        Self {
-            message: format!("unknown argument `{arg}` (see --help)"),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn no_env(_: &str) -> Option<String> {
-        None
-    }
-
-    #[test]
-    fn parses_every_flag() {
-        let config = Config::from_args(
-            [
-                "--listen",
-                "127.0.0.1:9000",
-                "--data-dir=/tmp/x",
-                "--region",
-                "cn-beijing",
-                "--access-key-id",
-                "ak",
-                "--access-key-secret",
-                "sk",
-                "--bucket",
-                "a",
-                "--bucket",
-                "b",
-                "--virtual-host-suffix",
-                "oss.localhost",
-                "--etag",
-                "fast",
-                "--storage",
-                "discard",
-                "--fault-rate",
-                "0.25",
-                "--drop-rate",
-                "0.5",
-                "--latency-ms",
-                "7",
-                "--bandwidth",
-                "1000",
-                "--fault-ops",
-                "upload-part,complete",
-                "--fault-seed",
-                "42",
-                "--no-fsync",
-            ],
-            no_env,
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(config.listen.port(), 9000);
-        assert_eq!(config.data_dir, Some(PathBuf::from("/tmp/x")));
-        assert_eq!(config.region, "cn-beijing");
-        assert_eq!(config.buckets, ["a", "b"]);
-        assert_eq!(config.virtual_host_suffix.as_deref(), Some("oss.localhost"));
-        assert_eq!(config.etag, EtagMode::Fast);
-        assert_eq!(config.storage, StorageMode::Discard);
-        assert_eq!(config.faults.fault_rate, 0.25);
-        assert_eq!(config.faults.drop_rate, 0.5);
-        assert_eq!(config.faults.latency, Duration::from_millis(7));
-        assert_eq!(config.faults.bandwidth, Some(1000));
-        assert_eq!(config.faults.ops, [FaultOp::UploadPart, FaultOp::Complete]);
-        assert_eq!(config.faults.seed, 42);
-        assert!(!config.fsync);
-        assert!(!format!("{config:?}").contains("\"sk\""));
-    }
-
-    #[test]
-    fn credentials_from_env_and_errors() {
-        let env = |name: &str| match name {
-            "OSS_ACCESS_KEY_ID" => Some("envak".to_owned()),
-            "OSS_ACCESS_KEY_SECRET" => Some("envsk".to_owned()),
-            _ => None,
-        };
-        let config = Config::from_args(Vec::<String>::new(), env)
-            .unwrap()
-            .unwrap();
-        assert_eq!(config.access_key_id, "envak");
-        assert!(Config::from_args(Vec::<String>::new(), no_env).is_err());
-        assert!(Config::from_args(["--fault-rate", "2"], env).is_err());
-        assert!(Config::from_args(["--fault-ops", "nope"], env).is_err());
-        assert!(Config::from_args(["--listen"], env).is_err());
-        assert!(Config::from_args(["--bogus"], env).is_err());
-        assert!(Config::from_args(["--help"], env).unwrap().is_none());
     }
 }

@@ -1,6 +1,6 @@
-//! OSS error documents the server answers with (codes, statuses and ECs from WIRE.md §7).
+//! OSS error documents the server answers with (codes, HTTP statuses and EC detail codes as OSS documents them).
 //!
-//! An EC is set only where WIRE.md or an official sample names one; none is invented.
+//! An EC is set only where the OSS documentation or an official sample names one; none is invented.
 
 use http::StatusCode;
 use oss_model::ServiceError;
@@ -251,6 +251,19 @@ impl OssError {
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
             "The specified method is not allowed against this resource.",
+        )
+    }
+
+    pub(crate) fn invalid_security_token(missing: bool) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "InvalidSecurityToken",
+            if missing {
+                "This access key id belongs to temporary credentials: send its security token \
+                 (x-oss-security-token)."
+            } else {
+                "The security token you provided is invalid."
+            },
         )
     }
 

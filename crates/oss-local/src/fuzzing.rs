@@ -2,7 +2,7 @@
 
 use oss_model::url_encode;
 
-use crate::addressing::{parse_query, resolve};
+use crate::addressing::{HostRules, parse_query, resolve};
 use crate::ops_object::parse_range;
 
 /// Runs one fuzz input through request addressing (Host + path → bucket/key), query decoding,
@@ -31,7 +31,11 @@ pub fn target_bytes(data: &[u8]) -> String {
         .iter()
         .find(|(n, _)| n == "suffix")
         .map(|(_, v)| v.as_str());
-    let target = match resolve(Some(host), path, suffix) {
+    let rules = HostRules {
+        suffix: suffix.map(str::to_owned),
+        cnames: Vec::new(),
+    };
+    let target = match resolve(Some(host), path, &rules) {
         Ok(target) => target,
         Err(err) => return format!("error {}", err.code()),
     };

@@ -32,8 +32,9 @@
 //! # }
 //! ```
 //!
-//! The binary `oss-local` takes the flags parsed by [`Config::from_args`] (see [`USAGE`]) and
-//! prints `listening on http://ADDR:PORT` as its first stdout line once it accepts connections.
+//! The binary `oss-local` takes the flags of `cli::ServerArgs` (feature `cli`, on by default;
+//! `oss-local --help` lists them) and prints `listening on http://ADDR:PORT` as its first
+//! stdout line once it accepts connections.
 //!
 //! Stability: this crate follows the workspace version but its API may change faster than the
 //! `oss-multipart` façade.
@@ -41,6 +42,9 @@
 mod addressing;
 mod auth;
 mod body;
+#[cfg(feature = "cli")]
+pub mod cli;
+mod conditions;
 mod config;
 mod error;
 mod fault;
@@ -48,9 +52,12 @@ mod fault;
 pub mod fuzzing;
 mod ops_multipart;
 mod ops_object;
+mod route;
 mod server;
 mod service;
 mod store;
 
-pub use config::{Config, ConfigError, EtagMode, FaultConfig, FaultOp, Limits, StorageMode, USAGE};
+pub use config::{
+    Cname, Config, ConfigError, Credential, EtagMode, FaultConfig, FaultOp, Limits, StorageMode,
+};
 pub use server::{Server, ServerHandle, StartError};

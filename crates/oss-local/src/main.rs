@@ -4,17 +4,22 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use oss_local::{Config, Server, USAGE};
+use clap::Parser;
+use oss_local::Server;
+use oss_local::cli::ServerArgs;
+
+/// A local OSS-compatible server for tests, demos and benchmarks.
+#[derive(Parser)]
+#[command(name = "oss-local", version)]
+struct Cli {
+    #[command(flatten)]
+    args: ServerArgs,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Config::from_args(std::env::args().skip(1), |name| std::env::var(name).ok())
-    {
-        Ok(Some(config)) => config,
-        Ok(None) => {
-            eprint!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
+    let config = match Cli::parse().args.into_config() {
+        Ok(config) => config,
         Err(err) => {
             eprintln!("oss-local: {err}");
             return ExitCode::from(2);

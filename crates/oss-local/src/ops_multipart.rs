@@ -18,6 +18,7 @@ use oss_model::{EncodingType, PartNumber, url_encode_path};
 use crate::addressing::valid_bucket;
 use crate::auth::iso_ms;
 use crate::body::{fast_etag, quoted_hex, read_limited, stage};
+use crate::conditions::{self, Family, etag_eq};
 use crate::config::{EtagMode, StorageMode};
 use crate::error::OssError;
 use crate::ops_object::{list_limit, pieces, stage_err, stage_options, store_err, user_meta};
@@ -128,7 +129,7 @@ pub(crate) async fn upload_part(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     let number = part_number(req)?;
     check_upload(ctx, req, number)?;
     let md5 = content_md5(req)?;
-    let opts = stage_options(ctx, req, md5);
+    let opts = stage_options(ctx, req, md5)?;
     let body = req
         .take_body()
         .ok_or_else(|| OssError::internal("body taken"))?;
@@ -165,50 +166,6 @@ fn copy_source(value: &str) -> Result<(String, String), OssError> {
     Ok((bucket.to_owned(), key))
 }
 
-fn http_time(value: &str) -> Option<i64> {
-    let t = httpdate::parse_http_date(value).ok()?;
-    i64::try_from(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs()).ok()
-}
-
-fn etag_eq(a: &str, b: &str) -> bool {
-    a.trim()
-        .trim_matches('"')
-        .eq_ignore_ascii_case(b.trim().trim_matches('"'))
-}
-
-/// Conditions of UploadPartCopy: `Ok(false)` = answer 304 Not Modified.
-fn copy_conditions(req: &Req, src: &ObjectMeta) -> Result<bool, OssError> {
-    if let Some(tag) = req.h("x-oss-copy-source-if-match") {
-        if !etag_eq(tag, &src.etag) {
-            return Err(OssError::precondition_failed("x-oss-copy-source-if-match"));
-        }
-    }
-    if let Some(tag) = req.h("x-oss-copy-source-if-none-match") {
-        if etag_eq(tag, &src.etag) {
-            return Ok(false);
-        }
-    }
-    if let Some(t) = req
-        .h("x-oss-copy-source-if-unmodified-since")
-        .and_then(http_time)
-    {
-        if src.last_modified > t {
-            return Err(OssError::precondition_failed(
-                "x-oss-copy-source-if-unmodified-since",
-            ));
-        }
-    }
-    if let Some(t) = req
-        .h("x-oss-copy-source-if-modified-since")
-        .and_then(http_time)
-    {
-        if src.last_modified <= t {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 pub(crate) async fn upload_part_copy(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     let number = part_number(req)?;
     let (src_bucket, src_key) = copy_source(req.h("x-oss-copy-source").unwrap_or_default())?;
@@ -217,7 +174,7 @@ pub(crate) async fn upload_part_copy(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult 
         .store
         .head(&src_bucket, &src_key)
         .map_err(|e| store_err(e, &src_bucket, &src_key, "", ""))?;
-    if !copy_conditions(req, &src)? {
+    if !conditions::evaluate(req, &src, Family::CopySource)? {
         let mut response = Response::new(crate::body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         return Ok(response);

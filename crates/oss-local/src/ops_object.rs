@@ -11,6 +11,7 @@ use oss_model::ops::{ListObjectsV1Output, ListObjectsV2Output, ObjectSummary};
 
 use crate::auth::iso_ms;
 use crate::body::{Piece, StageError, StageOptions, empty, stage, stream_pieces};
+use crate::conditions::{self, Family};
 use crate::config::StorageMode;
 use crate::error::OssError;
 use crate::ops_multipart::STORAGE_CLASS;
@@ -66,8 +67,12 @@ pub(crate) fn user_meta(req: &Req) -> (String, Vec<(String, String)>) {
     (content_type, meta)
 }
 
-pub(crate) fn stage_options(ctx: &Ctx, req: &Req, md5: Option<[u8; 16]>) -> StageOptions {
-    StageOptions {
+pub(crate) fn stage_options(
+    ctx: &Ctx,
+    req: &Req,
+    md5: Option<[u8; 16]>,
+) -> Result<StageOptions, OssError> {
+    Ok(StageOptions {
         temp: match ctx.config.storage {
             StorageMode::Disk => Some(ctx.store.temp_path()),
             _ => None,
@@ -75,10 +80,10 @@ pub(crate) fn stage_options(ctx: &Ctx, req: &Req, md5: Option<[u8; 16]>) -> Stag
         etag: ctx.config.etag,
         content_md5: md5,
         fsync: ctx.config.fsync,
-        bandwidth: ctx.config.faults.bandwidth,
+        bandwidth: min_rate(ctx.config.faults.bandwidth, traffic_limit(req)?),
         max_body: ctx.config.limits.max_body,
         cut_after: req.cut_after(),
-    }
+    })
 }
 
 pub(crate) fn stage_err(err: StageError) -> OpError {
@@ -107,7 +112,7 @@ pub(crate) async fn put_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     if forbid && ctx.store.object_exists(&req.bucket, &req.key) {
         return Err(OssError::file_already_exists("0026-00000201").into());
     }
-    let opts = stage_options(ctx, req, md5);
+    let opts = stage_options(ctx, req, md5)?;
     let body = req
         .take_body()
         .ok_or_else(|| OssError::internal("body taken"))?;
@@ -235,13 +240,7 @@ fn object_headers(response: &mut Response<crate::body::RespBody>, meta: &ObjectM
     set_header(response, "x-oss-storage-class", "Standard");
     set_header(response, "content-type", &meta.content_type);
     set_header(response, "accept-ranges", "bytes");
-    let modified = std::time::UNIX_EPOCH
-        + std::time::Duration::from_secs(u64::try_from(meta.last_modified).unwrap_or(0));
-    set_header(
-        response,
-        "last-modified",
-        &httpdate::fmt_http_date(modified),
-    );
+    set_header(response, "last-modified", &http_date(meta.last_modified));
     for (name, value) in &meta.user_meta {
         if let (Ok(name), Ok(value)) = (
             http::HeaderName::from_bytes(name.as_bytes()),
@@ -252,11 +251,69 @@ fn object_headers(response: &mut Response<crate::body::RespBody>, meta: &ObjectM
     }
 }
 
+/// Unix seconds as an HTTP date.
+fn http_date(unix: i64) -> String {
+    let t =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(unix).unwrap_or(0));
+    httpdate::fmt_http_date(t)
+}
+
+/// The GetObject query parameters that override a response header.
+const RESPONSE_OVERRIDES: [(&str, &str); 6] = [
+    ("response-content-type", "content-type"),
+    ("response-content-language", "content-language"),
+    ("response-expires", "expires"),
+    ("response-cache-control", "cache-control"),
+    ("response-content-disposition", "content-disposition"),
+    ("response-content-encoding", "content-encoding"),
+];
+
+/// Smallest and largest `x-oss-traffic-limit`, in bit/s (100 KiB/s and 100 MiB/s).
+const TRAFFIC_LIMIT: std::ops::RangeInclusive<u64> = 819_200..=838_860_800;
+
+/// `x-oss-traffic-limit` (header, or query of a presigned URL) in bytes per second.
+pub(crate) fn traffic_limit(req: &Req) -> Result<Option<u64>, OssError> {
+    let Some(raw) = req
+        .h("x-oss-traffic-limit")
+        .or(req.q("x-oss-traffic-limit"))
+    else {
+        return Ok(None);
+    };
+    match raw.trim().parse::<u64>() {
+        Ok(bits) if TRAFFIC_LIMIT.contains(&bits) => Ok(Some(bits / 8)),
+        _ => Err(OssError::invalid_argument(
+            "x-oss-traffic-limit must be between 819200 and 838860800 bit/s.",
+            "x-oss-traffic-limit",
+            raw,
+        )),
+    }
+}
+
+/// The tighter of two optional rates.
+pub(crate) fn min_rate(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 pub(crate) async fn get_object(ctx: &Arc<Ctx>, req: &mut Req, head: bool) -> OpResult {
     let meta = ctx
         .store
         .head(&req.bucket, &req.key)
         .map_err(|e| store_err(e, &req.bucket, &req.key, "", ""))?;
+    let limit = traffic_limit(req)?;
+    if !conditions::evaluate(req, &meta, Family::Plain)? {
+        let mut response = Response::new(empty());
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        set_header(&mut response, "etag", &meta.etag);
+        set_header(
+            &mut response,
+            "last-modified",
+            &http_date(meta.last_modified),
+        );
+        return Ok(response);
+    }
     let range = match (head, req.h("range")) {
         (false, Some(value)) => parse_range(value, meta.size)?,
         _ => None,
@@ -271,7 +328,7 @@ pub(crate) async fn get_object(ctx: &Arc<Ctx>, req: &mut Req, head: bool) -> OpR
     } else {
         stream_pieces(
             pieces(ctx, &req.bucket, &meta, first, last),
-            ctx.config.faults.bandwidth,
+            min_rate(ctx.config.faults.bandwidth, limit),
         )
     };
     let mut response = Response::new(body);
@@ -287,6 +344,13 @@ pub(crate) async fn get_object(ctx: &Arc<Ctx>, req: &mut Req, head: bool) -> OpR
             "content-range",
             &format!("bytes {first}-{last}/{}", meta.size),
         );
+    }
+    if !head {
+        for (param, header) in RESPONSE_OVERRIDES {
+            if let Some(value) = req.q(param) {
+                set_header(&mut response, header, value);
+            }
+        }
     }
     Ok(response)
 }

@@ -10,12 +10,13 @@ use base64::engine::general_purpose::STANDARD as B64;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
-use crate::addressing::{self, parse_query};
+use crate::addressing::{self, HostRules, parse_query};
 use crate::auth::{SignedRequest, Verifier};
 use crate::body::{RespBody, empty, full};
 use crate::config::{Config, FaultOp};
 use crate::error::OssError;
 use crate::fault::{Fault, Faults};
+use crate::route::{self, Level, Op};
 use crate::store::Store;
 use crate::{ops_multipart, ops_object};
 
@@ -25,21 +26,26 @@ pub(crate) struct Ctx {
     pub(crate) store: Arc<Store>,
     pub(crate) verifier: Verifier,
     pub(crate) faults: Faults,
+    host_rules: HostRules,
     request_counter: AtomicU64,
     request_nonce: u32,
 }
 
 impl Ctx {
     pub(crate) fn new(config: Config, store: Arc<Store>) -> Self {
-        let verifier = Verifier::new(
-            &config.region,
-            &config.access_key_id,
-            &config.access_key_secret,
-            config.max_skew,
-        );
+        let verifier = Verifier::new(&config);
         let faults = Faults::new(config.faults.clone());
+        let host_rules = HostRules {
+            suffix: config.virtual_host_suffix.clone(),
+            cnames: config
+                .cnames
+                .iter()
+                .map(|c| (c.host.to_ascii_lowercase(), c.bucket.clone()))
+                .collect(),
+        };
         Self {
             config,
+            host_rules,
             store,
             verifier,
             faults,
@@ -139,24 +145,6 @@ impl Req {
     }
 }
 
-/// The operations the server knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Op {
-    PutBucket,
-    ListUploads,
-    ListObjects,
-    Initiate,
-    UploadPart,
-    UploadPartCopy,
-    Complete,
-    Abort,
-    ListParts,
-    PutObject,
-    GetObject,
-    HeadObject,
-    DeleteObject,
-}
-
 impl Op {
     fn fault_op(self) -> Option<FaultOp> {
         Some(match self {
@@ -177,44 +165,6 @@ impl Op {
     fn has_body(self) -> bool {
         matches!(self, Self::UploadPart | Self::PutObject | Self::Complete)
     }
-}
-
-fn classify(
-    method: &Method,
-    key: &str,
-    query: &[(String, String)],
-    headers: &HeaderMap,
-) -> Result<Op, OssError> {
-    let has = |name: &str| query.iter().any(|(n, _)| n == name);
-    if key.is_empty() {
-        return match *method {
-            Method::PUT => Ok(Op::PutBucket),
-            Method::GET if has("uploads") => Ok(Op::ListUploads),
-            Method::GET => Ok(Op::ListObjects),
-            _ => Err(OssError::not_implemented(&format!("{method} on a bucket"))),
-        };
-    }
-    Ok(match *method {
-        Method::POST if has("uploads") => Op::Initiate,
-        Method::POST if has("uploadId") => Op::Complete,
-        Method::PUT if has("uploadId") || has("partNumber") => {
-            if headers.contains_key("x-oss-copy-source") {
-                Op::UploadPartCopy
-            } else {
-                Op::UploadPart
-            }
-        }
-        Method::PUT if headers.contains_key("x-oss-copy-source") => {
-            return Err(OssError::not_implemented("CopyObject"));
-        }
-        Method::PUT => Op::PutObject,
-        Method::DELETE if has("uploadId") => Op::Abort,
-        Method::DELETE => Op::DeleteObject,
-        Method::GET if has("uploadId") => Op::ListParts,
-        Method::GET => Op::GetObject,
-        Method::HEAD => Op::HeadObject,
-        _ => return Err(OssError::method_not_allowed()),
-    })
 }
 
 /// Handles one HTTP request.
@@ -305,12 +255,26 @@ async fn dispatch(
     body: &mut Option<Incoming>,
     host: String,
 ) -> OpResult {
-    let target = addressing::resolve(
-        Some(&host),
-        parts.uri.path(),
-        ctx.config.virtual_host_suffix.as_deref(),
-    )?;
+    let target = addressing::resolve(Some(&host), parts.uri.path(), &ctx.host_rules)?;
     let query = parse_query(parts.uri.query());
+    let level = match (&target.bucket, target.key.is_empty()) {
+        (None, _) => Level::Service,
+        (Some(_), true) => Level::Bucket,
+        (Some(_), false) => Level::Object,
+    };
+    let route = route::route_of(
+        parts.method.as_str(),
+        level,
+        query.iter().map(|(n, _)| n.as_str()),
+        |name| parts.headers.contains_key(name),
+    );
+    // OSS answers a missing bucket before it looks at credentials.
+    let creates_bucket = route.as_ref().is_ok_and(|r| r.op == Op::PutBucket);
+    if let Some(bucket) = &target.bucket {
+        if !creates_bucket && !ctx.store.bucket_exists(bucket) {
+            return Err(OssError::no_such_bucket(bucket).into());
+        }
+    }
     let system_now = SystemTime::now();
     let now = unix_seconds(system_now);
     ctx.verifier.verify(
@@ -323,24 +287,18 @@ async fn dispatch(
         },
         system_now,
     )?;
+    // Refused before any state changes.
+    let op = route?.op;
     let Some(bucket) = target.bucket else {
         return Err(OssError::not_implemented("ListBuckets").into());
     };
-    let op = classify(&parts.method, &target.key, &query, &parts.headers)?;
-    if op != Op::PutBucket && !ctx.store.bucket_exists(&bucket) {
-        return Err(OssError::no_such_bucket(&bucket).into());
-    }
     let fault = op
         .fault_op()
         .map_or(Fault::None, |f| ctx.faults.draw(f, op.has_body()));
     if let Fault::FailBefore { internal } = fault {
         return Err(injected(internal).into());
     }
-    let virtual_host = ctx
-        .config
-        .virtual_host_suffix
-        .as_deref()
-        .is_some_and(|suffix| host.contains(suffix) && !host.starts_with(suffix));
+    let virtual_host = target.virtual_host;
     let mut req = Req {
         bucket,
         key: target.key,

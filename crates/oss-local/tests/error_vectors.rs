@@ -1,5 +1,5 @@
-//! Our error documents against the shared samples (`tests/data/Error-*.xml`, copied from
-//! `shared/vectors/xml`, sources in its `index.json`): same Code, same HTTP status as WIRE.md,
+//! Our error documents against the shared samples (`xml/Error-*.xml` of `oss-test-vectors`, sources in its
+//! `index.json`): same Code, same HTTP status as OSS documents,
 //! the sample's elements present in the same order, the same EC where the sample has one.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -35,8 +35,7 @@ fn element_names(xml: &str) -> Vec<String> {
 }
 
 fn check(vector: &str, status: u16, r: &Resp) {
-    let path = format!("{}/tests/data/{vector}", env!("CARGO_MANIFEST_DIR"));
-    let sample = std::fs::read_to_string(path).unwrap();
+    let sample = oss_test_vectors::text(&format!("xml/{vector}"));
     let code = elem(&sample, "Code").unwrap();
     r.assert_error(status, &code);
     let ours = element_names(&r.text());

@@ -561,11 +561,7 @@ async fn oversize_complete_body_is_a_typed_error() {
 async fn complete_body_in_go_sdk_form_is_accepted() {
     // The Go SDK escapes the ETag quotes as `&#34;` (shared vector
     // CompleteMultipartUpload-request-go-sdk-v2.xml); the server must read real XML.
-    let vector = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/CompleteMultipartUpload-request-go-sdk-v2.xml"
-    ))
-    .unwrap();
+    let vector = oss_test_vectors::text("xml/CompleteMultipartUpload-request-go-sdk-v2.xml");
     assert!(vector.contains("&#34;"));
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;

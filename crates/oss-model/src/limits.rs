@@ -1,4 +1,4 @@
-//! Limits OSS enforces (WIRE.md §8) plus the decoding bounds this crate applies to hostile input.
+//! Limits OSS enforces on multipart uploads plus the decoding bounds this crate applies to hostile input.
 
 /// Smallest size of every part except the last (100 KiB), checked by OSS at Complete.
 pub const MIN_PART_SIZE: u64 = 102_400;

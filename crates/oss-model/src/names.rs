@@ -72,7 +72,7 @@ impl TryFrom<u32> for PartNumber {
     }
 }
 
-/// An object key: 1..=1023 bytes of UTF-8, not starting with `/` or `\` (WIRE.md §1).
+/// An object key: 1..=1023 bytes of UTF-8, not starting with `/` or `\`, as OSS requires.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectKey(String);
 

@@ -1,4 +1,4 @@
-//! The official CRC-64 vectors (`tests/data/crc64.json`, copied from `shared/vectors`, each
+//! The official CRC-64 vectors (`crc64.json` of `oss-test-vectors`, each
 //! case with its `source`): one-shot, streaming, pairwise combine and a whole multipart fold.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -6,7 +6,7 @@ use oss_model::crc64::{Crc64, Crc64Combiner, crc64, crc64_combine};
 use serde_json::Value;
 
 fn vectors() -> Vec<Value> {
-    let doc: Value = serde_json::from_str(include_str!("data/crc64.json")).unwrap();
+    let doc: Value = serde_json::from_str(&oss_test_vectors::text("crc64.json")).unwrap();
     doc["vectors"].as_array().unwrap().clone()
 }
 

@@ -1,10 +1,10 @@
-//! Every request in `data/requests_e2e.json` (emitted by the official Python SDK) is
+//! Every request in `requests_e2e.json` (crate `oss-test-vectors`) (emitted by the official Python SDK) is
 //! reproduced by our operation types: method, bucket, key, query set, the headers we own and
 //! the body; and each canned response parses to what the SDK parsed.
 //!
 //! "Headers we own" = everything the SDK set except transport/signing headers (`User-Agent`,
 //! `Date`, `x-oss-date`, `x-oss-content-sha256`, `Authorization`) and the `Content-MD5` of an
-//! empty body, which the Python SDK adds to every bodiless request out of habit (WIRE.md §6).
+//! empty body, which the Python SDK adds to every bodiless request out of habit.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::collections::BTreeSet;
@@ -27,11 +27,7 @@ const TRANSPORT_HEADERS: &[&str] = &[
 ];
 
 fn vectors() -> Vec<Value> {
-    let path = format!(
-        "{}/tests/data/requests_e2e.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let doc: Value = serde_json::from_slice(&oss_test_vectors::bytes("requests_e2e.json")).unwrap();
     doc["vectors"].as_array().unwrap().clone()
 }
 

@@ -1,4 +1,4 @@
-//! Every XML sample from `data/xml/` (copied from the shared vectors, see `index.json` for
+//! Every XML sample of `oss-test-vectors` (`data/xml/`; see its `index.json` for
 //! each file's source) is decoded by the matching parser, with values checked.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -10,8 +10,7 @@ use oss_model::ops::{
 use oss_model::{EncodingType, ErrorCode, ServiceError};
 
 fn sample(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/data/xml/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    oss_test_vectors::bytes(&format!("xml/{name}"))
 }
 
 /// Names of the opening tags, in document order.
@@ -32,7 +31,7 @@ fn index() -> serde_json::Value {
 fn index_lists_every_sample_and_each_one_decodes() {
     let index = index();
     let files = index["files"].as_array().unwrap();
-    let dir = format!("{}/tests/data/xml", env!("CARGO_MANIFEST_DIR"));
+    let dir = oss_test_vectors::path("xml");
     let on_disk = std::fs::read_dir(&dir)
         .unwrap()
         .filter(|e| {

@@ -1,4 +1,4 @@
-//! OSS multipart limits (WIRE.md §8). Mirrors `oss_model::limits`; kept here so the planner is
+//! OSS multipart limits. Mirrors `oss_model::limits`; kept here so the planner is
 //! usable on its own.
 
 /// Smallest part except the last: 100 KiB.

@@ -4,7 +4,7 @@ use oss_model::{BucketName, ObjectKey};
 
 use crate::error::PlanError;
 
-/// Bucket and object key, validated by `oss-model`'s naming rules (WIRE.md §1).
+/// Bucket and object key, validated by `oss-model`'s naming rules.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Target {
     bucket: BucketName,

@@ -275,7 +275,7 @@ mod tests {
     fn vectors_parse() {
         let t = target();
         let page =
-            parse_list(&t, &ok(include_bytes!("../tests/data/ListPartsResult.xml"))).unwrap();
+            parse_list(&t, &ok(&oss_test_vectors::bytes("xml/ListPartsResult.xml"))).unwrap();
         assert_eq!(page.parts.len(), 2);
         assert!(page.truncated);
         assert_eq!(page.next_marker, 5);
@@ -283,13 +283,13 @@ mod tests {
         assert!(
             parse_initiate(
                 &t,
-                &ok(include_bytes!(
-                    "../tests/data/InitiateMultipartUploadResult.xml"
+                &ok(&oss_test_vectors::bytes(
+                    "xml/InitiateMultipartUploadResult.xml"
                 ))
             )
             .is_ok()
         );
-        let err = |status: u16, body: &'static [u8]| {
+        let err = |status: u16, body: &[u8]| {
             let r = Response {
                 status: StatusCode::from_u16(status).unwrap(),
                 headers: ok(b"").headers,
@@ -297,16 +297,16 @@ mod tests {
             };
             parse_abort(&t, &r).unwrap_err()
         };
-        let nsu = err(404, include_bytes!("../tests/data/Error-NoSuchUpload.xml"));
+        let nsu = err(404, &oss_test_vectors::bytes("xml/Error-NoSuchUpload.xml"));
         assert!(nsu.is_no_such_upload() && !nsu.is_retryable());
         assert!(
             err(
                 403,
-                include_bytes!("../tests/data/Error-RequestTimeTooSkewed.xml")
+                &oss_test_vectors::bytes("xml/Error-RequestTimeTooSkewed.xml")
             )
             .is_retryable()
         );
-        assert!(!err(403, include_bytes!("../tests/data/Error-AccessDenied.xml")).is_retryable());
+        assert!(!err(403, &oss_test_vectors::bytes("xml/Error-AccessDenied.xml")).is_retryable());
         assert!(err(503, b"").is_retryable());
         assert!(err(408, b"").is_retryable());
         assert!(err(429, b"").is_retryable());

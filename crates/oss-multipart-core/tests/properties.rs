@@ -283,7 +283,7 @@ fn fuzz_corpus_replays() {
 
 #[test]
 fn crc_vectors() {
-    let text = include_str!("data/crc64.json");
+    let text = &oss_test_vectors::text("crc64.json");
     let v: serde_json::Value = serde_json::from_str(text).unwrap();
     let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
     let mut checked = 0;

@@ -267,28 +267,24 @@ impl FromStr for ConfigKey {
     }
 }
 
-/// Parses `250ms`, `30s`, `5m`, `1h` or a plain number of seconds (fractions allowed).
+/// Parses a duration value with [`units::parse_duration`](crate::units::parse_duration)
+/// (`250ms`, `30s`, `5m`, `1h`, a plain number of seconds; fractions allowed), at most 10^9 s.
+/// The error never repeats the value: configuration values may be secrets put in the wrong key.
 pub(crate) fn parse_duration(key: ConfigKey, value: &str) -> Result<Duration, ConfigError> {
-    let v = value.trim();
-    let (num, unit) = match v.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => (&v[..i], &v[i..]),
-        None => (v, "s"),
-    };
-    let n: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| ConfigError::invalid(key.as_str(), "not a duration"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(ConfigError::invalid(key.as_str(), "unknown duration unit")),
-    };
-    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
+    use crate::units::UnitError;
+    let duration = crate::units::parse_duration(value).map_err(|err| {
+        let reason = match err {
+            UnitError::Empty => "empty duration",
+            UnitError::NotANumber(_) => "not a duration",
+            UnitError::UnknownUnit { .. } => "unknown duration unit (use ms, s, m, h, d or w)",
+            UnitError::Overflow(_) => "duration out of range",
+        };
+        ConfigError::invalid(key.as_str(), reason)
+    })?;
+    if duration > Duration::from_secs(1_000_000_000) {
         return Err(ConfigError::invalid(key.as_str(), "duration out of range"));
     }
-    Ok(Duration::from_secs_f64(secs))
+    Ok(duration)
 }
 
 #[cfg(test)]

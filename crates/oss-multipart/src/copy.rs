@@ -107,8 +107,9 @@ impl CopyBuilder {
         let (dst_b, dst_k) = (bucket_name(&self.dst_bucket)?, object_key(&self.dst_key)?);
         let (src_b, src_k) = (bucket_name(&self.src_bucket)?, object_key(&self.src_key)?);
         let upload_id = c
-            .initiate(&self.dst_bucket, &self.dst_key, &Default::default())
-            .await?;
+            .initiate_upload(&self.dst_bucket, &self.dst_key, &Default::default())
+            .await?
+            .upload_id;
 
         let mut jobs = Vec::with_capacity(ranges.len());
         for (i, &(off, len)) in ranges.iter().enumerate() {

@@ -101,12 +101,15 @@ mod config;
 mod copy;
 mod error;
 mod listing;
+mod manual;
 mod names;
 mod objects;
+mod options;
 mod presign;
 mod progress;
 pub mod runtime;
 pub mod transport;
+pub mod units;
 mod upload;
 mod url;
 
@@ -117,6 +120,15 @@ pub use copy::{CopyBuilder, CopyOutput, DEFAULT_COPY_PART_SIZE};
 pub use error::{
     Cancelled, CheckpointFailure, ConfigError, CredentialsFailure, Error, IntegrityError,
     IoFailure, ResponseFailure, ServiceFailure, TransportFailure, UploadFailure,
+};
+pub use listing::{
+    ListObjectsOptions, ListPartsOptions, ListUploadsOptions, ObjectListEntry, UploadListEntry,
+};
+pub use manual::{CallbackReply, InitiateOutput, ObjectOutput, PartBody, PartOutput};
+pub use options::{
+    MAX_METADATA_BYTES, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, MAX_TAGS, MAX_TRAFFIC_LIMIT,
+    MIN_TRAFFIC_LIMIT, ObjectAcl, ObjectOptions, ObjectRequest, OptionsError, StorageClass,
+    parse_sse, parse_tagging,
 };
 pub use oss_model::ops::{HeadObjectOutput, PutObjectOutput};
 pub use presign::{PresignedPart, PresignedRequest, PresignedUpload};
@@ -129,7 +141,7 @@ pub use oss_auth::{
     Credentials, CredentialsError, EnvProvider, ProvideCredentials, StaticProvider,
 };
 // Unstable tier (see "Stability" in the crate docs): the wire model, as `oss-model` has it.
-pub use oss_model::ops::{PartSummary, UploadSummary};
+pub use oss_model::ops::{ObjectSummary, PartSummary, UploadSummary};
 pub use oss_model::{BucketName, ErrorCode, ObjectKey, Operation, PartNumber, ServiceError};
 pub use tokio_util::sync::CancellationToken;
 

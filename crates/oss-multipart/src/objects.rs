@@ -1,10 +1,8 @@
 //! Simple object and bucket operations (for verification and small objects), plus the
 //! multipart primitives the upload and presign flows share.
 
-use bytes::Bytes;
 use oss_model::ops::{
-    AbortMultipartUpload, DeleteObject, GetObject, HeadObject, HeadObjectOutput,
-    InitiateMultipartUpload, ObjectAttributes, PutBucket, PutObject, PutObjectOutput,
+    AbortMultipartUpload, DeleteObject, GetObject, HeadObject, HeadObjectOutput, PutBucket,
 };
 use oss_model::{Operation, ServiceError};
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
@@ -15,18 +13,6 @@ use crate::names::{bucket_name, object_key};
 use crate::transport::RequestBody;
 
 impl Client {
-    /// Starts a multipart upload, returning its id.
-    pub(crate) async fn initiate(
-        &self,
-        bucket: &str,
-        key: &str,
-        attributes: &ObjectAttributes,
-    ) -> Result<String, Error> {
-        let mut op = InitiateMultipartUpload::new(bucket_name(bucket)?, object_key(key)?);
-        op.attributes = attributes.clone();
-        Ok(self.send(op).await?.upload_id)
-    }
-
     /// Aborts multipart upload `upload_id` of `bucket`/`key`, deleting its parts.
     ///
     /// # Errors
@@ -39,20 +25,6 @@ impl Client {
     ) -> Result<(), Error> {
         let op = AbortMultipartUpload::new(bucket_name(bucket)?, object_key(key)?, upload_id);
         self.send(op).await.map(|_| ())
-    }
-
-    /// Uploads `body` as one object with a single PutObject.
-    ///
-    /// # Errors
-    /// Service and transport errors.
-    pub async fn put_object(
-        &self,
-        bucket: &str,
-        key: &str,
-        body: impl Into<Bytes>,
-    ) -> Result<PutObjectOutput, Error> {
-        let op = PutObject::new(bucket_name(bucket)?, object_key(key)?);
-        self.send_with_body(op, body.into()).await
     }
 
     /// The object's metadata (size, ETag, CRC-64...).

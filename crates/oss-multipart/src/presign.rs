@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::client::Client;
 use crate::config::SignatureVersion;
 use crate::error::{CredentialsFailure, Error};
+use crate::options::{ObjectOptions, ObjectRequest};
 
 /// One presigned HTTP request: send `method` to `url` with exactly `headers` (they are part of
 /// the signature) and the documented body.
@@ -39,6 +40,9 @@ pub struct PresignedPart {
     pub len: u64,
     /// The presigned `PUT` URL.
     pub url: String,
+    /// Headers the sender must add (signed), e.g. `x-oss-traffic-limit`.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
 }
 
 /// A manifest for uploading one object without credentials (see
@@ -305,32 +309,79 @@ impl Client {
         part_size: u64,
         expires: Duration,
     ) -> Result<PresignedUpload, Error> {
+        self.presign_upload_with(bucket, key, size, part_size, expires, &ObjectOptions::new())
+            .await
+    }
+
+    /// [`presign_upload`](Self::presign_upload) with object options: the Initiate carries the
+    /// object's attributes (content headers, metadata, tags, storage class, encryption,
+    /// `sequential`); each part URL and the Complete are signed with the headers OSS takes
+    /// there (traffic limit; ACL, forbid-overwrite, callback), listed in the manifest for the
+    /// uploader to send.
+    ///
+    /// # Errors
+    /// As [`presign_upload`](Self::presign_upload), and [`Error::is_usage`] for invalid
+    /// options (including `content_md5`, which a manifest cannot carry: the uploader computes
+    /// it).
+    pub async fn presign_upload_with(
+        &self,
+        bucket: &str,
+        key: &str,
+        size: u64,
+        part_size: u64,
+        expires: Duration,
+        options: &ObjectOptions,
+    ) -> Result<PresignedUpload, Error> {
         let ranges = plan_ranges(size, part_size)?;
+        options.validate()?;
+        if options.content_md5 {
+            return Err(Error::config(
+                "content-md5",
+                "a presigned manifest cannot carry Content-MD5: the uploader must compute it",
+            ));
+        }
+        let part_headers = header_strings(options.headers(ObjectRequest::UploadPart)?);
+        let complete_headers = header_strings(options.headers(ObjectRequest::Complete)?);
         if expires.is_zero() || expires > oss_auth::MAX_PRESIGN_EXPIRY {
             return Err(Error::config(
                 "expires",
                 "presign expiry must be between 1 s and 7 days",
             ));
         }
-        let upload_id = self.initiate(bucket, key, &Default::default()).await?;
+        let upload_id = self.initiate_upload(bucket, key, options).await?.upload_id;
         let creds = self.credentials().await?;
         let id_q = ("uploadId".to_owned(), upload_id.clone());
         let mut parts = Vec::with_capacity(ranges.len());
         for (i, (offset, len)) in ranges.into_iter().enumerate() {
             let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
             let q = vec![("partNumber".to_owned(), n.to_string()), id_q.clone()];
-            let url =
-                self.presign_with(&creds, &Method::PUT, bucket, Some(key), &q, &[], expires)?;
+            let url = self.presign_with(
+                &creds,
+                &Method::PUT,
+                bucket,
+                Some(key),
+                &q,
+                &part_headers,
+                expires,
+            )?;
             parts.push(PresignedPart {
                 part_number: n,
                 offset,
                 len,
                 url,
+                headers: part_headers.clone(),
             });
         }
         let q = vec![id_q];
-        let complete_url =
-            self.presign_with(&creds, &Method::POST, bucket, Some(key), &q, &[], expires)?;
+        let complete_url = self.presign_with(
+            &creds,
+            &Method::POST,
+            bucket,
+            Some(key),
+            &q,
+            &complete_headers,
+            expires,
+        )?;
         let abort_url =
             self.presign_with(&creds, &Method::DELETE, bucket, Some(key), &q, &[], expires)?;
         let now = self
@@ -350,7 +401,7 @@ impl Client {
             complete: PresignedRequest {
                 method: "POST".to_owned(),
                 url: complete_url,
-                headers: Vec::new(),
+                headers: complete_headers,
             },
             abort: PresignedRequest {
                 method: "DELETE".to_owned(),
@@ -359,6 +410,19 @@ impl Client {
             },
         })
     }
+}
+
+/// Header pairs as the strings a manifest carries (values are visible ASCII once validated).
+fn header_strings(headers: Vec<(http::HeaderName, http::HeaderValue)>) -> Vec<(String, String)> {
+    headers
+        .into_iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// `(offset, len)` of each part of a `size`-byte object cut in `part_size` slices, validated

@@ -1,4 +1,4 @@
-//! Presigned URLs against the official client-level vectors (`tests/data/presign.json`,
+//! Presigned URLs against the official client-level vectors (`presign.json` of `oss-test-vectors`,
 //! copied from the shared vectors; each case keeps its `source`). The wall clock is frozen
 //! through the runtime seam and no network is used (in-memory transport).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -66,7 +66,7 @@ fn key_and_query(url: &str) -> (String, Vec<(String, String)>) {
 
 #[test]
 fn client_presign_vectors_reproduce_the_sdk_urls() {
-    let file: Value = serde_json::from_str(include_str!("data/presign.json")).unwrap();
+    let file: Value = serde_json::from_str(&oss_test_vectors::text("presign.json")).unwrap();
     let cases = file["client_presign"].as_array().unwrap();
     assert!(cases.len() >= 6);
     let mut checked = 0;
@@ -124,7 +124,7 @@ fn client_presign_vectors_reproduce_the_sdk_urls() {
             other => panic!("{id}: unhandled vector shape {other:?}"),
         };
         assert_eq!(got.method, method, "{id}");
-        // Parameter order differs between SDKs (WIRE.md §3): compare the base and the set.
+        // Parameter order differs between SDKs: compare the base and the set.
         let norm = |u: &str| {
             let (base, q) = u.split_once('?').unwrap();
             let mut q: Vec<&str> = q.split('&').collect();

@@ -272,18 +272,12 @@ pub(crate) struct PresignUploadArgs {
     pub(crate) expires: Duration,
 }
 
-/// `ossmp serve`: everything after `serve` goes to the local server's own parser.
+/// `ossmp serve`: the local server's flags; its key pair and region are the global ones.
 #[cfg(feature = "local")]
 #[derive(Debug, Args)]
-#[command(disable_help_flag = true)]
 pub(crate) struct ServeArgs {
-    /// Arguments for the local server (`ossmp serve --help` lists them).
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "ARGS"
-    )]
-    pub(crate) args: Vec<String>,
+    #[command(flatten)]
+    pub(crate) server: oss_local::cli::ServerOptions,
 }
 
 /// `ossmp demo`.
@@ -472,12 +466,32 @@ mod tests {
     }
 
     #[test]
-    fn serve_forwards_everything() {
-        let cli =
-            Cli::try_parse_from(["ossmp", "serve", "--port", "0", "--root", "/tmp/x"]).unwrap();
+    fn serve_takes_the_server_flags_and_the_global_credentials() {
+        let cli = Cli::try_parse_from([
+            "ossmp",
+            "serve",
+            "--access-key-id",
+            "ak",
+            "--access-key-secret",
+            "sk",
+            "--region",
+            "cn-beijing",
+            "--listen",
+            "127.0.0.1:0",
+            "--bucket",
+            "b1",
+            "--credential",
+            "sts:secret:token",
+        ])
+        .unwrap();
         let Command::Serve(s) = cli.command else {
             panic!("not serve")
         };
-        assert_eq!(s.args, ["--port", "0", "--root", "/tmp/x"]);
+        let config = crate::cmd::serve::server_config(&cli.global, s).unwrap();
+        assert_eq!(config.access_key_id, "ak");
+        assert_eq!(config.region, "cn-beijing");
+        assert_eq!(config.buckets, ["b1"]);
+        assert_eq!(config.credentials.len(), 1);
+        assert!(Cli::try_parse_from(["ossmp", "serve", "--root", "/tmp/x"]).is_err());
     }
 }

@@ -1,20 +1,22 @@
-//! The `oss-local` server with its own flags (`oss_local::Config::from_args`), built as a binary
+//! The `oss-local` server with its own flags (`oss_local::cli::ServerArgs`), built as a binary
 //! of this crate so that the crash tests can SIGKILL it and restart it on the same data dir.
 //! Prints `listening on http://ADDR:PORT` as its first stdout line, then serves until killed.
 
 use std::io::Write as _;
 use std::process::ExitCode;
 
+use clap::Parser;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    args: oss_local::cli::ServerArgs,
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
-    let config = match oss_local::Config::from_args(std::env::args().skip(1), |name| {
-        std::env::var(name).ok()
-    }) {
-        Ok(Some(config)) => config,
-        Ok(None) => {
-            eprint!("{}", oss_local::USAGE);
-            return ExitCode::SUCCESS;
-        }
+    let config = match Cli::parse().args.into_config() {
+        Ok(config) => config,
         Err(err) => {
             eprintln!("chaos-oss-local: {err}");
             return ExitCode::from(2);

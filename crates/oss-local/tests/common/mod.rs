@@ -45,6 +45,10 @@ pub enum Sign {
         time: SystemTime,
         expires: Duration,
     },
+    /// V1 header, also signing these query names (as a client of those APIs does).
+    V1Extra(Vec<String>),
+    /// V4 header with these credentials (e.g. a temporary pair with its token).
+    V4Creds(Credentials),
     /// V1 presigned, expiring at `at`.
     PresignV1 {
         at: SystemTime,
@@ -183,6 +187,14 @@ impl Request {
         self.key = key.to_owned();
         self
     }
+    pub fn host(mut self, host: &str) -> Self {
+        self.host = Some(host.to_owned());
+        self
+    }
+    pub fn path(mut self, raw_path: &str) -> Self {
+        self.raw_path = Some(raw_path.to_owned());
+        self
+    }
     pub fn bucket(mut self, bucket: &str) -> Self {
         self.bucket = Some(bucket.to_owned());
         self
@@ -259,6 +271,19 @@ pub async fn try_send(addr: SocketAddr, r: Request) -> Result<Resp, String> {
         }
         Sign::V1 => {
             let signed = signer.sign_v1_header(&signable, &creds, now, &[]).unwrap();
+            add_headers = signed.headers;
+        }
+        Sign::V1Extra(extra) => {
+            let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+            let signed = signer
+                .sign_v1_header(&signable, &creds, now, &extra)
+                .unwrap();
+            add_headers = signed.headers;
+        }
+        Sign::V4Creds(creds) => {
+            let signed = signer
+                .sign_v4_header(&signable, creds, &V4Params::new(REGION, now))
+                .unwrap();
             add_headers = signed.headers;
         }
         Sign::PresignV4 { time, expires } => {

@@ -5,43 +5,25 @@ use crate::exit::CliError;
 use crate::output::Out;
 use crate::signal::wait_for_signal;
 
-/// Builds the server's argument list: `ossmp`'s own global credential and region flags (which clap consumed
-/// before `serve` could see them) go first, so anything written after `serve` still wins.
-fn server_args(global: &GlobalArgs, args: &[String]) -> Vec<String> {
-    let mut all = Vec::new();
-    if let Some(v) = &global.access_key_id {
-        all.extend(["--access-key-id".to_owned(), v.clone()]);
-    }
-    if let Some(v) = &global.access_key_secret {
-        all.extend(["--access-key-secret".to_owned(), v.clone()]);
-    }
-    if let Some(v) = &global.region {
-        all.extend(["--region".to_owned(), v.clone()]);
-    }
-    all.extend(args.iter().cloned());
-    all
+/// The server configuration: `serve`'s flags plus `ossmp`'s global key pair and region (their
+/// flags or `OSS_ACCESS_KEY_ID` / `OSS_ACCESS_KEY_SECRET` / `OSS_REGION`).
+pub(crate) fn server_config(
+    global: &GlobalArgs,
+    args: ServeArgs,
+) -> Result<oss_local::Config, CliError> {
+    args.server
+        .into_config(
+            global.access_key_id.clone(),
+            global.access_key_secret.clone(),
+            global.region.clone(),
+        )
+        .map_err(|e| CliError::usage(e.to_string()).hint("see `ossmp serve --help`"))
 }
 
 /// `ossmp serve`.
 pub(crate) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let out = Out::new(global);
-    let config = match oss_local::Config::from_args(server_args(global, &args.args), |n| {
-        std::env::var(n).ok()
-    }) {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            out.result(format!(
-                "usage: ossmp serve [FLAGS]\n\n{}",
-                oss_local::USAGE
-            ));
-            return Ok(());
-        }
-        Err(e) => {
-            return Err(CliError::usage(e.to_string())
-                .hint("see `ossmp serve --help`")
-                .into());
-        }
-    };
+    let config = server_config(global, args)?;
     let buckets = config.buckets.clone();
     let server = oss_local::Server::start(config).await?;
     let endpoint = server.endpoint();
@@ -68,33 +50,4 @@ pub(crate) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
     let _ = wait_for_signal().await;
     server.shutdown().await;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::{Cli, Command};
-    use clap::Parser;
-
-    #[test]
-    fn global_credentials_are_forwarded_first() {
-        let cli = Cli::try_parse_from([
-            "ossmp",
-            "serve",
-            "--access-key-id",
-            "ak",
-            "--access-key-secret",
-            "sk",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .unwrap();
-        let Command::Serve(s) = cli.command else {
-            panic!("not serve")
-        };
-        let all = server_args(&cli.global, &s.args);
-        let pos = |flag: &str| all.iter().position(|a| a == flag);
-        assert!(pos("--access-key-id").is_some() && pos("--access-key-secret").is_some());
-        assert_eq!(all.last().map(String::as_str), Some("127.0.0.1:0"));
-    }
 }

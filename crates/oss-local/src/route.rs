@@ -1,0 +1,415 @@
+//! Which operation a request is: one explicit table keyed by (method, level, set of
+//! sub-resources, copy source). A request that matches no row is refused with `501
+//! NotImplemented` before anything else happens, so an operation the server does not know can
+//! never be misread as a plain object or bucket operation (a `PUT ?acl` that overwrites the
+//! object, a `DELETE ?tagging` that deletes it).
+
+use crate::error::OssError;
+
+/// Every query name OSS treats as a sub-resource: the union of the signed lists of the
+/// official SDKs (Python `oss2`, Go and Python v2). V1 signatures cover them, and routing
+/// looks at them; any other query name is a plain parameter and is ignored unless the
+/// operation reads it. Names starting with `x-oss-` are sub-resources too (see
+/// [`is_subresource`]).
+pub(crate) const SUBRESOURCES: &[&str] = &[
+    "accessPoint",
+    "accessPointPolicy",
+    "acl",
+    "append",
+    "asyncFetch",
+    "bucketArchiveDirectRead",
+    "bucketInfo",
+    "callback",
+    "callback-var",
+    "cloudboxes",
+    "cname",
+    "comp",
+    "continuation-token",
+    "cors",
+    "delete",
+    "encryption",
+    "endTime",
+    "group",
+    "httpsConfig",
+    "inventory",
+    "inventoryId",
+    "lifecycle",
+    "link",
+    "live",
+    "location",
+    "logging",
+    "metaQuery",
+    "objectInfo",
+    "objectMeta",
+    "partNumber",
+    "policy",
+    "position",
+    "publicAccessBlock",
+    "qos",
+    "qosInfo",
+    "qosRequester",
+    "redundancyTransition",
+    "referer",
+    "regionList",
+    "replication",
+    "replicationLocation",
+    "replicationProgress",
+    "requestPayment",
+    "requesterQosInfo",
+    "resourceGroup",
+    "resourcePool",
+    "resourcePoolBuckets",
+    "resourcePoolInfo",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
+    "restore",
+    "security-token",
+    "sequential",
+    "startTime",
+    "stat",
+    "status",
+    "style",
+    "styleName",
+    "symlink",
+    "tagging",
+    "transferAcceleration",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "versioning",
+    "versions",
+    "vod",
+    "website",
+    "worm",
+    "wormExtend",
+    "wormId",
+];
+
+/// Sub-resources that say how a request is authenticated or billed, not what it does: any
+/// operation accepts them.
+const NEUTRAL: &[&str] = &[
+    "security-token",
+    "x-oss-security-token",
+    "x-oss-signature-version",
+    "x-oss-credential",
+    "x-oss-date",
+    "x-oss-expires",
+    "x-oss-signature",
+    "x-oss-additional-headers",
+    "x-oss-request-payer",
+    "x-oss-traffic-limit",
+];
+
+/// Whether OSS treats query name `name` as a sub-resource.
+pub(crate) fn is_subresource(name: &str) -> bool {
+    name.starts_with("x-oss-") || SUBRESOURCES.contains(&name)
+}
+
+/// What a request addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Level {
+    /// `/` without a bucket.
+    Service,
+    /// A bucket (empty key).
+    Bucket,
+    /// An object.
+    Object,
+}
+
+/// The operations the server implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    PutBucket,
+    ListUploads,
+    ListObjects,
+    Initiate,
+    UploadPart,
+    UploadPartCopy,
+    Complete,
+    Abort,
+    ListParts,
+    PutObject,
+    GetObject,
+    HeadObject,
+    DeleteObject,
+}
+
+/// One row of the routing table.
+#[derive(Debug)]
+pub(crate) struct Route {
+    /// The operation's name in the OSS API reference.
+    pub(crate) name: &'static str,
+    pub(crate) op: Op,
+    pub(crate) method: &'static str,
+    pub(crate) level: Level,
+    /// Sub-resources the request must carry.
+    pub(crate) required: &'static [&'static str],
+    /// Sub-resources the operation also reads (beside [`NEUTRAL`] ones).
+    pub(crate) optional: &'static [&'static str],
+    /// `Some(true)`: only with `x-oss-copy-source`; `Some(false)`: only without it.
+    pub(crate) copy_source: Option<bool>,
+}
+
+const RESPONSE_OVERRIDES: &[&str] = &[
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
+];
+
+const fn route(
+    name: &'static str,
+    op: Op,
+    method: &'static str,
+    level: Level,
+    required: &'static [&'static str],
+) -> Route {
+    Route {
+        name,
+        op,
+        method,
+        level,
+        required,
+        optional: &[],
+        copy_source: None,
+    }
+}
+
+const fn with_copy(mut r: Route, copy: bool) -> Route {
+    r.copy_source = Some(copy);
+    r
+}
+
+const fn with_optional(mut r: Route, optional: &'static [&'static str]) -> Route {
+    r.optional = optional;
+    r
+}
+
+/// Every operation the server implements. Anything else is `NotImplemented`.
+pub(crate) const ROUTES: &[Route] = &[
+    route("PutBucket", Op::PutBucket, "PUT", Level::Bucket, &[]),
+    with_optional(
+        route("ListObjects", Op::ListObjects, "GET", Level::Bucket, &[]),
+        &["continuation-token"],
+    ),
+    route(
+        "ListMultipartUploads",
+        Op::ListUploads,
+        "GET",
+        Level::Bucket,
+        &["uploads"],
+    ),
+    with_optional(
+        route(
+            "InitiateMultipartUpload",
+            Op::Initiate,
+            "POST",
+            Level::Object,
+            &["uploads"],
+        ),
+        &["sequential"],
+    ),
+    with_copy(
+        route(
+            "UploadPart",
+            Op::UploadPart,
+            "PUT",
+            Level::Object,
+            &["partNumber", "uploadId"],
+        ),
+        false,
+    ),
+    with_copy(
+        route(
+            "UploadPartCopy",
+            Op::UploadPartCopy,
+            "PUT",
+            Level::Object,
+            &["partNumber", "uploadId"],
+        ),
+        true,
+    ),
+    route(
+        "CompleteMultipartUpload",
+        Op::Complete,
+        "POST",
+        Level::Object,
+        &["uploadId"],
+    ),
+    route(
+        "AbortMultipartUpload",
+        Op::Abort,
+        "DELETE",
+        Level::Object,
+        &["uploadId"],
+    ),
+    route(
+        "ListParts",
+        Op::ListParts,
+        "GET",
+        Level::Object,
+        &["uploadId"],
+    ),
+    with_copy(
+        route("PutObject", Op::PutObject, "PUT", Level::Object, &[]),
+        false,
+    ),
+    with_optional(
+        route("GetObject", Op::GetObject, "GET", Level::Object, &[]),
+        RESPONSE_OVERRIDES,
+    ),
+    route("HeadObject", Op::HeadObject, "HEAD", Level::Object, &[]),
+    route(
+        "DeleteObject",
+        Op::DeleteObject,
+        "DELETE",
+        Level::Object,
+        &[],
+    ),
+];
+
+/// Headers that ask for behaviour the server does not have; a request carrying one is refused
+/// rather than served without it.
+const UNSUPPORTED_HEADERS: &[&str] = &[
+    "x-oss-callback",
+    "x-oss-callback-var",
+    "x-oss-server-side-encryption",
+    "x-oss-server-side-encryption-key-id",
+    "x-oss-server-side-data-encryption",
+    "x-oss-process",
+    "x-oss-tagging",
+    "x-oss-object-acl",
+];
+
+/// The route of a request, or the `NotImplemented` error naming what was not understood.
+pub(crate) fn route_of<'q>(
+    method: &str,
+    level: Level,
+    query_names: impl IntoIterator<Item = &'q str>,
+    has_header: impl Fn(&str) -> bool,
+) -> Result<&'static Route, OssError> {
+    let mut subresources: Vec<&str> = query_names
+        .into_iter()
+        .filter(|n| is_subresource(n) && !NEUTRAL.contains(n))
+        .collect();
+    subresources.sort_unstable();
+    subresources.dedup();
+    let copy = has_header("x-oss-copy-source");
+    let found = ROUTES.iter().find(|r| {
+        r.method == method
+            && r.level == level
+            && r.copy_source.is_none_or(|c| c == copy)
+            && r.required.iter().all(|s| subresources.contains(s))
+            && subresources
+                .iter()
+                .all(|s| r.required.contains(s) || r.optional.contains(s))
+    });
+    let Some(found) = found else {
+        if !["GET", "PUT", "POST", "DELETE", "HEAD"].contains(&method) {
+            return Err(OssError::method_not_allowed());
+        }
+        let what = if subresources.is_empty() {
+            format!("{method} on {}", level_name(level))
+        } else {
+            format!(
+                "{method} on {} with ?{}",
+                level_name(level),
+                subresources.join("&")
+            )
+        };
+        return Err(OssError::not_implemented(&what));
+    };
+    if let Some(header) = UNSUPPORTED_HEADERS.iter().find(|h| has_header(h)) {
+        return Err(OssError::not_implemented(&format!(
+            "The {header} header ({})",
+            found.name
+        )));
+    }
+    Ok(found)
+}
+
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Service => "the service",
+        Level::Bucket => "a bucket",
+        Level::Object => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(method: &str, level: Level, query: &[&str], copy: bool) -> Option<Op> {
+        route_of(method, level, query.iter().copied(), |h| {
+            copy && h == "x-oss-copy-source"
+        })
+        .ok()
+        .map(|r| r.op)
+    }
+
+    #[test]
+    fn the_table_routes_what_it_lists_and_nothing_else() {
+        assert_eq!(
+            op("PUT", Level::Object, &["partNumber", "uploadId"], false),
+            Some(Op::UploadPart)
+        );
+        assert_eq!(
+            op("PUT", Level::Object, &["uploadId", "partNumber"], true),
+            Some(Op::UploadPartCopy)
+        );
+        assert_eq!(
+            op("PUT", Level::Object, &["x-oss-signature", "foo"], false),
+            Some(Op::PutObject)
+        );
+        assert_eq!(op("PUT", Level::Object, &[], true), None);
+        assert_eq!(op("PUT", Level::Object, &["acl"], false), None);
+        assert_eq!(op("PUT", Level::Object, &["partNumber"], false), None);
+        assert_eq!(op("DELETE", Level::Object, &["tagging"], false), None);
+        assert_eq!(op("GET", Level::Bucket, &["acl"], false), None);
+        assert_eq!(op("GET", Level::Object, &["x-oss-process"], false), None);
+        assert_eq!(
+            op("GET", Level::Object, &["response-content-type"], false),
+            Some(Op::GetObject)
+        );
+        assert_eq!(
+            op("POST", Level::Object, &["uploads", "sequential"], false),
+            Some(Op::Initiate)
+        );
+        assert_eq!(op("POST", Level::Object, &["sequential"], false), None);
+    }
+
+    #[test]
+    fn every_routed_sub_resource_is_a_known_sub_resource() {
+        for r in ROUTES {
+            for s in r.required.iter().chain(r.optional) {
+                assert!(is_subresource(s), "{} uses {s}", r.name);
+            }
+        }
+        let mut sorted = SUBRESOURCES.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted, SUBRESOURCES, "keep SUBRESOURCES sorted and unique");
+    }
+
+    #[test]
+    fn no_two_routes_overlap() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                let same_shape = a.method == b.method
+                    && a.level == b.level
+                    && a.required == b.required
+                    && (a.copy_source.is_none()
+                        || b.copy_source.is_none()
+                        || a.copy_source == b.copy_source);
+                assert!(!same_shape, "{} and {} overlap", a.name, b.name);
+            }
+        }
+    }
+}
