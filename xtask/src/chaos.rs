@@ -48,49 +48,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             return Err(format!("chaos: {name} wants a number, got `{v}`"));
         }
     }
-    let mut long = cargo();
-    long.args([
-        "test",
-        "--release",
-        "-p",
-        "oss-chaos",
-        "--test",
-        "chaos",
-        "--",
-        "--ignored",
-        "--nocapture",
-        "chaos_long",
-    ])
-    .env("CHAOS_SECS", &secs)
-    .env("CHAOS_MAX_MIB", &max_mib);
-    let mut crash = cargo();
-    crash
-        .args([
-            "test",
-            "--release",
-            "-p",
-            "oss-chaos",
-            "--test",
-            "crash",
-            "--",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env("CRASH_KILLS", &kills);
-    let mut mixed = cargo();
-    mixed
-        .args([
-            "test",
-            "--release",
-            "-p",
-            "oss-chaos",
-            "--test",
-            "mixed",
-            "--",
-            "--nocapture",
-        ])
-        .env("MIXED_ROUNDS", &rounds);
+    let mut long = chaos_test("chaos", &["--ignored", "chaos_long"]);
+    long.env("CHAOS_SECS", &secs).env("CHAOS_MAX_MIB", &max_mib);
+    let mut crash = chaos_test("crash", &["--test-threads", "1"]);
+    crash.env("CRASH_KILLS", &kills);
+    let mut mixed = chaos_test("mixed", &[]);
+    mixed.env("MIXED_ROUNDS", &rounds);
     if let Some(seed) = &seed {
         long.env("CHAOS_SEED", seed);
         crash.env("CHAOS_SEED", seed);
@@ -99,4 +62,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     run_step("chaos: uploads under faults", &mut long)?;
     run_step("chaos: SIGKILL and resume", &mut crash)?;
     run_step("chaos: mixed disruptions of ossmp cp", &mut mixed)
+}
+
+/// `cargo test --release -p oss-chaos --test NAME -- --nocapture EXTRA...`.
+fn chaos_test(name: &str, extra: &[&str]) -> std::process::Command {
+    let mut cmd = cargo();
+    cmd.args(["test", "--release", "-p", "oss-chaos", "--test", name])
+        .args(["--", "--nocapture"])
+        .args(extra);
+    cmd
 }

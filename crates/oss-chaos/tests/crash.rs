@@ -15,11 +15,11 @@
 mod procs;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use oss_chaos::evidence::{Journal, PartFiles, journals, part_files};
-use oss_chaos::{AK, BUCKET, REGION, SK, client, crc64, data, fast_retry, local_config};
+use oss_chaos::{BUCKET, client, crc64, data, fast_retry, local_config};
 use procs::ServerProcess;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -31,31 +31,14 @@ fn kills(default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// `ossmp cp` with an isolated HOME (no profile file, no user cache) and env credentials.
+/// `ossmp --json --quiet cp SRC oss://BUCKET/KEY` in 100 KiB parts, 3 at a time.
 fn ossmp_cp(home: &Path, endpoint: &str, src: &Path, key: &str, cp_dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chaos-ossmp"));
-    cmd.env_clear()
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("OSS_ACCESS_KEY_ID", AK)
-        .env("OSS_ACCESS_KEY_SECRET", SK)
-        .args([
-            "--endpoint",
-            endpoint,
-            "--region",
-            REGION,
-            "--path-style",
-            "--json",
-            "--quiet",
-        ])
-        .arg("cp")
+    let mut cmd = procs::ossmp(home, endpoint);
+    cmd.args(["--json", "--quiet", "cp"])
         .arg(src)
         .arg(format!("oss://{BUCKET}/{key}"))
         .args(["--part-size", "100KiB", "--jobs", "3", "--checkpoint-dir"])
-        .arg(cp_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .arg(cp_dir);
     cmd
 }
 

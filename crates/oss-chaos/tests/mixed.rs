@@ -31,7 +31,7 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt as _;
-use oss_chaos::{AK, BUCKET, REGION, SK, client, data, fast_retry};
+use oss_chaos::{BUCKET, client, data, fast_retry};
 use procs::ServerProcess;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -84,42 +84,16 @@ impl Run<'_> {
     /// `ossmp --json cp SRC oss://BUCKET/KEY` with the test's isolated HOME; `ulimit_blocks`
     /// runs it under a file-size limit (SIGXFSZ ignored) to fail checkpoint writes.
     fn cp(&self, src: &str, key: &str, jobs: u32, ulimit_blocks: Option<u32>) -> Command {
-        let bin = env!("CARGO_BIN_EXE_chaos-ossmp");
-        let mut cmd = match ulimit_blocks {
-            Some(blocks) => {
-                let mut c = Command::new("sh");
-                c.args([
-                    "-c",
-                    &format!("trap '' XFSZ; ulimit -f {blocks} && exec \"$0\" \"$@\""),
-                    bin,
-                ]);
-                c
-            }
-            None => Command::new(bin),
-        };
-        cmd.env_clear()
-            .env("HOME", self.home)
-            .env("XDG_CONFIG_HOME", self.home.join("config"))
-            .env("XDG_CACHE_HOME", self.home.join("cache"))
-            .env("OSS_ACCESS_KEY_ID", AK)
-            .env("OSS_ACCESS_KEY_SECRET", SK)
-            .args([
-                "--endpoint",
-                &self.endpoint,
-                "--region",
-                REGION,
-                "--path-style",
-                "--json",
-            ])
-            .args(["cp", src, &format!("oss://{BUCKET}/{key}")])
+        let mut cmd = procs::ossmp(self.home, &self.endpoint);
+        cmd.args(["--json", "cp", src, &format!("oss://{BUCKET}/{key}")])
             .args(["--part-size", "100KiB", "--jobs", &jobs.to_string()])
             .args(["--config", "max_retries=2"])
             .arg("--checkpoint-dir")
-            .arg(self.home.join("checkpoints"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
+            .arg(self.home.join("checkpoints"));
+        match ulimit_blocks {
+            Some(blocks) => procs::under_file_size_limit(&cmd, blocks),
+            None => cmd,
+        }
     }
 }
 

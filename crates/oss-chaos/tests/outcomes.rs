@@ -13,7 +13,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt as _;
-use oss_chaos::{AK, BUCKET, REGION, SK, client, data, fast_retry, local_config};
+use oss_chaos::{BUCKET, REGION, client, data, fast_retry, local_config};
 use oss_local::{FaultConfig, FaultOp};
 
 /// A scratch HOME and an endpoint for `ossmp` runs.
@@ -32,19 +32,7 @@ impl Env {
 
     /// `ossmp` with an isolated HOME, env credentials and this endpoint (path style).
     fn ossmp(&self) -> Command {
-        let home = self.dir.path();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_chaos-ossmp"));
-        cmd.env_clear()
-            .env("HOME", home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("OSS_ACCESS_KEY_ID", AK)
-            .env("OSS_ACCESS_KEY_SECRET", SK)
-            .args(["--endpoint", &self.endpoint, "--path-style"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
+        procs::ossmp(self.dir.path(), &self.endpoint)
     }
 
     /// `ossmp --region R cp SRC oss://BUCKET/KEY --checkpoint-dir DIR EXTRA...`.
@@ -68,28 +56,6 @@ impl Env {
         std::fs::write(&p, bytes).unwrap();
         p
     }
-}
-
-/// `cmd` run by `sh` under `ulimit -f blocks` with SIGXFSZ ignored: every write past the limit
-/// fails with EFBIG, as writes to a full disk fail with ENOSPC.
-fn under_file_size_limit(cmd: &Command, blocks: u32) -> Command {
-    let mut limited = Command::new("sh");
-    limited
-        .arg("-c")
-        .arg(format!(
-            "trap '' XFSZ; ulimit -f {blocks} && exec \"$0\" \"$@\""
-        ))
-        .arg(cmd.get_program())
-        .args(cmd.get_args())
-        .env_clear()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in cmd.get_envs() {
-        if let Some(v) = v {
-            limited.env(k, v);
-        }
-    }
-    limited
 }
 
 /// Runs a command to its end without blocking the test's runtime (the server lives on it).
@@ -625,7 +591,7 @@ async fn checkpoint_write_failures_mid_upload_are_reported() {
     let bytes = data(4 * 1024 * 1024, 20);
     let src = env.file("src", &bytes);
     // 9 blocks of 512 bytes: the start-up probe (4 KiB) fits, a checkpoint of ~25 parts not.
-    let limited = under_file_size_limit(
+    let limited = procs::under_file_size_limit(
         &env.cp(&src, "full/obj", &["--part-size", "100KiB", "--json"]),
         9,
     );

@@ -1,5 +1,6 @@
-//! `oss-local` as a process (binary `chaos-oss-local`), so a test can SIGKILL it and bring it
-//! back on the same port and data directory.
+//! The real binaries as processes: `oss-local` (binary `chaos-oss-local`), so a test can
+//! SIGKILL it and bring it back on the same port and data directory, and `ossmp` (binary
+//! `chaos-ossmp`) isolated from the user's profile and cache.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_in_result)]
 
 use std::io::{BufRead as _, BufReader};
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use oss_chaos::{AK, BUCKET, SK};
+use oss_chaos::{AK, BUCKET, REGION, SK};
 
 /// A running `chaos-oss-local`.
 pub struct ServerProcess {
@@ -107,4 +108,43 @@ fn spawn(data_dir: &Path, listen: &str, args: &[String]) -> Option<(Child, Socke
             None
         }
     }
+}
+
+/// `ossmp --endpoint ENDPOINT --region R --path-style` with an isolated HOME (no profile
+/// file, no user cache), env credentials, no stdin and piped output; add the command after.
+pub fn ossmp(home: &Path, endpoint: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chaos-ossmp"));
+    cmd.env_clear()
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("OSS_ACCESS_KEY_ID", AK)
+        .env("OSS_ACCESS_KEY_SECRET", SK)
+        .args(["--endpoint", endpoint, "--region", REGION, "--path-style"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// `cmd` run by `sh` under `ulimit -f blocks` with SIGXFSZ ignored: every write past the limit
+/// fails with EFBIG, as writes to a full disk fail with ENOSPC.
+pub fn under_file_size_limit(cmd: &Command, blocks: u32) -> Command {
+    let mut limited = Command::new("sh");
+    limited
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {blocks} && exec \"$0\" \"$@\""
+        ))
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            limited.env(k, v);
+        }
+    }
+    limited
 }
