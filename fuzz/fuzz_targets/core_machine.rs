@@ -3,5 +3,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = oss_multipart_core::fuzz::run_machine(data);
+    let _ = oss_multipart_core::fuzz::run_machine(data, std::time::Instant::now());
 });

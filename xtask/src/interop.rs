@@ -7,8 +7,15 @@
 //! `listening on` line), runs `tests/interop`, stops the server, and ends with one
 //! `interop: PASS` / `interop: FAIL` line.
 //!
+//! Then it runs the official `oss2` SDK's own test suite (from its PyPI source package,
+//! downloaded into `target/oss2-suite`, never copied into the repository) against the same
+//! server through our harness `tests/oss2-suite` (its environment, the loopback-only guard
+//! and the list of excluded tests with their reasons): the files of [`OSS2_SUITE_V4`] signed
+//! with V4, then [`OSS2_SUITE_V1`] signed with V1.
+//!
 //! Environment: `OSS_INTEROP_PYTHON` picks the interpreter that creates the venv (default
-//! `python3`); `OSS_INTEROP_VENV` moves the venv; extra arguments go to pytest (e.g. `-k v1`).
+//! `python3`); `OSS_INTEROP_VENV` moves the venv; extra arguments go to pytest (e.g. `-k v1`)
+//! for `tests/interop` only; `OSS_INTEROP_OSS2_SUITE=0` skips the oss2 suite.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -21,8 +28,36 @@ use crate::util::{cargo, run_step, workspace_root};
 /// What the venv must contain; changing this list reinstalls.
 const REQUIREMENTS: &[&str] = &[
     "alibabacloud-oss-v2>=1.4,<2",
-    "oss2>=2.19,<3",
+    // The version whose source package's tests/ the oss2 suite runs.
+    "oss2==2.19.1",
     "pytest>=7,<10",
+    // Imported by oss2's own tests.
+    "mock>=4",
+];
+/// The oss2 source package whose `tests/` run against oss-local.
+const OSS2_SDIST: &str = "oss2==2.19.1";
+const OSS2_DIR: &str = "oss2-2.19.1";
+/// oss2 test files run with V4 signing.
+const OSS2_SUITE_V4: &[&str] = &[
+    "test_multipart.py",
+    "test_upload.py",
+    "test_download.py",
+    "test_iterator.py",
+    "test_crc64_combine.py",
+    "test_object.py",
+    "test_chinese.py",
+    "test_crypto_multipart.py",
+    "test_put_object_chunked.py",
+    "test_sign.py",
+    "test_traffic_limit.py",
+];
+/// oss2 test files run again with V1 signing (the ones whose requests differ most between
+/// the two signatures: sub-resources, Unicode headers, presigned URLs).
+const OSS2_SUITE_V1: &[&str] = &[
+    "test_multipart.py",
+    "test_object.py",
+    "test_chinese.py",
+    "test_sign.py",
 ];
 const AK: &str = "interop-ak";
 const SK: &str = "interop-secret";
@@ -62,10 +97,77 @@ fn run_inner(args: &[String]) -> Result<(), String> {
         .env_remove("http_proxy")
         .env_remove("ALL_PROXY")
         .env_remove("all_proxy");
-    let result = run_step("interop pytest", &mut pytest);
+    let mut result = run_step("interop pytest", &mut pytest);
+    if result.is_ok() && std::env::var("OSS_INTEROP_OSS2_SUITE").as_deref() != Ok("0") {
+        result = run_oss2_suite(&root, &python, &server.endpoint);
+    }
     server.stop();
     let _ = std::fs::remove_dir_all(&data_dir);
     result
+}
+
+/// Runs oss2's own tests (V4 then V1) against `endpoint`.
+fn run_oss2_suite(root: &Path, python: &Path, endpoint: &str) -> Result<(), String> {
+    let sdist = fetch_oss2_sdist(root, python)?;
+    let harness = root.join("tests").join("oss2-suite");
+    for (version, files) in [("v4", OSS2_SUITE_V4), ("v1", OSS2_SUITE_V1)] {
+        let mut pytest = Command::new(python);
+        pytest
+            .current_dir(&sdist)
+            .args([
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "oss2_harness",
+            ])
+            .args(files.iter().map(|f| format!("tests/{f}")))
+            .env("PYTHONPATH", &harness)
+            .env("OSS_TEST_ACCESS_KEY_ID", AK)
+            .env("OSS_TEST_ACCESS_KEY_SECRET", SK)
+            .env("OSS_TEST_ENDPOINT", endpoint)
+            .env("OSS_TEST_REGION", "cn-hangzhou")
+            .env("OSS_TEST_AUTH_VERSION", version)
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy");
+        run_step(&format!("interop oss2 suite ({version})"), &mut pytest)?;
+    }
+    Ok(())
+}
+
+/// Downloads and unpacks the oss2 source package once; returns its directory.
+fn fetch_oss2_sdist(root: &Path, python: &Path) -> Result<PathBuf, String> {
+    let dir = root.join("target").join("oss2-suite");
+    let unpacked = dir.join(OSS2_DIR);
+    if unpacked.join("tests").join("common.py").exists() {
+        return Ok(unpacked);
+    }
+    run_step(
+        "interop oss2 sdist",
+        Command::new(python)
+            .args(["-m", "pip", "download", "--disable-pip-version-check", "-q"])
+            .args(["--no-binary", ":all:", "--no-deps", "-d"])
+            .arg(&dir)
+            .arg(OSS2_SDIST),
+    )?;
+    let archive = dir.join(format!("{OSS2_DIR}.tar.gz"));
+    run_step(
+        "interop oss2 unpack",
+        Command::new(python)
+            .args([
+                "-c",
+                "import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])",
+            ])
+            .arg(&archive)
+            .arg(&dir),
+    )?;
+    Ok(unpacked)
 }
 
 fn venv_python(venv: &Path) -> PathBuf {

@@ -111,6 +111,9 @@
 
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
+// Public types that may grow are `#[non_exhaustive]` (as in rustls): the lints make that a
+// decision per type, and an exception carries its reason.
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 
 mod canon;
 mod credentials;

@@ -90,6 +90,21 @@ impl OssError {
         .ec("0015-00000101")
     }
 
+    pub(crate) fn bucket_not_empty(bucket: &str) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "BucketNotEmpty",
+            "The bucket you tried to delete is not empty: delete its objects and abort its \
+             multipart uploads first.",
+        )
+        .with("BucketName", bucket)
+        .ec("0015-00000301")
+    }
+
+    pub(crate) fn invalid_tag(message: &str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "InvalidTag", message.to_owned())
+    }
+
     pub(crate) fn no_such_key(key: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

@@ -40,6 +40,7 @@
 //! `oss-multipart` façade.
 
 mod addressing;
+mod attrs;
 mod auth;
 mod body;
 #[cfg(feature = "cli")]
@@ -50,6 +51,8 @@ mod error;
 mod fault;
 #[doc(hidden)]
 pub mod fuzzing;
+mod ops_attrs;
+mod ops_bucket;
 mod ops_multipart;
 mod ops_object;
 mod route;

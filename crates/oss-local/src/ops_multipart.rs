@@ -16,12 +16,15 @@ use oss_model::ops::{
 use oss_model::{EncodingType, PartNumber, url_encode_path};
 
 use crate::addressing::valid_bucket;
+use crate::attrs;
 use crate::auth::iso_ms;
 use crate::body::{fast_etag, quoted_hex, read_limited, stage};
 use crate::conditions::{self, Family, etag_eq};
 use crate::config::{EtagMode, StorageMode};
 use crate::error::OssError;
-use crate::ops_object::{list_limit, pieces, stage_err, stage_options, store_err, user_meta};
+use crate::ops_object::{
+    echo_sse, list_limit, pieces, stage_err, stage_options, store_err, user_meta,
+};
 use crate::service::{
     Ctx, OpError, OpResult, Req, blocking, content_md5, forbid_overwrite, set_header, xml_ok,
 };
@@ -42,6 +45,7 @@ pub(crate) async fn initiate(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         return Err(OssError::file_already_exists("0042-00000214").into());
     }
     let (content_type, meta) = user_meta(req);
+    let attrs = attrs::from_request(req)?;
     let upload = UploadMeta {
         id: String::new(),
         key: req.key.clone(),
@@ -50,6 +54,7 @@ pub(crate) async fn initiate(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         sequential: req.has_q("sequential"),
         content_type,
         user_meta: meta,
+        attrs,
     };
     let store = ctx.store.clone();
     let bucket = req.bucket.clone();
@@ -61,7 +66,11 @@ pub(crate) async fn initiate(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     out.bucket = req.bucket.clone();
     out.key = req.key.clone();
     out.upload_id = upload.id;
-    Ok(xml_ok(out.to_xml()))
+    let mut response = xml_ok(out.to_xml());
+    for (name, value) in echo_sse(&upload.attrs) {
+        set_header(&mut response, name, &value);
+    }
+    Ok(response)
 }
 
 fn part_number(req: &Req) -> Result<u32, OssError> {
@@ -74,7 +83,7 @@ fn part_number(req: &Req) -> Result<u32, OssError> {
 
 /// Looks the upload up and applies the sequential rule (a new part number may be at most one
 /// more than the highest so far).
-fn check_upload(ctx: &Ctx, req: &Req, number: u32) -> Result<(), OssError> {
+fn check_upload(ctx: &Ctx, req: &Req, number: u32) -> Result<UploadMeta, OssError> {
     let id = upload_id(req);
     let (meta, max) = ctx
         .store
@@ -86,7 +95,7 @@ fn check_upload(ctx: &Ctx, req: &Req, number: u32) -> Result<(), OssError> {
     if meta.sequential && number > max.unwrap_or(0) + 1 {
         return Err(OssError::part_not_sequential());
     }
-    Ok(())
+    Ok(meta)
 }
 
 fn part_response(part: &PartMeta, md5: Option<[u8; 16]>) -> Response<crate::body::RespBody> {
@@ -127,7 +136,7 @@ async fn commit(
 
 pub(crate) async fn upload_part(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     let number = part_number(req)?;
-    check_upload(ctx, req, number)?;
+    let upload = check_upload(ctx, req, number)?;
     let md5 = content_md5(req)?;
     let opts = stage_options(ctx, req, md5)?;
     let body = req
@@ -139,7 +148,11 @@ pub(crate) async fn upload_part(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         _ => md5,
     };
     let part = commit(ctx, req, number, staged).await?;
-    Ok(part_response(&part, reply_md5))
+    let mut response = part_response(&part, reply_md5);
+    for (name, value) in echo_sse(&upload.attrs) {
+        set_header(&mut response, name, &value);
+    }
+    Ok(response)
 }
 
 fn hex_md5(etag: &str) -> Option<[u8; 16]> {
@@ -148,7 +161,7 @@ fn hex_md5(etag: &str) -> Option<[u8; 16]> {
 }
 
 /// `x-oss-copy-source: /bucket/url-encoded-key[?versionId=..]`.
-fn copy_source(value: &str) -> Result<(String, String), OssError> {
+pub(crate) fn copy_source(value: &str) -> Result<(String, String), OssError> {
     let invalid = || {
         OssError::invalid_argument(
             "Copy Source must mention the source bucket and key: /sourcebucket/sourcekey.",
@@ -230,7 +243,7 @@ fn parse_copy_range(value: &str, size: u64) -> Result<(u64, u64), OssError> {
 }
 
 /// Copies byte ranges into a new temp file, checksumming as it goes (blocking).
-fn copy_pieces(
+pub(crate) fn copy_pieces(
     pieces: &[crate::body::Piece],
     temp: Option<std::path::PathBuf>,
     etag_mode: EtagMode,
@@ -341,6 +354,7 @@ pub(crate) async fn complete(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         Some(out)
     };
     let forbid = forbid_overwrite(req);
+    let acl = attrs::acl_header(req)?;
     let (content_type_hdr, _) = user_meta(req);
     let explicit_type = req
         .h("content-type")
@@ -364,6 +378,9 @@ pub(crate) async fn complete(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
             .map(|mut meta| {
                 if explicit_type {
                     meta.content_type = content_type_hdr;
+                }
+                if acl.is_some() {
+                    meta.attrs.acl = acl;
                 }
                 meta
             })
@@ -398,6 +415,9 @@ pub(crate) async fn complete(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         "x-oss-hash-crc64ecma",
         &meta.crc64.to_string(),
     );
+    for (name, value) in echo_sse(&meta.attrs) {
+        set_header(&mut response, name, &value);
+    }
     Ok(response)
 }
 
@@ -475,6 +495,7 @@ fn select_parts(
         multipart: true,
         content_type: upload.content_type.clone(),
         user_meta: upload.user_meta.clone(),
+        attrs: upload.attrs.clone(),
         last_modified: now,
         blob: String::new(),
         segments,

@@ -1,14 +1,15 @@
-//! Bucket and simple object operations: PutBucket, PutObject, GetObject, HeadObject,
-//! DeleteObject, ListObjects (V1 and V2).
+//! Simple object operations: PutObject, GetObject, HeadObject, DeleteObject, ListObjects
+//! (V1 and V2).
 
 use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use http::{Response, StatusCode};
-use oss_model::EncodingType;
 use oss_model::ops::{ListObjectsV1Output, ListObjectsV2Output, ObjectSummary};
+use oss_model::{EncodingType, url_encode};
 
+use crate::attrs::{self, SSE_HEADERS};
 use crate::auth::iso_ms;
 use crate::body::{Piece, StageError, StageOptions, empty, stage, stream_pieces};
 use crate::conditions::{self, Family};
@@ -18,7 +19,7 @@ use crate::ops_multipart::STORAGE_CLASS;
 use crate::service::{
     Ctx, OpError, OpResult, Req, blocking, content_md5, forbid_overwrite, set_header, xml_ok,
 };
-use crate::store::{ObjectMeta, StoreError};
+use crate::store::{Attrs, ObjectMeta, StoreError};
 
 /// Maps store errors for object requests.
 pub(crate) fn store_err(
@@ -30,23 +31,11 @@ pub(crate) fn store_err(
 ) -> OssError {
     match err {
         StoreError::NoSuchBucket => OssError::no_such_bucket(bucket),
+        StoreError::BucketNotEmpty => OssError::bucket_not_empty(bucket),
         StoreError::NoSuchKey => OssError::no_such_key(key),
         StoreError::NoSuchUpload => OssError::no_such_upload(upload_id, upload_ec),
         StoreError::Io(e) => e.into(),
     }
-}
-
-pub(crate) async fn put_bucket(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
-    if let Some(body) = req.take_body() {
-        // The CreateBucketConfiguration (storage class, redundancy) is accepted and ignored.
-        crate::body::read_limited(body, ctx.config.limits.max_xml_body).await?;
-    }
-    let store = ctx.store.clone();
-    let bucket = req.bucket.clone();
-    blocking(move || store.create_bucket(&bucket)).await??;
-    let mut response = Response::new(empty());
-    set_header(&mut response, "location", &format!("/{}", req.bucket));
-    Ok(response)
 }
 
 /// Headers stored with an object: Content-Type and `x-oss-meta-*`.
@@ -108,6 +97,7 @@ fn check_length(req: &Req, max: u64) -> Result<(), OssError> {
 pub(crate) async fn put_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     check_length(req, ctx.config.limits.max_body)?;
     let md5 = content_md5(req)?;
+    let attrs = attrs::from_request(req)?;
     let forbid = forbid_overwrite(req);
     if forbid && ctx.store.object_exists(&req.bucket, &req.key) {
         return Err(OssError::file_already_exists("0026-00000201").into());
@@ -129,7 +119,9 @@ pub(crate) async fn put_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         last_modified: req.now,
         blob: String::new(),
         segments: Vec::new(),
+        attrs,
     };
+    let sse = echo_sse(&object.attrs);
     let store = ctx.store.clone();
     let bucket = req.bucket.clone();
     let etag = staged.etag.clone();
@@ -146,7 +138,18 @@ pub(crate) async fn put_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     if let Some(md5) = md5 {
         set_header(&mut response, "content-md5", &B64.encode(md5));
     }
+    for (name, value) in sse {
+        set_header(&mut response, name, &value);
+    }
     Ok(response)
+}
+
+/// The server-side encryption headers to echo on a write of an object with `attrs`.
+pub(crate) fn echo_sse(attrs: &Attrs) -> Vec<(&'static str, String)> {
+    SSE_HEADERS
+        .iter()
+        .filter_map(|name| Some((*name, attrs.header(name)?.to_owned())))
+        .collect()
 }
 
 /// Parses `bytes=a-b`, `bytes=a-`, `bytes=-n`. `Ok(None)` = no (or ignorable) range, like OSS,
@@ -225,7 +228,7 @@ pub(crate) fn pieces(
     out
 }
 
-fn object_headers(response: &mut Response<crate::body::RespBody>, meta: &ObjectMeta) {
+pub(crate) fn object_headers(response: &mut Response<crate::body::RespBody>, meta: &ObjectMeta) {
     set_header(response, "etag", &meta.etag);
     set_header(response, "x-oss-hash-crc64ecma", &meta.crc64.to_string());
     set_header(
@@ -237,7 +240,28 @@ fn object_headers(response: &mut Response<crate::body::RespBody>, meta: &ObjectM
             "Normal"
         },
     );
-    set_header(response, "x-oss-storage-class", "Standard");
+    set_header(
+        response,
+        "x-oss-storage-class",
+        meta.attrs
+            .header("x-oss-storage-class")
+            .unwrap_or(STORAGE_CLASS),
+    );
+    for (name, value) in &meta.attrs.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    if !meta.attrs.tags.is_empty() {
+        set_header(
+            response,
+            "x-oss-tagging-count",
+            &meta.attrs.tags.len().to_string(),
+        );
+    }
     set_header(response, "content-type", &meta.content_type);
     set_header(response, "accept-ranges", "bytes");
     set_header(response, "last-modified", &http_date(meta.last_modified));
@@ -252,7 +276,7 @@ fn object_headers(response: &mut Response<crate::body::RespBody>, meta: &ObjectM
 }
 
 /// Unix seconds as an HTTP date.
-fn http_date(unix: i64) -> String {
+pub(crate) fn http_date(unix: i64) -> String {
     let t =
         std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(unix).unwrap_or(0));
     httpdate::fmt_http_date(t)
@@ -366,6 +390,192 @@ pub(crate) async fn delete_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     Ok(response)
 }
 
+/// Largest source CopyObject copies (OSS: 1 GB; larger objects are copied part by part
+/// with UploadPartCopy).
+const MAX_COPY_OBJECT: u64 = 1024 * 1024 * 1024;
+
+/// Whether a `x-oss-*-directive` header asks for REPLACE (default COPY).
+fn replace_directive(req: &Req, name: &'static str) -> Result<bool, OssError> {
+    match req.h(name) {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("COPY") => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("REPLACE") => Ok(true),
+        Some(v) => Err(OssError::invalid_argument(
+            "A directive must be COPY or REPLACE.",
+            name,
+            v,
+        )),
+    }
+}
+
+/// CopyObject: a whole object of at most 1 GB, metadata and tags copied or replaced.
+pub(crate) async fn copy_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
+    let (src_bucket, src_key) =
+        crate::ops_multipart::copy_source(req.h("x-oss-copy-source").unwrap_or_default())?;
+    let replace_meta = replace_directive(req, "x-oss-metadata-directive")?;
+    let replace_tags = replace_directive(req, "x-oss-tagging-directive")?;
+    let requested = attrs::from_request(req)?;
+    let src = ctx
+        .store
+        .head(&src_bucket, &src_key)
+        .map_err(|e| store_err(e, &src_bucket, &src_key, "", ""))?;
+    if !conditions::evaluate(req, &src, Family::CopySource)? {
+        let mut response = Response::new(empty());
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        return Ok(response);
+    }
+    if src.size > MAX_COPY_OBJECT {
+        return Err(OssError::invalid_argument(
+            "CopyObject copies objects of at most 1 GB: copy larger ones with UploadPartCopy.",
+            "x-oss-copy-source",
+            &src_key,
+        )
+        .into());
+    }
+    let forbid = forbid_overwrite(req);
+    if forbid && ctx.store.object_exists(&req.bucket, &req.key) {
+        return Err(OssError::file_already_exists("0026-00000201").into());
+    }
+    let pieces = if src.size == 0 {
+        Vec::new()
+    } else {
+        pieces(ctx, &src_bucket, &src, 0, src.size - 1)
+    };
+    let temp = match ctx.config.storage {
+        StorageMode::Disk => Some(ctx.store.temp_path()),
+        StorageMode::Discard => None,
+    };
+    let (etag_mode, fsync) = (ctx.config.etag, ctx.config.fsync);
+    let staged =
+        blocking(move || crate::ops_multipart::copy_pieces(&pieces, temp, etag_mode, fsync))
+            .await??;
+    let (content_type, user_meta, mut attrs) = if replace_meta {
+        let (content_type, meta) = user_meta(req);
+        (content_type, meta, requested.clone())
+    } else {
+        (
+            src.content_type.clone(),
+            src.user_meta.clone(),
+            src.attrs.clone(),
+        )
+    };
+    attrs.tags = if replace_tags {
+        requested.tags
+    } else {
+        src.attrs.tags.clone()
+    };
+    if req.h("x-oss-object-acl").is_some() {
+        attrs.acl = requested.acl;
+    }
+    let object = ObjectMeta {
+        key: req.key.clone(),
+        size: staged.size,
+        // A copy keeps the source's ETag, multipart or not, as OSS does.
+        etag: src.etag.clone(),
+        crc64: staged.crc64,
+        multipart: src.multipart,
+        content_type,
+        user_meta,
+        last_modified: req.now,
+        blob: String::new(),
+        segments: Vec::new(),
+        attrs,
+    };
+    let sse = echo_sse(&object.attrs);
+    let (etag, crc, modified) = (object.etag.clone(), staged.crc64, object.last_modified);
+    let store = ctx.store.clone();
+    let bucket = req.bucket.clone();
+    let result = blocking(move || store.put_object(&bucket, object, staged, forbid))
+        .await?
+        .map_err(|e| store_err(e, &req.bucket, &req.key, "", ""))?;
+    if result.is_err() {
+        return Err(OssError::file_already_exists("0026-00000201").into());
+    }
+    let mut out = String::from(oss_model::xml_write::DECLARATION);
+    oss_model::xml_write::open(&mut out, "CopyObjectResult");
+    oss_model::xml_write::element(&mut out, "ETag", &etag);
+    oss_model::xml_write::element(&mut out, "LastModified", &iso_ms(modified));
+    oss_model::xml_write::close(&mut out, "CopyObjectResult");
+    let mut response = xml_ok(out);
+    set_header(&mut response, "etag", &etag);
+    set_header(&mut response, "x-oss-hash-crc64ecma", &crc.to_string());
+    for (name, value) in sse {
+        set_header(&mut response, name, &value);
+    }
+    Ok(response)
+}
+
+/// Most keys one DeleteMultipleObjects request may name.
+const MAX_DELETE_KEYS: usize = 1000;
+
+/// DeleteMultipleObjects: `<Delete><Quiet>..</Quiet><Object><Key>..</Key></Object>..</Delete>`.
+/// Keys that do not exist count as deleted, as on OSS.
+pub(crate) async fn delete_multiple(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
+    let md5 = content_md5(req)?;
+    let body = match req.take_body() {
+        Some(body) => crate::body::read_limited(body, ctx.config.limits.max_xml_body).await?,
+        None => bytes::Bytes::new(),
+    };
+    if let Some(expected) = md5 {
+        use md5::Digest;
+        if <[u8; 16]>::from(md5::Md5::digest(&body)) != expected {
+            return Err(OssError::invalid_digest(false).into());
+        }
+    }
+    let root = oss_model::xml_read::parse_root(&body, "Delete", ctx.config.limits.max_xml_body)
+        .map_err(|_| OssError::malformed_xml())?;
+    let quiet = root
+        .bool_or_false("Quiet")
+        .map_err(|_| OssError::malformed_xml())?;
+    let encoded = req.url_encoding();
+    let mut keys = Vec::new();
+    for object in root.children("Object") {
+        let raw = object.text("Key").map_err(|_| OssError::malformed_xml())?;
+        let key = if encoded {
+            oss_model::url_decode("Key", raw).map_err(|_| OssError::malformed_xml())?
+        } else {
+            raw.to_owned()
+        };
+        crate::addressing::validate_key(&key)?;
+        if key.is_empty() {
+            return Err(OssError::malformed_xml().into());
+        }
+        keys.push(key);
+    }
+    if keys.is_empty() || keys.len() > MAX_DELETE_KEYS {
+        return Err(OssError::malformed_xml().into());
+    }
+    let store = ctx.store.clone();
+    let bucket = req.bucket.clone();
+    let deleted = keys.clone();
+    blocking(move || {
+        deleted
+            .iter()
+            .try_for_each(|key| store.delete_object(&bucket, key))
+    })
+    .await?
+    .map_err(|e| store_err(e, &req.bucket, "", "", ""))?;
+    let mut out = String::from(oss_model::xml_write::DECLARATION);
+    oss_model::xml_write::open(&mut out, "DeleteResult");
+    if encoded {
+        oss_model::xml_write::element(&mut out, "EncodingType", "url");
+    }
+    if !quiet {
+        for key in &keys {
+            oss_model::xml_write::open(&mut out, "Deleted");
+            let key = if encoded {
+                url_encode(key)
+            } else {
+                key.clone()
+            };
+            oss_model::xml_write::element(&mut out, "Key", &key);
+            oss_model::xml_write::close(&mut out, "Deleted");
+        }
+    }
+    oss_model::xml_write::close(&mut out, "DeleteResult");
+    Ok(xml_ok(out))
+}
+
 /// Parses a list size parameter (`max-keys`, `max-parts`, `max-uploads`): 1..=1000.
 pub(crate) fn list_limit(req: &Req, name: &'static str, default: usize) -> Result<usize, OssError> {
     match req.q(name) {
@@ -455,7 +665,11 @@ pub(crate) async fn list_objects(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
                 "Normal"
             }
             .to_owned();
-            entry.storage_class = STORAGE_CLASS.to_owned();
+            entry.storage_class = meta
+                .attrs
+                .header("x-oss-storage-class")
+                .unwrap_or(STORAGE_CLASS)
+                .to_owned();
             entry
         })
         .collect();

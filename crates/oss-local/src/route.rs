@@ -123,7 +123,20 @@ pub(crate) enum Level {
 /// The operations the server implements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
+    ListBuckets,
     PutBucket,
+    DeleteBucket,
+    GetBucketInfo,
+    GetBucketLocation,
+    ListLiveChannels,
+    DeleteMultiple,
+    GetObjectAcl,
+    PutObjectAcl,
+    GetObjectTagging,
+    PutObjectTagging,
+    DeleteObjectTagging,
+    GetObjectMeta,
+    CopyObject,
     ListUploads,
     ListObjects,
     Initiate,
@@ -193,7 +206,29 @@ const fn with_optional(mut r: Route, optional: &'static [&'static str]) -> Route
 
 /// Every operation the server implements. Anything else is `NotImplemented`.
 pub(crate) const ROUTES: &[Route] = &[
+    route("ListBuckets", Op::ListBuckets, "GET", Level::Service, &[]),
     route("PutBucket", Op::PutBucket, "PUT", Level::Bucket, &[]),
+    route(
+        "DeleteBucket",
+        Op::DeleteBucket,
+        "DELETE",
+        Level::Bucket,
+        &[],
+    ),
+    route(
+        "GetBucketInfo",
+        Op::GetBucketInfo,
+        "GET",
+        Level::Bucket,
+        &["bucketInfo"],
+    ),
+    route(
+        "GetBucketLocation",
+        Op::GetBucketLocation,
+        "GET",
+        Level::Bucket,
+        &["location"],
+    ),
     with_optional(
         route("ListObjects", Op::ListObjects, "GET", Level::Bucket, &[]),
         &["continuation-token"],
@@ -260,11 +295,71 @@ pub(crate) const ROUTES: &[Route] = &[
         route("PutObject", Op::PutObject, "PUT", Level::Object, &[]),
         false,
     ),
+    with_copy(
+        route("CopyObject", Op::CopyObject, "PUT", Level::Object, &[]),
+        true,
+    ),
     with_optional(
         route("GetObject", Op::GetObject, "GET", Level::Object, &[]),
         RESPONSE_OVERRIDES,
     ),
     route("HeadObject", Op::HeadObject, "HEAD", Level::Object, &[]),
+    route(
+        "ListLiveChannel",
+        Op::ListLiveChannels,
+        "GET",
+        Level::Bucket,
+        &["live"],
+    ),
+    route(
+        "DeleteMultipleObjects",
+        Op::DeleteMultiple,
+        "POST",
+        Level::Bucket,
+        &["delete"],
+    ),
+    route(
+        "GetObjectACL",
+        Op::GetObjectAcl,
+        "GET",
+        Level::Object,
+        &["acl"],
+    ),
+    route(
+        "PutObjectACL",
+        Op::PutObjectAcl,
+        "PUT",
+        Level::Object,
+        &["acl"],
+    ),
+    route(
+        "GetObjectTagging",
+        Op::GetObjectTagging,
+        "GET",
+        Level::Object,
+        &["tagging"],
+    ),
+    route(
+        "PutObjectTagging",
+        Op::PutObjectTagging,
+        "PUT",
+        Level::Object,
+        &["tagging"],
+    ),
+    route(
+        "DeleteObjectTagging",
+        Op::DeleteObjectTagging,
+        "DELETE",
+        Level::Object,
+        &["tagging"],
+    ),
+    route(
+        "GetObjectMeta",
+        Op::GetObjectMeta,
+        "HEAD",
+        Level::Object,
+        &["objectMeta"],
+    ),
     route(
         "DeleteObject",
         Op::DeleteObject,
@@ -276,16 +371,7 @@ pub(crate) const ROUTES: &[Route] = &[
 
 /// Headers that ask for behaviour the server does not have; a request carrying one is refused
 /// rather than served without it.
-const UNSUPPORTED_HEADERS: &[&str] = &[
-    "x-oss-callback",
-    "x-oss-callback-var",
-    "x-oss-server-side-encryption",
-    "x-oss-server-side-encryption-key-id",
-    "x-oss-server-side-data-encryption",
-    "x-oss-process",
-    "x-oss-tagging",
-    "x-oss-object-acl",
-];
+const UNSUPPORTED_HEADERS: &[&str] = &["x-oss-callback", "x-oss-callback-var", "x-oss-process"];
 
 /// The route of a request, or the `NotImplemented` error naming what was not understood.
 pub(crate) fn route_of<'q>(
@@ -368,10 +454,19 @@ mod tests {
             op("PUT", Level::Object, &["x-oss-signature", "foo"], false),
             Some(Op::PutObject)
         );
-        assert_eq!(op("PUT", Level::Object, &[], true), None);
-        assert_eq!(op("PUT", Level::Object, &["acl"], false), None);
+        assert_eq!(op("PUT", Level::Object, &[], true), Some(Op::CopyObject));
+        assert_eq!(
+            op("PUT", Level::Object, &["acl"], false),
+            Some(Op::PutObjectAcl)
+        );
+        assert_eq!(op("PUT", Level::Object, &["acl", "tagging"], false), None);
+        assert_eq!(op("PUT", Level::Object, &["symlink"], false), None);
         assert_eq!(op("PUT", Level::Object, &["partNumber"], false), None);
-        assert_eq!(op("DELETE", Level::Object, &["tagging"], false), None);
+        assert_eq!(
+            op("DELETE", Level::Object, &["tagging"], false),
+            Some(Op::DeleteObjectTagging)
+        );
+        assert_eq!(op("DELETE", Level::Object, &["versionId"], false), None);
         assert_eq!(op("GET", Level::Bucket, &["acl"], false), None);
         assert_eq!(op("GET", Level::Object, &["x-oss-process"], false), None);
         assert_eq!(

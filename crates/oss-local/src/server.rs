@@ -83,9 +83,12 @@ impl Server {
                 path: data_dir.clone(),
                 source,
             })?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         for bucket in &config.buckets {
             store
-                .create_bucket(bucket)
+                .create_bucket(bucket, now)
                 .map_err(|source| StartError::DataDir {
                     path: data_dir.clone(),
                     source,

@@ -18,7 +18,7 @@ use crate::error::OssError;
 use crate::fault::{Fault, Faults};
 use crate::route::{self, Level, Op};
 use crate::store::Store;
-use crate::{ops_multipart, ops_object};
+use crate::{ops_attrs, ops_bucket, ops_multipart, ops_object};
 
 /// Shared state of a running server.
 pub(crate) struct Ctx {
@@ -154,11 +154,24 @@ impl Op {
             Self::Abort => FaultOp::Abort,
             Self::ListParts => FaultOp::ListParts,
             Self::ListUploads => FaultOp::ListUploads,
-            Self::PutObject => FaultOp::PutObject,
+            Self::PutObject | Self::CopyObject => FaultOp::PutObject,
             Self::GetObject => FaultOp::GetObject,
             Self::HeadObject => FaultOp::HeadObject,
             Self::DeleteObject => FaultOp::DeleteObject,
-            Self::PutBucket | Self::ListObjects => return None,
+            Self::ListBuckets
+            | Self::PutBucket
+            | Self::DeleteBucket
+            | Self::GetBucketInfo
+            | Self::GetBucketLocation
+            | Self::ListLiveChannels
+            | Self::DeleteMultiple
+            | Self::GetObjectAcl
+            | Self::PutObjectAcl
+            | Self::GetObjectTagging
+            | Self::PutObjectTagging
+            | Self::DeleteObjectTagging
+            | Self::GetObjectMeta
+            | Self::ListObjects => return None,
         })
     }
 
@@ -289,9 +302,8 @@ async fn dispatch(
     )?;
     // Refused before any state changes.
     let op = route?.op;
-    let Some(bucket) = target.bucket else {
-        return Err(OssError::not_implemented("ListBuckets").into());
-    };
+    // Only ListBuckets routes at the service level; it has no bucket.
+    let bucket = target.bucket.unwrap_or_default();
     let fault = op
         .fault_op()
         .map_or(Fault::None, |f| ctx.faults.draw(f, op.has_body()));
@@ -311,7 +323,20 @@ async fn dispatch(
         virtual_host,
     };
     let result = match op {
-        Op::PutBucket => ops_object::put_bucket(ctx, &mut req).await,
+        Op::ListBuckets => ops_bucket::list_buckets(ctx, &mut req).await,
+        Op::PutBucket => ops_bucket::put_bucket(ctx, &mut req).await,
+        Op::DeleteBucket => ops_bucket::delete_bucket(ctx, &mut req).await,
+        Op::GetBucketInfo => ops_bucket::get_bucket_info(ctx, &mut req).await,
+        Op::GetBucketLocation => ops_bucket::get_bucket_location(ctx, &mut req).await,
+        Op::ListLiveChannels => ops_attrs::list_live_channels(ctx, &mut req).await,
+        Op::DeleteMultiple => ops_object::delete_multiple(ctx, &mut req).await,
+        Op::GetObjectAcl => ops_attrs::get_acl(ctx, &mut req).await,
+        Op::PutObjectAcl => ops_attrs::put_acl(ctx, &mut req).await,
+        Op::GetObjectTagging => ops_attrs::get_tagging(ctx, &mut req).await,
+        Op::PutObjectTagging => ops_attrs::put_tagging(ctx, &mut req).await,
+        Op::DeleteObjectTagging => ops_attrs::delete_tagging(ctx, &mut req).await,
+        Op::GetObjectMeta => ops_attrs::get_meta(ctx, &mut req).await,
+        Op::CopyObject => ops_object::copy_object(ctx, &mut req).await,
         Op::ListObjects => ops_object::list_objects(ctx, &mut req).await,
         Op::PutObject => ops_object::put_object(ctx, &mut req).await,
         Op::GetObject => ops_object::get_object(ctx, &mut req, false).await,

@@ -48,6 +48,32 @@ pub(crate) struct PartMeta {
     pub(crate) last_modified: i64,
 }
 
+/// What an object carries beside its bytes and user metadata: stored response headers
+/// (standard headers, storage class, server-side encryption), its ACL and its tags. Taken
+/// from PutObject, or from InitiateMultipartUpload for a multipart object.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Attrs {
+    /// Lower-case header names with their values, returned by HEAD and GET.
+    #[serde(default)]
+    pub(crate) headers: Vec<(String, String)>,
+    /// `private`, `public-read`, `public-read-write`; `None` is `default` (the bucket's).
+    #[serde(default)]
+    pub(crate) acl: Option<String>,
+    /// Tags, in the order they were given.
+    #[serde(default)]
+    pub(crate) tags: Vec<(String, String)>,
+}
+
+impl Attrs {
+    /// The stored value of `name`.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// Metadata of an upload in progress.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct UploadMeta {
@@ -59,6 +85,8 @@ pub(crate) struct UploadMeta {
     pub(crate) sequential: bool,
     pub(crate) content_type: String,
     pub(crate) user_meta: Vec<(String, String)>,
+    #[serde(default)]
+    pub(crate) attrs: Attrs,
 }
 
 /// One piece of an object body.
@@ -82,6 +110,8 @@ pub(crate) struct ObjectMeta {
     pub(crate) last_modified: i64,
     pub(crate) blob: String,
     pub(crate) segments: Vec<Segment>,
+    #[serde(default)]
+    pub(crate) attrs: Attrs,
 }
 
 struct Upload {
@@ -89,8 +119,17 @@ struct Upload {
     parts: BTreeMap<u32, PartMeta>,
 }
 
+/// `bucket.json`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct BucketMeta {
+    /// Creation time (unix seconds); 0 for buckets of older data directories.
+    #[serde(default)]
+    pub(crate) created: i64,
+}
+
 #[derive(Default)]
 struct Bucket {
+    meta: BucketMeta,
     objects: BTreeMap<String, ObjectMeta>,
     uploads: HashMap<String, Upload>,
 }
@@ -122,6 +161,7 @@ impl State {
 #[derive(Debug)]
 pub(crate) enum StoreError {
     NoSuchBucket,
+    BucketNotEmpty,
     NoSuchUpload,
     NoSuchKey,
     Io(io::Error),
@@ -260,7 +300,10 @@ impl Store {
             }
         }
         // 2. Objects.
-        let mut bucket = Bucket::default();
+        let mut bucket = Bucket {
+            meta: read_json(&dir.join("bucket.json"))?,
+            ..Bucket::default()
+        };
         let mut referenced = HashSet::new();
         for entry in fs::read_dir(dir.join("objects"))? {
             let path = entry?.path();
@@ -321,7 +364,7 @@ impl Store {
     }
 
     /// Creates a bucket (idempotent).
-    pub(crate) fn create_bucket(&self, name: &str) -> io::Result<()> {
+    pub(crate) fn create_bucket(&self, name: &str, now: i64) -> io::Result<()> {
         let mut state = self.lock();
         if state.buckets.contains_key(name) {
             return Ok(());
@@ -330,8 +373,55 @@ impl Store {
         for sub in ["objects", "blobs", "uploads"] {
             fs::create_dir_all(dir.join(sub))?;
         }
-        self.write_atomic(&dir.join("bucket.json"), b"{}")?;
-        state.buckets.insert(name.to_owned(), Bucket::default());
+        let meta = BucketMeta { created: now };
+        self.write_json(&dir.join("bucket.json"), &meta)?;
+        state.buckets.insert(
+            name.to_owned(),
+            Bucket {
+                meta,
+                ..Bucket::default()
+            },
+        );
+        Ok(())
+    }
+
+    /// Every bucket with its metadata, by name.
+    pub(crate) fn list_buckets(&self) -> Vec<(String, BucketMeta)> {
+        let state = self.lock();
+        state
+            .buckets
+            .iter()
+            .map(|(name, b)| (name.clone(), b.meta.clone()))
+            .collect()
+    }
+
+    /// The metadata of one bucket.
+    pub(crate) fn bucket_meta(&self, name: &str) -> Result<BucketMeta, StoreError> {
+        let state = self.lock();
+        state
+            .buckets
+            .get(name)
+            .map(|b| b.meta.clone())
+            .ok_or(StoreError::NoSuchBucket)
+    }
+
+    /// Deletes an empty bucket (no objects, no uploads in progress).
+    pub(crate) fn delete_bucket(&self, name: &str) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let b = state.buckets.get(name).ok_or(StoreError::NoSuchBucket)?;
+        if !b.objects.is_empty() || !b.uploads.is_empty() {
+            return Err(StoreError::BucketNotEmpty);
+        }
+        // Unlink the marker first: that is the commit point (start-up skips a bucket
+        // directory without it); the rest is removed at leisure.
+        let dir = self.bucket_dir(name);
+        fs::remove_file(dir.join("bucket.json"))?;
+        state.buckets.remove(name);
+        drop(state);
+        let doomed = self.temp_path();
+        if fs::rename(&dir, &doomed).is_ok() {
+            let _ = fs::remove_dir_all(doomed);
+        }
         Ok(())
     }
 
@@ -410,6 +500,28 @@ impl Store {
         }
     }
 
+    /// Changes an object's attributes (ACL, tags) in place: the metadata file is replaced
+    /// atomically, the body is untouched.
+    pub(crate) fn update_attrs(
+        &self,
+        bucket: &str,
+        key: &str,
+        change: impl FnOnce(&mut Attrs),
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .ok_or(StoreError::NoSuchBucket)?;
+        let meta = b.objects.get_mut(key).ok_or(StoreError::NoSuchKey)?;
+        let mut updated = meta.clone();
+        change(&mut updated.attrs);
+        let dir = self.bucket_dir(bucket);
+        self.write_json(&dir.join("objects").join(object_file(key)), &updated)?;
+        *meta = updated;
+        Ok(())
+    }
+
     pub(crate) fn delete_object(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
         let mut state = self.lock();
         let b = state
@@ -451,8 +563,10 @@ impl Store {
         bucket: &str,
         mut meta: UploadMeta,
     ) -> Result<UploadMeta, StoreError> {
-        meta.id = format!("{:032X}", rand::random::<u128>());
         meta.seq = self.next_seq();
+        // The initiation order first, then randomness: the ids of one key sort by initiation
+        // time, as OSS's do (clients and the oss2 iterator tests rely on it).
+        meta.id = format!("{:016X}{:016X}", meta.seq, rand::random::<u64>());
         let dir = self.bucket_dir(bucket).join("uploads").join(&meta.id);
         let mut state = self.lock();
         let b = state
@@ -716,6 +830,7 @@ mod tests {
             sequential: false,
             content_type: String::new(),
             user_meta: Vec::new(),
+            attrs: Attrs::default(),
         }
     }
 
@@ -741,7 +856,7 @@ mod tests {
     fn discarded_parts_live_in_the_index_only() {
         let root = tempfile::tempdir().unwrap();
         let store = Store::open(root.path(), false).unwrap();
-        store.create_bucket("b").unwrap();
+        store.create_bucket("b", 0).unwrap();
         let up = store.initiate("b", upload_meta("k")).unwrap();
         store
             .commit_part("b", &up.id, "k", 1, discarded(5), 1)
@@ -775,7 +890,7 @@ mod tests {
     fn a_discarded_part_replacing_a_persisted_one_removes_its_metadata() {
         let root = tempfile::tempdir().unwrap();
         let store = Store::open(root.path(), false).unwrap();
-        store.create_bucket("b").unwrap();
+        store.create_bucket("b", 0).unwrap();
         let up = store.initiate("b", upload_meta("k")).unwrap();
         let temp = store.temp_path();
         fs::write(&temp, b"abc").unwrap();

@@ -56,6 +56,9 @@
 //! ```
 
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+// Public types that may grow are `#[non_exhaustive]` (as in rustls): the lints make that a
+// decision per type, and an exception carries its reason.
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 
 mod codec;
 pub mod crc64;
@@ -74,10 +77,12 @@ mod request;
 mod service_error;
 pub mod spec;
 mod xml;
+pub use xml::read as xml_read;
+pub use xml::write as xml_write;
 
 pub use codec::{
-    EncodingType, content_md5, crc64_from_wire, crc64_to_wire, etag_for, url_decode, url_encode,
-    url_encode_path,
+    ContentMd5, EncodingType, content_md5, crc64_from_wire, crc64_to_wire, encode_query, etag_for,
+    url_decode, url_encode, url_encode_path,
 };
 pub use error::{DecodeError, EncodeError, ResponseError, ValidationError};
 pub use generated::error_codes::ErrorCode;

@@ -4,7 +4,6 @@
 use bytes::Bytes;
 use http::header::{ETAG, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::codec::crc64_from_wire;
 use crate::{DecodeError, EncodeError, ResponseError, ServiceError};
@@ -14,6 +13,7 @@ use crate::{DecodeError, EncodeError, ResponseError, ServiceError};
 /// Addressing (virtual host or path style), `Host`, `Date`, `Content-Length` and signing are
 /// the caller's business; this carries only what the operation itself owns.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OssRequest {
     /// HTTP method.
     pub method: Method,
@@ -46,18 +46,7 @@ impl OssRequest {
     /// The query in wire form (`uploads&uploadId=a%2Ab`): names and values percent-encoded
     /// (RFC 3986 unreserved characters kept), bare sub-resources without `=`.
     pub fn query_string(&self) -> String {
-        let mut out = String::new();
-        for (name, value) in &self.query {
-            if !out.is_empty() {
-                out.push('&');
-            }
-            out.extend(utf8_percent_encode(name, QUERY));
-            if !value.is_empty() {
-                out.push('=');
-                out.extend(utf8_percent_encode(value, QUERY));
-            }
-        }
-        out
+        crate::codec::encode_query(&self.query)
     }
 
     /// The decoded value of query parameter `name`, if present.
@@ -116,13 +105,6 @@ impl OssRequest {
         Ok(())
     }
 }
-
-/// Characters escaped in query names and values: everything but RFC 3986 unreserved.
-const QUERY: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
 
 /// One OSS operation: build its request, parse its response.
 pub trait Operation {

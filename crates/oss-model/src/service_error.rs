@@ -273,6 +273,7 @@ impl fmt::Display for ErrorCode {
 /// The code is not in the generated table.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown OSS error code")]
+#[non_exhaustive]
 pub struct UnknownErrorCode;
 
 impl FromStr for ErrorCode {

@@ -16,6 +16,10 @@ pub const CHECKPOINT_VERSION: u32 = 1;
 
 /// Identity of the local source, compared on resume to refuse a changed file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "plain data the driver fills in; a new field is a deliberate breaking change"
+)]
 pub struct SourceIdentity {
     /// Size in bytes.
     pub size: u64,
@@ -38,6 +42,7 @@ impl SourceIdentity {
 
 /// One confirmed part.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JournalEntry {
     /// Part number.
     pub part_number: u32,

@@ -1,8 +1,9 @@
 //! Fuzzing entry point: drives an [`Upload`] with an arbitrary sequence of inputs decoded from
 //! bytes, and checks the invariants that must hold whatever the network says.
 //!
-//! Used by `fuzz/fuzz_targets/core_machine.rs` and replayed on stable over the committed corpus
-//! by this crate's tests.
+//! Used by `fuzz/fuzz_targets/core_machine.rs` (`cfg(fuzzing)`) and replayed on stable over the
+//! committed corpus by this crate's tests (feature `sim`). Like the machine, it reads no clock:
+//! the harness passes the starting instant.
 
 use std::time::{Duration, Instant};
 
@@ -60,9 +61,8 @@ const CODES: [&str; 8] = [
 /// Runs one fuzz case. Panics only when an invariant of the machine is violated:
 /// progress decreased or exceeded the total, a request or second terminal event appeared after
 /// the terminal event. Returns the terminal event, if one was reached.
-pub fn run_machine(data: &[u8]) -> Option<Event> {
+pub fn run_machine(data: &[u8], t0: Instant) -> Option<Event> {
     let mut b = Bytes { data, pos: 0 };
-    let t0 = Instant::now();
     let mut now = t0;
     let mode = b.u8()?;
     let seed = b.u64().unwrap_or(0);

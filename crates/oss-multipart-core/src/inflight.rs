@@ -7,6 +7,10 @@ use crate::request::RequestId;
 
 /// A body read reported by the driver for an UploadPart/PutObject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "plain input the driver builds; a new field is a deliberate breaking change"
+)]
 pub struct BodyRead {
     /// Bytes read from the source (and sent).
     pub len: u64,
@@ -21,7 +25,7 @@ pub struct BodyRead {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Job {
     Initiate,
-    List(u32),
+    List,
     Part(u32),
     Hash(u32),
     Put,

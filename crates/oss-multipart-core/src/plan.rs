@@ -135,6 +135,7 @@ pub const STREAM_PARTS_PER_STEP: u32 = 1000;
 ///
 /// For streams, `len` is the most the part may hold; the driver reports how much it really read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct PartRange {
     /// 1-based part number.
     pub part_number: u32,

@@ -71,6 +71,7 @@ impl OpKind {
 
 /// One part in a Complete request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CompletePart {
     /// Part number.
     pub part_number: u32,

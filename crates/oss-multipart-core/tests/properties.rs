@@ -230,7 +230,7 @@ proptest! {
 
     #[test]
     fn machine_never_panics_on_arbitrary_inputs(data in proptest::collection::vec(any::<u8>(), 0..600)) {
-        let _ = oss_multipart_core::fuzz::run_machine(&data);
+        let _ = oss_multipart_core::fuzz::run_machine(&data, Instant::now());
     }
 }
 
@@ -260,7 +260,7 @@ fn fuzz_corpus_replays() {
         let path = entry.unwrap().path();
         let data = std::fs::read(&path).unwrap();
         if let Some(oss_multipart_core::Event::Completed(_)) =
-            oss_multipart_core::fuzz::run_machine(&data)
+            oss_multipart_core::fuzz::run_machine(&data, Instant::now())
         {
             completed.push(path.file_name().unwrap().to_string_lossy().into_owned());
         }

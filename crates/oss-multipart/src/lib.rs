@@ -87,9 +87,9 @@
 //! The wire-level items re-exported from `oss-model` for [`Client::send`] and
 //! [`Client::presign_op`] are the exception: the [`ops`] module, [`Operation`],
 //! [`BucketName`], [`ObjectKey`], [`PartNumber`], [`ErrorCode`], [`ServiceError`],
-//! [`HeadObjectOutput`], [`PutObjectOutput`], [`PartSummary`] and [`UploadSummary`] are
-//! **unstable**: they follow `oss-model`, and a minor release of this crate may change them
-//! when the wire model grows. Everything else here follows semver.
+//! [`HeadObjectOutput`], [`PutObjectOutput`], [`ObjectSummary`], [`PartSummary`] and
+//! [`UploadSummary`] are **unstable**: they follow `oss-model`, and a minor release of this
+//! crate may change them when the wire model grows. Everything else here follows semver.
 #![deny(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -130,7 +130,6 @@ pub use options::{
     MIN_TRAFFIC_LIMIT, ObjectAcl, ObjectOptions, ObjectRequest, OptionsError, StorageClass,
     parse_sse, parse_tagging,
 };
-pub use oss_model::ops::{HeadObjectOutput, PutObjectOutput};
 pub use presign::{PresignedPart, PresignedRequest, PresignedUpload};
 pub use progress::Progress;
 pub use upload::{
@@ -141,7 +140,9 @@ pub use oss_auth::{
     Credentials, CredentialsError, EnvProvider, ProvideCredentials, StaticProvider,
 };
 // Unstable tier (see "Stability" in the crate docs): the wire model, as `oss-model` has it.
-pub use oss_model::ops::{ObjectSummary, PartSummary, UploadSummary};
+pub use oss_model::ops::{
+    HeadObjectOutput, ObjectSummary, PartSummary, PutObjectOutput, UploadSummary,
+};
 pub use oss_model::{BucketName, ErrorCode, ObjectKey, Operation, PartNumber, ServiceError};
 pub use tokio_util::sync::CancellationToken;
 

@@ -4,25 +4,8 @@
 //! query names and values are encoded strictly. The signers receive the *decoded* bucket, key
 //! and query pairs, never this URL, which is why the addressing style cannot affect signatures.
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-
 use crate::config::Addressing;
 use crate::error::ConfigError;
-
-/// Everything except RFC 3986 unreserved characters and `/`.
-const PATH: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'/');
-
-/// Everything except RFC 3986 unreserved characters (`/` is encoded too).
-const QUERY: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
 
 /// A validated service endpoint: scheme plus authority, no path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +101,7 @@ impl Endpoint {
             Some(b) if virtual_host => (self.authority(Some(b)), String::from("/")),
             Some(b) => (
                 self.authority(None),
-                format!("/{}/", utf8_percent_encode(b, PATH)),
+                format!("/{}/", oss_model::url_encode_path(b)),
             ),
             None => (self.authority(None), String::from("/")),
         };
@@ -126,15 +109,9 @@ impl Endpoint {
             path.push_str(&encode_key(k));
         }
         let mut url = format!("{}://{authority}{path}", self.scheme);
-        let mut sep = '?';
-        for (name, value) in query {
-            url.push(sep);
-            sep = '&';
-            url.extend(utf8_percent_encode(name, QUERY));
-            if !value.is_empty() {
-                url.push('=');
-                url.extend(utf8_percent_encode(value, QUERY));
-            }
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&oss_model::encode_query(query));
         }
         url
     }
@@ -142,7 +119,7 @@ impl Endpoint {
 
 /// Percent-encodes an object key for the URL path, keeping `/`.
 pub(crate) fn encode_key(key: &str) -> String {
-    utf8_percent_encode(key, PATH).to_string()
+    oss_model::url_encode_path(key)
 }
 
 #[cfg(test)]

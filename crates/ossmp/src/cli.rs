@@ -20,13 +20,18 @@ pub(crate) const MAX_PARTS: u64 = 10_000;
 const ROOT_AFTER_HELP: &str = "\
 Configuration (highest first): command-line flags, then the environment (OSS_ACCESS_KEY_ID,
 OSS_ACCESS_KEY_SECRET, OSS_SESSION_TOKEN, OSS_ENDPOINT, OSS_REGION), then the profile file
-~/.config/ossmp/config.toml (section [default], or the one named by --profile).
+~/.config/ossmp/config.toml (section [default], or the one named by --profile).";
 
-Try it with no account and no network:  ossmp demo";
+/// Only a binary with the embedded server can offer the demo.
+const TRY_THE_DEMO: &str = if cfg!(feature = "local") {
+    "\n\nTry it with no account and no network:  ossmp demo"
+} else {
+    ""
+};
 
 /// Multipart uploads to Alibaba Cloud OSS that resume after a crash and clean up after themselves.
 #[derive(Debug, Parser)]
-#[command(name = "ossmp", version, after_help = format!("{ROOT_AFTER_HELP}\n\n{EXIT_CODES_HELP}"))]
+#[command(name = "ossmp", version, after_help = format!("{ROOT_AFTER_HELP}{TRY_THE_DEMO}\n\n{EXIT_CODES_HELP}"))]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,
@@ -466,6 +471,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "local")]
     fn serve_takes_the_server_flags_and_the_global_credentials() {
         let cli = Cli::try_parse_from([
             "ossmp",

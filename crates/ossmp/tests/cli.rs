@@ -894,6 +894,7 @@ fn presign_upload_manifest_drives_a_whole_multipart_upload() {
 // ---------------------------------------------------------------- serve, demo
 
 #[test]
+#[cfg(feature = "local")]
 fn serve_prints_listening_line_and_serves() {
     let home = tempfile::tempdir().unwrap();
     let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("ossmp"))
@@ -941,7 +942,21 @@ fn serve_prints_listening_line_and_serves() {
     child.wait().unwrap();
 }
 
+/// Without the `local` feature there is no server in the binary, and no command pretends otherwise.
 #[test]
+#[cfg(not(feature = "local"))]
+fn without_local_feature_serve_and_demo_are_unknown_commands() {
+    for command in ["serve", "demo"] {
+        let (mut c, _h) = bare();
+        c.arg(command)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(command));
+    }
+}
+
+#[test]
+#[cfg(feature = "local")]
 fn serve_rejects_unknown_flags_with_exit_2() {
     let (mut c, _h) = bare();
     c.args(["serve", "--bogus"])
@@ -951,6 +966,7 @@ fn serve_rejects_unknown_flags_with_exit_2() {
 }
 
 #[test]
+#[cfg(feature = "local")]
 fn demo_8mib_runs_green() {
     let (mut c, _h) = bare();
     let out = c
@@ -975,6 +991,7 @@ fn demo_8mib_runs_green() {
 }
 
 #[test]
+#[cfg(feature = "local")]
 fn demo_human_output_tells_the_story() {
     let (mut c, _h) = bare();
     c.args(["demo", "--size", "2MiB"])

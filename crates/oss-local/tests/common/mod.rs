@@ -204,6 +204,12 @@ impl Request {
         send(addr, self).await
     }
 
+    /// Sends at the service level (`GET /`, no bucket).
+    pub async fn send_service(mut self, addr: SocketAddr) -> Resp {
+        self.bucket = None;
+        send(addr, self).await
+    }
+
     pub async fn try_send(self, addr: SocketAddr) -> Result<Resp, String> {
         try_send(addr, self).await
     }

@@ -1,4 +1,4 @@
 //! Bounded XML reading and compact XML writing shared by every body type.
 
-pub(crate) mod read;
-pub(crate) mod write;
+pub mod read;
+pub mod write;

@@ -1,4 +1,6 @@
-//! A bounded XML reader that builds a tiny element tree from quick-xml events.
+//! A bounded XML reader that builds a tiny element tree from quick-xml events. Public so that
+//! a server reads request bodies this crate has no type for (oss-local's Delete and Tagging
+//! bodies) with the same limits.
 //!
 //! Why not serde: quick-xml's serde deserializer trims text, which would silently change keys
 //! with leading or trailing spaces when `encoding-type=url` is off, and it gives us no hook for
@@ -14,18 +16,17 @@ use crate::limits::{MAX_XML_BODY, MAX_XML_DEPTH};
 
 /// One element: its local name, its concatenated text, and its child elements.
 #[derive(Debug, Default)]
-pub(crate) struct Element {
-    pub(crate) name: String,
-    pub(crate) text: String,
-    pub(crate) children: Vec<Self>,
+pub struct Element {
+    /// Local name.
+    pub name: String,
+    /// Concatenated text content, verbatim.
+    pub text: String,
+    /// Child elements in document order.
+    pub children: Vec<Self>,
 }
 
 /// Parses `body` (at most `limit` bytes) and checks that the root element is `root`.
-pub(crate) fn parse_root(
-    body: &[u8],
-    root: &'static str,
-    limit: usize,
-) -> Result<Element, DecodeError> {
+pub fn parse_root(body: &[u8], root: &'static str, limit: usize) -> Result<Element, DecodeError> {
     let element = parse(body, limit)?;
     if element.name != root {
         return Err(DecodeError::UnexpectedRoot {
@@ -37,7 +38,7 @@ pub(crate) fn parse_root(
 }
 
 /// Parses `body` with the size limit applied before any parsing.
-pub(crate) fn parse(body: &[u8], limit: usize) -> Result<Element, DecodeError> {
+pub fn parse(body: &[u8], limit: usize) -> Result<Element, DecodeError> {
     let limit = limit.min(MAX_XML_BODY);
     if body.len() > limit {
         return Err(DecodeError::TooLarge {
@@ -136,7 +137,7 @@ fn truncate(name: &str) -> String {
 
 impl Element {
     /// The only child named `name`, if any; a second one is an error.
-    pub(crate) fn child(&self, name: &'static str) -> Result<Option<&Self>, DecodeError> {
+    pub fn child(&self, name: &'static str) -> Result<Option<&Self>, DecodeError> {
         let mut found = None;
         for child in self.children.iter().filter(|c| c.name == name) {
             if found.is_some() {
@@ -148,23 +149,23 @@ impl Element {
     }
 
     /// Every child named `name`, in document order.
-    pub(crate) fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Self> + 'a {
+    pub fn children<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Self> + 'a {
         self.children.iter().filter(move |c| c.name == name)
     }
 
     /// Text of the optional singular child `name`.
-    pub(crate) fn opt_text(&self, name: &'static str) -> Result<Option<&str>, DecodeError> {
+    pub fn opt_text(&self, name: &'static str) -> Result<Option<&str>, DecodeError> {
         Ok(self.child(name)?.map(|c| c.text.as_str()))
     }
 
     /// Text of the required singular child `name`.
-    pub(crate) fn text(&self, name: &'static str) -> Result<&str, DecodeError> {
+    pub fn text(&self, name: &'static str) -> Result<&str, DecodeError> {
         self.opt_text(name)?
             .ok_or(DecodeError::MissingElement { name })
     }
 
     /// Owned text of the optional child, with empty text treated as absent.
-    pub(crate) fn opt_string(&self, name: &'static str) -> Result<Option<String>, DecodeError> {
+    pub fn opt_string(&self, name: &'static str) -> Result<Option<String>, DecodeError> {
         Ok(self
             .opt_text(name)?
             .filter(|t| !t.is_empty())
@@ -172,12 +173,12 @@ impl Element {
     }
 
     /// Owned text of the optional child, or empty.
-    pub(crate) fn string_or_empty(&self, name: &'static str) -> Result<String, DecodeError> {
+    pub fn string_or_empty(&self, name: &'static str) -> Result<String, DecodeError> {
         Ok(self.opt_text(name)?.unwrap_or_default().to_owned())
     }
 
     /// The optional child parsed as an unsigned decimal number.
-    pub(crate) fn opt_u64(&self, name: &'static str) -> Result<Option<u64>, DecodeError> {
+    pub fn opt_u64(&self, name: &'static str) -> Result<Option<u64>, DecodeError> {
         match self.opt_text(name)? {
             None => Ok(None),
             Some(t) if t.trim().is_empty() => Ok(None),
@@ -186,7 +187,7 @@ impl Element {
     }
 
     /// The optional child parsed as a `u32` (absent or empty = 0).
-    pub(crate) fn u32_or_zero(&self, name: &'static str) -> Result<u32, DecodeError> {
+    pub fn u32_or_zero(&self, name: &'static str) -> Result<u32, DecodeError> {
         match self.opt_u64(name)? {
             None => Ok(0),
             Some(v) => u32::try_from(v).map_err(|_| DecodeError::InvalidValue {
@@ -197,7 +198,7 @@ impl Element {
     }
 
     /// The optional child parsed as `true`/`false` (absent = false).
-    pub(crate) fn bool_or_false(&self, name: &'static str) -> Result<bool, DecodeError> {
+    pub fn bool_or_false(&self, name: &'static str) -> Result<bool, DecodeError> {
         match self.opt_text(name)?.map(str::trim) {
             None | Some("" | "false") => Ok(false),
             Some("true") => Ok(true),
@@ -210,7 +211,7 @@ impl Element {
 }
 
 /// Parses an unsigned decimal (surrounding whitespace allowed, nothing else).
-pub(crate) fn parse_u64(name: &'static str, text: &str) -> Result<u64, DecodeError> {
+pub fn parse_u64(name: &'static str, text: &str) -> Result<u64, DecodeError> {
     let t = text.trim();
     if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
         return Err(DecodeError::InvalidValue {

@@ -140,6 +140,7 @@ impl Outcome {
 /// [`Sim::drive_bounded`] ran out of steps: the machine keeps working without finishing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("no terminal event after {steps} steps (livelock?)")]
+#[non_exhaustive]
 pub struct Livelock {
     /// Steps taken.
     pub steps: u64,
@@ -147,9 +148,11 @@ pub struct Livelock {
 
 #[derive(Debug)]
 enum Delivery {
-    /// The answer to `Op::CheckSource`: the simulated source never changes.
-    SourceUnchanged {
+    /// The answer to `Op::CheckSource`: whether the source differs from when the machine
+    /// started (tests change it with [`Sim::source_mut`]).
+    SourceChecked {
         id: RequestId,
+        changed: Option<String>,
     },
     Arrive {
         id: RequestId,
@@ -181,6 +184,8 @@ pub struct Sim {
     /// The machine under test.
     pub upload: Upload,
     source: Vec<u8>,
+    /// CRC-64 of the source when the machine started, to answer `Op::CheckSource`.
+    source_crc: u64,
     now: Instant,
     rng: SplitMix64,
     queue: BTreeMap<(Instant, u64), Delivery>,
@@ -202,6 +207,7 @@ impl Sim {
             faults,
             now: upload_now(&upload),
             upload,
+            source_crc: crc64(&source),
             source,
             rng: SplitMix64::new(seed ^ 0xA5A5_A5A5_A5A5_A5A5),
             queue: BTreeMap::new(),
@@ -287,6 +293,7 @@ impl Sim {
             }
         };
         self.upload = upload;
+        self.source_crc = crc64(&self.source);
         self.outcome = None;
         self.last_confirmed = 0;
         Ok(())
@@ -409,7 +416,11 @@ impl Sim {
                 let crc = (range.end <= len).then(|| crc64(&self.read(range).0));
                 self.push(at, Delivery::Hash { id, crc });
             }
-            Op::CheckSource => self.push(at, Delivery::SourceUnchanged { id }),
+            Op::CheckSource => {
+                let changed = (crc64(&self.source) != self.source_crc)
+                    .then(|| "its bytes changed during the upload".to_owned());
+                self.push(at, Delivery::SourceChecked { id, changed });
+            }
             Op::UploadPart { range, .. } | Op::PutObject { range, .. } => {
                 let (mut body, eof) = self.read(range);
                 let read = BodyRead {
@@ -465,14 +476,22 @@ impl Sim {
                 self.trace
                     .push(format!("< #{} {}", id.get(), resp.status.as_u16()))
             }
-            Delivery::SourceUnchanged { id } => {
-                self.trace.push(format!("< #{} source unchanged", id.get()))
-            }
+            Delivery::SourceChecked { id, changed } => self.trace.push(format!(
+                "< #{} source {}",
+                id.get(),
+                if changed.is_some() {
+                    "changed"
+                } else {
+                    "unchanged"
+                }
+            )),
             Delivery::Arrive { .. } => {}
         }
         match d {
             Delivery::Hash { id, crc } => self.upload.handle_hash(id, now, crc),
-            Delivery::SourceUnchanged { id } => self.upload.handle_source_check(id, now, None),
+            Delivery::SourceChecked { id, changed } => {
+                self.upload.handle_source_check(id, now, changed)
+            }
             Delivery::Failure { id, kind } => self.upload.handle_failure(id, now, kind),
             Delivery::Response { id, resp } => {
                 self.upload

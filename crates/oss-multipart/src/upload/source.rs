@@ -166,9 +166,8 @@ fn hash_range_with(file: &File, offset: u64, len: u64, buf: &mut Vec<u8>) -> io:
 
 /// MD5 (base64, for `Content-MD5`) of a file range.
 pub(crate) async fn md5_range(file: Arc<File>, offset: u64, len: u64) -> io::Result<String> {
-    use md5::Digest as _;
     tokio::task::spawn_blocking(move || {
-        let mut h = md5::Md5::new();
+        let mut h = oss_model::ContentMd5::new();
         let mut buf = vec![0u8; 1024 * 1024];
         let mut done = 0u64;
         while done < len {
@@ -183,8 +182,7 @@ pub(crate) async fn md5_range(file: Arc<File>, offset: u64, len: u64) -> io::Res
             h.update(&buf[..n]);
             done += n as u64;
         }
-        use base64::Engine as _;
-        Ok(base64::engine::general_purpose::STANDARD.encode(h.finalize()))
+        Ok(h.finish())
     })
     .await
     .map_err(io::Error::other)?
@@ -192,13 +190,11 @@ pub(crate) async fn md5_range(file: Arc<File>, offset: u64, len: u64) -> io::Res
 
 /// MD5 (base64) of in-memory chunks.
 pub(crate) fn md5_chunks(chunks: &[Bytes]) -> String {
-    use base64::Engine as _;
-    use md5::Digest as _;
-    let mut h = md5::Md5::new();
+    let mut h = oss_model::ContentMd5::new();
     for c in chunks {
         h.update(c);
     }
-    base64::engine::general_purpose::STANDARD.encode(h.finalize())
+    h.finish()
 }
 
 #[cfg(unix)]
@@ -322,5 +318,8 @@ mod tests {
             md5_range(f, 0, 0).await.unwrap(),
             "1B2M2Y8AsgTpgAmY7PhCfg=="
         );
+        // Base64 MD5 of "hello world", from Python's hashlib.
+        let chunks = [Bytes::from_static(b"hello "), Bytes::from_static(b"world")];
+        assert_eq!(md5_chunks(&chunks), "XrY7u+Ae7tCTyyK7j1rNww==");
     }
 }
