@@ -13,7 +13,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt as _;
-use oss_chaos::{BUCKET, REGION, client, data, fast_retry, local_config};
+use oss_chaos::{BUCKET, client, data, fast_retry, local_config};
 use oss_local::{FaultConfig, FaultOp};
 
 /// A scratch HOME and an endpoint for `ossmp` runs.
@@ -38,7 +38,7 @@ impl Env {
     /// `ossmp --region R cp SRC oss://BUCKET/KEY --checkpoint-dir DIR EXTRA...`.
     fn cp(&self, src: &Path, key: &str, extra: &[&str]) -> Command {
         let mut cmd = self.ossmp();
-        cmd.args(["--region", REGION, "cp"])
+        cmd.args(["cp"])
             .arg(src)
             .arg(format!("oss://{BUCKET}/{key}"))
             .arg("--checkpoint-dir")
@@ -235,7 +235,7 @@ async fn unwritable_checkpoint_directory_fails_before_uploading() {
     let env = Env::new(server.endpoint());
     let src = env.file("src", &data(300_000, 4));
     let mut cmd = env.ossmp();
-    cmd.args(["--region", REGION, "--json", "cp"])
+    cmd.args(["--json", "cp"])
         .arg(&src)
         .arg(format!("oss://{BUCKET}/ckpt/obj"))
         .args(["--part-size", "100KiB", "--checkpoint-dir", "/proc"]);
@@ -301,7 +301,7 @@ async fn a_second_run_on_the_same_checkpoint_is_refused() {
 /// Feeds `ossmp cp -` until it is interrupted, then returns its output.
 async fn interrupted_stdin_upload(env: &Env, key: &str, extra: &[&str]) -> (Output, String) {
     let mut cmd = env.ossmp();
-    cmd.args(["--region", REGION, "--json", "cp", "-"])
+    cmd.args(["--json", "cp", "-"])
         .arg(format!("oss://{BUCKET}/{key}"))
         .args(["--part-size", "100KiB"])
         .args(extra)
@@ -537,7 +537,7 @@ async fn control_characters_in_keys_are_escaped_in_human_output() {
         c.send(init).await.unwrap().upload_id
     };
     let mut ls = env.ossmp();
-    ls.args(["--region", REGION, "uploads", "ls"])
+    ls.args(["uploads", "ls"])
         .arg(format!("oss://{BUCKET}/ctl/"));
     let listed = output(ls).await;
     for out in [&out, &listed] {

@@ -110,8 +110,9 @@ fn spawn(data_dir: &Path, listen: &str, args: &[String]) -> Option<(Child, Socke
     }
 }
 
-/// `ossmp --endpoint ENDPOINT --region R --path-style` with an isolated HOME (no profile
-/// file, no user cache), env credentials, no stdin and piped output; add the command after.
+/// `ossmp --endpoint ENDPOINT --path-style` with an isolated HOME (no profile file, no user
+/// cache), env credentials and region (`--region` overrides it), no stdin and piped output;
+/// add the command after.
 pub fn ossmp(home: &Path, endpoint: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chaos-ossmp"));
     cmd.env_clear()
@@ -120,7 +121,8 @@ pub fn ossmp(home: &Path, endpoint: &str) -> Command {
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("OSS_ACCESS_KEY_ID", AK)
         .env("OSS_ACCESS_KEY_SECRET", SK)
-        .args(["--endpoint", endpoint, "--region", REGION, "--path-style"])
+        .env("OSS_REGION", REGION)
+        .args(["--endpoint", endpoint, "--path-style"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
