@@ -11,6 +11,10 @@
 //! - `memory [--sizes 1GiB,8GiB]`: peak RSS of ours for sparse files of each size.
 //! - `parts [--parts N] [--part-size P]`: Complete of N parts, ListParts of all pages, and a
 //!   resume from the server's list (with CRC re-verification), against discard storage.
+//! - `download [--size S] [--part-size P] [--jobs J] [--reps N] [--no-official]`: one object
+//!   on `oss-local --storage disk`, downloaded by the ceiling (`oss-bench fetch`), ours
+//!   (`oss-bench ours-download`) and the official Python SDK v2 downloader, in rotating order;
+//!   prints the `download:` summary line and records the figures like `e2e`.
 //! - `report`: rewrite the docs from the history only.
 //!
 //! Nothing here asserts a timing: the goals are read off the report.
@@ -32,16 +36,19 @@ const GIB: f64 = (1u64 << 30) as f64;
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let Some((what, rest)) = args.split_first() else {
-        return Err("usage: cargo xtask bench <e2e|memory|parts|report> [flags]".to_owned());
+        return Err(
+            "usage: cargo xtask bench <e2e|download|memory|parts|report> [flags]".to_owned(),
+        );
     };
     let flags = Flags::parse(rest)?;
     match what.as_str() {
         "e2e" => e2e(&flags),
+        "download" => download(&flags),
         "memory" => memory(&flags),
         "parts" => parts(&flags),
         "report" => doc::write(&History::load()?),
         other => Err(format!(
-            "unknown bench `{other}` (e2e, memory, parts, report)"
+            "unknown bench `{other}` (e2e, download, memory, parts, report)"
         )),
     }
 }
@@ -411,6 +418,209 @@ fn e2e_inner(setup: &Setup<'_>, reps: u64, flags: &Flags) -> Result<(), String> 
         ours_s.gib_s / official_gib_s,
         ours_s.rss_mib,
         ours_s.cpu_per_gib,
+    )
+    .map_err(|e| format!("stdout: {e}"))
+}
+
+/// One download client's run of `key` into `out`.
+fn download_run(
+    setup: &Setup<'_>,
+    server: &OssLocal,
+    client: &str,
+    key: &str,
+    out: &Path,
+) -> Result<Option<Measured>, String> {
+    let _ = std::fs::remove_file(out);
+    let common = |command: &str| -> Vec<String> {
+        [
+            command,
+            "--endpoint",
+            &server.endpoint,
+            "--key",
+            key,
+            "--out",
+            &out.display().to_string(),
+            "--part-size",
+            &setup.part_size.to_string(),
+            "--jobs",
+            &setup.jobs.to_string(),
+            "--ak",
+            AK,
+            "--sk",
+            SK,
+            "--bucket",
+            BUCKET,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+    };
+    let measured = match client {
+        "ceiling" => procs::measure(setup.bins, client, &setup.bins.oss_bench, &common("fetch")),
+        "ours" => procs::measure(
+            setup.bins,
+            client,
+            &setup.bins.oss_bench,
+            &common("ours-download"),
+        ),
+        _ => {
+            let Some(python) = setup.python else {
+                return Ok(None);
+            };
+            let script = workspace_root()
+                .join("crates/oss-bench/scripts/official_download.py")
+                .display()
+                .to_string();
+            let args = [
+                script,
+                server.endpoint.clone(),
+                BUCKET.to_owned(),
+                key.to_owned(),
+                out.display().to_string(),
+                setup.part_size.to_string(),
+                setup.jobs.to_string(),
+                AK.to_owned(),
+                SK.to_owned(),
+            ];
+            procs::measure(setup.bins, client, python, &args)
+        }
+    }?;
+    // Every client must have produced the object, byte for byte.
+    let got = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    if got != setup.size {
+        return Err(format!(
+            "{client}: wrote {got} bytes, expected {}",
+            setup.size
+        ));
+    }
+    if !same_file(setup.data, out)? {
+        return Err(format!(
+            "{client}: the downloaded file differs from the object"
+        ));
+    }
+    let _ = std::fs::remove_file(out);
+    Ok(Some(measured))
+}
+
+/// Compares two files in 1 MiB blocks.
+fn same_file(a: &Path, b: &Path) -> Result<bool, String> {
+    use std::io::Read as _;
+    let open = |p: &Path| std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()));
+    let (mut fa, mut fb) = (open(a)?, open(b)?);
+    let (mut ba, mut bb) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    loop {
+        let na = fa.read(&mut ba).map_err(|e| e.to_string())?;
+        let nb = fb
+            .read_exact(&mut bb[..na])
+            .map(|()| na)
+            .map_err(|e| e.to_string())?;
+        if na == 0 {
+            return Ok(fb.read(&mut bb[..1]).map_err(|e| e.to_string())? == 0);
+        }
+        if ba[..na] != bb[..nb] {
+            return Ok(false);
+        }
+    }
+}
+
+fn download(flags: &Flags) -> Result<(), String> {
+    let size = flags.size("size", 1 << 30)?;
+    let part_size = flags.size("part-size", 8 << 20)?;
+    let jobs = flags.number("jobs", 4)?;
+    let reps = flags.number("reps", 3)?.max(1);
+    let bins = procs::build()?;
+    let python = if flags.switch("no-official") {
+        None
+    } else {
+        let venv = workspace_root().join("target").join("interop-venv");
+        Some(crate::interop::ensure_venv(&venv)?)
+    };
+    let data = data_file(size)?;
+    let setup = Setup {
+        bins: &bins,
+        python: python.as_deref(),
+        data: &data,
+        size,
+        part_size,
+        jobs,
+    };
+    let result = download_inner(&setup, reps);
+    if !flags.switch("keep-data") {
+        let _ = std::fs::remove_file(&data);
+    }
+    result
+}
+
+fn download_inner(setup: &Setup<'_>, reps: u64) -> Result<(), String> {
+    let server = OssLocal::start(setup.bins, &["--etag", "fast", "--storage", "disk"])?;
+    let key = "bench/download";
+    // The object, uploaded once by ours (not measured here).
+    setup.ours(&server, key)?;
+    let out = bench_dir().join("download.out");
+    eprintln!(
+        "xtask: [bench download] {} in {} ranges x {} jobs, {reps} rep(s); oss-local {} (disk)",
+        human_size(setup.size),
+        human_size(setup.part_size),
+        setup.jobs,
+        server.endpoint
+    );
+    const CLIENTS: [&str; 3] = ["ceiling", "ours", "official"];
+    let mut runs: [Vec<Measured>; 3] = Default::default();
+    for rep in 0..reps {
+        for slot in 0..3 {
+            let i = usize::try_from((rep + slot) % 3).unwrap_or(0);
+            runs[i].extend(download_run(setup, &server, CLIENTS[i], key, &out)?);
+        }
+    }
+    let mut history = History::load()?;
+    let config = history::Config {
+        size: setup.size,
+        part_size: setup.part_size,
+        jobs: setup.jobs,
+    };
+    eprintln!();
+    eprintln!(
+        "{:<9} {:>8} {:>9} {:>12} {:>5}",
+        "client", "GiB/s", "rss MiB", "core-s/GiB", "runs"
+    );
+    let mut summaries: Vec<Option<Summary>> = Vec::new();
+    for (client, measured) in CLIENTS.iter().zip(&runs) {
+        let s = summarize(measured);
+        if let Some(s) = &s {
+            eprintln!(
+                "{client:<9} {:>8.3} {:>9.1} {:>12.3} {:>5}",
+                s.gib_s,
+                s.rss_mib,
+                s.cpu_per_gib,
+                measured.len()
+            );
+            history.push(Entry::Download {
+                config,
+                client: (*client).to_owned(),
+                gib_s: s.gib_s,
+                rss_mib: s.rss_mib,
+                cpu_per_gib: s.cpu_per_gib,
+                runs: measured.len() as u64,
+            });
+        }
+        summaries.push(s);
+    }
+    history.save()?;
+    doc::write(&history)?;
+    let gib = |i: usize| summaries[i].as_ref().map_or(f64::NAN, |s| s.gib_s);
+    let ours = summaries[1].as_ref().ok_or("no ours run")?;
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "download: ours={:.3} GiB/s ceiling={:.3} GiB/s official={:.3} GiB/s ours/ceiling={:.3} ours/official={:.2} rss={:.1} MiB cpu={:.3} core-s/GiB",
+        gib(1),
+        gib(0),
+        gib(2),
+        gib(1) / gib(0),
+        gib(1) / gib(2),
+        ours.rss_mib,
+        ours.cpu_per_gib,
     )
     .map_err(|e| format!("stdout: {e}"))
 }

@@ -46,6 +46,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         &mut clippy(&["-p", "ossmp", "--no-default-features"]),
     )?;
     check_tree_lacks("ossmp", &["--no-default-features"], &["oss-local"])?;
+    // The CLI reaches the wire model through the façade's re-exports only.
+    check_tree_lacks("ossmp", &["--depth", "1"], &["oss-model"])?;
     // The sans-IO core ships with no runtime, HTTP stack or randomness.
     check_tree_lacks("oss-multipart-core", &[], &["tokio", "hyper", "rand"])?;
     // Versions, changelog, manifests, then `cargo package` of every published crate (no build).

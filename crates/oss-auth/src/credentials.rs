@@ -1,9 +1,9 @@
-//! Credential types and providers (the types only; loading policy lives in the façade).
+//! Credential types and the provider trait. Loading (environment, profile files, STS, instance
+//! metadata) lives in the `oss-credentials` crate: signing stays pure.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 /// An access key pair plus an optional STS security token.
@@ -143,105 +143,10 @@ pub type CredentialsFuture<'a> =
 pub trait ProvideCredentials: Send + Sync + fmt::Debug {
     /// Returns current credentials.
     fn provide_credentials(&self) -> CredentialsFuture<'_>;
-}
 
-/// Always returns the same credentials.
-#[derive(Debug, Clone)]
-pub struct StaticProvider {
-    credentials: Credentials,
-}
-
-impl StaticProvider {
-    /// Wraps fixed credentials.
-    pub fn new(credentials: Credentials) -> Self {
-        Self { credentials }
-    }
-}
-
-impl ProvideCredentials for StaticProvider {
-    fn provide_credentials(&self) -> CredentialsFuture<'_> {
-        let creds = self.credentials.clone();
-        Box::pin(std::future::ready(Ok(creds)))
-    }
-}
-
-type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
-
-/// Reads credentials from environment variables.
-///
-/// Looks for `OSS_ACCESS_KEY_ID` + `OSS_ACCESS_KEY_SECRET` (+ optional `OSS_SESSION_TOKEN`)
-/// first, then `ALIBABA_CLOUD_ACCESS_KEY_ID` + `ALIBABA_CLOUD_ACCESS_KEY_SECRET`
-/// (+ optional `ALIBABA_CLOUD_SECURITY_TOKEN`). The two families are never mixed, and empty
-/// values count as absent. The lookup is injectable ([`EnvProvider::with_lookup`]) so tests do
-/// not touch the process environment.
-#[derive(Clone)]
-pub struct EnvProvider {
-    lookup: Lookup,
-}
-
-impl fmt::Debug for EnvProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EnvProvider").finish_non_exhaustive()
-    }
-}
-
-impl Default for EnvProvider {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// The variable families, in priority order: (id, secret, token).
-const ENV_FAMILIES: [(&str, &str, &str); 2] = [
-    (
-        "OSS_ACCESS_KEY_ID",
-        "OSS_ACCESS_KEY_SECRET",
-        "OSS_SESSION_TOKEN",
-    ),
-    (
-        "ALIBABA_CLOUD_ACCESS_KEY_ID",
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-        "ALIBABA_CLOUD_SECURITY_TOKEN",
-    ),
-];
-
-impl EnvProvider {
-    /// Reads the process environment (`std::env::var`) when asked for credentials.
-    pub fn new() -> Self {
-        Self::with_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Uses `lookup(variable_name)` instead of the process environment.
-    pub fn with_lookup(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
-        Self {
-            lookup: Arc::new(lookup),
-        }
-    }
-
-    /// Synchronous form of [`ProvideCredentials::provide_credentials`].
-    ///
-    /// # Errors
-    /// [`CredentialsError::is_not_found`] when neither family is fully set.
-    pub fn load(&self) -> Result<Credentials, CredentialsError> {
-        let get = |name: &str| (self.lookup)(name).filter(|v| !v.is_empty());
-        for (id, secret, token) in ENV_FAMILIES {
-            if let (Some(id), Some(secret)) = (get(id), get(secret)) {
-                let creds = Credentials::new(id, secret);
-                return Ok(match get(token) {
-                    Some(t) => creds.with_security_token(t),
-                    None => creds,
-                });
-            }
-        }
-        Err(CredentialsError::not_found(
-            "no credentials in OSS_ACCESS_KEY_ID/OSS_ACCESS_KEY_SECRET or \
-             ALIBABA_CLOUD_ACCESS_KEY_ID/ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-        ))
-    }
-}
-
-impl ProvideCredentials for EnvProvider {
-    fn provide_credentials(&self) -> CredentialsFuture<'_> {
-        Box::pin(std::future::ready(self.load()))
+    /// A short name of where the last credentials came from (`env`, `ecs_ram_role`, a profile
+    /// file...), for diagnostics. `None` when unknown or nothing was provided yet.
+    fn source(&self) -> Option<String> {
+        None
     }
 }

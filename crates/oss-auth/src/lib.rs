@@ -13,8 +13,8 @@
 //!   token; typed [`VerifyError`]s carrying the OSS code, HTTP status and, for
 //!   `SignatureDoesNotMatch`, the string to sign and canonical request.
 //! * **Credentials** ([`Credentials`], whose `Debug`/`Display` never show the secret or
-//!   token) and a runtime-agnostic provider trait ([`ProvideCredentials`]) with a static
-//!   and an environment provider.
+//!   token) and a runtime-agnostic provider trait ([`ProvideCredentials`]). Loading them
+//!   (environment, profile files, STS, instance metadata) is the `oss-credentials` crate's job.
 //!
 //! Every signing output exposes the canonical request and string to sign for debugging.
 //!
@@ -23,8 +23,8 @@
 //! No I/O, no clock reads (the signing time and the server's `now` are required inputs),
 //! no async runtime, no HTTP types (it takes borrowed `(name, value)` slices and returns
 //! the headers or query parameters to add), no body hashing (OSS signs
-//! `UNSIGNED-PAYLOAD`), no credential refresh policy or STS client (the façade owns
-//! loading; only the types live here), no URL building beyond
+//! `UNSIGNED-PAYLOAD`), no credential loading, refresh policy or STS client (the
+//! `oss-credentials` crate does that; only the types live here), no URL building beyond
 //! [`PresignedQuery::to_query_string`]. Stability: this is an internal building block of
 //! the `oss-multipart` façade and may change faster than it.
 //!
@@ -130,10 +130,7 @@ mod verify;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use credentials::{
-    Credentials, CredentialsError, CredentialsFuture, EnvProvider, ProvideCredentials,
-    StaticProvider,
-};
+pub use credentials::{Credentials, CredentialsError, CredentialsFuture, ProvideCredentials};
 pub use error::SignError;
 pub use request::{PresignedQuery, SignableRequest, SignedHeaders, V4Params};
 pub use sign::{MAX_PRESIGN_EXPIRY, Signer};

@@ -41,6 +41,7 @@
 
 pub mod args;
 pub mod feed;
+pub mod fetch;
 pub mod measure;
 pub mod ours;
 pub mod parts;

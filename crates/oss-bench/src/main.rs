@@ -16,6 +16,10 @@ oss-bench <command> [flags]
                                             ceiling client against a sink
   ours --endpoint URL --file F --part-size P --jobs J [--key K] [--bucket B] [--ak AK --sk SK]
                                             oss-multipart upload of F (CRC-64 on)
+  ours-download --endpoint URL --key K --out F --part-size P --jobs J [--bucket B] [--ak AK --sk SK]
+                                            oss-multipart download of K into F (CRC-64 on)
+  fetch --endpoint URL --key K --out F --part-size P --jobs J [--bucket B] [--ak AK --sk SK]
+                                            download ceiling: raw ranged GETs of a presigned URL
   parts --endpoint URL --file F [--parts N] [--part-size P] [--jobs J] [--bucket B] [--ak AK --sk SK]
                                             Complete / ListParts / resume timings of N parts
   measure -- PROGRAM ARGS...                run PROGRAM; print its wall, CPU and peak RSS
@@ -32,6 +36,8 @@ fn main() -> ExitCode {
         "sink" => sink(rest),
         "feed" => feed(rest),
         "ours" => ours(rest),
+        "ours-download" => ours_download(rest),
+        "fetch" => fetch(rest),
         "parts" => parts(rest),
         "help" | "--help" | "-h" => {
             eprint!("{USAGE}");
@@ -128,6 +134,62 @@ fn ours(args: &[String]) -> Result<(), String> {
         .field("parts", out.parts)
         .field("secs", format!("{:.4}", elapsed.as_secs_f64()))
         .field("crc64", out.crc64)
+        .emit()
+        .map_err(|e| e.to_string())
+}
+
+fn ours_download(args: &[String]) -> Result<(), String> {
+    let flags = Flags::parse(args)?;
+    let target = target(&flags)?;
+    let out = PathBuf::from(flags.required("out")?);
+    let key = flags.required("key")?.to_owned();
+    let part_size = flags.size_or("part-size", 8 << 20)?;
+    let jobs = jobs(&flags)?;
+    let (done, elapsed) = runtime()?
+        .block_on(oss_bench::ours::download(
+            &target, &key, &out, part_size, jobs,
+        ))
+        .map_err(|e| error_chain(&e))?;
+    Record::new("result")
+        .field("bytes", done.size)
+        .field("parts", done.ranges)
+        .field("secs", format!("{:.4}", elapsed.as_secs_f64()))
+        .field("crc64", done.crc64)
+        .emit()
+        .map_err(|e| e.to_string())
+}
+
+fn fetch(args: &[String]) -> Result<(), String> {
+    let flags = Flags::parse(args)?;
+    let target = target(&flags)?;
+    let out = PathBuf::from(flags.required("out")?);
+    let key = flags.required("key")?.to_owned();
+    let part_size = flags.size_or("part-size", 8 << 20)?;
+    let jobs = jobs(&flags)?;
+    // Signing and the size are set-up, before the clock starts.
+    let (url, size) = runtime()?.block_on(async {
+        let client = target.client().map_err(|e| error_chain(&e))?;
+        let head = client
+            .head_object(&target.bucket, &key)
+            .await
+            .map_err(|e| error_chain(&e))?;
+        let url = client
+            .presign(
+                http::Method::GET,
+                &target.bucket,
+                &key,
+                std::time::Duration::from_secs(3600),
+            )
+            .map_err(|e| error_chain(&e))?;
+        Ok::<_, String>((url, head.content_length))
+    })?;
+    let o = oss_bench::fetch::run(&url, &out, size, part_size, jobs)
+        .map_err(|e| format!("fetch: {e}"))?;
+    Record::new("result")
+        .field("bytes", o.bytes)
+        .field("parts", o.parts)
+        .field("secs", format!("{:.4}", o.elapsed.as_secs_f64()))
+        .field("crc64", o.crc64)
         .emit()
         .map_err(|e| e.to_string())
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use oss_multipart::{Addressing, Client, Credentials, Error, UploadOutput};
+use oss_multipart::{Addressing, Client, Credentials, DownloadOutput, Error, UploadOutput};
 
 /// Where and as whom to upload.
 #[derive(Debug, Clone)]
@@ -71,6 +71,29 @@ pub async fn upload(
         .concurrency(jobs)
         .no_resume()
         .send()
+        .await?;
+    Ok((out, started.elapsed()))
+}
+
+/// Downloads `key` into `path` with `part_size` × `jobs` (CRC-64 verified); returns the output
+/// and the time taken.
+///
+/// # Errors
+/// Any download error.
+pub async fn download(
+    target: &Target,
+    key: &str,
+    path: &Path,
+    part_size: u64,
+    jobs: usize,
+) -> Result<(DownloadOutput, Duration), Error> {
+    let client = target.client()?;
+    let started = Instant::now();
+    let out = client
+        .download(&target.bucket, key)
+        .part_size(part_size)
+        .concurrency(jobs)
+        .to_file(path)
         .await?;
     Ok((out, started.elapsed()))
 }

@@ -132,7 +132,17 @@ async fn every_operation_refuses_bad_authentication_and_changes_nothing() {
             .unwrap();
         bytes.splice(target_end..target_end, b"zz".iter().copied());
         let r = send(addr, &bytes).await;
-        assert_eq!(r.status, 403, "{name} tampered path: {}", r.text());
+        // OSS names a missing bucket before it checks credentials: a tampered PutBucket path
+        // addresses an object in a bucket that does not exist, which is refused as such.
+        let missing_bucket = name == "PutBucket"
+            && r.status == 404
+            && r.elem("Code").as_deref() == Some("NoSuchBucket");
+        assert!(
+            r.status == 403 || missing_bucket,
+            "{name} tampered path: {} {}",
+            r.status,
+            r.text()
+        );
         tried += 1;
     }
     // Nothing changed: the object, the upload and its (zero) parts are as they were; no new

@@ -131,6 +131,12 @@ fn validate_tags(tags: &[(String, String)]) -> Result<(), OssError> {
                 "A tag value must have at most {MAX_TAG_VALUE} characters."
             )));
         }
+        let allowed = |c: char| c.is_alphanumeric() || " +-=._:/".contains(c);
+        if !key.chars().all(allowed) || !value.chars().all(allowed) {
+            return Err(OssError::invalid_tag(
+                "Tag keys and values may hold letters, digits, spaces and + - = . _ : / only.",
+            ));
+        }
         if tags[..i].iter().any(|(k, _)| k == key) {
             return Err(OssError::invalid_tag("Tag keys must be unique."));
         }
@@ -217,11 +223,17 @@ mod tests {
         assert!(parse_tagging_header("=v").is_err());
         assert!(parse_tagging_header("a=1&a=2").is_err());
         assert!(parse_tagging_header("a=%FF").is_err());
+        assert!(parse_tagging_header("%25%40abc=v").is_err());
+        assert!(parse_tagging_header("k=a@b").is_err());
+        assert!(parse_tagging_header("path=/a/b:c+d_e.f%3Dg").is_ok());
     }
 
     #[test]
     fn tagging_body_round_trip() {
-        let tags = vec![("k&1".to_owned(), "<v>".to_owned())];
+        let tags = vec![
+            ("a b+c".to_owned(), "x=y/z:1".to_owned()),
+            ("中文".to_owned(), String::new()),
+        ];
         assert_eq!(
             parse_tagging_body(tagging_xml(&tags).as_bytes()).unwrap(),
             tags

@@ -45,10 +45,14 @@ impl Verifier {
 
     /// Accepts the request or returns the OSS error to answer with.
     pub(crate) fn verify(&self, req: &SignedRequest<'_>, now: SystemTime) -> Result<(), OssError> {
+        // Header values are UTF-8 on the wire when clients put non-ASCII text in them
+        // (`x-oss-meta-*: 测试`); they are signed as that text, so they are verified as it.
         let headers: Vec<(&str, &str)> = req
             .headers
             .iter()
-            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+            .filter_map(|(name, value)| {
+                Some((name.as_str(), std::str::from_utf8(value.as_bytes()).ok()?))
+            })
             .collect();
         let key = (!req.key.is_empty()).then_some(req.key);
         let view = VerifyRequest::new(req.method, req.bucket, key, req.raw_query, &headers);

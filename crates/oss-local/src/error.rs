@@ -12,6 +12,8 @@ pub(crate) struct OssError {
     doc: ServiceError,
     /// Answer with `Connection: close` (the request body was left unread).
     pub(crate) close_connection: bool,
+    /// Response headers beside the error document (e.g. `x-oss-next-append-position`).
+    pub(crate) headers: Vec<(&'static str, String)>,
 }
 
 impl OssError {
@@ -19,6 +21,7 @@ impl OssError {
         Self {
             doc: ServiceError::new(status, code, message),
             close_connection: false,
+            headers: Vec::new(),
         }
     }
 
@@ -39,6 +42,12 @@ impl OssError {
     /// Adds an operation-specific element (written after HostId, before EC, in call order).
     pub(crate) fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.doc = self.doc.with_extra(name, value);
+        self
+    }
+
+    /// Adds a response header.
+    pub(crate) fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
         self
     }
 
@@ -99,6 +108,23 @@ impl OssError {
         )
         .with("BucketName", bucket)
         .ec("0015-00000301")
+    }
+
+    pub(crate) fn object_not_appendable() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "ObjectNotAppendable",
+            "The object was not created by AppendObject, so it cannot be appended to.",
+        )
+    }
+
+    pub(crate) fn position_not_equal_to_length(length: u64) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "PositionNotEqualToLength",
+            "Position is not equal to file length: append at x-oss-next-append-position.",
+        )
+        .with_header("x-oss-next-append-position", length.to_string())
     }
 
     pub(crate) fn invalid_tag(message: &str) -> Self {

@@ -5,19 +5,23 @@
 //! - verifies every request's signature (V4 `OSS4-HMAC-SHA256` and V1 `OSS`, Authorization
 //!   header or presigned query; clock skew and expiry enforced) and answers failures with the
 //!   same error documents as OSS;
-//! - serves PutBucket, InitiateMultipartUpload, UploadPart, UploadPartCopy,
-//!   CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads, PutObject,
-//!   GetObject (with Range), HeadObject, DeleteObject and ListObjects (V1/V2), with OSS's
-//!   headers (`x-oss-request-id`, ETag, `x-oss-hash-crc64ecma`, `x-oss-object-type`) and rules;
+//! - serves the bucket, object and multipart operations SDKs use (the list, with what each
+//!   honours, is in `docs/OSS-LOCAL.md`, checked against the routing table by a test), with
+//!   OSS's headers (`x-oss-request-id`, ETag, `x-oss-hash-crc64ecma`, `x-oss-object-type`),
+//!   conditions, stored attributes (standard headers, storage class, SSE headers, ACL, tags)
+//!   and rules;
+//! - refuses everything else with `501 NotImplemented` before any state changes: requests are
+//!   routed by (method, level, set of sub-resources) through one table;
 //! - stores everything crash-safely on disk (see the `store` module notes: temp file + rename,
 //!   recovery at start-up), or discards bodies for benchmarks ([`StorageMode::Discard`]);
 //! - injects faults on demand ([`FaultConfig`]): 500/503 before or after storing, dropped
 //!   connections, latency, bandwidth caps, all seeded.
 //!
-//! What it does NOT do: TLS, ACLs or bucket policies (one access key owns everything),
-//! versioning, callbacks, server-side encryption, storage classes, CopyObject, or anything
-//! outside the operations above (they answer `NotImplemented`). It is a test server, not a
-//! storage product.
+//! What it does NOT do: TLS, access control (ACLs are stored and returned but every request
+//! must be signed by a configured key pair), versioning, callbacks, real server-side
+//! encryption (the headers are stored and echoed only), storage-class behaviour (restore),
+//! symlinks, image processing, or any operation not in its routing table. It is a test
+//! server, not a storage product.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]

@@ -496,6 +496,7 @@ fn select_parts(
         content_type: upload.content_type.clone(),
         user_meta: upload.user_meta.clone(),
         attrs: upload.attrs.clone(),
+        appendable: false,
         last_modified: now,
         blob: String::new(),
         segments,
@@ -635,10 +636,9 @@ pub(crate) async fn list_uploads(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     let mut out = ListMultipartUploadsOutput::default();
     out.encoding_type = encoding(req);
     out.bucket = req.bucket.clone();
-    if truncated {
-        out.next_key_marker = next_key;
-        out.next_upload_id_marker = next_id;
-    }
+    // The last listed entry, truncated or not, as OSS answers.
+    out.next_key_marker = next_key;
+    out.next_upload_id_marker = next_id;
     out.key_marker = key_marker;
     out.upload_id_marker = id_marker;
     out.delimiter = delimiter;

@@ -19,7 +19,7 @@ use crate::ops_multipart::STORAGE_CLASS;
 use crate::service::{
     Ctx, OpError, OpResult, Req, blocking, content_md5, forbid_overwrite, set_header, xml_ok,
 };
-use crate::store::{Attrs, ObjectMeta, StoreError};
+use crate::store::{AppendReject, Attrs, ObjectMeta, StoreError};
 
 /// Maps store errors for object requests.
 pub(crate) fn store_err(
@@ -50,7 +50,8 @@ pub(crate) fn user_meta(req: &Req) -> (String, Vec<(String, String)>) {
         .iter()
         .filter(|(name, _)| name.as_str().starts_with("x-oss-meta-"))
         .filter_map(|(name, value)| {
-            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            let value = std::str::from_utf8(value.as_bytes()).ok()?;
+            Some((name.as_str().to_owned(), value.to_owned()))
         })
         .collect();
     (content_type, meta)
@@ -120,6 +121,7 @@ pub(crate) async fn put_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         blob: String::new(),
         segments: Vec::new(),
         attrs,
+        appendable: false,
     };
     let sse = echo_sse(&object.attrs);
     let store = ctx.store.clone();
@@ -231,15 +233,7 @@ pub(crate) fn pieces(
 pub(crate) fn object_headers(response: &mut Response<crate::body::RespBody>, meta: &ObjectMeta) {
     set_header(response, "etag", &meta.etag);
     set_header(response, "x-oss-hash-crc64ecma", &meta.crc64.to_string());
-    set_header(
-        response,
-        "x-oss-object-type",
-        if meta.multipart {
-            "Multipart"
-        } else {
-            "Normal"
-        },
-    );
+    set_header(response, "x-oss-object-type", meta.object_type());
     set_header(
         response,
         "x-oss-storage-class",
@@ -390,6 +384,73 @@ pub(crate) async fn delete_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     Ok(response)
 }
 
+/// AppendObject: `POST /key?append&position=N`. The first append (position 0) creates an
+/// Appendable object with the request's metadata; later ones must start at its length.
+pub(crate) async fn append_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
+    check_length(req, ctx.config.limits.max_body)?;
+    let raw = req.q("position").unwrap_or_default().to_owned();
+    let position: u64 = raw.parse().map_err(|_| {
+        OssError::invalid_argument("position must be a non-negative integer.", "position", &raw)
+    })?;
+    let md5 = content_md5(req)?;
+    // Only the append that creates the object takes its attributes; later ones ignore them.
+    let attrs = if position == 0 {
+        attrs::from_request(req)?
+    } else {
+        Attrs::default()
+    };
+    let opts = stage_options(ctx, req, md5)?;
+    let body = req
+        .take_body()
+        .ok_or_else(|| OssError::internal("body taken"))?;
+    let staged = stage(body, opts).await.map_err(stage_err)?;
+    let (content_type, user_meta) = user_meta(req);
+    let first = ObjectMeta {
+        key: req.key.clone(),
+        size: 0,
+        etag: String::new(),
+        crc64: 0,
+        multipart: false,
+        content_type,
+        user_meta,
+        last_modified: req.now,
+        blob: String::new(),
+        segments: Vec::new(),
+        attrs,
+        appendable: true,
+    };
+    let store = ctx.store.clone();
+    let (bucket, key, now) = (req.bucket.clone(), req.key.clone(), req.now);
+    let result = blocking(move || store.append(&bucket, &key, position, staged, first, now))
+        .await?
+        .map_err(|e| store_err(e, &req.bucket, &req.key, "", ""))?;
+    let meta = match result {
+        Ok(meta) => meta,
+        Err(AppendReject::NotAppendable) => {
+            return Err(OssError::object_not_appendable().into());
+        }
+        Err(AppendReject::Position(length)) => {
+            return Err(OssError::position_not_equal_to_length(length).into());
+        }
+    };
+    let mut response = Response::new(empty());
+    set_header(&mut response, "etag", &meta.etag);
+    set_header(
+        &mut response,
+        "x-oss-next-append-position",
+        &meta.size.to_string(),
+    );
+    set_header(
+        &mut response,
+        "x-oss-hash-crc64ecma",
+        &meta.crc64.to_string(),
+    );
+    for (name, value) in echo_sse(&meta.attrs) {
+        set_header(&mut response, name, &value);
+    }
+    Ok(response)
+}
+
 /// Largest source CopyObject copies (OSS: 1 GB; larger objects are copied part by part
 /// with UploadPartCopy).
 const MAX_COPY_OBJECT: u64 = 1024 * 1024 * 1024;
@@ -480,6 +541,7 @@ pub(crate) async fn copy_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         blob: String::new(),
         segments: Vec::new(),
         attrs,
+        appendable: false,
     };
     let sse = echo_sse(&object.attrs);
     let (etag, crc, modified) = (object.etag.clone(), staged.crc64, object.last_modified);
@@ -659,12 +721,7 @@ pub(crate) async fn list_objects(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         .map(|meta| {
             let mut entry = ObjectSummary::new(meta.key.clone(), meta.etag.clone(), meta.size);
             entry.last_modified = iso_ms(meta.last_modified);
-            entry.object_type = if meta.multipart {
-                "Multipart"
-            } else {
-                "Normal"
-            }
-            .to_owned();
+            entry.object_type = meta.object_type().to_owned();
             entry.storage_class = meta
                 .attrs
                 .header("x-oss-storage-class")

@@ -119,8 +119,11 @@ impl Req {
         self.query.iter().any(|(n, _)| n == name)
     }
 
+    /// A header as text; UTF-8 values (`x-oss-meta-*: 测试`) included.
     pub(crate) fn h(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.headers
+            .get(name)
+            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
     }
 
     pub(crate) fn take_body(&mut self) -> Option<Incoming> {
@@ -154,7 +157,7 @@ impl Op {
             Self::Abort => FaultOp::Abort,
             Self::ListParts => FaultOp::ListParts,
             Self::ListUploads => FaultOp::ListUploads,
-            Self::PutObject | Self::CopyObject => FaultOp::PutObject,
+            Self::PutObject | Self::CopyObject | Self::AppendObject => FaultOp::PutObject,
             Self::GetObject => FaultOp::GetObject,
             Self::HeadObject => FaultOp::HeadObject,
             Self::DeleteObject => FaultOp::DeleteObject,
@@ -176,7 +179,10 @@ impl Op {
     }
 
     fn has_body(self) -> bool {
-        matches!(self, Self::UploadPart | Self::PutObject | Self::Complete)
+        matches!(
+            self,
+            Self::UploadPart | Self::PutObject | Self::Complete | Self::AppendObject
+        )
     }
 }
 
@@ -337,6 +343,7 @@ async fn dispatch(
         Op::DeleteObjectTagging => ops_attrs::delete_tagging(ctx, &mut req).await,
         Op::GetObjectMeta => ops_attrs::get_meta(ctx, &mut req).await,
         Op::CopyObject => ops_object::copy_object(ctx, &mut req).await,
+        Op::AppendObject => ops_object::append_object(ctx, &mut req).await,
         Op::ListObjects => ops_object::list_objects(ctx, &mut req).await,
         Op::PutObject => ops_object::put_object(ctx, &mut req).await,
         Op::GetObject => ops_object::get_object(ctx, &mut req, false).await,
@@ -383,6 +390,9 @@ pub(crate) fn error_response(
     }
     if let Some(ec) = err.ec_value() {
         builder = builder.header("x-oss-ec", ec);
+    }
+    for (name, value) in &err.headers {
+        builder = builder.header(*name, value.as_str());
     }
     let response = if is_head {
         builder

@@ -3,6 +3,7 @@
 //! Layout under the data directory (every name is server-generated, so no key can escape it):
 //!
 //! ```text
+//! LOCK                                   held while a server uses the directory
 //! tmp/                                   files being written; wiped at start-up
 //! buckets/<bucket>/bucket.json           bucket marker (bucket names are [a-z0-9-] only)
 //! buckets/<bucket>/objects/<sha256(key)>.json   object metadata, incl. its segment list
@@ -112,6 +113,30 @@ pub(crate) struct ObjectMeta {
     pub(crate) segments: Vec<Segment>,
     #[serde(default)]
     pub(crate) attrs: Attrs,
+    /// Written by AppendObject (object type `Appendable`).
+    #[serde(default)]
+    pub(crate) appendable: bool,
+}
+
+impl ObjectMeta {
+    /// `x-oss-object-type`.
+    pub(crate) fn object_type(&self) -> &'static str {
+        if self.appendable {
+            "Appendable"
+        } else if self.multipart {
+            "Multipart"
+        } else {
+            "Normal"
+        }
+    }
+}
+
+/// Why an append was refused (decided under the store lock).
+pub(crate) enum AppendReject {
+    /// The object exists and was not written by AppendObject.
+    NotAppendable,
+    /// `position` is not the object's length, which is given.
+    Position(u64),
 }
 
 struct Upload {
@@ -183,6 +208,8 @@ pub(crate) struct StagedBody {
 
 /// The storage engine. All methods block (call them from `spawn_blocking`).
 pub(crate) struct Store {
+    /// Held (locked) for the store's lifetime: one server per data directory.
+    _lock: fs::File,
     root: PathBuf,
     fsync: bool,
     state: Mutex<State>,
@@ -198,12 +225,14 @@ impl Store {
     /// Opens (creating if needed) and recovers the data directory.
     pub(crate) fn open(root: &Path, fsync: bool) -> io::Result<Self> {
         fs::create_dir_all(root.join("buckets"))?;
+        let lock = lock_data_dir(root)?;
         let tmp = root.join("tmp");
         if tmp.exists() {
             fs::remove_dir_all(&tmp)?;
         }
         fs::create_dir_all(&tmp)?;
         let store = Self {
+            _lock: lock,
             root: root.to_owned(),
             fsync,
             state: Mutex::new(State::default()),
@@ -498,6 +527,65 @@ impl Store {
             // Best effort: a leftover is collected at the next start-up.
             let _ = fs::remove_dir_all(self.bucket_dir(bucket).join("blobs").join(&old.blob));
         }
+    }
+
+    /// Appends a body at `position` (AppendObject). `first` builds the object when the key is
+    /// new; the segment file is renamed in first, then the object metadata is replaced
+    /// atomically (the commit point).
+    pub(crate) fn append(
+        &self,
+        bucket: &str,
+        key: &str,
+        position: u64,
+        body: StagedBody,
+        first: ObjectMeta,
+        now: i64,
+    ) -> Result<Result<ObjectMeta, AppendReject>, StoreError> {
+        let mut state = self.lock();
+        let b = state
+            .buckets
+            .get_mut(bucket)
+            .ok_or(StoreError::NoSuchBucket)?;
+        let mut meta = match b.objects.get(key) {
+            Some(existing) if !existing.appendable => {
+                discard_temp(&body);
+                return Ok(Err(AppendReject::NotAppendable));
+            }
+            Some(existing) => existing.clone(),
+            None => ObjectMeta {
+                blob: self.unique(),
+                ..first
+            },
+        };
+        if position != meta.size {
+            discard_temp(&body);
+            return Ok(Err(AppendReject::Position(meta.size)));
+        }
+        let blob_dir = self.bucket_dir(bucket).join("blobs").join(&meta.blob);
+        fs::create_dir_all(&blob_dir)?;
+        let file = body
+            .temp
+            .as_ref()
+            .map(|_| format!("{}", meta.segments.len()));
+        if let (Some(temp), Some(file)) = (&body.temp, &file) {
+            fs::rename(temp, blob_dir.join(file))?;
+            self.sync_dir(&blob_dir)?;
+        }
+        let mut crc = oss_model::crc64::Crc64Combiner::new();
+        crc.push(meta.crc64, meta.size);
+        crc.push(body.crc64, body.size);
+        meta.crc64 = crc.finish();
+        meta.size += body.size;
+        meta.segments.push(Segment {
+            file,
+            size: body.size,
+        });
+        meta.etag = crate::body::fast_etag(meta.crc64, meta.size);
+        meta.last_modified = now;
+        let dir = self.bucket_dir(bucket);
+        self.write_json(&dir.join("objects").join(object_file(key)), &meta)?;
+        b.objects.insert(key.to_owned(), meta.clone());
+        Ok(Ok(meta))
     }
 
     /// Changes an object's attributes (ACL, tags) in place: the metadata file is replaced
@@ -807,6 +895,46 @@ impl Store {
     }
 }
 
+/// Takes the data directory's `LOCK` file (an OS file lock, released when the process ends,
+/// even by SIGKILL) and writes who holds it; a second server fails naming the holder.
+fn lock_data_dir(root: &Path) -> io::Result<fs::File> {
+    let path = root.join("LOCK");
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            write!(file, "oss-local pid {}", std::process::id())?;
+            Ok(file)
+        }
+        Err(fs::TryLockError::WouldBlock) => {
+            let holder = fs::read_to_string(&path).unwrap_or_default();
+            let holder = if holder.is_empty() {
+                "another process".to_owned()
+            } else {
+                holder
+            };
+            Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "the data directory is in use by {holder}; stop it or use another --data-dir"
+                ),
+            ))
+        }
+        Err(fs::TryLockError::Error(err)) => Err(err),
+    }
+}
+
+fn discard_temp(body: &StagedBody) {
+    if let Some(temp) = &body.temp {
+        let _ = fs::remove_file(temp);
+    }
+}
+
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> io::Result<T> {
     let bytes = fs::read(path)?;
     serde_json::from_slice(&bytes).map_err(|e| other(&format!("{}: {e}", path.display())))
@@ -850,6 +978,22 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn one_store_per_data_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let first = Store::open(root.path(), false).unwrap();
+        let Err(err) = Store::open(root.path(), false) else {
+            panic!("a second store opened a locked data directory");
+        };
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("oss-local pid {}", std::process::id())),
+            "{message}"
+        );
+        drop(first);
+        Store::open(root.path(), false).unwrap();
     }
 
     #[test]

@@ -256,3 +256,73 @@ async fn copy_object_copies_or_replaces_metadata_and_tags() {
     r.assert_error(404, "NoSuchKey");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn append_object_grows_an_appendable_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let addr = server.addr();
+    let (a, b) = (data(1000, 1), data(700, 2));
+    let append = |position: u64, body: &[u8]| {
+        req("POST", "log")
+            .q("append", "")
+            .q("position", &position.to_string())
+            .h("x-oss-meta-kind", "log")
+            .body(body.to_vec())
+    };
+    let r = append(0, &a).send(addr).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-oss-next-append-position"), Some("1000"));
+    let r = append(1000, &b).send(addr).await;
+    assert_eq!(r.header("x-oss-next-append-position"), Some("1700"));
+    let whole = [a.clone(), b.clone()].concat();
+    assert_eq!(
+        r.header("x-oss-hash-crc64ecma"),
+        Some(crc64(&whole).to_string().as_str())
+    );
+    // A stale position changes nothing and says where to append.
+    let r = append(1000, &b).send(addr).await;
+    r.assert_error(409, "PositionNotEqualToLength");
+    assert_eq!(r.header("x-oss-next-append-position"), Some("1700"));
+    let got = req("GET", "log").send(addr).await;
+    assert_eq!(got.body, whole);
+    assert_eq!(got.header("x-oss-object-type"), Some("Appendable"));
+    assert_eq!(got.header("x-oss-meta-kind"), Some("log"));
+    // A normal object cannot be appended to.
+    req("PUT", "plain").body(b"x".to_vec()).send(addr).await;
+    let r = req("POST", "plain")
+        .q("append", "")
+        .q("position", "1")
+        .body(b"y".to_vec())
+        .send(addr)
+        .await;
+    r.assert_error(409, "ObjectNotAppendable");
+    // The appended object survives a restart.
+    server.shutdown().await;
+    let server = start(dir.path()).await;
+    let got = req("GET", "log").send(server.addr()).await;
+    assert_eq!(got.body, whole);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn utf8_header_values_are_signed_stored_and_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let addr = server.addr();
+    for sign in [Sign::V4, Sign::V1] {
+        let r = req("PUT", "unicode")
+            .h("x-oss-meta-unicode", "测试")
+            .body(b"x".to_vec())
+            .sign(sign)
+            .send(addr)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let got = req("HEAD", "unicode").send(addr).await;
+        assert_eq!(
+            got.headers.get("x-oss-meta-unicode").map(|v| v.as_bytes()),
+            Some("测试".as_bytes())
+        );
+    }
+    server.shutdown().await;
+}

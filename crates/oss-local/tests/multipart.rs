@@ -588,3 +588,21 @@ async fn complete_body_in_go_sdk_form_is_accepted() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn upload_listing_markers_name_the_last_entry_and_ids_sort_by_initiation() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let addr = server.addr();
+    let ids: Vec<String> = futures::future::join_all((0..3).map(|_| initiate(addr, "same"))).await;
+    let mut sorted = ids.clone();
+    sorted.sort();
+    let r = req("GET", "").q("uploads", "").send(addr).await;
+    assert_eq!(r.elem("IsTruncated").as_deref(), Some("false"));
+    // Listed in initiation order, which is also the order of the ids.
+    let listed = r.elems("UploadId");
+    assert_eq!(listed, sorted);
+    assert_eq!(r.elem("NextKeyMarker").as_deref(), Some("same"));
+    assert_eq!(r.elem("NextUploadIdMarker").as_ref(), listed.last());
+    server.shutdown().await;
+}

@@ -1,8 +1,10 @@
 //! Upload configuration: concurrency, retries, integrity options and failure policy.
 
+use http::{HeaderName, HeaderValue};
 use oss_model::ops::ObjectAttributes;
 
 use crate::error::PlanError;
+use crate::request::OpKind;
 use crate::retry::RetryPolicy;
 
 /// What to do with uploaded parts when the upload fails for good.
@@ -46,6 +48,39 @@ pub struct Config {
     /// Ask the driver, with [`Op::CheckSource`](crate::Op::CheckSource), whether the source
     /// is unchanged before its parts are combined (sources that can change, such as files).
     pub check_source: bool,
+    /// Headers added to each kind of request after the ones above (they win on a clash): the
+    /// façade maps its object options here, so one table decides which header goes where.
+    pub extra_headers: ExtraHeaders,
+}
+
+/// Headers added to every request of one kind (see [`Config::extra_headers`]). A
+/// `x-oss-callback` among the Complete or PutObject headers makes that request's reply the
+/// callback's: its body is not read as XML, and `203 CallbackFailed` counts as success (the
+/// object exists).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExtraHeaders {
+    /// On InitiateMultipartUpload.
+    pub initiate: Vec<(HeaderName, HeaderValue)>,
+    /// On every UploadPart.
+    pub upload_part: Vec<(HeaderName, HeaderValue)>,
+    /// On the single PutObject.
+    pub put_object: Vec<(HeaderName, HeaderValue)>,
+    /// On CompleteMultipartUpload.
+    pub complete: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl ExtraHeaders {
+    /// The headers for requests of `kind` (none for kinds not listed above).
+    pub fn for_kind(&self, kind: OpKind) -> &[(HeaderName, HeaderValue)] {
+        match kind {
+            OpKind::Initiate => &self.initiate,
+            OpKind::UploadPart => &self.upload_part,
+            OpKind::PutObject => &self.put_object,
+            OpKind::Complete => &self.complete,
+            _ => &[],
+        }
+    }
 }
 
 impl Default for Config {
@@ -62,6 +97,7 @@ impl Default for Config {
             object_acl: None,
             callback: None,
             check_source: false,
+            extra_headers: ExtraHeaders::default(),
         }
     }
 }
@@ -77,8 +113,7 @@ impl Config {
                 name: "max_in_flight",
             });
         }
-        if self.content_type.is_empty() || http::HeaderValue::from_str(&self.content_type).is_err()
-        {
+        if self.content_type.is_empty() || HeaderValue::from_str(&self.content_type).is_err() {
             return Err(PlanError::ConfigOutOfBounds {
                 name: "content_type",
             });
@@ -90,7 +125,7 @@ impl Config {
         for (name, value) in headers {
             if value
                 .as_deref()
-                .is_some_and(|v| http::HeaderValue::from_str(v).is_err())
+                .is_some_and(|v| HeaderValue::from_str(v).is_err())
             {
                 return Err(PlanError::ConfigOutOfBounds { name });
             }

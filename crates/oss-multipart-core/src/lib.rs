@@ -12,6 +12,11 @@
 //! and resume from it, or from a bare upload id, reusing only parts whose server ETag/CRC match
 //! and whose local bytes still hash to that CRC; report progress that never goes backwards.
 //!
+//! Downloads have their own machine, [`Download`] (module [`download`]), with the same contract:
+//! HEAD, ranged GETs pinned to the ETag with `If-Match`, only the missing rest of a cut body
+//! fetched again, per-range CRC-64s combined and compared with the object's, a versioned
+//! [`DownloadCheckpoint`] whose ranges are re-hashed before they are trusted on resume.
+//!
 //! **It does not:** open sockets or files, read clocks, generate randomness, sign requests,
 //! choose endpoints or addressing, compute `Content-MD5` (it asks the driver to), or buffer part
 //! bytes. Time and a seed are inputs; the driver reads bytes and reports their CRC-64.
@@ -62,6 +67,7 @@
 mod checkpoint;
 mod classify;
 mod config;
+pub mod download;
 mod error;
 mod event;
 #[cfg(any(fuzzing, feature = "sim"))]
@@ -81,7 +87,7 @@ mod wire;
 
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, JournalEntry, SourceIdentity};
 pub use classify::{FailedAttempt, Retryability, classify};
-pub use config::{Config, FailurePolicy};
+pub use config::{Config, ExtraHeaders, FailurePolicy};
 pub use error::{FailureKind, PlanError, ServiceError, UploadError};
 pub use event::{Completed, Event, Failure, Progress};
 pub use inflight::BodyRead;
@@ -93,3 +99,10 @@ pub use request::{CompletePart, Op, OpKind, Request, RequestId};
 pub use retry::{Backoff, RetryPolicy};
 pub use target::Target;
 pub use upload::{Timeout, TimeoutReason, Upload};
+
+// Downloads (the `download` module): the machine and its types at the crate root, like `Upload`.
+pub use download::{
+    ChangePolicy, DOWNLOAD_CHECKPOINT_VERSION, Download, DownloadCheckpoint, DownloadCompleted,
+    DownloadConfig, DownloadError, DownloadEvent, DownloadOp, DownloadOpKind, DownloadProgress,
+    DownloadRequest, ObjectInfo,
+};

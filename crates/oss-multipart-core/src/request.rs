@@ -6,7 +6,7 @@ use std::sync::Arc;
 use oss_model::ops::ObjectAttributes;
 use oss_model::{EncodeError, OssRequest};
 
-use crate::config::Config;
+use crate::config::{Config, ExtraHeaders};
 
 use crate::target::Target;
 
@@ -181,6 +181,9 @@ pub(crate) struct ObjectHeaders {
     pub(crate) attributes: ObjectAttributes,
     pub(crate) object_acl: Option<String>,
     pub(crate) callback: Option<String>,
+    /// The `sequential` sub-resource on Initiate.
+    pub(crate) sequential: bool,
+    pub(crate) extra: ExtraHeaders,
 }
 
 impl ObjectHeaders {
@@ -192,7 +195,18 @@ impl ObjectHeaders {
             attributes,
             object_acl: config.object_acl.clone(),
             callback: config.callback.clone(),
+            sequential: config.sequential,
+            extra: config.extra_headers.clone(),
         }
+    }
+
+    /// Whether Complete and PutObject answer with the callback's reply.
+    pub(crate) fn expects_callback(&self) -> bool {
+        let callback = http::HeaderName::from_static("x-oss-callback");
+        self.callback.is_some()
+            || [&self.extra.complete, &self.extra.put_object]
+                .iter()
+                .any(|headers| headers.iter().any(|(n, _)| *n == callback))
     }
 }
 

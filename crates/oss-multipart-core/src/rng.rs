@@ -29,6 +29,7 @@ impl SplitMix64 {
     }
 
     /// True with probability `p` (clamped to 0..=1).
+    #[cfg(feature = "sim")]
     pub(crate) fn chance(&mut self, p: f64) -> bool {
         if p <= 0.0 {
             return false;

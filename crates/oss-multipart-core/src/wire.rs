@@ -50,6 +50,7 @@ fn initiate(req: &Request) -> InitiateMultipartUpload {
     let t = &req.target;
     let mut op = InitiateMultipartUpload::new(t.bucket_name().clone(), t.object_key().clone());
     op.attributes = req.object.attributes.clone();
+    op.sequential = req.object.sequential;
     op
 }
 
@@ -125,6 +126,10 @@ pub(crate) fn to_request(req: &Request) -> Result<Option<OssRequest>, EncodeErro
         Op::HeadObject => head(t).to_request()?,
         Op::HashRange { .. } | Op::CheckSource => return Ok(None),
     };
+    let mut built = built;
+    for (name, value) in req.object.extra.for_kind(req.op.kind()) {
+        built.headers.insert(name.clone(), value.clone());
+    }
     Ok(Some(built))
 }
 
@@ -216,7 +221,31 @@ pub(crate) fn parse_list(t: &Target, r: &Response<'_>) -> Result<ListPage, Uploa
 pub(crate) fn parse_complete(
     t: &Target,
     r: &Response<'_>,
+    callback: bool,
 ) -> Result<(String, Option<u64>), UploadError> {
+    if callback && r.status.is_success() {
+        // The body is the callback's reply (or, with 203, its failure): the object exists
+        // either way, and its ETag and CRC-64 come in headers.
+        let etag = r
+            .headers
+            .get(http::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let crc = match r.headers.get("x-oss-hash-crc64ecma") {
+            Some(v) => Some(
+                v.to_str()
+                    .ok()
+                    .and_then(|v| oss_model::crc64_from_wire(v).ok())
+                    .ok_or(UploadError::InvalidResponse {
+                        op: OpKind::Complete,
+                        reason: "unreadable x-oss-hash-crc64ecma",
+                    })?,
+            ),
+            None => None,
+        };
+        return Ok((etag, crc));
+    }
     let op = CompleteMultipartUpload::new(
         t.bucket_name().clone(),
         t.object_key().clone(),

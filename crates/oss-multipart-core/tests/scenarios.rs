@@ -608,3 +608,63 @@ fn request_intents_build_http_requests() {
     assert_eq!(http.key.as_deref(), Some("dir/object.bin"));
     assert_eq!(http.bucket.as_deref(), Some("bucket"));
 }
+
+/// A stateless resume that does not know the part size the upload was started with adopts
+/// the server's (part 1's size) once the parts are listed, and reuses the parts already there.
+#[test]
+fn stateless_resume_adopts_the_part_size_the_upload_was_started_with() {
+    use oss_multipart_core::sim::FakeOss;
+    let src: Vec<u8> = (0..6 * PART as u32 + 5).map(|i| (i % 239) as u8).collect();
+    let opts = |part| {
+        PlanOptions::default()
+            .with_part_size(part)
+            .with_single_put_threshold(0)
+    };
+    let first = Plan::new(SourceSize::Known(src.len() as u64), &opts(2 * PART)).unwrap();
+    let mut config = Config::default();
+    config.sequential = true;
+    config.on_failure = FailurePolicy::Keep;
+    let up = Upload::new(target(), first, config.clone(), Instant::now(), 8).unwrap();
+    let mut sim = Sim::new(up, src.clone(), Faults::none(), 8);
+    while sim
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::PartDone { .. }))
+        .count()
+        < 2
+    {
+        assert!(sim.step());
+    }
+    let upload_id = sim.upload.upload_id().unwrap().to_owned();
+    let oss = std::mem::replace(&mut sim.oss, FakeOss::new());
+
+    // The resume plans with the fallback size (1 part = 100 KiB), the server holds 200 KiB parts.
+    let fallback = Plan::new(SourceSize::Known(src.len() as u64), &opts(PART)).unwrap();
+    let up = Upload::resume_upload_id_adopting_part_size(
+        target(),
+        upload_id,
+        fallback,
+        config,
+        None,
+        sim.now(),
+        9,
+    )
+    .unwrap();
+    let mut resumed = Sim::new(up, src.clone(), Faults::none(), 9);
+    resumed.oss = oss;
+    let Outcome::Completed(done) = resumed.drive_bounded(10_000).unwrap() else {
+        panic!("{:?}", resumed.outcome())
+    };
+    assert_eq!(done.size, src.len() as u64);
+    assert_eq!(
+        resumed.oss.object("bucket", "dir/object.bin"),
+        Some(&src[..])
+    );
+    assert_eq!(resumed.upload.plan().part_size(), Some(2 * PART));
+    let reused = resumed
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::PartDone { resumed: true, .. }))
+        .count();
+    assert!(reused >= 2, "parts already uploaded are reused: {reused}");
+}

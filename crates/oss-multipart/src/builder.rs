@@ -5,20 +5,24 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use oss_auth::{Credentials, EnvProvider, ProvideCredentials, Signer, StaticProvider};
+use oss_auth::{Credentials, ProvideCredentials, Signer};
+use oss_credentials::{ChainConfig, DefaultChain, Env, StaticProvider};
 
 use crate::client::{Client, Inner};
 use crate::config::{Addressing, ConfigKey, RetryConfig, SignatureVersion, parse_duration};
+use crate::endpoint::{self, EndpointInput, Resolved};
 use crate::error::{ConfigError, Error};
 use crate::runtime::{Runtime, TokioRuntime};
+use crate::skew::ClockSkew;
 use crate::transport::{HttpClient, HyperClient};
-use crate::url::Endpoint;
 
 /// Builds a [`Client`]. Setters consume and return the builder; errors (bad endpoint, bad
 /// `config` value) surface in [`build`](Self::build).
 ///
-/// There is no default endpoint, region or bucket. Without credentials the builder falls back
-/// to the environment (`OSS_ACCESS_KEY_ID`...) at request time.
+/// There is no default endpoint or bucket (a region alone gives the standard endpoint). Without
+/// credentials the client uses the Alibaba Cloud default chain
+/// ([`DefaultChain`](oss_credentials::DefaultChain): environment, OIDC/RRSA, profile files,
+/// ECS RAM role, credentials URI), walked at the first request.
 #[derive(Default)]
 pub struct ClientBuilder {
     endpoint: Option<String>,
@@ -28,13 +32,17 @@ pub struct ClientBuilder {
     access_key_secret: Option<String>,
     session_token: Option<String>,
     provider: Option<Arc<dyn ProvideCredentials>>,
-    addressing: Addressing,
+    chain: Option<ChainConfig>,
+    addressing: Option<Addressing>,
+    internal_endpoint: bool,
     signature_version: SignatureVersion,
     connect_timeout: Option<Duration>,
     read_timeout: Option<Duration>,
     request_timeout: Option<Duration>,
     retry: RetryConfig,
     root_certs_pem: Vec<Vec<u8>>,
+    ca_bundle: Option<std::path::PathBuf>,
+    proxy: ProxyChoice,
     http: Option<Arc<dyn HttpClient>>,
     runtime: Option<Arc<dyn Runtime>>,
     error: Option<ConfigError>,
@@ -53,6 +61,21 @@ impl fmt::Debug for ClientBuilder {
     }
 }
 
+/// Where requests connect through.
+#[derive(Debug, Clone, Default)]
+enum ProxyChoice {
+    /// curl's `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY`, read at `build`.
+    #[default]
+    Env,
+    /// This proxy URL, except for the `no_proxy` hosts (default: `NO_PROXY`).
+    Url {
+        url: String,
+        no_proxy: Option<String>,
+    },
+    /// Direct connections whatever the environment says.
+    Off,
+}
+
 /// Environment variables read by [`ClientBuilder::from_env`], first match wins.
 const ENV: &[(ConfigKey, &[&str])] = &[
     (
@@ -68,18 +91,6 @@ const ENV: &[(ConfigKey, &[&str])] = &[
         ],
     ),
     (ConfigKey::Bucket, &["OSS_BUCKET"]),
-    (
-        ConfigKey::AccessKeyId,
-        &["OSS_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_ID"],
-    ),
-    (
-        ConfigKey::AccessKeySecret,
-        &["OSS_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
-    ),
-    (
-        ConfigKey::SessionToken,
-        &["OSS_SESSION_TOKEN", "ALIBABA_CLOUD_SECURITY_TOKEN"],
-    ),
     (ConfigKey::Addressing, &["OSS_ADDRESSING"]),
     (ConfigKey::SignatureVersion, &["OSS_SIGNATURE_VERSION"]),
 ];
@@ -95,19 +106,26 @@ impl ClientBuilder {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
 
-    /// A builder preloaded from `lookup(variable)`: `OSS_ENDPOINT`, `OSS_REGION`, `OSS_BUCKET`,
-    /// `OSS_ACCESS_KEY_ID`, `OSS_ACCESS_KEY_SECRET`, `OSS_SESSION_TOKEN`, `OSS_ADDRESSING`,
-    /// `OSS_SIGNATURE_VERSION`, and the `ALIBABA_CLOUD_*` names (`ALIBABA_CLOUD_ACCESS_KEY_ID`,
-    /// `ALIBABA_CLOUD_ACCESS_KEY_SECRET`, `ALIBABA_CLOUD_SECURITY_TOKEN`,
-    /// `ALIBABA_CLOUD_REGION_ID`, `ALIBABA_CLOUD_OSS_ENDPOINT`). Empty values count as unset.
-    /// Later setters override.
-    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let mut b = Self::new();
+    /// A builder preloaded from `lookup(variable)`; see [`with_env`](Self::with_env).
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        Self::new().with_env(Env::from_fn(lookup))
+    }
+
+    /// Applies the settings found in `env` over those already set, and gives the default
+    /// credential chain this environment: `OSS_ENDPOINT` (or `ALIBABA_CLOUD_OSS_ENDPOINT`),
+    /// `OSS_REGION` (or `ALIBABA_CLOUD_REGION_ID`, `ALIBABA_CLOUD_REGION`), `OSS_BUCKET`,
+    /// `OSS_ADDRESSING`, `OSS_SIGNATURE_VERSION`; the chain reads `OSS_ACCESS_KEY_ID`,
+    /// `ALIBABA_CLOUD_ACCESS_KEY_ID`, `ALIBABA_CLOUD_ROLE_ARN`... (see
+    /// [`DefaultChain`](oss_credentials::DefaultChain)). Empty values count as unset; later
+    /// setters override. The CLI layers its flags over this, so both read an environment the
+    /// same way.
+    pub fn with_env(self, env: Env) -> Self {
+        let mut b = self.credentials_chain(ChainConfig::default().env(env.clone()));
+        if let Some(file) = env.var("SSL_CERT_FILE") {
+            b = b.ca_bundle(file);
+        }
         for (key, names) in ENV {
-            if let Some(v) = names
-                .iter()
-                .find_map(|n| lookup(n).filter(|v| !v.trim().is_empty()))
-            {
+            if let Some(v) = names.iter().find_map(|n| env.var(n)) {
                 b = b.config(*key, &v);
             }
         }
@@ -145,9 +163,24 @@ impl ClientBuilder {
         self
     }
 
-    /// Virtual-host (default) or path-style URLs. IP-literal endpoints always use path style.
+    /// Options of the default credential chain used when no credentials or provider are set
+    /// (its environment, profile name, metadata and STS endpoints, refresh timing).
+    pub fn credentials_chain(mut self, config: ChainConfig) -> Self {
+        self.chain = Some(config);
+        self
+    }
+
+    /// Virtual-host (default), path-style or custom-domain ([`Addressing::Cname`]) URLs. IP and
+    /// `localhost` endpoints use path style unless `Cname` is asked for.
     pub fn addressing(mut self, addressing: Addressing) -> Self {
-        self.addressing = addressing;
+        self.addressing = Some(addressing);
+        self
+    }
+
+    /// With only a region configured, use the VPC-internal endpoint
+    /// `https://oss-<region>-internal.aliyuncs.com` instead of the public one (default `false`).
+    pub fn internal_endpoint(mut self, internal: bool) -> Self {
+        self.internal_endpoint = internal;
         self
     }
 
@@ -178,6 +211,42 @@ impl ClientBuilder {
     /// Retry policy (see [`RetryConfig`]).
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// Sends requests through this HTTP proxy (`http://[user:pass@]host:port`; HTTPS is tunnelled
+    /// with `CONNECT`). Hosts listed in `NO_PROXY` still connect directly. Without this, the
+    /// client follows curl's `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper or
+    /// lower case). Credential services (instance metadata, STS) never use it.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxyChoice::Url {
+            url: url.into(),
+            no_proxy: None,
+        };
+        self
+    }
+
+    /// With [`proxy`](Self::proxy): the hosts that connect directly, in `NO_PROXY` syntax
+    /// (`example.com, 10.0.0.0/8, localhost`; a name matches its sub-domains; `*` for all),
+    /// replacing the environment's `NO_PROXY`.
+    pub fn no_proxy(mut self, hosts: impl Into<String>) -> Self {
+        if let ProxyChoice::Url { no_proxy, .. } = &mut self.proxy {
+            *no_proxy = Some(hosts.into());
+        }
+        self
+    }
+
+    /// Connects directly, ignoring the proxy variables of the environment.
+    pub fn direct(mut self) -> Self {
+        self.proxy = ProxyChoice::Off;
+        self
+    }
+
+    /// Trusts the certificates of this PEM file too (a private CA, a TLS-inspecting proxy), in
+    /// addition to the built-in roots; read at [`build`](Self::build). `SSL_CERT_FILE` sets it
+    /// through [`with_env`](Self::with_env).
+    pub fn ca_bundle(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_bundle = Some(path.into());
         self
     }
 
@@ -219,7 +288,7 @@ impl ClientBuilder {
             ConfigKey::AccessKeyId => self.access_key_id = Some(v.to_owned()),
             ConfigKey::AccessKeySecret => self.access_key_secret = Some(value.to_owned()),
             ConfigKey::SessionToken => self.session_token = Some(value.to_owned()),
-            ConfigKey::Addressing => self.addressing = v.parse()?,
+            ConfigKey::Addressing => self.addressing = Some(v.parse()?),
             ConfigKey::SignatureVersion => self.signature_version = v.parse()?,
             ConfigKey::ConnectTimeout => self.connect_timeout = Some(parse_duration(key, v)?),
             ConfigKey::ReadTimeout => self.read_timeout = Some(parse_duration(key, v)?),
@@ -246,22 +315,17 @@ impl ClientBuilder {
         if let Some(e) = self.error {
             return Err(Error::Config(e));
         }
-        let endpoint = self
-            .endpoint
-            .as_deref()
-            .ok_or_else(|| Error::config("endpoint", "no endpoint configured (OSS_ENDPOINT)"))?;
-        let endpoint = Endpoint::parse(endpoint)?;
-        if self.signature_version == SignatureVersion::V4
-            && self.region.as_deref().is_none_or(str::is_empty)
-        {
-            return Err(Error::config(
-                "region",
-                "signature V4 needs a region (OSS_REGION), e.g. cn-hangzhou",
-            ));
-        }
-        let region = self
-            .region
-            .map(|r| r.strip_prefix("oss-").map(str::to_owned).unwrap_or(r));
+        let Resolved {
+            endpoint,
+            region,
+            addressing,
+        } = endpoint::resolve(EndpointInput {
+            endpoint: self.endpoint.as_deref(),
+            region: self.region.as_deref(),
+            addressing: self.addressing,
+            internal: self.internal_endpoint,
+            signature_version: self.signature_version,
+        })?;
         let provider: Arc<dyn ProvideCredentials> =
             match (self.provider, self.access_key_id, self.access_key_secret) {
                 (Some(p), _, _) => p,
@@ -278,7 +342,7 @@ impl ClientBuilder {
                         "access key id and secret must be given together",
                     ));
                 }
-                (None, None, None) => Arc::new(EnvProvider::new()),
+                (None, None, None) => Arc::new(DefaultChain::new(self.chain.unwrap_or_default())),
             };
         let http: Arc<dyn HttpClient> = match self.http {
             Some(h) => h,
@@ -292,6 +356,39 @@ impl ClientBuilder {
                         Error::config("root_certificate", "not a valid PEM certificate")
                     })?;
                 }
+                if let Some(path) = &self.ca_bundle {
+                    let pem = std::fs::read(path).map_err(|e| {
+                        Error::config("ca_bundle", format!("cannot read {}: {e}", path.display()))
+                    })?;
+                    b = b.add_root_certificates_pem(&pem).map_err(|_| {
+                        Error::config(
+                            "ca_bundle",
+                            format!("{} holds no valid PEM certificate", path.display()),
+                        )
+                    })?;
+                }
+                let proxy = match &self.proxy {
+                    ProxyChoice::Env => Some(oss_transport::Proxy::from_env()),
+                    ProxyChoice::Url { url, no_proxy } => {
+                        let no_proxy = no_proxy.clone().unwrap_or_else(|| {
+                            ["NO_PROXY", "no_proxy"]
+                                .iter()
+                                .find_map(|n| std::env::var(n).ok())
+                                .unwrap_or_default()
+                        });
+                        Some(
+                            oss_transport::Proxy::all_except(url, &no_proxy)
+                                .map_err(|e| Error::config("proxy", e.to_string()))?,
+                        )
+                    }
+                    ProxyChoice::Off => None,
+                };
+                b = b.proxy(proxy);
+                // The `native-roots` feature trusts the operating system's store as well.
+                #[cfg(feature = "native-roots")]
+                {
+                    b = b.native_roots(true);
+                }
                 let client = b
                     .build()
                     .map_err(|e| Error::config("transport", e.to_string()))?;
@@ -303,13 +400,14 @@ impl ClientBuilder {
                 endpoint,
                 region,
                 default_bucket: self.bucket,
-                addressing: self.addressing,
+                addressing,
                 signature_version: self.signature_version,
                 credentials: provider,
                 http,
                 runtime: self.runtime.unwrap_or_else(|| Arc::new(TokioRuntime)),
                 retry: self.retry,
                 signer: Signer::new(),
+                skew: ClockSkew::default(),
             }),
         })
     }
@@ -330,7 +428,8 @@ mod tests {
         };
         let b = ClientBuilder::from_env_with(env);
         assert_eq!(b.region.as_deref(), Some("cn-beijing"));
-        assert_eq!(b.access_key_id.as_deref(), Some("id"));
+        // Keys are the chain's to read (so the source is reported as `env`), not the builder's.
+        assert_eq!(b.access_key_id, None);
         let err = ClientBuilder::from_env_with(env)
             .config(ConfigKey::ReadTimeout, "s3cr3t")
             .build()

@@ -17,6 +17,7 @@ use crate::builder::ClientBuilder;
 use crate::config::{Addressing, RetryConfig, SignatureVersion};
 use crate::error::{CredentialsFailure, Error, ResponseFailure};
 use crate::runtime::Runtime;
+use crate::skew::ClockSkew;
 use crate::transport::{HttpClient, RequestBody};
 use crate::url::Endpoint;
 
@@ -59,6 +60,7 @@ pub(crate) struct Inner {
     pub(crate) runtime: Arc<dyn Runtime>,
     pub(crate) retry: RetryConfig,
     pub(crate) signer: Signer,
+    pub(crate) skew: ClockSkew,
 }
 
 impl fmt::Debug for Client {
@@ -114,6 +116,29 @@ impl Client {
         ClientBuilder::from_env().build()
     }
 
+    /// The endpoint requests go to (`scheme://host[:port]`), after resolution: derived from the
+    /// region when only a region was configured.
+    pub fn endpoint(&self) -> String {
+        self.inner.endpoint.to_string()
+    }
+
+    /// The region V4 signatures are scoped to: configured, or read from a standard
+    /// `oss-<region>.aliyuncs.com` endpoint. `None` only with signature V1.
+    pub fn signing_region(&self) -> Option<&str> {
+        self.inner.region.as_deref()
+    }
+
+    /// The addressing style in use, after resolution (IP and `localhost` endpoints use path style).
+    pub fn addressing(&self) -> Addressing {
+        self.inner.addressing
+    }
+
+    /// The credentials provider (the default chain unless one was set); its
+    /// [`source`](ProvideCredentials::source) names where the credentials came from.
+    pub fn credentials_provider(&self) -> Arc<dyn ProvideCredentials> {
+        Arc::clone(&self.inner.credentials)
+    }
+
     /// The default bucket, if configured.
     pub fn default_bucket(&self) -> Option<&str> {
         self.inner.default_bucket.as_deref()
@@ -132,11 +157,49 @@ impl Client {
     }
 
     pub(crate) async fn credentials(&self) -> Result<Credentials, Error> {
-        self.inner
+        let creds = self
+            .inner
             .credentials
             .provide_credentials()
             .await
-            .map_err(|source| Error::Credentials(CredentialsFailure::provider(source)))
+            .map_err(|source| Error::Credentials(CredentialsFailure::provider(source)))?;
+        // A refreshing source never returns expired credentials; fixed ones may be stale.
+        if let Some(expired) = creds
+            .expiration()
+            .filter(|_| creds.is_expired(self.signing_time()))
+        {
+            let source = self
+                .inner
+                .credentials
+                .source()
+                .unwrap_or_else(|| "the provider".to_owned());
+            let message = format!(
+                "the temporary credentials of access key id {} (from {source}) expired at {}; \
+                 get a new STS token",
+                creds.access_key_id(),
+                httpdate::fmt_http_date(expired)
+            );
+            return Err(Error::Credentials(CredentialsFailure::provider(
+                oss_auth::CredentialsError::provider(message),
+            )));
+        }
+        Ok(creds)
+    }
+
+    /// The time to sign with: the wall clock corrected by the offset learned from a
+    /// `RequestTimeTooSkewed` answer (none until then).
+    pub(crate) fn signing_time(&self) -> SystemTime {
+        self.inner.skew.correct(self.inner.runtime.system_time())
+    }
+
+    /// Learns the server's clock from a `RequestTimeTooSkewed` answer (see [`ClockSkew`]).
+    pub(crate) fn observe_skew(&self, raw: &RawResponse) -> bool {
+        self.inner.skew.observe(
+            raw.status,
+            &raw.headers,
+            &raw.body,
+            self.inner.runtime.system_time(),
+        )
     }
 
     pub(crate) fn region(&self) -> Result<&str, Error> {
@@ -240,7 +303,9 @@ impl Client {
             let mut attempt: u32 = 0;
             loop {
                 attempt += 1;
+                let sent = rt.now();
                 let outcome = self.attempt(req, body()).await?;
+                log_attempt(&outcome, attempt, rt.now().saturating_duration_since(sent));
                 let retry = match &outcome {
                     Ok(raw) if raw.status.is_success() => None,
                     Ok(raw) => {
@@ -283,25 +348,27 @@ impl Client {
         req: &OssRequest,
         body: RequestBody,
     ) -> Result<Result<RawResponse, TransportError>, Error> {
+        let request = self.signed(req, body).await?;
+        let raw = send_collect(&*self.inner.http, request).await;
+        // A skewed clock is corrected here, so that a retry signs with the right time.
+        if let Ok(raw) = &raw {
+            self.observe_skew(raw);
+        }
+        Ok(raw)
+    }
+
+    /// `req` with `body`, signed with the current credentials at the runtime's wall-clock
+    /// time: what every request sent by this crate goes through.
+    pub(crate) async fn signed(
+        &self,
+        req: &OssRequest,
+        body: RequestBody,
+    ) -> Result<http::Request<RequestBody>, Error> {
         let creds = self.credentials().await?;
-        let time = self.inner.runtime.system_time();
-        let head = self.sign_request(req, &creds, time, body.len())?;
-        let request = head
+        let time = self.signing_time();
+        self.sign_request(req, &creds, time, body.len())?
             .body(body)
-            .map_err(|_| Error::config("request", "could not build the HTTP request"))?;
-        Ok(match self.inner.http.send(request).await {
-            Ok(resp) => {
-                let (parts, body) = resp.into_parts();
-                body.collect_bounded(MAX_XML_RESPONSE)
-                    .await
-                    .map(|b| RawResponse {
-                        status: parts.status,
-                        headers: parts.headers,
-                        body: b,
-                    })
-            }
-            Err(e) => Err(e),
-        })
+            .map_err(|_| Error::config("request", "could not build the HTTP request"))
     }
 
     /// Sends one operation and decodes its output: each of the multipart operations (and the
@@ -348,6 +415,20 @@ impl Client {
         let raw = self.execute(name, req, body).await?;
         parse::<O>(op, name, &raw)
     }
+}
+
+/// Sends `request` and collects its answer (bounded by [`MAX_XML_RESPONSE`]).
+pub(crate) async fn send_collect(
+    http: &dyn HttpClient,
+    request: http::Request<RequestBody>,
+) -> Result<RawResponse, TransportError> {
+    let (parts, body) = http.send(request).await?.into_parts();
+    let body = body.collect_bounded(MAX_XML_RESPONSE).await?;
+    Ok(RawResponse {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
 }
 
 /// Decodes `raw` with the operation's parser, mapping errors to ours.
@@ -401,5 +482,34 @@ pub(crate) fn failure_kind(e: &TransportError) -> FailureKind {
         FailureKind::ConnectionReset
     } else {
         FailureKind::Other
+    }
+}
+
+/// One debug event per attempt, inside the request's span (operation, method, bucket, key;
+/// the upload driver numbers its own attempts, so it passes 1):
+/// status, request id and time, or the transport failure. Headers and signatures are never
+/// logged, so no secret reaches the log.
+pub(crate) fn log_attempt(
+    outcome: &Result<RawResponse, TransportError>,
+    attempt: u32,
+    elapsed: std::time::Duration,
+) {
+    let millis = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    match outcome {
+        Ok(raw) => {
+            let request_id = raw
+                .headers
+                .get("x-oss-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::debug!(
+                status = raw.status.as_u16(),
+                request_id,
+                millis,
+                attempt,
+                "response"
+            );
+        }
+        Err(e) => tracing::debug!(error = %e, millis, attempt, "transport failure"),
     }
 }

@@ -11,8 +11,9 @@ use crate::error::ConfigError;
 
 /// How the bucket name is placed in request URLs.
 ///
-/// The signature never depends on this choice (both V1 and V4 sign the decoded bucket and key),
-/// so switching style only changes the URL.
+/// The signature never depends on this choice: V1 and V4 sign the decoded `/bucket/key` in
+/// every style (for a custom domain too, which is what OSS expects), so the style only changes
+/// the URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Addressing {
@@ -20,7 +21,11 @@ pub enum Addressing {
     #[default]
     VirtualHost,
     /// `https://<endpoint host>/<bucket>/<key>`: for local servers, IP endpoints and proxies.
+    /// IP and `localhost` endpoints always use it.
     Path,
+    /// `https://<custom domain>/<key>`: the endpoint is a custom domain (CNAME) bound to the
+    /// bucket, so the URL names no bucket. Needs an explicit region for V4.
+    Cname,
 }
 
 impl FromStr for Addressing {
@@ -32,9 +37,10 @@ impl FromStr for Addressing {
                 Ok(Self::VirtualHost)
             }
             "path" | "path-style" | "path_style" => Ok(Self::Path),
+            "cname" | "custom-domain" | "custom_domain" => Ok(Self::Cname),
             _ => Err(ConfigError::invalid(
                 "addressing",
-                "expected `path` or `virtual-host`",
+                "expected `virtual`, `path` or `cname`",
             )),
         }
     }
@@ -147,7 +153,7 @@ impl RetryConfig {
 ///
 /// Accepted names (case-insensitive, `-` and `_` interchangeable, an `oss_` prefix allowed):
 /// `endpoint`, `region`, `bucket`, `access_key_id`, `access_key_secret`, `session_token`,
-/// `addressing` (`path`/`virtual-host`), `signature_version` (`v4`/`v1`), `connect_timeout`,
+/// `addressing` (`virtual`/`path`/`cname`), `signature_version` (`v4`/`v1`), `connect_timeout`,
 /// `read_timeout`, `request_timeout`, `max_retries`, `retry_initial_backoff`,
 /// `retry_max_backoff`, `retry_timeout`. Durations accept `250ms`, `30s`, `5m` or plain
 /// seconds.

@@ -10,11 +10,13 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
 use futures::{StreamExt as _, TryStreamExt as _};
-use oss_model::ops::{CompleteMultipartUpload, CompletedPart, UploadPartCopy};
+use oss_model::Operation as _;
+use oss_model::ops::UploadPartCopy;
 
 use crate::client::Client;
 use crate::error::{Error, UploadFailure};
 use crate::names::{bucket_name, object_key, part_number};
+use crate::options::{ObjectOptions, ObjectRequest};
 use crate::presign::plan_ranges;
 use crate::upload::FailurePolicy;
 
@@ -55,6 +57,7 @@ pub struct CopyBuilder {
     part_size: u64,
     concurrency: usize,
     on_failure: FailurePolicy,
+    options: ObjectOptions,
 }
 
 impl fmt::Debug for CopyBuilder {
@@ -81,6 +84,15 @@ impl CopyBuilder {
         self
     }
 
+    /// Object options of the copy. Without content headers or metadata among them, the
+    /// source's `Content-Type` and metadata are copied (read with HeadObject); with any, the
+    /// given ones replace the source's. The traffic limit applies to every UploadPartCopy;
+    /// ACL, forbid-overwrite and callback go on Complete.
+    pub fn options(mut self, options: ObjectOptions) -> Self {
+        self.options = options;
+        self
+    }
+
     /// Keep or abort the parts when the copy fails (default abort).
     pub fn on_failure(mut self, policy: FailurePolicy) -> Self {
         self.on_failure = policy;
@@ -99,15 +111,19 @@ impl CopyBuilder {
 
     async fn run(self) -> Result<CopyOutput, Error> {
         let c = &self.client;
-        let size = c
-            .head_object(&self.src_bucket, &self.src_key)
-            .await?
-            .content_length;
+        self.options.validate()?;
+        let head = c.head_object(&self.src_bucket, &self.src_key).await?;
+        let size = head.content_length;
+        let mut options = self.options.clone();
+        if !options.replaces_metadata() {
+            options.content_type = head.content_type;
+            options.metadata = head.metadata;
+        }
         let ranges = plan_ranges(size, self.part_size)?;
         let (dst_b, dst_k) = (bucket_name(&self.dst_bucket)?, object_key(&self.dst_key)?);
         let (src_b, src_k) = (bucket_name(&self.src_bucket)?, object_key(&self.src_key)?);
         let upload_id = c
-            .initiate_upload(&self.dst_bucket, &self.dst_key, &Default::default())
+            .initiate_upload(&self.dst_bucket, &self.dst_key, &options)
             .await?
             .upload_id;
 
@@ -126,10 +142,16 @@ impl CopyBuilder {
             if len > 0 {
                 op.source_range = Some(off..=off + len - 1);
             }
+            let mut req = op
+                .to_request()
+                .map_err(crate::client::encode_error::<UploadPartCopy>)?;
+            options.apply(ObjectRequest::UploadPartCopy, &mut req)?;
             let client = c.clone();
             jobs.push(async move {
-                let out = client.send(op).await?;
-                Ok::<_, Error>(CompletedPart::new(pn, out.etag))
+                let out = client
+                    .send_prepared(&op, &req, crate::transport::RequestBody::empty)
+                    .await?;
+                Ok::<_, Error>((n, out.etag))
             });
         }
         let copies = futures::stream::iter(jobs)
@@ -138,15 +160,15 @@ impl CopyBuilder {
             .await;
 
         let result = match copies {
-            Ok(mut parts) => {
-                parts.sort_by_key(|p| p.part_number);
-                let op = CompleteMultipartUpload::new(
-                    dst_b.clone(),
-                    dst_k.clone(),
-                    upload_id.clone(),
-                    parts,
-                );
-                c.send(op).await
+            Ok(parts) => {
+                c.complete_upload(
+                    &self.dst_bucket,
+                    &self.dst_key,
+                    &upload_id,
+                    &parts,
+                    &options,
+                )
+                .await
             }
             Err(e) => Err(e),
         };
@@ -211,6 +233,7 @@ impl Client {
             part_size: DEFAULT_COPY_PART_SIZE,
             concurrency: 4,
             on_failure: FailurePolicy::Abort,
+            options: ObjectOptions::new(),
         }
     }
 }

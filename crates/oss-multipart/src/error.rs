@@ -52,6 +52,9 @@ pub enum Error {
     /// [`no_resume`](crate::UploadBuilder::no_resume) to abort that upload and start again.
     #[error(transparent)]
     Checkpoint(CheckpointFailure),
+    /// A download failed; carries the cause and what was kept for resume.
+    #[error(transparent)]
+    Download(Box<DownloadFailure>),
 }
 
 impl Error {
@@ -67,6 +70,7 @@ impl Error {
                 classify(FailedAttempt::Transport(failure_kind(&t.source))).is_retryable()
             }
             Self::Upload(u) => u.source.is_retryable(),
+            Self::Download(d) => d.source.is_retryable(),
             _ => false,
         }
     }
@@ -84,7 +88,8 @@ impl Error {
                         .service_error()
                         .is_none_or(|s| s.code() != "NoSuchUpload")
             }
-            Self::Cancelled(c) => c.upload_id.is_some(),
+            Self::Cancelled(c) => c.upload_id.is_some() || c.checkpoint.is_some(),
+            Self::Download(d) => d.checkpoint.is_some(),
             _ => false,
         }
     }
@@ -97,6 +102,7 @@ impl Error {
             Self::Credentials(_) => true,
             Self::Service(s) => s.error.is_auth(),
             Self::Upload(u) => u.source.is_auth(),
+            Self::Download(d) => d.source.is_auth(),
             _ => false,
         }
     }
@@ -106,6 +112,7 @@ impl Error {
         match self {
             Self::Integrity(_) => true,
             Self::Upload(u) => u.source.is_integrity(),
+            Self::Download(d) => d.source.is_integrity(),
             _ => false,
         }
     }
@@ -115,6 +122,7 @@ impl Error {
         match self {
             Self::Transport(_) => true,
             Self::Upload(u) => u.source.is_network(),
+            Self::Download(d) => d.source.is_network(),
             _ => false,
         }
     }
@@ -124,6 +132,7 @@ impl Error {
         match self {
             Self::Config(_) => true,
             Self::Upload(u) => u.source.is_usage(),
+            Self::Download(d) => d.source.is_usage(),
             _ => false,
         }
     }
@@ -133,6 +142,7 @@ impl Error {
         match self {
             Self::Cancelled(_) => true,
             Self::Upload(u) => u.source.is_cancelled(),
+            Self::Download(d) => d.source.is_cancelled(),
             _ => false,
         }
     }
@@ -143,6 +153,7 @@ impl Error {
         match self {
             Self::Service(s) => Some(&s.error),
             Self::Upload(u) => u.source.service_error(),
+            Self::Download(d) => d.source.service_error(),
             _ => None,
         }
     }
@@ -154,6 +165,7 @@ impl Error {
             Self::Checkpoint(c) => Some(&c.path),
             Self::Upload(u) => u.checkpoint.as_deref(),
             Self::Cancelled(c) => c.checkpoint.as_deref(),
+            Self::Download(d) => d.checkpoint.as_deref(),
             _ => None,
         }
     }
@@ -360,6 +372,13 @@ pub enum IntegrityError {
         /// What differs.
         reason: String,
     },
+    /// The object was replaced while it was being downloaded (a ranged GET pinned with
+    /// `If-Match` was refused): nothing mixing two versions was written to the target.
+    #[error("the object changed during the download (ETag {etag} is gone); download it again")]
+    ObjectChanged {
+        /// The ETag the download was pinned to.
+        etag: String,
+    },
     /// A downloaded body does not have the announced length.
     #[error("body length {actual} differs from the expected {expected}")]
     Length {
@@ -467,6 +486,52 @@ impl UploadFailure {
     /// Parts confirmed by the server before the failure.
     pub fn parts_done(&self) -> u32 {
         self.parts_done
+    }
+
+    /// The cause.
+    pub fn cause(&self) -> &Error {
+        &self.source
+    }
+}
+
+/// A download failed. The source is the cause; the accessors say what was kept for resume.
+#[derive(Debug, thiserror::Error)]
+#[error("download of oss://{bucket}/{key} failed")]
+pub struct DownloadFailure {
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+    pub(crate) path: Option<PathBuf>,
+    pub(crate) temp: Option<PathBuf>,
+    pub(crate) checkpoint: Option<PathBuf>,
+    #[source]
+    pub(crate) source: Box<Error>,
+}
+
+impl DownloadFailure {
+    /// Bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The target file, for file downloads (never left partial).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The partial temp file kept beside the target for resume (with a checkpoint directory);
+    /// `None` when it was removed.
+    pub fn temp_path(&self) -> Option<&Path> {
+        self.temp.as_deref()
+    }
+
+    /// Where the checkpoint was saved, when the download can be resumed by running it again.
+    pub fn checkpoint_path(&self) -> Option<&Path> {
+        self.checkpoint.as_deref()
     }
 
     /// The cause.

@@ -10,6 +10,9 @@
 //!   sans-IO state machine of `oss-multipart-core`. Memory is bounded by
 //!   concurrency × part size, never by the file size; file parts are streamed from disk with
 //!   positional reads and checksummed (CRC-64) on the fly.
+//! - [`Client::upload_dir`] / [`Client::download_prefix`]: many files at once, composing the
+//!   per-file transfers under one byte budget, with globs, `update` and per-file failures.
+//! - Content-Type guessed from the extension unless given ([`UploadBuilder::guess_content_type`]).
 //! - Resume: from a checkpoint file ([`UploadBuilder::checkpoint_dir`]) or from the server's
 //!   list of parts ([`Client::resume_from_server`]).
 //! - [`Client::copy_multipart`] (UploadPartCopy), [`Client::presign`] and the presigned
@@ -21,8 +24,9 @@
 //!
 //! - Policy in the driver: concurrency, retries, backoff and resume decisions of uploads are
 //!   all the state machine's; the driver only executes what it asks.
-//! - Credential discovery beyond fixed keys and environment variables (bring your own
-//!   [`ProvideCredentials`]).
+//! - Credential sources beyond the Alibaba Cloud default chain ([`DefaultChain`]: environment,
+//!   OIDC/RRSA, profile files, RAM role ARN, ECS RAM role, credentials URI); bring your own
+//!   [`ProvideCredentials`] for others.
 //! - Downloads beyond a simple [`Client::get_object`] used for verification.
 //!
 //! # Example
@@ -77,7 +81,15 @@
 //!
 //! # Features
 //!
-//! None of its own; TLS providers are `oss-transport` features (`aws-lc-rs` by default).
+//! - `aws-lc-rs` (default): AWS-LC for TLS (rustls) and for signing hashes (the fast choice).
+//! - `ring`: rustls' ring provider and the pure-Rust RustCrypto hashes for signing, for targets
+//!   without a C compiler: `default-features = false, features = ["ring", "webpki-roots"]`.
+//! - `webpki-roots` (default): trust the Mozilla root set compiled in.
+//! - `native-roots`: trust the operating system's certificate store too (loaded when the client
+//!   is built), e.g. for a corporate CA installed system-wide.
+//!
+//! Whatever the features, [`ClientBuilder::ca_bundle`] (or `SSL_CERT_FILE`) adds the
+//! certificates of a PEM file. Proxies: see [`ClientBuilder::proxy`].
 //!
 //! # Stability
 //!
@@ -99,6 +111,8 @@ mod checkpoint_store;
 mod client;
 mod config;
 mod copy;
+mod download;
+mod endpoint;
 mod error;
 mod listing;
 mod manual;
@@ -108,6 +122,8 @@ mod options;
 mod presign;
 mod progress;
 pub mod runtime;
+mod skew;
+mod transfer;
 pub mod transport;
 pub mod units;
 mod upload;
@@ -117,6 +133,8 @@ pub use builder::ClientBuilder;
 pub use client::Client;
 pub use config::{Addressing, ConfigKey, RetryConfig, SignatureVersion};
 pub use copy::{CopyBuilder, CopyOutput, DEFAULT_COPY_PART_SIZE};
+pub use download::{DEFAULT_DOWNLOAD_PART_SIZE, DownloadBuilder, DownloadOutput, OnObjectChange};
+pub use error::DownloadFailure;
 pub use error::{
     Cancelled, CheckpointFailure, ConfigError, CredentialsFailure, Error, IntegrityError,
     IoFailure, ResponseFailure, ServiceFailure, TransportFailure, UploadFailure,
@@ -132,12 +150,19 @@ pub use options::{
 };
 pub use presign::{PresignedPart, PresignedRequest, PresignedUpload};
 pub use progress::Progress;
+pub use transfer::{
+    DirOutput, DirProgress, DirTransfer, FileAction, FileFailure, FileTask, SymlinkPolicy,
+    UpdateMode,
+};
 pub use upload::{
     DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, FailurePolicy, PauseHandle, UploadBuilder, UploadOutput,
 };
 
-pub use oss_auth::{
-    Credentials, CredentialsError, EnvProvider, ProvideCredentials, StaticProvider,
+/// The credential sources one by one (`oss-credentials`), for custom chains.
+pub use oss_credentials as credentials;
+pub use oss_credentials::{
+    ChainConfig, Credentials, CredentialsError, DefaultChain, Env, EnvProvider, ProvideCredentials,
+    RefreshPolicy, StaticProvider,
 };
 // Unstable tier (see "Stability" in the crate docs): the wire model, as `oss-model` has it.
 pub use oss_model::ops::{

@@ -16,7 +16,7 @@ use oss_model::{Operation, ServiceError};
 use oss_transport::{Digests, FileRange};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 
-use crate::client::{Client, MAX_XML_RESPONSE, RawResponse, encode_error, parse};
+use crate::client::{Client, RawResponse, encode_error, parse, send_collect};
 use crate::error::{Error, IntegrityError};
 use crate::names::{bucket_name, object_key, part_number};
 use crate::options::{ObjectOptions, ObjectRequest};
@@ -249,7 +249,7 @@ impl Client {
     /// }
     /// let done = client.complete_upload("docs", "manual.bin", &id, &parts, &options).await?;
     /// assert_eq!(done.status, 200);
-    /// assert_eq!(client.head_object("docs", "manual.bin").await?.size, 300_000);
+    /// assert_eq!(client.head_object("docs", "manual.bin").await?.content_length, 300_000);
     /// # server.shutdown().await;
     /// # Ok(()) }
     /// ```
@@ -457,7 +457,7 @@ impl Client {
                 callback: None,
             }
         };
-        let local = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Xz, &body);
+        let local = oss_multipart_core::crc64(&body);
         if let Some(server) = out.crc64.filter(|s| *s != local) {
             return Err(Error::Integrity(IntegrityError::Crc64Mismatch {
                 what: "object".to_owned(),
@@ -475,28 +475,10 @@ impl Client {
         req: &oss_model::OssRequest,
         body: RequestBody,
     ) -> Result<RawResponse, Error> {
-        let creds = self.credentials().await?;
-        let time = self.inner.runtime.system_time();
-        let request = self
-            .sign_request(req, &creds, time, body.len())?
-            .body(body)
-            .map_err(|_| Error::config("request", "could not build the HTTP request"))?;
-        let resp = self
-            .inner
-            .http
-            .send(request)
+        let request = self.signed(req, body).await?;
+        send_collect(&*self.inner.http, request)
             .await
-            .map_err(|e| Error::transport(operation, e, 1))?;
-        let (parts, body) = resp.into_parts();
-        let body = body
-            .collect_bounded(MAX_XML_RESPONSE)
-            .await
-            .map_err(|e| Error::transport(operation, e, 1))?;
-        Ok(RawResponse {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        })
+            .map_err(|e| Error::transport(operation, e, 1))
     }
 }
 

@@ -85,7 +85,7 @@ impl Client {
         let req = op.to_request().map_err(encode_error::<GetObject>)?;
         debug_assert!(is_idempotent(&req.method));
         let creds = self.credentials().await?;
-        let time = self.inner.runtime.system_time();
+        let time = self.signing_time();
         let request = self
             .sign_request(&req, &creds, time, None)?
             .body(RequestBody::empty())

@@ -808,7 +808,7 @@ impl ObjectOptions {
     }
 
     /// Whether a CopyObject must replace the source's metadata rather than copy it.
-    fn replaces_metadata(&self) -> bool {
+    pub(crate) fn replaces_metadata(&self) -> bool {
         self.content_type.is_some()
             || self.cache_control.is_some()
             || self.content_disposition.is_some()

@@ -230,7 +230,7 @@ impl Client {
         let req = SignableRequest::new(method.as_str(), Some(bucket), key)
             .with_query(&q)
             .with_headers(&h);
-        let time = self.inner.runtime.system_time();
+        let time = self.signing_time();
         let signed = match self.inner.signature_version {
             SignatureVersion::V4 => {
                 let params = V4Params::new(self.region()?, time);
@@ -385,9 +385,7 @@ impl Client {
         let abort_url =
             self.presign_with(&creds, &Method::DELETE, bucket, Some(key), &q, &[], expires)?;
         let now = self
-            .inner
-            .runtime
-            .system_time()
+            .signing_time()
             .duration_since(UNIX_EPOCH)
             .unwrap_or(Duration::ZERO);
         Ok(PresignedUpload {

@@ -1,4 +1,4 @@
-//! Request URL building for both addressing styles.
+//! Request URL building for the three addressing styles.
 //!
 //! The object key is percent-encoded byte-wise keeping `/` (so `a/b c` becomes `a/b%20c`) and
 //! query names and values are encoded strictly. The signers receive the *decoded* bucket, key
@@ -62,10 +62,15 @@ impl Endpoint {
         })
     }
 
-    /// Whether the host is an IP literal (virtual-host addressing cannot work there).
-    pub(crate) fn is_ip(&self) -> bool {
+    /// Whether the host is an IP literal or `localhost` (bucket sub-domains cannot resolve there).
+    pub(crate) fn is_ip_or_localhost(&self) -> bool {
         let h = self.host.trim_start_matches('[').trim_end_matches(']');
-        h.parse::<std::net::IpAddr>().is_ok()
+        h == "localhost" || h.parse::<std::net::IpAddr>().is_ok()
+    }
+
+    /// The host, lower-cased, without port.
+    pub(crate) fn host(&self) -> &str {
+        &self.host
     }
 
     #[cfg(test)]
@@ -96,9 +101,13 @@ impl Endpoint {
         key: Option<&str>,
         query: &[(String, String)],
     ) -> String {
-        let virtual_host = matches!(addressing, Addressing::VirtualHost) && !self.is_ip();
+        // The resolver (`crate::endpoint`) already turned virtual-host into path style where
+        // bucket sub-domains cannot resolve; a CNAME host stands for its bucket.
         let (authority, mut path) = match bucket {
-            Some(b) if virtual_host => (self.authority(Some(b)), String::from("/")),
+            Some(b) if addressing == Addressing::VirtualHost => {
+                (self.authority(Some(b)), String::from("/"))
+            }
+            Some(_) if addressing == Addressing::Cname => (self.authority(None), String::from("/")),
             Some(b) => (
                 self.authority(None),
                 format!("/{}/", oss_model::url_encode_path(b)),
@@ -114,6 +123,12 @@ impl Endpoint {
             url.push_str(&oss_model::encode_query(query));
         }
         url
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}", self.scheme, self.authority(None))
     }
 }
 
@@ -165,12 +180,31 @@ mod tests {
     }
 
     #[test]
-    fn ip_endpoints_fall_back_to_path_style() {
-        let ep = Endpoint::parse("http://127.0.0.1:9000").unwrap();
-        assert!(ep.is_ip());
+    fn cname_urls_carry_no_bucket() {
+        let ep = Endpoint::parse("https://static.example.com").unwrap();
+        assert!(!ep.is_ip_or_localhost());
         assert_eq!(
-            ep.url(Addressing::VirtualHost, Some("b"), Some("k"), &[]),
-            "http://127.0.0.1:9000/b/k"
+            ep.url(
+                Addressing::Cname,
+                Some("b"),
+                Some("a/k"),
+                &q(&[("uploads", "")])
+            ),
+            "https://static.example.com/a/k?uploads"
+        );
+        assert_eq!(
+            ep.url(Addressing::Cname, Some("b"), None, &[]),
+            "https://static.example.com/"
+        );
+        assert!(
+            Endpoint::parse("http://127.0.0.1:9000")
+                .unwrap()
+                .is_ip_or_localhost()
+        );
+        assert!(
+            Endpoint::parse("http://LOCALHOST:9000")
+                .unwrap()
+                .is_ip_or_localhost()
         );
     }
 

@@ -253,3 +253,101 @@ async fn a_marker_that_does_not_advance_is_an_error_not_a_loop() {
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     assert!(err.to_string().contains("did not advance"), "{err}");
 }
+
+/// The scale: 2,500 uploads and 1,200 parts, paged with OSS's default page sizes and
+/// with small ones, every option at once. About 25 s in a debug build on two cores, so it is
+/// kept out of CI; the paging itself is covered above with small pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: run with `cargo test -p oss-multipart --test listing -- --ignored`"]
+async fn thousands_of_uploads_and_parts_page_completely() {
+    use futures::StreamExt as _;
+    let server = server().await;
+    let client = client(&server.endpoint());
+    let none = ObjectOptions::new();
+    let keys: Vec<String> = (0..2_500)
+        .map(|i| format!("scale/{}/{i:05}", if i % 2 == 0 { "even" } else { "odd" }))
+        .collect();
+    futures::stream::iter(&keys)
+        .map(|key| client.initiate_upload(BUCKET, key, &none))
+        .buffer_unordered(16)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    let all: Vec<UploadListEntry> = client
+        .list_uploads_with(BUCKET, ListUploadsOptions::new().with_prefix("scale/"))
+        .try_collect()
+        .await
+        .unwrap();
+    let (mut listed, _) = split_uploads(&all);
+    listed.sort();
+    let mut expected = keys.clone();
+    expected.sort();
+    assert_eq!(listed, expected, "default pages of 1000");
+    let odd = ListUploadsOptions::new()
+        .with_prefix("scale/odd/")
+        .with_delimiter("/")
+        .with_marker("scale/odd/00999", None)
+        .with_max_uploads(97);
+    let entries: Vec<_> = client
+        .list_uploads_with(BUCKET, odd)
+        .try_collect()
+        .await
+        .unwrap();
+    let (odd_after, prefixes) = split_uploads(&entries);
+    assert!(prefixes.is_empty());
+    assert_eq!(odd_after.len(), 750, "odd keys after 00999");
+    assert_eq!(
+        odd_after.first().map(String::as_str),
+        Some("scale/odd/01001")
+    );
+    let grouped: Vec<_> = client
+        .list_uploads_with(
+            BUCKET,
+            ListUploadsOptions::new()
+                .with_prefix("scale/")
+                .with_delimiter("/")
+                .with_max_uploads(1),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(split_uploads(&grouped).1, ["scale/even/", "scale/odd/"]);
+
+    let id = client
+        .initiate_upload(BUCKET, "many-parts", &none)
+        .await
+        .unwrap()
+        .upload_id;
+    futures::stream::iter(1..=1_200u32)
+        .map(|n| {
+            let body = PartBody::Bytes(bytes::Bytes::from(vec![n as u8; 3]));
+            client.upload_part(BUCKET, "many-parts", &id, n, body, &none)
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    let numbers = |parts: Vec<oss_multipart::PartSummary>| -> Vec<u32> {
+        parts.iter().map(|p| u32::from(p.part_number)).collect()
+    };
+    let default_pages = client
+        .list_parts(BUCKET, "many-parts", &id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(numbers(default_pages), (1..=1_200).collect::<Vec<_>>());
+    let from_marker = client
+        .list_parts_with(
+            BUCKET,
+            "many-parts",
+            &id,
+            ListPartsOptions::new()
+                .with_part_number_marker(150)
+                .with_max_parts(333),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(numbers(from_marker), (151..=1_200).collect::<Vec<_>>());
+    server.shutdown().await;
+}

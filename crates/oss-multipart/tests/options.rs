@@ -77,10 +77,14 @@ fn recording_client(callback: CallbackOutcome) -> (Client, Arc<Mutex<Vec<Seen>>>
                 ),
                 _ => (200, String::new()),
             };
+            let response = if method == "POST" {
+                response
+            } else {
+                response.header("x-oss-hash-crc64ecma", crc.to_string())
+            };
             response
                 .status(status)
                 .header("etag", "\"ETAG\"")
-                .header("x-oss-hash-crc64ecma", crc.to_string())
                 .body(Bytes::from(body))
                 .expect("a valid response")
         }
@@ -103,7 +107,7 @@ fn content_md5(bytes: &[u8]) -> String {
 }
 
 fn crc_of(bytes: &[u8]) -> u64 {
-    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Xz, bytes)
+    oss_multipart_core::crc64(bytes)
 }
 
 fn everything() -> ObjectOptions {
@@ -471,5 +475,280 @@ async fn sequential_reaches_oss_local_which_enforces_the_order() {
         .upload_part(BUCKET, "seq", &id, 2, body(), &seq)
         .await
         .unwrap();
+    server.shutdown().await;
+}
+
+/// A client whose requests go to `endpoint` (oss-local) through a recorder.
+fn proxied_client(endpoint: &str) -> (Client, Arc<Mutex<Vec<Seen>>>) {
+    use http_body_util::{BodyExt as _, Full};
+    let seen = Arc::new(Mutex::new(Vec::<Seen>::new()));
+    let log = seen.clone();
+    let upstream =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http::<Full<Bytes>>();
+    let http = FnTransport::new(move |req: http::Request<Bytes>| {
+        let log = log.clone();
+        let upstream = upstream.clone();
+        async move {
+            log.lock().expect("log lock").push(Seen {
+                method: req.method().as_str().to_owned(),
+                query: req.uri().query().unwrap_or("").to_owned(),
+                headers: req.headers().clone(),
+            });
+            let (parts, body) = req.into_parts();
+            let resp = upstream
+                .request(http::Request::from_parts(parts, Full::new(body)))
+                .await
+                .expect("oss-local answers");
+            let (parts, body) = resp.into_parts();
+            let body = body.collect().await.expect("body").to_bytes();
+            http::Response::from_parts(parts, body)
+        }
+    });
+    let client = Client::builder()
+        .endpoint(endpoint)
+        .region("cn-hangzhou")
+        .credentials(Credentials::new(common::AK, common::SK))
+        .addressing(Addressing::Path)
+        .http_client(Arc::new(http))
+        .build()
+        .expect("client builds");
+    (client, seen)
+}
+
+#[tokio::test]
+async fn the_upload_driver_sends_each_option_on_its_request() {
+    let server = server().await;
+    let (client, seen) = proxied_client(&server.endpoint());
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(250_000, 5);
+    let path = write_file(dir.path(), "f", &bytes);
+    let options = ObjectOptions::new()
+        .with_content_type("text/csv")
+        .with_cache_control("max-age=60")
+        .with_content_language("fr")
+        .with_metadata("run", "42")
+        .with_forbid_overwrite(true)
+        .with_traffic_limit(oss_multipart::MAX_TRAFFIC_LIMIT)
+        .with_content_md5(true)
+        .with_sequential(true);
+    let out = client
+        .upload_file(BUCKET, "driven", &path)
+        .part_size(102_400)
+        .options(options)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.parts, 3);
+    assert!(out.callback.is_none());
+
+    let seen = seen.lock().unwrap().clone();
+    let initiate = seen
+        .iter()
+        .find(|s| s.method == "POST" && s.query.contains("uploads"))
+        .expect("an Initiate");
+    assert!(
+        initiate.query.split('&').any(|q| q == "sequential"),
+        "sequential missing from Initiate: {}",
+        initiate.query
+    );
+    assert_eq!(initiate.header("content-type"), Some("text/csv"));
+    assert_eq!(initiate.header("cache-control"), Some("max-age=60"));
+    assert_eq!(initiate.header("content-language"), Some("fr"));
+    assert_eq!(initiate.header("x-oss-meta-run"), Some("42"));
+    assert_eq!(initiate.header("x-oss-forbid-overwrite"), Some("true"));
+    let parts: Vec<_> = seen
+        .iter()
+        .filter(|s| s.method == "PUT" && s.query.contains("partNumber"))
+        .collect();
+    assert_eq!(parts.len(), 3);
+    for part in parts {
+        assert_eq!(part.header("x-oss-traffic-limit"), Some("838860800"));
+        assert!(part.has("content-md5"));
+        assert!(!part.has("x-oss-meta-run"));
+    }
+    let complete = seen
+        .iter()
+        .find(|s| s.method == "POST" && s.query.contains("uploadId"))
+        .expect("a Complete");
+    assert_eq!(complete.header("x-oss-forbid-overwrite"), Some("true"));
+
+    let head = client.head_object(BUCKET, "driven").await.unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("text/csv"));
+    assert_eq!(head.metadata, [("run".to_owned(), "42".to_owned())]);
+    // forbid-overwrite reached Complete: a second upload of the same key is refused.
+    let again = client
+        .upload_file(BUCKET, "driven", &path)
+        .part_size(102_400)
+        .options(ObjectOptions::new().with_forbid_overwrite(true))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        again.service_error().map(|e| e.code()),
+        Some("FileAlreadyExists"),
+        "{again}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn uploads_keep_the_callback_reply_and_survive_a_failed_callback() {
+    let dir = tempfile::tempdir().unwrap();
+    let callback = r#"{"callbackUrl":"http://127.0.0.1:9/","callbackBody":"b"}"#;
+    for (size, part_size) in [(1_000usize, None), (250_000, Some(102_400))] {
+        let path = write_file(dir.path(), "cb", &data(size, 6));
+        for outcome in [CallbackOutcome::Ok, CallbackOutcome::Failed] {
+            let (client, seen) = recording_client(outcome);
+            let mut upload = client.upload_file("bkt", "k", &path).callback(callback);
+            if let Some(p) = part_size {
+                upload = upload.part_size(p);
+            }
+            let out = upload
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{size}: {e:?}"));
+            let reply = out.callback.expect("the callback reply");
+            match outcome {
+                CallbackOutcome::Ok => {
+                    let json: serde_json::Value = reply.json().unwrap();
+                    assert_eq!(json["status"], "stored");
+                }
+                CallbackOutcome::Failed => {
+                    assert_eq!(reply.error.expect("typed error").code(), "CallbackFailed");
+                }
+            }
+            let seen = seen.lock().unwrap();
+            assert!(seen.iter().all(|s| s.method != "DELETE"), "aborted");
+            assert!(seen.iter().any(|s| s.has("x-oss-callback")));
+        }
+    }
+}
+
+#[tokio::test]
+async fn multipart_copy_keeps_the_source_attributes_unless_told_otherwise() {
+    let server = server().await;
+    let client = client(&server.endpoint());
+    let bytes = data(300_000, 7);
+    let source = ObjectOptions::new()
+        .with_content_type("video/mp4")
+        .with_metadata("camera", "7");
+    client
+        .put_object_with(BUCKET, "src", bytes.clone(), &source)
+        .await
+        .unwrap();
+
+    let out = client
+        .copy_multipart(BUCKET, "src", BUCKET, "kept")
+        .part_size(102_400)
+        .await
+        .unwrap();
+    assert_eq!(out.parts, 3);
+    let head = client.head_object(BUCKET, "kept").await.unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("video/mp4"));
+    assert_eq!(head.metadata, [("camera".to_owned(), "7".to_owned())]);
+    assert_eq!(client.get_object(BUCKET, "kept").await.unwrap(), bytes);
+
+    let replaced = client
+        .copy_multipart(BUCKET, "src", BUCKET, "replaced")
+        .part_size(102_400)
+        .options(
+            ObjectOptions::new()
+                .with_content_type("text/plain")
+                .with_traffic_limit(oss_multipart::MAX_TRAFFIC_LIMIT),
+        )
+        .await
+        .unwrap();
+    assert_eq!(replaced.parts, 3);
+    let head = client.head_object(BUCKET, "replaced").await.unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("text/plain"));
+    assert!(head.metadata.is_empty());
+
+    let err = client
+        .copy_multipart(BUCKET, "src", BUCKET, "never")
+        .options(ObjectOptions::new().with_tag("", "v"))
+        .await
+        .unwrap_err();
+    assert!(err.is_usage());
+    server.shutdown().await;
+}
+
+/// The response headers of a plain HEAD of `key` (through a presigned URL).
+async fn stored_headers(client: &Client, key: &str) -> http::HeaderMap {
+    use http_body_util::Full;
+    let url = client
+        .presign(
+            http::Method::HEAD,
+            BUCKET,
+            key,
+            std::time::Duration::from_secs(60),
+        )
+        .expect("presign");
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let req = http::Request::head(url)
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let resp = http.request(req).await.expect("oss-local answers");
+    assert_eq!(resp.status(), 200);
+    resp.headers().clone()
+}
+
+#[tokio::test]
+async fn every_stored_option_round_trips_through_oss_local_single_and_multipart() {
+    let server = server().await;
+    let client = client(&server.endpoint());
+    let dir = tempfile::tempdir().unwrap();
+    let options = ObjectOptions::new()
+        .with_content_type("text/csv")
+        .with_cache_control("max-age=60")
+        .with_content_disposition("attachment; filename=\"r.csv\"")
+        .with_content_language("fr")
+        .with_expires("Wed, 21 Oct 2026 07:28:00 GMT")
+        .with_storage_class(StorageClass::InfrequentAccess)
+        .with_sse(ServerSideEncryption::Kms)
+        .with_sse_key_id("kms-key-1")
+        .with_tags([("team", "storage"), ("env", "test")])
+        .with_acl(ObjectAcl::PublicRead)
+        .with_metadata("run", "42");
+    let single = write_file(dir.path(), "single", &data(1_000, 8));
+    let multi = write_file(dir.path(), "multi", &data(250_000, 8));
+    for (key, path) in [("rt-single", &single), ("rt-multi", &multi)] {
+        client
+            .upload_file(BUCKET, key, path)
+            .part_size(102_400)
+            .options(options.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{key}: {e:?}"));
+        let h = stored_headers(&client, key).await;
+        let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        assert_eq!(get("content-type").as_deref(), Some("text/csv"), "{key}");
+        assert_eq!(get("cache-control").as_deref(), Some("max-age=60"), "{key}");
+        assert_eq!(
+            get("content-disposition").as_deref(),
+            Some("attachment; filename=\"r.csv\""),
+            "{key}"
+        );
+        assert_eq!(get("content-language").as_deref(), Some("fr"), "{key}");
+        assert_eq!(
+            get("expires").as_deref(),
+            Some("Wed, 21 Oct 2026 07:28:00 GMT"),
+            "{key}"
+        );
+        assert_eq!(get("x-oss-storage-class").as_deref(), Some("IA"), "{key}");
+        assert_eq!(
+            get("x-oss-server-side-encryption").as_deref(),
+            Some("KMS"),
+            "{key}"
+        );
+        assert_eq!(
+            get("x-oss-server-side-encryption-key-id").as_deref(),
+            Some("kms-key-1"),
+            "{key}"
+        );
+        assert_eq!(get("x-oss-tagging-count").as_deref(), Some("2"), "{key}");
+        assert_eq!(get("x-oss-meta-run").as_deref(), Some("42"), "{key}");
+    }
     server.shutdown().await;
 }

@@ -13,6 +13,7 @@ use rustls::pki_types::pem::PemObject as _;
 
 use crate::client::{Client, Timeouts};
 use crate::connector::TimeoutConnector;
+use crate::proxy::{Proxy, ProxyConnector};
 use crate::tls::TlsOptions;
 
 /// Builds a [`Client`]. Get one with [`Client::builder`].
@@ -29,6 +30,7 @@ pub struct ClientBuilder {
     tcp_keepalive: Option<Duration>,
     https_only: bool,
     tls: TlsOptions,
+    proxy: Option<Proxy>,
 }
 
 impl Default for ClientBuilder {
@@ -45,6 +47,7 @@ impl Default for ClientBuilder {
             tcp_keepalive: Some(Duration::from_secs(60)),
             https_only: false,
             tls: TlsOptions::default(),
+            proxy: None,
         }
     }
 }
@@ -95,6 +98,14 @@ impl ClientBuilder {
     /// Refuse plain `http` URIs ([`TransportError::is_invalid_request`](crate::TransportError::is_invalid_request)).
     pub fn https_only(mut self, yes: bool) -> Self {
         self.https_only = yes;
+        self
+    }
+
+    /// Send requests through an HTTP proxy, as [`Proxy`] decides per request (`None`, the
+    /// default, connects directly whatever the environment says: use [`Proxy::from_env`] for
+    /// curl's `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY`).
+    pub fn proxy(mut self, proxy: impl Into<Option<Proxy>>) -> Self {
+        self.proxy = proxy.into();
         self
     }
 
@@ -173,7 +184,7 @@ impl ClientBuilder {
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(http);
+            .wrap_connector(ProxyConnector::new(http, self.proxy.clone()));
         let connector = TimeoutConnector::new(https, self.connect_timeout);
         let hyper = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
@@ -185,7 +196,12 @@ impl ClientBuilder {
             connect_grace: self.connect_timeout.unwrap_or(Duration::ZERO),
             ..self.timeouts
         };
-        Ok(Client::from_parts(hyper, timeouts, self.https_only))
+        Ok(Client::from_parts(
+            hyper,
+            timeouts,
+            self.https_only,
+            self.proxy,
+        ))
     }
 }
 

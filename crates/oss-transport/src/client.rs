@@ -7,7 +7,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::time::Instant;
 
 use crate::body::RequestBody;
@@ -15,9 +14,10 @@ use crate::builder::ClientBuilder;
 use crate::connector::TimeoutConnector;
 use crate::error::{Kind, TransportError};
 use crate::progress::{Progress, SendBody};
+use crate::proxy::{Proxy, ProxyConnector};
 use crate::response::ResponseBody;
 
-type Connector = TimeoutConnector<HttpsConnector<HttpConnector>>;
+type Connector = TimeoutConnector<HttpsConnector<ProxyConnector>>;
 type HyperClient = hyper_util::client::legacy::Client<Connector, SendBody>;
 
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +37,7 @@ pub struct Client {
     hyper: HyperClient,
     timeouts: Timeouts,
     https_only: bool,
+    proxy: Option<Proxy>,
 }
 
 impl Client {
@@ -45,11 +46,17 @@ impl Client {
         ClientBuilder::default()
     }
 
-    pub(crate) fn from_parts(hyper: HyperClient, timeouts: Timeouts, https_only: bool) -> Self {
+    pub(crate) fn from_parts(
+        hyper: HyperClient,
+        timeouts: Timeouts,
+        https_only: bool,
+        proxy: Option<Proxy>,
+    ) -> Self {
         Self {
             hyper,
             timeouts,
             https_only,
+            proxy,
         }
     }
 
@@ -79,6 +86,17 @@ impl Client {
         request: Request<RequestBody>,
     ) -> Result<Response<ResponseBody>, TransportError> {
         self.check_uri(request.uri())?;
+        let mut request = request;
+        // Plain-HTTP requests go to the proxy itself, so they carry its credentials (an HTTPS
+        // tunnel sends them once, in its CONNECT).
+        if request.uri().scheme_str() == Some("http") {
+            if let Some((_, Some(auth))) = self.proxy.as_ref().and_then(|p| p.route(request.uri()))
+            {
+                request
+                    .headers_mut()
+                    .insert(http::header::PROXY_AUTHORIZATION, auth);
+            }
+        }
         let start = Instant::now();
         let deadline = self.timeouts.request.map(|t| start + t);
         let progress = Progress::new(start, self.timeouts.connect_grace);

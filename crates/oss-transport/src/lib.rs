@@ -62,6 +62,13 @@
 //! [`body_fully_sent`](TransportError::body_fully_sent) to tell whether the server may have seen a complete
 //! request.
 //!
+//! # Proxies
+//!
+//! Off unless set with [`ClientBuilder::proxy`]: [`Proxy::from_env`] follows curl's `HTTPS_PROXY`, `HTTP_PROXY`,
+//! `ALL_PROXY` and `NO_PROXY` (hyper-util's matcher), [`Proxy::all`] names one. HTTPS goes through a `CONNECT`
+//! tunnel (TLS stays end to end); plain HTTP is sent to the proxy in absolute form. Basic credentials in the proxy
+//! URL become `Proxy-Authorization`.
+//!
 //! # Features
 //!
 //! - `aws-lc-rs` (default), `ring`: rustls crypto providers. Additive; with both, aws-lc-rs is used unless
@@ -78,6 +85,7 @@ mod client;
 mod connector;
 mod error;
 mod progress;
+mod proxy;
 mod response;
 mod tls;
 
@@ -87,6 +95,7 @@ pub use body::{
 pub use builder::{BuildError, ClientBuilder};
 pub use client::Client;
 pub use error::TransportError;
+pub use proxy::Proxy;
 pub use response::ResponseBody;
 
 /// Re-exported so callers can name certificates and TLS configurations without a direct dependency.

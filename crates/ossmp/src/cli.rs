@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use oss_multipart::Addressing;
 use oss_multipart::ops::ServerSideEncryption;
+use oss_multipart::{ObjectAcl, StorageClass};
 
 use crate::exit::EXIT_CODES_HELP;
 use crate::location::OssUrl;
@@ -18,9 +20,19 @@ pub(crate) const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 pub(crate) const MAX_PARTS: u64 = 10_000;
 
 const ROOT_AFTER_HELP: &str = "\
-Configuration (highest first): command-line flags, then the environment (OSS_ACCESS_KEY_ID,
-OSS_ACCESS_KEY_SECRET, OSS_SESSION_TOKEN, OSS_ENDPOINT, OSS_REGION), then the profile file
-~/.config/ossmp/config.toml (section [default], or the one named by --profile).";
+Configuration (highest first): command-line flags, then the environment (OSS_ENDPOINT or
+ALIBABA_CLOUD_OSS_ENDPOINT, OSS_REGION or ALIBABA_CLOUD_REGION_ID, OSS_ADDRESSING,
+OSS_SIGNATURE_VERSION), then the profile file $XDG_CONFIG_HOME/ossmp/config.toml, by default
+~/.config/ossmp/config.toml (section [default], or the one named by --profile; it may also set
+part_size, jobs and bwlimit). The library's Client::from_env reads the environment the same way.
+Checkpoints are kept under $XDG_STATE_HOME/ossmp (default ~/.local/state/ossmp).
+
+Credentials: --access-key-id/--access-key-secret, else the Alibaba Cloud default chain:
+OSS_ACCESS_KEY_ID/OSS_ACCESS_KEY_SECRET/OSS_SESSION_TOKEN or the ALIBABA_CLOUD_* keys, OIDC
+(ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE),
+~/.aliyun/config.json, ~/.alibabacloud/credentials (profile ALIBABA_CLOUD_PROFILE or --profile),
+the ECS RAM role, ALIBABA_CLOUD_CREDENTIALS_URI. Keys in the ossmp profile file are used when
+the environment has none.";
 
 /// Only a binary with the embedded server can offer the demo.
 const TRY_THE_DEMO: &str = if cfg!(feature = "local") {
@@ -43,48 +55,44 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
-    /// OSS endpoint, e.g. https://oss-cn-hangzhou.aliyuncs.com or http://127.0.0.1:9000.
-    #[arg(long, global = true, env = "OSS_ENDPOINT", value_name = "URL")]
+    /// OSS endpoint, e.g. https://oss-cn-hangzhou.aliyuncs.com, a custom domain or http://127.0.0.1:9000
+    /// (default: derived from the region) [env: OSS_ENDPOINT].
+    #[arg(long, global = true, value_name = "URL")]
     pub(crate) endpoint: Option<String>,
-    /// Region for V4 signing, e.g. cn-hangzhou.
-    #[arg(long, global = true, env = "OSS_REGION")]
+    /// Region for V4 signing, e.g. cn-hangzhou (default: read from a standard oss-REGION.aliyuncs.com endpoint)
+    /// [env: OSS_REGION].
+    #[arg(long, global = true)]
     pub(crate) region: Option<String>,
     /// AccessKey ID (prefer the environment or the profile file to keep it out of shell history).
-    #[arg(
-        long,
-        global = true,
-        env = "OSS_ACCESS_KEY_ID",
-        hide_env_values = true,
-        value_name = "ID"
-    )]
+    #[arg(long, global = true, value_name = "ID")]
     pub(crate) access_key_id: Option<String>,
     /// AccessKey secret.
-    #[arg(
-        long,
-        global = true,
-        env = "OSS_ACCESS_KEY_SECRET",
-        hide_env_values = true,
-        value_name = "SECRET"
-    )]
+    #[arg(long, global = true, value_name = "SECRET")]
     pub(crate) access_key_secret: Option<String>,
     /// STS security token, for temporary credentials.
-    #[arg(
-        long,
-        global = true,
-        env = "OSS_SESSION_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
+    #[arg(long, global = true, value_name = "TOKEN")]
     pub(crate) session_token: Option<String>,
-    /// Profile (section) to read from the profile file.
-    #[arg(long, global = true, env = "OSSMP_PROFILE", default_value = "default")]
-    pub(crate) profile: String,
+    /// Profile to read: the section of the ossmp profile file, and the profile of ~/.alibabacloud/credentials and
+    /// ~/.aliyun/config.json (instead of ALIBABA_CLOUD_PROFILE).
+    #[arg(long, global = true, env = "OSSMP_PROFILE", value_name = "NAME")]
+    pub(crate) profile: Option<String>,
     /// Profile file to read instead of ~/.config/ossmp/config.toml.
     #[arg(long, global = true, env = "OSSMP_CONFIG_FILE", value_name = "PATH")]
     pub(crate) config_file: Option<PathBuf>,
-    /// Use path-style addressing (endpoint/bucket/key); automatic for IP addresses and localhost.
-    #[arg(long, global = true)]
+    /// URL style: virtual (BUCKET.endpoint/KEY, the default), path (endpoint/BUCKET/KEY; automatic for IP
+    /// addresses and localhost) or cname (the endpoint is a custom domain bound to the bucket) [env: OSS_ADDRESSING].
+    #[arg(long, global = true, value_name = "STYLE", value_parser = parse_addressing)]
+    pub(crate) addressing: Option<Addressing>,
+    /// Same as --addressing path.
+    #[arg(long, global = true, conflicts_with = "addressing")]
     pub(crate) path_style: bool,
+    /// HTTP proxy for OSS requests, http://[USER:PASS@]HOST:PORT (HTTPS is tunnelled with CONNECT). Default: the
+    /// HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY variables, as curl reads them.
+    #[arg(long, global = true, value_name = "URL")]
+    pub(crate) proxy: Option<String>,
+    /// PEM file of extra trusted certificates (a private CA, a TLS-inspecting proxy) [env: SSL_CERT_FILE].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) ca_bundle: Option<PathBuf>,
     /// Sign requests with OSS signature V1 instead of V4.
     #[arg(long, global = true)]
     pub(crate) v1_signature: bool,
@@ -97,6 +105,12 @@ pub(crate) struct GlobalArgs {
     /// Do not show progress bars or informational lines (errors are still printed).
     #[arg(long, short, global = true)]
     pub(crate) quiet: bool,
+    /// Progress on stderr: auto (a bar on a terminal, a plain line every 5 s otherwise), bar, plain or none.
+    #[arg(long, global = true, value_name = "MODE", value_enum, default_value_t)]
+    pub(crate) progress: crate::progress::ProgressMode,
+    /// Log each request (method, key, status, request id, time) on stderr; -vv for more. RUST_LOG overrides.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
 }
 
 /// The subcommands.
@@ -111,7 +125,7 @@ Examples:
   ossmp cp ./backup.tar oss://my-bucket/backups/backup.tar
   ossmp cp --part-size 64MiB --jobs 8 --bwlimit 50MiB/s big.iso oss://my-bucket/big.iso
   tar c dir | ossmp cp - oss://my-bucket/dir.tar")]
-    Cp(CpArgs),
+    Cp(Box<CpArgs>),
     /// List, abort and garbage-collect unfinished multipart uploads.
     #[command(subcommand)]
     Uploads(UploadsCommand),
@@ -120,6 +134,20 @@ Examples:
     /// Print presigned URLs: one GET/PUT URL, or a whole multipart flow as a JSON manifest.
     #[command(subcommand)]
     Presign(PresignCommand),
+    /// List objects under a prefix (-d one level, -l details, -m unfinished uploads).
+    #[command(after_help = crate::cmd::ls::after_help())]
+    Ls(crate::cmd::ls::LsArgs),
+    /// Delete an object, or with -r every object under a prefix.
+    Rm(crate::cmd::rm::RmArgs),
+    /// Show an object's metadata: size, ETag, CRC64, type, time, class, user metadata.
+    Stat(crate::cmd::stat::StatArgs),
+    /// Write an object's bytes to stdout.
+    Cat(crate::cmd::cat::CatArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    #[command(after_help = "Example: ossmp completions bash > /etc/bash_completion.d/ossmp")]
+    Completions(crate::cmd::completions::CompletionsArgs),
+    /// Print the man page (roff) on stdout, e.g. ossmp man > /usr/local/share/man/man1/ossmp.1
+    Man,
     /// Run the local OSS-compatible server (same flags as the `oss-local` binary).
     #[cfg(feature = "local")]
     Serve(ServeArgs),
@@ -131,22 +159,26 @@ Examples:
 /// `ossmp cp`.
 #[derive(Debug, Args)]
 pub(crate) struct CpArgs {
-    /// Local file to upload, or `-` to read stdin (stdin uploads cannot be resumed).
+    /// Local file to upload, or `-` to read stdin (stdin uploads cannot be resumed); or
+    /// oss://BUCKET/KEY to download.
     #[arg(value_name = "SOURCE")]
     pub(crate) source: String,
-    /// Destination, oss://BUCKET/KEY.
-    #[arg(value_name = "oss://BUCKET/KEY", value_parser = parse_object_url)]
-    pub(crate) dest: OssUrl,
+    /// Destination: oss://BUCKET/KEY for an upload; for a download a file, a directory (the
+    /// key's basename is used), or `-` for stdout.
+    #[arg(value_name = "DEST", value_parser = parse_cp_dest)]
+    pub(crate) dest: CpDest,
+    #[command(flatten)]
+    pub(crate) dir: crate::cmd::cp_dir::DirArgs,
     /// Part size, 100KiB to 5GiB (default: chosen from the file size).
     #[arg(long, value_name = "SIZE", value_parser = parse_part_size)]
     pub(crate) part_size: Option<u64>,
-    /// Parts uploaded in parallel.
-    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// Parts uploaded in parallel (--parallel is the same).
+    #[arg(long, short = 'j', visible_alias = "parallel", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) jobs: Option<u16>,
     /// Upper bound on memory used for part buffers, e.g. 256MiB.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) memory: Option<u64>,
-    /// Where checkpoints are kept (default: the user's cache directory, ossmp/checkpoints).
+    /// Where checkpoints are kept (default: $XDG_STATE_HOME/ossmp/checkpoints, else ~/.local/state/ossmp/checkpoints).
     #[arg(long, value_name = "DIR")]
     pub(crate) checkpoint_dir: Option<PathBuf>,
     /// Start from scratch even if a checkpoint exists.
@@ -159,20 +191,59 @@ pub(crate) struct CpArgs {
     #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub(crate) meta: Vec<(String, String)>,
     /// Storage class: Standard, IA, Archive, ColdArchive or DeepColdArchive.
-    #[arg(long, value_name = "CLASS")]
-    pub(crate) storage_class: Option<String>,
+    #[arg(long, value_name = "CLASS", value_parser = parse_storage_class)]
+    pub(crate) storage_class: Option<StorageClass>,
     /// Server-side encryption: AES256, KMS or SM4.
     #[arg(long, value_name = "ALGORITHM", value_parser = parse_sse)]
     pub(crate) sse: Option<ServerSideEncryption>,
-    /// Object tags, URL-query form: k1=v1&k2=v2.
+    /// KMS key id for --sse KMS.
+    #[arg(long, value_name = "KEY_ID")]
+    pub(crate) sse_key_id: Option<String>,
+    /// Data encryption algorithm under --sse KMS: SM4.
+    #[arg(long, value_name = "ALGORITHM")]
+    pub(crate) sse_data: Option<String>,
+    /// Object tags, URL-query form: k1=v1&k2=v2 (at most 10).
     #[arg(long, value_name = "TAGS", value_parser = parse_tagging)]
     pub(crate) tagging: Option<Tags>,
+    /// Object ACL: private, public-read, public-read-write or default.
+    #[arg(long, value_name = "ACL", value_parser = parse_acl)]
+    pub(crate) acl: Option<ObjectAcl>,
     /// Fail instead of replacing an existing object with the same key.
     #[arg(long)]
     pub(crate) forbid_overwrite: bool,
-    /// Content-Type of the object (default: guessed by the service).
+    /// Content-Type of the object (default: guessed from the file extension, else application/octet-stream).
     #[arg(long, value_name = "MIME")]
     pub(crate) content_type: Option<String>,
+    /// Cache-Control of the object.
+    #[arg(long, value_name = "VALUE")]
+    pub(crate) cache_control: Option<String>,
+    /// Content-Disposition of the object.
+    #[arg(long, value_name = "VALUE")]
+    pub(crate) content_disposition: Option<String>,
+    /// Content-Encoding of the object (stored as given; the data is not encoded).
+    #[arg(long, value_name = "VALUE")]
+    pub(crate) content_encoding: Option<String>,
+    /// Content-Language of the object.
+    #[arg(long, value_name = "VALUE")]
+    pub(crate) content_language: Option<String>,
+    /// Expires of the object (an HTTP date).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) expires: Option<String>,
+    /// Server-side bandwidth limit per request, in bit/s (819200..=838860800).
+    #[arg(long, value_name = "BITS_PER_SEC")]
+    pub(crate) traffic_limit: Option<u64>,
+    /// Send Content-MD5 with every part (CRC-64 already checks every byte).
+    #[arg(long)]
+    pub(crate) content_md5: bool,
+    /// Upload callback: JSON, or @FILE to read it from a file.
+    #[arg(long, value_name = "JSON|@FILE", value_parser = parse_json_arg)]
+    pub(crate) callback: Option<String>,
+    /// Callback variables: a JSON object of x:NAME to strings, or @FILE.
+    #[arg(long, value_name = "JSON|@FILE", value_parser = parse_json_arg, requires = "callback")]
+    pub(crate) callback_var: Option<String>,
+    /// Upload parts in order, one at a time, and have OSS enforce the order.
+    #[arg(long)]
+    pub(crate) sequential: bool,
     /// Abort the upload (delete its stored parts) on a non-resumable failure instead of keeping them for a resume.
     #[arg(long)]
     pub(crate) abort_on_failure: bool,
@@ -180,6 +251,26 @@ pub(crate) struct CpArgs {
     /// (a stream cannot resume, so by default they are deleted).
     #[arg(long)]
     pub(crate) keep_parts: bool,
+    /// Downloads: refuse to replace an existing local file (the default replaces it, as cp does).
+    #[arg(long, short = 'n')]
+    pub(crate) no_clobber: bool,
+}
+
+/// Where `cp` writes: an object, or (for downloads) a local path or `-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CpDest {
+    /// oss://BUCKET/KEY.
+    Oss(OssUrl),
+    /// A local path, or `-`.
+    Local(String),
+}
+
+fn parse_cp_dest(s: &str) -> Result<CpDest, String> {
+    if s.starts_with("oss://") {
+        parse_object_url(s).map(CpDest::Oss)
+    } else {
+        Ok(CpDest::Local(s.to_owned()))
+    }
 }
 
 /// `ossmp uploads ...`.
@@ -189,6 +280,8 @@ pub(crate) enum UploadsCommand {
     Ls(UploadsLsArgs),
     /// Abort one unfinished upload and delete its parts.
     Abort(UploadsAbortArgs),
+    /// Complete an unfinished upload from the parts OSS holds (recovery when the local state is lost).
+    Complete(UploadsCompleteArgs),
     /// Abort every unfinished upload under a prefix that was started longer ago than --older-than.
     Gc(UploadsGcArgs),
 }
@@ -209,6 +302,24 @@ pub(crate) struct UploadsAbortArgs {
     pub(crate) location: OssUrl,
     /// The upload id (see `ossmp uploads ls`).
     pub(crate) upload_id: String,
+}
+
+/// `ossmp uploads complete`.
+#[derive(Debug, Args)]
+pub(crate) struct UploadsCompleteArgs {
+    /// The object the upload is for, oss://BUCKET/KEY.
+    #[arg(value_name = "oss://BUCKET/KEY", value_parser = parse_object_url)]
+    pub(crate) location: OssUrl,
+    /// The upload id (see `ossmp uploads ls`).
+    #[arg(long, value_name = "ID")]
+    pub(crate) upload_id: String,
+    /// Let OSS take every uploaded part in part-number order (x-oss-complete-all: yes) instead of listing the
+    /// parts and sending them.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Refuse to replace an existing object with the same key.
+    #[arg(long)]
+    pub(crate) forbid_overwrite: bool,
 }
 
 /// `ossmp uploads gc`.
@@ -337,32 +448,46 @@ pub(crate) fn parse_part_size(s: &str) -> Result<u64, String> {
 }
 
 fn parse_sse(s: &str) -> Result<ServerSideEncryption, String> {
-    match s.to_ascii_uppercase().as_str() {
-        "AES256" => Ok(ServerSideEncryption::Aes256),
-        "KMS" => Ok(ServerSideEncryption::Kms),
-        "SM4" => Ok(ServerSideEncryption::Sm4),
-        _ => Err(format!("`{s}` is not AES256, KMS or SM4")),
-    }
+    oss_multipart::parse_sse(s).map_err(|e| e.to_string())
+}
+
+fn parse_storage_class(s: &str) -> Result<StorageClass, String> {
+    s.parse()
+        .map_err(|e: oss_multipart::OptionsError| e.to_string())
+}
+
+fn parse_acl(s: &str) -> Result<ObjectAcl, String> {
+    s.parse()
+        .map_err(|e: oss_multipart::OptionsError| e.to_string())
 }
 
 /// Object tags from `--tagging` (a newtype so clap does not mistake the list for repeated values).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tags(pub(crate) Vec<(String, String)>);
 
-/// `k1=v1&k2=v2` into pairs (a bare `k` means an empty value, as in a URL query).
+/// `k1=v1&k2=v2` into pairs, URL-decoded (a bare `k` means an empty value, as in a URL query).
 fn parse_tagging(s: &str) -> Result<Tags, String> {
-    s.split('&')
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            let (k, v) = t.split_once('=').unwrap_or((t, ""));
-            if k.is_empty() {
-                Err(format!("`{t}` in --tagging has no tag name"))
-            } else {
-                Ok((k.to_owned(), v.to_owned()))
-            }
-        })
-        .collect::<Result<_, _>>()
+    oss_multipart::parse_tagging(s)
         .map(Tags)
+        .map_err(|e| e.to_string())
+}
+
+/// JSON given inline, or `@FILE` to read it from a file; checked to be JSON here, and
+/// checked against what OSS expects before the upload starts.
+fn parse_json_arg(s: &str) -> Result<String, String> {
+    let text = match s.strip_prefix('@') {
+        Some(path) => {
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?
+        }
+        None => s.to_owned(),
+    };
+    serde_json::from_str::<serde_json::Value>(&text).map_err(|e| format!("not JSON: {e}"))?;
+    Ok(text)
+}
+
+fn parse_addressing(s: &str) -> Result<Addressing, String> {
+    s.parse()
+        .map_err(|e: oss_multipart::ConfigError| e.to_string())
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -413,7 +538,7 @@ mod tests {
             vec![("a".into(), "b".into()), ("c".into(), String::new())]
         );
         assert_eq!(cp.bwlimit, Some(1 << 20));
-        assert_eq!(cp.dest.key, "k");
+        assert!(matches!(&cp.dest, CpDest::Oss(u) if u.key == "k"));
     }
 
     #[test]
@@ -432,9 +557,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_destination() {
-        let err = Cli::try_parse_from(["ossmp", "cp", "f", "bkt/k"]).unwrap_err();
+        let err = Cli::try_parse_from(["ossmp", "cp", "f", "oss://bkt"]).unwrap_err();
         assert!(err.to_string().contains("oss://BUCKET/KEY"), "{err}");
-        assert!(Cli::try_parse_from(["ossmp", "cp", "f", "oss://bkt"]).is_err());
+        // A local destination is a download's; `cp` checks the pair when it runs.
+        let cli = Cli::try_parse_from(["ossmp", "cp", "oss://bkt/k", "./dir/"]).unwrap();
+        let Command::Cp(cp) = cli.command else {
+            panic!("not cp")
+        };
+        assert_eq!(cp.dest, CpDest::Local("./dir/".into()));
     }
 
     #[test]

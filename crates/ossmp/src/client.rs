@@ -1,38 +1,57 @@
-//! Builds the library client from the layered [`Settings`].
+//! Builds the library client from the [`Settings`]: profile file, then the environment, then the flags, each
+//! layer handed to the library's builder so that its one resolution rule decides the endpoint, region and
+//! addressing, as it does for `Client::from_env`.
 
-use oss_multipart::{Addressing, Client, ConfigKey, Credentials, SignatureVersion};
+use oss_multipart::{ChainConfig, Client, ClientBuilder, ConfigKey, Credentials, SignatureVersion};
 
-use crate::config::Settings;
+use crate::config::{Layer, Settings};
 use crate::exit::{CliError, display_chain};
 
-/// A client for the configured endpoint. Fails with exit 3 without credentials (the library would otherwise
-/// fall back to the environment at request time, which we have already consulted) and with exit 2 without an
-/// endpoint or region.
-pub(crate) fn build(settings: &Settings, extra: &[(String, String)]) -> Result<Client, CliError> {
-    let creds = settings.require_creds()?;
-    let endpoint = settings.require_endpoint()?;
-    let mut credentials =
-        Credentials::new(creds.access_key_id.clone(), creds.access_key_secret.clone());
-    if let Some(token) = &creds.session_token {
-        credentials = credentials.with_security_token(token.clone());
+fn apply(mut builder: ClientBuilder, layer: &Layer) -> ClientBuilder {
+    if let Some(e) = &layer.endpoint {
+        builder = builder.endpoint(e.clone());
     }
-    let mut builder = Client::builder()
-        .endpoint(endpoint.clone())
-        .credentials(credentials);
-    if let Some(region) = settings.effective_region() {
-        builder = builder.region(region);
-    } else if !settings.v1_signature {
-        return Err(
-            CliError::usage("no region configured (signature V4 needs one)")
-                .hint("set OSS_REGION or pass --region, e.g. cn-hangzhou"),
-        );
+    if let Some(r) = &layer.region {
+        builder = builder.region(r.clone());
     }
-    if settings.use_path_style(&endpoint) {
-        builder = builder.addressing(Addressing::Path);
+    if let Some(a) = layer.addressing {
+        builder = builder.addressing(a);
     }
-    if settings.v1_signature {
+    if layer.v1_signature {
         builder = builder.signature_version(SignatureVersion::V1);
     }
+    builder
+}
+
+/// A client for the configured endpoint: exit 2 without an endpoint or region (or with a non-standard endpoint
+/// and no region for V4). Without fixed keys the credential chain runs at the first request; finding nothing
+/// there is exit 3, with the list of sources tried.
+pub(crate) fn build(settings: &Settings, extra: &[(String, String)]) -> Result<Client, CliError> {
+    let mut builder = apply(Client::builder(), &settings.profile).with_env(settings.env.clone());
+    builder = apply(builder, &settings.flags);
+    if let Some(proxy) = &settings.proxy {
+        builder = builder.proxy(proxy.clone());
+    }
+    if let Some(file) = &settings.ca_bundle {
+        builder = builder.ca_bundle(file.clone());
+    }
+    builder = match &settings.creds {
+        Some(creds) => {
+            let mut c =
+                Credentials::new(creds.access_key_id.clone(), creds.access_key_secret.clone());
+            if let Some(token) = &creds.session_token {
+                c = c.with_security_token(token.clone());
+            }
+            builder.credentials(c)
+        }
+        None => {
+            let mut chain = ChainConfig::default().env(settings.env.clone());
+            if let Some(p) = &settings.chain_profile {
+                chain = chain.profile(p.clone());
+            }
+            builder.credentials_chain(chain)
+        }
+    };
     for (key, value) in extra {
         let key: ConfigKey = key.parse().map_err(|e: oss_multipart::ConfigError| {
             CliError::usage(format!("--config {key}: {}", display_chain(&e)))
@@ -40,6 +59,7 @@ pub(crate) fn build(settings: &Settings, extra: &[(String, String)]) -> Result<C
         builder = builder.config(key, value);
     }
     builder.build().map_err(|e| {
-        CliError::usage(display_chain(&e)).hint("check --endpoint, --region and --config")
+        CliError::usage(display_chain(&e))
+            .hint("check --endpoint, --region, --addressing, --proxy, --ca-bundle and --config")
     })
 }

@@ -4,10 +4,11 @@
 //! small parsers it relies on (`oss://` locations, sizes, durations, exit codes) are documented and tested.
 //! It is not a stable Rust API: embed the `oss-multipart` crate instead.
 //!
-//! What it does: resumable multipart `cp` with a progress bar, listing/aborting/garbage-collecting unfinished
-//! uploads, listing parts, presigned URLs and multipart manifests, running the local server (`serve`), and a
-//! self-contained demo. What it does NOT do: downloads or sync of whole buckets, deleting objects, bucket
-//! management, or anything else beyond the multipart upload workflow.
+//! What it does: resumable multipart `cp` up and down with a progress bar, `cp -r` of whole directories
+//! (filters, `--update`, `--dry-run`), server-side `cp oss://… oss://…`, `ls`, `rm` (`-r`), `stat` and `cat`, listing/aborting/garbage-collecting
+//! unfinished uploads, listing parts, presigned URLs and multipart manifests, shell completions and a man page,
+//! running the local server (`serve`), and a self-contained demo. What it does NOT do: bucket management,
+//! or two-way sync (`cp -r -u` only adds and replaces, it never deletes).
 //!
 //! ```
 //! use ossmp::location::OssUrl;
@@ -28,7 +29,9 @@ mod cli;
 mod client;
 mod cmd;
 mod config;
+mod defaults;
 mod lock;
+mod logging;
 mod output;
 mod progress;
 mod report;
@@ -47,6 +50,8 @@ pub fn run() -> ExitCode {
         Err(e) => return clap_error(&e),
     };
     let json = cli.global.json;
+    logging::init(cli.global.verbose);
+    progress::set_mode(cli.global.progress);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -139,7 +144,20 @@ fn one_line(rendered: &str, args: impl Iterator<Item = String>) -> String {
     if !text.starts_with("error:") {
         text.insert_str(0, "error: ");
     }
-    const SUBCOMMANDS: [&str; 6] = ["cp", "uploads", "parts", "presign", "serve", "demo"];
+    const SUBCOMMANDS: [&str; 12] = [
+        "cp",
+        "uploads",
+        "parts",
+        "presign",
+        "serve",
+        "demo",
+        "ls",
+        "rm",
+        "stat",
+        "cat",
+        "completions",
+        "man",
+    ];
     const NESTED: [&str; 6] = ["ls", "abort", "gc", "get", "put", "upload"];
     let mut args = args.into_iter();
     let help = match args.find(|a| SUBCOMMANDS.contains(&a.as_str())) {

@@ -57,6 +57,31 @@ impl OssUrl {
     }
 }
 
+impl OssUrl {
+    /// Whether this names a prefix ("into this directory"): an empty key or one ending in `/`.
+    pub fn is_prefix(&self) -> bool {
+        self.key.is_empty() || self.key.ends_with('/')
+    }
+
+    /// The location of a file called `file_name` copied here: the prefix plus the name when
+    /// this [is a prefix](Self::is_prefix) (as `ossutil cp` and `aws s3 cp` do), else itself.
+    ///
+    /// ```
+    /// let dir = ossmp::location::OssUrl::parse_object("oss://my-bucket/photos/").unwrap();
+    /// assert_eq!(dir.for_file("pic.jpg").key, "photos/pic.jpg");
+    /// let exact = ossmp::location::OssUrl::parse_object("oss://my-bucket/photos/a.jpg").unwrap();
+    /// assert_eq!(exact.for_file("pic.jpg").key, "photos/a.jpg");
+    /// ```
+    #[must_use]
+    pub fn for_file(&self, file_name: &str) -> Self {
+        let mut url = self.clone();
+        if self.is_prefix() {
+            url.key.push_str(file_name);
+        }
+        url
+    }
+}
+
 impl FromStr for OssUrl {
     type Err = UrlError;
 

@@ -124,9 +124,30 @@ fn isolate(c: &mut Command, home: &Path) {
         "OSSMP_CONFIG_FILE",
         "ALIBABA_CLOUD_ACCESS_KEY_ID",
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        "ALIBABA_CLOUD_SECURITY_TOKEN",
+        "ALIBABA_CLOUD_OSS_ENDPOINT",
+        "ALIBABA_CLOUD_REGION_ID",
+        "ALIBABA_CLOUD_ROLE_ARN",
+        "ALIBABA_CLOUD_PROFILE",
+        "ALIBABA_CLOUD_CONFIG_FILE",
+        "ALIBABA_CLOUD_CREDENTIALS_FILE",
+        "ALIBABA_CLOUD_CREDENTIALS_URI",
+        "OSS_ADDRESSING",
+        "OSS_SIGNATURE_VERSION",
+        "SSL_CERT_FILE",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
     ] {
         c.env_remove(var);
     }
+    // Never ask the real instance metadata address from a test.
+    c.env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true");
     c.env("HOME", home)
         .env("XDG_CACHE_HOME", home.join("cache"))
         .env("XDG_CONFIG_HOME", home.join("config"));
@@ -416,6 +437,106 @@ fn cp_passes_object_options_through() {
         "{:?}",
         head.metadata
     );
+}
+
+#[test]
+fn cp_sends_the_new_object_flags() {
+    let local = Local::start();
+    let f = write_file(local.home.path(), "flags.txt", &data(250_000, 10));
+    local
+        .cmd()
+        .arg("cp")
+        .arg(&f)
+        .args(["oss://bkt/flags.txt", "--part-size", "100KiB", "--json"])
+        .args(["--cache-control", "no-cache", "--content-language", "en"])
+        .args([
+            "--content-disposition",
+            "attachment",
+            "--expires",
+            "Wed, 21 Oct 2026 07:28:00 GMT",
+        ])
+        .args([
+            "--traffic-limit",
+            "838860800",
+            "--content-md5",
+            "--sequential",
+        ])
+        .args(["--storage-class", "ia"])
+        .assert()
+        .success();
+    assert_eq!(local.get("flags.txt"), data(250_000, 10));
+}
+
+#[test]
+fn cp_refuses_invalid_object_options_before_sending() {
+    let local = Local::start();
+    let f = write_file(local.home.path(), "bad.txt", b"x");
+    let eleven = (0..11)
+        .map(|i| format!("k{i}=v"))
+        .collect::<Vec<_>>()
+        .join("&");
+    for bad in [
+        vec!["--traffic-limit", "5"],
+        vec!["--tagging", eleven.as_str()],
+        vec!["--callback", r#"{"callbackUrl":"http://127.0.0.1:9/"}"#],
+        vec!["--callback", "not json"],
+        vec!["--acl", "world"],
+        vec!["--sse", "AES256", "--sse-key-id", "k"],
+    ] {
+        local
+            .cmd()
+            .arg("cp")
+            .arg(&f)
+            .arg("oss://bkt/bad.txt")
+            .args(&bad)
+            .assert()
+            .code(2);
+    }
+    let client = local.client();
+    assert!(
+        local
+            .rt
+            .block_on(client.head_object(BUCKET, "bad.txt"))
+            .is_err()
+    );
+}
+
+#[test]
+fn uploads_complete_from_listed_parts_or_all() {
+    let local = Local::start();
+    let client = local.client();
+    let bytes = data(250_000, 11);
+    let none = oss_multipart::ObjectOptions::new();
+    for (key, all) in [("listed", false), ("all", true)] {
+        let id = local
+            .rt
+            .block_on(async {
+                let id = client.initiate_upload(BUCKET, key, &none).await?.upload_id;
+                for (n, range) in [(1, 0..150_000), (2, 150_000..250_000)] {
+                    let body = oss_multipart::PartBody::Bytes(bytes[range].to_vec().into());
+                    client.upload_part(BUCKET, key, &id, n, body, &none).await?;
+                }
+                Ok::<_, oss_multipart::Error>(id)
+            })
+            .unwrap();
+        let mut cmd = local.cmd();
+        cmd.args([
+            "uploads",
+            "complete",
+            &format!("oss://bkt/{key}"),
+            "--upload-id",
+            &id,
+            "--json",
+        ]);
+        if all {
+            cmd.arg("--all");
+        }
+        let out = cmd.assert().success().get_output().stdout.clone();
+        let json = json_of(&out);
+        assert_eq!(json["complete_all"], all);
+        assert_eq!(json["upload_id"], id.as_str());
+        assert_eq!(local.get(key), bytes);
+    }
 }
 
 #[test]
@@ -1003,4 +1124,106 @@ fn demo_human_output_tells_the_story() {
                 .and(predicate::str::contains("reused from the checkpoint")),
         )
         .stdout(predicate::str::contains("MD5").and(predicate::str::contains("6/6")));
+}
+
+#[test]
+fn cname_addressing_stores_the_object_in_the_bound_bucket() {
+    let local = Local::start_with(|c| c.with_cname("localhost", BUCKET));
+    let port = local.endpoint.rsplit(':').next().unwrap().to_owned();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let f = write_file(local.home.path(), "f.bin", &data);
+    local
+        .cmd()
+        .args(["--endpoint", &format!("http://localhost:{port}")])
+        .args(["--addressing", "cname", "cp", "--part-size", "100KiB"])
+        .arg(&f)
+        .arg(format!("oss://{BUCKET}/via/cname.bin"))
+        .assert()
+        .success();
+    assert_eq!(local.get("via/cname.bin"), data);
+}
+
+/// A plain-HTTP forward proxy on 127.0.0.1 (blocking threads) that counts the connections it relays.
+fn counting_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&count);
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
+                let target = line.split_whitespace().nth(1).unwrap_or("");
+                let authority = target
+                    .trim_start_matches("http://")
+                    .split('/')
+                    .next()
+                    .unwrap_or("");
+                let Ok(mut up) = TcpStream::connect(authority) else {
+                    return;
+                };
+                up.write_all(&head).unwrap();
+                let (mut c2, mut u2) = (client.try_clone().unwrap(), up.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut u2, &mut c2);
+                    let _ = c2.shutdown(std::net::Shutdown::Both);
+                });
+                let _ = std::io::copy(&mut client, &mut up);
+                let _ = up.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn http_proxy_is_used_for_named_endpoints_and_no_proxy_bypasses_it() {
+    let local = Local::start();
+    let named = local.endpoint.replace("127.0.0.1", "localhost");
+    let (proxy, count) = counting_proxy();
+    let f = write_file(local.home.path(), "f.bin", b"through the proxy");
+    local
+        .cmd()
+        .env("OSS_ENDPOINT", &named)
+        .env("HTTP_PROXY", &proxy)
+        .arg("cp")
+        .arg(&f)
+        .arg(format!("oss://{BUCKET}/proxied"))
+        .assert()
+        .success();
+    let proxied = count.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(proxied > 0, "the upload went through the proxy");
+    assert_eq!(local.get("proxied"), b"through the proxy");
+
+    local
+        .cmd()
+        .env("OSS_ENDPOINT", &named)
+        .env("HTTP_PROXY", &proxy)
+        .env("NO_PROXY", "localhost")
+        .arg("cp")
+        .arg(&f)
+        .arg(format!("oss://{BUCKET}/direct"))
+        .assert()
+        .success();
+    assert_eq!(
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        proxied,
+        "NO_PROXY bypassed it"
+    );
+    assert_eq!(local.get("direct"), b"through the proxy");
 }

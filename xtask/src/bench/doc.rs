@@ -93,6 +93,9 @@ from `wait4` (`oss-bench measure`), so the server and the harness are not counte
     );
     s.push_str("cargo xtask bench memory [--sizes 1GiB,8GiB]\n");
     s.push_str("cargo xtask bench parts [--parts 10000] [--part-size 1MiB]\n");
+    s.push_str(
+        "cargo xtask bench download [--size 1GiB] [--part-size 8MiB] [--jobs 4] [--reps 3]\n",
+    );
     s.push_str("```\n\n");
     s.push_str(
         "- **ceiling**: `oss-bench feed` → `oss-bench sink`: raw HTTP/1.1 PUTs of the same file with the same \
@@ -151,6 +154,50 @@ bodies); `md5+disk` is `oss-local --etag md5 --storage disk --no-fsync` (realist
             let _ = writeln!(
                 s,
                 "| {} | {rss:.1} | {gib_s:.3} | {cpu:.3} | {} |",
+                config_label(config),
+                utc(*t)
+            );
+        }
+        s.push('\n');
+    }
+    let downloads: Vec<_> = latest
+        .iter()
+        .filter_map(|(t, e)| match e {
+            Entry::Download {
+                config,
+                client,
+                gib_s,
+                rss_mib,
+                cpu_per_gib,
+                runs,
+            } => Some((t, config, client, gib_s, rss_mib, cpu_per_gib, runs)),
+            _ => None,
+        })
+        .collect();
+    if !downloads.is_empty() {
+        s.push_str(
+            "## Downloads on loopback
+
+",
+        );
+        s.push_str(
+            "One object on `oss-local --etag fast --storage disk --no-fsync` (served from the page cache), \
+downloaded into a file. **ceiling**: `oss-bench fetch`: raw HTTP/1.1 ranged GETs of one presigned URL, one \
+keep-alive connection per job, CRC-64 of every byte, `pwrite` into the file. **ours**: `oss-multipart` \
+`download(..).to_file` (HEAD, `If-Match` ranged GETs, CRC-64 verified against the object, temp file, fsync, \
+rename). **official**: `alibabacloud-oss-v2` (Python) `downloader.download_file`, same part size and \
+`parallel_num`, CRC-64 check on (`crates/oss-bench/scripts/official_download.py`).\n\n",
+        );
+        s.push_str("| size / part × jobs | client | GiB/s | / ceiling | peak RSS MiB | CPU core-s/GiB | runs | measured (UTC) |\n");
+        s.push_str("|---|---|---:|---:|---:|---:|---:|---|\n");
+        for &(t, config, client, gib_s, rss, cpu, runs) in &downloads {
+            let ceiling = downloads
+                .iter()
+                .find_map(|&(_, c, cl, g, ..)| (c == config && cl == "ceiling").then_some(*g));
+            let ratio = ceiling.map_or_else(|| "–".to_owned(), |c| format!("{:.2}", gib_s / c));
+            let _ = writeln!(
+                s,
+                "| {} | {client} | {gib_s:.3} | {ratio} | {rss:.1} | {cpu:.3} | {runs} | {} |",
                 config_label(config),
                 utc(*t)
             );

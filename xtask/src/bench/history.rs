@@ -35,6 +35,15 @@ pub(crate) enum Entry {
         gib_s: f64,
         cpu_per_gib: f64,
     },
+    /// Medians of one download client (`cargo xtask bench download`).
+    Download {
+        config: Config,
+        client: String,
+        gib_s: f64,
+        rss_mib: f64,
+        cpu_per_gib: f64,
+        runs: u64,
+    },
     /// Many-part timings.
     Parts {
         parts: u64,
@@ -62,6 +71,10 @@ impl Entry {
             Self::Memory { config, .. } => {
                 format!("m/{}/{}/{}", config.size, config.part_size, config.jobs)
             }
+            Self::Download { config, client, .. } => format!(
+                "d/{}/{}/{}/{client}",
+                config.size, config.part_size, config.jobs
+            ),
             Self::Parts {
                 parts, part_size, ..
             } => format!("p/{parts}/{part_size}"),
@@ -95,6 +108,20 @@ impl Entry {
                 let _ = write!(
                     s,
                     "memory\t{}\t{}\t{}\t{rss_mib}\t{gib_s}\t{cpu_per_gib}",
+                    config.size, config.part_size, config.jobs
+                );
+            }
+            Self::Download {
+                config,
+                client,
+                gib_s,
+                rss_mib,
+                cpu_per_gib,
+                runs,
+            } => {
+                let _ = write!(
+                    s,
+                    "download\t{}\t{}\t{}\t{client}\t{gib_s}\t{rss_mib}\t{cpu_per_gib}\t{runs}",
                     config.size, config.part_size, config.jobs
                 );
             }
@@ -141,6 +168,14 @@ impl Entry {
                 rss_mib: x(4)?,
                 gib_s: x(5)?,
                 cpu_per_gib: x(6)?,
+            }),
+            "download" => Some(Self::Download {
+                config: config()?,
+                client: (*f.get(4)?).to_owned(),
+                gib_s: x(5)?,
+                rss_mib: x(6)?,
+                cpu_per_gib: x(7)?,
+                runs: u(8)?,
             }),
             "parts" => Some(Self::Parts {
                 parts: u(1)?,
@@ -241,6 +276,16 @@ mod tests {
         };
         assert_eq!(Entry::from_line(&a.to_line()), Some(a.clone()));
         assert_eq!(Entry::from_line(&b.to_line()), Some(b.clone()));
+        let d = Entry::Download {
+            config,
+            client: "ours".into(),
+            gib_s: 1.0,
+            rss_mib: 20.0,
+            cpu_per_gib: 0.5,
+            runs: 1,
+        };
+        assert_eq!(Entry::from_line(&d.to_line()), Some(d.clone()));
+        assert_ne!(d.key(), a.key(), "downloads never replace uploads");
         assert_eq!(Entry::from_line("bogus\t1"), None);
         let mut newer = a.clone();
         if let Entry::Throughput { gib_s, .. } = &mut newer {

@@ -47,6 +47,8 @@ pub enum ErrorCode {
     InvalidRequest,
     /// The STS security token is malformed or does not belong to the access key. HTTP 403.
     InvalidSecurityToken,
+    /// A tag is malformed: too many tags, a key or value too long or with characters OSS does not allow, or a duplicate key. HTTP 400.
+    InvalidTag,
     /// The XML body is not well formed. HTTP 400.
     MalformedXML,
     /// The method is not allowed on this resource. HTTP 405.
@@ -61,6 +63,10 @@ pub enum ErrorCode {
     NoSuchUpload,
     /// The operation or header is not implemented. HTTP 501.
     NotImplemented,
+    /// AppendObject on an object that was not created by AppendObject. HTTP 409.
+    ObjectNotAppendable,
+    /// AppendObject at a position other than the object's length (x-oss-next-append-position tells it). HTTP 409.
+    PositionNotEqualToLength,
     /// An if-match style precondition failed. HTTP 412.
     PreconditionFailed,
     /// The request time differs from server time by more than 15 minutes. HTTP 403.
@@ -100,6 +106,7 @@ impl ErrorCode {
         Self::InvalidRange,
         Self::InvalidRequest,
         Self::InvalidSecurityToken,
+        Self::InvalidTag,
         Self::MalformedXML,
         Self::MethodNotAllowed,
         Self::MissingContentLength,
@@ -107,6 +114,8 @@ impl ErrorCode {
         Self::NoSuchKey,
         Self::NoSuchUpload,
         Self::NotImplemented,
+        Self::ObjectNotAppendable,
+        Self::PositionNotEqualToLength,
         Self::PreconditionFailed,
         Self::RequestTimeTooSkewed,
         Self::RequestTimeout,
@@ -139,6 +148,7 @@ impl ErrorCode {
             Self::InvalidRange => "InvalidRange",
             Self::InvalidRequest => "InvalidRequest",
             Self::InvalidSecurityToken => "InvalidSecurityToken",
+            Self::InvalidTag => "InvalidTag",
             Self::MalformedXML => "MalformedXML",
             Self::MethodNotAllowed => "MethodNotAllowed",
             Self::MissingContentLength => "MissingContentLength",
@@ -146,6 +156,8 @@ impl ErrorCode {
             Self::NoSuchKey => "NoSuchKey",
             Self::NoSuchUpload => "NoSuchUpload",
             Self::NotImplemented => "NotImplemented",
+            Self::ObjectNotAppendable => "ObjectNotAppendable",
+            Self::PositionNotEqualToLength => "PositionNotEqualToLength",
             Self::PreconditionFailed => "PreconditionFailed",
             Self::RequestTimeTooSkewed => "RequestTimeTooSkewed",
             Self::RequestTimeout => "RequestTimeout",
@@ -179,6 +191,7 @@ impl ErrorCode {
             Self::InvalidRange => 416,
             Self::InvalidRequest => 400,
             Self::InvalidSecurityToken => 403,
+            Self::InvalidTag => 400,
             Self::MalformedXML => 400,
             Self::MethodNotAllowed => 405,
             Self::MissingContentLength => 411,
@@ -186,6 +199,8 @@ impl ErrorCode {
             Self::NoSuchKey => 404,
             Self::NoSuchUpload => 404,
             Self::NotImplemented => 501,
+            Self::ObjectNotAppendable => 409,
+            Self::PositionNotEqualToLength => 409,
             Self::PreconditionFailed => 412,
             Self::RequestTimeTooSkewed => 403,
             Self::RequestTimeout => 400,
@@ -244,6 +259,7 @@ impl ErrorCode {
             Self::InvalidRange => None,
             Self::InvalidRequest => None,
             Self::InvalidSecurityToken => None,
+            Self::InvalidTag => None,
             Self::MalformedXML => Some("0042-00000205"),
             Self::MethodNotAllowed => None,
             Self::MissingContentLength => None,
@@ -251,6 +267,8 @@ impl ErrorCode {
             Self::NoSuchKey => Some("0026-00000001"),
             Self::NoSuchUpload => Some("0042-00000002"),
             Self::NotImplemented => None,
+            Self::ObjectNotAppendable => None,
+            Self::PositionNotEqualToLength => None,
             Self::PreconditionFailed => None,
             Self::RequestTimeTooSkewed => Some("0002-00000504"),
             Self::RequestTimeout => None,
@@ -284,6 +302,7 @@ impl ErrorCode {
             "InvalidRange" => Some(Self::InvalidRange),
             "InvalidRequest" => Some(Self::InvalidRequest),
             "InvalidSecurityToken" => Some(Self::InvalidSecurityToken),
+            "InvalidTag" => Some(Self::InvalidTag),
             "MalformedXML" => Some(Self::MalformedXML),
             "MethodNotAllowed" => Some(Self::MethodNotAllowed),
             "MissingContentLength" => Some(Self::MissingContentLength),
@@ -291,6 +310,8 @@ impl ErrorCode {
             "NoSuchKey" => Some(Self::NoSuchKey),
             "NoSuchUpload" => Some(Self::NoSuchUpload),
             "NotImplemented" => Some(Self::NotImplemented),
+            "ObjectNotAppendable" => Some(Self::ObjectNotAppendable),
+            "PositionNotEqualToLength" => Some(Self::PositionNotEqualToLength),
             "PreconditionFailed" => Some(Self::PreconditionFailed),
             "RequestTimeTooSkewed" => Some(Self::RequestTimeTooSkewed),
             "RequestTimeout" => Some(Self::RequestTimeout),

@@ -16,6 +16,7 @@ use crate::limits::{MAX_XML_BODY, MAX_XML_DEPTH};
 
 /// One element: its local name, its concatenated text, and its child elements.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct Element {
     /// Local name.
     pub name: String,

@@ -170,18 +170,10 @@ impl Upload {
         if !self.has_room(range.len) {
             return false;
         }
-        let mut attempts = Tries::default();
-        attempts.start(self.now);
-        self.parts.push(Part {
-            range,
-            state: PartState::Uploading,
-            attempts,
-            etag: String::new(),
-            crc64: 0,
-            resumed: false,
-            expect: None,
-            read_len: None,
-        });
+        let mut part = Part::pending(range);
+        part.state = PartState::Uploading;
+        part.attempts.start(self.now);
+        self.parts.push(part);
         self.stream.next += 1;
         self.stream.read_pending = true;
         let op = Op::UploadPart {

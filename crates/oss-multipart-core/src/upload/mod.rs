@@ -19,7 +19,7 @@ use crate::error::{FailureKind, PlanError, UploadError};
 use crate::event::{Completed, Event, Failure, Progress};
 use crate::inflight::{BodyRead, InFlight, Job};
 use crate::limits::MAX_PART_COUNT;
-use crate::plan::{PartRange, Plan, Shape};
+use crate::plan::{PartRange, Plan, PlanOptions, Shape, SourceSize};
 use crate::request::{CompletePart, ObjectHeaders, Op, OpKind, Request, RequestId};
 use crate::retry::Tries;
 use crate::scheduler::Scheduler;
@@ -67,6 +67,21 @@ struct Part {
     expect: Option<(String, u64)>,
     /// Streams: bytes actually read (known after the first body read).
     read_len: Option<u64>,
+}
+
+impl Part {
+    fn pending(range: PartRange) -> Self {
+        Self {
+            range,
+            state: PartState::Pending,
+            attempts: Tries::default(),
+            etag: String::new(),
+            crc64: 0,
+            resumed: false,
+            expect: None,
+            read_len: None,
+        }
+    }
 }
 
 /// Where the upload stands, with the data that only matters there.
@@ -184,6 +199,8 @@ pub struct Upload {
     /// connection is an outage to wait out, not a wrong endpoint (see `on_error`).
     answered: bool,
     listed: BTreeMap<u32, ListedPart>,
+    /// Re-plan with the part size of the server's part 1 once listing ends.
+    adopt_part_size: bool,
     in_flight: InFlight,
     scheduler: Scheduler<Job>,
     attempts: Attempts,
@@ -207,19 +224,7 @@ impl Upload {
         seed: u64,
     ) -> Result<Self, PlanError> {
         config.validate()?;
-        let parts: Vec<Part> = plan
-            .parts()
-            .map(|range| Part {
-                range,
-                state: PartState::Pending,
-                attempts: Tries::default(),
-                etag: String::new(),
-                crc64: 0,
-                resumed: false,
-                expect: None,
-                read_len: None,
-            })
-            .collect();
+        let parts: Vec<Part> = plan.parts().map(Part::pending).collect();
         let policy = config.on_failure;
         let retry = config.retry;
         let object = Arc::new(ObjectHeaders::new(&config));
@@ -239,6 +244,7 @@ impl Upload {
             journal: BTreeMap::new(),
             answered: false,
             listed: BTreeMap::new(),
+            adopt_part_size: false,
             in_flight: InFlight::default(),
             scheduler: Scheduler::new(retry, seed),
             attempts: Attempts::default(),
@@ -381,6 +387,27 @@ impl Upload {
         Ok(up)
     }
 
+    /// Stateless resume when the part size the upload was started with is unknown: like
+    /// [`resume_upload_id`](Self::resume_upload_id), but once the server's parts are listed,
+    /// the plan takes the size of the server's part 1 (when it is a valid part size), so the
+    /// parts already uploaded can be reused; `plan`'s part size is the fallback.
+    ///
+    /// # Errors
+    /// As [`resume_upload_id`](Self::resume_upload_id).
+    pub fn resume_upload_id_adopting_part_size(
+        target: Target,
+        upload_id: impl Into<String>,
+        plan: Plan,
+        config: Config,
+        source: Option<SourceIdentity>,
+        now: Instant,
+        seed: u64,
+    ) -> Result<Self, PlanError> {
+        let mut up = Self::resume_upload_id(target, upload_id, plan, config, source, now, seed)?;
+        up.adopt_part_size = true;
+        Ok(up)
+    }
+
     fn start_listing(&mut self, upload_id: String) {
         self.events.push_back(Event::UploadId(upload_id.clone()));
         self.upload_id = Some(upload_id);
@@ -472,6 +499,7 @@ impl Upload {
         ))
     }
 
+    #[cfg(feature = "sim")]
     pub(crate) fn now(&self) -> Instant {
         self.now
     }
@@ -760,7 +788,7 @@ impl Upload {
                 Ok((etag, crc)) => self.on_put_ok(flight.read, etag, crc),
                 Err(err) => self.on_error(Job::Put, err),
             },
-            Job::Complete => match wire::parse_complete(&t, &r) {
+            Job::Complete => match wire::parse_complete(&t, &r, self.object.expects_callback()) {
                 Ok((etag, crc)) => self.on_complete_ok(etag, crc),
                 Err(err) if err.is_no_such_upload() => {
                     // A previous Complete may have succeeded: confirm with HeadObject.

@@ -42,6 +42,9 @@ impl Upload {
 
     /// Decides, part by part, what to re-verify and what to upload again.
     pub(super) fn reconcile(&mut self) {
+        if std::mem::take(&mut self.adopt_part_size) {
+            self.adopt_server_part_size();
+        }
         let listed = std::mem::take(&mut self.listed);
         let journal = std::mem::take(&mut self.journal);
         for p in &mut self.parts {
@@ -133,6 +136,31 @@ impl Upload {
             }
             Err(err) if err.is_retryable() => self.on_error(Job::Head, err),
             _ => self.restart(),
+        }
+    }
+
+    /// Re-plans with the size of the server's part 1, when it is a valid part size that
+    /// gives a multipart plan of the same object.
+    fn adopt_server_part_size(&mut self) {
+        let Some(first) = self.listed.get(&1) else {
+            return;
+        };
+        let (Some(total), Some(current)) = (self.plan.total_size(), self.plan.part_size()) else {
+            return;
+        };
+        if first.size == current {
+            return;
+        }
+        let mut options = PlanOptions::default()
+            .with_part_size(first.size)
+            .with_single_put_threshold(0);
+        options.memory_budget = self.plan.memory_budget().max(first.size);
+        let Ok(plan) = Plan::new(SourceSize::Known(total), &options) else {
+            return;
+        };
+        if plan.part_count().is_some() {
+            self.parts = plan.parts().map(Part::pending).collect();
+            self.plan = plan;
         }
     }
 }

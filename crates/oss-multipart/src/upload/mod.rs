@@ -7,7 +7,7 @@
 mod outcome;
 mod prepare;
 mod run;
-mod source;
+pub(crate) mod source;
 
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -15,13 +15,15 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use oss_model::ops::{ObjectAttributes, ServerSideEncryption};
+use oss_model::ops::ServerSideEncryption;
 use tokio::io::AsyncRead;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
 use crate::error::Error;
+use crate::manual::CallbackReply;
+use crate::options::{ObjectAcl, ObjectOptions, OptionsError, StorageClass};
 use crate::progress::Progress;
 
 pub(crate) use source::Source;
@@ -109,6 +111,9 @@ pub struct UploadOutput {
     /// started: asked for with [`no_resume`](UploadBuilder::no_resume), or because the file
     /// changed since its checkpoint was written (its stored parts were of other bytes).
     pub aborted_upload_id: Option<String>,
+    /// The callback's reply, when a callback was set: raw bytes with a JSON helper, and the
+    /// callback's error when OSS answered `203 CallbackFailed` (the object exists).
+    pub callback: Option<CallbackReply>,
 }
 
 pub(crate) type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
@@ -143,10 +148,10 @@ pub struct UploadBuilder {
     pub(crate) part_size: Option<u64>,
     pub(crate) concurrency: usize,
     pub(crate) memory_budget: Option<u64>,
-    pub(crate) sequential: bool,
-    pub(crate) attributes: ObjectAttributes,
-    pub(crate) object_acl: Option<String>,
-    pub(crate) callback: Option<String>,
+    pub(crate) options: ObjectOptions,
+    /// The first invalid value given to a string setter, reported when the upload starts.
+    pub(crate) option_error: Option<OptionsError>,
+    pub(crate) guess_content_type: bool,
     pub(crate) checkpoint_dir: Option<PathBuf>,
     pub(crate) no_resume: bool,
     pub(crate) on_failure: FailurePolicy,
@@ -191,10 +196,9 @@ impl UploadBuilder {
             part_size: None,
             concurrency: DEFAULT_CONCURRENCY,
             memory_budget: None,
-            sequential: false,
-            attributes: ObjectAttributes::default(),
-            object_acl: None,
-            callback: None,
+            options: ObjectOptions::default(),
+            option_error: None,
+            guess_content_type: true,
             checkpoint_dir: None,
             no_resume: false,
             on_failure: FailurePolicy::Abort,
@@ -225,60 +229,98 @@ impl UploadBuilder {
         self
     }
 
-    /// Upload parts strictly in order, one at a time (the `sequential` sub-resource).
+    /// Upload parts strictly in order, one at a time, and ask OSS to enforce the order (the
+    /// `sequential` sub-resource on Initiate).
     pub fn sequential(mut self, yes: bool) -> Self {
-        self.sequential = yes;
+        self.options.sequential = yes;
         self
     }
 
-    /// `Content-Type` of the object (default `application/octet-stream`).
+    /// Every object option at once (replacing those set before): content headers, ACL, tags,
+    /// storage class, metadata, encryption, traffic limit, `Content-MD5`, callback,
+    /// `sequential`. They are validated when the upload starts, before any request, and each
+    /// goes on the request OSS takes it on (see [`ObjectOptions::headers`]).
+    pub fn options(mut self, options: ObjectOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// `Content-Type` of the object. Without it the type is guessed from the extension of the
+    /// key, else of the file name (`photos/pic.jpg` is `image/jpeg`), unless
+    /// [`guess_content_type(false)`](Self::guess_content_type); what has no known extension is
+    /// `application/octet-stream`.
     pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
-        self.attributes.content_type = Some(content_type.into());
+        self.options.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Whether to guess the `Content-Type` from the extension when none is given (default
+    /// `true`, as the Go SDK v2's `FeatureAutoDetectMimeType`). With `false` the object is
+    /// `application/octet-stream` unless [`content_type`](Self::content_type) says otherwise.
+    pub fn guess_content_type(mut self, yes: bool) -> Self {
+        self.guess_content_type = yes;
         self
     }
 
     /// Adds user metadata (`x-oss-meta-<name>`).
     pub fn metadata(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.attributes.metadata.push((name.into(), value.into()));
+        self.options.metadata.push((name.into(), value.into()));
         self
     }
 
-    /// Storage class (`Standard`, `IA`, `Archive`, `ColdArchive`...).
-    pub fn storage_class(mut self, class: impl Into<String>) -> Self {
-        self.attributes.storage_class = Some(class.into());
+    /// Storage class (`Standard`, `IA`, `Archive`, `ColdArchive`, `DeepColdArchive`); an
+    /// unknown name fails the upload before any request.
+    pub fn storage_class(mut self, class: impl AsRef<str>) -> Self {
+        match class.as_ref().parse::<StorageClass>() {
+            Ok(c) => self.options.storage_class = Some(c),
+            Err(e) => {
+                self.option_error.get_or_insert(e);
+            }
+        }
         self
     }
 
     /// Server-side encryption.
     pub fn server_side_encryption(mut self, sse: ServerSideEncryption) -> Self {
-        self.attributes.server_side_encryption = Some(sse);
+        self.options.sse = Some(sse);
         self
     }
 
     /// Adds an object tag.
     pub fn tagging(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.attributes.tagging.push((key.into(), value.into()));
+        self.options.tags.push((key.into(), value.into()));
         self
     }
 
     /// Refuse to overwrite an existing object (`x-oss-forbid-overwrite`).
     pub fn forbid_overwrite(mut self, yes: bool) -> Self {
-        self.attributes.forbid_overwrite = Some(yes);
+        self.options.forbid_overwrite = yes;
         self
     }
 
-    /// Object ACL set at completion (`private`, `public-read`, `public-read-write`, `default`).
-    pub fn object_acl(mut self, acl: impl Into<String>) -> Self {
-        self.object_acl = Some(acl.into());
+    /// Object ACL set at completion (`private`, `public-read`, `public-read-write`,
+    /// `default`); an unknown name fails the upload before any request.
+    pub fn object_acl(mut self, acl: impl AsRef<str>) -> Self {
+        match acl.as_ref().parse::<ObjectAcl>() {
+            Ok(a) => self.options.acl = Some(a),
+            Err(e) => {
+                self.option_error.get_or_insert(e);
+            }
+        }
         self
     }
 
-    /// Upload callback: the callback JSON (`{"callbackUrl": ..., "callbackBody": ...}`); it is
-    /// base64-encoded into `x-oss-callback` here.
-    pub fn callback(mut self, callback_json: impl AsRef<str>) -> Self {
-        use base64::Engine as _;
-        self.callback =
-            Some(base64::engine::general_purpose::STANDARD.encode(callback_json.as_ref()));
+    /// Upload callback: the callback JSON (`{"callbackUrl": ..., "callbackBody": ...}`),
+    /// sent base64-encoded in `x-oss-callback` on Complete (or the single PutObject). The
+    /// reply is in [`UploadOutput::callback`]; a failed callback does not fail the upload.
+    pub fn callback(mut self, callback_json: impl Into<String>) -> Self {
+        self.options.callback = Some(callback_json.into());
+        self
+    }
+
+    /// Callback variables: a JSON object of `x:`-prefixed names to strings.
+    pub fn callback_var(mut self, vars_json: impl Into<String>) -> Self {
+        self.options.callback_var = Some(vars_json.into());
         self
     }
 

@@ -13,6 +13,7 @@ use super::{ProgressFn, UploadOutput};
 use crate::checkpoint_store;
 use crate::client::Client;
 use crate::error::{Cancelled, Error, IntegrityError, ResponseFailure, UploadFailure};
+use crate::manual::CallbackReply;
 use crate::progress::{Progress, RateMeter, eta};
 
 /// What the driver learns over the upload, to report progress and build the result.
@@ -31,6 +32,11 @@ pub(super) struct Outcome {
     is_stream: bool,
     /// `x-oss-request-id` of the request that created the object.
     pub(super) final_request_id: Option<String>,
+    /// Whether a callback was set: the reply of the request that created the object is then
+    /// the callback's.
+    pub(super) expects_callback: bool,
+    /// That reply.
+    pub(super) callback: Option<CallbackReply>,
     /// The last transport error, the detail behind an `UploadError::Transport`.
     pub(super) last_transport_error: Option<TransportError>,
     /// The failure behind an `UploadError::Local` the driver reported with `fail_local`.
@@ -63,6 +69,8 @@ impl Outcome {
             journaled_upload_id: None,
             is_stream: p.stream.is_some(),
             final_request_id: None,
+            expects_callback: false,
+            callback: None,
             last_transport_error: None,
             local_cause: None,
         }
@@ -192,6 +200,7 @@ impl Outcome {
                     resumed: self.resumed,
                     request_id: self.final_request_id.clone(),
                     aborted_upload_id: self.aborted_upload_id.clone(),
+                    callback: self.callback.take(),
                 }));
             }
             Event::Failed(f) => return Some(Err(self.failed(up, f).await)),

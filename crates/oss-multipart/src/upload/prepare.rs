@@ -5,19 +5,20 @@
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Instant, UNIX_EPOCH};
+use std::time::Instant;
 
 use oss_multipart_core::{
     Checkpoint, Config as CoreConfig, FailurePolicy as CoreFailurePolicy, Plan, PlanError,
-    PlanOptions, SourceIdentity, SourceSize, Target, Upload,
+    PlanOptions, SourceSize, Target, Upload,
 };
 
-use super::source::{FileStamp, Source, StreamSource};
+use super::source::{FileStamp, Source, StreamSource, file_identity};
 use super::{FailurePolicy, Start, UploadBuilder};
 use crate::checkpoint_store;
 use crate::client::Client;
 use crate::config::RetryConfig;
 use crate::error::{CheckpointFailure, Error, IntegrityError};
+use crate::options::ObjectRequest;
 
 /// A started machine and what the run loop needs besides it.
 pub(super) struct Prepared {
@@ -52,23 +53,25 @@ pub(super) async fn prepare(
 ) -> Result<Prepared, Error> {
     let client = b.client.clone();
     let checkpointing = b.checkpoint_dir.is_some();
-    let config = core_config(b, &client.inner.retry, checkpointing);
+    let config = core_config(b, &client.inner.retry, checkpointing)?;
     let source = std::mem::replace(&mut b.source, Source::Stream(Box::new(tokio::io::empty())));
     let opened = open(source, checkpointing || !matches!(b.start, Start::Fresh)).await?;
     let size = match &opened {
         Opened::File { meta, .. } => SourceSize::Known(meta.len()),
         Opened::Stream(_) => SourceSize::Unknown,
     };
-    let part_size = match (b.part_size, &b.start) {
-        (Some(p), _) => p,
-        (None, Start::UploadId(id)) => first_part_size(&client, &b.bucket, &b.key, id)
-            .await
-            .unwrap_or(super::DEFAULT_PART_SIZE),
-        (None, _) => super::DEFAULT_PART_SIZE,
+    let part_size = b.part_size.unwrap_or(super::DEFAULT_PART_SIZE);
+    let concurrency = if b.options.sequential {
+        1
+    } else {
+        b.concurrency
     };
-    let concurrency = if b.sequential { 1 } else { b.concurrency };
-    let options = PlanOptions::for_upload(size, part_size, concurrency, b.memory_budget)
+    let mut options = PlanOptions::for_upload(size, part_size, concurrency, b.memory_budget)
         .map_err(plan_error)?;
+    if matches!(b.start, Start::UploadId(_)) {
+        // An upload id is a multipart upload, however small the file.
+        options.single_put_threshold = 0;
+    }
 
     let (mut bucket, mut key) = (b.bucket.clone(), b.key.clone());
     let mut checkpoint_path = None;
@@ -84,19 +87,25 @@ pub(super) async fn prepare(
             key = target.key().to_owned();
             checkpoint_path = Some(cp_path.clone());
             resumed = true;
-            Upload::from_checkpoint(&cp, &core_identity(meta), config, now, seed)
+            Upload::from_checkpoint(&cp, &file_identity(meta), config, now, seed)
                 .map_err(plan_error)?
         }
         (Start::UploadId(id), Opened::File { path, meta, .. }) => {
             let target = Target::new(&bucket, &key).map_err(plan_error)?;
             let plan = Plan::new(size, &options).map_err(plan_error)?;
-            let ident = checkpointing.then(|| core_identity(meta));
+            let current = file_identity(meta);
             if let Some(dir) = &b.checkpoint_dir {
                 checkpoint_path = Some(checkpoint_store::checkpoint_path(dir, &bucket, &key, path));
             }
+            let ident = checkpointing.then_some(current);
             resumed = true;
-            Upload::resume_upload_id(target, id.clone(), plan, config, ident, now, seed)
-                .map_err(plan_error)?
+            // Without a part size, the machine adopts the one the upload was started with.
+            let resume = if b.part_size.is_some() {
+                Upload::resume_upload_id
+            } else {
+                Upload::resume_upload_id_adopting_part_size
+            };
+            resume(target, id.clone(), plan, config, ident, now, seed).map_err(plan_error)?
         }
         (Start::Fresh, _) => {
             let target = Target::new(&bucket, &key).map_err(plan_error)?;
@@ -104,7 +113,7 @@ pub(super) async fn prepare(
             match (&b.checkpoint_dir, &opened) {
                 (Some(dir), Opened::File { path, meta, .. }) => {
                     let cp_path = checkpoint_store::checkpoint_path(dir, &bucket, &key, path);
-                    let current = core_identity(meta);
+                    let current = file_identity(meta);
                     let from_cp = if b.no_resume {
                         // Starting over: first abort the upload an earlier run left, if any.
                         if let Some(id) = checkpoint_store::upload_id_of(&cp_path).await {
@@ -252,25 +261,47 @@ async fn open(source: Source, needs_rereading: bool) -> Result<Opened, Error> {
 }
 
 /// The core's config for the builder's options, the client's retry policy field for field.
-fn core_config(b: &UploadBuilder, retry: &RetryConfig, checkpointing: bool) -> CoreConfig {
+/// The object options reach the core as finished headers per request kind
+/// ([`ObjectOptions::headers`] is the one table of which header goes where).
+fn core_config(
+    b: &UploadBuilder,
+    retry: &RetryConfig,
+    checkpointing: bool,
+) -> Result<CoreConfig, Error> {
+    if let Some(e) = &b.option_error {
+        return Err(e.clone().into());
+    }
+    let o = &b.options;
     let mut config = CoreConfig::default();
     config.max_in_flight = b.concurrency.clamp(1, 1000);
-    config.sequential = b.sequential;
+    config.sequential = o.sequential;
     config.retry = retry.policy();
     config.on_failure = match (b.on_failure, checkpointing) {
         (FailurePolicy::KeepParts, _) | (_, true) => CoreFailurePolicy::Keep,
         _ => CoreFailurePolicy::Abort,
     };
-    if let Some(ct) = &b.attributes.content_type {
+    if let Some(ct) = &o.content_type {
         config.content_type.clone_from(ct);
+    } else if let Some(guessed) = b.guess_content_type.then(|| guessed_type(b)).flatten() {
+        config.content_type = guessed.to_owned();
     }
-    config.forbid_overwrite = b.attributes.forbid_overwrite.unwrap_or(false);
-    config.attributes = b.attributes.clone();
-    config.object_acl.clone_from(&b.object_acl);
-    config.callback.clone_from(&b.callback);
+    config.content_md5 = o.content_md5;
+    config.extra_headers.initiate = o.headers(ObjectRequest::Initiate)?;
+    config.extra_headers.upload_part = o.headers(ObjectRequest::UploadPart)?;
+    config.extra_headers.put_object = o.headers(ObjectRequest::PutObject)?;
+    config.extra_headers.complete = o.headers(ObjectRequest::Complete)?;
     // A file can change under the upload; a stream is read once and checked as it is read.
     config.check_source = matches!(b.source, Source::File(_));
-    config
+    Ok(config)
+}
+
+/// The MIME type registered for the key's extension, else for the source file's.
+fn guessed_type(b: &UploadBuilder) -> Option<&'static str> {
+    let by_key = mime_guess::from_path(&b.key).first_raw();
+    by_key.or_else(|| match &b.source {
+        Source::File(path) => mime_guess::from_path(path).first_raw(),
+        Source::Stream(_) => None,
+    })
 }
 
 fn plan_error(e: PlanError) -> Error {
@@ -289,34 +320,12 @@ fn plan_error(e: PlanError) -> Error {
     }
 }
 
-fn core_identity(meta: &std::fs::Metadata) -> SourceIdentity {
-    let mut id = SourceIdentity::new(meta.len());
-    id.mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .and_then(|d| i128::try_from(d.as_nanos()).ok());
-    id
-}
-
-/// Size of the server's part 1 of `upload_id` (to plan a stateless resume the same way).
-async fn first_part_size(client: &Client, bucket: &str, key: &str, upload_id: &str) -> Option<u64> {
-    use futures::StreamExt as _;
-    let mut parts = std::pin::pin!(client.list_parts(bucket, key, upload_id));
-    match parts.next().await {
-        Some(Ok(p)) if p.part_number.get() == 1 && p.size >= oss_model::limits::MIN_PART_SIZE => {
-            Some(p.size)
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::Credentials;
+    use crate::{Client, Credentials};
 
     fn builder() -> UploadBuilder {
         let client = Client::builder()
@@ -342,21 +351,35 @@ mod tests {
             .metadata("origin", "test")
             .object_acl("private")
             .on_failure(FailurePolicy::KeepParts);
-        let c = core_config(&b, &retry, false);
+        let c = core_config(&b, &retry, false).unwrap();
         assert_eq!(c.max_in_flight, 7);
         assert_eq!(c.retry, retry.policy());
         assert_eq!(c.on_failure, CoreFailurePolicy::Keep);
         assert_eq!(c.content_type, "text/plain");
-        assert!(c.forbid_overwrite && c.check_source);
+        assert!(c.check_source);
+        let names = |h: &[(http::HeaderName, http::HeaderValue)]| -> Vec<String> {
+            h.iter().map(|(n, _)| n.as_str().to_owned()).collect()
+        };
         assert_eq!(
-            c.attributes.metadata,
-            vec![("origin".into(), "test".into())]
+            names(&c.extra_headers.initiate),
+            [
+                "content-type",
+                "x-oss-meta-origin",
+                "x-oss-forbid-overwrite"
+            ]
         );
-        assert_eq!(c.object_acl.as_deref(), Some("private"));
+        assert_eq!(
+            names(&c.extra_headers.complete),
+            ["x-oss-object-acl", "x-oss-forbid-overwrite"]
+        );
+        assert!(c.extra_headers.upload_part.is_empty());
         assert!(c.validate().is_ok());
 
+        let bad = builder().object_acl("world-writable");
+        assert!(core_config(&bad, &retry, false).unwrap_err().is_usage());
+
         let b = builder().sequential(true);
-        let c = core_config(&b, &retry, true);
+        let c = core_config(&b, &retry, true).unwrap();
         assert!(c.sequential);
         assert_eq!(
             c.on_failure,
@@ -364,8 +387,39 @@ mod tests {
             "checkpointing keeps parts"
         );
         assert_eq!(
-            core_config(&builder(), &retry, false).on_failure,
+            core_config(&builder(), &retry, false).unwrap().on_failure,
             CoreFailurePolicy::Abort
+        );
+    }
+
+    #[test]
+    fn content_type_is_guessed_from_the_key_then_the_file_unless_given_or_disabled() {
+        let retry = RetryConfig::default();
+        let client = builder().client;
+        let of = |b: UploadBuilder| core_config(&b, &retry, false).unwrap().content_type;
+        assert_eq!(
+            of(client.upload_file("b", "d/pic.jpg", "/x/data")),
+            "image/jpeg"
+        );
+        assert_eq!(
+            of(client.upload_file("b", "d/page", "/x/a.html")),
+            "text/html"
+        );
+        assert_eq!(
+            of(client.upload_stream("b", "notes.txt", tokio::io::empty())),
+            "text/plain"
+        );
+        let given = client
+            .upload_file("b", "pic.jpg", "/x/pic.jpg")
+            .content_type("x/y");
+        assert_eq!(of(given), "x/y");
+        let off = client
+            .upload_file("b", "pic.jpg", "/x/pic.jpg")
+            .guess_content_type(false);
+        assert_eq!(of(off), "application/octet-stream");
+        assert_eq!(
+            of(client.upload_file("b", "blob", "/x/blob")),
+            "application/octet-stream"
         );
     }
 

@@ -27,8 +27,9 @@ use super::outcome::{AbortOnDrop, Outcome};
 use super::prepare::{Prepared, prepare};
 use super::source::{FileStamp, StreamSource, hash_range, md5_chunks, md5_range, source_change};
 use super::{UploadBuilder, UploadOutput};
-use crate::client::{Client, MAX_XML_RESPONSE, RawResponse, failure_kind, seed};
+use crate::client::{Client, MAX_XML_RESPONSE, RawResponse, failure_kind, log_attempt, seed};
 use crate::error::Error;
+use crate::manual::CallbackReply;
 use crate::transport::RequestBody;
 
 pub(super) async fn run(b: UploadBuilder) -> Result<UploadOutput, Error> {
@@ -67,6 +68,7 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
     let now = rt.now();
     let prepared = prepare(&mut b, now, seed(rt.system_time())).await?;
     let mut out = Outcome::new(&prepared, b.progress.clone(), now);
+    out.expects_callback = b.options.has_callback();
     let Prepared {
         mut up,
         bucket,
@@ -268,23 +270,21 @@ impl Driver {
             (Some(l), true) => body.rate_limited(l.clone()),
             _ => body,
         };
-        let creds = self.client.credentials().await?;
-        let time = self.client.inner.runtime.system_time();
-        let request = self
-            .client
-            .sign_request(&oss, &creds, time, body.len())?
-            .body(body)
-            .map_err(|_| Error::config("request", "could not build the HTTP request"))?;
+        let request = self.client.signed(&oss, body).await?;
         if op.sends_source_bytes() {
             out.part_in_flight(true);
         }
         let http_client = self.client.inner.http.clone();
         let span = match part_number {
-            Some(n) => tracing::debug_span!("oss_part", part = n, op = op.name()),
-            None => tracing::debug_span!("oss_op", op = op.name()),
+            Some(n) => {
+                tracing::debug_span!("oss_part", part = n, op = op.name(), method = %oss.method)
+            }
+            None => tracing::debug_span!("oss_op", op = op.name(), method = %oss.method),
         };
+        let runtime = self.client.inner.runtime.clone();
         self.tasks.spawn(
             async move {
+                let sent = runtime.now();
                 let result = match http_client.send(request).await {
                     Ok(resp) => {
                         let (parts, body) = resp.into_parts();
@@ -298,6 +298,7 @@ impl Driver {
                     }
                     Err(e) => Err(e),
                 };
+                log_attempt(&result, 1, runtime.now().saturating_duration_since(sent));
                 let body_read = digest.and_then(|h| h.result()).and_then(|r| {
                     r.crc64().map(|crc64| BodyRead {
                         len: r.len(),
@@ -384,7 +385,11 @@ impl Driver {
                         .get("x-oss-request-id")
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
+                    if out.expects_callback {
+                        out.callback = Some(CallbackReply::from_raw(&raw));
+                    }
                 }
+                self.client.observe_skew(&raw);
                 up.handle_response(id, now, raw.status, &raw.headers, &raw.body);
             }
             Err(e) => {

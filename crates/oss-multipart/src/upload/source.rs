@@ -7,9 +7,10 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
+use oss_multipart_core::{Crc64, SourceIdentity};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 
 /// Read granularity for streams: chunks of this size are kept as they are (no part-sized
@@ -80,7 +81,7 @@ impl StreamSource {
             .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut chunks = Vec::new();
-        let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
+        let mut crc = Crc64::new();
         let mut len = 0u64;
         if let Some(b) = self.lookahead.take() {
             crc.update(&[b]);
@@ -115,7 +116,7 @@ impl StreamSource {
         let part = StreamPart {
             chunks,
             len,
-            crc64: crc.finalize(),
+            crc64: crc.finish(),
             end_of_stream: self.ended && self.lookahead.is_none(),
         };
         self.buffered.insert(n, part.clone());
@@ -147,7 +148,7 @@ pub(crate) async fn hash_range(file: Arc<File>, offset: u64, len: u64) -> io::Re
 
 fn hash_range_with(file: &File, offset: u64, len: u64, buf: &mut Vec<u8>) -> io::Result<u64> {
     buf.resize(HASH_BUF, 0);
-    let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
+    let mut crc = Crc64::new();
     let mut done = 0u64;
     while done < len {
         let want = usize::try_from((len - done).min(buf.len() as u64)).unwrap_or(buf.len());
@@ -161,7 +162,7 @@ fn hash_range_with(file: &File, offset: u64, len: u64, buf: &mut Vec<u8>) -> io:
         crc.update(&buf[..n]);
         done += n as u64;
     }
-    Ok(crc.finalize())
+    Ok(crc.finish())
 }
 
 /// MD5 (base64, for `Content-MD5`) of a file range.
@@ -205,6 +206,18 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 #[cfg(windows)]
 fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+/// The identity of a file source: its size and modification time (Unix nanoseconds). The one
+/// description of "the same file" for checkpoints, their names and the source check.
+pub(crate) fn file_identity(meta: &std::fs::Metadata) -> SourceIdentity {
+    let mut id = SourceIdentity::new(meta.len());
+    id.mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .and_then(|d| i128::try_from(d.as_nanos()).ok());
+    id
 }
 
 /// What a file's metadata says about its content when the upload starts: size, modification
@@ -267,9 +280,7 @@ mod tests {
     use super::*;
 
     fn crc(b: &[u8]) -> u64 {
-        let mut d = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
-        d.update(b);
-        d.finalize()
+        oss_multipart_core::crc64(b)
     }
 
     #[tokio::test]

@@ -61,3 +61,45 @@ pub fn write_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::path:
     std::fs::write(&p, bytes).expect("write test file");
     p
 }
+
+/// Starts a TLS-terminating front (self-signed for `localhost`) forwarding to `upstream`;
+/// returns its `https://localhost:PORT` endpoint and the certificate PEM.
+pub async fn tls_front(upstream: std::net::SocketAddr) -> (String, String) {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let cert_pem = ck.cert.pem();
+    let cert_der = oss_transport::rustls::pki_types::CertificateDer::from(ck.cert.der().to_vec());
+    let key_der = oss_transport::rustls::pki_types::PrivateKeyDer::Pkcs8(
+        oss_transport::rustls::pki_types::PrivatePkcs8KeyDer::from(ck.key_pair.serialize_der()),
+    );
+    let provider =
+        std::sync::Arc::new(oss_transport::rustls::crypto::aws_lc_rs::default_provider());
+    let config = oss_transport::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert_der], key_der)
+        .expect("server certificate");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                break;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+            });
+        }
+    });
+    (format!("https://localhost:{port}"), cert_pem)
+}

@@ -5,10 +5,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use oss_multipart::CancellationToken;
-use oss_multipart::ops::ServerSideEncryption;
-use oss_multipart::{Client, Error as OssError, FailurePolicy, UploadBuilder, UploadOutput};
+use oss_multipart::{
+    CallbackReply, Client, Error as OssError, FailurePolicy, ObjectOptions, UploadBuilder,
+    UploadOutput,
+};
 
-use crate::cli::{CpArgs, GlobalArgs, MAX_PARTS};
+use crate::cli::{CpArgs, CpDest, GlobalArgs, MAX_PARTS};
 use crate::config::Settings;
 use crate::exit::{CliError, Exit, display_chain};
 use crate::location::OssUrl;
@@ -18,10 +20,12 @@ use crate::progress::{Bar, Snapshot};
 use crate::signal::{Signal, wait_for_signal};
 use crate::units::Bytes;
 
-/// Where checkpoints go unless `--checkpoint-dir` says otherwise: the user's cache directory, so they survive
-/// reboots but are understood to be disposable.
+/// Where checkpoints go unless `--checkpoint-dir` says otherwise: the user's state directory
+/// (`$XDG_STATE_HOME`, else `~/.local/state`; the cache directory where there is none), so they survive
+/// reboots and cache clean-ups.
 pub(crate) fn default_checkpoint_dir() -> PathBuf {
-    dirs::cache_dir()
+    dirs::state_dir()
+        .or_else(dirs::cache_dir)
         .unwrap_or_else(std::env::temp_dir)
         .join("ossmp")
         .join("checkpoints")
@@ -36,12 +40,9 @@ pub(crate) struct UploadOptions {
     pub(crate) checkpoint_dir: Option<PathBuf>,
     pub(crate) no_resume: bool,
     pub(crate) bwlimit: Option<u64>,
-    pub(crate) meta: Vec<(String, String)>,
-    pub(crate) storage_class: Option<String>,
-    pub(crate) sse: Option<ServerSideEncryption>,
-    pub(crate) tagging: Vec<(String, String)>,
-    pub(crate) forbid_overwrite: bool,
-    pub(crate) content_type: Option<String>,
+    /// Object attributes and per-request options (validated by the library before any
+    /// request).
+    pub(crate) object: ObjectOptions,
     pub(crate) abort_on_failure: bool,
     /// Keep the parts of a stream (stdin) upload that fails or is interrupted; by default they
     /// are aborted, since a stream cannot resume.
@@ -61,12 +62,7 @@ impl UploadOptions {
             ),
             no_resume: args.no_resume,
             bwlimit: args.bwlimit,
-            meta: args.meta.clone(),
-            storage_class: args.storage_class.clone(),
-            sse: args.sse,
-            tagging: args.tagging.clone().map(|t| t.0).unwrap_or_default(),
-            forbid_overwrite: args.forbid_overwrite,
-            content_type: args.content_type.clone(),
+            object: object_options(args),
             abort_on_failure: args.abort_on_failure,
             keep_parts: args.keep_parts,
         }
@@ -94,24 +90,7 @@ impl UploadOptions {
         if let Some(v) = self.bwlimit {
             b = b.bandwidth_limit(v);
         }
-        for (k, v) in &self.meta {
-            b = b.metadata(k.clone(), v.clone());
-        }
-        if let Some(v) = &self.storage_class {
-            b = b.storage_class(v.clone());
-        }
-        if let Some(v) = self.sse {
-            b = b.server_side_encryption(v);
-        }
-        for (k, v) in &self.tagging {
-            b = b.tagging(k.clone(), v.clone());
-        }
-        if self.forbid_overwrite {
-            b = b.forbid_overwrite(true);
-        }
-        if let Some(v) = &self.content_type {
-            b = b.content_type(v.clone());
-        }
+        b = b.options(self.object.clone());
         // Keeping a file's parts is what makes a failed upload resumable; aborting is opt-in.
         // A stream cannot resume: its parts would only be a leak, unless asked for.
         let keep = if resumable {
@@ -125,6 +104,31 @@ impl UploadOptions {
             FailurePolicy::Abort
         })
     }
+}
+
+/// The object options of `ossmp cp`'s flags.
+fn object_options(args: &CpArgs) -> ObjectOptions {
+    let mut o = ObjectOptions::new()
+        .with_tags(args.tagging.clone().map(|t| t.0).unwrap_or_default())
+        .with_forbid_overwrite(args.forbid_overwrite || args.no_clobber)
+        .with_content_md5(args.content_md5)
+        .with_sequential(args.sequential);
+    o.metadata.clone_from(&args.meta);
+    o.storage_class = args.storage_class;
+    o.sse = args.sse;
+    o.sse_key_id.clone_from(&args.sse_key_id);
+    o.sse_data_encryption.clone_from(&args.sse_data);
+    o.acl = args.acl;
+    o.content_type.clone_from(&args.content_type);
+    o.cache_control.clone_from(&args.cache_control);
+    o.content_disposition.clone_from(&args.content_disposition);
+    o.content_encoding.clone_from(&args.content_encoding);
+    o.content_language.clone_from(&args.content_language);
+    o.expires.clone_from(&args.expires);
+    o.traffic_limit = args.traffic_limit;
+    o.callback.clone_from(&args.callback);
+    o.callback_var.clone_from(&args.callback_var);
+    o
 }
 
 /// Checks a local source file before anything is sent: exists, is a file, and fits in 10,000 parts.
@@ -145,8 +149,10 @@ pub(crate) fn check_source(path: &Path, part_size: Option<u64>) -> Result<u64, C
         }
     };
     if meta.is_dir() {
-        return Err(CliError::usage(format!("{} is a directory", path.display()))
-            .hint("ossmp cp uploads one file; archive the directory first (e.g. tar c DIR | ossmp cp - oss://...)"));
+        return Err(
+            CliError::usage(format!("{} is a directory", path.display()))
+                .hint("add -r to copy the whole directory (ossmp cp -r DIR oss://BUCKET/PREFIX/)"),
+        );
     }
     let size = meta.len();
     if let Some(ps) = part_size {
@@ -215,9 +221,23 @@ pub(crate) async fn run(
     settings: &Settings,
     args: CpArgs,
 ) -> anyhow::Result<()> {
+    if args.dir.recursive {
+        return super::cp_dir::run(global, settings, args).await;
+    }
+    let dest = match &args.dest {
+        CpDest::Oss(url) if args.source.starts_with("oss://") => {
+            return super::cp_copy::run(global, settings, &args, url).await;
+        }
+        _ if args.source.starts_with("oss://") => {
+            return super::cp_download::run(global, settings, args).await;
+        }
+        CpDest::Oss(url) => url.clone(),
+        CpDest::Local(d) => return Err(super::cp_download::no_oss_side(&args.source, d).into()),
+    };
     let out = Out::new(global);
     let is_stdin = args.source == "-";
     let path = PathBuf::from(&args.source);
+    let dest = destination(&dest, (!is_stdin).then_some(path.as_path()))?;
     let size = if is_stdin {
         None
     } else {
@@ -230,7 +250,7 @@ pub(crate) async fn run(
     let _lock = match opts.checkpoint_dir.as_ref().filter(|_| !is_stdin) {
         Some(dir) => {
             prepare_checkpoint_dir(dir)?;
-            Some(UploadLock::acquire(dir, &path, &args.dest)?)
+            Some(UploadLock::acquire(dir, &path, &dest)?)
         }
         None => None,
     };
@@ -249,7 +269,7 @@ pub(crate) async fn run(
     let started = Instant::now();
     let result = start(
         &client,
-        &args.dest,
+        &dest,
         if is_stdin { None } else { Some(&path) },
         &opts,
     )
@@ -263,7 +283,7 @@ pub(crate) async fn run(
     .await;
     bar.finish();
     let stopped_by = signal.get().copied().unwrap_or(Signal::Interrupt);
-    let output = result.map_err(|e| annotate(e, &args.source, &args.dest, stopped_by))?;
+    let output = result.map_err(|e| annotate(e, &args.source, &dest, stopped_by))?;
     let elapsed = started.elapsed();
     if let Some(id) = &output.aborted_upload_id {
         note(&format!(
@@ -277,20 +297,34 @@ pub(crate) async fn run(
     }
     let check = post_check(&client, &output).await?;
     let mut warnings: Vec<String> = checkpoint_warning.get().cloned().into_iter().collect();
-    if let Some(w) = check.warning(&args.dest) {
+    if let Some(w) = check.warning(&dest) {
         warn(&w);
         warnings.push(w);
     }
     report_success(
         &out,
         &args.source,
-        &args.dest,
+        &dest,
         &output,
         &check,
         &warnings,
         elapsed,
     );
     Ok(())
+}
+
+/// `oss://b/dir/` means "into dir/", as in ossutil and aws: the key is the prefix plus the file
+/// name. A stream has no name, so it needs a full key.
+fn destination(dest: &OssUrl, file: Option<&Path>) -> Result<OssUrl, CliError> {
+    if !dest.is_prefix() {
+        return Ok(dest.clone());
+    }
+    match file.and_then(Path::file_name) {
+        Some(name) => Ok(dest.for_file(&name.to_string_lossy())),
+        None => Err(CliError::usage(format!(
+            "{dest} ends with `/`: give the object's full key when uploading stdin"
+        ))),
+    }
 }
 
 /// Adds to a progress callback the one warning, on stderr at once, that checkpoint saves have
@@ -397,7 +431,7 @@ pub(crate) async fn post_check(client: &Client, o: &UploadOutput) -> Result<Post
     match head.crc64 {
         Some(remote) if remote == o.crc64 => Ok(PostCheck::Verified),
         Some(remote) => Err(differs(format!(
-            "CRC64 mismatch for oss://{}/{}: local data {:#018x}, stored object {remote:#018x}",
+            "CRC64 mismatch for oss://{}/{}: local data {}, stored object {remote}",
             o.bucket, o.key, o.crc64
         ))),
         None => Ok(PostCheck::SizeOnly),
@@ -498,8 +532,23 @@ fn report_success(
             "elapsed_secs": elapsed.as_secs_f64(),
             "bytes_per_sec": rate,
             "request_id": o.request_id,
+            "callback": o.callback.as_ref().map(callback_json),
         }));
         return;
+    }
+    if let Some(reply) = &o.callback {
+        match &reply.error {
+            Some(e) => out.info(format!(
+                "warning: the object was stored, but its callback failed: {} ({})",
+                e.message().escape_debug(),
+                e.code().escape_debug()
+            )),
+            // The reply comes from a third party: escape control characters.
+            None => out.info(format!(
+                "callback reply: {}",
+                String::from_utf8_lossy(&reply.body).escape_debug()
+            )),
+        }
     }
     if o.resumed {
         out.info(format!(
@@ -519,19 +568,31 @@ fn report_success(
     ));
     out.info(match check {
         PostCheck::Verified => format!(
-            "CRC64 verified end to end: {:#018x} (local data = stored object), ETag {}",
+            "CRC64 verified end to end: {} (local data = stored object), ETag {}",
             o.crc64, o.etag
         ),
         PostCheck::SizeOnly => format!(
-            "local CRC64 {:#018x}; the service reports none for the stored object, so its size and \
+            "local CRC64 {}; the service reports none for the stored object, so its size and \
              the per-part checks were verified; ETag {}",
             o.crc64, o.etag
         ),
         PostCheck::NotChecked(_) => format!(
-            "local CRC64 {:#018x}; the per-part checks passed; ETag {}",
+            "local CRC64 {}; the per-part checks passed; ETag {}",
             o.crc64, o.etag
         ),
     });
+}
+
+/// The callback reply for `--json`: the body as JSON when it is JSON, else as text.
+fn callback_json(reply: &CallbackReply) -> serde_json::Value {
+    let body = reply.json::<serde_json::Value>().unwrap_or_else(|_| {
+        serde_json::Value::String(String::from_utf8_lossy(&reply.body).into_owned())
+    });
+    serde_json::json!({
+        "failed": reply.is_failed(),
+        "error_code": reply.error.as_ref().map(|e| e.code().to_owned()),
+        "body": body,
+    })
 }
 
 /// Bytes per second, rounded down; zero for a zero duration.

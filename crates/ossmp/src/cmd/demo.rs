@@ -18,7 +18,7 @@ use rand::Rng as _;
 use crate::cli::{DemoArgs, GlobalArgs};
 use crate::cmd::cp::{UploadOptions, progress_fn, rate, start};
 use crate::cmd::uploads::{gc_uploads, list};
-use crate::config::{Creds, Settings};
+use crate::config::{Creds, Layer, Settings};
 use crate::exit::{CliError, Exit};
 use crate::location::OssUrl;
 use crate::output::Out;
@@ -180,11 +180,19 @@ pub(crate) async fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<(
             access_key_secret: sk,
             session_token: None,
         }),
-        endpoint: Some(endpoint.clone()),
-        region: Some(REGION.to_owned()),
+        flags: Layer {
+            endpoint: Some(endpoint.clone()),
+            region: Some(REGION.to_owned()),
+            addressing: Some(oss_multipart::Addressing::Path),
+            v1_signature: false,
+        },
+        profile: Layer::default(),
         bucket: Some(BUCKET.to_owned()),
-        path_style: true,
-        v1_signature: false,
+        chain_profile: None,
+        proxy: None,
+        ca_bundle: None,
+        // The demo's own server and keys: nothing from the user's environment applies.
+        env: oss_multipart::Env::from_pairs(std::iter::empty::<(String, String)>()),
     };
     let client = crate::client::build(&settings, &[])?;
     let result = steps(&out, global, &args, &client, &root, part_size).await;
@@ -311,7 +319,7 @@ async fn steps(
     let verified = check == crate::cmd::cp::PostCheck::Verified;
     let crc_line = match check {
         crate::cmd::cp::PostCheck::Verified => {
-            format!("CRC64 verified end to end ({:#018x})", resumed.crc64)
+            format!("CRC64 verified end to end ({})", resumed.crc64)
         }
         crate::cmd::cp::PostCheck::SizeOnly => "the server reported no CRC64".to_owned(),
         crate::cmd::cp::PostCheck::NotChecked(why) => {

@@ -7,7 +7,9 @@ use oss_multipart::{Client, UploadSummary};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::cli::{GlobalArgs, PartsArgs, UploadsAbortArgs, UploadsGcArgs, UploadsLsArgs};
+use crate::cli::{
+    GlobalArgs, PartsArgs, UploadsAbortArgs, UploadsCompleteArgs, UploadsGcArgs, UploadsLsArgs,
+};
 use crate::config::Settings;
 use crate::exit::CliError;
 use crate::location::OssUrl;
@@ -131,6 +133,72 @@ pub(crate) async fn abort(
         out.info(format!(
             "aborted upload {} of {loc}; its parts were deleted",
             args.upload_id
+        ));
+    }
+    Ok(())
+}
+
+/// `ossmp uploads complete`: from the server's part list, or with `--all` by OSS itself.
+pub(crate) async fn complete(
+    global: &GlobalArgs,
+    settings: &Settings,
+    args: UploadsCompleteArgs,
+) -> anyhow::Result<()> {
+    let out = Out::new(global);
+    let client = crate::client::build(settings, &global.config)?;
+    let loc = &args.location;
+    let options = oss_multipart::ObjectOptions::new().with_forbid_overwrite(args.forbid_overwrite);
+    let context = || format!("completing upload {} of {loc}", args.upload_id);
+    let (done, parts) = if args.all {
+        let done = client
+            .complete_upload_all(&loc.bucket, &loc.key, &args.upload_id, &options)
+            .await;
+        (done, None)
+    } else {
+        let parts: Vec<(u32, String)> = client
+            .list_parts(&loc.bucket, &loc.key, &args.upload_id)
+            .map_ok(|p| (u32::from(p.part_number), p.etag))
+            .try_collect()
+            .await
+            .map_err(|e| anyhow::Error::new(e).context(context()))?;
+        if parts.is_empty() {
+            return Err(CliError::usage(format!(
+                "upload {} of {loc} has no parts to complete",
+                args.upload_id
+            ))
+            .hint(format!(
+                "abort it with `ossmp uploads abort {loc} {}`",
+                args.upload_id
+            ))
+            .into());
+        }
+        let done = client
+            .complete_upload(&loc.bucket, &loc.key, &args.upload_id, &parts, &options)
+            .await;
+        (done, Some(parts.len()))
+    };
+    let done = done.map_err(|e| anyhow::Error::new(e).context(context()))?;
+    if out.json {
+        out.json_line(&serde_json::json!({
+            "status": "ok",
+            "command": "uploads complete",
+            "bucket": loc.bucket,
+            "key": loc.key,
+            "upload_id": args.upload_id,
+            "complete_all": args.all,
+            "parts": parts,
+            "etag": done.etag,
+            "crc64": done.crc64.map(|c| c.to_string()),
+            "request_id": done.request_id,
+        }));
+    } else {
+        let how = match parts {
+            Some(n) => format!("from its {n} listed part{}", if n == 1 { "" } else { "s" }),
+            None => "from every part OSS holds".to_owned(),
+        };
+        out.info(format!(
+            "completed upload {} of {loc} {how}; ETag {}",
+            args.upload_id, done.etag
         ));
     }
     Ok(())

@@ -1,0 +1,37 @@
+"""Downloads one object with the official Python SDK v2 (alibabacloud-oss-v2) downloader.
+
+Spawned by `cargo xtask bench download` (under `oss-bench measure`) against oss-local, with
+the same part size and concurrency as the other clients and CRC-64 checking on (the SDK's
+default). Prints one `result bytes=N parts=N secs=S` line; the time covers the download call
+only, not the interpreter start or the imports.
+
+usage: official_download.py ENDPOINT BUCKET KEY FILE PART_SIZE JOBS AK SK
+"""
+
+import os
+import sys
+import time
+
+import alibabacloud_oss_v2 as oss
+
+
+def main():
+    endpoint, bucket, key, path, part_size, jobs, ak, sk = sys.argv[1:9]
+    cfg = oss.config.load_default()
+    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(ak, sk)
+    cfg.region = "cn-hangzhou"
+    cfg.endpoint = endpoint
+    cfg.use_path_style = True
+    cfg.disable_download_crc64_check = False
+    client = oss.Client(cfg)
+    downloader = client.downloader(part_size=int(part_size), parallel_num=int(jobs))
+    started = time.perf_counter()
+    downloader.download_file(oss.GetObjectRequest(bucket=bucket, key=key), filepath=path)
+    secs = time.perf_counter() - started
+    size = os.path.getsize(path)
+    parts = max(1, -(-size // int(part_size)))
+    print(f"result bytes={size} parts={parts} secs={secs:.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
