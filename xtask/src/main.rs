@@ -24,7 +24,7 @@ cargo xtask <task> [args]
 
 tasks:
   bench e2e|memory|parts|report  end-to-end upload benchmarks vs ceiling and official SDK
-  chaos [--time S] [--kills N]  long chaos uploads + 20 SIGKILL/resume runs (oss-chaos, release)
+  chaos [--time S] [--kills N] [--rounds N]  long chaos uploads, SIGKILL/resume, mixed disruptions (oss-chaos, release)
   ci                 fmt check, clippy -D warnings (all targets), tests, docs with warnings denied,
                      ossmp without `local`, release dry-run, interop
   codegen [--check]  regenerate crates/oss-model/src/generated from its spec (or check it is fresh)

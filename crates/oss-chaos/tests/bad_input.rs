@@ -423,6 +423,25 @@ async fn file_rewritten_in_place_during_upload_is_never_completed_as_the_origina
     s.shutdown().await;
 }
 
+/// Issue 15 item 5: the same rewrite, with the old modification time put back (as `cp -p`,
+/// `rsync -t` or `touch -r` do). Size and mtime match; the ctime, which no user can set back,
+/// does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_rewritten_with_its_mtime_put_back_is_never_completed_as_a_mixture() {
+    let (s, c, _dir, path, original) = changing_file("rewritten-mtime.bin", 8).await;
+    let p = path.clone();
+    let r = upload_while(&c, "change/rewritten-mtime", &path, move || {
+        let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
+        std::fs::write(&p, data(1_000_000, 88)).unwrap();
+        let f = std::fs::File::options().write(true).open(&p).unwrap();
+        f.set_modified(mtime).unwrap();
+    })
+    .await;
+    let what = assert_never_a_mixture(&c, "change/rewritten-mtime", &path, &original, r).await;
+    println!("BAD INPUT file rewritten in place, mtime put back: {what}");
+    s.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_changed_before_resume() {
     let s = server().await;
@@ -724,7 +743,10 @@ async fn wrong_credentials_and_clock_skew() {
     assert_eq!(out.size, 300_000);
     let good = client(&s.endpoint(), fast_retry(0)).unwrap();
     assert_eq!(
-        good.head_object(BUCKET, "auth/skew").await.unwrap().content_length,
+        good.head_object(BUCKET, "auth/skew")
+            .await
+            .unwrap()
+            .content_length,
         300_000
     );
     assert_eq!(leftover_uploads(&good).await, 0);

@@ -12,14 +12,15 @@
 //! (what `cargo xtask chaos` does) repeats 20 kills on one upload.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use std::io::{BufRead as _, BufReader};
-use std::net::SocketAddr;
+mod procs;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use oss_chaos::evidence::{Journal, PartFiles, journals, part_files};
-use oss_chaos::{AK, BUCKET, REGION, SK, client, crc64, data, fast_retry, local_config};
+use oss_chaos::{BUCKET, client, crc64, data, fast_retry, local_config};
+use procs::ServerProcess;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -30,31 +31,14 @@ fn kills(default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// `ossmp cp` with an isolated HOME (no profile file, no user cache) and env credentials.
+/// `ossmp --json --quiet cp SRC oss://BUCKET/KEY` in 100 KiB parts, 3 at a time.
 fn ossmp_cp(home: &Path, endpoint: &str, src: &Path, key: &str, cp_dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chaos-ossmp"));
-    cmd.env_clear()
-        .env("HOME", home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_CACHE_HOME", home.join("cache"))
-        .env("OSS_ACCESS_KEY_ID", AK)
-        .env("OSS_ACCESS_KEY_SECRET", SK)
-        .args([
-            "--endpoint",
-            endpoint,
-            "--region",
-            REGION,
-            "--path-style",
-            "--json",
-            "--quiet",
-        ])
-        .arg("cp")
+    let mut cmd = procs::ossmp(home, endpoint);
+    cmd.args(["--json", "--quiet", "cp"])
         .arg(src)
         .arg(format!("oss://{BUCKET}/{key}"))
         .args(["--part-size", "100KiB", "--jobs", "3", "--checkpoint-dir"])
-        .arg(cp_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .arg(cp_dir);
     cmd
 }
 
@@ -258,78 +242,13 @@ async fn ossmp_cp_survives_sigkill_and_never_resends_a_finished_part() {
     server.shutdown().await;
 }
 
-fn spawn_server(data_dir: &Path, listen: &str) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chaos-oss-local"))
-        .args([
-            "--listen",
-            listen,
-            "--access-key-id",
-            AK,
-            "--access-key-secret",
-            SK,
-            "--bucket",
-            BUCKET,
-        ])
-        .args(["--no-fsync", "--bandwidth", "1048576", "--data-dir"])
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("{line}"));
-    (child, addr.parse().unwrap())
-}
-
-fn respawn(data_dir: &Path, addr: SocketAddr) -> Child {
-    // The port was just freed; binding may race the kernel for a moment.
-    for _ in 0..100 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chaos-oss-local"))
-            .args([
-                "--listen",
-                &addr.to_string(),
-                "--access-key-id",
-                AK,
-                "--access-key-secret",
-                SK,
-            ])
-            .args([
-                "--bucket",
-                BUCKET,
-                "--no-fsync",
-                "--bandwidth",
-                "1048576",
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
-        if line.starts_with("listening on") {
-            return child;
-        }
-        let _ = child.wait();
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("oss-local did not restart on {addr}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oss_local_sigkill_and_restart_mid_upload() {
     let kills = kills(3);
     let dir = tempfile::tempdir().unwrap();
     let data_dir: PathBuf = dir.path().join("server");
-    let (mut server, addr) = spawn_server(&data_dir, "127.0.0.1:0");
-    let endpoint = format!("http://{addr}");
+    let mut server = ServerProcess::start(&data_dir, &["--bandwidth", "1048576"]);
+    let endpoint = server.endpoint();
     // About 2.5 MiB per kill at 3 × 1 MiB/s, so every kill lands before the end.
     let bytes = data((kills * 5 / 2).max(8) * 1024 * 1024 + 777, 5);
     let src = dir.path().join("src.bin");
@@ -355,14 +274,13 @@ async fn oss_local_sigkill_and_restart_mid_upload() {
             tokio::select! {
                 r = &mut upload => r,
                 () = tokio::time::sleep(delay) => {
-                    server.kill().unwrap();
-                    server.wait().unwrap();
+                    server.kill();
                     restarts += 1;
                     // Acknowledged parts must have survived the crash.
                     let after_crash = part_files(&data_dir, BUCKET);
                     checked += check_no_resend(&history, &after_crash);
                     let r = upload.await;
-                    server = respawn(&data_dir, addr);
+                    server.restart();
                     r
                 }
             }
@@ -408,6 +326,5 @@ async fn oss_local_sigkill_and_restart_mid_upload() {
         out.parts_reused
     );
     assert!(restarts >= 1);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
 }

@@ -113,8 +113,26 @@ impl Backoff {
         first_attempt: Instant,
         now: Instant,
     ) -> Option<Duration> {
+        if attempt > self.policy.max_retries {
+            return None;
+        }
+        self.next_delay_reconnecting(attempt, first_attempt, now)
+    }
+
+    /// [`next_delay`](Self::next_delay) for a request that could not connect to an endpoint
+    /// that has answered during this transfer: a server restarting or a network blip, not a
+    /// wrong address. Such a request never reached the server, so sending it again is always
+    /// safe; it is retried with the same growing backoff until `retry_timeout` (or the
+    /// transfer's `max_total_retries`) is spent, however small `max_retries` is, so an outage
+    /// of a few seconds does not end a long transfer.
+    pub fn next_delay_reconnecting(
+        &mut self,
+        attempt: u32,
+        first_attempt: Instant,
+        now: Instant,
+    ) -> Option<Duration> {
         let p = &self.policy;
-        if attempt > p.max_retries || self.retries >= p.max_total_retries {
+        if self.retries >= p.max_total_retries {
             return None;
         }
         let ceiling = u64::try_from(p.ceiling(attempt).as_nanos()).unwrap_or(u64::MAX);
@@ -220,5 +238,19 @@ mod tests {
         };
         assert_eq!(draw(9), draw(9));
         assert_ne!(draw(9), draw(10));
+    }
+
+    #[test]
+    fn reconnecting_is_bounded_by_the_timeout_not_the_retry_count() {
+        let mut p = policy();
+        p.max_retries = 1;
+        p.retry_timeout = Duration::from_secs(10);
+        let mut b = Backoff::new(p, 1);
+        let t0 = Instant::now();
+        assert!(b.next_delay(2, t0, t0).is_none());
+        assert!(b.next_delay_reconnecting(2, t0, t0).is_some());
+        assert!(b.next_delay_reconnecting(30, t0, t0).is_some());
+        let late = t0 + Duration::from_secs(11);
+        assert!(b.next_delay_reconnecting(3, t0, late).is_none());
     }
 }

@@ -29,6 +29,17 @@ impl<J> Scheduler<J> {
             .next_delay(tries.count(), tries.first(now), now)
     }
 
+    /// [`Backoff::next_delay_reconnecting`] for a unit that could not connect to an endpoint
+    /// that has answered before.
+    pub(crate) fn next_delay_reconnecting(
+        &mut self,
+        tries: Tries,
+        now: Instant,
+    ) -> Option<Duration> {
+        self.backoff
+            .next_delay_reconnecting(tries.count(), tries.first(now), now)
+    }
+
     pub(crate) fn schedule(&mut self, at: Instant, job: J) {
         self.seq += 1;
         self.pending.insert((at, self.seq), job);

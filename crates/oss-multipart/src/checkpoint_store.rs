@@ -1,41 +1,30 @@
-//! Checkpoint files on disk: a deterministic location per (bucket, key, source identity) and
+//! Checkpoint files on disk: a deterministic location per (bucket, key, source file) and
 //! atomic replacement (write a temporary file in the same directory, `fsync`, rename), so a
 //! crash at any moment leaves either the previous or the new checkpoint, never a torn one.
+//!
+//! The location does not depend on the file's size or modification time: a run of a file
+//! that changed since the checkpoint was written finds it, and can abort the upload it names
+//! instead of leaking it (the identity recorded inside decides whether it still applies).
 
 use std::path::{Path, PathBuf};
 
-use oss_multipart_core::SourceIdentity;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-use crate::error::Error;
+use crate::error::{CheckpointFailure, Error};
 
-/// The deterministic checkpoint path for an upload of the file at `source` (as `identity`
-/// describes it) to `bucket`/`key`: a checkpoint only applies to the same path, size and
-/// modification time.
+/// The deterministic checkpoint path for an upload of the file at `source` to `bucket`/`key`.
 ///
-/// The name hashes every field so that two different uploads never share a file, and carries
-/// no secret (only names the user chose).
-pub(crate) fn checkpoint_path(
-    dir: &Path,
-    bucket: &str,
-    key: &str,
-    source: &Path,
-    identity: &SourceIdentity,
-) -> PathBuf {
+/// The name hashes every field (the source by its canonical path when it has one) so that two
+/// different uploads never share a file, and carries no secret (only names the user chose).
+pub(crate) fn checkpoint_path(dir: &Path, bucket: &str, key: &str, source: &Path) -> PathBuf {
     let canonical = std::fs::canonicalize(source).unwrap_or_else(|_| source.to_path_buf());
-    let path = canonical.to_string_lossy();
+    let source = canonical.to_string_lossy();
     let mut h = sha2::Sha256::new();
-    for field in [bucket.as_bytes(), key.as_bytes(), path.as_bytes()] {
+    for field in [bucket.as_bytes(), key.as_bytes(), source.as_bytes()] {
         h.update((field.len() as u64).to_le_bytes());
         h.update(field);
     }
-    h.update(identity.size.to_le_bytes());
-    let mtime_ns = identity
-        .mtime
-        .and_then(|n| u128::try_from(n).ok())
-        .unwrap_or(0);
-    h.update(mtime_ns.to_le_bytes());
     let digest = h.finalize();
     dir.join(format!(
         "{}.ossmp-checkpoint.json",
@@ -86,7 +75,8 @@ fn save_blocking(path: &Path, json: &[u8]) -> Result<(), Error> {
     })
 }
 
-/// Reads a checkpoint; `Ok(None)` when there is none. A corrupt file is an error (we never
+/// Reads a checkpoint; `Ok(None)` when there is none. A file that is not a checkpoint is
+/// [`Error::Checkpoint`] naming the upload it points to when that much can be read (we never
 /// silently start over and leak the parts it points to).
 pub(crate) async fn load<T: for<'de> Deserialize<'de> + Send + 'static>(
     path: &Path,
@@ -96,9 +86,25 @@ pub(crate) async fn load<T: for<'de> Deserialize<'de> + Send + 'static>(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("could not read the checkpoint", Some(path), e)),
     };
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| Error::io("corrupt checkpoint", Some(path), std::io::Error::other(e)))
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        Error::Checkpoint(CheckpointFailure {
+            path: path.to_path_buf(),
+            upload_id: upload_id_in(&bytes),
+            reason: format!("it is not a valid checkpoint ({e})"),
+        })
+    })
+}
+
+/// The upload id a checkpoint file names, read leniently (any JSON object with a string
+/// `upload_id`), so that even a checkpoint of another version can be cleaned up.
+pub(crate) async fn upload_id_of(path: &Path) -> Option<String> {
+    upload_id_in(&tokio::fs::read(path).await.ok()?)
+}
+
+fn upload_id_in(bytes: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let id = value.get("upload_id")?.as_str()?;
+    (!id.is_empty()).then(|| id.to_owned())
 }
 
 /// Removes the checkpoint after success; a missing file is fine.
@@ -114,25 +120,34 @@ pub(crate) async fn remove(path: &Path) -> Result<(), Error> {
 mod tests {
     use super::*;
 
-    fn ident(size: u64) -> SourceIdentity {
-        let mut id = SourceIdentity::new(size);
-        id.mtime = Some(7);
-        id
-    }
-
     #[test]
     fn paths_are_deterministic_and_distinct() {
-        let (d, f) = (Path::new("/tmp/cp"), Path::new("/data/f"));
-        let a = checkpoint_path(d, "b", "k", f, &ident(1));
-        assert_eq!(a, checkpoint_path(d, "b", "k", f, &ident(1)));
-        assert_ne!(a, checkpoint_path(d, "b", "k", f, &ident(2)));
-        assert_ne!(a, checkpoint_path(d, "b", "k2", f, &ident(1)));
+        let d = Path::new("/tmp/cp");
+        let f = Path::new("/data/f");
+        let a = checkpoint_path(d, "b", "k", f);
+        assert_eq!(a, checkpoint_path(d, "b", "k", f));
+        assert_ne!(a, checkpoint_path(d, "b", "k", Path::new("/data/g")));
+        assert_ne!(a, checkpoint_path(d, "b", "k2", f));
         // Length-prefixing keeps ("ab","c") and ("a","bc") apart.
         assert_ne!(
-            checkpoint_path(d, "ab", "c", f, &ident(1)),
-            checkpoint_path(d, "a", "bc", f, &ident(1))
+            checkpoint_path(d, "ab", "c", f),
+            checkpoint_path(d, "a", "bc", f)
         );
         assert!(a.starts_with(d));
+    }
+
+    #[tokio::test]
+    async fn unusable_files_name_their_upload() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.json");
+        std::fs::write(&p, br#"{"version": 999, "upload_id": "U1"}"#).unwrap();
+        let Err(Error::Checkpoint(c)) = load::<Vec<u32>>(&p).await else {
+            panic!("not a checkpoint error")
+        };
+        assert_eq!((c.path(), c.upload_id()), (p.as_path(), Some("U1")));
+        assert_eq!(upload_id_of(&p).await.as_deref(), Some("U1"));
+        std::fs::write(&p, b"{ not json").unwrap();
+        assert!(upload_id_of(&p).await.is_none());
     }
 
     #[tokio::test]

@@ -46,6 +46,12 @@ pub enum Error {
     /// A multipart upload failed; carries what is needed to resume it.
     #[error(transparent)]
     Upload(UploadFailure),
+    /// A checkpoint exists for this upload but cannot be used (unreadable, another format
+    /// version, inconsistent). Nothing was sent, and nothing was started over: the multipart
+    /// upload it names, if any, is still on the server. Upload with
+    /// [`no_resume`](crate::UploadBuilder::no_resume) to abort that upload and start again.
+    #[error(transparent)]
+    Checkpoint(CheckpointFailure),
     /// A download failed; carries the cause and what was kept for resume.
     #[error(transparent)]
     Download(Box<DownloadFailure>),
@@ -152,9 +158,11 @@ impl Error {
         }
     }
 
-    /// Where the upload's checkpoint was saved, when resumable state was written.
+    /// Where the upload's checkpoint was saved, when resumable state was written (or, for
+    /// [`Error::Checkpoint`], the checkpoint that cannot be used).
     pub fn checkpoint_path(&self) -> Option<&Path> {
         match self {
+            Self::Checkpoint(c) => Some(&c.path),
             Self::Upload(u) => u.checkpoint.as_deref(),
             Self::Cancelled(c) => c.checkpoint.as_deref(),
             Self::Download(d) => d.checkpoint.as_deref(),
@@ -165,6 +173,7 @@ impl Error {
     /// The multipart upload id involved, when one was initiated and kept.
     pub fn upload_id(&self) -> Option<&str> {
         match self {
+            Self::Checkpoint(c) => c.upload_id.as_deref(),
             Self::Upload(u) => u.upload_id.as_deref(),
             Self::Cancelled(c) => c.upload_id.as_deref(),
             _ => None,
@@ -399,6 +408,36 @@ impl IoFailure {
     /// The underlying I/O error.
     pub fn io_error(&self) -> &std::io::Error {
         &self.source
+    }
+}
+
+/// A checkpoint that cannot be used; see [`Error::Checkpoint`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the checkpoint `{}` cannot be used: {reason}{}",
+    path.display(),
+    upload_id.as_ref().map(|id| format!(" (it belongs to upload {id}, still on the server)")).unwrap_or_default()
+)]
+pub struct CheckpointFailure {
+    pub(crate) path: PathBuf,
+    pub(crate) upload_id: Option<String>,
+    pub(crate) reason: String,
+}
+
+impl CheckpointFailure {
+    /// The checkpoint file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The multipart upload the checkpoint names, when it could be read.
+    pub fn upload_id(&self) -> Option<&str> {
+        self.upload_id.as_deref()
+    }
+
+    /// Why it cannot be used.
+    pub fn reason(&self) -> &str {
+        &self.reason
     }
 }
 

@@ -136,8 +136,8 @@ pub use copy::{CopyBuilder, CopyOutput, DEFAULT_COPY_PART_SIZE};
 pub use download::{DEFAULT_DOWNLOAD_PART_SIZE, DownloadBuilder, DownloadOutput, OnObjectChange};
 pub use error::DownloadFailure;
 pub use error::{
-    Cancelled, ConfigError, CredentialsFailure, Error, IntegrityError, IoFailure, ResponseFailure,
-    ServiceFailure, TransportFailure, UploadFailure,
+    Cancelled, CheckpointFailure, ConfigError, CredentialsFailure, Error, IntegrityError,
+    IoFailure, ResponseFailure, ServiceFailure, TransportFailure, UploadFailure,
 };
 pub use listing::{
     ListObjectsOptions, ListPartsOptions, ListUploadsOptions, ObjectListEntry, UploadListEntry,

@@ -25,6 +25,11 @@ pub struct Progress {
     pub rate_bytes_per_sec: f64,
     /// Estimated time to completion, when the total and a rate are known.
     pub eta: Option<Duration>,
+    /// Why saving the checkpoint failed (a full disk, a removed directory...), while it keeps
+    /// failing; `None` once a save succeeds again. The checkpoint on disk is then the last one
+    /// saved (files are replaced atomically, never torn): a resume from it sends again the
+    /// parts confirmed since. The upload itself goes on.
+    pub checkpoint_error: Option<String>,
 }
 
 /// Sliding-window rate meter: samples of (time, cumulative bytes) over the last `WINDOW`.

@@ -247,6 +247,10 @@ pub(crate) struct CpArgs {
     /// Abort the upload (delete its stored parts) on a non-resumable failure instead of keeping them for a resume.
     #[arg(long)]
     pub(crate) abort_on_failure: bool,
+    /// Stdin uploads: keep the stored parts when the upload fails or is interrupted, and print its upload id
+    /// (a stream cannot resume, so by default they are deleted).
+    #[arg(long)]
+    pub(crate) keep_parts: bool,
     /// Downloads: refuse to replace an existing local file (the default replaces it, as cp does).
     #[arg(long, short = 'n')]
     pub(crate) no_clobber: bool,
@@ -434,9 +438,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 pub(crate) fn parse_part_size(s: &str) -> Result<u64, String> {
     let v = units::parse_size(s).map_err(|e| e.to_string())?;
     if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&v) {
+        // Exact bytes: near the limits a rounded size ("100.0 KiB") hides why it was refused.
         return Err(format!(
-            "part size {} is out of range: OSS accepts 100KiB to 5GiB",
-            units::Bytes(v)
+            "part size {v} bytes is out of range: OSS accepts 100KiB to 5GiB ({MIN_PART_SIZE} to \
+             {MAX_PART_SIZE} bytes)"
         ));
     }
     Ok(v)

@@ -22,8 +22,10 @@ pub enum Exit {
     Network,
     /// 5: integrity: a checksum (CRC64/MD5) disagreed or the source changed during the upload.
     Integrity,
-    /// 130: interrupted (Ctrl-C); the checkpoint was kept, re-run the same command to resume.
+    /// 130: interrupted (Ctrl-C, SIGINT); the checkpoint was kept, re-run the same command to resume.
     Interrupted,
+    /// 143: terminated (SIGTERM); handled as [`Exit::Interrupted`], with the status shells give SIGTERM.
+    Terminated,
 }
 
 impl Exit {
@@ -37,6 +39,7 @@ impl Exit {
             Self::Network => 4,
             Self::Integrity => 5,
             Self::Interrupted => 130,
+            Self::Terminated => 143,
         }
     }
 
@@ -50,6 +53,7 @@ impl Exit {
             Self::Network => "network",
             Self::Integrity => "integrity",
             Self::Interrupted => "interrupted",
+            Self::Terminated => "terminated",
         }
     }
 }
@@ -63,7 +67,8 @@ Exit codes:
   3    auth: missing, wrong or expired credentials, or access denied
   4    network/service trouble after retries: upload state kept, re-run the same command to resume
   5    integrity: CRC64/MD5 mismatch or the source changed during upload
-  130  interrupted by Ctrl-C: checkpoint kept, re-run the same command to resume";
+  130  interrupted by Ctrl-C: checkpoint kept, re-run the same command to resume
+  143  terminated by SIGTERM: as 130";
 
 /// An error that already knows its exit status and the advice to print.
 #[derive(Debug)]
@@ -72,6 +77,8 @@ pub struct CliError {
     message: String,
     hint: Option<String>,
     checkpoint: Option<PathBuf>,
+    upload_id: Option<String>,
+    aborted: Option<bool>,
 }
 
 impl CliError {
@@ -82,6 +89,8 @@ impl CliError {
             message: message.into(),
             hint: None,
             checkpoint: None,
+            upload_id: None,
+            aborted: None,
         }
     }
 
@@ -104,6 +113,20 @@ impl CliError {
         self
     }
 
+    /// Records the multipart upload left on the server, if any.
+    #[must_use]
+    pub fn upload_id(mut self, upload_id: Option<String>) -> Self {
+        self.upload_id = upload_id;
+        self
+    }
+
+    /// Records whether the multipart upload was aborted (its parts deleted) on the way out.
+    #[must_use]
+    pub fn aborted(mut self, aborted: bool) -> Self {
+        self.aborted = Some(aborted);
+        self
+    }
+
     /// The exit status.
     pub fn exit(&self) -> Exit {
         self.exit
@@ -117,6 +140,16 @@ impl CliError {
     /// Where resumable state was saved, if any.
     pub fn checkpoint_path(&self) -> Option<&std::path::Path> {
         self.checkpoint.as_deref()
+    }
+
+    /// The multipart upload left on the server, if any.
+    pub fn upload_id_text(&self) -> Option<&str> {
+        self.upload_id.as_deref()
+    }
+
+    /// Whether the multipart upload was aborted, when the command says.
+    pub fn was_aborted(&self) -> Option<bool> {
+        self.aborted
     }
 }
 
@@ -158,6 +191,7 @@ mod tests {
             Exit::Network,
             Exit::Integrity,
             Exit::Interrupted,
+            Exit::Terminated,
         ];
         let mut codes: Vec<u8> = all.iter().map(|e| e.code()).collect();
         codes.sort_unstable();

@@ -30,10 +30,12 @@ mod client;
 mod cmd;
 mod config;
 mod defaults;
+mod lock;
 mod logging;
 mod output;
 mod progress;
 mod report;
+mod signal;
 
 use std::process::ExitCode;
 
@@ -80,29 +82,50 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// Help and version go to stdout with status 0; real parse errors become one line and status 2.
+/// Help and version go to stdout with status 0; real parse errors become one line and status 2 (plus the
+/// JSON failure on stdout when `--json` was asked for).
 fn clap_error(e: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
+    let usage = |line: String| {
+        if wants_json(std::env::args().skip(1)) {
+            let message = line.strip_prefix("error: ").unwrap_or(&line).to_owned();
+            let failure = report::Failure {
+                exit: Exit::Usage,
+                message,
+                hint: None,
+                checkpoint: None,
+                upload_id: None,
+                aborted: None,
+            };
+            output::Out {
+                json: true,
+                quiet: false,
+            }
+            .json_line(&failure.json());
+        }
+        eprintln!("{}", output::escape_controls(&line));
+        ExitCode::from(Exit::Usage.code())
+    };
     match e.kind() {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            // clap prints to the right stream and picks the status for these.
+            if e.use_stderr() {
+                return usage(one_line(&e.render().to_string(), std::env::args().skip(1)));
+            }
+            // clap prints help and version to stdout, with status 0.
             let _ = e.print();
-            ExitCode::from(if e.use_stderr() {
-                Exit::Usage.code()
-            } else {
-                0
-            })
+            ExitCode::SUCCESS
         }
-        _ => {
-            eprintln!(
-                "{}",
-                one_line(&e.render().to_string(), std::env::args().skip(1))
-            );
-            ExitCode::from(Exit::Usage.code())
-        }
+        _ => usage(one_line(&e.render().to_string(), std::env::args().skip(1))),
     }
+}
+
+/// Whether `--json` is among the arguments (before a `--` that ends the options).
+fn wants_json(mut args: impl Iterator<Item = String>) -> bool {
+    args.by_ref()
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
 }
 
 /// Folds clap's multi-line report (error, details, tips, usage) into one line ending with where to look.
@@ -167,5 +190,18 @@ mod tests {
         assert!(
             one_line("error: bad", args.into_iter()).ends_with("see `ossmp uploads gc --help`")
         );
+    }
+
+    #[test]
+    fn json_is_wanted_before_the_end_of_options() {
+        let args = |a: &[&str]| {
+            a.iter()
+                .map(|s| (*s).to_owned())
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        assert!(wants_json(args(&["cp", "--json", "x"])));
+        assert!(!wants_json(args(&["cp", "--", "--json"])));
+        assert!(!wants_json(args(&["cp", "--jsonx"])));
     }
 }

@@ -30,6 +30,12 @@ pub(crate) fn warn(text: &str) {
     eprintln!("warning: {}", escape_controls(text));
 }
 
+/// Something the run did that the user did not ask for in so many words, on stderr:
+/// `note: <text>`, escaped.
+pub(crate) fn note(text: &str) {
+    eprintln!("note: {}", escape_controls(text));
+}
+
 /// Where results go: human lines (silenced by `--quiet`) or one JSON document (`--json`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Out {

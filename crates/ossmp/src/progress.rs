@@ -141,6 +141,11 @@ impl Bar {
         self.pb.println(line);
     }
 
+    /// Runs `f` (which writes to the terminal) with the bar cleared, then redraws it.
+    pub(crate) fn suspend(&self, f: impl FnOnce()) {
+        self.pb.suspend(f);
+    }
+
     /// Removes the bar.
     pub(crate) fn finish(&self) {
         self.pb.finish_and_clear();

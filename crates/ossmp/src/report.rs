@@ -1,11 +1,12 @@
 //! Turns any failure into its exit status and the one line printed on stderr (plus a JSON object on stdout with
 //! `--json`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use oss_multipart::Error as OssError;
 
 use crate::exit::{CliError, Exit, display_chain};
+use crate::output::escape_controls;
 
 /// A classified failure, ready to print.
 #[derive(Debug)]
@@ -15,16 +16,18 @@ pub(crate) struct Failure {
     pub(crate) hint: Option<String>,
     pub(crate) checkpoint: Option<PathBuf>,
     pub(crate) upload_id: Option<String>,
+    /// Whether the multipart upload was aborted on the way out (`None`: not applicable).
+    pub(crate) aborted: Option<bool>,
 }
 
 impl Failure {
     /// `error: <what happened> -- <what to do>` on one line.
     pub(crate) fn line(&self) -> String {
-        let message = self.message.replace(['\n', '\r'], " ");
-        match &self.hint {
-            Some(h) => format!("error: {message} -- {h}"),
-            None => format!("error: {message}"),
-        }
+        let line = match &self.hint {
+            Some(h) => format!("error: {} -- {h}", self.message),
+            None => format!("error: {}", self.message),
+        };
+        escape_controls(&line).into_owned()
     }
 
     /// The `--json` form of the failure.
@@ -37,6 +40,7 @@ impl Failure {
             "hint": self.hint,
             "checkpoint": self.checkpoint.as_ref().map(|p| p.display().to_string()),
             "upload_id": self.upload_id,
+            "aborted": self.aborted,
         })
     }
 }
@@ -51,7 +55,8 @@ pub(crate) fn classify(err: &anyhow::Error) -> Failure {
             message,
             hint: cli.hint_text().map(str::to_owned),
             checkpoint: cli.checkpoint_path().map(|p| p.to_path_buf()),
-            upload_id: None,
+            upload_id: cli.upload_id_text().map(str::to_owned),
+            aborted: cli.was_aborted(),
         };
     }
     if let Some(oss) = err.chain().find_map(|e| e.downcast_ref::<OssError>()) {
@@ -63,11 +68,16 @@ pub(crate) fn classify(err: &anyhow::Error) -> Failure {
         hint: None,
         checkpoint: None,
         upload_id: None,
+        aborted: None,
     }
 }
 
 fn classify_oss(e: &OssError, mut message: String) -> Failure {
-    let checkpoint = e.checkpoint_path().map(|p| p.to_path_buf());
+    // Only name a checkpoint that is really there (a single PutObject never writes one).
+    let checkpoint = e
+        .checkpoint_path()
+        .filter(|p| p.is_file())
+        .map(Path::to_path_buf);
     let upload_id = e.upload_id().map(str::to_owned);
     if let Some(svc) = e.service_error() {
         let rid = svc.request_id();
@@ -87,10 +97,30 @@ fn classify_oss(e: &OssError, mut message: String) -> Failure {
     };
     let (exit, hint) = if e.is_cancelled() {
         (Exit::Interrupted, resume)
+    } else if let OssError::Checkpoint(c) = e {
+        let upload = c
+            .upload_id()
+            .map(|id| format!(" (aborting upload {id})"))
+            .unwrap_or_default();
+        (
+            Exit::Failure,
+            format!(
+                "pass --no-resume to start over{upload}, or delete {}",
+                c.path().display()
+            ),
+        )
     } else if e.is_usage() {
         (
             Exit::Usage,
             "check the flags and values (see --help)".to_owned(),
+        )
+    } else if let Some(details) = scope_rejected(e) {
+        (
+            Exit::Auth,
+            format!(
+                "check --region (OSS_REGION): it must be the bucket's region, as in its endpoint \
+                 oss-REGION.aliyuncs.com{details}"
+            ),
         )
     } else if e.is_auth() {
         (
@@ -105,11 +135,18 @@ fn classify_oss(e: &OssError, mut message: String) -> Failure {
              with --no-resume"
                 .to_owned(),
         )
-    } else if e.is_network() || e.is_retryable() || e.is_resumable() {
+    } else if e.is_network() {
         (
             Exit::Network,
             format!("check the network and the endpoint, then {resume}"),
         )
+    } else if e.is_retryable() || e.is_resumable() {
+        // The service answered, with an error that may pass (5xx, throttling): not a network problem.
+        let what = e.service_error().map_or_else(
+            || "the service kept failing".to_owned(),
+            |s| format!("the service kept answering {}", s.code()),
+        );
+        (Exit::Network, format!("{what}; wait, then {resume}"))
     } else {
         (
             Exit::Failure,
@@ -126,7 +163,27 @@ fn classify_oss(e: &OssError, mut message: String) -> Failure {
         hint: (!hint.is_empty()).then_some(hint),
         checkpoint,
         upload_id,
+        aborted: None,
     }
+}
+
+/// OSS refusing the credential scope of a V4 signature (`InvalidArgument`, "Invalid
+/// credential"): almost always a `--region` that is not the bucket's. Returns the error's
+/// details (EC and extra fields) to quote, possibly empty.
+fn scope_rejected(e: &OssError) -> Option<String> {
+    let svc = e.service_error()?;
+    let credential = svc.message().to_ascii_lowercase().contains("credential");
+    if svc.code() != "InvalidArgument" || !credential {
+        return None;
+    }
+    let mut details = String::new();
+    if let Some(ec) = svc.ec() {
+        details.push_str(&format!("; EC {ec}"));
+    }
+    for (name, value) in svc.extras() {
+        details.push_str(&format!("; {name}: {value}"));
+    }
+    Some(details)
 }
 
 #[cfg(test)]

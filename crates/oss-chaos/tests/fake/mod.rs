@@ -1,5 +1,5 @@
-//! A scripted fake OSS endpoint for malformed-answer tests: it answers Initiate, UploadPart and
-//! Complete from a [`Script`] (good answers by default, or the bad one under test), and every
+//! A scripted fake OSS endpoint for malformed-answer tests: it answers Initiate, UploadPart,
+//! Complete and HeadObject from a [`Script`] (good answers by default, or the bad one under test), and every
 //! other request plainly. One request per connection (`connection: close`).
 #![allow(dead_code, unreachable_pub)]
 
@@ -42,6 +42,8 @@ pub struct Script {
     pub initiate: Reply,
     pub part: Reply,
     pub complete: Reply,
+    /// HeadObject (`Good`: 404, as for an object the fake does not keep).
+    pub head: Reply,
 }
 
 impl Script {
@@ -50,6 +52,7 @@ impl Script {
             initiate: Reply::Good,
             part: Reply::Good,
             complete: Reply::Good,
+            head: Reply::Good,
         }
     }
 }
@@ -144,6 +147,8 @@ async fn serve(
         (script.part.clone(), "part")
     } else if method == "POST" && q("uploadId").is_some() {
         (script.complete.clone(), "complete")
+    } else if method == "HEAD" {
+        (script.head.clone(), "head")
     } else {
         (Reply::Good, "other")
     };

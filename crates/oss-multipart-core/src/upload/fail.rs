@@ -37,7 +37,21 @@ impl Upload {
             Job::Hash(_) | Job::CheckSource => return,
         };
         let attempt = tries.count();
-        match self.scheduler.next_delay(tries, self.now) {
+        // A refused connection to an endpoint that answered before is an outage to wait out.
+        let reconnecting = self.answered
+            && matches!(
+                err,
+                UploadError::Transport {
+                    kind: FailureKind::Connect,
+                    ..
+                }
+            );
+        let delay = if reconnecting {
+            self.scheduler.next_delay_reconnecting(tries, self.now)
+        } else {
+            self.scheduler.next_delay(tries, self.now)
+        };
+        match delay {
             Some(delay) => {
                 if let Job::Part(n) = job {
                     if let Some(p) = self.part_mut(n) {

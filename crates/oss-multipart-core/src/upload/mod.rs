@@ -195,6 +195,9 @@ pub struct Upload {
     hash_queue: VecDeque<u32>,
     ready_single: Option<Job>,
     journal: BTreeMap<u32, JournalEntry>,
+    /// Whether the server answered any request of this transfer: from then on a refused
+    /// connection is an outage to wait out, not a wrong endpoint (see `on_error`).
+    answered: bool,
     listed: BTreeMap<u32, ListedPart>,
     /// Re-plan with the part size of the server's part 1 once listing ends.
     adopt_part_size: bool,
@@ -239,6 +242,7 @@ impl Upload {
             hash_queue: VecDeque::new(),
             ready_single: None,
             journal: BTreeMap::new(),
+            answered: false,
             listed: BTreeMap::new(),
             adopt_part_size: false,
             in_flight: InFlight::default(),
@@ -459,8 +463,12 @@ impl Upload {
         let source = self.source.as_ref()?;
         let upload_id = self.upload_id.as_deref()?;
         let part_size = self.plan.part_size()?;
-        if matches!(self.phase, Phase::Listing { .. } | Phase::ResumeHead) {
-            // Still reconciling: the journal we resumed from is the best knowledge.
+        // Still reconciling, or stopped before reconciling (a ListParts that failed): the
+        // journal we resumed from is the best knowledge. Parts are never dropped from it
+        // because the server could not be asked.
+        if matches!(self.phase, Phase::Listing { .. } | Phase::ResumeHead)
+            || !self.journal.is_empty()
+        {
             return Some(Checkpoint::build(
                 upload_id,
                 &self.target,
@@ -739,6 +747,7 @@ impl Upload {
         let Some(flight) = self.in_flight.remove(id) else {
             return;
         };
+        self.answered = true;
         if self.phase == Phase::Done {
             return;
         }

@@ -213,10 +213,9 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
     let checkpoint_path = b.checkpoint_dir.as_ref().map(|cp_dir| {
         let abs = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
         // The `download:` prefix keeps a download of `key` to a file apart from an upload of
-        // the same file to `key`; the size stays 0: the target's identity is its path.
+        // the same file to `key`; the target's identity is its path.
         let key = format!("download:{}", b.key);
-        let identity = oss_multipart_core::SourceIdentity::new(0);
-        checkpoint_store::checkpoint_path(cp_dir, &b.bucket, &key, &abs, &identity)
+        checkpoint_store::checkpoint_path(cp_dir, &b.bucket, &key, &abs)
     });
     // A resumable temp file has a stable name so the next run finds it; otherwise a unique one.
     let temp = match &checkpoint_path {
@@ -536,6 +535,7 @@ impl Loop {
                 retries: 0,
                 rate_bytes_per_sec: 0.0,
                 eta: None,
+                checkpoint_error: None,
             },
             progress_fn: b.progress.clone(),
             meter: RateMeter::new(now, 0),

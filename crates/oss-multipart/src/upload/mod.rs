@@ -107,6 +107,10 @@ pub struct UploadOutput {
     pub resumed: bool,
     /// `x-oss-request-id` of the final request (Complete or PutObject), when seen.
     pub request_id: Option<String>,
+    /// The multipart upload of an earlier run of this file that was aborted before this one
+    /// started: asked for with [`no_resume`](UploadBuilder::no_resume), or because the file
+    /// changed since its checkpoint was written (its stored parts were of other bytes).
+    pub aborted_upload_id: Option<String>,
     /// The callback's reply, when a callback was set: raw bytes with a JSON helper, and the
     /// callback's error when OSS answered `203 CallbackFailed` (the object exists).
     pub callback: Option<CallbackReply>,

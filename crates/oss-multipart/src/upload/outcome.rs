@@ -26,6 +26,9 @@ pub(super) struct Outcome {
     progress: Progress,
     parts_reused: u32,
     resumed: bool,
+    aborted_upload_id: Option<String>,
+    /// The upload id the checkpoint on disk names, once saved.
+    journaled_upload_id: Option<String>,
     is_stream: bool,
     /// `x-oss-request-id` of the request that created the object.
     pub(super) final_request_id: Option<String>,
@@ -58,9 +61,12 @@ impl Outcome {
                 retries: 0,
                 rate_bytes_per_sec: 0.0,
                 eta: None,
+                checkpoint_error: None,
             },
             parts_reused: 0,
             resumed: p.resumed,
+            aborted_upload_id: p.aborted_upload_id.clone(),
+            journaled_upload_id: None,
             is_stream: p.stream.is_some(),
             final_request_id: None,
             expects_callback: false,
@@ -77,7 +83,7 @@ impl Outcome {
     }
 
     /// The error for a cancellation that keeps the parts (the checkpoint is saved first).
-    pub(super) async fn cancelled_keeping_parts(&self, up: &Upload) -> Error {
+    pub(super) async fn cancelled_keeping_parts(&mut self, up: &Upload) -> Error {
         self.save_checkpoint(up).await;
         Error::Cancelled(Cancelled {
             upload_id: up.upload_id().map(str::to_owned),
@@ -85,10 +91,32 @@ impl Outcome {
         })
     }
 
-    pub(super) async fn save_checkpoint(&self, up: &Upload) {
+    /// Saves the checkpoint when the machine has an upload id the checkpoint on disk does not
+    /// name yet (just initiated, or restarted).
+    pub(super) async fn journal_upload_id(&mut self, up: &Upload) {
+        let Some(id) = up.upload_id().filter(|_| self.checkpoint_path.is_some()) else {
+            return;
+        };
+        if self.journaled_upload_id.as_deref() != Some(id) {
+            self.journaled_upload_id = Some(id.to_owned());
+            self.save_checkpoint(up).await;
+        }
+    }
+
+    /// Saves the checkpoint; a failure is reported in the progress (the next report carries
+    /// it) and the upload goes on, with the last saved checkpoint on disk.
+    pub(super) async fn save_checkpoint(&mut self, up: &Upload) {
         if let (Some(path), Some(cp)) = (&self.checkpoint_path, up.checkpoint()) {
-            if let Err(e) = checkpoint_store::save(path, &cp).await {
-                tracing::warn!(error = %e, "could not save the checkpoint");
+            match checkpoint_store::save(path, &cp).await {
+                Ok(()) => self.progress.checkpoint_error = None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not save the checkpoint");
+                    let why = match std::error::Error::source(&e) {
+                        Some(cause) => format!("{e}: {cause}"),
+                        None => e.to_string(),
+                    };
+                    self.progress.checkpoint_error = Some(why);
+                }
             }
         }
     }
@@ -171,6 +199,7 @@ impl Outcome {
                     parts_reused: self.parts_reused,
                     resumed: self.resumed,
                     request_id: self.final_request_id.clone(),
+                    aborted_upload_id: self.aborted_upload_id.clone(),
                     callback: self.callback.take(),
                 }));
             }

@@ -9,14 +9,15 @@ use std::time::Instant;
 
 use oss_multipart_core::{
     Checkpoint, Config as CoreConfig, FailurePolicy as CoreFailurePolicy, Plan, PlanError,
-    PlanOptions, SourceIdentity, SourceSize, Target, Upload,
+    PlanOptions, SourceSize, Target, Upload,
 };
 
-use super::source::{Source, StreamSource, file_identity};
+use super::source::{FileStamp, Source, StreamSource, file_identity};
 use super::{FailurePolicy, Start, UploadBuilder};
 use crate::checkpoint_store;
+use crate::client::Client;
 use crate::config::RetryConfig;
-use crate::error::{Error, IntegrityError};
+use crate::error::{CheckpointFailure, Error, IntegrityError};
 use crate::options::ObjectRequest;
 
 /// A started machine and what the run loop needs besides it.
@@ -28,9 +29,11 @@ pub(super) struct Prepared {
     pub(super) file: Option<Arc<File>>,
     pub(super) stream: Option<StreamSource>,
     /// Size and modification time of the file when the upload started, for `Op::CheckSource`.
-    pub(super) source_stamp: Option<SourceIdentity>,
+    pub(super) source_stamp: Option<FileStamp>,
     pub(super) checkpoint_path: Option<PathBuf>,
     pub(super) resumed: bool,
+    /// The upload of an earlier run aborted before this one started (see `abort_stale`).
+    pub(super) aborted_upload_id: Option<String>,
 }
 
 /// The source as opened: a file with its metadata, or a stream.
@@ -73,6 +76,7 @@ pub(super) async fn prepare(
     let (mut bucket, mut key) = (b.bucket.clone(), b.key.clone());
     let mut checkpoint_path = None;
     let mut resumed = false;
+    let mut aborted_upload_id = None;
     let up = match (&b.start, &opened) {
         (Start::Checkpoint(cp_path), Opened::File { meta, .. }) => {
             let cp: Checkpoint = checkpoint_store::load(cp_path)
@@ -91,8 +95,7 @@ pub(super) async fn prepare(
             let plan = Plan::new(size, &options).map_err(plan_error)?;
             let current = file_identity(meta);
             if let Some(dir) = &b.checkpoint_dir {
-                let cp_path = checkpoint_store::checkpoint_path(dir, &bucket, &key, path, &current);
-                checkpoint_path = Some(cp_path);
+                checkpoint_path = Some(checkpoint_store::checkpoint_path(dir, &bucket, &key, path));
             }
             let ident = checkpointing.then_some(current);
             resumed = true;
@@ -109,18 +112,47 @@ pub(super) async fn prepare(
             let plan = Plan::new(size, &options).map_err(plan_error)?;
             match (&b.checkpoint_dir, &opened) {
                 (Some(dir), Opened::File { path, meta, .. }) => {
+                    let cp_path = checkpoint_store::checkpoint_path(dir, &bucket, &key, path);
                     let current = file_identity(meta);
-                    let cp_path =
-                        checkpoint_store::checkpoint_path(dir, &bucket, &key, path, &current);
-                    let existing: Option<Checkpoint> = if b.no_resume {
+                    let from_cp = if b.no_resume {
+                        // Starting over: first abort the upload an earlier run left, if any.
+                        if let Some(id) = checkpoint_store::upload_id_of(&cp_path).await {
+                            abort_stale(&client, &bucket, &key, &id, &cp_path).await?;
+                            aborted_upload_id = Some(id);
+                        }
                         None
                     } else {
-                        checkpoint_store::load(&cp_path).await?
+                        match checkpoint_store::load::<Checkpoint>(&cp_path).await? {
+                            None => None,
+                            Some(cp) => {
+                                match Upload::from_checkpoint(
+                                    &cp,
+                                    &current,
+                                    config.clone(),
+                                    now,
+                                    seed,
+                                ) {
+                                    Ok(up) => Some(up),
+                                    // The file changed since: its stored parts are of other
+                                    // bytes. Abort that upload rather than leak it.
+                                    Err(PlanError::SourceChanged) => {
+                                        let id = cp.upload_id().to_owned();
+                                        abort_stale(&client, &bucket, &key, &id, &cp_path).await?;
+                                        aborted_upload_id = Some(id);
+                                        None
+                                    }
+                                    Err(e) => {
+                                        return Err(Error::Checkpoint(CheckpointFailure {
+                                            path: cp_path,
+                                            upload_id: Some(cp.upload_id().to_owned()),
+                                            reason: e.to_string(),
+                                        }));
+                                    }
+                                }
+                            }
+                        }
                     };
                     checkpoint_path = Some(cp_path);
-                    let from_cp = existing.and_then(|cp| {
-                        Upload::from_checkpoint(&cp, &current, config.clone(), now, seed).ok()
-                    });
                     match from_cp {
                         Some(up) => {
                             resumed = true;
@@ -143,7 +175,7 @@ pub(super) async fn prepare(
     };
 
     let (file, stream, source_stamp) = match opened {
-        Opened::File { file, meta, .. } => (Some(file), None, Some(file_identity(&meta))),
+        Opened::File { file, meta, .. } => (Some(file), None, Some(FileStamp::of(&meta))),
         Opened::Stream(s) => (None, Some(s), None),
     };
     Ok(Prepared {
@@ -155,7 +187,38 @@ pub(super) async fn prepare(
         source_stamp,
         checkpoint_path,
         resumed,
+        aborted_upload_id,
     })
+}
+
+/// Aborts the multipart upload a checkpoint names, before a new upload of the same file
+/// replaces it (`no_resume`, or the file changed), and removes that checkpoint. An upload the
+/// server no longer has is fine; any other failure stops here, so nothing is leaked silently.
+async fn abort_stale(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    checkpoint: &std::path::Path,
+) -> Result<(), Error> {
+    match client.abort_upload(bucket, key, upload_id).await {
+        Ok(()) => {}
+        Err(e)
+            if e.service_error()
+                .is_some_and(|s| s.code() == "NoSuchUpload") => {}
+        Err(e) => {
+            return Err(Error::Checkpoint(CheckpointFailure {
+                path: checkpoint.to_path_buf(),
+                upload_id: Some(upload_id.to_owned()),
+                reason: format!("its upload could not be aborted before starting over ({e})"),
+            }));
+        }
+    }
+    tracing::info!(
+        upload_id,
+        "aborted the upload of an earlier run before starting over"
+    );
+    checkpoint_store::remove(checkpoint).await
 }
 
 /// Opens the source; a stream cannot be checkpointed or resumed (it cannot be read again).

@@ -16,8 +16,8 @@ use std::time::Instant;
 use http::{HeaderName, HeaderValue};
 use oss_model::OssRequest;
 use oss_multipart_core::{
-    BodyRead, Event, FailureKind, FailurePolicy, Op, OpKind, Request, RequestId, SourceIdentity,
-    Upload, UploadError,
+    BodyRead, Event, FailureKind, FailurePolicy, Op, OpKind, Request, RequestId, Upload,
+    UploadError,
 };
 use oss_transport::{DigestHandle, Digests, FileRange, RateLimiter, TransportError};
 use tokio::task::JoinSet;
@@ -25,7 +25,7 @@ use tracing::Instrument as _;
 
 use super::outcome::{AbortOnDrop, Outcome};
 use super::prepare::{Prepared, prepare};
-use super::source::{StreamSource, hash_range, md5_chunks, md5_range, source_change};
+use super::source::{FileStamp, StreamSource, hash_range, md5_chunks, md5_range, source_change};
 use super::{UploadBuilder, UploadOutput};
 use crate::client::{Client, MAX_XML_RESPONSE, RawResponse, failure_kind, log_attempt, seed};
 use crate::error::Error;
@@ -58,7 +58,7 @@ struct Driver {
     file: Option<Arc<File>>,
     stream: Option<StreamSource>,
     limiter: Option<RateLimiter>,
-    source_stamp: Option<SourceIdentity>,
+    source_stamp: Option<FileStamp>,
     tasks: JoinSet<Done>,
 }
 
@@ -99,6 +99,9 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
     let result = 'run: loop {
         // The guard must know the upload id as soon as the machine does.
         guard.track(&up);
+        // A new upload id is journaled before any of its parts is sent: a crash from then on
+        // leaves a checkpoint that resumes (or aborts) the upload instead of leaking it.
+        out.journal_upload_id(&up).await;
         // 1. Requests.
         while let Some(req) = up.poll_request() {
             if is_stream && req.op.kind().sends_source_bytes() {
@@ -187,7 +190,7 @@ fn fail_local(up: &mut Upload, out: &mut Outcome, now: Instant, e: Error) {
 
 impl Driver {
     fn source_change(&self) -> Option<String> {
-        source_change(self.file.as_deref()?, self.source_stamp.as_ref()?)
+        source_change(self.file.as_deref()?, self.source_stamp?)
     }
 
     /// Starts one request intent (signing happens here, at send time). A request that cannot

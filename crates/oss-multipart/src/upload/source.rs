@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use oss_multipart_core::{Crc64, SourceIdentity};
@@ -220,20 +220,54 @@ pub(crate) fn file_identity(meta: &std::fs::Metadata) -> SourceIdentity {
     id
 }
 
-/// How the open source `file` differs from `stamp` (its identity when the upload started), if
-/// it does: the answer to `Op::CheckSource`.
-pub(crate) fn source_change(file: &File, stamp: &SourceIdentity) -> Option<String> {
+/// What a file's metadata says about its content when the upload starts: size, modification
+/// time and, on Unix, the change time. A writer can put the modification time back (`touch -r`,
+/// `cp -p`, `rsync -t`); the change time is set by the kernel on every write and cannot be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileStamp {
+    len: u64,
+    mtime: Option<SystemTime>,
+    /// `(seconds, nanoseconds)` of the inode change time.
+    ctime: Option<(i64, i64)>,
+}
+
+impl FileStamp {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let ctime = {
+            use std::os::unix::fs::MetadataExt as _;
+            Some((meta.ctime(), meta.ctime_nsec()))
+        };
+        #[cfg(not(unix))]
+        let ctime = None;
+        Self {
+            len: meta.len(),
+            mtime: meta.modified().ok(),
+            ctime,
+        }
+    }
+}
+
+/// How the open source `file` differs from `then` (its stamp when the upload started), if it
+/// does: the answer to `Op::CheckSource`.
+pub(crate) fn source_change(file: &File, then: FileStamp) -> Option<String> {
     let now = match file.metadata() {
-        Ok(m) => file_identity(&m),
+        Ok(m) => FileStamp::of(&m),
         Err(e) => return Some(format!("it could not be checked again ({e})")),
     };
-    if now.size != stamp.size {
+    if now.len != then.len {
         Some(format!(
             "its size went from {} to {} bytes during the upload",
-            stamp.size, now.size
+            then.len, now.len
         ))
-    } else if now.mtime != stamp.mtime {
+    } else if now.mtime != then.mtime {
         Some("it was modified during the upload (same size, new modification time)".to_owned())
+    } else if now.ctime != then.ctime {
+        Some(
+            "it was modified during the upload (same size and modification time, new change \
+             time: something wrote it and put its modification time back)"
+                .to_owned(),
+        )
     } else {
         None
     }

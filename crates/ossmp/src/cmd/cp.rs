@@ -1,6 +1,7 @@
 //! `ossmp cp SOURCE oss://BUCKET/KEY`.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use oss_multipart::CancellationToken;
@@ -11,10 +12,12 @@ use oss_multipart::{
 
 use crate::cli::{CpArgs, CpDest, GlobalArgs, MAX_PARTS};
 use crate::config::Settings;
-use crate::exit::CliError;
+use crate::exit::{CliError, Exit, display_chain};
 use crate::location::OssUrl;
-use crate::output::Out;
+use crate::lock::UploadLock;
+use crate::output::{Out, note, warn};
 use crate::progress::{Bar, Snapshot};
+use crate::signal::{Signal, wait_for_signal};
 use crate::units::Bytes;
 
 /// Where checkpoints go unless `--checkpoint-dir` says otherwise: the user's state directory
@@ -41,6 +44,9 @@ pub(crate) struct UploadOptions {
     /// request).
     pub(crate) object: ObjectOptions,
     pub(crate) abort_on_failure: bool,
+    /// Keep the parts of a stream (stdin) upload that fails or is interrupted; by default they
+    /// are aborted, since a stream cannot resume.
+    pub(crate) keep_parts: bool,
 }
 
 impl UploadOptions {
@@ -58,6 +64,7 @@ impl UploadOptions {
             bwlimit: args.bwlimit,
             object: object_options(args),
             abort_on_failure: args.abort_on_failure,
+            keep_parts: args.keep_parts,
         }
     }
 
@@ -84,11 +91,17 @@ impl UploadOptions {
             b = b.bandwidth_limit(v);
         }
         b = b.options(self.object.clone());
-        // Keeping the parts is what makes a failed upload resumable; aborting is opt-in.
-        b.on_failure(if self.abort_on_failure {
-            FailurePolicy::Abort
+        // Keeping a file's parts is what makes a failed upload resumable; aborting is opt-in.
+        // A stream cannot resume: its parts would only be a leak, unless asked for.
+        let keep = if resumable {
+            !self.abort_on_failure
         } else {
+            self.keep_parts
+        };
+        b.on_failure(if keep {
             FailurePolicy::KeepParts
+        } else {
+            FailurePolicy::Abort
         })
     }
 }
@@ -175,20 +188,31 @@ pub(crate) fn progress_fn(bar: &Bar) -> impl Fn(&oss_multipart::Progress) + Send
     }
 }
 
-/// Cancels `token` on the first Ctrl-C; a second Ctrl-C exits at once (status 130).
-pub(crate) fn cancel_on_ctrl_c(token: &CancellationToken, bar: &Bar) {
-    let token = token.clone();
-    let bar = bar.clone();
+/// Cancels `token` on the first Ctrl-C or SIGTERM, and records which one it was; a second
+/// signal exits at once (status 130 or 143).
+pub(crate) fn cancel_on_signal(
+    token: &CancellationToken,
+    bar: &Bar,
+    on_cancel: &'static str,
+) -> Arc<OnceLock<Signal>> {
+    let (token, bar) = (token.clone(), bar.clone());
+    let received = Arc::new(OnceLock::new());
+    let seen = received.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
+        let Some(signal) = wait_for_signal().await else {
             return;
-        }
-        bar.println("interrupted: stopping after the parts in flight and saving the checkpoint (Ctrl-C again to quit now)");
+        };
+        let _ = seen.set(signal);
+        bar.println(format!(
+            "{}: {on_cancel} (Ctrl-C again to quit now)",
+            signal.stopped()
+        ));
         token.cancel();
-        if tokio::signal::ctrl_c().await.is_ok() {
-            std::process::exit(130);
+        if let Some(again) = wait_for_signal().await {
+            std::process::exit(i32::from(again.exit().code()));
         }
     });
+    received
 }
 
 /// `ossmp cp`.
@@ -221,18 +245,27 @@ pub(crate) async fn run(
     };
     let client = crate::client::build(settings, &global.config)?;
     let opts = UploadOptions::from_args(&args);
-    if let Some(dir) = opts.checkpoint_dir.as_ref().filter(|_| !is_stdin) {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            CliError::usage(format!(
-                "cannot create checkpoint directory {}: {e}",
-                dir.display()
-            ))
-            .hint("pass --checkpoint-dir DIR")
-        })?;
-    }
+    // Held until the run ends: a second run of the same file to the same key would take over
+    // this run's upload.
+    let _lock = match opts.checkpoint_dir.as_ref().filter(|_| !is_stdin) {
+        Some(dir) => {
+            prepare_checkpoint_dir(dir)?;
+            Some(UploadLock::acquire(dir, &path, &dest)?)
+        }
+        None => None,
+    };
     let bar = Bar::new("upload", size, global.quiet || out.json);
+    let checkpoint_warning = Arc::new(OnceLock::new());
     let token = CancellationToken::new();
-    cancel_on_ctrl_c(&token, &bar);
+    let signal = cancel_on_signal(
+        &token,
+        &bar,
+        if is_stdin && !opts.keep_parts {
+            "aborting the upload (a stream cannot resume)"
+        } else {
+            "stopping after the parts in flight and saving the checkpoint"
+        },
+    );
     let started = Instant::now();
     let result = start(
         &client,
@@ -240,15 +273,43 @@ pub(crate) async fn run(
         if is_stdin { None } else { Some(&path) },
         &opts,
     )
-    .progress(progress_fn(&bar))
+    .progress(with_checkpoint_warning(
+        progress_fn(&bar),
+        &bar,
+        &checkpoint_warning,
+    ))
     .cancellation(token.clone())
     .send()
     .await;
     bar.finish();
-    let output = result.map_err(|e| annotate(e, &args.source, &dest))?;
+    let stopped_by = signal.get().copied().unwrap_or(Signal::Interrupt);
+    let output = result.map_err(|e| annotate(e, &args.source, &dest, stopped_by))?;
     let elapsed = started.elapsed();
-    let verified = verify_crc64(&client, &output).await?;
-    report_success(&out, &args.source, &dest, &output, verified, elapsed);
+    if let Some(id) = &output.aborted_upload_id {
+        note(&format!(
+            "aborted upload {id}, left by an earlier run of this file: {}",
+            if args.no_resume {
+                "--no-resume"
+            } else {
+                "the file changed since it was started, so its stored parts were of other bytes"
+            }
+        ));
+    }
+    let check = post_check(&client, &output).await?;
+    let mut warnings: Vec<String> = checkpoint_warning.get().cloned().into_iter().collect();
+    if let Some(w) = check.warning(&dest) {
+        warn(&w);
+        warnings.push(w);
+    }
+    report_success(
+        &out,
+        &args.source,
+        &dest,
+        &output,
+        &check,
+        &warnings,
+        elapsed,
+    );
     Ok(())
 }
 
@@ -266,30 +327,114 @@ fn destination(dest: &OssUrl, file: Option<&Path>) -> Result<OssUrl, CliError> {
     }
 }
 
-/// Asks OSS for the stored object's CRC64 and compares it with the CRC64 of the bytes we read and sent.
-/// The library already compares the CompleteMultipartUpload response's CRC64; this second look at the stored
-/// object is what lets us say "end to end". `Ok(false)` when the service reports no CRC64.
-pub(crate) async fn verify_crc64(client: &Client, o: &UploadOutput) -> anyhow::Result<bool> {
-    let head = client.head_object(&o.bucket, &o.key).await.map_err(|e| {
-        anyhow::Error::new(e).context(format!(
-            "checking oss://{}/{} after the upload",
-            o.bucket, o.key
+/// Adds to a progress callback the one warning, on stderr at once, that checkpoint saves have
+/// started failing (a full disk): the upload goes on, but resuming it would repeat the parts
+/// confirmed since the last checkpoint that was saved. The warning is kept for the summary.
+fn with_checkpoint_warning(
+    show: impl Fn(&oss_multipart::Progress) + Send + Sync + 'static,
+    bar: &Bar,
+    warning: &Arc<OnceLock<String>>,
+) -> impl Fn(&oss_multipart::Progress) + Send + Sync + 'static {
+    let (bar, warning) = (bar.clone(), warning.clone());
+    move |p| {
+        show(p);
+        if let Some(why) = &p.checkpoint_error {
+            let text = format!(
+                "could not save the checkpoint ({why}); the upload goes on, but a resume would \
+                 start from the last checkpoint saved"
+            );
+            if warning.set(text.clone()).is_ok() {
+                bar.suspend(|| warn(&text));
+            }
+        }
+    }
+}
+
+/// Creates the checkpoint directory and proves a file can be written in it, before anything is
+/// sent: an upload whose checkpoint cannot be saved cannot resume, and would find out only
+/// when it is too late.
+pub(crate) fn prepare_checkpoint_dir(dir: &Path) -> Result<(), CliError> {
+    let unusable = |e: std::io::Error| {
+        CliError::usage(format!(
+            "the checkpoint directory {} is not writable: {e}",
+            dir.display()
         ))
-    })?;
+        .hint("pass --checkpoint-dir DIR with a writable directory (the checkpoint is what lets a run resume)")
+    };
+    std::fs::create_dir_all(dir).map_err(unusable)?;
+    let mut probe = tempfile::Builder::new()
+        .prefix(".ossmp-probe")
+        .tempfile_in(dir)
+        .map_err(unusable)?;
+    use std::io::Write as _;
+    probe
+        .write_all(&[b' '; 4096])
+        .and_then(|()| probe.as_file().sync_all())
+        .map_err(unusable)
+}
+
+/// What the look at the stored object after the upload found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PostCheck {
+    /// Size and CRC-64 of the stored object equal the source's.
+    Verified,
+    /// The size is right; the service reports no CRC-64 to compare.
+    SizeOnly,
+    /// The object is stored (Complete/PutObject succeeded) but could not be looked at again.
+    NotChecked(String),
+}
+
+impl PostCheck {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Verified => "verified",
+            Self::SizeOnly => "size_only",
+            Self::NotChecked(_) => "failed",
+        }
+    }
+
+    /// The warning for the user, if any.
+    fn warning(&self, dest: &OssUrl) -> Option<String> {
+        match self {
+            Self::NotChecked(why) => Some(format!("{dest} stored; not re-checked: {why}")),
+            _ => None,
+        }
+    }
+}
+
+/// Asks OSS for the stored object's size and CRC-64 and compares them with what was read and
+/// sent. The library already checked each part's CRC-64 and, when the service reports one,
+/// Complete's; this second look at the stored object is what lets us say "end to end".
+///
+/// Once Complete (or PutObject) succeeded the object exists and the checkpoint is gone, so a
+/// HEAD that fails is a warning, never a failure: failing would make the user upload it again.
+///
+/// # Errors
+/// Exit 5 when the stored size or CRC-64 differs from the source's.
+pub(crate) async fn post_check(client: &Client, o: &UploadOutput) -> Result<PostCheck, CliError> {
+    let head = match client.head_object(&o.bucket, &o.key).await {
+        Ok(head) => head,
+        Err(e) => return Ok(PostCheck::NotChecked(display_chain(&e))),
+    };
+    let differs = |what: String| {
+        CliError::new(Exit::Integrity, what).hint(
+            "the stored object is not what was sent: make sure nothing else writes that key \
+             and nothing modifies the source, then upload it again",
+        )
+    };
+    if head.content_length != o.size {
+        return Err(differs(format!(
+            "oss://{}/{} holds {} bytes after the upload, not the {} bytes sent",
+            o.bucket, o.key, head.content_length, o.size
+        )));
+    }
     match head.crc64 {
-        Some(remote) if remote == o.crc64 => Ok(true),
-        Some(remote) => Err(CliError::new(
-            crate::exit::Exit::Integrity,
-            format!(
-                "CRC64 mismatch for oss://{}/{}: local data {}, stored object {remote}",
-                o.bucket, o.key, o.crc64
-            ),
-        )
-        .hint(
-            "make sure nothing modifies the source while it uploads, then re-run with --no-resume",
-        )
-        .into()),
-        None => Ok(false),
+        Some(remote) if remote == o.crc64 => Ok(PostCheck::Verified),
+        Some(remote) => Err(differs(format!(
+            "CRC64 mismatch for oss://{}/{}: local data {}, stored object {remote}",
+            o.bucket, o.key, o.crc64
+        ))),
+        None => Ok(PostCheck::SizeOnly),
     }
 }
 
@@ -309,24 +454,50 @@ pub(crate) fn start(
     }
 }
 
-fn annotate(e: OssError, source: &str, dest: &OssUrl) -> anyhow::Error {
-    if e.is_cancelled() {
-        let resume = match e.checkpoint_path() {
-            Some(p) => format!(
-                "run the same command again to resume (checkpoint {})",
-                p.display()
-            ),
-            None => "run the same command again; stdin uploads start over".to_owned(),
-        };
-        return CliError::new(
-            crate::exit::Exit::Interrupted,
-            format!("upload of {source} to {dest} interrupted; the parts stored so far are kept"),
-        )
-        .hint(resume)
-        .checkpoint(e.checkpoint_path().map(Path::to_path_buf))
-        .into();
+fn annotate(e: OssError, source: &str, dest: &OssUrl, signal: Signal) -> anyhow::Error {
+    if !e.is_cancelled() {
+        return anyhow::Error::new(e).context(format!("uploading {source} to {dest}"));
     }
-    anyhow::Error::new(e).context(format!("uploading {source} to {dest}"))
+    let (exit, stopped) = (signal.exit(), signal.stopped());
+    let upload_id = e.upload_id().map(str::to_owned);
+    if source == "-" {
+        // A stream cannot resume: its upload was aborted, or kept because --keep-parts said so.
+        let err = match &upload_id {
+            Some(id) => CliError::new(
+                exit,
+                format!("upload of stdin to {dest} {stopped}; its parts are kept as upload {id}"),
+            )
+            .hint(format!(
+                "a stream cannot resume: `ossmp uploads abort {dest} {id}` deletes them"
+            ))
+            .aborted(false),
+            None => CliError::new(
+                exit,
+                format!(
+                    "upload of stdin to {dest} {stopped}; the upload was aborted, nothing is stored"
+                ),
+            )
+            .hint("send the data again with the same command")
+            .aborted(true),
+        };
+        return err.upload_id(upload_id).into();
+    }
+    let checkpoint = e.checkpoint_path().filter(|p| p.is_file());
+    let hint = match checkpoint {
+        Some(p) => format!(
+            "run the same command again to resume (checkpoint {})",
+            p.display()
+        ),
+        None => "run the same command again".to_owned(),
+    };
+    CliError::new(
+        exit,
+        format!("upload of {source} to {dest} {stopped}; the parts stored so far are kept"),
+    )
+    .hint(hint)
+    .checkpoint(checkpoint.map(Path::to_path_buf))
+    .upload_id(upload_id)
+    .into()
 }
 
 fn report_success(
@@ -334,7 +505,8 @@ fn report_success(
     source: &str,
     dest: &OssUrl,
     o: &UploadOutput,
-    verified: bool,
+    check: &PostCheck,
+    warnings: &[String],
     elapsed: Duration,
 ) {
     let rate = rate(o.size, elapsed);
@@ -351,9 +523,12 @@ fn report_success(
             "parts_reused": o.parts_reused,
             "resumed": o.resumed,
             "upload_id": o.upload_id,
+            "aborted_upload_id": o.aborted_upload_id,
             "etag": o.etag,
             "crc64": o.crc64.to_string(),
-            "crc64_verified": verified,
+            "crc64_verified": *check == PostCheck::Verified,
+            "post_check": check.name(),
+            "warnings": warnings,
             "elapsed_secs": elapsed.as_secs_f64(),
             "bytes_per_sec": rate,
             "request_id": o.request_id,
@@ -391,17 +566,21 @@ fn report_success(
         elapsed.as_secs_f64(),
         Bytes(rate),
     ));
-    if verified {
-        out.info(format!(
+    out.info(match check {
+        PostCheck::Verified => format!(
             "CRC64 verified end to end: {} (local data = stored object), ETag {}",
             o.crc64, o.etag
-        ));
-    } else {
-        out.info(format!(
-            "local CRC64 {}; the service does not report one, so only the per-part checks were made; ETag {}",
+        ),
+        PostCheck::SizeOnly => format!(
+            "local CRC64 {}; the service reports none for the stored object, so its size and \
+             the per-part checks were verified; ETag {}",
             o.crc64, o.etag
-        ));
-    }
+        ),
+        PostCheck::NotChecked(_) => format!(
+            "local CRC64 {}; the per-part checks passed; ETag {}",
+            o.crc64, o.etag
+        ),
+    });
 }
 
 /// The callback reply for `--json`: the body as JSON when it is JSON, else as text.
@@ -439,7 +618,7 @@ mod tests {
     fn missing_and_directory_sources_are_usage_errors() {
         let dir = tempfile::tempdir().unwrap();
         let e = check_source(&dir.path().join("nope"), None).unwrap_err();
-        assert_eq!(e.exit(), crate::exit::Exit::Usage);
+        assert_eq!(e.exit(), Exit::Usage);
         assert!(e.to_string().contains("does not exist"));
         let e = check_source(dir.path(), None).unwrap_err();
         assert!(e.to_string().contains("directory"));

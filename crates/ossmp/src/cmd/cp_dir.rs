@@ -97,7 +97,7 @@ pub(crate) async fn run(
     }
     let bar = Bar::new("copy", None, global.quiet || out.json);
     let token = CancellationToken::new();
-    super::cp::cancel_on_ctrl_c(&token, &bar);
+    super::cp::cancel_on_signal(&token, &bar, "stopping after the files in flight");
     let progress_bar = bar.clone();
     let result = transfer
         .cancellation(token)

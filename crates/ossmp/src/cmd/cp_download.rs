@@ -10,7 +10,7 @@ use std::time::Instant;
 use oss_multipart::CancellationToken;
 use oss_multipart::{DownloadBuilder, DownloadOutput, Error as OssError};
 
-use super::cp::{cancel_on_ctrl_c, default_checkpoint_dir, progress_fn, rate};
+use super::cp::{cancel_on_signal, default_checkpoint_dir, progress_fn, rate};
 use crate::cli::{CpArgs, CpDest, GlobalArgs};
 use crate::config::Settings;
 use crate::exit::{CliError, Exit};
@@ -110,7 +110,7 @@ pub(crate) async fn run(
     }
     let bar = Bar::new("download", None, global.quiet || out.json);
     let token = CancellationToken::new();
-    cancel_on_ctrl_c(&token, &bar);
+    cancel_on_signal(&token, &bar, "stopping and saving the checkpoint");
     b = b.progress(progress_fn(&bar)).cancellation(token.clone());
     let started = Instant::now();
     if to_stdout {

@@ -315,11 +315,16 @@ async fn steps(
         .map_err(|e| anyhow::Error::new(e).context("demo upload (resume)"))?;
     bar.finish();
     let resume_elapsed = t.elapsed();
-    let verified = crate::cmd::cp::verify_crc64(client, &resumed).await?;
-    let crc_line = if verified {
-        format!("CRC64 verified end to end ({})", resumed.crc64)
-    } else {
-        "the server reported no CRC64".to_owned()
+    let check = crate::cmd::cp::post_check(client, &resumed).await?;
+    let verified = check == crate::cmd::cp::PostCheck::Verified;
+    let crc_line = match check {
+        crate::cmd::cp::PostCheck::Verified => {
+            format!("CRC64 verified end to end ({})", resumed.crc64)
+        }
+        crate::cmd::cp::PostCheck::SizeOnly => "the server reported no CRC64".to_owned(),
+        crate::cmd::cp::PostCheck::NotChecked(why) => {
+            format!("the object could not be re-checked: {why}")
+        }
     };
     out.info(format!(
         "4/6 resumed upload {}: {} of {} parts reused from the checkpoint, the rest sent in {}; {crc_line}",

@@ -3,6 +3,7 @@
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::exit::CliError;
 use crate::output::Out;
+use crate::signal::wait_for_signal;
 
 /// The server configuration: `serve`'s flags plus `ossmp`'s global key pair and region (their
 /// flags or `OSS_ACCESS_KEY_ID` / `OSS_ACCESS_KEY_SECRET` / `OSS_REGION`).
@@ -45,23 +46,8 @@ pub(crate) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
             server.data_dir().display()
         ));
     }
-    wait_for_signal().await;
+    // Ctrl-C, or SIGTERM (what service managers and test harnesses send).
+    let _ = wait_for_signal().await;
     server.shutdown().await;
     Ok(())
-}
-
-/// Ctrl-C, or SIGTERM (what service managers and test harnesses send).
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
