@@ -2,9 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use oss_model::ops::{
-    AbortMultipartUpload, CompleteMultipartUpload, CompletedPart, DeleteObject, GetObject,
-    HeadObject, InitiateMultipartUpload, ListMultipartUploads, ListObjectsV2, ListParts, PutBucket,
-    PutObject, ServerSideEncryption, UploadPart, UploadPartCopy,
+    AbortMultipartUpload, CompleteMultipartUpload, CompletedPart, CopyDirective, CopyObject,
+    DeleteObject, GetObject, GetObjectTagging, HeadObject, InitiateMultipartUpload,
+    ListMultipartUploads, ListObjectsV2, ListParts, PutBucket, PutObject, ServerSideEncryption,
+    UploadPart, UploadPartCopy,
 };
 use oss_model::spec::{OPERATIONS, OperationSpec};
 use oss_model::{BucketName, EncodeError, ErrorCode, ObjectKey, Operation, OssRequest, PartNumber};
@@ -59,6 +60,20 @@ fn maximal_requests() -> Vec<(&'static str, OssRequest)> {
     copy.if_unmodified_since = Some("Wed, 01 Jan 2025 12:00:00 GMT".into());
     copy.traffic_limit = Some(819_200);
     copy.request_payer = Some("requester".into());
+
+    let mut copy_object = CopyObject::new(b(), k(), b(), k());
+    copy_object.source_version_id = Some("v1".into());
+    copy_object.if_match = Some("\"e\"".into());
+    copy_object.metadata_directive = Some(CopyDirective::Replace);
+    copy_object.tagging_directive = Some(CopyDirective::Replace);
+    copy_object.attributes = initiate.attributes.clone();
+    copy_object.object_acl = Some("private".into());
+    copy_object.traffic_limit = Some(819_200);
+    copy_object.request_payer = Some("requester".into());
+
+    let mut tagging = GetObjectTagging::new(b(), k());
+    tagging.version_id = Some("v1".into());
+    tagging.request_payer = Some("requester".into());
 
     let mut complete =
         CompleteMultipartUpload::new(b(), k(), "id", vec![CompletedPart::new(p(1), "\"e\"")]);
@@ -136,6 +151,8 @@ fn maximal_requests() -> Vec<(&'static str, OssRequest)> {
         ("DeleteObject", delete.to_request().unwrap()),
         ("PutBucket", put_bucket.to_request().unwrap()),
         ("ListObjectsV2", list_objects.to_request().unwrap()),
+        ("CopyObject", copy_object.to_request().unwrap()),
+        ("GetObjectTagging", tagging.to_request().unwrap()),
     ]
 }
 

@@ -74,6 +74,9 @@ pub mod header {
     pub const X_OSS_HASH_CRC64ECMA: HeaderName = HeaderName::from_static("x-oss-hash-crc64ecma");
     /// Prefix of the `x-oss-meta-*` headers.
     pub const X_OSS_META_PREFIX: &str = "x-oss-meta-";
+    /// `x-oss-metadata-directive`.
+    pub const X_OSS_METADATA_DIRECTIVE: HeaderName =
+        HeaderName::from_static("x-oss-metadata-directive");
     /// `x-oss-object-acl`.
     pub const X_OSS_OBJECT_ACL: HeaderName = HeaderName::from_static("x-oss-object-acl");
     /// `x-oss-object-type`.
@@ -95,6 +98,11 @@ pub mod header {
     pub const X_OSS_STORAGE_CLASS: HeaderName = HeaderName::from_static("x-oss-storage-class");
     /// `x-oss-tagging`.
     pub const X_OSS_TAGGING: HeaderName = HeaderName::from_static("x-oss-tagging");
+    /// `x-oss-tagging-count`.
+    pub const X_OSS_TAGGING_COUNT: HeaderName = HeaderName::from_static("x-oss-tagging-count");
+    /// `x-oss-tagging-directive`.
+    pub const X_OSS_TAGGING_DIRECTIVE: HeaderName =
+        HeaderName::from_static("x-oss-tagging-directive");
     /// `x-oss-traffic-limit`.
     pub const X_OSS_TRAFFIC_LIMIT: HeaderName = HeaderName::from_static("x-oss-traffic-limit");
     /// `x-oss-version-id`.
@@ -131,6 +139,8 @@ pub mod query {
     pub const SEQUENTIAL: &str = "sequential";
     /// `start-after`.
     pub const START_AFTER: &str = "start-after";
+    /// `tagging`.
+    pub const TAGGING: &str = "tagging";
     /// `upload-id-marker`.
     pub const UPLOAD_ID_MARKER: &str = "upload-id-marker";
     /// `uploadId`.

@@ -184,6 +184,111 @@ pub const UPLOAD_PART_COPY: OperationSpec = OperationSpec {
     ],
 };
 
+/// `CopyObject`: `PUT /<key>`.
+pub const COPY_OBJECT: OperationSpec = OperationSpec {
+    name: "CopyObject",
+    method: "PUT",
+    target: Target::Object,
+    sub_resources: &[],
+    query: &[],
+    headers: &[
+        Param {
+            name: "x-oss-copy-source",
+            rust_type: "String",
+        },
+        Param {
+            name: "x-oss-copy-source-if-match",
+            rust_type: "String",
+        },
+        Param {
+            name: "x-oss-metadata-directive",
+            rust_type: "String",
+        },
+        Param {
+            name: "x-oss-tagging-directive",
+            rust_type: "String",
+        },
+        Param {
+            name: "content-type",
+            rust_type: "String",
+        },
+        Param {
+            name: "cache-control",
+            rust_type: "String",
+        },
+        Param {
+            name: "content-disposition",
+            rust_type: "String",
+        },
+        Param {
+            name: "content-encoding",
+            rust_type: "String",
+        },
+        Param {
+            name: "expires",
+            rust_type: "String",
+        },
+        Param {
+            name: "x-oss-meta-*",
+            rust_type: "String",
+        },
+        Param {
+            name: "x-oss-forbid-overwrite",
+            rust_type: "bool",
+        },
+        Param {
+            name: "x-oss-storage-class",
+            rust_type: "String",
+        },
+        Param {
+            name: "x-oss-object-acl",
+            rust_type: "String",
+        },
+        Param {
+            name: "x-oss-server-side-encryption",
+            rust_type: "ServerSideEncryption",
+        },
+        Param {
+            name: "x-oss-server-side-encryption-key-id",
+            rust_type: "String",
+        },
+        Param {
+            name: "x-oss-server-side-data-encryption",
+            rust_type: "String",
+        },
+        Param {
+            name: "x-oss-tagging",
+            rust_type: "String",
+        },
+        Param {
+            name: "x-oss-traffic-limit",
+            rust_type: "u64",
+        },
+        Param {
+            name: "x-oss-request-payer",
+            rust_type: "String",
+        },
+    ],
+    response_headers: &[
+        Param {
+            name: "etag",
+            rust_type: "String",
+        },
+        Param {
+            name: "x-oss-hash-crc64ecma",
+            rust_type: "u64",
+        },
+        Param {
+            name: "x-oss-version-id",
+            rust_type: "String",
+        },
+        Param {
+            name: "x-oss-copy-source-version-id",
+            rust_type: "String",
+        },
+    ],
+};
+
 /// `CompleteMultipartUpload`: `POST /<key>`.
 pub const COMPLETE_MULTIPART_UPLOAD: OperationSpec = OperationSpec {
     name: "CompleteMultipartUpload",
@@ -475,7 +580,28 @@ pub const HEAD_OBJECT: OperationSpec = OperationSpec {
             name: "last-modified",
             rust_type: "String",
         },
+        Param {
+            name: "x-oss-tagging-count",
+            rust_type: "u32",
+        },
     ],
+};
+
+/// `GetObjectTagging`: `GET /<key>`.
+pub const GET_OBJECT_TAGGING: OperationSpec = OperationSpec {
+    name: "GetObjectTagging",
+    method: "GET",
+    target: Target::Object,
+    sub_resources: &["tagging"],
+    query: &[Param {
+        name: "versionId",
+        rust_type: "String",
+    }],
+    headers: &[Param {
+        name: "x-oss-request-payer",
+        rust_type: "String",
+    }],
+    response_headers: &[],
 };
 
 /// `GetObject`: `GET /<key>`.
@@ -623,12 +749,14 @@ pub const OPERATIONS: &[OperationSpec] = &[
     INITIATE_MULTIPART_UPLOAD,
     UPLOAD_PART,
     UPLOAD_PART_COPY,
+    COPY_OBJECT,
     COMPLETE_MULTIPART_UPLOAD,
     ABORT_MULTIPART_UPLOAD,
     LIST_PARTS,
     LIST_MULTIPART_UPLOADS,
     PUT_OBJECT,
     HEAD_OBJECT,
+    GET_OBJECT_TAGGING,
     GET_OBJECT,
     DELETE_OBJECT,
     PUT_BUCKET,

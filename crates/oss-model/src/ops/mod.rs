@@ -9,11 +9,13 @@
 mod abort;
 mod bucket;
 mod complete;
+mod copy_object;
 mod initiate;
 mod list_objects_v1;
 mod list_parts;
 mod list_uploads;
 mod object;
+mod tagging;
 mod upload_part;
 
 pub use abort::{AbortMultipartUpload, AbortMultipartUploadOutput};
@@ -25,6 +27,7 @@ pub use complete::{
     CompleteMultipartUpload, CompleteMultipartUploadBody, CompleteMultipartUploadOutput,
     CompletedPart,
 };
+pub use copy_object::{CopyDirective, CopyObject, CopyObjectOutput};
 pub use initiate::{InitiateMultipartUpload, InitiateMultipartUploadOutput};
 pub use list_objects_v1::ListObjectsV1Output;
 pub use list_parts::{ListParts, ListPartsOutput, PartSummary};
@@ -33,6 +36,7 @@ pub use object::{
     DeleteObject, DeleteObjectOutput, GetObject, GetObjectOutput, HeadObject, HeadObjectOutput,
     PutObject, PutObjectOutput, ReadConditions,
 };
+pub use tagging::{GetObjectTagging, Tagging};
 pub use upload_part::{UploadPart, UploadPartCopy, UploadPartCopyOutput, UploadPartOutput};
 
 use http::Method;

@@ -197,6 +197,18 @@ pub struct HeadObjectOutput {
     pub version_id: Option<String>,
     /// `x-oss-meta-*` as (suffix, value), sorted.
     pub metadata: Vec<(String, String)>,
+    /// `Cache-Control`.
+    pub cache_control: Option<String>,
+    /// `Content-Disposition`.
+    pub content_disposition: Option<String>,
+    /// `Content-Encoding`.
+    pub content_encoding: Option<String>,
+    /// `Content-Language`.
+    pub content_language: Option<String>,
+    /// `Expires`.
+    pub expires: Option<String>,
+    /// `x-oss-tagging-count`: how many tags the object has (absent: none).
+    pub tagging_count: u32,
     /// `x-oss-request-id`.
     pub request_id: String,
 }
@@ -218,6 +230,13 @@ impl HeadObjectOutput {
             storage_class: header_string(headers, "x-oss-storage-class"),
             version_id: header_string(headers, "x-oss-version-id"),
             metadata: metadata_from(headers),
+            cache_control: header_string(headers, "cache-control"),
+            content_disposition: header_string(headers, "content-disposition"),
+            content_encoding: header_string(headers, "content-encoding"),
+            content_language: header_string(headers, "content-language"),
+            expires: header_string(headers, "expires"),
+            tagging_count: header_u64(headers, "x-oss-tagging-count")?
+                .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
             request_id: request_id(headers),
         })
     }

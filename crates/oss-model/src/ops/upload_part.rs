@@ -5,7 +5,6 @@ use std::ops::RangeInclusive;
 use http::{HeaderMap, Method, StatusCode};
 
 use super::object_request;
-use crate::codec::url_encode_path;
 use crate::request::{check_status, crc64, etag, header_string, request_id};
 use crate::xml::{read, write};
 use crate::{
@@ -163,16 +162,11 @@ impl UploadPartCopy {
 
     /// The `x-oss-copy-source` value: `/<bucket>/<escaped key>[?versionId=<v>]`.
     pub fn copy_source(&self) -> String {
-        let mut source = format!(
-            "/{}/{}",
-            self.source_bucket,
-            url_encode_path(self.source_key.as_str())
-        );
-        if let Some(version) = &self.source_version_id {
-            source.push_str("?versionId=");
-            source.push_str(&crate::codec::url_encode(version));
-        }
-        source
+        super::copy_object::copy_source(
+            &self.source_bucket,
+            &self.source_key,
+            self.source_version_id.as_deref(),
+        )
     }
 }
 
