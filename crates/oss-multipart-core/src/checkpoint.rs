@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::copy::CopySource;
 use crate::error::PlanError;
 use crate::plan::Plan;
 use crate::target::Target;
@@ -65,6 +66,18 @@ struct EntryV1 {
     crc: u64,
 }
 
+/// The source of a copy, in a checkpoint: the object and the ETag its parts were copied from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct CopyV1 {
+    bucket: String,
+    key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+    etag: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    crc: Option<u64>,
+}
+
 /// Serialisable resume state. Build with [`Upload::checkpoint`](crate::Upload::checkpoint),
 /// resume with [`Upload::from_checkpoint`](crate::Upload::from_checkpoint).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +92,9 @@ pub struct Checkpoint {
     part_size: u64,
     memory_budget: u64,
     parts: Vec<EntryV1>,
+    /// Set for a server-side copy (absent in upload checkpoints, so they read as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    copy: Option<CopyV1>,
 }
 
 impl Checkpoint {
@@ -109,7 +125,34 @@ impl Checkpoint {
                     crc: e.crc64,
                 })
                 .collect(),
+            copy: None,
         }
+    }
+
+    /// Records the copy source the journaled parts were copied from.
+    pub(crate) fn with_copy_source(mut self, source: Option<&CopySource>) -> Self {
+        self.copy = source.map(|s| CopyV1 {
+            bucket: s.bucket().to_owned(),
+            key: s.key().to_owned(),
+            version: s.version_id().map(str::to_owned),
+            etag: s.etag().to_owned(),
+            crc: s.crc64(),
+        });
+        self
+    }
+
+    /// For a copy's checkpoint, the source its parts were copied from (`None` for an upload).
+    ///
+    /// # Errors
+    /// When the stored names are invalid (edited file).
+    pub fn copy_source(&self) -> Result<Option<CopySource>, PlanError> {
+        let Some(c) = &self.copy else {
+            return Ok(None);
+        };
+        let source = CopySource::new(&c.bucket, &c.key, &c.etag, self.source_size)?
+            .with_version_id(c.version.clone())
+            .with_crc64(c.crc);
+        Ok(Some(source))
     }
 
     /// Format version.

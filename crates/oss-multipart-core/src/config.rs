@@ -68,6 +68,10 @@ pub struct ExtraHeaders {
     pub put_object: Vec<(HeaderName, HeaderValue)>,
     /// On CompleteMultipartUpload.
     pub complete: Vec<(HeaderName, HeaderValue)>,
+    /// On every UploadPartCopy (copies).
+    pub upload_part_copy: Vec<(HeaderName, HeaderValue)>,
+    /// On the single CopyObject (copies): the metadata and tagging directives go here.
+    pub copy_object: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ExtraHeaders {
@@ -78,6 +82,8 @@ impl ExtraHeaders {
             OpKind::UploadPart => &self.upload_part,
             OpKind::PutObject => &self.put_object,
             OpKind::Complete => &self.complete,
+            OpKind::UploadPartCopy => &self.upload_part_copy,
+            OpKind::CopyObject => &self.copy_object,
             _ => &[],
         }
     }

@@ -178,6 +178,14 @@ pub enum UploadError {
         /// What changed.
         reason: String,
     },
+    /// A server-side copy's source no longer has the ETag the copy was pinned to (OSS answered
+    /// `412 PreconditionFailed` to `x-oss-copy-source-if-match`): it was replaced mid-copy, so
+    /// the parts copied so far are of another object. Nothing is completed.
+    #[error("the copy source changed during the copy (it no longer has ETag {etag})")]
+    CopySourceChanged {
+        /// The ETag the copy was pinned to.
+        etag: String,
+    },
     /// A failure the driver found and reported with
     /// [`Upload::fail_local`](crate::Upload::fail_local) (the source could not be read...).
     #[error("{reason}")]
@@ -208,6 +216,7 @@ impl UploadError {
             | Self::SourceChanged { .. }
             | Self::MissingBodyRead { .. }
             | Self::SourceModified { .. }
+            | Self::CopySourceChanged { .. }
             | Self::Local { .. }
             | Self::StreamTooLong { .. }
             | Self::CompletionUnconfirmed

@@ -13,3 +13,5 @@ pub const MAX_OBJECT_SIZE: u64 = MAX_PART_COUNT as u64 * MAX_PART_SIZE;
 pub const MAX_PUT_SIZE: u64 = MAX_PART_SIZE;
 /// ListParts page size (default and maximum).
 pub const MAX_LIST_PARTS: u32 = 1000;
+/// Largest object one CopyObject may copy: 1 GiB; larger ones are copied part by part.
+pub const MAX_COPY_OBJECT_SIZE: u64 = 1024 * 1024 * 1024;

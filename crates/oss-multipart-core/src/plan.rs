@@ -14,7 +14,10 @@
 use std::ops::Range;
 
 use crate::error::PlanError;
-use crate::limits::{MAX_OBJECT_SIZE, MAX_PART_COUNT, MAX_PART_SIZE, MAX_PUT_SIZE, MIN_PART_SIZE};
+use crate::limits::{
+    MAX_COPY_OBJECT_SIZE, MAX_OBJECT_SIZE, MAX_PART_COUNT, MAX_PART_SIZE, MAX_PUT_SIZE,
+    MIN_PART_SIZE,
+};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -123,6 +126,33 @@ impl PlanOptions {
             stream_initial_part_size: part_size,
             stream_parts_per_step: STREAM_PARTS_PER_STEP,
             memory_budget: budget.max(part_size),
+        })
+    }
+}
+
+impl PlanOptions {
+    /// The options of a server-side copy of a `size`-byte object ([`CopySource`](crate::CopySource)):
+    /// one CopyObject at or below `single_copy_threshold`, otherwise `part_size` parts, grown
+    /// like an upload's to stay within 10,000 parts (so up to the 48.8 TiB object limit). No
+    /// part bytes pass through the caller, so the memory budget does not limit concurrency.
+    ///
+    /// # Errors
+    /// [`PlanError::PartSizeOutOfRange`] for a part size outside 100 KiB..=5 GiB;
+    /// [`PlanError::ThresholdTooLarge`] for a threshold above the 1 GiB CopyObject accepts.
+    pub fn for_copy(part_size: u64, single_copy_threshold: u64) -> Result<Self, PlanError> {
+        check_part_size(part_size)?;
+        if single_copy_threshold > MAX_COPY_OBJECT_SIZE {
+            return Err(PlanError::ThresholdTooLarge {
+                threshold: single_copy_threshold,
+                max: MAX_COPY_OBJECT_SIZE,
+            });
+        }
+        Ok(Self {
+            part_size,
+            single_put_threshold: single_copy_threshold,
+            stream_initial_part_size: part_size,
+            stream_parts_per_step: STREAM_PARTS_PER_STEP,
+            memory_budget: part_size,
         })
     }
 }
@@ -470,6 +500,30 @@ mod tests {
                 Err(PlanError::PartSizeOutOfRange { .. })
             ));
         }
+    }
+
+    #[test]
+    fn copies_grow_parts_to_fit_and_single_copy_below_the_threshold() {
+        const TIB: u64 = 1024 * 1024 * MIB;
+        let o = PlanOptions::for_copy(64 * MIB, 1024 * MIB).unwrap();
+        let small = Plan::new(SourceSize::Known(1024 * MIB), &o).unwrap();
+        assert!(small.is_single_put(), "1 GiB is one CopyObject");
+        for size in [1024 * MIB + 1, 700 * 1024 * MIB, 10 * TIB, MAX_OBJECT_SIZE] {
+            let p = Plan::new(SourceSize::Known(size), &o).unwrap();
+            let count = p.part_count().unwrap();
+            assert!(count <= MAX_PART_COUNT, "{size}: {count} parts");
+            assert_eq!(p.part_size().unwrap() > 64 * MIB, p.part_size_grown(), "{size}");
+            let last = p.part(count).unwrap();
+            assert_eq!(last.offset + last.len, size, "{size}: the parts cover the source");
+        }
+        assert!(matches!(
+            PlanOptions::for_copy(64 * MIB, MAX_COPY_OBJECT_SIZE + 1),
+            Err(PlanError::ThresholdTooLarge { .. })
+        ));
+        assert!(matches!(
+            PlanOptions::for_copy(1, 0),
+            Err(PlanError::PartSizeOutOfRange { .. })
+        ));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use oss_model::ops::ObjectAttributes;
 use oss_model::{EncodeError, OssRequest};
 
 use crate::config::{Config, ExtraHeaders};
+use crate::copy::CopySource;
 
 use crate::target::Target;
 
@@ -44,6 +45,10 @@ pub enum OpKind {
     HashRange,
     /// Local check that the source did not change (no network).
     CheckSource,
+    /// UploadPartCopy (a part copied server-side from another object).
+    UploadPartCopy,
+    /// CopyObject (a whole object copied server-side in one request).
+    CopyObject,
 }
 
 impl OpKind {
@@ -60,6 +65,8 @@ impl OpKind {
             Self::HeadObject => "HeadObject",
             Self::HashRange => "HashRange",
             Self::CheckSource => "CheckSource",
+            Self::UploadPartCopy => "UploadPartCopy",
+            Self::CopyObject => "CopyObject",
         }
     }
 
@@ -137,6 +144,24 @@ pub enum Op {
         /// Source range.
         range: Range<u64>,
     },
+    /// `PUT /key?partNumber=n&uploadId=id` with `x-oss-copy-source`: part `part_number` is
+    /// `range` of the copy source, copied server-side. No body; the part's ETag is in the
+    /// answer's `CopyPartResult`.
+    UploadPartCopy {
+        /// Part number (1..=10000).
+        part_number: u32,
+        /// Range of the source object.
+        range: Range<u64>,
+        /// The upload id.
+        upload_id: String,
+        /// The object copied from (its ETag pins the request).
+        source: CopySource,
+    },
+    /// `PUT /key` with `x-oss-copy-source`: the whole source copied in one request.
+    CopyObject {
+        /// The object copied from (its ETag pins the request).
+        source: CopySource,
+    },
     /// Not HTTP: check that the source is still what was read (same size and modification
     /// time for a file) and answer with
     /// [`Upload::handle_source_check`](crate::Upload::handle_source_check). Issued before
@@ -157,6 +182,8 @@ impl Op {
             Self::HeadObject => OpKind::HeadObject,
             Self::HashRange { .. } => OpKind::HashRange,
             Self::CheckSource => OpKind::CheckSource,
+            Self::UploadPartCopy { .. } => OpKind::UploadPartCopy,
+            Self::CopyObject { .. } => OpKind::CopyObject,
         }
     }
 }

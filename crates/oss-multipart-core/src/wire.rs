@@ -3,11 +3,12 @@
 
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use oss_model::ops::{
-    AbortMultipartUpload, CompleteMultipartUpload, CompletedPart, HeadObject,
-    InitiateMultipartUpload, ListParts, ObjectAttributes, PutObject, UploadPart,
+    AbortMultipartUpload, CompleteMultipartUpload, CompletedPart, CopyObject, HeadObject,
+    InitiateMultipartUpload, ListParts, ObjectAttributes, PutObject, UploadPart, UploadPartCopy,
 };
 use oss_model::{EncodeError, Operation, OssRequest, PartNumber, ResponseError};
 
+use crate::copy::CopySource;
 use crate::error::UploadError;
 use crate::request::{Op, OpKind, Request};
 use crate::target::Target;
@@ -124,6 +125,41 @@ pub(crate) fn to_request(req: &Request) -> Result<Option<OssRequest>, EncodeErro
             AbortMultipartUpload::new(b, k, upload_id.clone()).to_request()?
         }
         Op::HeadObject => head(t).to_request()?,
+        Op::UploadPartCopy {
+            part_number: n,
+            range,
+            upload_id,
+            source,
+        } => {
+            let mut op = UploadPartCopy::new(
+                b,
+                k,
+                upload_id.clone(),
+                part_number(*n)?,
+                source.bucket_name().clone(),
+                source.object_key().clone(),
+            );
+            op.source_version_id = source.version_id().map(str::to_owned);
+            op.if_match = Some(source.etag().to_owned());
+            // An empty range cannot be named; only an empty source has one (copied whole).
+            if range.end > range.start {
+                op.source_range = Some(range.start..=range.end - 1);
+            }
+            op.to_request()?
+        }
+        Op::CopyObject { source } => {
+            let mut op = CopyObject::new(
+                b,
+                k,
+                source.bucket_name().clone(),
+                source.object_key().clone(),
+            );
+            op.source_version_id = source.version_id().map(str::to_owned);
+            op.if_match = Some(source.etag().to_owned());
+            op.attributes.forbid_overwrite = req.object.attributes.forbid_overwrite;
+            op.object_acl.clone_from(&req.object.object_acl);
+            op.to_request()?
+        }
         Op::HashRange { .. } | Op::CheckSource => return Ok(None),
     };
     let mut built = built;
@@ -177,6 +213,62 @@ pub(crate) fn parse_part(
             reason: "no ETag",
         });
     }
+    Ok((out.etag, out.crc64))
+}
+
+/// A copy request's error: `412` is the if-match pin failing (the source was replaced).
+fn copy_error(op: OpKind, source: &CopySource, e: ResponseError) -> UploadError {
+    match e {
+        ResponseError::Service(error) if error.status() == StatusCode::PRECONDITION_FAILED => {
+            UploadError::CopySourceChanged {
+                etag: source.etag().to_owned(),
+            }
+        }
+        e => map_err(op, e),
+    }
+}
+
+/// ETag and CRC of an UploadPartCopy answer (the ETag from the `CopyPartResult` body).
+pub(crate) fn parse_part_copy(
+    t: &Target,
+    source: &CopySource,
+    r: &Response<'_>,
+) -> Result<(String, Option<u64>), UploadError> {
+    let op = UploadPartCopy::new(
+        t.bucket_name().clone(),
+        t.object_key().clone(),
+        "",
+        PartNumber::MIN,
+        source.bucket_name().clone(),
+        source.object_key().clone(),
+    );
+    let out = op
+        .parse_response(r.status, r.headers, r.body)
+        .map_err(|e| copy_error(OpKind::UploadPartCopy, source, e))?;
+    if out.etag.is_empty() {
+        return Err(UploadError::InvalidResponse {
+            op: OpKind::UploadPartCopy,
+            reason: "no ETag",
+        });
+    }
+    Ok((out.etag, out.crc64))
+}
+
+/// ETag and CRC of a CopyObject answer.
+pub(crate) fn parse_copy_object(
+    t: &Target,
+    source: &CopySource,
+    r: &Response<'_>,
+) -> Result<(String, Option<u64>), UploadError> {
+    let op = CopyObject::new(
+        t.bucket_name().clone(),
+        t.object_key().clone(),
+        source.bucket_name().clone(),
+        source.object_key().clone(),
+    );
+    let out = op
+        .parse_response(r.status, r.headers, r.body)
+        .map_err(|e| copy_error(OpKind::CopyObject, source, e))?;
     Ok((out.etag, out.crc64))
 }
 
