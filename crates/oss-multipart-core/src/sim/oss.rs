@@ -1,4 +1,6 @@
-//! An in-memory OSS that implements the seven operations the machine uses, with OSS error codes.
+//! An in-memory OSS that implements the operations the machine uses, with OSS error codes.
+
+mod copy;
 
 use std::collections::BTreeMap;
 
@@ -9,6 +11,7 @@ use oss_model::OssRequest;
 use oss_model::crc64::{crc64, crc64_combine};
 use oss_model::ops::CompleteMultipartUploadBody;
 
+use self::copy::Content;
 use crate::wire;
 
 /// A response of the fake server.
@@ -25,7 +28,7 @@ pub struct SimResponse {
 
 #[derive(Debug, Clone)]
 struct StoredPart {
-    data: Vec<u8>,
+    data: Content,
     etag: String,
     crc: u64,
 }
@@ -39,7 +42,7 @@ struct MpUpload {
 
 #[derive(Debug, Clone)]
 struct Object {
-    data: Vec<u8>,
+    data: Content,
     etag: String,
     crc: u64,
 }
@@ -56,15 +59,17 @@ pub struct FakeOss {
     list_page: Option<u32>,
     /// Requests handled, by method (for assertions).
     pub requests_handled: u64,
+    /// Bytes copied server-side (UploadPartCopy, CopyObject).
+    copied: u64,
 }
 
 fn etag_of(data: &[u8]) -> String {
-    // Opaque and content-derived; real OSS uses the MD5.
-    format!(
-        "\"{:016X}{:016X}\"",
-        crc64(data),
-        data.len() as u64 ^ 0x5A5A_5A5A
-    )
+    etag_from(crc64(data), data.len() as u64)
+}
+
+/// Opaque and content-derived; real OSS uses the MD5.
+fn etag_from(crc: u64, len: u64) -> String {
+    format!("\"{:016X}{:016X}\"", crc, len ^ 0x5A5A_5A5A)
 }
 
 impl FakeOss {
@@ -78,11 +83,12 @@ impl FakeOss {
         self.list_page = Some(n.clamp(1, MAX_LIST_PARTS));
     }
 
-    /// The bytes of an object, if it exists.
+    /// The bytes of an object, if it exists and holds real bytes (see
+    /// [`object_info`](Self::object_info) for objects of zeros).
     pub fn object(&self, bucket: &str, key: &str) -> Option<&[u8]> {
         self.objects
             .get(&(bucket.to_owned(), key.to_owned()))
-            .map(|o| o.data.as_slice())
+            .and_then(|o| o.data.as_bytes())
     }
 
     /// Number of multipart uploads in progress (not completed or aborted).
@@ -112,7 +118,7 @@ impl FakeOss {
         {
             p.crc = crc64(&data);
             p.etag = etag_of(&data);
-            p.data = data;
+            p.data = Content::Bytes(data);
         }
     }
 
@@ -163,6 +169,9 @@ impl FakeOss {
                 self.initiate(req)
             }
             (m, Some(id)) if *m == Method::PUT => self.upload_part(req, id, body),
+            (m, None) if *m == Method::PUT && req.headers.contains_key("x-oss-copy-source") => {
+                self.copy_object(req)
+            }
             (m, None) if *m == Method::PUT => self.put_object(req, body),
             (m, Some(id)) if *m == Method::GET => self.list_parts(req, id),
             (m, Some(id)) if *m == Method::POST => self.complete(req, id),
@@ -222,8 +231,11 @@ impl FakeOss {
                 "The specified upload does not exist.",
             );
         }
+        if req.headers.contains_key("x-oss-copy-source") {
+            return self.upload_part_copy(req, id, n);
+        }
         let part = StoredPart {
-            data: body.to_vec(),
+            data: Content::Bytes(body.to_vec()),
             etag: etag_of(body),
             crc: crc64(body),
         };
@@ -237,7 +249,7 @@ impl FakeOss {
 
     fn put_object(&mut self, req: &OssRequest, body: &[u8]) -> SimResponse {
         let obj = Object {
-            data: body.to_vec(),
+            data: Content::Bytes(body.to_vec()),
             etag: etag_of(body),
             crc: crc64(body),
         };
@@ -326,7 +338,7 @@ impl FakeOss {
                 "The specified upload does not exist.",
             );
         };
-        let mut data = Vec::new();
+        let mut data = Content::Bytes(Vec::new());
         let mut crc = 0;
         for (i, (n, etag)) in listed.iter().enumerate() {
             let Some(p) = u.parts.get(n).filter(|p| wire::etag_eq(&p.etag, etag)) else {
@@ -336,16 +348,20 @@ impl FakeOss {
                     "part missing or ETag mismatch",
                 );
             };
-            if i + 1 < listed.len() && (p.data.len() as u64) < MIN_PART_SIZE {
+            if i + 1 < listed.len() && p.data.len() < MIN_PART_SIZE {
                 return self.error(StatusCode::BAD_REQUEST, "EntityTooSmall", "part too small");
             }
-            crc = crc64_combine(crc, p.crc, p.data.len() as u64);
-            data.extend_from_slice(&p.data);
+            crc = crc64_combine(crc, p.crc, p.data.len());
+            data = if i == 0 {
+                p.data.clone()
+            } else {
+                data.append(&p.data)
+            };
         }
         let etag = format!(
             "\"{:016X}{:016X}-{}\"",
             crc,
-            data.len() as u64,
+            data.len(),
             listed.len()
         );
         let key = (u.bucket.clone(), u.key.clone());
@@ -383,7 +399,7 @@ impl FakeOss {
         put_etag_crc(&mut r.headers, &o.etag, o.crc);
         r.headers.insert(
             http::header::CONTENT_LENGTH,
-            HeaderValue::from(o.data.len() as u64),
+            HeaderValue::from(o.data.len()),
         );
         r
     }
