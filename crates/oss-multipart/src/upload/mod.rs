@@ -4,9 +4,9 @@
 //! of this crate follows: [`prepare`] (builder → started machine), [`run`] (the loop executing
 //! what the machine of `oss-multipart-core` asks) and [`outcome`] (its events → the result).
 
-mod outcome;
-mod prepare;
-mod run;
+pub(crate) mod outcome;
+pub(crate) mod prepare;
+pub(crate) mod run;
 pub(crate) mod source;
 
 use std::fmt;

@@ -21,19 +21,19 @@ use crate::error::{CheckpointFailure, Error, IntegrityError};
 use crate::options::ObjectRequest;
 
 /// A started machine and what the run loop needs besides it.
-pub(super) struct Prepared {
-    pub(super) up: Upload,
+pub(crate) struct Prepared {
+    pub(crate) up: Upload,
     /// Bucket and key of the upload (a checkpoint may name other ones than the builder).
-    pub(super) bucket: String,
-    pub(super) key: String,
-    pub(super) file: Option<Arc<File>>,
-    pub(super) stream: Option<StreamSource>,
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+    pub(crate) file: Option<Arc<File>>,
+    pub(crate) stream: Option<StreamSource>,
     /// Size and modification time of the file when the upload started, for `Op::CheckSource`.
-    pub(super) source_stamp: Option<FileStamp>,
-    pub(super) checkpoint_path: Option<PathBuf>,
-    pub(super) resumed: bool,
+    pub(crate) source_stamp: Option<FileStamp>,
+    pub(crate) checkpoint_path: Option<PathBuf>,
+    pub(crate) resumed: bool,
     /// The upload of an earlier run aborted before this one started (see `abort_stale`).
-    pub(super) aborted_upload_id: Option<String>,
+    pub(crate) aborted_upload_id: Option<String>,
 }
 
 /// The source as opened: a file with its metadata, or a stream.
@@ -194,7 +194,7 @@ pub(super) async fn prepare(
 /// Aborts the multipart upload a checkpoint names, before a new upload of the same file
 /// replaces it (`no_resume`, or the file changed), and removes that checkpoint. An upload the
 /// server no longer has is fine; any other failure stops here, so nothing is leaked silently.
-async fn abort_stale(
+pub(crate) async fn abort_stale(
     client: &Client,
     bucket: &str,
     key: &str,
@@ -304,7 +304,7 @@ fn guessed_type(b: &UploadBuilder) -> Option<&'static str> {
     })
 }
 
-fn plan_error(e: PlanError) -> Error {
+pub(crate) fn plan_error(e: PlanError) -> Error {
     match e {
         PlanError::SourceChanged => Error::Integrity(IntegrityError::SourceChanged {
             reason: "the source differs from the checkpoint".to_owned(),

@@ -21,12 +21,13 @@ use oss_multipart_core::{
 };
 use oss_transport::{DigestHandle, Digests, FileRange, RateLimiter, TransportError};
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::outcome::{AbortOnDrop, Outcome};
 use super::prepare::{Prepared, prepare};
 use super::source::{FileStamp, StreamSource, hash_range, md5_chunks, md5_range, source_change};
-use super::{UploadBuilder, UploadOutput};
+use super::{PauseHandle, ProgressFn, UploadBuilder, UploadOutput};
 use crate::client::{Client, MAX_XML_RESPONSE, RawResponse, failure_kind, log_attempt, seed};
 use crate::error::Error;
 use crate::manual::CallbackReply;
@@ -65,10 +66,37 @@ struct Driver {
 async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
     let client = b.client.clone();
     let rt = client.inner.runtime.clone();
-    let now = rt.now();
-    let prepared = prepare(&mut b, now, seed(rt.system_time())).await?;
-    let mut out = Outcome::new(&prepared, b.progress.clone(), now);
-    out.expects_callback = b.options.has_callback();
+    let prepared = prepare(&mut b, rt.now(), seed(rt.system_time())).await?;
+    let hooks = Hooks {
+        progress: b.progress.clone(),
+        expects_callback: b.options.has_callback(),
+        bandwidth_limit: b.bandwidth_limit,
+        cancellation: b.cancellation.clone(),
+        pause: b.pause.clone(),
+    };
+    drive(client, prepared, hooks).await
+}
+
+/// What the loop takes from a builder besides the started machine.
+pub(crate) struct Hooks {
+    pub(crate) progress: Option<ProgressFn>,
+    /// A callback is set: the reply of the request that creates the object is the callback's.
+    pub(crate) expects_callback: bool,
+    pub(crate) bandwidth_limit: Option<u64>,
+    pub(crate) cancellation: Option<CancellationToken>,
+    pub(crate) pause: Option<PauseHandle>,
+}
+
+/// Runs a started machine to its end: an upload of local bytes or a server-side copy (whose
+/// intents carry no body).
+pub(crate) async fn drive(
+    client: Client,
+    prepared: Prepared,
+    hooks: Hooks,
+) -> Result<UploadOutput, Error> {
+    let rt = client.inner.runtime.clone();
+    let mut out = Outcome::new(&prepared, hooks.progress.clone(), rt.now());
+    out.expects_callback = hooks.expects_callback;
     let Prepared {
         mut up,
         bucket,
@@ -83,14 +111,14 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
         client: client.clone(),
         file,
         stream,
-        limiter: b.bandwidth_limit.map(RateLimiter::new),
+        limiter: hooks.bandwidth_limit.map(RateLimiter::new),
         source_stamp,
         tasks: JoinSet::new(),
     };
     let mut guard = AbortOnDrop::new(client, bucket, key);
-    let cancel = b.cancellation.clone().unwrap_or_default();
+    let cancel = hooks.cancellation.clone().unwrap_or_default();
     let mut cancel_armed = true;
-    let mut pause_rx = b.pause.as_ref().map(super::PauseHandle::subscribe);
+    let mut pause_rx = hooks.pause.as_ref().map(PauseHandle::subscribe);
     // Stream parts are read only after the events of the same round were handled: a part
     // confirmed in this round frees its buffer first, so buffered bytes never exceed the
     // budget by one part.
@@ -379,7 +407,9 @@ impl Driver {
                 if let Some(read) = body_read {
                     up.handle_body_read(id, now, read);
                 }
-                if matches!(op, OpKind::Complete | OpKind::PutObject) && raw.status.is_success() {
+                let creates_object =
+                    matches!(op, OpKind::Complete | OpKind::PutObject | OpKind::CopyObject);
+                if creates_object && raw.status.is_success() {
                     out.final_request_id = raw
                         .headers
                         .get("x-oss-request-id")
