@@ -132,7 +132,7 @@ mod url;
 pub use builder::ClientBuilder;
 pub use client::Client;
 pub use config::{Addressing, ConfigKey, RetryConfig, SignatureVersion};
-pub use copy::{CopyBuilder, CopyOutput, DEFAULT_COPY_PART_SIZE};
+pub use copy::{CopyBuilder, CopyOutput, DEFAULT_COPY_PART_SIZE, DEFAULT_SINGLE_COPY_THRESHOLD};
 pub use download::{DEFAULT_DOWNLOAD_PART_SIZE, DownloadBuilder, DownloadOutput, OnObjectChange};
 pub use error::DownloadFailure;
 pub use error::{

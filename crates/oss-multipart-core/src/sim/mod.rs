@@ -21,6 +21,7 @@
 //! assert_eq!(sim.oss.object("bucket", "key"), Some(&source[..]));
 //! ```
 
+mod copy;
 mod oss;
 
 use std::collections::BTreeMap;

@@ -61,6 +61,8 @@ pub struct FakeOss {
     pub requests_handled: u64,
     /// Bytes copied server-side (UploadPartCopy, CopyObject).
     copied: u64,
+    /// CRC-64 of runs of zero bytes, by length.
+    zero_crcs: std::collections::HashMap<u64, u64>,
 }
 
 fn etag_of(data: &[u8]) -> String {

@@ -114,6 +114,9 @@ pub struct UploadOutput {
     /// The callback's reply, when a callback was set: raw bytes with a JSON helper, and the
     /// callback's error when OSS answered `203 CallbackFailed` (the object exists).
     pub callback: Option<CallbackReply>,
+    /// Whether `crc64` is known: always for uploads (computed from the bytes sent); for a
+    /// copy, when OSS reported a CRC-64 for the source, the parts or the result.
+    pub(crate) crc64_known: bool,
 }
 
 pub(crate) type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;

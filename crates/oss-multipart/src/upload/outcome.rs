@@ -201,6 +201,7 @@ impl Outcome {
                     request_id: self.final_request_id.clone(),
                     aborted_upload_id: self.aborted_upload_id.clone(),
                     callback: self.callback.take(),
+                    crc64_known: c.crc64_known,
                 }));
             }
             Event::Failed(f) => return Some(Err(self.failed(up, f).await)),

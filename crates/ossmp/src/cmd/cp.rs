@@ -107,7 +107,7 @@ impl UploadOptions {
 }
 
 /// The object options of `ossmp cp`'s flags.
-fn object_options(args: &CpArgs) -> ObjectOptions {
+pub(crate) fn object_options(args: &CpArgs) -> ObjectOptions {
     let mut o = ObjectOptions::new()
         .with_tags(args.tagging.clone().map(|t| t.0).unwrap_or_default())
         .with_forbid_overwrite(args.forbid_overwrite || args.no_clobber)

@@ -42,10 +42,12 @@ impl Content {
         }
     }
 
-    pub(super) fn crc(&self) -> u64 {
+    /// CRC-64 of the content; `zeros` remembers the CRC of runs of zeros by length (a copy
+    /// of terabytes has a few distinct part lengths and ten thousand parts).
+    pub(super) fn crc(&self, zeros: &mut std::collections::HashMap<u64, u64>) -> u64 {
         match self {
             Self::Bytes(b) => crc64(b),
-            Self::Zeros(n) => crc64_of_zeros(*n),
+            Self::Zeros(n) => *zeros.entry(*n).or_insert_with(|| crc64_of_zeros(*n)),
         }
     }
 
@@ -89,7 +91,7 @@ impl FakeOss {
     /// Stores an object of `len` zero bytes without holding them: a copy source of any size.
     pub fn put_zeros_object(&mut self, bucket: &str, key: &str, len: u64) {
         let data = Content::Zeros(len);
-        let crc = data.crc();
+        let crc = data.crc(&mut self.zero_crcs);
         let etag = etag_from(crc, len);
         self.objects
             .insert((bucket.to_owned(), key.to_owned()), Object { data, etag, crc });
@@ -98,7 +100,7 @@ impl FakeOss {
     /// Stores an object (a copy source; replacing one mid-copy changes its ETag).
     pub fn put_object_bytes(&mut self, bucket: &str, key: &str, bytes: Vec<u8>) {
         let data = Content::Bytes(bytes);
-        let crc = data.crc();
+        let crc = data.crc(&mut self.zero_crcs);
         let etag = etag_from(crc, data.len());
         self.objects
             .insert((bucket.to_owned(), key.to_owned()), Object { data, etag, crc });
@@ -177,7 +179,7 @@ impl FakeOss {
             None => src.data.clone(),
         };
         self.copied += data.len();
-        let crc = data.crc();
+        let crc = data.crc(&mut self.zero_crcs);
         let part = StoredPart {
             etag: etag_from(crc, data.len()),
             crc,
