@@ -372,6 +372,17 @@ pub enum IntegrityError {
         /// What differs.
         reason: String,
     },
+    /// The source of a server-side copy was replaced during the copy (an UploadPartCopy or
+    /// CopyObject pinned with `x-oss-copy-source-if-match` was refused): nothing was
+    /// completed, and the parts copied so far were aborted.
+    #[error(
+        "the copy source was replaced during the copy (ETag {etag} is gone); nothing was \
+         completed: copy it again"
+    )]
+    CopySourceChanged {
+        /// The ETag the copy was pinned to.
+        etag: String,
+    },
     /// The object was replaced while it was being downloaded (a ranged GET pinned with
     /// `If-Match` was refused): nothing mixing two versions was written to the target.
     #[error("the object changed during the download (ETag {etag} is gone); download it again")]

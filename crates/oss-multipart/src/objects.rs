@@ -2,7 +2,8 @@
 //! multipart primitives the upload and presign flows share.
 
 use oss_model::ops::{
-    AbortMultipartUpload, DeleteObject, GetObject, HeadObject, HeadObjectOutput, PutBucket,
+    AbortMultipartUpload, DeleteObject, GetObject, GetObjectTagging, HeadObject,
+    HeadObjectOutput, PutBucket,
 };
 use oss_model::{Operation, ServiceError};
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
@@ -34,6 +35,19 @@ impl Client {
     pub async fn head_object(&self, bucket: &str, key: &str) -> Result<HeadObjectOutput, Error> {
         self.send(HeadObject::new(bucket_name(bucket)?, object_key(key)?))
             .await
+    }
+
+    /// The object's tags (GetObjectTagging), in the order OSS lists them.
+    ///
+    /// # Errors
+    /// `NoSuchKey` (HTTP 404) as [`Error::Service`] when absent.
+    pub async fn get_object_tagging(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let op = GetObjectTagging::new(bucket_name(bucket)?, object_key(key)?);
+        Ok(self.send(op).await?.tags)
     }
 
     /// Deletes an object (deleting an absent object succeeds, as in OSS).

@@ -23,6 +23,7 @@ async fn copy_multipart_copies_bytes() {
         .unwrap();
     let out = client
         .copy_multipart(BUCKET, "src/obj", BUCKET, "dst/obj")
+        .single_copy_threshold(0)
         .part_size(200 * 1024)
         .concurrency(3)
         .await

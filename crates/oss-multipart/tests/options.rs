@@ -640,6 +640,7 @@ async fn multipart_copy_keeps_the_source_attributes_unless_told_otherwise() {
 
     let out = client
         .copy_multipart(BUCKET, "src", BUCKET, "kept")
+        .single_copy_threshold(0)
         .part_size(102_400)
         .await
         .unwrap();
@@ -651,6 +652,7 @@ async fn multipart_copy_keeps_the_source_attributes_unless_told_otherwise() {
 
     let replaced = client
         .copy_multipart(BUCKET, "src", BUCKET, "replaced")
+        .single_copy_threshold(0)
         .part_size(102_400)
         .options(
             ObjectOptions::new()

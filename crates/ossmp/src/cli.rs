@@ -172,6 +172,10 @@ pub(crate) struct CpArgs {
     /// Part size, 100KiB to 5GiB (default: chosen from the file size).
     #[arg(long, value_name = "SIZE", value_parser = parse_part_size)]
     pub(crate) part_size: Option<u64>,
+    /// Copies between two objects: sources up to this size are copied with one CopyObject,
+    /// larger ones part by part (default and most: 1GiB; 0: always part by part).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) copy_threshold: Option<u64>,
     /// Parts uploaded in parallel (--parallel is the same).
     #[arg(long, short = 'j', visible_alias = "parallel", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) jobs: Option<u16>,

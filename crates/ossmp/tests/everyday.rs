@@ -753,6 +753,8 @@ fn cp_between_objects_copies_on_the_server() {
             "oss://bkt/dst/",
             "--part-size",
             "100KiB",
+            "--copy-threshold",
+            "0",
             "--json",
         ])
         .assert()
@@ -762,6 +764,7 @@ fn cp_between_objects_copies_on_the_server() {
         (doc["key"].as_str(), doc["parts"].as_u64()),
         (Some("dst/big.bin"), Some(3))
     );
+    assert!(doc["upload_id"].is_string());
     assert_eq!(doc["crc64_verified"], true);
     let copied =
         s.rt.block_on(s.client.get_object(BUCKET, "dst/big.bin"))

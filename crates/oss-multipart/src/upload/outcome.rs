@@ -284,6 +284,9 @@ impl Outcome {
                     ),
                 })
             }
+            UploadError::CopySourceChanged { etag } => {
+                Error::Integrity(IntegrityError::CopySourceChanged { etag })
+            }
             UploadError::Local { reason } => self.local_cause.take().unwrap_or_else(|| {
                 Error::io(
                     "the upload failed locally",

@@ -6,7 +6,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use oss_multipart::{CancellationToken, Client, CopyOutput, Error as OssError, FailurePolicy};
+use oss_multipart::{
+    CancellationToken, Client, CopyOutput, DEFAULT_SINGLE_COPY_THRESHOLD, Error as OssError,
+    FailurePolicy,
+};
 
 use crate::cli::{CpArgs, GlobalArgs};
 use crate::cmd::cp::{cancel_on_signal, default_checkpoint_dir, object_options, prepare_checkpoint_dir, progress_fn, rate};
@@ -30,6 +33,12 @@ pub(crate) async fn run(
     let source = OssUrl::parse_object(&args.source).map_err(|e| CliError::usage(e.to_string()))?;
     let name = source.key.rsplit('/').next().unwrap_or(&source.key);
     let dest = dest.for_file(name);
+    if args.copy_threshold.is_some_and(|t| t > DEFAULT_SINGLE_COPY_THRESHOLD) {
+        return Err(CliError::usage(
+            "--copy-threshold is at most 1GiB: CopyObject copies nothing larger",
+        )
+        .into());
+    }
     for (flag, given) in [
         ("--bwlimit", args.bwlimit.is_some()),
         ("--memory", args.memory.is_some()),
@@ -74,6 +83,9 @@ pub(crate) async fn run(
     }
     if let Some(j) = args.jobs {
         copy = copy.concurrency(usize::from(j));
+    }
+    if let Some(t) = args.copy_threshold {
+        copy = copy.single_copy_threshold(t);
     }
     let started = Instant::now();
     let result = copy.send().await;
