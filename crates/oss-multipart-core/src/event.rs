@@ -23,6 +23,9 @@ pub struct Completed {
     pub etag: String,
     /// Whole-object CRC-64 (combined from the parts; checked against OSS when it reported one).
     pub crc64: u64,
+    /// Whether `crc64` is known: always for uploads (the driver hashed every byte); for a copy,
+    /// when OSS reported a CRC-64 for every part, for the result or for the source.
+    pub crc64_known: bool,
     /// Object size.
     pub size: u64,
     /// The multipart upload id (`None` for a single PUT).

@@ -12,15 +12,13 @@ impl Upload {
 
     pub(super) fn on_complete_ok(&mut self, etag: String, reported: Option<u64>) {
         let (crc, size) = self.combined();
-        match reported {
-            Some(reported) if reported != crc => {
+        let expected = self.expected_crc(crc);
+        match (reported, expected) {
+            (Some(reported), Some(expected)) if reported != expected => {
                 self.upload_id_consumed();
-                self.fail(UploadError::ObjectCrcMismatch {
-                    expected: crc,
-                    reported,
-                });
+                self.fail(UploadError::ObjectCrcMismatch { expected, reported });
             }
-            _ => self.completed(etag, crc, size, false),
+            _ => self.completed(etag, expected.or(reported), size, false),
         }
     }
 
@@ -33,9 +31,18 @@ impl Upload {
             return;
         };
         let (crc, size) = self.combined();
+        let expected = self.expected_crc(crc);
         let reason = match head {
-            Ok((len, Some(got), etag)) if len == size && got == crc => {
-                self.completed(etag, crc, size, true);
+            // A copy whose CRC-64 is unknown everywhere can only be confirmed by its size.
+            Ok((len, got, etag))
+                if len == size
+                    && match (expected, got) {
+                        (Some(want), Some(got)) => want == got,
+                        (None, _) => true,
+                        (Some(_), None) => false,
+                    } =>
+            {
+                self.completed(etag, expected.or(got), size, true);
                 return;
             }
             Ok(_) => UploadError::CompletionUnconfirmed,
@@ -110,10 +117,11 @@ impl Upload {
         }
     }
 
+    /// Ends with success; `crc64` is `None` only for a copy whose CRC-64 OSS never reported.
     pub(super) fn completed(
         &mut self,
         etag: String,
-        crc64: u64,
+        crc64: Option<u64>,
         size: u64,
         confirmed_by_head: bool,
     ) {
@@ -122,7 +130,8 @@ impl Upload {
         let upload_id = self.upload_id.clone();
         self.finish(Event::Completed(Completed {
             etag,
-            crc64,
+            crc64: crc64.unwrap_or_default(),
+            crc64_known: crc64.is_some(),
             size,
             upload_id,
             confirmed_by_head,

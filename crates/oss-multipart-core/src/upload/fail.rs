@@ -19,15 +19,22 @@ impl Upload {
             }
             return;
         }
+        let copying = self.copy.is_some();
         let (tries, part_number, rewound) = match job {
             Job::Part(n) => match self.part_mut(n) {
+                // A part copy sends no bytes: nothing to take back from a "sent" gauge.
+                Some(p) if copying => (p.attempts, Some(n), 0),
                 Some(p) => (p.attempts, Some(n), p.read_len.unwrap_or(p.range.len)),
                 None => return,
             },
             Job::Put => (
                 self.attempts.put,
                 Some(1),
-                self.plan.total_size().unwrap_or(0),
+                if copying {
+                    0
+                } else {
+                    self.plan.total_size().unwrap_or(0)
+                },
             ),
             Job::Initiate => (self.attempts.initiate, None, 0),
             Job::List => (self.attempts.list, None, 0),
@@ -59,7 +66,7 @@ impl Upload {
                     }
                 }
                 self.events.push_back(Event::Retried {
-                    op: op_kind(job),
+                    op: self.kind_of(job),
                     part_number,
                     attempt,
                     delay,
@@ -99,6 +106,7 @@ impl Upload {
         }
         self.drop_work();
         self.in_flight.retain(|_| false);
+        self.abort_parts_of_a_replaced_source(&err);
         let gone = self.upload_gone();
         let abort = self.policy == FailurePolicy::Abort && self.upload_id.is_some() && !gone;
         if abort {

@@ -179,7 +179,7 @@ impl Upload {
         if self.phase == Phase::Done {
             return;
         }
-        let op = op_kind(flight.job);
+        let op = self.kind_of(flight.job);
         let err = UploadError::Transport { op, kind };
         match flight.job {
             Job::Hash(n) => {
@@ -248,6 +248,8 @@ impl Upload {
                 Err(err) => self.on_error(Job::Initiate, err),
             },
             Job::List => self.on_list(wire::parse_list(&t, &r)),
+            Job::Part(n) if self.copy.is_some() => self.on_part_copy_answer(n, &r),
+            Job::Put if self.copy.is_some() => self.on_copy_object_answer(&r),
             Job::Part(n) => match wire::parse_part(&t, &r) {
                 Ok((etag, crc)) => self.on_part_ok(n, flight.read, etag, crc),
                 Err(err) => self.on_error(Job::Part(n), err),

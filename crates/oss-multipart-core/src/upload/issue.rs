@@ -54,6 +54,10 @@ impl Upload {
             }
             Job::Put => {
                 self.attempts.put.start(self.now);
+                if let Some(op) = self.copy_object_op() {
+                    self.issue(job, op, 0);
+                    return;
+                }
                 let size = self.plan.total_size().unwrap_or(0);
                 self.issue(
                     job,
@@ -134,7 +138,9 @@ impl Upload {
                 };
                 let len = p.read_len.unwrap_or(p.range.len);
                 let range = p.range.offset..p.range.offset + len;
-                if !self.has_room(len) {
+                // A part copy holds no bytes here: only the request slots bound it.
+                let held = if self.copy.is_some() { 0 } else { len };
+                if !self.has_room(held) {
                     break;
                 }
                 self.ready_parts.remove(&n);
@@ -143,13 +149,16 @@ impl Upload {
                     p.state = PartState::Uploading;
                     p.attempts.start(now);
                 }
-                let op = Op::UploadPart {
-                    part_number: n,
-                    range,
-                    upload_id: upload_id.clone(),
-                    content_md5: self.config.content_md5,
+                let op = match self.part_copy_op(n, range.clone(), upload_id.clone()) {
+                    Some(op) => op,
+                    None => Op::UploadPart {
+                        part_number: n,
+                        range,
+                        upload_id: upload_id.clone(),
+                        content_md5: self.config.content_md5,
+                    },
                 };
-                self.issue(Job::Part(n), op, len);
+                self.issue(Job::Part(n), op, held);
                 continue;
             }
             if !self.issue_stream_part(&upload_id) {

@@ -1,8 +1,9 @@
 //! The upload state machine: its type, its state and its outputs. The rest is split by stage:
 //! [`start`] (constructors), [`inputs`] (every `handle_*` and command), [`resume`], [`parts`],
-//! [`complete`], [`issue`] and [`fail`].
+//! [`complete`], [`issue`] and [`fail`]; [`copy`] is the copy mode (UploadPartCopy, CopyObject).
 
 mod complete;
+mod copy;
 mod fail;
 mod inputs;
 mod issue;
@@ -18,6 +19,7 @@ use http::{HeaderMap, StatusCode};
 
 use crate::checkpoint::{Checkpoint, JournalEntry, SourceIdentity};
 use crate::config::{Config, FailurePolicy};
+use crate::copy::CopySource;
 use crate::error::{FailureKind, PlanError, UploadError};
 use crate::event::{Completed, Event, Failure, Progress};
 use crate::inflight::{BodyRead, InFlight, Job};
@@ -222,6 +224,8 @@ pub struct Upload {
     done_parts: u32,
     stream: StreamState,
     paused: bool,
+    /// Set in copy mode: parts are copied server-side from this source (see [`copy`]).
+    copy: Option<copy::CopyMode>,
     now: Instant,
 }
 
@@ -287,7 +291,8 @@ impl Upload {
                 part_size,
                 self.plan.memory_budget(),
                 self.journal.values().cloned(),
-            ));
+            )
+            .with_copy_source(self.copy_source()));
         }
         let journal = self
             .parts
@@ -307,7 +312,8 @@ impl Upload {
             part_size,
             self.plan.memory_budget(),
             journal,
-        ))
+        )
+        .with_copy_source(self.copy_source()))
     }
 
     #[cfg(feature = "sim")]

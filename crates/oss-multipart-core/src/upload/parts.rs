@@ -75,6 +75,7 @@ impl Upload {
         self.finish(Event::Completed(Completed {
             etag,
             crc64: read.crc64,
+            crc64_known: true,
             size,
             upload_id: None,
             confirmed_by_head: false,
@@ -141,6 +142,9 @@ impl Upload {
             _ => true,
         };
         if all_known && self.done_parts as usize == self.parts.len() && self.in_flight.is_empty() {
+            if !self.copy_parts_match_source() {
+                return;
+            }
             self.phase = Phase::Completing { upload_gone: false };
             self.ready_single = Some(if self.config.check_source {
                 Job::CheckSource

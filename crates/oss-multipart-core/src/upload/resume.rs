@@ -47,6 +47,10 @@ impl Upload {
         }
         let listed = std::mem::take(&mut self.listed);
         let journal = std::mem::take(&mut self.journal);
+        let copying = self.copy.is_some();
+        // Copies: a part OSS lists under the journaled ETag is reused as is (no local bytes
+        // to re-hash; every part copy was pinned to the same source ETag).
+        let mut reuse = Vec::new();
         for p in &mut self.parts {
             let n = p.range.part_number;
             let candidate = listed.get(&n).and_then(|s| {
@@ -63,6 +67,10 @@ impl Upload {
                 }
             });
             match candidate {
+                Some((etag, _)) if copying => {
+                    let listed_crc = listed.get(&n).and_then(|s| s.crc64);
+                    reuse.push((n, etag, listed_crc));
+                }
                 Some(expect) => {
                     p.expect = Some(expect);
                     p.state = PartState::Hashing;
@@ -75,6 +83,9 @@ impl Upload {
             }
         }
         self.phase = Phase::Parts;
+        for (n, etag, crc) in reuse {
+            self.reuse_copied_part(n, etag, crc);
+        }
         self.checkpoint_changed();
         self.after_part_change();
     }
@@ -132,7 +143,7 @@ impl Upload {
                     }
                 }
                 self.done_parts = self.parts.len() as u32;
-                self.completed(etag, jcrc, jsize, true);
+                self.completed(etag, Some(jcrc), jsize, true);
             }
             Err(err) if err.is_retryable() => self.on_error(Job::Head, err),
             _ => self.restart(),

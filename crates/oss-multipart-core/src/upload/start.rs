@@ -45,6 +45,7 @@ impl Upload {
                 ..StreamState::default()
             },
             paused: false,
+            copy: None,
             now,
         })
     }
@@ -60,6 +61,19 @@ impl Upload {
         now: Instant,
         seed: u64,
     ) -> Result<Self, PlanError> {
+        let mut up = Self::unstarted(target, plan, config, now, seed)?;
+        up.pump();
+        Ok(up)
+    }
+
+    /// [`new`](Self::new) before its first request is issued (the copy mode is set here).
+    pub(super) fn unstarted(
+        target: Target,
+        plan: Plan,
+        config: Config,
+        now: Instant,
+        seed: u64,
+    ) -> Result<Self, PlanError> {
         let mut up = Self::base(target, plan, config, now, seed)?;
         if up.plan.is_single_put() {
             up.phase = Phase::Single;
@@ -67,7 +81,6 @@ impl Upload {
         } else {
             up.ready_single = Some(Job::Initiate);
         }
-        up.pump();
         Ok(up)
     }
 
@@ -113,10 +126,23 @@ impl Upload {
         now: Instant,
         seed: u64,
     ) -> Result<Self, PlanError> {
-        let (target, plan) = checkpoint.validate()?;
+        let mut up = Self::unstarted_from_checkpoint(checkpoint, config, now, seed)?;
         if checkpoint.source() != *current {
             return Err(PlanError::SourceChanged);
         }
+        up.pump();
+        Ok(up)
+    }
+
+    /// [`from_checkpoint`](Self::from_checkpoint) before its first request is issued, the
+    /// source not compared yet.
+    pub(super) fn unstarted_from_checkpoint(
+        checkpoint: &Checkpoint,
+        config: Config,
+        now: Instant,
+        seed: u64,
+    ) -> Result<Self, PlanError> {
+        let (target, plan) = checkpoint.validate()?;
         let mut up = Self::base(target, plan, config, now, seed)?;
         for e in checkpoint.parts() {
             let matches_plan = up
@@ -128,9 +154,8 @@ impl Upload {
             }
         }
         up.policy = FailurePolicy::Keep;
-        up.source = Some(current.clone());
+        up.source = Some(checkpoint.source());
         up.start_listing(checkpoint.upload_id().to_owned());
-        up.pump();
         Ok(up)
     }
 
