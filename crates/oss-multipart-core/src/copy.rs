@@ -43,9 +43,7 @@ impl CopySource {
             what: "copy source key",
         })?;
         let etag = etag.into();
-        if etag.trim().trim_matches('"').is_empty()
-            || http::HeaderValue::from_str(&etag).is_err()
-        {
+        if etag.trim().trim_matches('"').is_empty() || http::HeaderValue::from_str(&etag).is_err() {
             return Err(PlanError::InvalidTarget {
                 what: "copy source ETag",
             });
@@ -131,15 +129,23 @@ mod tests {
     #[test]
     fn validates_names_and_the_pin() {
         let s = CopySource::new("src-bucket", "a/b", "\"E1\"", 10).unwrap();
-        assert_eq!((s.bucket(), s.key(), s.etag(), s.size()), ("src-bucket", "a/b", "\"E1\"", 10));
+        assert_eq!(
+            (s.bucket(), s.key(), s.etag(), s.size()),
+            ("src-bucket", "a/b", "\"E1\"", 10)
+        );
         assert!(CopySource::new("Bad_Bucket", "k", "\"E\"", 1).is_err());
         assert!(CopySource::new("bucket", "", "\"E\"", 1).is_err());
         assert!(CopySource::new("bucket", "k", "\"\"", 1).is_err());
         assert!(CopySource::new("bucket", "k", "a\nb", 1).is_err());
         let v = s.clone().with_version_id(Some(String::new()));
         assert_eq!(v.version_id(), None);
-        let other = CopySource::new("src-bucket", "a/b", "e1", 10).unwrap().with_crc64(Some(3));
-        assert!(s.same_object(&other), "ETags compare loosely; the CRC is not identity");
+        let other = CopySource::new("src-bucket", "a/b", "e1", 10)
+            .unwrap()
+            .with_crc64(Some(3));
+        assert!(
+            s.same_object(&other),
+            "ETags compare loosely; the CRC is not identity"
+        );
         assert!(!s.same_object(&other.clone().with_version_id(Some("v".into()))));
     }
 }

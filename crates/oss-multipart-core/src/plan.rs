@@ -512,9 +512,17 @@ mod tests {
             let p = Plan::new(SourceSize::Known(size), &o).unwrap();
             let count = p.part_count().unwrap();
             assert!(count <= MAX_PART_COUNT, "{size}: {count} parts");
-            assert_eq!(p.part_size().unwrap() > 64 * MIB, p.part_size_grown(), "{size}");
+            assert_eq!(
+                p.part_size().unwrap() > 64 * MIB,
+                p.part_size_grown(),
+                "{size}"
+            );
             let last = p.part(count).unwrap();
-            assert_eq!(last.offset + last.len, size, "{size}: the parts cover the source");
+            assert_eq!(
+                last.offset + last.len,
+                size,
+                "{size}: the parts cover the source"
+            );
         }
         assert!(matches!(
             PlanOptions::for_copy(64 * MIB, MAX_COPY_OBJECT_SIZE + 1),

@@ -8,8 +8,8 @@ use std::time::Instant;
 use oss_multipart_core::limits::MAX_PART_COUNT;
 use oss_multipart_core::sim::{Faults, Outcome, Sim};
 use oss_multipart_core::{
-    Config, CopySource, Event, FailurePolicy, Op, OpKind, Plan, PlanError, PlanOptions,
-    SourceSize, Target, Upload, UploadError, crc64,
+    Config, CopySource, Event, FailurePolicy, Op, OpKind, Plan, PlanError, PlanOptions, SourceSize,
+    Target, Upload, UploadError, crc64,
 };
 
 const MIB: u64 = 1024 * 1024;
@@ -72,7 +72,12 @@ fn count(sim: &Sim, what: &str) -> usize {
 
 fn no_bytes_moved(sim: &Sim) {
     for banned in ["UploadPart ", "PutObject", "HashRange"] {
-        assert_eq!(count(sim, banned), 0, "{banned} in a copy: {:?}", sim.trace());
+        assert_eq!(
+            count(sim, banned),
+            0,
+            "{banned} in a copy: {:?}",
+            sim.trace()
+        );
     }
 }
 
@@ -85,18 +90,28 @@ fn a_10_tib_source_is_copied_in_at_most_10000_parts_and_no_byte_moves() {
     start_copy(&mut sim, "huge", 64 * MIB, 1024 * MIB, config, false);
     let parts = sim.upload.plan().part_count().unwrap();
     assert!(parts <= MAX_PART_COUNT, "{parts} parts");
-    assert!(sim.upload.plan().part_size_grown(), "64 MiB parts grew to fit");
+    assert!(
+        sim.upload.plan().part_size_grown(),
+        "64 MiB parts grew to fit"
+    );
 
     let Outcome::Completed(done) = sim.drive_bounded(1_000_000).unwrap() else {
         panic!("copy failed: {:?}", sim.outcome())
     };
-    let (size, _, crc) = sim.oss.object_info("dst-bucket", "copies/object.bin").unwrap();
+    let (size, _, crc) = sim
+        .oss
+        .object_info("dst-bucket", "copies/object.bin")
+        .unwrap();
     let (_, _, source_crc) = sim.oss.object_info("src-bucket", "huge").unwrap();
     assert_eq!((done.size, size), (10 * TIB, 10 * TIB));
     assert_eq!((done.crc64, crc), (source_crc, source_crc));
     assert!(done.crc64_known);
     assert_eq!(count(&sim, "UploadPartCopy"), parts as usize);
-    assert_eq!(sim.oss.bytes_copied(), 10 * TIB, "every byte copied server-side once");
+    assert_eq!(
+        sim.oss.bytes_copied(),
+        10 * TIB,
+        "every byte copied server-side once"
+    );
     no_bytes_moved(&sim);
     assert_eq!(sim.oss.upload_count(), 0);
 }
@@ -144,7 +159,13 @@ fn a_source_replaced_mid_copy_fails_typed_is_aborted_and_creates_nothing() {
     config.max_in_flight = 2;
     let mut sim = copy_sim(src, PART, 0, config, false);
     // Let a few parts be copied, then replace the source with other bytes (a new ETag).
-    while sim.events().iter().filter(|e| matches!(e, Event::PartDone { .. })).count() < 3 {
+    while sim
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::PartDone { .. }))
+        .count()
+        < 3
+    {
         assert!(sim.step());
     }
     sim.oss
@@ -160,7 +181,11 @@ fn a_source_replaced_mid_copy_fails_typed_is_aborted_and_creates_nothing() {
     assert!(!f.error.is_retryable());
     assert!(!f.resumable);
     assert_eq!(sim.oss.upload_count(), 0, "the upload was aborted");
-    assert!(sim.oss.object_info("dst-bucket", "copies/object.bin").is_none());
+    assert!(
+        sim.oss
+            .object_info("dst-bucket", "copies/object.bin")
+            .is_none()
+    );
     assert_eq!(count(&sim, "Complete"), 0);
 }
 
@@ -170,10 +195,17 @@ fn a_replaced_source_aborts_even_when_parts_are_kept_for_resume() {
     let mut config = Config::default();
     config.on_failure = FailurePolicy::Keep;
     let mut sim = copy_sim(src, PART, 0, config, true);
-    while sim.events().iter().filter(|e| matches!(e, Event::PartDone { .. })).count() < 2 {
+    while sim
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::PartDone { .. }))
+        .count()
+        < 2
+    {
         assert!(sim.step());
     }
-    sim.oss.put_object_bytes("src-bucket", "key", bytes(8 * PART as usize, 5));
+    sim.oss
+        .put_object_bytes("src-bucket", "key", bytes(8 * PART as usize, 5));
     let Outcome::Failed(f) = sim.drive_bounded(100_000).unwrap() else {
         panic!("{:?}", sim.outcome())
     };
@@ -187,18 +219,29 @@ fn a_killed_copy_resumes_without_copying_finished_parts_again() {
     let src = bytes(12 * PART as usize + 99, 6);
     let mut sim = copy_sim(src.clone(), PART, 0, Config::default(), true);
     let source = source_of(&sim, "key");
-    while sim.events().iter().filter(|e| matches!(e, Event::PartDone { .. })).count() < 5 {
+    while sim
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::PartDone { .. }))
+        .count()
+        < 5
+    {
         assert!(sim.step());
     }
     let journaled = sim.last_checkpoint().unwrap().parts().count();
     assert!(journaled >= 5);
     let copies_before = count(&sim, "UploadPartCopy");
-    sim.crash_and_resume_copy(&source, Config::default(), 2).unwrap();
+    sim.crash_and_resume_copy(&source, Config::default(), 2)
+        .unwrap();
     let Outcome::Completed(done) = sim.drive_bounded(100_000).unwrap() else {
         panic!("{:?}", sim.outcome())
     };
     let copies_after = count(&sim, "UploadPartCopy") - copies_before;
-    assert_eq!(copies_after, 13 - journaled, "only the missing parts are copied");
+    assert_eq!(
+        copies_after,
+        13 - journaled,
+        "only the missing parts are copied"
+    );
     let resumed = sim
         .events()
         .iter()
@@ -215,16 +258,23 @@ fn a_killed_copy_resumes_without_copying_finished_parts_again() {
 
 #[test]
 fn a_checkpoint_of_another_source_version_is_refused() {
-    let mut sim = copy_sim(bytes(6 * PART as usize, 7), PART, 0, Config::default(), true);
+    let mut sim = copy_sim(
+        bytes(6 * PART as usize, 7),
+        PART,
+        0,
+        Config::default(),
+        true,
+    );
     while sim.last_checkpoint().is_none_or(|c| c.parts().count() < 1) {
         assert!(sim.step());
     }
     let cp = sim.last_checkpoint().unwrap().clone();
     assert_eq!(cp.copy_source().unwrap().unwrap().key(), "key");
-    sim.oss.put_object_bytes("src-bucket", "key", bytes(6 * PART as usize, 8));
+    sim.oss
+        .put_object_bytes("src-bucket", "key", bytes(6 * PART as usize, 8));
     let replaced = source_of(&sim, "key");
-    let err = Upload::copy_from_checkpoint(&cp, &replaced, Config::default(), sim.now(), 1)
-        .unwrap_err();
+    let err =
+        Upload::copy_from_checkpoint(&cp, &replaced, Config::default(), sim.now(), 1).unwrap_err();
     assert_eq!(err, PlanError::SourceChanged);
 }
 
@@ -267,8 +317,8 @@ fn a_flaky_network_never_yields_a_wrong_copy() {
                 );
             }
             Outcome::Failed(f) => assert!(
-                sim.oss.object("dst-bucket", "copies/object.bin").is_none() || f.error
-                    == UploadError::CompletionUnconfirmed,
+                sim.oss.object("dst-bucket", "copies/object.bin").is_none()
+                    || f.error == UploadError::CompletionUnconfirmed,
                 "seed {seed}: {f:?}"
             ),
             other => panic!("seed {seed}: {other:?}"),

@@ -2,8 +2,8 @@
 //! multipart primitives the upload and presign flows share.
 
 use oss_model::ops::{
-    AbortMultipartUpload, DeleteObject, GetObject, GetObjectTagging, HeadObject,
-    HeadObjectOutput, PutBucket,
+    AbortMultipartUpload, DeleteObject, GetObject, GetObjectTagging, HeadObject, HeadObjectOutput,
+    PutBucket,
 };
 use oss_model::{Operation, ServiceError};
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};

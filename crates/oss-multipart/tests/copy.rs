@@ -172,7 +172,10 @@ async fn a_300_mib_multipart_copy_keeps_content_type_metadata_and_tags() {
         .unwrap();
     assert_eq!((out.size, out.parts), (300 * MIB, 10));
     assert!(out.upload_id.is_some());
-    assert_eq!(out.crc64, source.crc64, "CRC-64 of the copy is the source's");
+    assert_eq!(
+        out.crc64, source.crc64,
+        "CRC-64 of the copy is the source's"
+    );
     assert_eq!(ops(&log, "UploadPartCopy"), 10);
     assert_eq!(ops(&log, "Put"), 0, "no byte went through the client");
     assert_eq!(ops(&log, "GetObjectTagging"), 1);
@@ -234,7 +237,10 @@ async fn below_the_threshold_one_copy_object_copies_or_replaces_the_attributes()
         .unwrap();
     let head = client.head_object(BUCKET, "replaced").await.unwrap();
     assert_eq!(head.content_type.as_deref(), Some("text/plain"));
-    assert!(head.metadata.is_empty(), "REPLACE drops the source's metadata");
+    assert!(
+        head.metadata.is_empty(),
+        "REPLACE drops the source's metadata"
+    );
     assert_eq!(
         tags(&client, "replaced").await,
         [("stage".to_owned(), "final".to_owned())]
@@ -321,11 +327,22 @@ async fn a_cancelled_copy_resumes_from_its_checkpoint_without_copying_finished_p
     assert!(out.resumed);
     assert!(out.parts_reused >= 5, "{out:?}");
     let second = log.lock().unwrap().parts.clone();
-    assert_eq!(second.len() as u32, out.parts - out.parts_reused, "{second:?}");
+    assert_eq!(
+        second.len() as u32,
+        out.parts - out.parts_reused,
+        "{second:?}"
+    );
     assert_eq!(out.parts, 16);
-    assert_eq!(client.get_object(BUCKET, "dst/resumed").await.unwrap(), bytes);
+    assert_eq!(
+        client.get_object(BUCKET, "dst/resumed").await.unwrap(),
+        bytes
+    );
     assert_eq!(out.crc64, Some(oss_multipart_core::crc64(&bytes)));
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "checkpoint removed");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "checkpoint removed"
+    );
     server.shutdown().await;
 }
 

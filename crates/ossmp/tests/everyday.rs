@@ -774,3 +774,75 @@ fn cp_between_objects_copies_on_the_server() {
         .assert()
         .code(1);
 }
+
+#[test]
+fn cp_between_objects_below_the_threshold_keeps_or_replaces_attributes() {
+    let s = Server::start();
+    let options = oss_multipart::ObjectOptions::new()
+        .with_content_type("image/png")
+        .with_metadata("origin", "scanner")
+        .with_tag("team", "a");
+    s.rt.block_on(
+        s.client
+            .put_object_with(BUCKET, "src/pic.png", vec![7u8; 150_000], &options),
+    )
+    .unwrap();
+    let out = s
+        .ossmp(&[
+            "cp",
+            "oss://bkt/src/pic.png",
+            "oss://bkt/kept.png",
+            "--json",
+        ])
+        .assert()
+        .success();
+    let doc = last_json(&out.get_output().stdout);
+    assert_eq!(doc["parts"].as_u64(), Some(1), "{doc}");
+    assert!(doc["upload_id"].is_null(), "one CopyObject: {doc}");
+    assert_eq!(doc["crc64_verified"], true);
+    let head =
+        s.rt.block_on(s.client.head_object(BUCKET, "kept.png"))
+            .unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("image/png"));
+    assert_eq!(head.metadata, [("origin".to_owned(), "scanner".to_owned())]);
+    let tags =
+        s.rt.block_on(s.client.get_object_tagging(BUCKET, "kept.png"))
+            .unwrap();
+    assert_eq!(tags, [("team".to_owned(), "a".to_owned())]);
+
+    s.ossmp(&[
+        "cp",
+        "oss://bkt/src/pic.png",
+        "oss://bkt/replaced.png",
+        "--content-type",
+        "text/plain",
+        "--tagging",
+        "team=b",
+        "--copy-threshold",
+        "0",
+        "--part-size",
+        "100KiB",
+    ])
+    .assert()
+    .success()
+    .stdout(predicates::str::contains("in 2 parts"));
+    let head =
+        s.rt.block_on(s.client.head_object(BUCKET, "replaced.png"))
+            .unwrap();
+    assert_eq!(head.content_type.as_deref(), Some("text/plain"));
+    assert!(head.metadata.is_empty());
+    let tags =
+        s.rt.block_on(s.client.get_object_tagging(BUCKET, "replaced.png"))
+            .unwrap();
+    assert_eq!(tags, [("team".to_owned(), "b".to_owned())]);
+
+    s.ossmp(&[
+        "cp",
+        "oss://bkt/src/pic.png",
+        "oss://bkt/x",
+        "--bwlimit",
+        "1MiB/s",
+    ])
+    .assert()
+    .code(2);
+}

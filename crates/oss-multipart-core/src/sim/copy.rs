@@ -32,7 +32,14 @@ impl Sim {
             None => {
                 let plan = self.upload.plan().clone();
                 let target = self.upload.target().clone();
-                Upload::copy_with_checkpointing(target, source.clone(), plan, config, self.now, seed)?
+                Upload::copy_with_checkpointing(
+                    target,
+                    source.clone(),
+                    plan,
+                    config,
+                    self.now,
+                    seed,
+                )?
             }
         };
         self.upload = upload;

@@ -360,12 +360,7 @@ impl FakeOss {
                 data.append(&p.data)
             };
         }
-        let etag = format!(
-            "\"{:016X}{:016X}-{}\"",
-            crc,
-            data.len(),
-            listed.len()
-        );
+        let etag = format!("\"{:016X}{:016X}-{}\"", crc, data.len(), listed.len());
         let key = (u.bucket.clone(), u.key.clone());
         self.uploads.remove(id);
         let mut r = self.base(StatusCode::OK);

@@ -109,7 +109,12 @@ impl Upload {
     }
 
     /// The request intent of part `n` (`range` of the source) in copy mode.
-    pub(super) fn part_copy_op(&self, n: u32, range: std::ops::Range<u64>, upload_id: String) -> Option<Op> {
+    pub(super) fn part_copy_op(
+        &self,
+        n: u32,
+        range: std::ops::Range<u64>,
+        upload_id: String,
+    ) -> Option<Op> {
         let source = self.copy.as_ref()?.source.clone();
         Some(Op::UploadPartCopy {
             part_number: n,

@@ -284,15 +284,17 @@ impl Upload {
         if matches!(self.phase, Phase::Listing { .. } | Phase::ResumeHead)
             || !self.journal.is_empty()
         {
-            return Some(Checkpoint::build(
-                upload_id,
-                &self.target,
-                source,
-                part_size,
-                self.plan.memory_budget(),
-                self.journal.values().cloned(),
-            )
-            .with_copy_source(self.copy_source()));
+            return Some(
+                Checkpoint::build(
+                    upload_id,
+                    &self.target,
+                    source,
+                    part_size,
+                    self.plan.memory_budget(),
+                    self.journal.values().cloned(),
+                )
+                .with_copy_source(self.copy_source()),
+            );
         }
         let journal = self
             .parts
@@ -305,15 +307,17 @@ impl Upload {
                 etag: p.etag.clone(),
                 crc64: p.crc64,
             });
-        Some(Checkpoint::build(
-            upload_id,
-            &self.target,
-            source,
-            part_size,
-            self.plan.memory_budget(),
-            journal,
+        Some(
+            Checkpoint::build(
+                upload_id,
+                &self.target,
+                source,
+                part_size,
+                self.plan.memory_budget(),
+                journal,
+            )
+            .with_copy_source(self.copy_source()),
         )
-        .with_copy_source(self.copy_source()))
     }
 
     #[cfg(feature = "sim")]

@@ -192,11 +192,12 @@ impl CopyBuilder {
     async fn run(self) -> Result<CopyOutput, Error> {
         let client = self.client.clone();
         let rt = client.inner.runtime.clone();
-        let started = prepare::prepare(&self, rt.now(), crate::client::seed(rt.system_time()))
-            .await?;
+        let started =
+            prepare::prepare(&self, rt.now(), crate::client::seed(rt.system_time())).await?;
         let hooks = Hooks {
             progress: self.progress.clone(),
-            expects_callback: self.options.has_callback() && started.up.plan().part_count().is_some(),
+            expects_callback: self.options.has_callback()
+                && started.up.plan().part_count().is_some(),
             bandwidth_limit: None,
             cancellation: self.cancellation.clone(),
             pause: None,

@@ -22,15 +22,10 @@ use crate::upload::prepare::{Prepared, abort_stale, plan_error};
 pub(super) async fn prepare(b: &CopyBuilder, now: Instant, seed: u64) -> Result<Prepared, Error> {
     b.options.validate()?;
     let head = head_source(b).await?;
-    let source = CopySource::new(
-        &b.src_bucket,
-        &b.src_key,
-        &head.etag,
-        head.content_length,
-    )
-    .map_err(plan_error)?
-    .with_version_id(b.src_version.clone())
-    .with_crc64(head.crc64);
+    let source = CopySource::new(&b.src_bucket, &b.src_key, &head.etag, head.content_length)
+        .map_err(plan_error)?
+        .with_version_id(b.src_version.clone())
+        .with_crc64(head.crc64);
     let options =
         PlanOptions::for_copy(b.part_size, b.single_copy_threshold).map_err(plan_error)?;
     let plan = Plan::new(SourceSize::Known(source.size()), &options).map_err(plan_error)?;

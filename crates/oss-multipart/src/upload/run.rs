@@ -407,8 +407,10 @@ impl Driver {
                 if let Some(read) = body_read {
                     up.handle_body_read(id, now, read);
                 }
-                let creates_object =
-                    matches!(op, OpKind::Complete | OpKind::PutObject | OpKind::CopyObject);
+                let creates_object = matches!(
+                    op,
+                    OpKind::Complete | OpKind::PutObject | OpKind::CopyObject
+                );
                 if creates_object && raw.status.is_success() {
                     out.final_request_id = raw
                         .headers

@@ -12,7 +12,10 @@ use oss_multipart::{
 };
 
 use crate::cli::{CpArgs, GlobalArgs};
-use crate::cmd::cp::{cancel_on_signal, default_checkpoint_dir, object_options, prepare_checkpoint_dir, progress_fn, rate};
+use crate::cmd::cp::{
+    cancel_on_signal, default_checkpoint_dir, object_options, prepare_checkpoint_dir, progress_fn,
+    rate,
+};
 use crate::config::Settings;
 use crate::exit::{CliError, Exit, display_chain};
 use crate::location::OssUrl;
@@ -33,7 +36,10 @@ pub(crate) async fn run(
     let source = OssUrl::parse_object(&args.source).map_err(|e| CliError::usage(e.to_string()))?;
     let name = source.key.rsplit('/').next().unwrap_or(&source.key);
     let dest = dest.for_file(name);
-    if args.copy_threshold.is_some_and(|t| t > DEFAULT_SINGLE_COPY_THRESHOLD) {
+    if args
+        .copy_threshold
+        .is_some_and(|t| t > DEFAULT_SINGLE_COPY_THRESHOLD)
+    {
         return Err(CliError::usage(
             "--copy-threshold is at most 1GiB: CopyObject copies nothing larger",
         )

@@ -93,8 +93,10 @@ impl FakeOss {
         let data = Content::Zeros(len);
         let crc = data.crc(&mut self.zero_crcs);
         let etag = etag_from(crc, len);
-        self.objects
-            .insert((bucket.to_owned(), key.to_owned()), Object { data, etag, crc });
+        self.objects.insert(
+            (bucket.to_owned(), key.to_owned()),
+            Object { data, etag, crc },
+        );
     }
 
     /// Stores an object (a copy source; replacing one mid-copy changes its ETag).
@@ -102,8 +104,10 @@ impl FakeOss {
         let data = Content::Bytes(bytes);
         let crc = data.crc(&mut self.zero_crcs);
         let etag = etag_from(crc, data.len());
-        self.objects
-            .insert((bucket.to_owned(), key.to_owned()), Object { data, etag, crc });
+        self.objects.insert(
+            (bucket.to_owned(), key.to_owned()),
+            Object { data, etag, crc },
+        );
     }
 
     /// Size, ETag and CRC-64 of an object, if it exists (whatever its content).
