@@ -124,7 +124,7 @@ impl FakeOss {
     }
 
     /// The source of `x-oss-copy-source`, checked against `x-oss-copy-source-if-match`.
-    fn copy_source(&mut self, req: &OssRequest) -> Result<Object, SimResponse> {
+    fn copy_source(&mut self, req: &OssRequest) -> Result<Object, Box<SimResponse>> {
         let value = req
             .headers
             .get("x-oss-copy-source")
@@ -133,26 +133,30 @@ impl FakeOss {
         let path = value.split_once('?').map_or(value, |(p, _)| p);
         let parsed = path.strip_prefix('/').and_then(|p| p.split_once('/'));
         let Some((b, k)) = parsed else {
-            return Err(self.error(
+            return Err(Box::new(self.error(
                 StatusCode::BAD_REQUEST,
                 "InvalidArgument",
                 "bad copy source",
-            ));
+            )));
         };
         let k = oss_model::url_decode("x-oss-copy-source", k).unwrap_or_else(|_| k.to_owned());
         let Some(src) = self.objects.get(&(b.to_owned(), k)).cloned() else {
-            return Err(self.error(StatusCode::NOT_FOUND, "NoSuchKey", "no copy source"));
+            return Err(Box::new(self.error(
+                StatusCode::NOT_FOUND,
+                "NoSuchKey",
+                "no copy source",
+            )));
         };
         let pin = req
             .headers
             .get("x-oss-copy-source-if-match")
             .and_then(|v| v.to_str().ok());
         if pin.is_some_and(|etag| !wire::etag_eq(etag, &src.etag)) {
-            return Err(self.error(
+            return Err(Box::new(self.error(
                 StatusCode::PRECONDITION_FAILED,
                 "PreconditionFailed",
                 "At least one of the pre-conditions you specified did not hold.",
-            ));
+            )));
         }
         Ok(src)
     }
@@ -161,7 +165,7 @@ impl FakeOss {
     pub(super) fn upload_part_copy(&mut self, req: &OssRequest, id: &str, n: u32) -> SimResponse {
         let src = match self.copy_source(req) {
             Ok(src) => src,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         let size = src.data.len();
         let range = req
@@ -207,7 +211,7 @@ impl FakeOss {
     pub(super) fn copy_object(&mut self, req: &OssRequest) -> SimResponse {
         let src = match self.copy_source(req) {
             Ok(src) => src,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         self.copied += src.data.len();
         let mut r = self.base(StatusCode::OK);
