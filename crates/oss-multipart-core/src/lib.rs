@@ -11,6 +11,9 @@
 //! answer was lost, NoSuchUpload on Abort counts as done); keep a versioned serde [`Checkpoint`]
 //! and resume from it, or from a bare upload id, reusing only parts whose server ETag/CRC match
 //! and whose local bytes still hash to that CRC; report progress that never goes backwards.
+//! The same machine copies objects server-side ([`Upload::copy`], a [`CopySource`]):
+//! UploadPartCopy parts pinned to the source's ETag, or one CopyObject, with no byte through
+//! the driver.
 //!
 //! Downloads have their own machine, [`Download`] (module [`download`]), with the same contract:
 //! HEAD, ranged GETs pinned to the ETag with `If-Match`, only the missing rest of a cut body

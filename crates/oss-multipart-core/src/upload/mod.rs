@@ -193,6 +193,12 @@ struct Attempts {
 ///
 /// A stream part's bytes must stay buffered by the driver until its [`Event::PartDone`] (a retry
 /// re-sends them); [`Plan::memory_budget`] bounds how many such bytes are in flight at once.
+///
+/// **Copy mode** ([`copy`](Self::copy), [`copy_with_checkpointing`](Self::copy_with_checkpointing),
+/// [`copy_from_checkpoint`](Self::copy_from_checkpoint)): the same contract, with
+/// [`Op::UploadPartCopy`] in place of `UploadPart` and [`Op::CopyObject`] in place of
+/// `PutObject`. Neither has a body, so `handle_body_read` is never needed, and no `HashRange`
+/// or `CheckSource` is ever issued.
 #[derive(Debug)]
 pub struct Upload {
     target: Target,
