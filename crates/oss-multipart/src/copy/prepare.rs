@@ -2,7 +2,7 @@
 //! the core machine in its copy mode (fresh, or resumed from a checkpoint). The plan's part
 //! growth and every later decision are the core's.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use oss_model::ops::{GetObjectTagging, HeadObject, HeadObjectOutput};
@@ -49,33 +49,23 @@ pub(super) async fn prepare(b: &CopyBuilder, now: Instant, seed: u64) -> Result<
         }
         .map_err(plan_error)
     };
-    let mut prepared = Prepared {
-        up: fresh(false)?,
-        bucket: b.dst_bucket.clone(),
-        key: b.dst_key.clone(),
-        file: None,
-        stream: None,
-        source_stamp: None,
-        checkpoint_path: None,
-        resumed: false,
-        aborted_upload_id: None,
-    };
+    let (mut resumed, mut aborted_upload_id) = (false, None);
     let Some(dir) = b.checkpoint_dir.as_deref().filter(|_| checkpointing) else {
-        return Ok(prepared);
+        return Ok(prepared(b, fresh(false)?, None, resumed, aborted_upload_id));
     };
     let path = checkpoint_store::checkpoint_path(dir, &b.dst_bucket, &b.dst_key, &source_name(b));
-    prepared.up = match checkpoint_store::load::<Checkpoint>(&path).await? {
+    let up = match checkpoint_store::load::<Checkpoint>(&path).await? {
         None => fresh(true)?,
         Some(cp) => match Upload::copy_from_checkpoint(&cp, &source, config.clone(), now, seed) {
             Ok(up) => {
-                prepared.resumed = true;
+                resumed = true;
                 up
             }
             // The source was replaced since: the journaled parts are of another object.
             Err(PlanError::SourceChanged) => {
                 let id = cp.upload_id().to_owned();
                 abort_stale(&b.client, &b.dst_bucket, &b.dst_key, &id, &path).await?;
-                prepared.aborted_upload_id = Some(id);
+                aborted_upload_id = Some(id);
                 fresh(true)?
             }
             Err(e) => {
@@ -87,12 +77,32 @@ pub(super) async fn prepare(b: &CopyBuilder, now: Instant, seed: u64) -> Result<
             }
         },
     };
-    prepared.checkpoint_path = Some(path);
-    Ok(prepared)
+    Ok(prepared(b, up, Some(path), resumed, aborted_upload_id))
+}
+
+/// A started copy as the shared driver loop takes it (no local source).
+fn prepared(
+    b: &CopyBuilder,
+    up: Upload,
+    checkpoint_path: Option<PathBuf>,
+    resumed: bool,
+    aborted_upload_id: Option<String>,
+) -> Prepared {
+    Prepared {
+        up,
+        bucket: b.dst_bucket.clone(),
+        key: b.dst_key.clone(),
+        file: None,
+        stream: None,
+        source_stamp: None,
+        checkpoint_path,
+        resumed,
+        aborted_upload_id,
+    }
 }
 
 /// What names the source in the checkpoint's file name (with the destination).
-fn source_name(b: &CopyBuilder) -> std::path::PathBuf {
+fn source_name(b: &CopyBuilder) -> PathBuf {
     let mut name = format!("oss://{}/{}", b.src_bucket, b.src_key);
     if let Some(v) = &b.src_version {
         name.push_str("?versionId=");
