@@ -73,6 +73,15 @@ impl OpKind {
     pub fn sends_source_bytes(self) -> bool {
         matches!(self, Self::UploadPart | Self::PutObject)
     }
+
+    /// Whether the operation stores a part of the object (or all of it): UploadPart,
+    /// PutObject, and the copies UploadPartCopy and CopyObject, which send no bytes.
+    pub fn is_part(self) -> bool {
+        matches!(
+            self,
+            Self::UploadPart | Self::PutObject | Self::UploadPartCopy | Self::CopyObject
+        )
+    }
 }
 
 /// One part in a Complete request.

@@ -299,7 +299,7 @@ impl Driver {
             _ => body,
         };
         let request = self.client.signed(&oss, body).await?;
-        if op.sends_source_bytes() {
+        if op.is_part() {
             out.part_in_flight(true);
         }
         let http_client = self.client.inner.http.clone();
@@ -399,7 +399,7 @@ impl Driver {
                 body_read,
             } => (id, op, result, body_read),
         };
-        if op.sends_source_bytes() {
+        if op.is_part() {
             out.part_in_flight(false);
         }
         match result {
