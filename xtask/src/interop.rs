@@ -82,6 +82,8 @@ fn run_inner(args: &[String]) -> Result<(), String> {
         .unwrap_or_else(|| root.join("target").join("interop-venv"));
     let python = ensure_venv(&venv)?;
     let binary = build_server()?;
+    // `ossmp` runs the copy whose result the SDKs check (tests/interop/test_copy.py).
+    let cli = build_bin("ossmp")?;
     let data_dir = std::env::temp_dir().join(format!("oss-interop-{}", std::process::id()));
     let mut server = Server::start(&binary, &data_dir)?;
     eprintln!("xtask: [interop] oss-local at {}", server.endpoint);
@@ -91,6 +93,7 @@ fn run_inner(args: &[String]) -> Result<(), String> {
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .args(args)
         .env("OSS_LOCAL_ENDPOINT", &server.endpoint)
+        .env("OSSMP_BIN", &cli)
         // The suite talks to 127.0.0.1 and uses the SDKs' explicit proxy setting for
         // virtual-host style; a proxy from the environment would only get in the way.
         .env_remove("HTTP_PROXY")
@@ -206,9 +209,14 @@ pub(crate) fn ensure_venv(venv: &Path) -> Result<PathBuf, String> {
 /// Builds `oss-local` and returns the executable path cargo reports (honours
 /// `CARGO_TARGET_DIR`).
 fn build_server() -> Result<PathBuf, String> {
+    build_bin("oss-local")
+}
+
+/// Builds the binary `name` of the package of the same name; returns its path.
+fn build_bin(name: &str) -> Result<PathBuf, String> {
     let mut command = cargo();
     command
-        .args(["build", "-p", "oss-local", "--bin", "oss-local"])
+        .args(["build", "-p", name, "--bin", name])
         .args(["--message-format", "json-render-diagnostics"])
         .stderr(Stdio::inherit());
     eprintln!("xtask: [interop build] {command:?}");
@@ -216,15 +224,15 @@ fn build_server() -> Result<PathBuf, String> {
         .output()
         .map_err(|e| format!("could not run cargo build: {e}"))?;
     if !output.status.success() {
-        return Err(format!("building oss-local failed with {}", output.status));
+        return Err(format!("building {name} failed with {}", output.status));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     stdout
         .lines()
-        .filter(|line| line.contains("\"name\":\"oss-local\"") && line.contains("\"bin\""))
+        .filter(|line| line.contains(&format!("\"name\":\"{name}\"")) && line.contains("\"bin\""))
         .find_map(|line| json_string_field(line, "executable"))
         .map(PathBuf::from)
-        .ok_or_else(|| "cargo did not report the oss-local executable".to_owned())
+        .ok_or_else(|| format!("cargo did not report the {name} executable"))
 }
 
 /// The value of `"field":"..."` in one line of cargo's JSON (paths need only `\\` and `\"`).
