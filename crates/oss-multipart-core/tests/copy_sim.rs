@@ -270,6 +270,11 @@ fn a_checkpoint_of_another_source_version_is_refused() {
     }
     let cp = sim.last_checkpoint().unwrap().clone();
     assert_eq!(cp.copy_source().unwrap().unwrap().key(), "key");
+    let as_upload = oss_multipart_core::SourceIdentity::new(6 * PART);
+    assert!(matches!(
+        Upload::from_checkpoint(&cp, &as_upload, Config::default(), sim.now(), 1),
+        Err(PlanError::CheckpointInvalid { .. })
+    ));
     sim.oss
         .put_object_bytes("src-bucket", "key", bytes(6 * PART as usize, 8));
     let replaced = source_of(&sim, "key");

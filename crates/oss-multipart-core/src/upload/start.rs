@@ -127,6 +127,11 @@ impl Upload {
         seed: u64,
     ) -> Result<Self, PlanError> {
         let mut up = Self::unstarted_from_checkpoint(checkpoint, config, now, seed)?;
+        if checkpoint.copy_source()?.is_some() {
+            return Err(PlanError::CheckpointInvalid {
+                reason: "it is the checkpoint of a copy, not of an upload",
+            });
+        }
         if checkpoint.source() != *current {
             return Err(PlanError::SourceChanged);
         }
