@@ -149,7 +149,7 @@ impl CopyBuilder {
             let client = c.clone();
             jobs.push(async move {
                 let out = client
-                    .send_prepared(&op, &req, crate::transport::RequestBody::empty)
+                    .send_prepared::<UploadPartCopy>(&req, crate::transport::RequestBody::empty)
                     .await?;
                 Ok::<_, Error>((n, out.etag))
             });
