@@ -60,7 +60,7 @@
 #![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 
 mod codec;
-pub mod crc64;
+pub use oss_crc64 as crc64;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
