@@ -728,14 +728,14 @@ fn parts(flags: &Flags) -> Result<(), String> {
     eprintln!("parts: {line}");
     // The goal is a resume from the page cache; a file partly evicted measures zero-filling
     // (or the disk) instead, so say so rather than record a misleading figure silently.
-    if let Some(cached) = procs::field(&line, "cached").and_then(|v| v.parse::<f64>().ok()) {
-        if cached < 0.99 {
-            eprintln!(
-                "xtask: [bench] warning: only {:.1}% of the file was in the page cache when the \
+    if let Some(cached) = procs::field(&line, "cached").and_then(|v| v.parse::<f64>().ok())
+        && cached < 0.99
+    {
+        eprintln!(
+            "xtask: [bench] warning: only {:.1}% of the file was in the page cache when the \
                  resume started; resume_s is not a page-cache figure",
-                cached * 100.0
-            );
-        }
+            cached * 100.0
+        );
     }
     let mut history = History::load()?;
     history.push(entry);

@@ -149,10 +149,10 @@ fn worker(
             file.write_all_at(&buf[..n], start + done)?;
             done += n as u64;
         }
-        if let Ok(mut c) = crcs.lock() {
-            if let Some(slot) = c.get_mut(usize::try_from(i).unwrap_or(usize::MAX)) {
-                *slot = crc.finish();
-            }
+        if let Ok(mut c) = crcs.lock()
+            && let Some(slot) = c.get_mut(usize::try_from(i).unwrap_or(usize::MAX))
+        {
+            *slot = crc.finish();
         }
     }
 }

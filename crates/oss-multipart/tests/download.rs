@@ -21,11 +21,11 @@ struct Counting {
 
 impl HttpClient for Counting {
     fn send(&self, request: http::Request<RequestBody>) -> HttpFuture {
-        if request.method() == http::Method::GET {
-            if let Some(r) = request.headers().get("range") {
-                let r = r.to_str().unwrap_or("").to_owned();
-                *self.gets.lock().unwrap().entry(r).or_default() += 1;
-            }
+        if request.method() == http::Method::GET
+            && let Some(r) = request.headers().get("range")
+        {
+            let r = r.to_str().unwrap_or("").to_owned();
+            *self.gets.lock().unwrap().entry(r).or_default() += 1;
         }
         self.inner.send(request)
     }

@@ -19,11 +19,11 @@ impl Upload {
         for job in self.scheduler.take_due(self.now) {
             match job {
                 Job::Part(n) => {
-                    if let Some(p) = self.part_mut(n) {
-                        if p.state == PartState::Backoff {
-                            p.state = PartState::Pending;
-                            self.ready_parts.insert(n);
-                        }
+                    if let Some(p) = self.part_mut(n)
+                        && p.state == PartState::Backoff
+                    {
+                        p.state = PartState::Pending;
+                        self.ready_parts.insert(n);
                     }
                 }
                 job => self.ready_single = Some(job),
@@ -183,12 +183,12 @@ impl Upload {
         let err = UploadError::Transport { op, kind };
         match flight.job {
             Job::Hash(n) => {
-                if let Some(p) = self.part_mut(n) {
-                    if p.state == PartState::Hashing {
-                        p.state = PartState::Pending;
-                        p.expect = None;
-                        self.ready_parts.insert(n);
-                    }
+                if let Some(p) = self.part_mut(n)
+                    && p.state == PartState::Hashing
+                {
+                    p.state = PartState::Pending;
+                    p.expect = None;
+                    self.ready_parts.insert(n);
                 }
                 self.after_part_change();
             }
