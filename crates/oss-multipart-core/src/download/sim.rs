@@ -29,7 +29,7 @@ use super::{Download, DownloadCheckpoint, DownloadConfig, DownloadEvent, Downloa
 use crate::error::{FailureKind, PlanError};
 use crate::request::RequestId;
 use crate::rng::SplitMix64;
-use crate::sim::Livelock;
+use crate::sim::{Livelock, Timeline, World, drive};
 
 /// Fault probabilities (per request, 0.0..=1.0) and timing.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +79,7 @@ impl DownloadFaults {
 }
 
 #[derive(Debug)]
-enum Delivery {
+pub(crate) enum Delivery {
     Arrive {
         id: RequestId,
         op: DownloadOp,
@@ -118,12 +118,10 @@ pub struct DownloadSim {
     local: Vec<u8>,
     now: Instant,
     rng: SplitMix64,
-    queue: BTreeMap<(Instant, u64), Delivery>,
-    seq: u64,
+    timeline: Timeline<Delivery>,
     events: Vec<DownloadEvent>,
     outcome: Option<DownloadEvent>,
     checkpoint: Option<DownloadCheckpoint>,
-    steps: u64,
     last_progress: u64,
     served: Vec<Range<u64>>,
 }
@@ -147,12 +145,10 @@ impl DownloadSim {
             local: Vec::new(),
             now,
             rng: SplitMix64::new(seed ^ 0x5A5A_5A5A_5A5A_5A5A),
-            queue: BTreeMap::new(),
-            seq: 0,
+            timeline: Timeline::new(),
             events: Vec::new(),
             outcome: None,
             checkpoint: None,
-            steps: 0,
             last_progress: 0,
             served: Vec::new(),
         }
@@ -213,7 +209,7 @@ impl DownloadSim {
     /// # Errors
     /// Whatever the resume constructor reports.
     pub fn crash_and_resume(&mut self, config: DownloadConfig, seed: u64) -> Result<(), PlanError> {
-        self.queue.clear();
+        self.timeline.clear();
         self.now += Duration::from_secs(1);
         self.download = match &self.checkpoint {
             Some(cp) => Download::from_checkpoint(cp, config, self.now, seed)?,
@@ -226,8 +222,7 @@ impl DownloadSim {
     }
 
     fn push(&mut self, at: Instant, d: Delivery) {
-        self.seq += 1;
-        self.queue.insert((at, self.seq), d);
+        self.timeline.push(at, d);
     }
 
     fn latency(&mut self) -> Duration {
@@ -459,28 +454,7 @@ impl DownloadSim {
     /// # Panics
     /// When the machine breaks an invariant (progress backwards, two terminal events).
     pub fn step(&mut self) -> bool {
-        self.steps += 1;
-        self.drain();
-        let next_delivery = self.queue.keys().next().map(|(at, _)| *at);
-        let next_timeout = self.download.poll_timeout().map(|t| t.at);
-        let deliver_first = match (next_delivery, next_timeout) {
-            (None, None) => return false,
-            (Some(d), Some(t)) => d <= t,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-        };
-        if deliver_first {
-            let Some(((at, _), d)) = self.queue.pop_first() else {
-                return false;
-            };
-            self.now = self.now.max(at);
-            self.deliver(d);
-        } else if let Some(t) = next_timeout {
-            self.now = self.now.max(t);
-            self.download.handle_timeout(self.now);
-        }
-        self.drain();
-        true
+        drive::step(self)
     }
 
     /// Runs until nothing is pending; returns the terminal event (`None`: the machine stalled).
@@ -488,19 +462,40 @@ impl DownloadSim {
     /// # Errors
     /// [`Livelock`] after `max_steps` steps.
     pub fn drive_bounded(&mut self, max_steps: u64) -> Result<Option<DownloadEvent>, Livelock> {
-        let start = self.steps;
-        while self.step() {
-            if self.steps - start >= max_steps {
-                return Err(Livelock {
-                    steps: self.steps - start,
-                });
-            }
-        }
+        drive::drive_bounded(self, max_steps)?;
         Ok(self.outcome.clone())
     }
 
     /// Runs at most `steps` steps (for crash tests). Returns `true` if work remains.
     pub fn run_for(&mut self, steps: u64) -> bool {
-        (0..steps).all(|_| self.step())
+        drive::run_for(self, steps)
+    }
+}
+
+impl World for DownloadSim {
+    type Delivery = Delivery;
+
+    fn timeline(&mut self) -> &mut Timeline<Delivery> {
+        &mut self.timeline
+    }
+
+    fn clock(&mut self) -> &mut Instant {
+        &mut self.now
+    }
+
+    fn drain(&mut self) {
+        Self::drain(self);
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.download.poll_timeout().map(|t| t.at)
+    }
+
+    fn deliver(&mut self, d: Delivery) {
+        Self::deliver(self, d);
+    }
+
+    fn timeout(&mut self, now: Instant) {
+        self.download.handle_timeout(now);
     }
 }

@@ -21,13 +21,14 @@
 //! assert_eq!(sim.oss.object("bucket", "key"), Some(&source[..]));
 //! ```
 
+pub(crate) mod drive;
 mod oss;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
 
+pub(crate) use self::drive::{Timeline, World};
 pub use self::oss::{FakeOss, SimResponse};
 use crate::checkpoint::{Checkpoint, SourceIdentity};
 use crate::config::Config;
@@ -147,7 +148,7 @@ pub struct Livelock {
 }
 
 #[derive(Debug)]
-enum Delivery {
+pub(crate) enum Delivery {
     /// The answer to `Op::CheckSource`: whether the source differs from when the machine
     /// started (tests change it with [`Sim::source_mut`]).
     SourceChecked {
@@ -188,12 +189,10 @@ pub struct Sim {
     source_crc: u64,
     now: Instant,
     rng: SplitMix64,
-    queue: BTreeMap<(Instant, u64), Delivery>,
-    seq: u64,
+    timeline: Timeline<Delivery>,
     events: Vec<Event>,
     outcome: Option<Outcome>,
     checkpoint: Option<Checkpoint>,
-    steps: u64,
     last_confirmed: u64,
     script: Vec<(OpKind, Fault)>,
     trace: Vec<String>,
@@ -210,12 +209,10 @@ impl Sim {
             source_crc: crc64(&source),
             source,
             rng: SplitMix64::new(seed ^ 0xA5A5_A5A5_A5A5_A5A5),
-            queue: BTreeMap::new(),
-            seq: 0,
+            timeline: Timeline::new(),
             events: Vec::new(),
             outcome: None,
             checkpoint: None,
-            steps: 0,
             last_confirmed: 0,
             script: Vec::new(),
             trace: Vec::new(),
@@ -277,7 +274,7 @@ impl Sim {
     /// # Errors
     /// Whatever the resume constructor reports.
     pub fn crash_and_resume(&mut self, config: Config, seed: u64) -> Result<(), PlanError> {
-        self.queue.clear();
+        self.timeline.clear();
         self.now += Duration::from_secs(1);
         let identity = SourceIdentity::new(self.source.len() as u64);
         let upload = match &self.checkpoint {
@@ -300,8 +297,7 @@ impl Sim {
     }
 
     fn push(&mut self, at: Instant, d: Delivery) {
-        self.seq += 1;
-        self.queue.insert((at, self.seq), d);
+        self.timeline.push(at, d);
     }
 
     fn latency(&mut self) -> Duration {
@@ -584,33 +580,12 @@ impl Sim {
     /// When the machine breaks an invariant: progress decreasing or exceeding the total. That is
     /// the point of the harness.
     pub fn step(&mut self) -> bool {
-        self.steps += 1;
-        self.drain();
-        let next_delivery = self.queue.keys().next().map(|(at, _)| *at);
-        let next_timeout = self.upload.poll_timeout().map(|t| t.at);
-        let deliver_first = match (next_delivery, next_timeout) {
-            (None, None) => return false,
-            (Some(d), Some(t)) => d <= t,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-        };
-        if deliver_first {
-            let Some(((at, _), d)) = self.queue.pop_first() else {
-                return false;
-            };
-            self.now = self.now.max(at);
-            self.deliver(d);
-        } else if let Some(t) = next_timeout {
-            self.now = self.now.max(t);
-            self.upload.handle_timeout(self.now);
-        }
-        self.drain();
-        true
+        drive::step(self)
     }
 
     /// Runs until a terminal event and nothing is pending (late duplicates are delivered too).
     pub fn drive(&mut self) -> Outcome {
-        while self.step() {}
+        while drive::step(self) {}
         self.outcome.clone().unwrap_or(Outcome::Stalled)
     }
 
@@ -619,25 +594,41 @@ impl Sim {
     /// # Errors
     /// [`Livelock`] when the bound is hit.
     pub fn drive_bounded(&mut self, max_steps: u64) -> Result<Outcome, Livelock> {
-        let start = self.steps;
-        while self.step() {
-            if self.steps - start >= max_steps {
-                return Err(Livelock {
-                    steps: self.steps - start,
-                });
-            }
-        }
+        drive::drive_bounded(self, max_steps)?;
         Ok(self.outcome.clone().unwrap_or(Outcome::Stalled))
     }
 
     /// Runs at most `steps` steps (for crash tests). Returns `true` if work remains.
     pub fn run_for(&mut self, steps: u64) -> bool {
-        for _ in 0..steps {
-            if !self.step() {
-                return false;
-            }
-        }
-        true
+        drive::run_for(self, steps)
+    }
+}
+
+impl World for Sim {
+    type Delivery = Delivery;
+
+    fn timeline(&mut self) -> &mut Timeline<Delivery> {
+        &mut self.timeline
+    }
+
+    fn clock(&mut self) -> &mut Instant {
+        &mut self.now
+    }
+
+    fn drain(&mut self) {
+        Self::drain(self);
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.upload.poll_timeout().map(|t| t.at)
+    }
+
+    fn deliver(&mut self, d: Delivery) {
+        Self::deliver(self, d);
+    }
+
+    fn timeout(&mut self, now: Instant) {
+        self.upload.handle_timeout(now);
     }
 }
 
