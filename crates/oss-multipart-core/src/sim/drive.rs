@@ -4,22 +4,29 @@
 //! the machine before and after, as a driver must after every input.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::Livelock;
+use crate::rng::SplitMix64;
 
-/// Deliveries in flight, in the order they land (insertion order breaks ties), and the number
-/// of steps taken.
+/// The virtual clock, the deliveries `D` in flight in the order they land (insertion order
+/// breaks ties), every event `E` the machine emitted, and the number of steps taken.
 #[derive(Debug)]
-pub(crate) struct Timeline<D> {
+pub(crate) struct Timeline<D, E> {
+    /// The virtual now: only moves forward.
+    pub(crate) now: Instant,
+    /// Every event seen, in order.
+    pub(crate) events: Vec<E>,
     queue: BTreeMap<(Instant, u64), D>,
     seq: u64,
     steps: u64,
 }
 
-impl<D> Timeline<D> {
-    pub(crate) fn new() -> Self {
+impl<D, E> Timeline<D, E> {
+    pub(crate) fn new(now: Instant) -> Self {
         Self {
+            now,
+            events: Vec::new(),
             queue: BTreeMap::new(),
             seq: 0,
             steps: 0,
@@ -50,14 +57,20 @@ impl<D> Timeline<D> {
 pub(crate) trait World {
     /// What lands: an arrival at the fake server, an answer, a failure, local work done.
     type Delivery;
+    /// The machine's event type.
+    type Event;
 
-    fn timeline(&mut self) -> &mut Timeline<Self::Delivery>;
+    fn timeline(&mut self) -> &mut Timeline<Self::Delivery, Self::Event>;
 
-    /// The virtual now.
-    fn clock(&mut self) -> &mut Instant;
+    /// Polls every request of the machine and schedules what it leads to.
+    fn start_requests(&mut self);
 
-    /// Drains the machine: requests become deliveries, events are checked and recorded.
-    fn drain(&mut self);
+    /// The machine's `poll_event`.
+    fn poll_event(&mut self) -> Option<Self::Event>;
+
+    /// Checks one event against the machine's invariants and follows it (trace, checkpoint,
+    /// outcome); the loop then records it.
+    fn observe(&mut self, ev: &Self::Event);
 
     /// The machine's next deadline (its `poll_timeout`).
     fn deadline(&self) -> Option<Instant>;
@@ -73,7 +86,7 @@ pub(crate) trait World {
 /// Returns `false` when nothing is pending.
 pub(crate) fn step<W: World>(w: &mut W) -> bool {
     w.timeline().steps += 1;
-    w.drain();
+    drain(w);
     let next_delivery = w.timeline().next_at();
     let next_timeout = w.deadline();
     let deliver_first = match (next_delivery, next_timeout) {
@@ -92,15 +105,33 @@ pub(crate) fn step<W: World>(w: &mut W) -> bool {
         let now = advance(w, t);
         w.timeout(now);
     }
-    w.drain();
+    drain(w);
     true
+}
+
+/// Drains the machine in the contract's order (requests, then the deadline, then events), again
+/// while events came out: a driver must drain after every input.
+fn drain<W: World>(w: &mut W) {
+    loop {
+        w.start_requests();
+        let _ = w.deadline();
+        let mut any = false;
+        while let Some(ev) = w.poll_event() {
+            any = true;
+            w.observe(&ev);
+            w.timeline().events.push(ev);
+        }
+        if !any {
+            break;
+        }
+    }
 }
 
 /// The clock never goes backwards, even for a delivery scheduled before a timeout fired.
 fn advance<W: World>(w: &mut W, to: Instant) -> Instant {
-    let clock = w.clock();
-    *clock = (*clock).max(to);
-    *clock
+    let timeline = w.timeline();
+    timeline.now = timeline.now.max(to);
+    timeline.now
 }
 
 /// Steps until nothing is pending.
@@ -121,4 +152,10 @@ pub(crate) fn drive_bounded<W: World>(w: &mut W, max_steps: u64) -> Result<(), L
 /// Runs at most `steps` steps (for crash tests). Returns `true` if work remains.
 pub(crate) fn run_for<W: World>(w: &mut W, steps: u64) -> bool {
     (0..steps).all(|_| step(w))
+}
+
+/// A network delay drawn uniformly from `0..=max`.
+pub(crate) fn latency(rng: &mut SplitMix64, max: Duration) -> Duration {
+    let max = u64::try_from(max.as_micros()).unwrap_or(u64::MAX);
+    Duration::from_micros(rng.below_inclusive(max))
 }
