@@ -162,11 +162,7 @@ async fn uploads_under_fault_injection_complete_bit_exact() {
     let server = server_with(cfg).await;
     let mut retry = fast_retry();
     retry.max_retries = 12;
-    let client = oss_multipart::Client::builder()
-        .endpoint(server.endpoint())
-        .region("cn-hangzhou")
-        .credentials(oss_multipart::Credentials::new(AK, SK))
-        .addressing(oss_multipart::Addressing::Path)
+    let client = client_builder(&server.endpoint())
         .retry(retry)
         .build()
         .unwrap();
