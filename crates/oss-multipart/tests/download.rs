@@ -88,21 +88,13 @@ async fn files_of_every_shape_download_bit_exact_and_atomically() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downloads_under_fault_and_drop_injection_are_bit_exact() {
-    let mut cfg = local_config();
-    cfg.faults.fault_rate = 0.15;
-    cfg.faults.drop_rate = 0.1;
-    cfg.faults.seed = 11;
+    let mut cfg = faulty_config(11);
     cfg.faults.ops = vec![
         oss_local::FaultOp::GetObject,
         oss_local::FaultOp::HeadObject,
     ];
     let server = server_with(cfg).await;
-    let mut retry = fast_retry();
-    retry.max_retries = 12;
-    let client = client_builder(&server.endpoint())
-        .retry(retry)
-        .build()
-        .unwrap();
+    let client = patient_client(&server.endpoint());
     let dir = tempfile::tempdir().unwrap();
     let bytes = data(1_500_000, 5);
     client

@@ -24,6 +24,25 @@ pub fn local_config() -> oss_local::Config {
         .with_fsync(false)
 }
 
+/// A server config that fails 15 % of requests and drops 10 % of connections (from `seed`).
+pub fn faulty_config(seed: u64) -> oss_local::Config {
+    let mut cfg = local_config();
+    cfg.faults.fault_rate = 0.15;
+    cfg.faults.drop_rate = 0.1;
+    cfg.faults.seed = seed;
+    cfg
+}
+
+/// A client for `endpoint` that retries each request up to 12 times (for faulty servers).
+pub fn patient_client(endpoint: &str) -> Client {
+    let mut retry = fast_retry();
+    retry.max_retries = 12;
+    client_builder(endpoint)
+        .retry(retry)
+        .build()
+        .expect("client builds")
+}
+
 pub async fn server() -> oss_local::ServerHandle {
     server_with(local_config()).await
 }
