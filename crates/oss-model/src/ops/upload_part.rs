@@ -69,7 +69,6 @@ impl Operation for UploadPart {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],
@@ -209,7 +208,6 @@ impl Operation for UploadPartCopy {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],

@@ -25,21 +25,15 @@ impl Sim {
         config: Config,
         seed: u64,
     ) -> Result<(), PlanError> {
-        self.queue.clear();
-        self.now += Duration::from_secs(1);
+        self.timeline.clear();
+        self.timeline.now += Duration::from_secs(1);
+        let now = self.timeline.now;
         let upload = match &self.checkpoint {
-            Some(cp) => Upload::copy_from_checkpoint(cp, source, config, self.now, seed)?,
+            Some(cp) => Upload::copy_from_checkpoint(cp, source, config, now, seed)?,
             None => {
                 let plan = self.upload.plan().clone();
                 let target = self.upload.target().clone();
-                Upload::copy_with_checkpointing(
-                    target,
-                    source.clone(),
-                    plan,
-                    config,
-                    self.now,
-                    seed,
-                )?
+                Upload::copy_with_checkpointing(target, source.clone(), plan, config, now, seed)?
             }
         };
         self.upload = upload;

@@ -134,7 +134,7 @@ impl Upload {
     /// headers when OSS sent one.
     pub(super) fn on_part_copy_answer(&mut self, n: u32, r: &wire::Response<'_>) {
         let Some(copy) = &self.copy else { return };
-        match wire::parse_part_copy(&self.target, &copy.source, r) {
+        match wire::parse_part_copy(&copy.source, r) {
             Ok((etag, crc)) => self.on_part_copied(n, etag, crc),
             Err(err) => self.on_error(Job::Part(n), err),
         }
@@ -160,7 +160,7 @@ impl Upload {
         let Some(copy) = &self.copy else { return };
         let source_crc = copy.source.crc64();
         let size = copy.source.size();
-        match wire::parse_copy_object(&self.target, &copy.source, r) {
+        match wire::parse_copy_object(&copy.source, r) {
             Ok((_, Some(got))) if source_crc.is_some_and(|want| want != got) => {
                 // The object now holds other bytes than the source's; a retry overwrites it.
                 let err = UploadError::ObjectCrcMismatch {
