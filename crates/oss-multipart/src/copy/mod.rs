@@ -13,16 +13,14 @@ use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
 use crate::error::Error;
 use crate::options::ObjectOptions;
-use crate::progress::Progress;
 use crate::upload::run::{Hooks, drive};
-use crate::upload::{FailurePolicy, ProgressFn};
+use crate::upload::{FailurePolicy, PauseHandle, ProgressFn};
 
 /// Default copy part size (64 MiB), as the official SDKs use. It grows when a source would
 /// need more than 10,000 parts.
@@ -90,8 +88,10 @@ pub struct CopyBuilder {
     on_failure: FailurePolicy,
     options: ObjectOptions,
     checkpoint_dir: Option<PathBuf>,
+    no_resume: bool,
     progress: Option<ProgressFn>,
     cancellation: Option<CancellationToken>,
+    pause: Option<PauseHandle>,
 }
 
 impl fmt::Debug for CopyBuilder {
@@ -149,27 +149,6 @@ impl CopyBuilder {
         self
     }
 
-    /// Journal the copy in this directory: re-running the same copy (same source, same
-    /// ETag, same destination) resumes it without copying finished parts again. A source
-    /// replaced since is copied from scratch (the old upload is aborted first).
-    pub fn checkpoint_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.checkpoint_dir = Some(dir.into());
-        self
-    }
-
-    /// Called with the progress (bytes OSS confirmed copied, parts) after every change.
-    pub fn progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
-        self.progress = Some(Arc::new(f));
-        self
-    }
-
-    /// Stops the copy when `token` is cancelled: the parts are aborted, or kept with a
-    /// checkpoint directory (the error then says how to resume).
-    pub fn cancellation(mut self, token: CancellationToken) -> Self {
-        self.cancellation = Some(token);
-        self
-    }
-
     /// Runs the copy.
     ///
     /// # Errors
@@ -200,7 +179,7 @@ impl CopyBuilder {
                 && started.up.plan().part_count().is_some(),
             bandwidth_limit: None,
             cancellation: self.cancellation.clone(),
-            pause: None,
+            pause: self.pause.clone(),
         };
         let done = drive(client, started, hooks).await?;
         Ok(CopyOutput {
@@ -253,8 +232,21 @@ impl Client {
             on_failure: FailurePolicy::Abort,
             options: ObjectOptions::new(),
             checkpoint_dir: None,
+            no_resume: false,
             progress: None,
             cancellation: None,
+            pause: None,
         }
     }
 }
+
+transfer_setters!(
+    CopyBuilder,
+    checkpoint_dir = "Journal the copy in `dir`: running the same copy again (same source, same \
+        ETag, same destination) resumes it without copying finished parts again. A source \
+        replaced since is copied from scratch (the earlier upload is aborted first). Implies \
+        [`FailurePolicy::KeepParts`]; the checkpoint is removed after success.",
+    progress = "Called with the progress (bytes OSS confirmed copied, parts) after every change.",
+    cancellation = "Stops the copy when `token` is cancelled: the parts are aborted, or kept \
+        with a checkpoint directory (the error then says how to resume).",
+);

@@ -54,7 +54,17 @@ pub(super) async fn prepare(b: &CopyBuilder, now: Instant, seed: u64) -> Result<
         return Ok(prepared(b, fresh(false)?, None, resumed, aborted_upload_id));
     };
     let path = checkpoint_store::checkpoint_path(dir, &b.dst_bucket, &b.dst_key, &source_name(b));
-    let up = match checkpoint_store::load::<Checkpoint>(&path).await? {
+    let found = if b.no_resume {
+        // Starting over: first abort the upload an earlier run left, if any.
+        if let Some(id) = checkpoint_store::upload_id_of(&path).await {
+            abort_stale(&b.client, &b.dst_bucket, &b.dst_key, &id, &path).await?;
+            aborted_upload_id = Some(id);
+        }
+        None
+    } else {
+        checkpoint_store::load::<Checkpoint>(&path).await?
+    };
+    let up = match found {
         None => fresh(true)?,
         Some(cp) => match Upload::copy_from_checkpoint(&cp, &source, config.clone(), now, seed) {
             Ok(up) => {

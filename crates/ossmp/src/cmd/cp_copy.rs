@@ -93,6 +93,9 @@ pub(crate) async fn run(
     if let Some(t) = args.copy_threshold {
         copy = copy.single_copy_threshold(t);
     }
+    if args.no_resume {
+        copy = copy.no_resume();
+    }
     let started = Instant::now();
     let result = copy.send().await;
     bar.finish();
@@ -101,8 +104,12 @@ pub(crate) async fn run(
     let elapsed = started.elapsed();
     if let Some(id) = &o.aborted_upload_id {
         note(&format!(
-            "aborted upload {id}, left by an earlier run of this copy: the source was replaced \
-             since, so its parts were of another object"
+            "aborted upload {id}, left by an earlier run of this copy: {}",
+            if args.no_resume {
+                "--no-resume"
+            } else {
+                "the source was replaced since, so its parts were of another object"
+            }
         ));
     }
     let check = post_check(&client, &o).await?;
