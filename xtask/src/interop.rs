@@ -13,6 +13,9 @@
 //! and the list of excluded tests with their reasons): the files of [`OSS2_SUITE_V4`] signed
 //! with V4, then [`OSS2_SUITE_V1`] signed with V1.
 //!
+//! It also builds the `list_stream` example of oss-multipart, whose path the suite gets in
+//! `OSS_LIST_STREAM_BIN`: the listing judge runs our streams over what the SDK created.
+//!
 //! Environment: `OSS_INTEROP_PYTHON` picks the interpreter that creates the venv (default
 //! `python3`); `OSS_INTEROP_VENV` moves the venv; extra arguments go to pytest (e.g. `-k v1`)
 //! for `tests/interop` only; `OSS_INTEROP_OSS2_SUITE=0` skips the oss2 suite.
@@ -82,6 +85,7 @@ fn run_inner(args: &[String]) -> Result<(), String> {
         .unwrap_or_else(|| root.join("target").join("interop-venv"));
     let python = ensure_venv(&venv)?;
     let binary = build_server()?;
+    let lister = build_lister()?;
     let data_dir = std::env::temp_dir().join(format!("oss-interop-{}", std::process::id()));
     let mut server = Server::start(&binary, &data_dir)?;
     eprintln!("xtask: [interop] oss-local at {}", server.endpoint);
@@ -91,6 +95,7 @@ fn run_inner(args: &[String]) -> Result<(), String> {
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .args(args)
         .env("OSS_LOCAL_ENDPOINT", &server.endpoint)
+        .env("OSS_LIST_STREAM_BIN", &lister)
         // The suite talks to 127.0.0.1 and uses the SDKs' explicit proxy setting for
         // virtual-host style; a proxy from the environment would only get in the way.
         .env_remove("HTTP_PROXY")
@@ -225,6 +230,32 @@ fn build_server() -> Result<PathBuf, String> {
         .find_map(|line| json_string_field(line, "executable"))
         .map(PathBuf::from)
         .ok_or_else(|| "cargo did not report the oss-local executable".to_owned())
+}
+
+/// Builds the `list_stream` example of oss-multipart (our listing streams, printed as JSON
+/// lines), which `tests/interop/test_listing_scale.py` judges on data the official SDK created.
+fn build_lister() -> Result<PathBuf, String> {
+    let mut command = cargo();
+    command
+        .args(["build", "-p", "oss-multipart", "--example", "list_stream"])
+        .args(["--message-format", "json-render-diagnostics"])
+        .stderr(Stdio::inherit());
+    eprintln!("xtask: [interop build] {command:?}");
+    let output = command
+        .output()
+        .map_err(|e| format!("could not run cargo build: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "building list_stream failed with {}",
+            output.status
+        ));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.contains("\"name\":\"list_stream\""))
+        .find_map(|line| json_string_field(line, "executable"))
+        .map(PathBuf::from)
+        .ok_or_else(|| "cargo did not report the list_stream executable".to_owned())
 }
 
 /// The value of `"field":"..."` in one line of cargo's JSON (paths need only `\\` and `\"`).
