@@ -67,6 +67,7 @@
 mod checkpoint;
 mod classify;
 mod config;
+mod confirm;
 pub mod download;
 mod error;
 mod event;
@@ -88,6 +89,7 @@ mod wire;
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, JournalEntry, SourceIdentity};
 pub use classify::{FailedAttempt, Retryability, classify};
 pub use config::{Config, ExtraHeaders, FailurePolicy};
+pub use confirm::ExpectedObject;
 pub use error::{FailureKind, PlanError, ServiceError, UploadError};
 pub use event::{Completed, Event, Failure, Progress};
 pub use inflight::BodyRead;

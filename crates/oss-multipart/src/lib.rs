@@ -109,6 +109,7 @@
 mod builder;
 mod checkpoint_store;
 mod client;
+mod complete;
 mod config;
 mod copy;
 mod download;
@@ -131,6 +132,7 @@ mod url;
 
 pub use builder::ClientBuilder;
 pub use client::Client;
+pub use complete::UploadedPart;
 pub use config::{Addressing, ConfigKey, RetryConfig, SignatureVersion};
 pub use copy::{CopyBuilder, CopyOutput, DEFAULT_COPY_PART_SIZE};
 pub use download::{DEFAULT_DOWNLOAD_PART_SIZE, DownloadBuilder, DownloadOutput, OnObjectChange};
