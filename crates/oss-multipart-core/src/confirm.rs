@@ -43,9 +43,7 @@ mod tests {
     fn the_combined_crc_is_the_whole_objects() {
         let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
         let (a, b, c) = (&data[..3000], &data[3000..3001], &data[3001..]);
-        let expected = ExpectedObject::from_parts(
-            [a, b, c].map(|p| (p.len() as u64, crc64(p))),
-        );
+        let expected = ExpectedObject::from_parts([a, b, c].map(|p| (p.len() as u64, crc64(p))));
         assert_eq!(
             expected,
             ExpectedObject {

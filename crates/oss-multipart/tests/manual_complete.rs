@@ -21,7 +21,12 @@ async fn two_parts(client: &Client, key: &str, seed: u64) -> (String, Vec<PartOu
     let mut parts = Vec::new();
     for (n, range) in [(1, 0..102_400), (2, 102_400..body.len())] {
         let part = PartBody::Bytes(body[range].to_vec().into());
-        parts.push(client.upload_part(BUCKET, key, &id, n, part, &none).await.unwrap());
+        parts.push(
+            client
+                .upload_part(BUCKET, key, &id, n, part, &none)
+                .await
+                .unwrap(),
+        );
     }
     (id, parts, body)
 }
@@ -46,7 +51,10 @@ async fn a_second_complete_of_the_same_parts_is_confirmed_by_head() {
     assert_eq!(again.etag, first.etag);
     assert_eq!(again.crc64, Some(oss_multipart_core::crc64(&body)));
     // ETags only: nothing to confirm with, so NoSuchUpload is the answer.
-    let pairs: Vec<(u32, String)> = parts.iter().map(|p| (p.part_number, p.etag.clone())).collect();
+    let pairs: Vec<(u32, String)> = parts
+        .iter()
+        .map(|p| (p.part_number, p.etag.clone()))
+        .collect();
     let err = client
         .complete_upload(BUCKET, "again", &id, &pairs, &none)
         .await
@@ -71,7 +79,10 @@ async fn a_second_complete_of_the_same_parts_is_confirmed_by_head() {
         .await
         .unwrap();
     let as_parts: Vec<UploadedPart> = listed.iter().map(UploadedPart::from).collect();
-    assert_eq!(as_parts, parts.iter().map(UploadedPart::from).collect::<Vec<_>>());
+    assert_eq!(
+        as_parts,
+        parts.iter().map(UploadedPart::from).collect::<Vec<_>>()
+    );
     client
         .complete_upload(BUCKET, "listed", &id, as_parts.clone(), &none)
         .await
@@ -104,7 +115,10 @@ async fn lost_complete_answers_are_retried_and_confirmed() {
             .complete_upload(BUCKET, &key, &id, &parts, &none)
             .await
             .unwrap_or_else(|e| panic!("{key}: {e:?}"));
-        assert!(out.confirmed_by_head, "every answer is lost, so HEAD decides");
+        assert!(
+            out.confirmed_by_head,
+            "every answer is lost, so HEAD decides"
+        );
         confirmed += 1;
         let head = client.head_object(BUCKET, &key).await.unwrap();
         assert_eq!(head.content_length, body.len() as u64);
@@ -112,7 +126,10 @@ async fn lost_complete_answers_are_retried_and_confirmed() {
     }
     assert_eq!(confirmed, 6);
     let (id, parts, _) = two_parts(&client, "lost/etag-only", 99).await;
-    let pairs: Vec<(u32, String)> = parts.iter().map(|p| (p.part_number, p.etag.clone())).collect();
+    let pairs: Vec<(u32, String)> = parts
+        .iter()
+        .map(|p| (p.part_number, p.etag.clone()))
+        .collect();
     let err = client
         .complete_upload(BUCKET, "lost/etag-only", &id, &pairs, &none)
         .await

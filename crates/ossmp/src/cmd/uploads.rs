@@ -173,7 +173,13 @@ pub(crate) async fn complete(
             .into());
         }
         let done = client
-            .complete_upload(&loc.bucket, &loc.key, &args.upload_id, parts.iter(), &options)
+            .complete_upload(
+                &loc.bucket,
+                &loc.key,
+                &args.upload_id,
+                parts.iter(),
+                &options,
+            )
             .await;
         (done, Some(parts.len()))
     };
