@@ -2,12 +2,18 @@
 //! the final CRC check.
 
 use super::*;
+use crate::confirm::ExpectedObject;
 
 impl Upload {
+    /// The object the parts make, by the rule the manual Complete of the façade shares.
+    pub(super) fn expected_object(&self) -> ExpectedObject {
+        ExpectedObject::from_parts(self.parts.iter().map(|p| (p.range.len, p.crc64)))
+    }
+
+    /// `(CRC-64, size)` of the whole object.
     pub(super) fn combined(&self) -> (u64, u64) {
-        self.parts.iter().fold((0, 0), |(crc, size), p| {
-            (crc64_combine(crc, p.crc64, p.range.len), size + p.range.len)
-        })
+        let expected = self.expected_object();
+        (expected.crc64, expected.size)
     }
 
     pub(super) fn on_complete_ok(&mut self, etag: String, reported: Option<u64>) {
@@ -32,10 +38,10 @@ impl Upload {
         let Phase::ConfirmingComplete { upload_gone } = self.phase else {
             return;
         };
-        let (crc, size) = self.combined();
+        let expected = self.expected_object();
         let reason = match head {
-            Ok((len, Some(got), etag)) if len == size && got == crc => {
-                self.completed(etag, crc, size, true);
+            Ok((len, got, etag)) if expected.is_confirmed_by(len, got) => {
+                self.completed(etag, expected.crc64, expected.size, true);
                 return;
             }
             Ok(_) => UploadError::CompletionUnconfirmed,
