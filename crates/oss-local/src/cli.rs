@@ -137,7 +137,8 @@ pub struct ServerOptions {
     pub no_fsync: bool,
     /// Allow upload callbacks to HOST (any port) or HOST:PORT (repeatable). Without this flag
     /// only loopback addresses may be called back; with it, only the hosts listed.
-    #[arg(long = "callback-allow", value_name = "HOST[:PORT]")]
+    /// `HOST[:PORT]=ADDR:PORT` connects to ADDR:PORT instead of resolving HOST (for tests).
+    #[arg(long = "callback-allow", value_name = "HOST[:PORT][=ADDR:PORT]")]
     pub callback_allow: Vec<CallbackTarget>,
     /// How long a callback server has to answer, in milliseconds (OSS: 5000).
     #[arg(long, value_name = "MS", default_value = "5000")]

@@ -296,3 +296,28 @@ async fn the_query_form_works_on_presigned_style_requests() {
     assert!(got.body.ends_with("&var=qv"), "{}", got.body);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_allowed_name_can_be_mapped_to_a_local_address_without_a_lookup() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cb, received) = callback_server(200, r#"{"mapped":true}"#);
+    let target = CallbackTarget::host_port("callback.example.com", 80).connecting_to(cb);
+    let server = Server::start(config(dir.path()).with_callback_allow(target))
+        .await
+        .unwrap();
+    let r = req("PUT", "mapped")
+        .h(
+            "x-oss-callback",
+            &b64(r#"{"callbackUrl":"http://callback.example.com/hook","callbackBody":"k=${object}"}"#),
+        )
+        .body(b"m".to_vec())
+        .send(server.addr())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), r#"{"mapped":true}"#);
+    let got = received.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(got.request_line, "POST /hook HTTP/1.1");
+    assert_eq!(got.host, "callback.example.com");
+    assert_eq!(got.body, "k=mapped");
+    server.shutdown().await;
+}

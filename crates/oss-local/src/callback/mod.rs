@@ -19,7 +19,7 @@ mod send;
 mod spec;
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use http::{HeaderValue, Response, StatusCode};
 
@@ -33,7 +33,9 @@ use spec::{Spec, Url};
 
 /// A host (and optionally a port) that callbacks may be sent to: `HOST[:PORT]`
 /// (`--callback-allow`, repeatable). An IPv6 address is written in brackets with a port
-/// (`[::1]:8080`).
+/// (`[::1]:8080`). `HOST[:PORT]=ADDR:PORT` also says where to connect instead of resolving
+/// `HOST` (as `curl --resolve` does): a test can use a callback URL naming any host and have
+/// it reach a local address, without any name lookup.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CallbackTarget {
@@ -41,6 +43,8 @@ pub struct CallbackTarget {
     pub host: String,
     /// The only port allowed, or any port.
     pub port: Option<u16>,
+    /// Where to connect instead of resolving `host`.
+    pub connect_to: Option<SocketAddr>,
 }
 
 impl CallbackTarget {
@@ -49,6 +53,7 @@ impl CallbackTarget {
         Self {
             host: host.into().to_ascii_lowercase(),
             port: None,
+            connect_to: None,
         }
     }
 
@@ -58,6 +63,12 @@ impl CallbackTarget {
             port: Some(port),
             ..Self::host(host)
         }
+    }
+
+    /// Connects to `addr` instead of resolving the host.
+    pub fn connecting_to(mut self, addr: SocketAddr) -> Self {
+        self.connect_to = Some(addr);
+        self
     }
 
     fn matches(&self, url: &Url) -> bool {
@@ -73,13 +84,18 @@ impl fmt::Display for CallbackTarget {
             self.host.clone()
         };
         match self.port {
-            Some(port) => write!(f, "{host}:{port}"),
-            None => f.write_str(&host),
+            Some(port) => write!(f, "{host}:{port}")?,
+            None => f.write_str(&host)?,
+        }
+        match self.connect_to {
+            Some(addr) => write!(f, "={addr}"),
+            None => Ok(()),
         }
     }
 }
 
-/// `HOST`, `HOST:PORT`, `[IPV6]:PORT` or a bare IPv6 address.
+/// `HOST`, `HOST:PORT`, `[IPV6]:PORT` or a bare IPv6 address, optionally followed by
+/// `=ADDR:PORT`.
 impl std::str::FromStr for CallbackTarget {
     type Err = crate::config::ConfigError;
 
@@ -88,10 +104,13 @@ impl std::str::FromStr for CallbackTarget {
             crate::config::ConfigError::invalid(
                 "--callback-allow",
                 value,
-                "HOST or HOST:PORT (IPv6: [ADDR]:PORT)",
+                "HOST or HOST:PORT (IPv6: [ADDR]:PORT), optionally =ADDR:PORT",
             )
         };
-        let value = value.trim();
+        let (value, connect_to) = match value.trim().split_once('=') {
+            Some((target, addr)) => (target, Some(addr.parse().map_err(|_| bad())?)),
+            None => (value.trim(), None),
+        };
         let (host, port) = if let Some(rest) = value.strip_prefix('[') {
             let (host, after) = rest.split_once(']').ok_or_else(bad)?;
             match after.strip_prefix(':') {
@@ -116,18 +135,21 @@ impl std::str::FromStr for CallbackTarget {
         Ok(Self {
             host: host.to_ascii_lowercase(),
             port,
+            connect_to,
         })
     }
 }
 
-/// Whether `url` may be called: it matches an entry of `allow`, or `allow` is empty and the
-/// host is a loopback address or `localhost`.
-fn allowed(url: &Url, allow: &[CallbackTarget]) -> bool {
+/// Whether `url` may be called (`None`: not), and where to connect instead of resolving its
+/// host: it matches an entry of `allow`, or `allow` is empty and the host is a loopback
+/// address or `localhost`.
+fn allowed(url: &Url, allow: &[CallbackTarget]) -> Option<Option<SocketAddr>> {
     if allow.is_empty() {
-        return url.host == "localhost"
-            || url.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let loopback =
+            url.host == "localhost" || url.host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        return loopback.then_some(None);
     }
-    allow.iter().any(|t| t.matches(url))
+    allow.iter().find(|t| t.matches(url)).map(|t| t.connect_to)
 }
 
 /// The callback a request asks for, validated, or `None`.
@@ -236,7 +258,22 @@ mod tests {
             assert_eq!((t.host.as_str(), t.port), (host, port), "{text}");
             assert_eq!(t.to_string().parse::<CallbackTarget>().unwrap(), t);
         }
-        for bad in ["", "a:b", "a:70000", "[::1", "a/b", "u@h"] {
+        let mapped: CallbackTarget = "cb.example=127.0.0.1:9".parse().unwrap();
+        assert_eq!(
+            mapped,
+            CallbackTarget::host("cb.example").connecting_to(SocketAddr::from(([127, 0, 0, 1], 9)))
+        );
+        assert_eq!(mapped.to_string(), "cb.example=127.0.0.1:9");
+        for bad in [
+            "",
+            "a:b",
+            "a:70000",
+            "[::1",
+            "a/b",
+            "u@h",
+            "a=b",
+            "a=127.0.0.1",
+        ] {
             assert!(bad.parse::<CallbackTarget>().is_err(), "{bad}");
         }
     }

@@ -46,9 +46,11 @@ async fn exchange(
             url.authority()
         ))
     };
-    let stream = TcpStream::connect((url.host.as_str(), url.port))
-        .await
-        .map_err(|e| unreachable(&e))?;
+    let stream = match url.connect_to {
+        Some(addr) => TcpStream::connect(addr).await,
+        None => TcpStream::connect((url.host.as_str(), url.port)).await,
+    }
+    .map_err(|e| unreachable(&e))?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| unreachable(&e))?;

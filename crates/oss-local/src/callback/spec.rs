@@ -51,6 +51,8 @@ pub(crate) struct Url {
     pub(crate) port: u16,
     /// Path and query, `/` when empty.
     pub(crate) path: String,
+    /// Where to connect instead of resolving `host` (`--callback-allow HOST=ADDR:PORT`).
+    pub(crate) connect_to: Option<std::net::SocketAddr>,
 }
 
 impl Url {
@@ -288,18 +290,20 @@ fn parse_url(raw: &str, allow: &[CallbackTarget]) -> Result<Url, OssError> {
     if host.is_empty() {
         return Err(bad());
     }
-    let url = Url {
+    let mut url = Url {
         host,
         port,
         path: uri.path_and_query().map_or("/", |p| p.as_str()).to_owned(),
+        connect_to: None,
     };
-    if !super::allowed(&url, allow) {
+    let Some(connect_to) = super::allowed(&url, allow) else {
         return Err(invalid(
             "The callbackUrl names a host this oss-local may not call (see --callback-allow).",
             &truncate(raw),
         )
         .ec("0007-00000004"));
-    }
+    };
+    url.connect_to = connect_to;
     Ok(url)
 }
 
@@ -338,7 +342,8 @@ mod tests {
             [Url {
                 host: "127.0.0.1".into(),
                 port: 9,
-                path: "/cb?q=1".into()
+                path: "/cb?q=1".into(),
+                connect_to: None,
             }]
         );
         assert_eq!(
