@@ -288,7 +288,11 @@ impl Server {
             // callback test names an Internet host, mapped to a closed local port so the
             // callback fails (203, as the test expects) without any name lookup.
             .args(["--callback-allow", "127.0.0.1"])
-            .args(["--callback-allow", "cbsrv.oss.demo.com=127.0.0.1:9", "--data-dir"])
+            .args([
+                "--callback-allow",
+                "cbsrv.oss.demo.com=127.0.0.1:9",
+                "--data-dir",
+            ])
             .arg(data_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
