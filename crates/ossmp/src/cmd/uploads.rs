@@ -196,6 +196,7 @@ pub(crate) async fn complete(
             "etag": done.etag,
             "crc64": done.crc64.map(|c| c.to_string()),
             "request_id": done.request_id,
+            "confirmed_by_head": done.confirmed_by_head,
         }));
     } else {
         let how = match parts {
@@ -206,6 +207,12 @@ pub(crate) async fn complete(
             "completed upload {} of {loc} {how}; ETag {}",
             args.upload_id, done.etag
         ));
+        if done.confirmed_by_head {
+            out.info(
+                "Complete's answer was lost; HeadObject confirmed that the stored object has \
+                 its parts' size and CRC-64",
+            );
+        }
     }
     Ok(())
 }
