@@ -184,7 +184,7 @@ impl Client {
         if options.has_callback() && raw.status.is_success() {
             return Ok(ObjectOutput::from_callback(&raw));
         }
-        match parse(&op, NAME, &raw) {
+        match parse::<CompleteMultipartUpload>(NAME, &raw) {
             Ok(out) => Ok(ObjectOutput {
                 etag: out.etag,
                 crc64: out.crc64,
