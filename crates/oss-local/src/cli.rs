@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::callback::CallbackTarget;
 use crate::config::{
     Cname, Config, ConfigError, Credential, EtagMode, FaultConfig, FaultOp, StorageMode,
 };
@@ -134,6 +135,14 @@ pub struct ServerOptions {
     /// Skip fsync (faster; still SIGKILL-safe, not power-loss-safe).
     #[arg(long)]
     pub no_fsync: bool,
+    /// Allow upload callbacks to HOST (any port) or HOST:PORT (repeatable). Without this flag
+    /// only loopback addresses may be called back; with it, only the hosts listed.
+    /// `HOST[:PORT]=ADDR:PORT` connects to ADDR:PORT instead of resolving HOST (for tests).
+    #[arg(long = "callback-allow", value_name = "HOST[:PORT][=ADDR:PORT]")]
+    pub callback_allow: Vec<CallbackTarget>,
+    /// How long a callback server has to answer, in milliseconds (OSS: 5000).
+    #[arg(long, value_name = "MS", default_value = "5000")]
+    pub callback_timeout_ms: u64,
 }
 
 /// Parses `--credential` without ever echoing the value (it holds a secret), which clap's
@@ -214,6 +223,8 @@ impl ServerOptions {
         config.limits.max_connections = self.max_connections;
         config.max_skew = Duration::from_secs(self.max_skew_secs);
         config.fsync = !self.no_fsync;
+        config.callback_allow = self.callback_allow;
+        config.callback_timeout = Duration::from_millis(self.callback_timeout_ms);
         Ok(config)
     }
 }
@@ -280,6 +291,12 @@ mod tests {
             "--max-skew-secs",
             "60",
             "--no-fsync",
+            "--callback-allow",
+            "cb.example:8080",
+            "--callback-allow",
+            "127.0.0.1",
+            "--callback-timeout-ms",
+            "250",
         ])
         .unwrap();
         assert_eq!(config.listen.port(), 9000);
@@ -309,6 +326,14 @@ mod tests {
         assert_eq!(config.limits.max_connections, 3);
         assert_eq!(config.max_skew, Duration::from_secs(60));
         assert!(!config.fsync);
+        assert_eq!(
+            config.callback_allow,
+            [
+                CallbackTarget::host_port("cb.example", 8080),
+                CallbackTarget::host("127.0.0.1")
+            ]
+        );
+        assert_eq!(config.callback_timeout, Duration::from_millis(250));
         let debug = format!("{config:?}");
         assert!(
             !debug.contains("\"sk\"") && !debug.contains("sts-sk") && !debug.contains("tok:xyz")
@@ -335,6 +360,9 @@ mod tests {
         assert!(with(&["--cname", "no-bucket"]).is_err());
         assert!(with(&["--listen"]).is_err());
         assert!(with(&["--bogus"]).is_err());
+        assert!(with(&["--callback-allow", "a:b"]).is_err());
+        assert!(config.callback_allow.is_empty());
+        assert_eq!(config.callback_timeout, Duration::from_secs(5));
         #[derive(Parser)]
         struct Options {
             #[command(flatten)]

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::callback::CallbackTarget;
+
 /// How part and object ETags are computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -341,6 +343,10 @@ pub struct Config {
     /// Whether to fsync files and directories before acknowledging (off only speeds up tests;
     /// SIGKILL safety does not need it, power-loss safety does).
     pub fsync: bool,
+    /// Hosts upload callbacks may be sent to; empty: loopback addresses only.
+    pub callback_allow: Vec<CallbackTarget>,
+    /// How long a callback server has to answer (OSS: 5 s).
+    pub callback_timeout: Duration,
 }
 
 impl fmt::Debug for Config {
@@ -361,6 +367,8 @@ impl fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("max_skew", &self.max_skew)
             .field("fsync", &self.fsync)
+            .field("callback_allow", &self.callback_allow)
+            .field("callback_timeout", &self.callback_timeout)
             .finish()
     }
 }
@@ -385,6 +393,8 @@ impl Config {
             limits: Limits::default(),
             max_skew: Duration::from_secs(15 * 60),
             fsync: true,
+            callback_allow: Vec::new(),
+            callback_timeout: Duration::from_secs(5),
         }
     }
 
@@ -454,6 +464,18 @@ impl Config {
     /// Sets the limits.
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Allows upload callbacks to `target` (the first call replaces the loopback default).
+    pub fn with_callback_allow(mut self, target: CallbackTarget) -> Self {
+        self.callback_allow.push(target);
+        self
+    }
+
+    /// Sets how long a callback server has to answer.
+    pub fn with_callback_timeout(mut self, timeout: Duration) -> Self {
+        self.callback_timeout = timeout;
         self
     }
 

@@ -308,6 +308,16 @@ impl OssError {
         )
     }
 
+    /// The object was stored but no callback URL answered `200` with JSON.
+    pub(crate) fn callback_failed(reason: &str) -> Self {
+        Self::new(
+            StatusCode::NON_AUTHORITATIVE_INFORMATION,
+            "CallbackFailed",
+            format!("The object was stored, but its upload callback failed: {reason}"),
+        )
+        .ec("0007-00000203")
+    }
+
     pub(crate) fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", message)
     }

@@ -17,8 +17,12 @@
 //! - injects faults on demand ([`FaultConfig`]): 500/503 before or after storing, dropped
 //!   connections, latency, bandwidth caps, all seeded.
 //!
+//! It also executes upload callbacks (`x-oss-callback`) on PutObject and
+//! CompleteMultipartUpload, to hosts of an allow list only (loopback by default; see
+//! [`CallbackTarget`]).
+//!
 //! What it does NOT do: TLS, access control (ACLs are stored and returned but every request
-//! must be signed by a configured key pair), versioning, callbacks, real server-side
+//! must be signed by a configured key pair), versioning, signed or https callbacks, real server-side
 //! encryption (the headers are stored and echoed only), storage-class behaviour (restore),
 //! symlinks, image processing, or any operation not in its routing table. It is a test
 //! server, not a storage product.
@@ -47,6 +51,7 @@ mod addressing;
 mod attrs;
 mod auth;
 mod body;
+mod callback;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod conditions;
@@ -64,6 +69,7 @@ mod server;
 mod service;
 mod store;
 
+pub use callback::CallbackTarget;
 pub use config::{
     Cname, Config, ConfigError, Credential, EtagMode, FaultConfig, FaultOp, Limits, StorageMode,
 };

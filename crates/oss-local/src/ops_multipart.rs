@@ -19,6 +19,7 @@ use crate::addressing::valid_bucket;
 use crate::attrs;
 use crate::auth::iso_ms;
 use crate::body::{fast_etag, quoted_hex, read_limited, stage};
+use crate::callback;
 use crate::conditions::{self, Family, etag_eq};
 use crate::config::{EtagMode, StorageMode};
 use crate::error::OssError;
@@ -315,6 +316,7 @@ pub(crate) async fn complete(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         .h("x-oss-complete-all")
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("yes"));
     let md5 = content_md5(req)?;
+    let callback = callback::from_request(req, &ctx.config)?;
     let body = match req.take_body() {
         Some(body) => read_limited(body, ctx.config.limits.max_xml_body).await?,
         None => bytes::Bytes::new(),
@@ -418,7 +420,17 @@ pub(crate) async fn complete(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     for (name, value) in echo_sse(&meta.attrs) {
         set_header(&mut response, name, &value);
     }
-    Ok(response)
+    let facts = callback::Facts {
+        bucket: req.bucket.clone(),
+        object: req.key.clone(),
+        etag: meta.etag.trim_matches('"').to_owned(),
+        size: meta.size,
+        mime_type: meta.content_type.clone(),
+        crc64: meta.crc64,
+        content_md5: None,
+        operation: "CompleteMultipartUpload",
+    };
+    callback::finish(&ctx.config, callback, &facts, response).await
 }
 
 /// `Some(Url)` when the request asked for `encoding-type=url`.

@@ -12,8 +12,9 @@ use oss_model::{EncodingType, url_encode};
 use crate::attrs::{self, SSE_HEADERS};
 use crate::auth::iso_ms;
 use crate::body::{Piece, StageError, StageOptions, empty, stage, stream_pieces};
+use crate::callback;
 use crate::conditions::{self, Family};
-use crate::config::StorageMode;
+use crate::config::{EtagMode, StorageMode};
 use crate::error::OssError;
 use crate::ops_multipart::STORAGE_CLASS;
 use crate::service::{
@@ -99,6 +100,7 @@ pub(crate) async fn put_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     check_length(req, ctx.config.limits.max_body)?;
     let md5 = content_md5(req)?;
     let attrs = attrs::from_request(req)?;
+    let callback = callback::from_request(req, &ctx.config)?;
     let forbid = forbid_overwrite(req);
     if forbid && ctx.store.object_exists(&req.bucket, &req.key) {
         return Err(OssError::file_already_exists("0026-00000201").into());
@@ -109,6 +111,20 @@ pub(crate) async fn put_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         .ok_or_else(|| OssError::internal("body taken"))?;
     let staged = stage(body, opts).await.map_err(stage_err)?;
     let (content_type, meta) = user_meta(req);
+    let facts = callback::Facts {
+        bucket: req.bucket.clone(),
+        object: req.key.clone(),
+        etag: staged.etag.trim_matches('"').to_owned(),
+        size: staged.size,
+        mime_type: content_type.clone(),
+        crc64: staged.crc64,
+        content_md5: md5.map(|m| B64.encode(m)).or_else(|| {
+            let digest = (ctx.config.etag == EtagMode::Md5)
+                .then(|| hex::decode(staged.etag.trim_matches('"')).ok())??;
+            Some(B64.encode(digest))
+        }),
+        operation: "PutObject",
+    };
     let object = ObjectMeta {
         key: req.key.clone(),
         size: staged.size,
@@ -143,7 +159,7 @@ pub(crate) async fn put_object(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
     for (name, value) in sse {
         set_header(&mut response, name, &value);
     }
-    Ok(response)
+    callback::finish(&ctx.config, callback, &facts, response).await
 }
 
 /// The server-side encryption headers to echo on a write of an object with `attrs`.

@@ -177,6 +177,9 @@ const RESPONSE_OVERRIDES: &[&str] = &[
     "response-expires",
 ];
 
+/// The query form of an upload callback (presigned URLs), read by PutObject and Complete.
+const CALLBACK: &[&str] = &["callback", "callback-var"];
+
 const fn route(
     name: &'static str,
     op: Op,
@@ -271,12 +274,15 @@ pub(crate) const ROUTES: &[Route] = &[
         ),
         true,
     ),
-    route(
-        "CompleteMultipartUpload",
-        Op::Complete,
-        "POST",
-        Level::Object,
-        &["uploadId"],
+    with_optional(
+        route(
+            "CompleteMultipartUpload",
+            Op::Complete,
+            "POST",
+            Level::Object,
+            &["uploadId"],
+        ),
+        CALLBACK,
     ),
     route(
         "AbortMultipartUpload",
@@ -292,9 +298,12 @@ pub(crate) const ROUTES: &[Route] = &[
         Level::Object,
         &["uploadId"],
     ),
-    with_copy(
-        route("PutObject", Op::PutObject, "PUT", Level::Object, &[]),
-        false,
+    with_optional(
+        with_copy(
+            route("PutObject", Op::PutObject, "PUT", Level::Object, &[]),
+            false,
+        ),
+        CALLBACK,
     ),
     route(
         "AppendObject",
@@ -379,7 +388,7 @@ pub(crate) const ROUTES: &[Route] = &[
 
 /// Headers that ask for behaviour the server does not have; a request carrying one is refused
 /// rather than served without it.
-const UNSUPPORTED_HEADERS: &[&str] = &["x-oss-callback", "x-oss-callback-var", "x-oss-process"];
+const UNSUPPORTED_HEADERS: &[&str] = &["x-oss-process"];
 
 /// The route of a request, or the `NotImplemented` error naming what was not understood.
 pub(crate) fn route_of<'q>(

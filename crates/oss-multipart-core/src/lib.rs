@@ -70,6 +70,7 @@
 mod checkpoint;
 mod classify;
 mod config;
+mod confirm;
 mod copy;
 pub mod download;
 mod error;
@@ -92,6 +93,7 @@ mod wire;
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, JournalEntry, SourceIdentity};
 pub use classify::{FailedAttempt, Retryability, classify};
 pub use config::{Config, ExtraHeaders, FailurePolicy};
+pub use confirm::ExpectedObject;
 pub use copy::CopySource;
 pub use error::{FailureKind, PlanError, ServiceError, UploadError};
 pub use event::{Completed, Event, Failure, Progress};

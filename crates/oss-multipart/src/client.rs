@@ -287,7 +287,22 @@ impl Client {
         &self,
         operation: &'static str,
         req: &OssRequest,
+        body: impl FnMut() -> RequestBody,
+    ) -> Result<RawResponse, Error> {
+        self.execute_with(operation, req, body, is_idempotent(&req.method))
+            .await
+    }
+
+    /// [`execute`](Self::execute), with the caller saying whether an attempt whose body was
+    /// sent but whose answer was lost may be sent again (`resend_after_send`): true for
+    /// idempotent methods, and for a request the caller makes safe itself (a Complete whose
+    /// `NoSuchUpload` it confirms with HeadObject).
+    pub(crate) async fn execute_with(
+        &self,
+        operation: &'static str,
+        req: &OssRequest,
         mut body: impl FnMut() -> RequestBody,
+        resend_after_send: bool,
     ) -> Result<RawResponse, Error> {
         let span = tracing::debug_span!(
             "oss_request",
@@ -319,7 +334,7 @@ impl Client {
                             .then(|| format!("{} {}", raw.status.as_u16(), err.code()))
                     }
                     Err(e) => {
-                        let safe = is_idempotent(&req.method) || !e.body_fully_sent();
+                        let safe = resend_after_send || !e.body_fully_sent();
                         let kind = failure_kind(e);
                         (safe && classify(FailedAttempt::Transport(kind)).is_retryable())
                             .then(|| e.to_string())

@@ -111,6 +111,7 @@ mod transfer_setters;
 mod builder;
 mod checkpoint_store;
 mod client;
+mod complete;
 mod config;
 mod copy;
 mod download;
@@ -133,6 +134,7 @@ mod url;
 
 pub use builder::ClientBuilder;
 pub use client::Client;
+pub use complete::UploadedPart;
 pub use config::{Addressing, ConfigKey, RetryConfig, SignatureVersion};
 pub use copy::{CopyBuilder, CopyOutput, DEFAULT_COPY_PART_SIZE, DEFAULT_SINGLE_COPY_THRESHOLD};
 pub use download::{DEFAULT_DOWNLOAD_PART_SIZE, DownloadBuilder, DownloadOutput, OnObjectChange};

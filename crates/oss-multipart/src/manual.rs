@@ -9,9 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::StatusCode;
-use oss_model::ops::{
-    CompleteMultipartUpload, CompletedPart, InitiateMultipartUpload, PutObject, UploadPart,
-};
+use oss_model::ops::{InitiateMultipartUpload, PutObject, UploadPart};
 use oss_model::{Operation, ServiceError};
 use oss_transport::{Digests, FileRange};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
@@ -105,11 +103,16 @@ pub struct ObjectOutput {
     pub request_id: String,
     /// The callback's reply, when a callback was requested.
     pub callback: Option<CallbackReply>,
+    /// `true` when Complete's answer was lost and HeadObject confirmed that the object is the
+    /// one these parts make (size and CRC-64); [`status`](Self::status) and
+    /// [`request_id`](Self::request_id) are then HeadObject's, and a callback's reply, lost
+    /// with the answer, is `None`.
+    pub confirmed_by_head: bool,
 }
 
 impl ObjectOutput {
     /// Builds the output from the headers of a callback reply (its body is not XML).
-    fn from_callback(raw: &RawResponse) -> Self {
+    pub(crate) fn from_callback(raw: &RawResponse) -> Self {
         let header = |name: &str| {
             raw.headers
                 .get(name)
@@ -123,6 +126,7 @@ impl ObjectOutput {
             status: raw.status,
             request_id: header("x-oss-request-id").unwrap_or_default(),
             callback: Some(CallbackReply::from_raw(raw)),
+            confirmed_by_head: false,
         }
     }
 }
@@ -331,80 +335,6 @@ impl Client {
         })
     }
 
-    /// Completes `upload_id` from `parts` (`(part number, ETag)`, sorted here), with the
-    /// options Complete takes (ACL, forbid-overwrite, callback).
-    ///
-    /// # Errors
-    /// [`Error::is_usage`] for bad part numbers or options; service and transport errors. A
-    /// failed callback is not an error: see [`ObjectOutput::callback`].
-    pub async fn complete_upload(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        parts: &[(u32, String)],
-        options: &ObjectOptions,
-    ) -> Result<ObjectOutput, Error> {
-        let mut list = parts
-            .iter()
-            .map(|(n, etag)| Ok(CompletedPart::new(part_number(*n)?, etag.clone())))
-            .collect::<Result<Vec<_>, Error>>()?;
-        list.sort_by_key(|p| p.part_number);
-        self.complete(bucket, key, upload_id, list, false, options)
-            .await
-    }
-
-    /// Completes `upload_id` from every part OSS holds, in part-number order
-    /// (`x-oss-complete-all: yes`): the recovery path when the local part list is lost.
-    ///
-    /// # Errors
-    /// As [`complete_upload`](Self::complete_upload).
-    pub async fn complete_upload_all(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        options: &ObjectOptions,
-    ) -> Result<ObjectOutput, Error> {
-        self.complete(bucket, key, upload_id, Vec::new(), true, options)
-            .await
-    }
-
-    async fn complete(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        parts: Vec<CompletedPart>,
-        complete_all: bool,
-        options: &ObjectOptions,
-    ) -> Result<ObjectOutput, Error> {
-        const NAME: &str = "CompleteMultipartUpload";
-        let mut op =
-            CompleteMultipartUpload::new(bucket_name(bucket)?, object_key(key)?, upload_id, parts);
-        op.complete_all = complete_all;
-        let mut req = op
-            .to_request()
-            .map_err(encode_error::<CompleteMultipartUpload>)?;
-        options.apply(ObjectRequest::Complete, &mut req)?;
-        let body = req.body.clone();
-        let raw = self
-            .execute(NAME, &req, || RequestBody::from_bytes(body.clone()))
-            .await?;
-        if options.has_callback() && raw.status.is_success() {
-            return Ok(ObjectOutput::from_callback(&raw));
-        }
-        let out = parse::<CompleteMultipartUpload>(NAME, &raw)?;
-        Ok(ObjectOutput {
-            etag: out.etag,
-            crc64: out.crc64,
-            version_id: out.version_id,
-            status: raw.status,
-            request_id: out.request_id,
-            callback: None,
-        })
-    }
-
     /// Uploads `body` as one object with a single PutObject (see
     /// [`put_object_with`](Self::put_object_with)).
     ///
@@ -455,6 +385,7 @@ impl Client {
                 status: raw.status,
                 request_id: out.request_id,
                 callback: None,
+                confirmed_by_head: false,
             }
         };
         let local = oss_multipart_core::crc64(&body);

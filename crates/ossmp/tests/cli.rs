@@ -1097,3 +1097,87 @@ fn http_proxy_is_used_for_named_endpoints_and_no_proxy_bypasses_it() {
     );
     assert_eq!(local.get("direct"), b"through the proxy");
 }
+
+/// A callback server on 127.0.0.1 answering `status` + `reply` to every POST; each received
+/// body is sent on the channel.
+fn callback_server(
+    status: u16,
+    reply: &'static str,
+) -> (std::net::SocketAddr, std::sync::mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let line = line.trim_end().to_ascii_lowercase();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some(v) = line.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let _ = tx.send(String::from_utf8(body).unwrap());
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+        }
+    });
+    (addr, rx)
+}
+
+#[test]
+fn cp_json_carries_the_callback_reply_and_a_failed_callback_keeps_the_object() {
+    let local = Local::start();
+    let (ok, received) = callback_server(200, r#"{"from":"callback"}"#);
+    let (failing, _rx) = callback_server(500, "{}");
+    let f = write_file(local.home.path(), "cb.bin", &data(250_000, 11));
+    for (n, (target, part_size)) in [(ok, "100KiB"), (ok, "1MiB"), (failing, "100KiB")]
+        .into_iter()
+        .enumerate()
+    {
+        let key = format!("cb/{n}");
+        let callback = format!(
+            r#"{{"callbackUrl":"http://{target}/","callbackBody":"key=${{object}}&size=${{size}}&v=${{x:v}}"}}"#
+        );
+        let out = local
+            .cmd()
+            .arg("cp")
+            .arg(&f)
+            .arg(format!("oss://bkt/{key}"))
+            .args(["--part-size", part_size, "--json", "--callback", &callback])
+            .args(["--callback-var", r#"{"x:v":"7"}"#])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json = json_of(&out.stdout);
+        let cb = &json["callback"];
+        if target == ok {
+            assert_eq!(cb["failed"], false, "{json}");
+            assert_eq!(cb["body"]["from"], "callback", "{json}");
+            let body = received.recv_timeout(Duration::from_secs(5)).unwrap();
+            assert_eq!(body, format!("key=cb%2F{n}&size=250000&v=7"));
+        } else {
+            assert_eq!(cb["failed"], true, "{json}");
+            assert_eq!(cb["error_code"], "CallbackFailed", "{json}");
+        }
+        assert_eq!(local.get(&key), data(250_000, 11), "{key} is stored");
+    }
+}

@@ -2,12 +2,33 @@
 //! the final CRC check.
 
 use super::*;
+use crate::confirm::ExpectedObject;
 
 impl Upload {
+    /// The object the parts make, by the rule the manual Complete of the façade shares.
+    pub(super) fn expected_object(&self) -> ExpectedObject {
+        ExpectedObject::from_parts(self.parts.iter().map(|p| (p.range.len, p.crc64)))
+    }
+
+    /// `(CRC-64, size)` of the whole object.
     pub(super) fn combined(&self) -> (u64, u64) {
-        self.parts.iter().fold((0, 0), |(crc, size), p| {
-            (crc64_combine(crc, p.crc64, p.range.len), size + p.range.len)
-        })
+        let expected = self.expected_object();
+        (expected.crc64, expected.size)
+    }
+
+    /// Whether HeadObject's `(len, got)` is the object of `size` bytes these parts make. A copy
+    /// whose CRC-64 is unknown everywhere (`expected` is `None`) can only be confirmed by size.
+    fn is_confirmed_by(
+        &self,
+        expected: Option<u64>,
+        size: u64,
+        len: u64,
+        got: Option<u64>,
+    ) -> bool {
+        match expected {
+            Some(crc64) => ExpectedObject { size, crc64 }.is_confirmed_by(len, got),
+            None => self.copy.is_some() && len == size,
+        }
     }
 
     pub(super) fn on_complete_ok(&mut self, etag: String, reported: Option<u64>) {
@@ -33,15 +54,7 @@ impl Upload {
         let (crc, size) = self.combined();
         let expected = self.expected_crc(crc);
         let reason = match head {
-            // A copy whose CRC-64 is unknown everywhere can only be confirmed by its size.
-            Ok((len, got, etag))
-                if len == size
-                    && match (expected, got) {
-                        (Some(want), Some(got)) => want == got,
-                        (None, _) => true,
-                        (Some(_), None) => false,
-                    } =>
-            {
+            Ok((len, got, etag)) if self.is_confirmed_by(expected, size, len, got) => {
                 self.completed(etag, expected.or(got), size, true);
                 return;
             }

@@ -31,7 +31,6 @@ use crate::scheduler::Scheduler;
 use crate::target::Target;
 use crate::wire::{self, ListedPart};
 use issue::op_kind;
-use oss_model::crc64::crc64_combine;
 
 /// Why [`Upload::poll_timeout`] wants to be woken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

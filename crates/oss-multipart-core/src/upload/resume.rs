@@ -2,6 +2,7 @@
 //! to upload again, and recover when the upload is gone.
 
 use super::*;
+use crate::confirm::ExpectedObject;
 
 impl Upload {
     pub(super) fn on_list(&mut self, page: Result<wire::ListPage, UploadError>) {
@@ -130,11 +131,9 @@ impl Upload {
         }
         // Compare with the journal (parts are not filled in yet).
         let journal: Vec<_> = self.journal.values().cloned().collect();
-        let (jcrc, jsize) = journal.iter().fold((0, 0), |(c, s), e| {
-            (crc64_combine(c, e.crc64, e.len), s + e.len)
-        });
+        let expected = ExpectedObject::from_parts(journal.iter().map(|e| (e.len, e.crc64)));
         match head {
-            Ok((len, Some(crc), etag)) if len == jsize && crc == jcrc => {
+            Ok((len, crc, etag)) if expected.is_confirmed_by(len, crc) => {
                 for e in journal {
                     if let Some(p) = self.part_mut(e.part_number) {
                         p.etag = e.etag;
@@ -143,7 +142,7 @@ impl Upload {
                     }
                 }
                 self.done_parts = self.parts.len() as u32;
-                self.completed(etag, Some(jcrc), jsize, true);
+                self.completed(etag, Some(expected.crc64), expected.size, true);
             }
             Err(err) if err.is_retryable() => self.on_error(Job::Head, err),
             _ => self.restart(),

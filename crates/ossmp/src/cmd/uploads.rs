@@ -155,9 +155,9 @@ pub(crate) async fn complete(
             .await;
         (done, None)
     } else {
-        let parts: Vec<(u32, String)> = client
+        // Listed parts carry their sizes and CRC-64s, which make the Complete retry-safe.
+        let parts: Vec<oss_multipart::PartSummary> = client
             .list_parts(&loc.bucket, &loc.key, &args.upload_id)
-            .map_ok(|p| (u32::from(p.part_number), p.etag))
             .try_collect()
             .await
             .map_err(|e| anyhow::Error::new(e).context(context()))?;
@@ -173,7 +173,13 @@ pub(crate) async fn complete(
             .into());
         }
         let done = client
-            .complete_upload(&loc.bucket, &loc.key, &args.upload_id, &parts, &options)
+            .complete_upload(
+                &loc.bucket,
+                &loc.key,
+                &args.upload_id,
+                parts.iter(),
+                &options,
+            )
             .await;
         (done, Some(parts.len()))
     };
@@ -190,6 +196,7 @@ pub(crate) async fn complete(
             "etag": done.etag,
             "crc64": done.crc64.map(|c| c.to_string()),
             "request_id": done.request_id,
+            "confirmed_by_head": done.confirmed_by_head,
         }));
     } else {
         let how = match parts {
@@ -200,6 +207,12 @@ pub(crate) async fn complete(
             "completed upload {} of {loc} {how}; ETag {}",
             args.upload_id, done.etag
         ));
+        if done.confirmed_by_head {
+            out.info(
+                "Complete's answer was lost; HeadObject confirmed that the stored object has \
+                 its parts' size and CRC-64",
+            );
+        }
     }
     Ok(())
 }
