@@ -20,6 +20,18 @@ pub(crate) struct SignedRequest<'a> {
     /// The query exactly as received (without `?`).
     pub(crate) raw_query: &'a str,
     pub(crate) headers: &'a HeaderMap,
+    /// The request path as received (still percent-encoded).
+    pub(crate) raw_path: &'a str,
+}
+
+impl SignedRequest<'_> {
+    /// A path-style bucket request sent without the trailing slash (`GET /bucket?list-type=2`,
+    /// as OpenDAL sends it): its signer may have signed the path as sent, `/bucket`, rather
+    /// than OSS's `/bucket/`. Both name the same resource, so both are accepted.
+    fn slashless_bucket_path(&self) -> Option<&str> {
+        let bucket = self.bucket?;
+        (self.key.is_empty() && self.raw_path.strip_prefix('/') == Some(bucket)).then_some(bucket)
+    }
 }
 
 /// The accepted key pairs plus the verification policy.
@@ -57,7 +69,7 @@ impl Verifier {
         let key = (!req.key.is_empty()).then_some(req.key);
         let view = VerifyRequest::new(req.method, req.bucket, key, req.raw_query, &headers);
         let mut matched: Option<&Credential> = None;
-        let secret_for = |ak: &str| {
+        let mut secret_for = |ak: &str| {
             // Every pair is compared, in constant time, so timing tells nothing of the ids.
             for credential in &self.credentials {
                 if bool::from(ak.as_bytes().ct_eq(credential.access_key_id.as_bytes())) {
@@ -66,10 +78,18 @@ impl Verifier {
             }
             matched.map(|c| c.access_key_secret.clone())
         };
-        let identity = self
-            .inner
-            .verify(&view, secret_for, now)
-            .map_err(|err| to_oss_error(&err))?;
+        let mut verified = self.inner.verify(&view, &mut secret_for, now);
+        if let (Err(err), Some(bucket)) = (&verified, req.slashless_bucket_path()) {
+            if err.kind() == VerifyErrorKind::SignatureDoesNotMatch {
+                // `/bucket` as the resource: no bucket, and the bucket name as the key.
+                let literal =
+                    VerifyRequest::new(req.method, None, Some(bucket), req.raw_query, &headers);
+                if let Ok(identity) = self.inner.verify(&literal, &mut secret_for, now) {
+                    verified = Ok(identity);
+                }
+            }
+        }
+        let identity = verified.map_err(|err| to_oss_error(&err))?;
         // A temporary key pair is valid only with its security token.
         if let Some(expected) = matched.and_then(|c| c.security_token.as_deref()) {
             let sent = identity.security_token.as_deref().unwrap_or_default();

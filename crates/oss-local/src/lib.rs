@@ -51,6 +51,7 @@ mod body;
 pub mod cli;
 mod conditions;
 mod config;
+mod conn;
 mod error;
 mod fault;
 #[doc(hidden)]

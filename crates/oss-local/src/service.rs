@@ -303,6 +303,7 @@ async fn dispatch(
             key: &target.key,
             raw_query: parts.uri.query().unwrap_or_default(),
             headers: &parts.headers,
+            raw_path: parts.uri.path(),
         },
         system_now,
     )?;

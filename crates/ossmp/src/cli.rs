@@ -412,6 +412,11 @@ pub(crate) struct DemoArgs {
     /// Keep the temporary directory (server data, test file, checkpoint) instead of deleting it.
     #[arg(long)]
     pub(crate) keep: bool,
+    /// The embedded server's flags, as `ossmp serve` takes them (e.g. `--latency-ms`,
+    /// `--fault-rate`, `--bandwidth` to watch retries and resume under a worse link). The
+    /// demo adds its bucket and random key pair; `--data-dir` defaults to the demo directory.
+    #[command(flatten)]
+    pub(crate) server: oss_local::cli::ServerOptions,
 }
 
 fn parse_object_url(s: &str) -> Result<OssUrl, String> {
