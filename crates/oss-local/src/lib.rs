@@ -43,6 +43,7 @@
 //! Stability: this crate follows the workspace version but its API may change faster than the
 //! `oss-multipart` façade.
 
+mod acl;
 mod addressing;
 mod attrs;
 mod auth;
@@ -60,6 +61,7 @@ mod ops_attrs;
 mod ops_bucket;
 mod ops_multipart;
 mod ops_object;
+mod ops_symlink;
 mod route;
 mod server;
 mod service;

@@ -242,6 +242,10 @@ pub(crate) fn object_headers(response: &mut Response<crate::body::RespBody>, met
             .unwrap_or(STORAGE_CLASS),
     );
     for (name, value) in &meta.attrs.headers {
+        if name == crate::ops_symlink::TARGET {
+            // Only GetSymlink tells the target, URL-encoded.
+            continue;
+        }
         if let (Ok(name), Ok(value)) = (
             http::HeaderName::from_bytes(name.as_bytes()),
             http::HeaderValue::from_str(value),
@@ -320,6 +324,7 @@ pub(crate) async fn get_object(ctx: &Arc<Ctx>, req: &mut Req, head: bool) -> OpR
         .store
         .head(&req.bucket, &req.key)
         .map_err(|e| store_err(e, &req.bucket, &req.key, "", ""))?;
+    let meta = crate::ops_symlink::resolve(ctx, &req.bucket, meta)?;
     let limit = traffic_limit(req)?;
     if !conditions::evaluate(req, &meta, Family::Plain)? {
         let mut response = Response::new(empty());

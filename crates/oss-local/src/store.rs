@@ -146,7 +146,9 @@ pub(crate) struct ObjectMeta {
 impl ObjectMeta {
     /// `x-oss-object-type`.
     pub(crate) fn object_type(&self) -> &'static str {
-        if self.appendable {
+        if self.attrs.header("x-oss-symlink-target").is_some() {
+            "Symlink"
+        } else if self.appendable {
             "Appendable"
         } else if self.multipart {
             "Multipart"
@@ -175,6 +177,9 @@ pub(crate) struct BucketMeta {
     /// Creation time (unix seconds); 0 for buckets of older data directories.
     #[serde(default)]
     pub(crate) created: i64,
+    /// `private`, `public-read` or `public-read-write`; `None` is `private`.
+    #[serde(default)]
+    pub(crate) acl: Option<String>,
 }
 
 #[derive(Default)]
@@ -427,7 +432,10 @@ impl Store {
         for sub in ["objects", "blobs", "uploads"] {
             fs::create_dir_all(dir.join(sub))?;
         }
-        let meta = BucketMeta { created: now };
+        let meta = BucketMeta {
+            created: now,
+            acl: None,
+        };
         self.write_json(&dir.join("bucket.json"), &meta)?;
         state.buckets.insert(
             name.to_owned(),
@@ -457,6 +465,20 @@ impl Store {
             .get(name)
             .map(|b| b.meta.clone())
             .ok_or(StoreError::NoSuchBucket)
+    }
+
+    /// Sets a bucket's ACL (persisted in `bucket.json`).
+    pub(crate) fn set_bucket_acl(&self, name: &str, acl: &str) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let b = state
+            .buckets
+            .get_mut(name)
+            .ok_or(StoreError::NoSuchBucket)?;
+        let mut meta = b.meta.clone();
+        meta.acl = Some(acl.to_owned());
+        self.write_json(&self.bucket_dir(name).join("bucket.json"), &meta)?;
+        b.meta = meta;
+        Ok(())
     }
 
     /// Deletes an empty bucket (no objects, no uploads in progress).

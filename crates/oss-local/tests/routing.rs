@@ -112,6 +112,8 @@ fn implemented(method: &str, on_object: bool, sub: &str) -> bool {
             | ("GET", false, "live")              // ListLiveChannel (always empty)
             | ("POST", false, "delete")           // DeleteMultipleObjects
             | ("GET" | "PUT", true, "acl")        // Get/PutObjectACL
+            | ("GET" | "PUT", false, "acl")       // Get/PutBucketAcl
+            | ("GET" | "PUT", true, "symlink")    // Get/PutSymlink
             | ("GET" | "PUT" | "DELETE", true, "tagging") // Get/Put/DeleteObjectTagging
             | ("HEAD", true, "objectMeta") // GetObjectMeta
     ) || (method == "GET" && on_object && response_override)
