@@ -57,6 +57,7 @@ mod error;
 mod fault;
 #[doc(hidden)]
 pub mod fuzzing;
+mod gzip;
 mod ops_attrs;
 mod ops_bucket;
 mod ops_multipart;

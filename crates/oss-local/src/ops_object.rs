@@ -354,10 +354,23 @@ pub(crate) async fn get_object(ctx: &Arc<Ctx>, req: &mut Req, head: bool) -> OpR
             min_rate(ctx.config.faults.bandwidth, limit),
         )
     };
+    let gzip = !head
+        && range.is_none()
+        && crate::gzip::wanted(req.h("accept-encoding"), &meta.content_type, meta.size);
+    let body = if gzip {
+        crate::gzip::compress(body)
+    } else {
+        body
+    };
     let mut response = Response::new(body);
     *response.status_mut() = status;
     object_headers(&mut response, &meta);
-    set_header(&mut response, "content-length", &len.to_string());
+    if gzip {
+        // Sent chunked: the compressed length is known only at the end.
+        set_header(&mut response, "content-encoding", "gzip");
+    } else {
+        set_header(&mut response, "content-length", &len.to_string());
+    }
     if head {
         set_header(&mut response, "content-length", &meta.size.to_string());
     }
