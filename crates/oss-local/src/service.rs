@@ -232,12 +232,23 @@ fn unix_seconds(now: SystemTime) -> i64 {
 
 async fn process(ctx: &Arc<Ctx>, req: Request<Incoming>, host: String) -> OpResult {
     let (parts, body) = req.into_parts();
+    // GET and HEAD carry no body in OSS: one a client declares anyway (`Content-Length: 9` on a
+    // presigned GET) is never waited for, or the answer would hang until it came.
+    let bodiless = parts.method == Method::GET || parts.method == Method::HEAD;
     let mut body = Some(body);
     let result = dispatch(ctx, parts, &mut body, host).await;
     if let (Some(body), Ok(_) | Err(OpError::Oss(_))) = (body, &result) {
         // The operation answered without reading the body (an early error). Read and discard
-        // a bounded amount so the client can reuse the connection; past that, close it.
-        if drain(body, DRAIN_LIMIT).await.is_err() {
+        // a bounded amount, for a bounded time, so the client can reuse the connection; past
+        // that, close it.
+        let drained = if bodiless {
+            hyper::body::Body::is_end_stream(&body)
+        } else {
+            tokio::time::timeout(DRAIN_TIME, drain(body, DRAIN_LIMIT))
+                .await
+                .is_ok_and(|r| r.is_ok())
+        };
+        if !drained {
             return result.map(close_after).map_err(|e| match e {
                 OpError::Oss(err) => OpError::Oss(err.closing()),
                 OpError::Drop => OpError::Drop,
@@ -249,6 +260,8 @@ async fn process(ctx: &Arc<Ctx>, req: Request<Incoming>, host: String) -> OpResu
 
 /// Unread request bodies up to this size are discarded to keep the connection alive.
 const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+/// ... and for at most this long.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn drain(mut body: Incoming, limit: u64) -> Result<(), ()> {
     use http_body_util::BodyExt;

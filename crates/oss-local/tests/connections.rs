@@ -114,3 +114,23 @@ async fn a_stalled_request_head_is_cut_after_the_header_timeout() {
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 "));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_get_that_declares_a_body_it_never_sends_is_answered_at_once() {
+    // A presigned GET signed with `Content-Length: 9` (as oss2's tests send it) carries that
+    // header but no body: the answer must not wait for the nine bytes.
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::start(dir.path()).await;
+    let mut stream = TcpStream::connect(server.addr()).await.unwrap();
+    stream
+        .write_all(b"GET /test-bucket/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 9\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut buf))
+        .await
+        .expect("the GET waited for a body")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 403"));
+    server.shutdown().await;
+}
