@@ -62,6 +62,7 @@ mod ops_attrs;
 mod ops_bucket;
 mod ops_multipart;
 mod ops_object;
+mod ops_restore;
 mod ops_symlink;
 mod route;
 mod server;

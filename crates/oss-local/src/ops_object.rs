@@ -745,6 +745,10 @@ pub(crate) async fn list_objects(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
                 .header("x-oss-storage-class")
                 .unwrap_or(STORAGE_CLASS)
                 .to_owned();
+            entry.restore_info = meta
+                .attrs
+                .header(crate::ops_restore::RESTORE)
+                .map(str::to_owned);
             entry
         })
         .collect();

@@ -140,6 +140,7 @@ pub(crate) enum Op {
     GetObjectMeta,
     PutSymlink,
     GetSymlink,
+    RestoreObject,
     CopyObject,
     AppendObject,
     ListUploads,
@@ -336,6 +337,13 @@ pub(crate) const ROUTES: &[Route] = &[
         "PUT",
         Level::Object,
         &["symlink"],
+    ),
+    route(
+        "RestoreObject",
+        Op::RestoreObject,
+        "POST",
+        Level::Object,
+        &["restore"],
     ),
     route(
         "GetSymlink",

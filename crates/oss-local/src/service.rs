@@ -178,6 +178,7 @@ impl Op {
             | Self::GetObjectMeta
             | Self::PutSymlink
             | Self::GetSymlink
+            | Self::RestoreObject
             | Self::ListObjects => return None,
         })
     }
@@ -373,6 +374,7 @@ async fn dispatch(
         Op::PutObjectAcl => ops_attrs::put_acl(ctx, &mut req).await,
         Op::PutSymlink => crate::ops_symlink::put_symlink(ctx, &mut req).await,
         Op::GetSymlink => crate::ops_symlink::get_symlink(ctx, &mut req).await,
+        Op::RestoreObject => crate::ops_restore::restore_object(ctx, &mut req).await,
         Op::GetObjectTagging => ops_attrs::get_tagging(ctx, &mut req).await,
         Op::PutObjectTagging => ops_attrs::put_tagging(ctx, &mut req).await,
         Op::DeleteObjectTagging => ops_attrs::delete_tagging(ctx, &mut req).await,

@@ -114,6 +114,7 @@ fn implemented(method: &str, on_object: bool, sub: &str) -> bool {
             | ("GET" | "PUT", true, "acl")        // Get/PutObjectACL
             | ("GET" | "PUT", false, "acl")       // Get/PutBucketAcl
             | ("GET" | "PUT", true, "symlink")    // Get/PutSymlink
+            | ("POST", true, "restore")           // RestoreObject
             | ("GET" | "PUT" | "DELETE", true, "tagging") // Get/Put/DeleteObjectTagging
             | ("HEAD", true, "objectMeta") // GetObjectMeta
     ) || (method == "GET" && on_object && response_override)

@@ -1,5 +1,5 @@
-//! PutSymlink/GetSymlink, bucket ACLs and the anonymous access they grant, sequential
-//! uploads' Content-MD5, and keys with control characters in XML answers.
+//! PutSymlink/GetSymlink, bucket ACLs and the anonymous access they grant, RestoreObject,
+//! sequential uploads' Content-MD5, and keys with control characters in XML answers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -209,5 +209,66 @@ async fn keys_with_control_characters_stay_well_formed_in_xml() {
         .send(addr)
         .await;
     assert!(listed.text().contains("ctl-%01%02"), "{}", listed.text());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn restore_keeps_oss_bookkeeping_for_archived_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let addr = server.addr();
+    let put = |key: &'static str, class: &'static str| {
+        req("PUT", key)
+            .h("x-oss-storage-class", class)
+            .body("x")
+            .send(addr)
+    };
+    assert_eq!(put("std", "Standard").await.status, 200);
+    assert_eq!(put("arc", "Archive").await.status, 200);
+    assert_eq!(put("cold", "ColdArchive").await.status, 200);
+    let restore = |key: &'static str, body: &'static str| {
+        req("POST", key).q("restore", "").body(body).send(addr)
+    };
+    restore("std", "")
+        .await
+        .assert_error(400, "OperationNotSupported");
+    let tier = |t: &str| {
+        format!(
+            "<RestoreRequest><Days>2</Days><JobParameters><Tier>{t}</Tier></JobParameters></RestoreRequest>"
+        )
+    };
+    let r = req("POST", "arc")
+        .q("restore", "")
+        .body(tier("Bulk"))
+        .send(addr)
+        .await;
+    r.assert_error(400, "MalformedXML");
+    let r = req("POST", "cold")
+        .q("restore", "")
+        .body(tier("Fastest"))
+        .send(addr)
+        .await;
+    r.assert_error(400, "InvalidArgument");
+    assert_eq!(restore("arc", "").await.status, 202);
+    restore("arc", "")
+        .await
+        .assert_error(409, "RestoreAlreadyInProgress");
+    let r = req("POST", "cold")
+        .q("restore", "")
+        .body(tier("Expedited"))
+        .send(addr)
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert_eq!(r.header("x-oss-object-restore-priority"), Some("Expedited"));
+    let head = req("HEAD", "arc").send(addr).await;
+    assert_eq!(
+        head.header("x-oss-restore"),
+        Some("ongoing-request=\"true\"")
+    );
+    let list = req("GET", "").send(addr).await;
+    assert_eq!(
+        list.elems("RestoreInfo"),
+        ["ongoing-request=\"true\"", "ongoing-request=\"true\""]
+    );
     server.shutdown().await;
 }
