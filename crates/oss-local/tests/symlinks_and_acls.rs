@@ -272,3 +272,28 @@ async fn restore_keeps_oss_bookkeeping_for_archived_objects() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn v2_signatures_are_refused_as_not_implemented() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    let r = req("GET", "k")
+        .sign(Sign::None)
+        .h(
+            "authorization",
+            "OSS2 AccessKeyId:test-ak,AdditionalHeaders:host,Signature:abc=",
+        )
+        .send(server.addr())
+        .await;
+    r.assert_error(501, "NotImplemented");
+    let r = req("GET", "k")
+        .sign(Sign::None)
+        .q("x-oss-signature-version", "OSS2")
+        .q("x-oss-access-key-id", "test-ak")
+        .q("x-oss-expires", "60")
+        .q("x-oss-signature", "abc")
+        .send(server.addr())
+        .await;
+    r.assert_error(501, "NotImplemented");
+    server.shutdown().await;
+}
