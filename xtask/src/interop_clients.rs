@@ -46,9 +46,12 @@ pub(crate) fn ali_oss_modules(root: &Path) -> Result<PathBuf, String> {
     Ok(dir)
 }
 
-/// Builds `crates/opendal-probe` (release, into the workspace's target directory) and returns
-/// the executable.
-pub(crate) fn opendal_probe(root: &Path) -> Result<PathBuf, String> {
+/// Builds `crates/opendal-probe` into the workspace's target directory and returns the
+/// executable. The interop check builds it with the dev profile: its lockfile is seeded from
+/// the workspace's and its dev profile is the workspace's, so it reuses most of what the
+/// workspace's debug build compiled and only OpenDAL's own crates are new. A benchmark wants
+/// `release`.
+pub(crate) fn opendal_probe(root: &Path, release: bool) -> Result<PathBuf, String> {
     let manifest = root.join("crates").join("opendal-probe").join("Cargo.toml");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -60,13 +63,11 @@ pub(crate) fn opendal_probe(root: &Path) -> Result<PathBuf, String> {
         .arg(&manifest)
         .arg("--target-dir")
         .arg(&target)
-        .args([
-            "--release",
-            "--locked",
-            "--message-format",
-            "json-render-diagnostics",
-        ])
+        .args(["--locked", "--message-format", "json-render-diagnostics"])
         .stderr(Stdio::inherit());
+    if release {
+        command.arg("--release");
+    }
     eprintln!("xtask: [interop opendal build] {command:?}");
     let output = command
         .output()
@@ -103,7 +104,7 @@ pub(crate) fn run(root: &Path, target: &Target<'_>) -> Result<(), String> {
         run_step("interop ali-oss", with_target(&mut node, target))?;
     }
     if enabled("OSS_INTEROP_OPENDAL") {
-        let probe = opendal_probe(root)?;
+        let probe = opendal_probe(root, false)?;
         let mut check = Command::new(probe);
         check.arg("check");
         run_step("interop opendal", with_target(&mut check, target))?;
