@@ -70,12 +70,11 @@ impl Slot {
         }
     }
 
-    /// A request head was parsed; the guard returns the slot to idle when dropped.
+    /// A request head was parsed; the guard returns the slot to idle when dropped. This wins
+    /// over a close the tracker asked for meanwhile: a request that got in is served.
     pub(crate) fn busy(self: &Arc<Self>) -> BusyGuard {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        if self.phase.load(Ordering::Acquire) != CLOSING {
-            self.enter(BUSY);
-        }
+        self.enter(BUSY);
         BusyGuard { slot: self.clone() }
     }
 
@@ -308,6 +307,13 @@ mod tests {
         assert_eq!(phase(&young_idle), CLOSING);
         // Only the busy one is left: nothing to evict, and it refuses to close.
         assert!(!tracker.evict_one());
+        // A request that starts on a connection chosen for closing is served all the same.
+        let (_, chosen) = tracker.register();
+        assert!(tracker.evict_one());
+        let late = chosen.busy();
+        assert!(!chosen.close_is_due());
+        drop(late);
+        assert_eq!(phase(&chosen), IDLE);
         assert!(!busy.close_is_due());
         drop(guard);
         assert!(busy.close_is_due());

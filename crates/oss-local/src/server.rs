@@ -119,6 +119,9 @@ impl Server {
     }
 }
 
+/// How often a client waiting for a connection slot asks again for an idle one to close.
+const EVICT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
 async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut shutdown: watch::Receiver<bool>) {
     let limits = ctx.config.limits.clone();
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -156,13 +159,21 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut shutdown: watch::
         let permit = match permits.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
-                tracker.evict_one();
-                tokio::select! {
-                    permit = permits.clone().acquire_owned() => match permit {
-                        Ok(permit) => permit,
-                        Err(_) => break,
-                    },
-                    _ = shutdown.changed() => break,
+                // Ask again now and then: the connection asked to close may have started a
+                // request meanwhile (it is then served, not cut), and another may fall idle.
+                let mut retry = tokio::time::interval(EVICT_RETRY);
+                let permit = loop {
+                    tokio::select! {
+                        permit = permits.clone().acquire_owned() => break permit.ok(),
+                        _ = retry.tick() => {
+                            tracker.evict_one();
+                        }
+                        _ = shutdown.changed() => break None,
+                    }
+                };
+                match permit {
+                    Some(permit) => permit,
+                    None => break,
                 }
             }
         };
