@@ -83,14 +83,14 @@ impl Verifier {
             matched.map(|c| c.access_key_secret.clone())
         };
         let mut verified = self.inner.verify(&view, &mut secret_for, now);
-        if let (Err(err), Some(bucket)) = (&verified, req.slashless_bucket_path()) {
-            if err.kind() == VerifyErrorKind::SignatureDoesNotMatch {
-                // `/bucket` as the resource: no bucket, and the bucket name as the key.
-                let literal =
-                    VerifyRequest::new(req.method, None, Some(bucket), req.raw_query, &headers);
-                if let Ok(identity) = self.inner.verify(&literal, &mut secret_for, now) {
-                    verified = Ok(identity);
-                }
+        if let (Err(err), Some(bucket)) = (&verified, req.slashless_bucket_path())
+            && err.kind() == VerifyErrorKind::SignatureDoesNotMatch
+        {
+            // `/bucket` as the resource: no bucket, and the bucket name as the key.
+            let literal =
+                VerifyRequest::new(req.method, None, Some(bucket), req.raw_query, &headers);
+            if let Ok(identity) = self.inner.verify(&literal, &mut secret_for, now) {
+                verified = Ok(identity);
             }
         }
         let identity = verified.map_err(|err| to_oss_error(&err))?;

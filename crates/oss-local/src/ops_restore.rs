@@ -33,14 +33,13 @@ fn requested_tier(body: &[u8]) -> Result<Option<String>, OssError> {
     if let Some(days) = root
         .opt_text("Days")
         .map_err(|_| OssError::malformed_xml())?
+        && !days.parse::<u32>().is_ok_and(|d| (1..=365).contains(&d))
     {
-        if !days.parse::<u32>().is_ok_and(|d| (1..=365).contains(&d)) {
-            return Err(OssError::invalid_argument(
-                "Days must be an integer from 1 to 365.",
-                "Days",
-                days,
-            ));
-        }
+        return Err(OssError::invalid_argument(
+            "Days must be an integer from 1 to 365.",
+            "Days",
+            days,
+        ));
     }
     let Some(job) = root
         .child("JobParameters")
