@@ -164,6 +164,17 @@ class V2:
         res = self.call(self.client.head_object, oss.HeadObjectRequest(bucket=self.bucket, key=key))
         return {"size": res.content_length, "type": res.object_type, "crc": res.hash_crc64, "etag": res.etag}
 
+    def head_headers(self, key):
+        res = self.call(self.client.head_object, oss.HeadObjectRequest(bucket=self.bucket, key=key))
+        return {k.lower(): v for k, v in res.headers.items()}
+
+    def list_keys(self, prefix):
+        res = self.call(self.client.list_objects_v2, oss.ListObjectsV2Request(bucket=self.bucket, prefix=prefix))
+        return [o.key for o in (res.contents or [])]
+
+    def delete(self, key):
+        self.call(self.client.delete_object, oss.DeleteObjectRequest(bucket=self.bucket, key=key))
+
     def presign_get(self, key):
         res = self.call(self.client.presign, oss.GetObjectRequest(bucket=self.bucket, key=key))
         return res.url, dict(res.signed_headers or {})
@@ -266,6 +277,17 @@ class Oss2:
         res = self.call(self.b.head_object, key)
         return {"size": res.content_length, "type": res.object_type,
                 "crc": res.server_crc, "etag": res.etag}
+
+    def head_headers(self, key):
+        res = self.call(self.b.head_object, key)
+        return {k.lower(): v for k, v in res.headers.items()}
+
+    def list_keys(self, prefix):
+        res = self.call(self.b.list_objects_v2, prefix=prefix)
+        return [o.key for o in res.object_list]
+
+    def delete(self, key):
+        self.call(self.b.delete_object, key)
 
     def presign_get(self, key):
         return self.b.sign_url("GET", key, 60), {}

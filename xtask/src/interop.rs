@@ -15,6 +15,8 @@
 //!
 //! It also builds the `list_stream` example of oss-multipart, whose path the suite gets in
 //! `OSS_LIST_STREAM_BIN`: the listing judge runs our streams over what the SDK created.
+//! Between the two, the Node.js SDK `ali-oss` and Apache OpenDAL run against a second,
+//! default oss-local (see [`crate::interop_clients`]).
 //!
 //! Environment: `OSS_INTEROP_PYTHON` picks the interpreter that creates the venv (default
 //! `python3`); `OSS_INTEROP_VENV` moves the venv; extra arguments go to pytest (e.g. `-k v1`)
@@ -108,11 +110,31 @@ fn run_inner(args: &[String]) -> Result<(), String> {
         .env_remove("ALL_PROXY")
         .env_remove("all_proxy");
     let mut result = run_step("interop pytest", &mut pytest);
+    if result.is_ok() {
+        result = run_plain_clients(&root, &binary, &data_dir.with_extension("plain"));
+    }
     if result.is_ok() && std::env::var("OSS_INTEROP_OSS2_SUITE").as_deref() != Ok("0") {
         result = run_oss2_suite(&root, &python, &server.endpoint);
     }
     server.stop();
     let _ = std::fs::remove_dir_all(&data_dir);
+    result
+}
+
+/// ali-oss and OpenDAL against a second oss-local started with only a key pair and a bucket:
+/// they must work with a default server.
+fn run_plain_clients(root: &Path, binary: &Path, data_dir: &Path) -> Result<(), String> {
+    let mut server = Server::start_plain(binary, data_dir)?;
+    eprintln!("xtask: [interop] plain oss-local at {}", server.endpoint);
+    let target = crate::interop_clients::Target {
+        endpoint: &server.endpoint,
+        bucket: BUCKET,
+        access_key_id: AK,
+        access_key_secret: SK,
+    };
+    let result = crate::interop_clients::run(root, &target);
+    server.stop();
+    let _ = std::fs::remove_dir_all(data_dir);
     result
 }
 
@@ -269,20 +291,29 @@ struct Server {
 
 impl Server {
     fn start(binary: &Path, data_dir: &Path) -> Result<Self, String> {
-        let mut child = Command::new(binary)
+        Self::spawn(
+            Command::new(binary)
+                .args(["--virtual-host-suffix", SUFFIX, "--no-fsync"])
+                // Callbacks: the suite's own callback servers run on 127.0.0.1; oss2's presigned
+                // callback test names an Internet host, mapped to a closed local port so the
+                // callback fails (203, as the test expects) without any name lookup.
+                .args(["--callback-allow", "127.0.0.1"])
+                .args(["--callback-allow", "cbsrv.oss.demo.com=127.0.0.1:9"])
+                .arg("--data-dir")
+                .arg(data_dir),
+            binary,
+        )
+    }
+
+    /// The server as a newcomer starts it: a key pair, a bucket, defaults for the rest.
+    fn start_plain(binary: &Path, data_dir: &Path) -> Result<Self, String> {
+        Self::spawn(Command::new(binary).arg("--data-dir").arg(data_dir), binary)
+    }
+
+    fn spawn(command: &mut Command, binary: &Path) -> Result<Self, String> {
+        let mut child = command
             .args(["--listen", "127.0.0.1:0", "--access-key-id", AK])
             .args(["--access-key-secret", SK, "--bucket", BUCKET])
-            .args(["--virtual-host-suffix", SUFFIX, "--no-fsync"])
-            // Callbacks: the suite's own callback servers run on 127.0.0.1; oss2's presigned
-            // callback test names an Internet host, mapped to a closed local port so the
-            // callback fails (203, as the test expects) without any name lookup.
-            .args(["--callback-allow", "127.0.0.1"])
-            .args([
-                "--callback-allow",
-                "cbsrv.oss.demo.com=127.0.0.1:9",
-                "--data-dir",
-            ])
-            .arg(data_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -11,6 +11,7 @@ mod ci;
 mod codegen;
 mod fuzz;
 mod interop;
+mod interop_clients;
 mod metadata;
 mod msrv;
 mod release;

@@ -492,10 +492,13 @@ impl Verifier {
     }
 
     fn check_scope(&self, scope: &Scope<'_>, datetime: &str) -> Result<(), VerifyError> {
-        if !datetime.starts_with(scope.date8)
-            || scope.region != self.region
-            || scope.product != self.product
-        {
+        if scope.region != self.region {
+            // OSS's own wording for a scope naming another (or no) region.
+            return Err(VerifyError::invalid(
+                "The signing region in credential is invalid.",
+            ));
+        }
+        if !datetime.starts_with(scope.date8) || scope.product != self.product {
             return Err(VerifyError::invalid(INVALID_CREDENTIAL));
         }
         Ok(())

@@ -20,6 +20,18 @@ pub(crate) struct SignedRequest<'a> {
     /// The query exactly as received (without `?`).
     pub(crate) raw_query: &'a str,
     pub(crate) headers: &'a HeaderMap,
+    /// The request path as received (still percent-encoded).
+    pub(crate) raw_path: &'a str,
+}
+
+impl SignedRequest<'_> {
+    /// A path-style bucket request sent without the trailing slash (`GET /bucket?list-type=2`,
+    /// as OpenDAL sends it): its signer may have signed the path as sent, `/bucket`, rather
+    /// than OSS's `/bucket/`. Both name the same resource, so both are accepted.
+    fn slashless_bucket_path(&self) -> Option<&str> {
+        let bucket = self.bucket?;
+        (self.key.is_empty() && self.raw_path.strip_prefix('/') == Some(bucket)).then_some(bucket)
+    }
 }
 
 /// The accepted key pairs plus the verification policy.
@@ -45,6 +57,10 @@ impl Verifier {
 
     /// Accepts the request or returns the OSS error to answer with.
     pub(crate) fn verify(&self, req: &SignedRequest<'_>, now: SystemTime) -> Result<(), OssError> {
+        if uses_v2_signature(req) {
+            // Refused as an unimplemented feature, not misjudged as a bad signature.
+            return Err(OssError::not_implemented("The V2 (OSS2) signature"));
+        }
         // Header values are UTF-8 on the wire when clients put non-ASCII text in them
         // (`x-oss-meta-*: 测试`); they are signed as that text, so they are verified as it.
         let headers: Vec<(&str, &str)> = req
@@ -57,7 +73,7 @@ impl Verifier {
         let key = (!req.key.is_empty()).then_some(req.key);
         let view = VerifyRequest::new(req.method, req.bucket, key, req.raw_query, &headers);
         let mut matched: Option<&Credential> = None;
-        let secret_for = |ak: &str| {
+        let mut secret_for = |ak: &str| {
             // Every pair is compared, in constant time, so timing tells nothing of the ids.
             for credential in &self.credentials {
                 if bool::from(ak.as_bytes().ct_eq(credential.access_key_id.as_bytes())) {
@@ -66,10 +82,18 @@ impl Verifier {
             }
             matched.map(|c| c.access_key_secret.clone())
         };
-        let identity = self
-            .inner
-            .verify(&view, secret_for, now)
-            .map_err(|err| to_oss_error(&err))?;
+        let mut verified = self.inner.verify(&view, &mut secret_for, now);
+        if let (Err(err), Some(bucket)) = (&verified, req.slashless_bucket_path())
+            && err.kind() == VerifyErrorKind::SignatureDoesNotMatch
+        {
+            // `/bucket` as the resource: no bucket, and the bucket name as the key.
+            let literal =
+                VerifyRequest::new(req.method, None, Some(bucket), req.raw_query, &headers);
+            if let Ok(identity) = self.inner.verify(&literal, &mut secret_for, now) {
+                verified = Ok(identity);
+            }
+        }
+        let identity = verified.map_err(|err| to_oss_error(&err))?;
         // A temporary key pair is valid only with its security token.
         if let Some(expected) = matched.and_then(|c| c.security_token.as_deref()) {
             let sent = identity.security_token.as_deref().unwrap_or_default();
@@ -79,6 +103,20 @@ impl Verifier {
         }
         Ok(())
     }
+}
+
+/// `Authorization: OSS2 ...`, or a URL presigned with `x-oss-signature-version=OSS2`.
+fn uses_v2_signature(req: &SignedRequest<'_>) -> bool {
+    let header = req
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("OSS2 "));
+    header
+        || req
+            .raw_query
+            .split('&')
+            .any(|pair| pair.eq_ignore_ascii_case("x-oss-signature-version=OSS2"))
 }
 
 fn to_oss_error(err: &VerifyError) -> OssError {

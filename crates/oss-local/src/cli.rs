@@ -126,9 +126,16 @@ pub struct ServerOptions {
     /// Seed of the fault generator.
     #[arg(long, value_name = "N", default_value = "0")]
     pub fault_seed: u64,
-    /// Connections served at once.
+    /// Connections held at once; when all are taken, the longest-waiting connection without a
+    /// request in progress is closed to make room.
     #[arg(long, value_name = "N", default_value = "256")]
     pub max_connections: usize,
+    /// Seconds a request head may take to arrive once it has started.
+    #[arg(long, value_name = "SECS", default_value = "5")]
+    pub header_timeout_secs: u64,
+    /// Seconds a keep-alive connection may wait for its next request.
+    #[arg(long, value_name = "SECS", default_value = "30")]
+    pub keep_alive_secs: u64,
     /// Allowed clock skew of signed requests, in seconds.
     #[arg(long, value_name = "N", default_value = "900")]
     pub max_skew_secs: u64,
@@ -221,6 +228,8 @@ impl ServerOptions {
             seed: self.fault_seed,
         };
         config.limits.max_connections = self.max_connections;
+        config.limits.header_read_timeout = Duration::from_secs(self.header_timeout_secs.max(1));
+        config.limits.keep_alive_timeout = Duration::from_secs(self.keep_alive_secs.max(1));
         config.max_skew = Duration::from_secs(self.max_skew_secs);
         config.fsync = !self.no_fsync;
         config.callback_allow = self.callback_allow;

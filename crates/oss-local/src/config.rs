@@ -283,8 +283,15 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Largest number of request headers.
     pub max_headers: usize,
-    /// Connections served at once; further connections wait in the accept queue.
+    /// Connections held at once. When all are taken, a new client makes room by closing the
+    /// connection waiting longest without a request in progress (idle keep-alive or a head
+    /// still arriving); only when all are busy does it wait in the accept queue.
     pub max_connections: usize,
+    /// Longest time a request head may take to arrive once its first byte is in; a slower
+    /// client is disconnected (a stalled half-sent request must not hold a slot).
+    pub header_read_timeout: Duration,
+    /// Longest time a keep-alive connection may wait for its next request.
+    pub keep_alive_timeout: Duration,
     /// Largest single PutObject / UploadPart body (OSS: 5 GiB).
     pub max_body: u64,
     /// Smallest size of every part but the last at Complete (OSS: 102,400 bytes). Lower it
@@ -299,6 +306,8 @@ impl Default for Limits {
             max_header_bytes: 64 * 1024,
             max_headers: 100,
             max_connections: 256,
+            header_read_timeout: Duration::from_secs(5),
+            keep_alive_timeout: Duration::from_secs(30),
             max_body: 5 * 1024 * 1024 * 1024,
             min_part_size: 102_400,
         }

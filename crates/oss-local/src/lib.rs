@@ -47,6 +47,7 @@
 //! Stability: this crate follows the workspace version but its API may change faster than the
 //! `oss-multipart` façade.
 
+mod acl;
 mod addressing;
 mod attrs;
 mod auth;
@@ -56,14 +57,18 @@ mod callback;
 pub mod cli;
 mod conditions;
 mod config;
+mod conn;
 mod error;
 mod fault;
 #[doc(hidden)]
 pub mod fuzzing;
+mod gzip;
 mod ops_attrs;
 mod ops_bucket;
 mod ops_multipart;
 mod ops_object;
+mod ops_restore;
+mod ops_symlink;
 mod route;
 mod server;
 mod service;

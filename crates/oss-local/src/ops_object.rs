@@ -258,6 +258,10 @@ pub(crate) fn object_headers(response: &mut Response<crate::body::RespBody>, met
             .unwrap_or(STORAGE_CLASS),
     );
     for (name, value) in &meta.attrs.headers {
+        if name == crate::ops_symlink::TARGET {
+            // Only GetSymlink tells the target, URL-encoded.
+            continue;
+        }
         if let (Ok(name), Ok(value)) = (
             http::HeaderName::from_bytes(name.as_bytes()),
             http::HeaderValue::from_str(value),
@@ -336,6 +340,7 @@ pub(crate) async fn get_object(ctx: &Arc<Ctx>, req: &mut Req, head: bool) -> OpR
         .store
         .head(&req.bucket, &req.key)
         .map_err(|e| store_err(e, &req.bucket, &req.key, "", ""))?;
+    let meta = crate::ops_symlink::resolve(ctx, &req.bucket, meta)?;
     let limit = traffic_limit(req)?;
     if !conditions::evaluate(req, &meta, Family::Plain)? {
         let mut response = Response::new(empty());
@@ -365,10 +370,23 @@ pub(crate) async fn get_object(ctx: &Arc<Ctx>, req: &mut Req, head: bool) -> OpR
             min_rate(ctx.config.faults.bandwidth, limit),
         )
     };
+    let gzip = !head
+        && range.is_none()
+        && crate::gzip::wanted(req.h("accept-encoding"), &meta.content_type, meta.size);
+    let body = if gzip {
+        crate::gzip::compress(body)
+    } else {
+        body
+    };
     let mut response = Response::new(body);
     *response.status_mut() = status;
     object_headers(&mut response, &meta);
-    set_header(&mut response, "content-length", &len.to_string());
+    if gzip {
+        // Sent chunked: the compressed length is known only at the end.
+        set_header(&mut response, "content-encoding", "gzip");
+    } else {
+        set_header(&mut response, "content-length", &len.to_string());
+    }
     if head {
         set_header(&mut response, "content-length", &meta.size.to_string());
     }
@@ -743,6 +761,10 @@ pub(crate) async fn list_objects(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
                 .header("x-oss-storage-class")
                 .unwrap_or(STORAGE_CLASS)
                 .to_owned();
+            entry.restore_info = meta
+                .attrs
+                .header(crate::ops_restore::RESTORE)
+                .map(str::to_owned);
             entry
         })
         .collect();

@@ -128,6 +128,8 @@ pub(crate) enum Op {
     DeleteBucket,
     GetBucketInfo,
     GetBucketLocation,
+    GetBucketAcl,
+    PutBucketAcl,
     ListLiveChannels,
     DeleteMultiple,
     GetObjectAcl,
@@ -136,6 +138,9 @@ pub(crate) enum Op {
     PutObjectTagging,
     DeleteObjectTagging,
     GetObjectMeta,
+    PutSymlink,
+    GetSymlink,
+    RestoreObject,
     CopyObject,
     AppendObject,
     ListUploads,
@@ -238,6 +243,20 @@ pub(crate) const ROUTES: &[Route] = &[
         &["continuation-token"],
     ),
     route(
+        "GetBucketAcl",
+        Op::GetBucketAcl,
+        "GET",
+        Level::Bucket,
+        &["acl"],
+    ),
+    route(
+        "PutBucketAcl",
+        Op::PutBucketAcl,
+        "PUT",
+        Level::Bucket,
+        &["acl"],
+    ),
+    route(
         "ListMultipartUploads",
         Op::ListUploads,
         "GET",
@@ -321,6 +340,27 @@ pub(crate) const ROUTES: &[Route] = &[
         RESPONSE_OVERRIDES,
     ),
     route("HeadObject", Op::HeadObject, "HEAD", Level::Object, &[]),
+    route(
+        "PutSymlink",
+        Op::PutSymlink,
+        "PUT",
+        Level::Object,
+        &["symlink"],
+    ),
+    route(
+        "RestoreObject",
+        Op::RestoreObject,
+        "POST",
+        Level::Object,
+        &["restore"],
+    ),
+    route(
+        "GetSymlink",
+        Op::GetSymlink,
+        "GET",
+        Level::Object,
+        &["symlink"],
+    ),
     route(
         "ListLiveChannel",
         Op::ListLiveChannels,
@@ -477,14 +517,22 @@ mod tests {
             Some(Op::PutObjectAcl)
         );
         assert_eq!(op("PUT", Level::Object, &["acl", "tagging"], false), None);
-        assert_eq!(op("PUT", Level::Object, &["symlink"], false), None);
+        assert_eq!(
+            op("PUT", Level::Object, &["symlink"], false),
+            Some(Op::PutSymlink)
+        );
+        assert_eq!(op("PUT", Level::Object, &["symlink", "acl"], false), None);
         assert_eq!(op("PUT", Level::Object, &["partNumber"], false), None);
         assert_eq!(
             op("DELETE", Level::Object, &["tagging"], false),
             Some(Op::DeleteObjectTagging)
         );
         assert_eq!(op("DELETE", Level::Object, &["versionId"], false), None);
-        assert_eq!(op("GET", Level::Bucket, &["acl"], false), None);
+        assert_eq!(
+            op("GET", Level::Bucket, &["acl"], false),
+            Some(Op::GetBucketAcl)
+        );
+        assert_eq!(op("GET", Level::Bucket, &["acl", "cors"], false), None);
         assert_eq!(op("GET", Level::Object, &["x-oss-process"], false), None);
         assert_eq!(
             op("GET", Level::Object, &["response-content-type"], false),

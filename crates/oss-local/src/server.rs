@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::addressing::valid_bucket;
 use crate::config::Config;
+use crate::conn::{self, TrackedIo, Tracker};
 use crate::service::{Ctx, handle};
 use crate::store::Store;
 
@@ -118,20 +119,29 @@ impl Server {
     }
 }
 
+/// How often a client waiting for a connection slot asks again for an idle one to close.
+const EVICT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
 async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut shutdown: watch::Receiver<bool>) {
     let limits = ctx.config.limits.clone();
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let tracker = Arc::new(Tracker::new(
+        limits.header_read_timeout,
+        limits.keep_alive_timeout,
+    ));
+    let reaper = tokio::spawn({
+        let tracker = tracker.clone();
+        async move {
+            let mut tick = tokio::time::interval(conn::REAP_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                tracker.reap();
+            }
+        }
+    });
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        // Bounded connections: wait for a free slot before accepting, so excess clients queue
-        // in the kernel backlog instead of consuming memory here.
-        let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            _ = shutdown.changed() => break,
-        };
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -143,34 +153,81 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut shutdown: watch::
             },
             _ = shutdown.changed() => break,
         };
+        // Bounded connections. When every slot is taken, the connection waiting longest
+        // without a request in progress makes room; only when all are busy does the new
+        // client wait (then further clients queue in the kernel backlog).
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                // Ask again now and then: the connection asked to close may have started a
+                // request meanwhile (it is then served, not cut), and another may fall idle.
+                let mut retry = tokio::time::interval(EVICT_RETRY);
+                let permit = loop {
+                    tokio::select! {
+                        permit = permits.clone().acquire_owned() => break permit.ok(),
+                        _ = retry.tick() => {
+                            tracker.evict_one();
+                        }
+                        _ = shutdown.changed() => break None,
+                    }
+                };
+                match permit {
+                    Some(permit) => permit,
+                    None => break,
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
         let ctx = ctx.clone();
         let mut shutdown = shutdown.clone();
         let limits = limits.clone();
+        let tracker = tracker.clone();
         connections.spawn(async move {
             let _permit = permit;
-            let service = service_fn(move |req| handle(ctx.clone(), req));
+            let (id, slot) = tracker.register();
+            let service_slot = slot.clone();
+            let service = service_fn(move |req| {
+                let guard = service_slot.busy();
+                let ctx = ctx.clone();
+                async move {
+                    handle(ctx, req)
+                        .await
+                        .map(|response| response.map(|body| conn::guard_body(body, guard)))
+                }
+            });
             let mut builder = hyper::server::conn::http1::Builder::new();
-            // A client that never finishes sending its request head must not keep a
-            // connection slot forever.
+            // The tracker enforces the short header-read and idle timeouts; hyper's own timer
+            // (which covers the idle wait and the head together) is only a backstop.
             builder
                 .max_buf_size(limits.max_header_bytes.max(8192))
                 .max_headers(limits.max_headers)
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(std::time::Duration::from_secs(30));
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
+                .header_read_timeout(limits.keep_alive_timeout + limits.header_read_timeout);
+            let io = TokioIo::new(TrackedIo::new(stream, slot.clone()));
+            let conn = builder.serve_connection(io, service);
             tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = shutdown.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+            loop {
+                tokio::select! {
+                    _ = conn.as_mut() => break,
+                    _ = slot.close_requested() => {
+                        // Dropping the connection closes the socket; nothing is in progress.
+                        if slot.close_is_due() {
+                            break;
+                        }
+                    }
+                    _ = shutdown.changed() => {
+                        conn.as_mut().graceful_shutdown();
+                        let _ = conn.await;
+                        break;
+                    }
                 }
             }
+            tracker.remove(id);
         });
         // Reap finished connections so the set does not grow without bound.
         while connections.try_join_next().is_some() {}
     }
+    reaper.abort();
     drop(listener);
     while connections.join_next().await.is_some() {}
 }

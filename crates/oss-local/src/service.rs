@@ -166,6 +166,8 @@ impl Op {
             | Self::DeleteBucket
             | Self::GetBucketInfo
             | Self::GetBucketLocation
+            | Self::GetBucketAcl
+            | Self::PutBucketAcl
             | Self::ListLiveChannels
             | Self::DeleteMultiple
             | Self::GetObjectAcl
@@ -174,6 +176,9 @@ impl Op {
             | Self::PutObjectTagging
             | Self::DeleteObjectTagging
             | Self::GetObjectMeta
+            | Self::PutSymlink
+            | Self::GetSymlink
+            | Self::RestoreObject
             | Self::ListObjects => return None,
         })
     }
@@ -228,12 +233,23 @@ fn unix_seconds(now: SystemTime) -> i64 {
 
 async fn process(ctx: &Arc<Ctx>, req: Request<Incoming>, host: String) -> OpResult {
     let (parts, body) = req.into_parts();
+    // GET and HEAD carry no body in OSS: one a client declares anyway (`Content-Length: 9` on a
+    // presigned GET) is never waited for, or the answer would hang until it came.
+    let bodiless = parts.method == Method::GET || parts.method == Method::HEAD;
     let mut body = Some(body);
     let result = dispatch(ctx, parts, &mut body, host).await;
     if let (Some(body), Ok(_) | Err(OpError::Oss(_))) = (body, &result) {
         // The operation answered without reading the body (an early error). Read and discard
-        // a bounded amount so the client can reuse the connection; past that, close it.
-        if drain(body, DRAIN_LIMIT).await.is_err() {
+        // a bounded amount, for a bounded time, so the client can reuse the connection; past
+        // that, close it.
+        let drained = if bodiless {
+            hyper::body::Body::is_end_stream(&body)
+        } else {
+            tokio::time::timeout(DRAIN_TIME, drain(body, DRAIN_LIMIT))
+                .await
+                .is_ok_and(|r| r.is_ok())
+        };
+        if !drained {
             return result.map(close_after).map_err(|e| match e {
                 OpError::Oss(err) => OpError::Oss(err.closing()),
                 OpError::Drop => OpError::Drop,
@@ -245,6 +261,8 @@ async fn process(ctx: &Arc<Ctx>, req: Request<Incoming>, host: String) -> OpResu
 
 /// Unread request bodies up to this size are discarded to keep the connection alive.
 const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+/// ... and for at most this long.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn drain(mut body: Incoming, limit: u64) -> Result<(), ()> {
     use http_body_util::BodyExt;
@@ -297,16 +315,30 @@ async fn dispatch(
     }
     let system_now = SystemTime::now();
     let now = unix_seconds(system_now);
-    ctx.verifier.verify(
+    let verified = ctx.verifier.verify(
         &SignedRequest {
             method: parts.method.as_str(),
             bucket: target.bucket.as_deref(),
             key: &target.key,
             raw_query: parts.uri.query().unwrap_or_default(),
             headers: &parts.headers,
+            raw_path: parts.uri.path(),
         },
         system_now,
-    )?;
+    );
+    if let Err(refused) = verified {
+        // An unsigned request goes through only where an ACL makes the resource public.
+        let granted = crate::acl::is_anonymous(&parts.headers, &query)
+            && match (&route, &target.bucket) {
+                (Ok(route), Some(bucket)) => {
+                    crate::acl::anonymous_allowed(ctx, route.op, bucket, &target.key)
+                }
+                _ => false,
+            };
+        if !granted {
+            return Err(refused.into());
+        }
+    }
     // Refused before any state changes.
     let op = route?.op;
     // Only ListBuckets routes at the service level; it has no bucket.
@@ -335,10 +367,15 @@ async fn dispatch(
         Op::DeleteBucket => ops_bucket::delete_bucket(ctx, &mut req).await,
         Op::GetBucketInfo => ops_bucket::get_bucket_info(ctx, &mut req).await,
         Op::GetBucketLocation => ops_bucket::get_bucket_location(ctx, &mut req).await,
+        Op::GetBucketAcl => crate::acl::get_bucket_acl(ctx, &mut req).await,
+        Op::PutBucketAcl => crate::acl::put_bucket_acl(ctx, &mut req).await,
         Op::ListLiveChannels => ops_attrs::list_live_channels(ctx, &mut req).await,
         Op::DeleteMultiple => ops_object::delete_multiple(ctx, &mut req).await,
         Op::GetObjectAcl => ops_attrs::get_acl(ctx, &mut req).await,
         Op::PutObjectAcl => ops_attrs::put_acl(ctx, &mut req).await,
+        Op::PutSymlink => crate::ops_symlink::put_symlink(ctx, &mut req).await,
+        Op::GetSymlink => crate::ops_symlink::get_symlink(ctx, &mut req).await,
+        Op::RestoreObject => crate::ops_restore::restore_object(ctx, &mut req).await,
         Op::GetObjectTagging => ops_attrs::get_tagging(ctx, &mut req).await,
         Op::PutObjectTagging => ops_attrs::put_tagging(ctx, &mut req).await,
         Op::DeleteObjectTagging => ops_attrs::delete_tagging(ctx, &mut req).await,

@@ -75,6 +75,31 @@ impl Attrs {
     }
 }
 
+/// Base64 MD5 of the concatenated segment files in `dir`, or `None` when a segment was
+/// discarded.
+fn md5_of_segments(dir: &Path, segments: &[Segment]) -> io::Result<Option<String>> {
+    use base64::Engine;
+    use md5::Md5;
+    let mut md5 = Md5::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    for segment in segments {
+        let Some(file) = &segment.file else {
+            return Ok(None);
+        };
+        let mut reader = fs::File::open(dir.join(file))?;
+        loop {
+            let n = io::Read::read(&mut reader, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            md5.update(&buf[..n]);
+        }
+    }
+    Ok(Some(
+        base64::engine::general_purpose::STANDARD.encode(md5.finalize()),
+    ))
+}
+
 /// Metadata of an upload in progress.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct UploadMeta {
@@ -121,7 +146,9 @@ pub(crate) struct ObjectMeta {
 impl ObjectMeta {
     /// `x-oss-object-type`.
     pub(crate) fn object_type(&self) -> &'static str {
-        if self.appendable {
+        if self.attrs.header("x-oss-symlink-target").is_some() {
+            "Symlink"
+        } else if self.appendable {
             "Appendable"
         } else if self.multipart {
             "Multipart"
@@ -150,6 +177,9 @@ pub(crate) struct BucketMeta {
     /// Creation time (unix seconds); 0 for buckets of older data directories.
     #[serde(default)]
     pub(crate) created: i64,
+    /// `private`, `public-read` or `public-read-write`; `None` is `private`.
+    #[serde(default)]
+    pub(crate) acl: Option<String>,
 }
 
 #[derive(Default)]
@@ -402,7 +432,10 @@ impl Store {
         for sub in ["objects", "blobs", "uploads"] {
             fs::create_dir_all(dir.join(sub))?;
         }
-        let meta = BucketMeta { created: now };
+        let meta = BucketMeta {
+            created: now,
+            acl: None,
+        };
         self.write_json(&dir.join("bucket.json"), &meta)?;
         state.buckets.insert(
             name.to_owned(),
@@ -432,6 +465,20 @@ impl Store {
             .get(name)
             .map(|b| b.meta.clone())
             .ok_or(StoreError::NoSuchBucket)
+    }
+
+    /// Sets a bucket's ACL (persisted in `bucket.json`).
+    pub(crate) fn set_bucket_acl(&self, name: &str, acl: &str) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let b = state
+            .buckets
+            .get_mut(name)
+            .ok_or(StoreError::NoSuchBucket)?;
+        let mut meta = b.meta.clone();
+        meta.acl = Some(acl.to_owned());
+        self.write_json(&self.bucket_dir(name).join("bucket.json"), &meta)?;
+        b.meta = meta;
+        Ok(())
     }
 
     /// Deletes an empty bucket (no objects, no uploads in progress).
@@ -879,6 +926,14 @@ impl Store {
         meta.blob = upload_id.to_owned();
         let dir = self.bucket_dir(bucket);
         let upload_dir = dir.join("uploads").join(upload_id);
+        if upload.meta.sequential {
+            // OSS knows the MD5 of a sequential upload's whole object (its parts arrived in
+            // order) and returns it as Content-MD5; discarded bodies have none.
+            if let Some(md5) = md5_of_segments(&upload_dir, &meta.segments)? {
+                meta.attrs.headers.retain(|(name, _)| name != "content-md5");
+                meta.attrs.headers.push(("content-md5".to_owned(), md5));
+            }
+        }
         let blob_dir = dir.join("blobs").join(upload_id);
         self.write_json(&upload_dir.join("complete.json"), &meta)?;
         fs::rename(&upload_dir, &blob_dir)?;

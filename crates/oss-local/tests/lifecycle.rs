@@ -136,6 +136,7 @@ async fn fast_etags_are_stable_and_well_formed() {
 
 #[tokio::test]
 async fn connection_count_is_bounded() {
+    use tokio::io::AsyncWriteExt;
     let dir = tempfile::tempdir().unwrap();
     let mut limits = oss_local::Limits::default();
     limits.max_connections = 1;
@@ -143,10 +144,16 @@ async fn connection_count_is_bounded() {
         .await
         .unwrap();
     let addr = server.addr();
-    // One idle connection holds the only slot...
-    let holder = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // A connection with a request in progress (its body still arriving) holds the only slot...
+    let mut holder = tokio::net::TcpStream::connect(addr).await.unwrap();
+    holder
+        .write_all(
+            b"PUT /test-bucket/held HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nabc",
+        )
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    // ...so a second client waits instead of being served.
+    // ...so a second client waits instead of being served: busy connections are never evicted.
     let waiting = tokio::spawn(async move { req("PUT", "queued").body("q").send(addr).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!waiting.is_finished());
@@ -156,5 +163,16 @@ async fn connection_count_is_bounded() {
         .unwrap()
         .unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
+    // An idle connection, by contrast, makes room for a new client at once.
+    let idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let r = tokio::time::timeout(
+        Duration::from_secs(3),
+        req("PUT", "next").body("n").send(addr),
+    )
+    .await
+    .expect("an idle connection kept the only slot");
+    assert_eq!(r.status, 200, "{}", r.text());
+    drop(idle);
     server.shutdown().await;
 }

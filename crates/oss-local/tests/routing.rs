@@ -112,6 +112,9 @@ fn implemented(method: &str, on_object: bool, sub: &str) -> bool {
             | ("GET", false, "live")              // ListLiveChannel (always empty)
             | ("POST", false, "delete")           // DeleteMultipleObjects
             | ("GET" | "PUT", true, "acl")        // Get/PutObjectACL
+            | ("GET" | "PUT", false, "acl")       // Get/PutBucketAcl
+            | ("GET" | "PUT", true, "symlink")    // Get/PutSymlink
+            | ("POST", true, "restore")           // RestoreObject
             | ("GET" | "PUT" | "DELETE", true, "tagging") // Get/Put/DeleteObjectTagging
             | ("HEAD", true, "objectMeta") // GetObjectMeta
             | ("PUT", true, "callback" | "callback-var") // PutObject with a callback (the

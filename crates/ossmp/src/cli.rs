@@ -416,6 +416,11 @@ pub(crate) struct DemoArgs {
     /// Keep the temporary directory (server data, test file, checkpoint) instead of deleting it.
     #[arg(long)]
     pub(crate) keep: bool,
+    /// The embedded server's flags, as `ossmp serve` takes them (e.g. `--latency-ms`,
+    /// `--fault-rate`, `--bandwidth` to watch retries and resume under a worse link). The
+    /// demo adds its bucket and random key pair; `--data-dir` defaults to the demo directory.
+    #[command(flatten)]
+    pub(crate) server: oss_local::cli::ServerOptions,
 }
 
 fn parse_object_url(s: &str) -> Result<OssUrl, String> {
@@ -633,5 +638,33 @@ mod tests {
         assert_eq!(config.buckets, ["b1"]);
         assert_eq!(config.credentials.len(), 1);
         assert!(Cli::try_parse_from(["ossmp", "serve", "--root", "/tmp/x"]).is_err());
+    }
+
+    #[test]
+    #[cfg(feature = "local")]
+    fn demo_takes_the_server_flags() {
+        let cli = Cli::try_parse_from([
+            "ossmp",
+            "demo",
+            "--size",
+            "1MiB",
+            "--latency-ms",
+            "7",
+            "--fault-rate",
+            "0.25",
+            "--header-timeout-secs",
+            "2",
+        ])
+        .unwrap();
+        let Command::Demo(d) = cli.command else {
+            panic!("not demo")
+        };
+        let config = d
+            .server
+            .into_config(Some("ak".into()), Some("sk".into()), None)
+            .unwrap();
+        assert_eq!(config.faults.latency, Duration::from_millis(7));
+        assert!((config.faults.fault_rate - 0.25).abs() < f64::EPSILON);
+        assert_eq!(config.limits.header_read_timeout, Duration::from_secs(2));
     }
 }

@@ -217,6 +217,9 @@ pub struct ObjectSummary {
     pub size: u64,
     /// Storage class.
     pub storage_class: String,
+    /// `RestoreInfo` of an archived object being or having been restored, e.g.
+    /// `ongoing-request="true"`.
+    pub restore_info: Option<String>,
 }
 
 impl ObjectSummary {
@@ -347,6 +350,7 @@ pub(super) fn read_entries(
             object_type: entry.string_or_empty("Type")?,
             size: entry.opt_u64("Size")?.unwrap_or(0),
             storage_class: entry.string_or_empty("StorageClass")?,
+            restore_info: entry.opt_string("RestoreInfo")?,
         });
     }
     Ok((contents, read_common_prefixes(root, enc)?))
@@ -377,6 +381,7 @@ pub(super) fn write_entries(
         write::element(out, "Type", &entry.object_type);
         write::element(out, "Size", &entry.size.to_string());
         write::element(out, "StorageClass", &entry.storage_class);
+        write::opt_element(out, "RestoreInfo", entry.restore_info.as_deref());
         write::close(out, "Contents");
     }
     for prefix in common_prefixes {

@@ -164,12 +164,16 @@ pub(crate) async fn run(global: &GlobalArgs, args: DemoArgs) -> anyhow::Result<(
         format!("LTAI{}", random_token(&mut rng, 20)),
         random_token(&mut rng, 30),
     );
-    let config = oss_local::Config::new(ak.clone(), sk.clone())
-        .with_data_dir(root.join("server"))
-        .with_region(REGION)
-        .with_bucket(BUCKET)
-        // fsync only matters for power loss; the demo's data is thrown away anyway.
-        .with_fsync(false);
+    let mut config = args
+        .server
+        .clone()
+        .into_config(Some(ak.clone()), Some(sk.clone()), Some(REGION.to_owned()))
+        .map_err(|e| CliError::usage(e.to_string()).hint("see `ossmp demo --help`"))?;
+    if config.data_dir.is_none() {
+        config = config.with_data_dir(root.join("server"));
+    }
+    // fsync only matters for power loss; the demo's data is thrown away anyway.
+    let config = config.with_bucket(BUCKET).with_fsync(false);
     let server = oss_local::Server::start(config).await?;
     let endpoint = server.endpoint();
     out.info(format!("1/6 started oss-local at {endpoint} (bucket `{BUCKET}`, fresh random credentials, data in {})", root.display()));
