@@ -65,8 +65,12 @@ pub struct DirProgress {
     pub files_failed: u64,
     /// Bytes of the files to transfer.
     pub bytes_total: u64,
-    /// Bytes transferred so far, as the per-file transfers report them.
+    /// Bytes confirmed so far: the per-file transfers' `bytes_done`, summed (see
+    /// [`Progress`](crate::Progress)).
     pub bytes_done: u64,
+    /// Bytes on the wire so far: the per-file transfers' `bytes_sent`, summed. It may fall
+    /// back when a part is retried; never below `bytes_done`.
+    pub bytes_sent: u64,
 }
 
 /// One file of a directory transfer and what will happen to it.

@@ -30,6 +30,7 @@ use super::{UploadBuilder, UploadOutput};
 use crate::client::{Client, MAX_XML_RESPONSE, RawResponse, failure_kind, log_attempt, seed};
 use crate::error::Error;
 use crate::manual::CallbackReply;
+use crate::progress::REPORT_EVERY;
 use crate::transport::RequestBody;
 
 pub(super) async fn run(b: UploadBuilder) -> Result<UploadOutput, Error> {
@@ -121,6 +122,7 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
                 break 'run result;
             }
         }
+        out.report_changes(rt.now());
         guard.track(&up);
         if !deferred_reads.is_empty() {
             for req in std::mem::take(&mut deferred_reads) {
@@ -137,6 +139,15 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
             match timeout {
                 Some(at) => rt.sleep_until(at).await,
                 None => std::future::pending().await,
+            }
+        };
+        // Reports of the bytes on the wire between the machine's events.
+        let wants_tick = out.wants_ticks();
+        let tick = async {
+            if wants_tick {
+                rt.sleep_until(rt.now() + REPORT_EVERY).await;
+            } else {
+                std::future::pending::<()>().await;
             }
         };
         let pause_changed = async {
@@ -165,6 +176,7 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
                 }
             },
             () = sleep => up.handle_timeout(rt.now()),
+            () = tick => out.tick(rt.now()),
             ok = pause_changed => {
                 if ok {
                     let paused = pause_rx.as_ref().is_some_and(|rx| *rx.borrow());
@@ -272,7 +284,7 @@ impl Driver {
         };
         let request = self.client.signed(&oss, body).await?;
         if op.sends_source_bytes() {
-            out.part_in_flight(true);
+            out.part_started(id, digest.clone());
         }
         let http_client = self.client.inner.http.clone();
         let span = match part_number {
@@ -357,7 +369,9 @@ impl Driver {
             end_of_stream: part.end_of_stream,
         };
         up.handle_body_read(id, self.client.inner.runtime.now(), read);
-        Ok((RequestBody::from_chunks(part.chunks), None))
+        // Counted only (the CRC is known already): a gauge of the bytes on the wire.
+        let (body, gauge) = RequestBody::from_chunks(part.chunks).counted();
+        Ok((body, Some(gauge)))
     }
 
     /// Hands a finished task's outcome to the machine.
@@ -372,7 +386,7 @@ impl Driver {
             } => (id, op, result, body_read),
         };
         if op.sends_source_bytes() {
-            out.part_in_flight(false);
+            out.part_ended(id);
         }
         match result {
             Ok(raw) => {
