@@ -70,16 +70,18 @@ impl Progress {
     }
 
     /// Sets `bytes_sent` from the confirmed bytes and the bytes in flight, then the rate and
-    /// ETA from it.
+    /// ETA from it. `reused` bytes (parts or ranges a resume found done) count as sent but
+    /// moved nothing: the rate leaves them out.
     pub(crate) fn measure<K: PartialEq>(
         &mut self,
         wire: &OnTheWire<K>,
         meter: &mut RateMeter,
         now: Instant,
+        reused: u64,
     ) {
         let sent = self.bytes_done.saturating_add(wire.bytes());
         self.bytes_sent = self.bytes_total.map_or(sent, |t| sent.min(t));
-        self.rate_bytes_per_sec = meter.record(now, self.bytes_sent);
+        self.rate_bytes_per_sec = meter.record(now, self.bytes_sent.saturating_sub(reused));
         let remaining = self.bytes_total.map(|t| t.saturating_sub(self.bytes_sent));
         self.eta = eta(remaining, self.rate_bytes_per_sec);
     }
@@ -217,7 +219,7 @@ mod tests {
         let mut p = Progress::start(Some(1000), Some(4));
         a.store(200, Ordering::Relaxed);
         b.store(100, Ordering::Relaxed);
-        p.measure(&wire, &mut meter, t0 + Duration::from_secs(1));
+        p.measure(&wire, &mut meter, t0 + Duration::from_secs(1), 0);
         assert_eq!((p.bytes_done, p.bytes_sent), (0, 300));
         assert!((p.rate_bytes_per_sec - 300.0).abs() < 1e-6);
         assert_eq!(p.eta, Some(Duration::from_secs_f64(700.0 / 300.0)));
@@ -225,12 +227,12 @@ mod tests {
         wire.end(1u64);
         wire.end(2u64);
         p.bytes_done = 250;
-        p.measure(&wire, &mut meter, t0 + Duration::from_secs(2));
+        p.measure(&wire, &mut meter, t0 + Duration::from_secs(2), 0);
         assert_eq!((p.bytes_done, p.bytes_sent), (250, 250));
         assert!(wire.is_empty());
         // Never above the total.
         wire.start(3u64, Gauge::Received(Arc::new(AtomicU64::new(5000))));
-        p.measure(&wire, &mut meter, t0 + Duration::from_secs(3));
+        p.measure(&wire, &mut meter, t0 + Duration::from_secs(3), 0);
         assert_eq!(p.bytes_sent, 1000);
     }
 

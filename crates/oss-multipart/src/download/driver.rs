@@ -78,6 +78,8 @@ struct Loop {
     wire: OnTheWire,
     /// Events changed the progress since the last report.
     changed: bool,
+    /// Bytes of the ranges reused: accounted without moving.
+    bytes_reused: u64,
     progress_fn: Option<super::ProgressFn>,
     meter: RateMeter,
     last_transport: Option<TransportError>,
@@ -534,6 +536,7 @@ impl Loop {
             progress: Progress::start(None, None),
             wire: OnTheWire::default(),
             changed: false,
+            bytes_reused: 0,
             progress_fn: b.progress.clone(),
             meter: RateMeter::new(now, 0),
             last_transport: None,
@@ -566,7 +569,8 @@ impl Loop {
 
     fn report(&mut self) {
         let now = self.client.inner.runtime.now();
-        self.progress.measure(&self.wire, &mut self.meter, now);
+        self.progress
+            .measure(&self.wire, &mut self.meter, now, self.bytes_reused);
         if let Some(f) = &self.progress_fn {
             f(&self.progress);
         }
@@ -695,8 +699,11 @@ impl Loop {
                 self.progress.bytes_total = p.total;
                 self.changed = true;
             }
-            DownloadEvent::RangeDone { .. } => {
+            DownloadEvent::RangeDone { resumed, len, .. } => {
                 self.progress.parts_done = self.progress.parts_done.saturating_add(1);
+                if resumed {
+                    self.bytes_reused += len;
+                }
                 self.changed = true;
             }
             DownloadEvent::Retried {
@@ -717,6 +724,7 @@ impl Loop {
                 // Writes of the dropped requests must not land after the new ones.
                 tasks.abort_all();
                 self.wire.clear();
+                self.bytes_reused = 0;
                 self.progress.parts_done = 0;
             }
             DownloadEvent::CheckpointChanged => self.save(up, false),

@@ -2,6 +2,7 @@
 //! byte budget.
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use futures::StreamExt as _;
 use tokio::sync::Semaphore;
@@ -9,17 +10,18 @@ use tokio::sync::Semaphore;
 use super::paths::crosses_symlink;
 use super::{DirOutput, DirProgress, DirTransfer, Direction, FileAction, FileFailure, FileTask};
 use crate::error::{Cancelled, Error};
-use crate::progress::Progress;
+use crate::progress::{Progress, RateMeter, eta};
 
 /// The budget is counted in KiB so that a `u32` of permits covers terabytes.
 const UNIT: u64 = 1024;
 
 /// Progress of every file, summed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Totals {
     shown: DirProgress,
     /// Per file: (bytes confirmed, bytes on the wire).
     per_file: Vec<(u64, u64)>,
+    meter: RateMeter,
 }
 
 impl Totals {
@@ -38,6 +40,11 @@ impl Totals {
             .bytes_sent
             .saturating_sub(sent_before)
             .saturating_add(sent);
+        s.rate_bytes_per_sec = self.meter.record(Instant::now(), s.bytes_sent);
+        s.eta = eta(
+            Some(s.bytes_total.saturating_sub(s.bytes_sent)),
+            s.rate_bytes_per_sec,
+        );
         self.shown.clone()
     }
 }
@@ -60,6 +67,7 @@ pub(super) async fn run(t: &DirTransfer, tasks: Vec<FileTask>) -> DirOutput {
             ..DirProgress::default()
         },
         per_file: vec![(0, 0); todo.len()],
+        meter: RateMeter::new(Instant::now(), 0),
     }));
     let results: Vec<(FileTask, Result<(), Error>)> =
         futures::stream::iter(todo.into_iter().enumerate())

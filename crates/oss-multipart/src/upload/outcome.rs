@@ -29,6 +29,8 @@ pub(super) struct Outcome {
     /// Events changed the progress since the last report.
     changed: bool,
     parts_reused: u32,
+    /// Bytes of the parts reused: confirmed without moving.
+    bytes_reused: u64,
     resumed: bool,
     aborted_upload_id: Option<String>,
     /// The upload id the checkpoint on disk names, once saved.
@@ -60,6 +62,7 @@ impl Outcome {
             wire: OnTheWire::default(),
             changed: false,
             parts_reused: 0,
+            bytes_reused: 0,
             resumed: p.resumed,
             aborted_upload_id: p.aborted_upload_id.clone(),
             journaled_upload_id: None,
@@ -145,7 +148,8 @@ impl Outcome {
     }
 
     fn report(&mut self, now: Instant) {
-        self.progress.measure(&self.wire, &mut self.meter, now);
+        self.progress
+            .measure(&self.wire, &mut self.meter, now, self.bytes_reused);
         if let Some(f) = &self.progress_fn {
             f(&self.progress);
         }
@@ -167,9 +171,12 @@ impl Outcome {
                 self.progress.bytes_total = p.total.or(self.progress.bytes_total);
                 self.changed = true;
             }
-            Event::PartDone { resumed, .. } => {
+            Event::PartDone { resumed, len, .. } => {
                 self.progress.parts_done += 1;
                 self.parts_reused += u32::from(resumed);
+                if resumed {
+                    self.bytes_reused += len;
+                }
                 self.progress.parts_total = up.plan().part_count().or(self.progress.parts_total);
                 self.changed = true;
             }
@@ -188,6 +195,7 @@ impl Outcome {
                 tracing::info!("the upload was gone on the server: started a new one");
                 self.resumed = false;
                 self.parts_reused = 0;
+                self.bytes_reused = 0;
             }
             Event::CheckpointChanged => self.save_checkpoint(up).await,
             Event::Completed(c) => {

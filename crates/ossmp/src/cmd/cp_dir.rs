@@ -101,15 +101,7 @@ pub(crate) async fn run(
     let progress_bar = bar.clone();
     let result = transfer
         .cancellation(token)
-        .progress(move |p| {
-            progress_bar.update_files(
-                p.bytes_done,
-                p.bytes_total,
-                p.files_done,
-                p.files_total,
-                p.files_failed,
-            )
-        })
+        .progress(move |p| progress_bar.update_files(p))
         .send()
         .await;
     bar.finish();
