@@ -167,13 +167,16 @@ async fn proxy(upstream: std::net::SocketAddr, seen: Seen) -> String {
     format!("http://{addr}")
 }
 
-/// `PUT /bkt/k?partNumber=1 HTTP/1.1` → `PUT /bkt/k?partNumber=1`.
+/// `PUT /bkt/k?partNumber=1 HTTP/1.1` → `PUT /bkt/k?partNumber=1`. The line may follow the
+/// previous request's body directly (a body does not end with a line break).
 fn request_line(line: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(line).ok()?;
-    let rest = text.strip_suffix(" HTTP/1.1")?;
-    let (method, target) = rest.split_once(' ')?;
-    let known = ["GET", "PUT", "POST", "HEAD", "DELETE"].contains(&method);
-    (known && target.starts_with('/') && !target.contains(' ')).then(|| rest.to_owned())
+    let rest = line.strip_suffix(b" HTTP/1.1")?;
+    let start = ["GET /", "PUT /", "POST /", "HEAD /", "DELETE /"]
+        .iter()
+        .filter_map(|m| rest.windows(m.len()).rposition(|w| w == m.as_bytes()))
+        .max()?;
+    let text = std::str::from_utf8(&rest[start..]).ok()?;
+    (text.matches(' ').count() == 1).then(|| text.to_owned())
 }
 
 /// Pseudo-random test data.
