@@ -2,9 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use oss_model::ops::{
-    AbortMultipartUpload, CompleteMultipartUpload, CompletedPart, DeleteObject, GetObject,
-    HeadObject, InitiateMultipartUpload, ListMultipartUploads, ListObjectsV2, ListParts, PutBucket,
-    PutObject, ServerSideEncryption, UploadPart, UploadPartCopy,
+    AbortMultipartUpload, CompleteMultipartUpload, CompletedPart, DeleteMultipleObjects,
+    DeleteObject, GetObject, GetObjectAcl, HeadObject, InitiateMultipartUpload,
+    ListMultipartUploads, ListObjectsV2, ListParts, PutBucket, PutObject, ServerSideEncryption,
+    UploadPart, UploadPartCopy,
 };
 use oss_model::spec::{OPERATIONS, OperationSpec};
 use oss_model::{BucketName, EncodeError, ErrorCode, ObjectKey, Operation, OssRequest, PartNumber};
@@ -118,6 +119,13 @@ fn maximal_requests() -> Vec<(&'static str, OssRequest)> {
     list_objects.fetch_owner = true;
     list_objects.request_payer = Some("requester".into());
 
+    let mut acl = GetObjectAcl::new(b(), k());
+    acl.version_id = Some("v".into());
+    acl.request_payer = Some("requester".into());
+
+    let mut delete_many = DeleteMultipleObjects::new(b(), vec![k(), k()]);
+    delete_many.request_payer = Some("requester".into());
+
     vec![
         ("InitiateMultipartUpload", initiate.to_request().unwrap()),
         ("UploadPart", upload.to_request().unwrap()),
@@ -136,6 +144,8 @@ fn maximal_requests() -> Vec<(&'static str, OssRequest)> {
         ("DeleteObject", delete.to_request().unwrap()),
         ("PutBucket", put_bucket.to_request().unwrap()),
         ("ListObjectsV2", list_objects.to_request().unwrap()),
+        ("GetObjectAcl", acl.to_request().unwrap()),
+        ("DeleteMultipleObjects", delete_many.to_request().unwrap()),
     ]
 }
 

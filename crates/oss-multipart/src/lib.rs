@@ -106,6 +106,7 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod batch_delete;
 mod builder;
 mod checkpoint_store;
 mod client;
@@ -129,6 +130,7 @@ pub mod units;
 mod upload;
 mod url;
 
+pub use batch_delete::DeleteObjectsOutput;
 pub use builder::ClientBuilder;
 pub use client::Client;
 pub use config::{Addressing, ConfigKey, RetryConfig, SignatureVersion};
@@ -166,7 +168,7 @@ pub use oss_credentials::{
 };
 // Unstable tier (see "Stability" in the crate docs): the wire model, as `oss-model` has it.
 pub use oss_model::ops::{
-    HeadObjectOutput, ObjectSummary, PartSummary, PutObjectOutput, UploadSummary,
+    DeleteFailure, HeadObjectOutput, ObjectSummary, PartSummary, PutObjectOutput, UploadSummary,
 };
 pub use oss_model::{BucketName, ErrorCode, ObjectKey, Operation, PartNumber, ServiceError};
 pub use tokio_util::sync::CancellationToken;

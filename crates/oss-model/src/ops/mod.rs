@@ -9,11 +9,13 @@
 mod abort;
 mod bucket;
 mod complete;
+mod delete_multiple;
 mod initiate;
 mod list_objects_v1;
 mod list_parts;
 mod list_uploads;
 mod object;
+mod object_acl;
 mod upload_part;
 
 pub use abort::{AbortMultipartUpload, AbortMultipartUploadOutput};
@@ -25,6 +27,9 @@ pub use complete::{
     CompleteMultipartUpload, CompleteMultipartUploadBody, CompleteMultipartUploadOutput,
     CompletedPart,
 };
+pub use delete_multiple::{
+    DeleteFailure, DeleteMultipleObjects, DeleteMultipleObjectsOutput, MAX_DELETE_KEYS,
+};
 pub use initiate::{InitiateMultipartUpload, InitiateMultipartUploadOutput};
 pub use list_objects_v1::ListObjectsV1Output;
 pub use list_parts::{ListParts, ListPartsOutput, PartSummary};
@@ -33,6 +38,7 @@ pub use object::{
     DeleteObject, DeleteObjectOutput, GetObject, GetObjectOutput, HeadObject, HeadObjectOutput,
     PutObject, PutObjectOutput, ReadConditions,
 };
+pub use object_acl::{GetObjectAcl, ObjectAcl};
 pub use upload_part::{UploadPart, UploadPartCopy, UploadPartCopyOutput, UploadPartOutput};
 
 use http::Method;
