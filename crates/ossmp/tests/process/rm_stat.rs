@@ -1,10 +1,7 @@
 //! `ossmp rm -r` in DeleteMultipleObjects batches (counted at the server's door) and `ossmp stat`
 //! with the object's ACL.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures::StreamExt as _;
 
 fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {

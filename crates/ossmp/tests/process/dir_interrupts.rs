@@ -1,15 +1,12 @@
 //! `ossmp cp -r` stopped from outside: SIGKILLed twice then resumed (nothing finished is sent
 //! again, counted at the server's door), and SIGTERM/SIGINT exit statuses with one JSON line.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
-
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use futures::TryStreamExt as _;
 
 const PART: usize = 256 * 1024;

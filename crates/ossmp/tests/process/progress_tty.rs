@@ -3,16 +3,13 @@
 //! stay within 2× of the real rate, and its ETA must go down.
 //!
 //! Skipped, with the reason printed, when tmux is not installed.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
-
-mod common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
-const SIZE: usize = 24 << 20;
+const SIZE: usize = 20 << 20;
 const LIMIT: u64 = 4 << 20;
 
 /// One reading of the bar: `upload [===>  ] 5.00 MiB/24.00 MiB 4.01 MiB/s ETA 5s confirmed ...`.
