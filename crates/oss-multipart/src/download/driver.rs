@@ -11,6 +11,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -80,6 +81,7 @@ struct Loop {
     changed: bool,
     /// Bytes of the ranges reused: accounted without moving.
     bytes_reused: u64,
+    last_report: Instant,
     progress_fn: Option<super::ProgressFn>,
     meter: RateMeter,
     last_transport: Option<TransportError>,
@@ -537,6 +539,7 @@ impl Loop {
             wire: OnTheWire::default(),
             changed: false,
             bytes_reused: 0,
+            last_report: now,
             progress_fn: b.progress.clone(),
             meter: RateMeter::new(now, 0),
             last_transport: None,
@@ -569,6 +572,7 @@ impl Loop {
 
     fn report(&mut self) {
         let now = self.client.inner.runtime.now();
+        self.last_report = now;
         self.progress
             .measure(&self.wire, &mut self.meter, now, self.bytes_reused);
         if let Some(f) = &self.progress_fn {
@@ -633,12 +637,13 @@ impl Loop {
                 }
             };
             // Reports of the bytes on the wire between the machine's events.
-            let wants_tick = self.progress_fn.is_some() && !self.wire.is_empty();
+            // A quarter of a second after the last report, while someone listens and bytes move.
+            let tick_at = (self.progress_fn.is_some() && !self.wire.is_empty())
+                .then(|| self.last_report + REPORT_EVERY);
             let tick = async {
-                if wants_tick {
-                    rt.sleep_until(rt.now() + REPORT_EVERY).await;
-                } else {
-                    std::future::pending::<()>().await;
+                match tick_at {
+                    Some(at) => rt.sleep_until(at).await,
+                    None => std::future::pending().await,
                 }
             };
             tokio::select! {

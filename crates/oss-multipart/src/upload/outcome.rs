@@ -14,7 +14,7 @@ use crate::checkpoint_store;
 use crate::client::Client;
 use crate::error::{Cancelled, Error, IntegrityError, ResponseFailure, UploadFailure};
 use crate::manual::CallbackReply;
-use crate::progress::{Gauge, OnTheWire, Progress, RateMeter};
+use crate::progress::{Gauge, OnTheWire, Progress, REPORT_EVERY, RateMeter};
 
 /// What the driver learns over the upload, to report progress and build the result.
 pub(super) struct Outcome {
@@ -28,6 +28,7 @@ pub(super) struct Outcome {
     wire: OnTheWire,
     /// Events changed the progress since the last report.
     changed: bool,
+    last_report: Instant,
     parts_reused: u32,
     /// Bytes of the parts reused: confirmed without moving.
     bytes_reused: u64,
@@ -61,6 +62,7 @@ impl Outcome {
             progress: Progress::start(up.progress().total, up.plan().part_count()),
             wire: OnTheWire::default(),
             changed: false,
+            last_report: now,
             parts_reused: 0,
             bytes_reused: 0,
             resumed: p.resumed,
@@ -91,9 +93,11 @@ impl Outcome {
         self.wire.end(id);
     }
 
-    /// Whether a periodic report is worth making: someone listens and bytes are moving.
-    pub(super) fn wants_ticks(&self) -> bool {
-        self.progress_fn.is_some() && !self.wire.is_empty()
+    /// When the next periodic report is due: a quarter of a second after the last report,
+    /// while someone listens and bytes are moving.
+    pub(super) fn next_tick(&self) -> Option<Instant> {
+        (self.progress_fn.is_some() && !self.wire.is_empty())
+            .then(|| self.last_report + REPORT_EVERY)
     }
 
     /// The periodic report while parts are on the wire.
@@ -148,6 +152,7 @@ impl Outcome {
     }
 
     fn report(&mut self, now: Instant) {
+        self.last_report = now;
         self.progress
             .measure(&self.wire, &mut self.meter, now, self.bytes_reused);
         if let Some(f) = &self.progress_fn {

@@ -30,7 +30,6 @@ use super::{UploadBuilder, UploadOutput};
 use crate::client::{Client, MAX_XML_RESPONSE, RawResponse, failure_kind, log_attempt, seed};
 use crate::error::Error;
 use crate::manual::CallbackReply;
-use crate::progress::REPORT_EVERY;
 use crate::transport::RequestBody;
 
 pub(super) async fn run(b: UploadBuilder) -> Result<UploadOutput, Error> {
@@ -142,12 +141,11 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
             }
         };
         // Reports of the bytes on the wire between the machine's events.
-        let wants_tick = out.wants_ticks();
+        let tick_at = out.next_tick();
         let tick = async {
-            if wants_tick {
-                rt.sleep_until(rt.now() + REPORT_EVERY).await;
-            } else {
-                std::future::pending::<()>().await;
+            match tick_at {
+                Some(at) => rt.sleep_until(at).await,
+                None => std::future::pending().await,
             }
         };
         let pause_changed = async {
