@@ -141,6 +141,11 @@ impl<K: PartialEq> OnTheWire<K> {
         self.flights.is_empty()
     }
 
+    /// Requests on the wire.
+    pub(crate) fn len(&self) -> usize {
+        self.flights.len()
+    }
+
     /// Bytes the attempts in flight have moved so far.
     pub(crate) fn bytes(&self) -> u64 {
         self.flights.iter().map(|(_, g)| g.bytes()).sum()

@@ -573,6 +573,7 @@ impl Loop {
     fn report(&mut self) {
         let now = self.client.inner.runtime.now();
         self.last_report = now;
+        self.progress.parts_in_flight = u32::try_from(self.wire.len()).unwrap_or(u32::MAX);
         self.progress
             .measure(&self.wire, &mut self.meter, now, self.bytes_reused);
         if let Some(f) = &self.progress_fn {
