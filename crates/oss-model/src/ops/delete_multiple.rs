@@ -97,7 +97,6 @@ impl Operation for DeleteMultipleObjects {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],

@@ -48,7 +48,6 @@ impl Operation for GetObjectAcl {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],
