@@ -3,9 +3,9 @@
 
 use oss_model::ops::{
     AbortMultipartUpload, CompleteMultipartUpload, CompletedPart, CopyDirective, CopyObject,
-    DeleteObject, GetObject, GetObjectTagging, HeadObject, InitiateMultipartUpload,
-    ListMultipartUploads, ListObjectsV2, ListParts, PutBucket, PutObject, ServerSideEncryption,
-    UploadPart, UploadPartCopy,
+    DeleteMultipleObjects, DeleteObject, GetObject, GetObjectAcl, GetObjectTagging, HeadObject,
+    InitiateMultipartUpload, ListMultipartUploads, ListObjectsV2, ListParts, PutBucket, PutObject,
+    ServerSideEncryption, UploadPart, UploadPartCopy,
 };
 use oss_model::spec::{OPERATIONS, OperationSpec};
 use oss_model::{BucketName, EncodeError, ErrorCode, ObjectKey, Operation, OssRequest, PartNumber};
@@ -133,6 +133,13 @@ fn maximal_requests() -> Vec<(&'static str, OssRequest)> {
     list_objects.fetch_owner = true;
     list_objects.request_payer = Some("requester".into());
 
+    let mut acl = GetObjectAcl::new(b(), k());
+    acl.version_id = Some("v".into());
+    acl.request_payer = Some("requester".into());
+
+    let mut delete_many = DeleteMultipleObjects::new(b(), vec![k(), k()]);
+    delete_many.request_payer = Some("requester".into());
+
     vec![
         ("InitiateMultipartUpload", initiate.to_request().unwrap()),
         ("UploadPart", upload.to_request().unwrap()),
@@ -153,6 +160,8 @@ fn maximal_requests() -> Vec<(&'static str, OssRequest)> {
         ("ListObjectsV2", list_objects.to_request().unwrap()),
         ("CopyObject", copy_object.to_request().unwrap()),
         ("GetObjectTagging", tagging.to_request().unwrap()),
+        ("GetObjectAcl", acl.to_request().unwrap()),
+        ("DeleteMultipleObjects", delete_many.to_request().unwrap()),
     ]
 }
 

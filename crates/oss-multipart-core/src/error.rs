@@ -119,7 +119,7 @@ pub enum UploadError {
         kind: FailureKind,
     },
     /// The part CRC OSS computed differs from the CRC of the bytes the driver sent.
-    #[error("CRC64 mismatch on part {part_number}: sent {sent:#018x}, OSS stored {stored:#018x}")]
+    #[error("CRC64 mismatch on part {part_number}: sent {sent}, OSS stored {stored}")]
     PartCrcMismatch {
         /// Part number (1 for a single PUT).
         part_number: u32,
@@ -130,7 +130,7 @@ pub enum UploadError {
     },
     /// The whole-object CRC OSS reported differs from the combination of the part CRCs. The
     /// object exists but is not the source.
-    #[error("object CRC64 mismatch: expected {expected:#018x}, OSS reported {reported:#018x}")]
+    #[error("object CRC64 mismatch: expected {expected}, OSS reported {reported}")]
     ObjectCrcMismatch {
         /// Combined part CRCs.
         expected: u64,

@@ -103,7 +103,7 @@ fn trace_part_503_and_crc_corruption() {
             < #2 500
             ! retry UploadPart 1 attempt 1: UploadPart failed
             < #3 200
-            ! retry UploadPart 2 attempt 1: CRC64 mismatch on part 2: sent 0x28241084f7666c48, OSS stored 0xd163e6679bb9122a
+            ! retry UploadPart 2 attempt 1: CRC64 mismatch on part 2: sent 2892455023951113288, OSS stored 15088156509289910826
             > #4 UploadPart 2 102400..204800
             < #4 200
             ! part 2 done

@@ -108,6 +108,7 @@
 
 #[macro_use]
 mod transfer_setters;
+mod batch_delete;
 mod builder;
 mod checkpoint_store;
 mod client;
@@ -132,6 +133,7 @@ pub mod units;
 mod upload;
 mod url;
 
+pub use batch_delete::DeleteObjectsOutput;
 pub use builder::ClientBuilder;
 pub use client::Client;
 pub use complete::UploadedPart;
@@ -170,7 +172,7 @@ pub use oss_credentials::{
 };
 // Unstable tier (see "Stability" in the crate docs): the wire model, as `oss-model` has it.
 pub use oss_model::ops::{
-    HeadObjectOutput, ObjectSummary, PartSummary, PutObjectOutput, UploadSummary,
+    DeleteFailure, HeadObjectOutput, ObjectSummary, PartSummary, PutObjectOutput, UploadSummary,
 };
 pub use oss_model::{BucketName, ErrorCode, ObjectKey, Operation, PartNumber, ServiceError};
 pub use tokio_util::sync::CancellationToken;

@@ -150,4 +150,14 @@ impl Client {
         }
         Ok(written)
     }
+
+    /// The object's ACL grant (GetObjectAcl): `default` (the bucket's applies), `private`,
+    /// `public-read` or `public-read-write`.
+    ///
+    /// # Errors
+    /// `NoSuchKey` (HTTP 404) as [`Error::Service`] when absent.
+    pub async fn get_object_acl(&self, bucket: &str, key: &str) -> Result<String, Error> {
+        let op = oss_model::ops::GetObjectAcl::new(bucket_name(bucket)?, object_key(key)?);
+        Ok(self.send(op).await?.grant)
+    }
 }

@@ -79,6 +79,7 @@ pub struct CliError {
     checkpoint: Option<PathBuf>,
     upload_id: Option<String>,
     aborted: Option<bool>,
+    json_reported: bool,
 }
 
 impl CliError {
@@ -91,6 +92,7 @@ impl CliError {
             checkpoint: None,
             upload_id: None,
             aborted: None,
+            json_reported: false,
         }
     }
 
@@ -125,6 +127,19 @@ impl CliError {
     pub fn aborted(mut self, aborted: bool) -> Self {
         self.aborted = Some(aborted);
         self
+    }
+
+    /// Records that the command already printed its `--json` summary (with `"status": "error"`),
+    /// so no second JSON line follows: one command, one JSON line.
+    #[must_use]
+    pub fn json_reported(mut self) -> Self {
+        self.json_reported = true;
+        self
+    }
+
+    /// Whether the command printed its own `--json` summary of the failure.
+    pub fn is_json_reported(&self) -> bool {
+        self.json_reported
     }
 
     /// The exit status.

@@ -69,7 +69,7 @@ pub fn run() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let failure = report::classify(&err);
-            if json {
+            if json && !failure.json_reported {
                 output::Out {
                     json: true,
                     quiet: false,
@@ -96,6 +96,7 @@ fn clap_error(e: &clap::Error) -> ExitCode {
                 checkpoint: None,
                 upload_id: None,
                 aborted: None,
+                json_reported: false,
             };
             output::Out {
                 json: true,

@@ -1,7 +1,11 @@
-//! The upload progress bar: bytes, rate, ETA, and parts done / in flight / retried.
+//! The progress bar: bytes on the wire with their rate and ETA, and apart from them the parts OSS
+//! confirmed, in flight, retried.
 //!
-//! Drawn on stderr and only when stderr is a terminal (indicatif hides it otherwise), so `--json` output on stdout
-//! and logs captured by scripts stay clean.
+//! The bar moves with the bytes sent (or received), which flow steadily, not with confirmations,
+//! which come a part at a time: a rate measured on confirmations stalls, then jumps to absurd
+//! values. Drawn on stderr and only when stderr is a terminal (indicatif hides it otherwise), so
+//! `--json` output on stdout and logs captured by scripts stay clean; off a terminal a plain line
+//! comes every few seconds instead.
 
 use std::io::IsTerminal as _;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,23 +50,44 @@ fn effective(mode: ProgressMode, tty: bool) -> ProgressMode {
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
 /// One progress report, independent of the library's type so the bar can be tested on its own.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Snapshot {
+    /// Bytes on the wire: what the bar, its rate and its ETA follow.
+    pub(crate) bytes_sent: u64,
+    /// Bytes confirmed (shown with the parts).
     pub(crate) bytes_done: u64,
     pub(crate) bytes_total: Option<u64>,
     pub(crate) parts_done: u32,
     pub(crate) parts_in_flight: u32,
     pub(crate) parts_total: Option<u32>,
     pub(crate) retries: u32,
+    /// Rate of the bytes on the wire (the library's, over its last few seconds).
+    pub(crate) rate: f64,
+    /// Time left at that rate.
+    pub(crate) eta: Option<Duration>,
 }
 
 /// A progress bar that can be updated from any thread.
 #[derive(Clone)]
 pub(crate) struct Bar {
     pb: ProgressBar,
-    // The first report of a resumed upload jumps straight to the reused bytes; restarting the rate estimate after
-    // it keeps the shown rate and ETA honest instead of claiming gigabytes per second for a moment.
-    seen_first: Arc<AtomicBool>,
+    /// The total is known and the bar style set.
+    sized: Arc<AtomicBool>,
+}
+
+/// A bar when the total is known, a spinner otherwise. Rate and ETA are in the message: the
+/// library measures them over the bytes on the wire in a window of a few seconds, which follows a
+/// throttled or bursty transfer much better than indicatif's long exponential average.
+fn set_style(pb: &ProgressBar, sized: bool) {
+    let template = if sized {
+        // `wide_bar` takes whatever width is left, so the line never wraps (wrapping breaks redraws).
+        "{prefix} [{wide_bar:.cyan/blue}] {bytes}/{total_bytes} {msg}"
+    } else {
+        "{prefix} {spinner} {bytes} {msg}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        pb.set_style(style.progress_chars("=> "));
+    }
 }
 
 impl Bar {
@@ -81,15 +106,7 @@ impl Bar {
             // Hidden bars still keep position, rate and ETA, which the plain lines read.
             pb.set_draw_target(ProgressDrawTarget::hidden());
         }
-        let template = if total.is_some() {
-            // `wide_bar` takes whatever width is left, so the line never wraps (wrapping breaks redraws).
-            "{prefix} [{wide_bar:.cyan/blue}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}"
-        } else {
-            "{prefix} {spinner} {bytes} {binary_bytes_per_sec} {msg}"
-        };
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            pb.set_style(style.progress_chars("=> "));
-        }
+        set_style(&pb, total.is_some());
         pb.set_prefix(label.to_owned());
         pb.enable_steady_tick(Duration::from_millis(200));
         if plain {
@@ -97,40 +114,46 @@ impl Bar {
         }
         Self {
             pb,
-            seen_first: Arc::new(AtomicBool::new(false)),
+            sized: Arc::new(AtomicBool::new(total.is_some())),
+        }
+    }
+
+    /// Sets the total, turning a spinner into a bar the first time it is known.
+    fn set_total(&self, total: u64) {
+        self.pb.set_length(total);
+        if !self.sized.swap(true, Ordering::Relaxed) {
+            set_style(&self.pb, true);
         }
     }
 
     /// Shows one report.
     pub(crate) fn update(&self, s: &Snapshot) {
         if let Some(t) = s.bytes_total {
-            self.pb.set_length(t);
+            self.set_total(t);
         }
-        self.pb.set_position(s.bytes_done);
-        if !self.seen_first.swap(true, Ordering::Relaxed) {
-            self.pb.reset_eta();
-        }
-        self.pb.set_message(parts_message(s));
+        self.pb.set_position(s.bytes_sent.max(s.bytes_done));
+        self.pb.set_message(format!(
+            "{} {}",
+            rate_and_eta(s.rate, s.eta),
+            parts_message(s)
+        ));
     }
 
     /// Shows the progress of a directory copy: bytes, and files instead of parts.
-    pub(crate) fn update_files(
-        &self,
-        bytes: u64,
-        total: u64,
-        files: u64,
-        files_total: u64,
-        failed: u64,
-    ) {
-        self.pb.set_length(total);
-        self.pb.set_position(bytes);
-        let failed = if failed > 0 {
-            format!(", {failed} failed")
+    pub(crate) fn update_files(&self, p: &oss_multipart::DirProgress) {
+        self.set_total(p.bytes_total);
+        self.pb.set_position(p.bytes_sent.max(p.bytes_done));
+        let failed = if p.files_failed > 0 {
+            format!(", {} failed", p.files_failed)
         } else {
             String::new()
         };
-        self.pb
-            .set_message(format!("files {files}/{files_total}{failed}"));
+        self.pb.set_message(format!(
+            "{} files {}/{}{failed}",
+            rate_and_eta(p.rate_bytes_per_sec, p.eta),
+            p.files_done,
+            p.files_total
+        ));
     }
 
     /// Prints a line above the bar without breaking it.
@@ -165,7 +188,8 @@ fn spawn_plain_lines(pb: ProgressBar) {
     });
 }
 
-/// `upload 12.00 MiB/100.00 MiB (12%) 3.20 MiB/s ETA 27 seconds parts 3/10 (2 in flight)`.
+/// `upload 12.00 MiB/100.00 MiB (12%) 3.20 MiB/s ETA 27s confirmed 3/10 parts (2 in flight)`:
+/// the bar's numbers, bytes on the wire first.
 fn plain_line(pb: &ProgressBar) -> String {
     let done = pb.position();
     let total = match pb.length() {
@@ -173,29 +197,34 @@ fn plain_line(pb: &ProgressBar) -> String {
         Some(_) => "/0 B".to_owned(),
         None => String::new(),
     };
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let rate = pb.per_sec() as u64;
-    let eta = if pb.length().is_some() {
-        format!(" ETA {}", HumanDuration(pb.eta()))
-    } else {
-        String::new()
-    };
     format!(
-        "{} {}{total} {}/s{eta} {}",
+        "{} {}{total} {}",
         pb.prefix(),
         HumanBytes(done),
-        HumanBytes(rate),
         pb.message()
     )
 }
 
-/// `parts 12/32 (4 in flight, 1 retried)`.
+/// `3.20 MiB/s ETA 27s`; `-` for an ETA not known yet.
+fn rate_and_eta(rate: f64, eta: Option<Duration>) -> String {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let rate = if rate.is_finite() && rate > 0.0 {
+        rate as u64
+    } else {
+        0
+    };
+    let eta = eta.map_or_else(|| "-".to_owned(), |d| format!("{:#}", HumanDuration(d)));
+    format!("{}/s ETA {eta}", HumanBytes(rate))
+}
+
+/// `confirmed 12/32 parts (4 in flight, 1 retried)`: what OSS acknowledged, apart from the
+/// bytes on the wire the bar shows.
 pub(crate) fn parts_message(s: &Snapshot) -> String {
     let total = s
         .parts_total
         .map_or_else(|| "?".to_owned(), |t| t.to_string());
     let mut msg = format!(
-        "parts {}/{total} ({} in flight",
+        "confirmed {}/{total} parts ({} in flight",
         s.parts_done, s.parts_in_flight
     );
     if s.retries > 0 {
@@ -217,14 +246,17 @@ mod tests {
             parts_total: Some(10),
             ..Snapshot::default()
         };
-        assert_eq!(parts_message(&s), "parts 3/10 (2 in flight)");
+        assert_eq!(parts_message(&s), "confirmed 3/10 parts (2 in flight)");
         let s = Snapshot { retries: 4, ..s };
-        assert_eq!(parts_message(&s), "parts 3/10 (2 in flight, 4 retried)");
+        assert_eq!(
+            parts_message(&s),
+            "confirmed 3/10 parts (2 in flight, 4 retried)"
+        );
         let s = Snapshot {
             parts_total: None,
             ..s
         };
-        assert!(parts_message(&s).starts_with("parts 3/?"));
+        assert!(parts_message(&s).starts_with("confirmed 3/? parts"));
     }
 
     #[test]
@@ -241,15 +273,35 @@ mod tests {
         pb.set_length(200 << 20);
         pb.set_position(50 << 20);
         pb.set_prefix("upload");
-        pb.set_message("parts 3/10 (2 in flight)");
+        pb.set_message("3.20 MiB/s ETA 27s confirmed 3/10 parts (2 in flight)");
         let line = plain_line(&pb);
         assert!(
             line.starts_with("upload 50.00 MiB/200.00 MiB (25%) "),
             "{line}"
         );
         assert!(
-            line.contains("/s ETA ") && line.ends_with("parts 3/10 (2 in flight)"),
+            line.ends_with("3.20 MiB/s ETA 27s confirmed 3/10 parts (2 in flight)"),
             "{line}"
+        );
+    }
+
+    #[test]
+    fn the_bar_follows_bytes_on_the_wire_not_confirmations() {
+        let bar = Bar::new("up", Some(1000), true);
+        bar.update(&Snapshot {
+            bytes_sent: 600,
+            bytes_done: 200,
+            bytes_total: Some(1000),
+            parts_done: 1,
+            parts_total: Some(5),
+            rate: 3.2 * 1024.0 * 1024.0,
+            eta: Some(Duration::from_secs(27)),
+            ..Snapshot::default()
+        });
+        assert_eq!(bar.pb.position(), 600);
+        assert_eq!(
+            bar.pb.message(),
+            "3.20 MiB/s ETA 27s confirmed 1/5 parts (0 in flight)"
         );
     }
 

@@ -18,6 +18,8 @@ pub(crate) struct Failure {
     pub(crate) upload_id: Option<String>,
     /// Whether the multipart upload was aborted on the way out (`None`: not applicable).
     pub(crate) aborted: Option<bool>,
+    /// The command printed its own `--json` summary already.
+    pub(crate) json_reported: bool,
 }
 
 impl Failure {
@@ -57,6 +59,7 @@ pub(crate) fn classify(err: &anyhow::Error) -> Failure {
             checkpoint: cli.checkpoint_path().map(|p| p.to_path_buf()),
             upload_id: cli.upload_id_text().map(str::to_owned),
             aborted: cli.was_aborted(),
+            json_reported: cli.is_json_reported(),
         };
     }
     if let Some(oss) = err.chain().find_map(|e| e.downcast_ref::<OssError>()) {
@@ -69,6 +72,7 @@ pub(crate) fn classify(err: &anyhow::Error) -> Failure {
         checkpoint: None,
         upload_id: None,
         aborted: None,
+        json_reported: false,
     }
 }
 
@@ -164,6 +168,7 @@ fn classify_oss(e: &OssError, mut message: String) -> Failure {
         checkpoint,
         upload_id,
         aborted: None,
+        json_reported: false,
     }
 }
 

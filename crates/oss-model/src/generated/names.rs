@@ -111,8 +111,12 @@ pub mod header {
 
 /// Query parameter names (sub-resources included).
 pub mod query {
+    /// `acl`.
+    pub const ACL: &str = "acl";
     /// `continuation-token`.
     pub const CONTINUATION_TOKEN: &str = "continuation-token";
+    /// `delete`.
+    pub const DELETE: &str = "delete";
     /// `delimiter`.
     pub const DELIMITER: &str = "delimiter";
     /// `encoding-type`.

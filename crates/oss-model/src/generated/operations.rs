@@ -744,6 +744,47 @@ pub const LIST_OBJECTS_V2: OperationSpec = OperationSpec {
     response_headers: &[],
 };
 
+/// `GetObjectAcl`: `GET /<key>`.
+pub const GET_OBJECT_ACL: OperationSpec = OperationSpec {
+    name: "GetObjectAcl",
+    method: "GET",
+    target: Target::Object,
+    sub_resources: &["acl"],
+    query: &[Param {
+        name: "versionId",
+        rust_type: "String",
+    }],
+    headers: &[Param {
+        name: "x-oss-request-payer",
+        rust_type: "String",
+    }],
+    response_headers: &[],
+};
+
+/// `DeleteMultipleObjects`: `POST /`.
+pub const DELETE_MULTIPLE_OBJECTS: OperationSpec = OperationSpec {
+    name: "DeleteMultipleObjects",
+    method: "POST",
+    target: Target::Bucket,
+    sub_resources: &["delete"],
+    query: &[],
+    headers: &[
+        Param {
+            name: "content-md5",
+            rust_type: "String",
+        },
+        Param {
+            name: "content-type",
+            rust_type: "String",
+        },
+        Param {
+            name: "x-oss-request-payer",
+            rust_type: "String",
+        },
+    ],
+    response_headers: &[],
+};
+
 /// Every operation, in spec order.
 pub const OPERATIONS: &[OperationSpec] = &[
     INITIATE_MULTIPART_UPLOAD,
@@ -761,4 +802,6 @@ pub const OPERATIONS: &[OperationSpec] = &[
     DELETE_OBJECT,
     PUT_BUCKET,
     LIST_OBJECTS_V2,
+    GET_OBJECT_ACL,
+    DELETE_MULTIPLE_OBJECTS,
 ];

@@ -10,11 +10,13 @@ mod abort;
 mod bucket;
 mod complete;
 mod copy_object;
+mod delete_multiple;
 mod initiate;
 mod list_objects_v1;
 mod list_parts;
 mod list_uploads;
 mod object;
+mod object_acl;
 mod tagging;
 mod upload_part;
 
@@ -28,6 +30,9 @@ pub use complete::{
     CompletedPart,
 };
 pub use copy_object::{CopyDirective, CopyObject, CopyObjectOutput};
+pub use delete_multiple::{
+    DeleteFailure, DeleteMultipleObjects, DeleteMultipleObjectsOutput, MAX_DELETE_KEYS,
+};
 pub use initiate::{InitiateMultipartUpload, InitiateMultipartUploadOutput};
 pub use list_objects_v1::ListObjectsV1Output;
 pub use list_parts::{ListParts, ListPartsOutput, PartSummary};
@@ -36,6 +41,7 @@ pub use object::{
     DeleteObject, DeleteObjectOutput, GetObject, GetObjectOutput, HeadObject, HeadObjectOutput,
     PutObject, PutObjectOutput, ReadConditions,
 };
+pub use object_acl::{GetObjectAcl, ObjectAcl};
 pub use tagging::{GetObjectTagging, Tagging};
 pub use upload_part::{UploadPart, UploadPartCopy, UploadPartCopyOutput, UploadPartOutput};
 

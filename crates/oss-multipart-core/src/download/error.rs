@@ -51,7 +51,7 @@ pub enum DownloadError {
         expected: String,
     },
     /// The CRC-64 of the bytes received differs from the object's.
-    #[error("object CRC64 mismatch: received {received:#018x}, OSS has {expected:#018x}")]
+    #[error("object CRC64 mismatch: received {received}, OSS has {expected}")]
     CrcMismatch {
         /// CRC-64 OSS reported for the object.
         expected: u64,

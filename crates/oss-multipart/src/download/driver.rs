@@ -10,6 +10,8 @@ use std::fs::File;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -28,7 +30,7 @@ use super::{DownloadBuilder, DownloadOutput, OnObjectChange};
 use crate::checkpoint_store;
 use crate::client::{Client, MAX_XML_RESPONSE, failure_kind, seed};
 use crate::error::{Cancelled, DownloadFailure, Error, IntegrityError, ResponseFailure};
-use crate::progress::{Progress, RateMeter, eta};
+use crate::progress::{Gauge, OnTheWire, Progress, REPORT_EVERY, RateMeter};
 use crate::transport::RequestBody;
 use crate::upload::source::hash_range;
 
@@ -73,6 +75,13 @@ struct Loop {
     temp: Option<(Arc<File>, PathBuf)>,
     saver: Option<Saver>,
     progress: Progress,
+    /// The GETs on the wire and their byte counters.
+    wire: OnTheWire,
+    /// Events changed the progress since the last report.
+    changed: bool,
+    /// Bytes of the ranges reused: accounted without moving.
+    bytes_reused: u64,
+    last_report: Instant,
     progress_fn: Option<super::ProgressFn>,
     meter: RateMeter,
     last_transport: Option<TransportError>,
@@ -524,17 +533,11 @@ impl Loop {
             client: b.client.clone(),
             temp,
             saver: checkpoint_path.map(Saver::start),
-            progress: Progress {
-                bytes_done: 0,
-                bytes_total: None,
-                parts_done: 0,
-                parts_in_flight: 0,
-                parts_total: None,
-                retries: 0,
-                rate_bytes_per_sec: 0.0,
-                eta: None,
-                checkpoint_error: None,
-            },
+            progress: Progress::start(None, None),
+            wire: OnTheWire::default(),
+            changed: false,
+            bytes_reused: 0,
+            last_report: now,
             progress_fn: b.progress.clone(),
             meter: RateMeter::new(now, 0),
             last_transport: None,
@@ -567,14 +570,10 @@ impl Loop {
 
     fn report(&mut self) {
         let now = self.client.inner.runtime.now();
-        let rate = self.meter.record(now, self.progress.bytes_done);
-        self.progress.rate_bytes_per_sec = rate;
-        self.progress.eta = eta(
-            self.progress
-                .bytes_total
-                .map(|t| t.saturating_sub(self.progress.bytes_done)),
-            rate,
-        );
+        self.last_report = now;
+        self.progress.parts_in_flight = u32::try_from(self.wire.len()).unwrap_or(u32::MAX);
+        self.progress
+            .measure(&self.wire, &mut self.meter, now, self.bytes_reused);
         if let Some(f) = &self.progress_fn {
             f(&self.progress);
         }
@@ -616,6 +615,11 @@ impl Loop {
                     break;
                 }
             }
+            // One report per round: a range and its bytes arrive as two events, and a report
+            // between them would disagree.
+            if std::mem::take(&mut self.changed) {
+                self.report();
+            }
             if let Some(end) = end {
                 break end;
             }
@@ -628,6 +632,16 @@ impl Loop {
             let pause_changed = async {
                 match pause_rx.as_mut() {
                     Some(rx) => rx.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            // Reports of the bytes on the wire between the machine's events.
+            // A quarter of a second after the last report, while someone listens and bytes move.
+            let tick_at = (self.progress_fn.is_some() && !self.wire.is_empty())
+                .then(|| self.last_report + REPORT_EVERY);
+            let tick = async {
+                match tick_at {
+                    Some(at) => rt.sleep_until(at).await,
                     None => std::future::pending().await,
                 }
             };
@@ -645,6 +659,7 @@ impl Loop {
                     }
                 }
                 () = sleep => up.handle_timeout(rt.now()),
+                () = tick => self.report(),
                 ok = pause_changed => {
                     if ok {
                         let paused = pause_rx.as_ref().is_some_and(|rx| *rx.borrow());
@@ -681,16 +696,19 @@ impl Loop {
                 self.progress.parts_total = up
                     .range_count()
                     .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
-                self.report();
+                self.changed = true;
             }
             DownloadEvent::Progress(p) => {
                 self.progress.bytes_done = p.received;
                 self.progress.bytes_total = p.total;
-                self.report();
+                self.changed = true;
             }
-            DownloadEvent::RangeDone { .. } => {
+            DownloadEvent::RangeDone { resumed, len, .. } => {
                 self.progress.parts_done = self.progress.parts_done.saturating_add(1);
-                self.report();
+                if resumed {
+                    self.bytes_reused += len;
+                }
+                self.changed = true;
             }
             DownloadEvent::Retried {
                 op,
@@ -709,6 +727,8 @@ impl Loop {
                 tracing::warn!(error = %reason, "starting the download again");
                 // Writes of the dropped requests must not land after the new ones.
                 tasks.abort_all();
+                self.wire.clear();
+                self.bytes_reused = 0;
                 self.progress.parts_done = 0;
             }
             DownloadEvent::CheckpointChanged => self.save(up, false),
@@ -739,11 +759,17 @@ impl Loop {
                 reply,
             } => {
                 up.handle_response(id, now, status, &headers, &body);
+                let target = up.body_target(id);
+                if reply.is_none() || target.is_none() {
+                    // No body will be received for this answer.
+                    self.wire.end(id);
+                }
                 if let Some(reply) = reply {
-                    let _ = reply.send(up.body_target(id));
+                    let _ = reply.send(target);
                 }
             }
             Msg::Failed { id, error } => {
+                self.wire.end(id);
                 let kind = failure_kind(&error);
                 self.last_transport = Some(error);
                 up.handle_failure(id, now, kind);
@@ -754,6 +780,7 @@ impl Loop {
                 target,
                 received,
             } => {
+                self.wire.end(id);
                 if let Some(e) = received.write_error {
                     let path = self.temp.as_ref().map(|(_, p)| p.as_path());
                     return Err(Error::io("could not write the download file", path, e));
@@ -816,6 +843,10 @@ impl Loop {
             .map_err(|_| Error::config("request", "could not build the HTTP request"))?;
         let http = self.client.inner.http.clone();
         let is_get = matches!(req.op, DownloadOp::Get { .. });
+        let received_bytes = Arc::new(AtomicU64::new(0));
+        if is_get {
+            self.wire.start(id, Gauge::Received(received_bytes.clone()));
+        }
         let span = match &req.op {
             DownloadOp::Get { index, .. } => tracing::debug_span!("oss_range", range = index),
             _ => tracing::debug_span!("oss_op", op = "HeadObject"),
@@ -863,7 +894,7 @@ impl Loop {
                 let Ok(Some(target)) = verdict.await else {
                     return;
                 };
-                let received = receive(body, target.clone(), dest).await;
+                let received = receive(body, target.clone(), dest, &received_bytes).await;
                 let _ = tx.send(Msg::Body {
                     id,
                     target,

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io;
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use oss_model::crc64::Crc64;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
@@ -39,11 +40,13 @@ pub(crate) struct Received {
     pub(crate) data: Option<Vec<u8>>,
 }
 
-/// Receives `body` into `target` (never past its end).
+/// Receives `body` into `target` (never past its end), adding the bytes kept to `gauge` as they
+/// arrive (the progress of the bytes on the wire).
 pub(crate) async fn receive(
     mut body: ResponseBody,
     target: Range<u64>,
     dest: BodyDest,
+    gauge: &AtomicU64,
 ) -> Received {
     let cap = target.end - target.start;
     let mut crc = Crc64::new();
@@ -64,6 +67,7 @@ pub(crate) async fn receive(
             Ok(Some(chunk)) => {
                 let take = usize::try_from(room).unwrap_or(usize::MAX).min(chunk.len());
                 buf.extend_from_slice(&chunk[..take]);
+                gauge.fetch_add(take as u64, Ordering::Relaxed);
             }
             Ok(None) => break,
             Err(e) => {

@@ -54,7 +54,7 @@ pub enum SymlinkPolicy {
 }
 
 /// Progress of a whole directory transfer, passed to [`DirTransfer::progress`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct DirProgress {
     /// Files to transfer (after filters and `update`).
@@ -65,8 +65,16 @@ pub struct DirProgress {
     pub files_failed: u64,
     /// Bytes of the files to transfer.
     pub bytes_total: u64,
-    /// Bytes transferred so far, as the per-file transfers report them.
+    /// Bytes confirmed so far: the per-file transfers' `bytes_done`, summed (see
+    /// [`Progress`](crate::Progress)).
     pub bytes_done: u64,
+    /// Bytes on the wire so far: the per-file transfers' `bytes_sent`, summed. It may fall
+    /// back when a part is retried; never below `bytes_done`.
+    pub bytes_sent: u64,
+    /// Recent rate of `bytes_sent` over all files, in bytes per second (the last few seconds).
+    pub rate_bytes_per_sec: f64,
+    /// Estimated time to completion at that rate, once a rate is known.
+    pub eta: Option<std::time::Duration>,
 }
 
 /// One file of a directory transfer and what will happen to it.

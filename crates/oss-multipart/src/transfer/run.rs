@@ -2,6 +2,7 @@
 //! byte budget.
 
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use futures::StreamExt as _;
 use tokio::sync::Semaphore;
@@ -9,23 +10,41 @@ use tokio::sync::Semaphore;
 use super::paths::crosses_symlink;
 use super::{DirOutput, DirProgress, DirTransfer, Direction, FileAction, FileFailure, FileTask};
 use crate::error::{Cancelled, Error};
-use crate::progress::Progress;
+use crate::progress::{Progress, RateMeter, eta};
 
 /// The budget is counted in KiB so that a `u32` of permits covers terabytes.
 const UNIT: u64 = 1024;
 
 /// Progress of every file, summed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Totals {
     shown: DirProgress,
-    per_file: Vec<u64>,
+    /// Per file: (bytes confirmed, bytes on the wire).
+    per_file: Vec<(u64, u64)>,
+    meter: RateMeter,
 }
 
 impl Totals {
-    /// File `index` has now moved `bytes`; returns the new totals.
-    fn set(&mut self, index: usize, bytes: u64) -> DirProgress {
-        let before = std::mem::replace(&mut self.per_file[index], bytes);
-        self.shown.bytes_done = self.shown.bytes_done.saturating_sub(before) + bytes;
+    /// File `index` has now confirmed `done` and moved `sent` bytes; returns the new totals.
+    fn set(&mut self, index: usize, done: u64, sent: u64) -> DirProgress {
+        let Some(slot) = self.per_file.get_mut(index) else {
+            return self.shown.clone();
+        };
+        let (done_before, sent_before) = std::mem::replace(slot, (done, sent));
+        let s = &mut self.shown;
+        s.bytes_done = s
+            .bytes_done
+            .saturating_sub(done_before)
+            .saturating_add(done);
+        s.bytes_sent = s
+            .bytes_sent
+            .saturating_sub(sent_before)
+            .saturating_add(sent);
+        s.rate_bytes_per_sec = self.meter.record(Instant::now(), s.bytes_sent);
+        s.eta = eta(
+            Some(s.bytes_total.saturating_sub(s.bytes_sent)),
+            s.rate_bytes_per_sec,
+        );
         self.shown.clone()
     }
 }
@@ -47,7 +66,8 @@ pub(super) async fn run(t: &DirTransfer, tasks: Vec<FileTask>) -> DirOutput {
             bytes_total: todo.iter().map(|t| t.size).sum(),
             ..DirProgress::default()
         },
-        per_file: vec![0; todo.len()],
+        per_file: vec![(0, 0); todo.len()],
+        meter: RateMeter::new(Instant::now(), 0),
     }));
     let results: Vec<(FileTask, Result<(), Error>)> =
         futures::stream::iter(todo.into_iter().enumerate())
@@ -70,7 +90,7 @@ pub(super) async fn run(t: &DirTransfer, tasks: Vec<FileTask>) -> DirOutput {
                         match &result {
                             Ok(()) => {
                                 totals.shown.files_done += 1;
-                                totals.set(index, task.size)
+                                totals.set(index, task.size, task.size)
                             }
                             Err(_) => {
                                 totals.shown.files_failed += 1;
@@ -137,10 +157,11 @@ async fn transfer_one(
         let totals = totals.clone();
         let user = t.progress.clone();
         move |p: &Progress| {
-            let snapshot = totals
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .set(index, p.bytes_done);
+            let snapshot = totals.lock().unwrap_or_else(PoisonError::into_inner).set(
+                index,
+                p.bytes_done,
+                p.bytes_sent,
+            );
             if let Some(f) = &user {
                 f(&snapshot);
             }

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use oss_multipart_core::{Event, Failure, FailurePolicy, Upload, UploadError};
-use oss_transport::TransportError;
+use oss_multipart_core::{Event, Failure, FailurePolicy, RequestId, Upload, UploadError};
+use oss_transport::{DigestHandle, TransportError};
 
 use super::prepare::Prepared;
 use super::{ProgressFn, UploadOutput};
@@ -14,7 +14,7 @@ use crate::checkpoint_store;
 use crate::client::Client;
 use crate::error::{Cancelled, Error, IntegrityError, ResponseFailure, UploadFailure};
 use crate::manual::CallbackReply;
-use crate::progress::{Progress, RateMeter, eta};
+use crate::progress::{Gauge, OnTheWire, Progress, REPORT_EVERY, RateMeter};
 
 /// What the driver learns over the upload, to report progress and build the result.
 pub(super) struct Outcome {
@@ -24,7 +24,14 @@ pub(super) struct Outcome {
     progress_fn: Option<ProgressFn>,
     meter: RateMeter,
     progress: Progress,
+    /// The part requests on the wire and their byte counters.
+    wire: OnTheWire,
+    /// Events changed the progress since the last report.
+    changed: bool,
+    last_report: Instant,
     parts_reused: u32,
+    /// Bytes of the parts reused: confirmed without moving.
+    bytes_reused: u64,
     resumed: bool,
     aborted_upload_id: Option<String>,
     /// The upload id the checkpoint on disk names, once saved.
@@ -52,18 +59,12 @@ impl Outcome {
             checkpoint_path: p.checkpoint_path.clone(),
             progress_fn,
             meter: RateMeter::new(now, 0),
-            progress: Progress {
-                bytes_done: 0,
-                bytes_total: up.progress().total,
-                parts_done: 0,
-                parts_in_flight: 0,
-                parts_total: up.plan().part_count(),
-                retries: 0,
-                rate_bytes_per_sec: 0.0,
-                eta: None,
-                checkpoint_error: None,
-            },
+            progress: Progress::start(up.progress().total, up.plan().part_count()),
+            wire: OnTheWire::default(),
+            changed: false,
+            last_report: now,
             parts_reused: 0,
+            bytes_reused: 0,
             resumed: p.resumed,
             aborted_upload_id: p.aborted_upload_id.clone(),
             journaled_upload_id: None,
@@ -76,10 +77,39 @@ impl Outcome {
         }
     }
 
-    /// Counts a part request put on (`+1`) or taken off (`-1`) the wire.
-    pub(super) fn part_in_flight(&mut self, started: bool) {
+    /// A part request went on the wire; `gauge` counts its body's bytes as they leave.
+    pub(super) fn part_started(&mut self, id: RequestId, gauge: Option<DigestHandle>) {
+        self.progress.parts_in_flight += 1;
+        if let Some(g) = gauge {
+            self.wire.start(id, Gauge::Body(g));
+        }
+    }
+
+    /// A part request's answer (or failure) reached the loop: its bytes are confirmed by the
+    /// events that follow, or will be sent again.
+    pub(super) fn part_ended(&mut self, id: RequestId) {
         let n = &mut self.progress.parts_in_flight;
-        *n = if started { *n + 1 } else { n.saturating_sub(1) };
+        *n = n.saturating_sub(1);
+        self.wire.end(id);
+    }
+
+    /// When the next periodic report is due: a quarter of a second after the last report,
+    /// while someone listens and bytes are moving.
+    pub(super) fn next_tick(&self) -> Option<Instant> {
+        (self.progress_fn.is_some() && !self.wire.is_empty())
+            .then(|| self.last_report + REPORT_EVERY)
+    }
+
+    /// The periodic report while parts are on the wire.
+    pub(super) fn tick(&mut self, now: Instant) {
+        self.report(now);
+    }
+
+    /// Reports what the events drained since the last call changed, in one consistent report.
+    pub(super) fn report_changes(&mut self, now: Instant) {
+        if std::mem::take(&mut self.changed) {
+            self.report(now);
+        }
     }
 
     /// The error for a cancellation that keeps the parts (the checkpoint is saved first).
@@ -122,13 +152,9 @@ impl Outcome {
     }
 
     fn report(&mut self, now: Instant) {
-        let rate = self.meter.record(now, self.progress.bytes_done);
-        self.progress.rate_bytes_per_sec = rate;
-        let remaining = self
-            .progress
-            .bytes_total
-            .map(|t| t.saturating_sub(self.progress.bytes_done));
-        self.progress.eta = eta(remaining, rate);
+        self.last_report = now;
+        self.progress
+            .measure(&self.wire, &mut self.meter, now, self.bytes_reused);
         if let Some(f) = &self.progress_fn {
             f(&self.progress);
         }
@@ -143,16 +169,21 @@ impl Outcome {
     ) -> Option<Result<UploadOutput, Error>> {
         match ev {
             Event::UploadId(id) => tracing::debug!(upload_id = %id, "multipart upload id"),
+            // Shown once the round's events are all in (`report_changes`): a part and its
+            // bytes arrive as two events, and a report between them would disagree.
             Event::Progress(p) => {
                 self.progress.bytes_done = p.confirmed;
                 self.progress.bytes_total = p.total.or(self.progress.bytes_total);
-                self.report(now);
+                self.changed = true;
             }
-            Event::PartDone { resumed, .. } => {
+            Event::PartDone { resumed, len, .. } => {
                 self.progress.parts_done += 1;
                 self.parts_reused += u32::from(resumed);
+                if resumed {
+                    self.bytes_reused += len;
+                }
                 self.progress.parts_total = up.plan().part_count().or(self.progress.parts_total);
-                self.report(now);
+                self.changed = true;
             }
             Event::Retried {
                 op,
@@ -169,6 +200,7 @@ impl Outcome {
                 tracing::info!("the upload was gone on the server: started a new one");
                 self.resumed = false;
                 self.parts_reused = 0;
+                self.bytes_reused = 0;
             }
             Event::CheckpointChanged => self.save_checkpoint(up).await,
             Event::Completed(c) => {

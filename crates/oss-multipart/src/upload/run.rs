@@ -149,6 +149,7 @@ pub(crate) async fn drive(
                 break 'run result;
             }
         }
+        out.report_changes(rt.now());
         guard.track(&up);
         if !deferred_reads.is_empty() {
             for req in std::mem::take(&mut deferred_reads) {
@@ -163,6 +164,14 @@ pub(crate) async fn drive(
 
         let sleep = async {
             match timeout {
+                Some(at) => rt.sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        // Reports of the bytes on the wire between the machine's events.
+        let tick_at = out.next_tick();
+        let tick = async {
+            match tick_at {
                 Some(at) => rt.sleep_until(at).await,
                 None => std::future::pending().await,
             }
@@ -193,6 +202,7 @@ pub(crate) async fn drive(
                 }
             },
             () = sleep => up.handle_timeout(rt.now()),
+            () = tick => out.tick(rt.now()),
             ok = pause_changed => {
                 if ok {
                     let paused = pause_rx.as_ref().is_some_and(|rx| *rx.borrow());
@@ -300,7 +310,7 @@ impl Driver {
         };
         let request = self.client.signed(&oss, body).await?;
         if op.is_part() {
-            out.part_in_flight(true);
+            out.part_started(id, digest.clone());
         }
         let http_client = self.client.inner.http.clone();
         let span = match part_number {
@@ -385,7 +395,9 @@ impl Driver {
             end_of_stream: part.end_of_stream,
         };
         up.handle_body_read(id, self.client.inner.runtime.now(), read);
-        Ok((RequestBody::from_chunks(part.chunks), None))
+        // Counted only (the CRC is known already): a gauge of the bytes on the wire.
+        let (body, gauge) = RequestBody::from_chunks(part.chunks).counted();
+        Ok((body, Some(gauge)))
     }
 
     /// Hands a finished task's outcome to the machine.
@@ -400,7 +412,7 @@ impl Driver {
             } => (id, op, result, body_read),
         };
         if op.is_part() {
-            out.part_in_flight(false);
+            out.part_ended(id);
         }
         match result {
             Ok(raw) => {

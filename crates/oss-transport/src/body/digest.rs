@@ -80,7 +80,8 @@ impl DigestHandle {
         self.shared.result.get().copied()
     }
 
-    /// Bytes produced so far (handed to the connection, or waiting in the rate limiter). Useful for progress.
+    /// Bytes handed to the connection so far (after the rate limiter, if any): a progress gauge of
+    /// the bytes on the wire, updated with one atomic addition per chunk.
     pub fn bytes_produced(&self) -> u64 {
         self.shared.produced.load(Ordering::Relaxed)
     }
@@ -127,6 +128,7 @@ impl DigestState {
 }
 
 /// The body-side end: counts bytes, publishes the final digest.
+#[derive(Clone)]
 pub(crate) struct DigestSink {
     shared: Arc<Shared>,
 }

@@ -37,6 +37,8 @@ type BoxStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 pub struct RequestBody {
     source: Source,
     digest: Option<(DigestSink, Option<DigestState>)>,
+    /// Counts the bytes handed to the connection (the same handle as the digest's, if any).
+    counter: Option<DigestSink>,
     limiter: Option<RateLimiter>,
     /// A chunk already produced, held back by the rate limiter.
     delayed: Option<(Bytes, Pin<Box<Sleep>>)>,
@@ -63,6 +65,7 @@ impl RequestBody {
         Self {
             source,
             digest: None,
+            counter: None,
             limiter: None,
             delayed: None,
             finished: false,
@@ -122,6 +125,7 @@ impl RequestBody {
     /// on the blocking pool).
     pub fn digested(mut self, which: Digests) -> (Self, DigestHandle) {
         let (sink, handle) = DigestSink::new();
+        self.counter = Some(sink.clone());
         let state = DigestState::new(which);
         let state = match &mut self.source {
             Source::File(reader) => {
@@ -136,6 +140,15 @@ impl RequestBody {
             // Nothing will ever be polled out of an empty body: publish the empty digest now.
             self.finish();
         }
+        (self, handle)
+    }
+
+    /// Count the bytes as they leave, without hashing them: the handle's
+    /// [`bytes_produced`](DigestHandle::bytes_produced) is a progress gauge, its
+    /// [`result`](DigestHandle::result) stays `None`. One atomic addition per chunk.
+    pub fn counted(mut self) -> (Self, DigestHandle) {
+        let (sink, handle) = DigestSink::new();
+        self.counter = Some(sink);
         (self, handle)
     }
 
@@ -261,7 +274,11 @@ impl Body for RequestBody {
         let this = &mut *self;
         if let Some((_, sleep)) = &mut this.delayed {
             ready!(sleep.as_mut().poll(cx));
-            return Poll::Ready(this.delayed.take().map(|(chunk, _)| Ok(Frame::data(chunk))));
+            let chunk = this.delayed.take().map(|(chunk, _)| chunk);
+            if let (Some(chunk), Some(counter)) = (&chunk, &this.counter) {
+                counter.produced(chunk.len());
+            }
+            return Poll::Ready(chunk.map(|chunk| Ok(Frame::data(chunk))));
         }
         if this.finished {
             return Poll::Ready(None);
@@ -274,11 +291,8 @@ impl Body for RequestBody {
             Some(Err(e)) => return Poll::Ready(Some(Err(this.fail(e)))),
             Some(Ok(chunk)) => chunk,
         };
-        if let Some((sink, state)) = &mut this.digest {
-            if let Some(state) = state {
-                state.update(&chunk);
-            }
-            sink.produced(chunk.len());
+        if let Some((_, Some(state))) = &mut this.digest {
+            state.update(&chunk);
         }
         if this.source.is_end() {
             this.finish();
@@ -293,6 +307,10 @@ impl Body for RequestBody {
                     return Poll::Pending;
                 }
             }
+        }
+        // Counted as it leaves, after the limiter: a progress gauge then follows the paced rate.
+        if let Some(counter) = &this.counter {
+            counter.produced(chunk.len());
         }
         Poll::Ready(Some(Ok(Frame::data(chunk))))
     }
@@ -427,6 +445,27 @@ mod tests {
         let body = RequestBody::from_stream(s, None);
         assert_eq!(body.len(), None);
         assert_eq!(&body.collect().await.unwrap().to_bytes()[..], b"abc");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn counted_bytes_follow_the_limiter_not_the_reads() {
+        let limiter = RateLimiter::with_burst(1000, std::time::Duration::ZERO);
+        let (mut body, handle) =
+            RequestBody::from_chunks([Bytes::from(vec![0u8; 500]), Bytes::from(vec![0u8; 500])])
+                .rate_limited(limiter)
+                .counted();
+        let first = body.frame().await.unwrap().unwrap();
+        assert_eq!(first.data_ref().map(Bytes::len), Some(500));
+        assert_eq!(handle.bytes_produced(), 500);
+        // The second chunk is read at once but held by the limiter for half a second: it is
+        // not on the wire yet, so not counted.
+        let mut next = Box::pin(body.frame());
+        assert!(futures::poll!(next.as_mut()).is_pending());
+        assert_eq!(handle.bytes_produced(), 500);
+        let second = next.await.unwrap().unwrap();
+        assert_eq!(second.data_ref().map(Bytes::len), Some(500));
+        assert_eq!(handle.bytes_produced(), 1000);
+        assert!(handle.result().is_none(), "counting computes no digest");
     }
 
     #[tokio::test(start_paused = true)]

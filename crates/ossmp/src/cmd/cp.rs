@@ -176,12 +176,15 @@ pub(crate) fn progress_fn(bar: &Bar) -> impl Fn(&oss_multipart::Progress) + Send
     let bar = bar.clone();
     move |p| {
         bar.update(&Snapshot {
+            bytes_sent: p.bytes_sent,
             bytes_done: p.bytes_done,
             bytes_total: p.bytes_total,
             parts_done: p.parts_done,
             parts_in_flight: p.parts_in_flight,
             parts_total: p.parts_total,
             retries: p.retries,
+            rate: p.rate_bytes_per_sec,
+            eta: p.eta,
         });
     }
 }

@@ -14,6 +14,7 @@ use crate::exit::{CliError, Exit, display_chain};
 use crate::location::OssUrl;
 use crate::output::{Out, warn};
 use crate::progress::Bar;
+use crate::signal::Signal;
 use crate::units::Bytes;
 
 /// The `cp` flags for directories (flattened into `ossmp cp`).
@@ -97,24 +98,17 @@ pub(crate) async fn run(
     }
     let bar = Bar::new("copy", None, global.quiet || out.json);
     let token = CancellationToken::new();
-    super::cp::cancel_on_signal(&token, &bar, "stopping after the files in flight");
+    let signal = super::cp::cancel_on_signal(&token, &bar, "stopping after the files in flight");
     let progress_bar = bar.clone();
     let result = transfer
         .cancellation(token)
-        .progress(move |p| {
-            progress_bar.update_files(
-                p.bytes_done,
-                p.bytes_total,
-                p.files_done,
-                p.files_total,
-                p.files_failed,
-            )
-        })
+        .progress(move |p| progress_bar.update_files(p))
         .send()
         .await;
     bar.finish();
     let output = result.map_err(|e| context(e, &from, &to))?;
-    report(&out, &from, &to, &output)
+    let stopped_by = signal.get().copied().unwrap_or(Signal::Interrupt);
+    report(&out, &from, &to, &output, stopped_by)
 }
 
 /// `dir` → `dir/`: `-r` always means "into this prefix". The bucket root stays empty.
@@ -182,7 +176,7 @@ fn task_json(t: &FileTask) -> serde_json::Value {
         FileAction::Refused(why) => Some(why.as_str()),
         _ => None,
     };
-    serde_json::json!({ "path": t.path, "key": t.key, "size": t.size, "action": action_name(&t.action), "reason": reason })
+    serde_json::json!({ "path": t.path.to_string_lossy(), "key": t.key, "size": t.size, "action": action_name(&t.action), "reason": reason })
 }
 
 fn shown(t: &FileTask) -> String {
@@ -212,7 +206,36 @@ fn report_plan(out: &Out, from: &str, to: &str, plan: &[FileTask]) {
     ));
 }
 
-fn report(out: &Out, from: &str, to: &str, o: &DirOutput) -> anyhow::Result<()> {
+/// How a copy that did not do everything ends: its exit status and the one-line report.
+fn verdict(o: &DirOutput, refused: usize, stopped_by: Signal) -> CliError {
+    if !o.failed.is_empty() && o.failed.iter().all(|f| f.error.is_cancelled()) {
+        return CliError::new(
+            stopped_by.exit(),
+            format!(
+                "copy {}: {} file(s) not copied",
+                stopped_by.stopped(),
+                o.failed.len()
+            ),
+        )
+        .hint("run the same command with -u to continue; finished parts of big files are reused");
+    }
+    CliError::new(
+        Exit::Failure,
+        format!(
+            "{} file(s) failed and {refused} were refused",
+            o.failed.len()
+        ),
+    )
+    .hint("each one is listed above; re-run with -u to retry only what is missing")
+}
+
+fn report(
+    out: &Out,
+    from: &str,
+    to: &str,
+    o: &DirOutput,
+    stopped_by: Signal,
+) -> anyhow::Result<()> {
     let refused: Vec<_> = o
         .skipped
         .iter()
@@ -236,18 +259,24 @@ fn report(out: &Out, from: &str, to: &str, o: &DirOutput) -> anyhow::Result<()> 
             display_chain(&f.error)
         ));
     }
+    let error = (!o.is_complete()).then(|| verdict(o, refused.len(), stopped_by));
     if out.json {
         let failed: Vec<_> = o
             .failed
             .iter()
-            .map(|f| serde_json::json!({ "path": f.path, "key": f.key, "error": display_chain(&f.error) }))
+            .map(|f| serde_json::json!({ "path": f.path.to_string_lossy(), "key": f.key, "error": display_chain(&f.error) }))
             .collect();
         let refused: Vec<_> = refused.iter().map(|t| task_json(t)).collect();
+        // One line whatever the outcome: a failure's status, exit code and advice are in it.
         out.json_line(&serde_json::json!({
-            "status": if o.is_complete() { "ok" } else { "error" }, "command": "cp", "recursive": true,
+            "status": if error.is_none() { "ok" } else { "error" }, "command": "cp", "recursive": true,
             "dry_run": false, "source": from, "destination": to, "copied": o.transferred.len(),
             "bytes": o.bytes(), "unchanged": unchanged, "skipped": o.skipped.len(), "refused": refused,
             "failed": failed,
+            "exit_code": error.as_ref().map_or(0, |e| e.exit().code()),
+            "kind": error.as_ref().map(|e| e.exit().name()),
+            "message": error.as_ref().map(ToString::to_string),
+            "hint": error.as_ref().and_then(CliError::hint_text),
         }));
     } else {
         out.info(format!(
@@ -258,25 +287,9 @@ fn report(out: &Out, from: &str, to: &str, o: &DirOutput) -> anyhow::Result<()> 
             o.failed.len()
         ));
     }
-    if o.is_complete() {
-        return Ok(());
+    match error {
+        None => Ok(()),
+        Some(e) if out.json => Err(e.json_reported().into()),
+        Some(e) => Err(e.into()),
     }
-    if !o.failed.is_empty() && o.failed.iter().all(|f| f.error.is_cancelled()) {
-        return Err(CliError::new(
-            Exit::Interrupted,
-            format!("copy interrupted: {} file(s) not copied", o.failed.len()),
-        )
-        .hint("run the same command with -u to continue; finished parts of big files are reused")
-        .into());
-    }
-    Err(CliError::new(
-        Exit::Failure,
-        format!(
-            "{} file(s) failed and {} were refused",
-            o.failed.len(),
-            refused.len()
-        ),
-    )
-    .hint("each one is listed above; re-run with -u to retry only what is missing")
-    .into())
 }

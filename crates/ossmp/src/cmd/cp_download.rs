@@ -17,6 +17,7 @@ use crate::exit::{CliError, Exit};
 use crate::location::OssUrl;
 use crate::output::Out;
 use crate::progress::Bar;
+use crate::signal::Signal;
 use crate::units::Bytes;
 
 /// The usage error for `cp` with no oss:// side.
@@ -110,14 +111,15 @@ pub(crate) async fn run(
     }
     let bar = Bar::new("download", None, global.quiet || out.json);
     let token = CancellationToken::new();
-    cancel_on_signal(&token, &bar, "stopping and saving the checkpoint");
+    let signal = cancel_on_signal(&token, &bar, "stopping and saving the checkpoint");
+    let stopped_by = move || signal.get().copied().unwrap_or(Signal::Interrupt);
     b = b.progress(progress_fn(&bar)).cancellation(token.clone());
     let started = Instant::now();
     if to_stdout {
         let mut stdout = tokio::io::stdout();
         let result = b.to_writer(&mut stdout).await;
         bar.finish();
-        result.map_err(|e| annotate(e, &src, "stdout"))?;
+        result.map_err(|e| annotate(e, &src, "stdout", stopped_by()))?;
         return Ok(());
     }
     let path = local_target(&dest, &src.key)?;
@@ -138,7 +140,8 @@ pub(crate) async fn run(
     }
     let result = run_file(b, &path).await;
     bar.finish();
-    let output = result.map_err(|e| annotate(e, &src, &path.display().to_string()))?;
+    let output =
+        result.map_err(|e| annotate(e, &src, &path.display().to_string(), stopped_by()))?;
     report(&out, &src, &path, &output, started.elapsed());
     Ok(())
 }
@@ -147,7 +150,7 @@ async fn run_file(b: DownloadBuilder, path: &Path) -> Result<DownloadOutput, Oss
     b.to_file(path).await
 }
 
-fn annotate(e: OssError, src: &OssUrl, dest: &str) -> anyhow::Error {
+fn annotate(e: OssError, src: &OssUrl, dest: &str, stopped_by: Signal) -> anyhow::Error {
     if e.is_cancelled() {
         let hint = match e.checkpoint_path() {
             Some(p) => format!(
@@ -157,8 +160,11 @@ fn annotate(e: OssError, src: &OssUrl, dest: &str) -> anyhow::Error {
             None => "run the same command again; downloads to stdout start over".to_owned(),
         };
         return CliError::new(
-            Exit::Interrupted,
-            format!("download of {src} to {dest} interrupted; nothing was written to {dest}"),
+            stopped_by.exit(),
+            format!(
+                "download of {src} to {dest} {}; nothing was written to {dest}",
+                stopped_by.stopped()
+            ),
         )
         .hint(hint)
         .checkpoint(e.checkpoint_path().map(Path::to_path_buf))
@@ -222,14 +228,15 @@ fn report(out: &Out, src: &OssUrl, path: &Path, o: &DownloadOutput, elapsed: std
         elapsed.as_secs_f64(),
         Bytes(rate),
     )));
+    // Decimal, as OSS sends it (x-oss-hash-crc64ecma), like every CRC-64 ossmp shows.
     if o.crc_verified {
         out.info(format!(
-            "CRC64 verified end to end: {:#018x} (file = stored object), ETag {}",
+            "CRC64 verified end to end: {} (file = stored object), ETag {}",
             o.crc64, o.etag
         ));
     } else {
         out.info(format!(
-            "size verified; the service reports no CRC64 for this object (local CRC64 {:#018x}), ETag {}",
+            "size verified; the service reports no CRC64 for this object (local CRC64 {}), ETag {}",
             o.crc64, o.etag
         ));
     }

@@ -358,14 +358,14 @@ async fn steps(
         return Err(CliError::new(
             Exit::Integrity,
             format!(
-                "downloaded object differs from the local file (size {got_len} vs {}, CRC64 {got_crc:#x} vs {local_crc:#x}, MD5 {got_md5} vs {local_md5})",
+                "downloaded object differs from the local file (size {got_len} vs {}, CRC64 {got_crc} vs {local_crc}, MD5 {got_md5} vs {local_md5})",
                 args.size
             ),
         )
         .into());
     }
     out.info(format!(
-        "5/6 downloaded {} in {} ({}/s): CRC64 {got_crc:#018x} and MD5 {got_md5} match the local file",
+        "5/6 downloaded {} in {} ({}/s): CRC64 {got_crc} and MD5 {got_md5} match the local file",
         Bytes(got_len),
         secs(download_elapsed),
         Bytes(rate(got_len, download_elapsed))

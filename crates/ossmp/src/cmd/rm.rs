@@ -4,6 +4,7 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use clap::Args;
 use futures::{StreamExt as _, TryStreamExt as _};
+use oss_multipart::ops::MAX_DELETE_KEYS;
 use oss_multipart::{Client, ListObjectsOptions, ObjectListEntry};
 
 use crate::cli::GlobalArgs;
@@ -12,8 +13,8 @@ use crate::exit::{CliError, Exit, display_chain};
 use crate::location::OssUrl;
 use crate::output::{Out, escape_controls, warn};
 
-/// Deletions in flight at once for `rm -r`.
-const DELETE_CONCURRENCY: usize = 16;
+/// DeleteMultipleObjects requests in flight at once for `rm -r`.
+const BATCHES_IN_FLIGHT: usize = 4;
 
 /// `ossmp rm`.
 #[derive(Debug, Args)]
@@ -86,19 +87,19 @@ pub(crate) async fn run(
     }
     report(&out, loc, &deleted, &failures, false);
     if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::new(
-            Exit::Failure,
-            format!(
-                "{} of {} objects could not be deleted",
-                failures.len(),
-                keys.len()
-            ),
-        )
-        .hint("re-run the same command to retry the rest")
-        .into())
+        return Ok(());
     }
+    let e = CliError::new(
+        Exit::Failure,
+        format!(
+            "{} of {} objects could not be deleted",
+            failures.len(),
+            keys.len()
+        ),
+    )
+    .hint("re-run the same command to retry the rest");
+    // The JSON summary above already says so: one command, one JSON line.
+    Err(if out.json { e.json_reported() } else { e }.into())
 }
 
 /// `logs` → `logs/`; the bucket root stays empty.
@@ -128,20 +129,34 @@ async fn list_keys(client: &Client, bucket: &str, prefix: &str) -> anyhow::Resul
         .map_err(|e| anyhow::Error::new(e).context(format!("listing oss://{bucket}/{prefix}")))
 }
 
-/// Deletes every key, a few at a time; returns the ones that failed with their cause.
+/// Deletes every key: one DeleteObject for a single key, DeleteMultipleObjects in batches of
+/// 1,000 (a few batches at a time) for more. Returns the keys that failed, with their cause:
+/// the service's per-key error, or the batch request's failure for each of its keys.
 async fn delete_all(client: &Client, bucket: &str, keys: &[String]) -> Vec<(String, String)> {
-    futures::stream::iter(keys)
-        .map(|key| async move {
-            client
-                .delete_object(bucket, key)
-                .await
-                .err()
-                .map(|e| (key.clone(), display_chain(&e)))
+    if let [key] = keys {
+        return match client.delete_object(bucket, key).await {
+            Ok(()) => Vec::new(),
+            Err(e) => vec![(key.clone(), display_chain(&e))],
+        };
+    }
+    let batches: Vec<Vec<(String, String)>> = futures::stream::iter(keys.chunks(MAX_DELETE_KEYS))
+        .map(|batch| async move {
+            match client.delete_objects(bucket, batch).await {
+                Ok(out) => out
+                    .failed
+                    .into_iter()
+                    .map(|f| (f.key, format!("{}: {}", f.code, f.message)))
+                    .collect(),
+                Err(e) => {
+                    let cause = display_chain(&e);
+                    batch.iter().map(|k| (k.clone(), cause.clone())).collect()
+                }
+            }
         })
-        .buffer_unordered(DELETE_CONCURRENCY)
-        .filter_map(|r| async move { r })
+        .buffer_unordered(BATCHES_IN_FLIGHT)
         .collect()
-        .await
+        .await;
+    batches.into_iter().flatten().collect()
 }
 
 fn report(out: &Out, loc: &OssUrl, keys: &[String], failures: &[(String, String)], dry_run: bool) {
@@ -152,6 +167,7 @@ fn report(out: &Out, loc: &OssUrl, keys: &[String], failures: &[(String, String)
             .collect();
         out.json_line(&serde_json::json!({
             "status": if failures.is_empty() { "ok" } else { "error" },
+            "exit_code": if failures.is_empty() { 0 } else { Exit::Failure.code() },
             "command": "rm", "bucket": loc.bucket, "dry_run": dry_run,
             if dry_run { "would_delete" } else { "deleted" }: keys, "failed": failed,
         }));

@@ -1,11 +1,12 @@
-//! `ossmp stat oss://BUCKET/KEY`: the object's metadata (HEAD).
+//! `ossmp stat oss://BUCKET/KEY`: the object's metadata (HEAD) and its ACL (GetObjectAcl).
 
 use clap::Args;
 
 use crate::cli::GlobalArgs;
 use crate::config::Settings;
+use crate::exit::display_chain;
 use crate::location::OssUrl;
-use crate::output::Out;
+use crate::output::{Out, warn};
 use crate::units::Bytes;
 
 /// `ossmp stat`.
@@ -33,6 +34,17 @@ pub(crate) async fn run(
         .head_object(&loc.bucket, &loc.key)
         .await
         .map_err(|e| anyhow::Error::new(e).context(format!("reading the metadata of {loc}")))?;
+    // The ACL needs its own permission (oss:GetObjectAcl): without it the rest is still shown.
+    let acl = match client.get_object_acl(&loc.bucket, &loc.key).await {
+        Ok(grant) => Some(grant),
+        Err(e) => {
+            warn(&format!(
+                "could not read the ACL of {loc}: {}",
+                display_chain(&e)
+            ));
+            None
+        }
+    };
     let metadata: serde_json::Map<String, serde_json::Value> = head
         .metadata
         .iter()
@@ -46,7 +58,8 @@ pub(crate) async fn run(
             "crc64": head.crc64.map(|c| c.to_string()),
             "content_type": head.content_type, "last_modified": head.last_modified,
             "storage_class": head.storage_class, "object_type": head.object_type,
-            "version_id": head.version_id, "metadata": metadata, "request_id": head.request_id,
+            "version_id": head.version_id, "metadata": metadata, "acl": acl,
+            "request_id": head.request_id,
         }));
         return Ok(());
     }
@@ -73,6 +86,7 @@ pub(crate) async fn run(
         ),
         ("Object type", head.object_type.clone().unwrap_or_else(none)),
         ("Version id", head.version_id.clone().unwrap_or_else(none)),
+        ("ACL", acl.clone().unwrap_or_else(none)),
     ];
     for (name, value) in rows {
         out.result(format!("{name:<14} {value}"));
