@@ -17,12 +17,13 @@ use oss_multipart_core::{
     ChangePolicy, Download, DownloadCheckpoint, DownloadCompleted, DownloadConfig, DownloadError,
     DownloadEvent, DownloadOp, DownloadOpKind, DownloadRequest, RequestId, Target,
 };
-use oss_transport::TransportError;
+use oss_transport::{RateLimiter, TransportError};
 use tokio::io::AsyncWrite;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
+use super::saver::Saver;
 use super::sink::{BodyDest, Received, Sink, receive};
 use super::{DownloadBuilder, DownloadOutput, OnObjectChange};
 use crate::checkpoint_store;
@@ -72,6 +73,8 @@ struct Loop {
     /// The temp file being written (file sink), for errors and verification.
     temp: Option<(Arc<File>, PathBuf)>,
     saver: Option<Saver>,
+    /// The download's bandwidth cap, shared by every GET.
+    limiter: Option<RateLimiter>,
     progress: Progress,
     progress_fn: Option<super::ProgressFn>,
     meter: RateMeter,
@@ -358,70 +361,6 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
     Ok(lp.output(&b, done, Some(path), resumed))
 }
 
-/// Writes checkpoints in the background, always the latest one offered, so the download never
-/// waits for a checkpoint's fsync and a kill loses at most the checkpoint being written.
-struct Saver {
-    slot: Arc<std::sync::Mutex<Option<DownloadCheckpoint>>>,
-    wake: Arc<tokio::sync::Notify>,
-    closing: Arc<std::sync::atomic::AtomicBool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Saver {
-    fn start(path: PathBuf) -> Self {
-        let slot: Arc<std::sync::Mutex<Option<DownloadCheckpoint>>> = Arc::default();
-        let wake = Arc::new(tokio::sync::Notify::new());
-        let closing = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (s, w, c) = (slot.clone(), wake.clone(), closing.clone());
-        let task = tokio::spawn(async move {
-            loop {
-                let next = s.lock().ok().and_then(|mut g| g.take());
-                match next {
-                    Some(cp) => {
-                        if let Err(e) = checkpoint_store::save(&path, &cp).await {
-                            tracing::warn!(error = %e, "could not save the download checkpoint");
-                        }
-                    }
-                    None if c.load(std::sync::atomic::Ordering::Acquire) => return,
-                    None => w.notified().await,
-                }
-            }
-        });
-        Self {
-            slot,
-            wake,
-            closing,
-            task,
-        }
-    }
-
-    fn offer(&self, force: bool, build: impl FnOnce() -> Option<DownloadCheckpoint>) {
-        let Ok(mut slot) = self.slot.lock() else {
-            return;
-        };
-        if force || slot.is_none() {
-            if let Some(cp) = build() {
-                *slot = Some(cp);
-                self.wake.notify_one();
-            }
-        }
-    }
-
-    /// Writes what is pending (unless `discard`: the download succeeded and the checkpoint is
-    /// about to be removed) and stops.
-    async fn close(self, discard: bool) {
-        if discard {
-            if let Ok(mut slot) = self.slot.lock() {
-                *slot = None;
-            }
-        }
-        self.closing
-            .store(true, std::sync::atomic::Ordering::Release);
-        self.wake.notify_one();
-        let _ = self.task.await;
-    }
-}
-
 /// Makes the rename durable (best effort: not every platform can open a directory).
 fn sync_dir(path: &Path) {
     #[cfg(unix)]
@@ -526,6 +465,7 @@ impl Loop {
             client: b.client.clone(),
             temp,
             saver: checkpoint_path.map(Saver::start),
+            limiter: b.bandwidth_limit.map(RateLimiter::new),
             progress: Progress {
                 bytes_done: 0,
                 bytes_total: None,
@@ -577,6 +517,7 @@ impl Loop {
                 .map(|t| t.saturating_sub(self.progress.bytes_done)),
             rate,
         );
+        self.progress.checkpoint_error = self.saver.as_ref().and_then(Saver::error);
         if let Some(f) = &self.progress_fn {
             f(&self.progress);
         }
@@ -823,6 +764,7 @@ impl Loop {
             _ => tracing::debug_span!("oss_op", op = "HeadObject"),
         };
         let tx = tx.clone();
+        let limiter = self.limiter.clone();
         tasks.spawn(
             async move {
                 let resp = match http.send(request).await {
@@ -865,7 +807,7 @@ impl Loop {
                 let Ok(Some(target)) = verdict.await else {
                     return;
                 };
-                let received = receive(body, target.clone(), dest).await;
+                let received = receive(body, target.clone(), dest, limiter).await;
                 let _ = tx.send(Msg::Body {
                     id,
                     target,

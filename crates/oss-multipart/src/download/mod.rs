@@ -6,6 +6,7 @@
 //! bounded reorder buffer into a writer), CRC-64 computed as bytes are written.
 
 mod driver;
+mod saver;
 mod sink;
 
 use std::ops::Range;
@@ -76,6 +77,7 @@ pub struct DownloadBuilder {
     pub(crate) key: String,
     pub(crate) part_size: u64,
     pub(crate) concurrency: usize,
+    pub(crate) bandwidth_limit: Option<u64>,
     pub(crate) range: Option<Range<u64>>,
     pub(crate) checkpoint_dir: Option<PathBuf>,
     pub(crate) no_resume: bool,
@@ -93,6 +95,7 @@ impl std::fmt::Debug for DownloadBuilder {
             .field("key", &self.key)
             .field("part_size", &self.part_size)
             .field("concurrency", &self.concurrency)
+            .field("bandwidth_limit", &self.bandwidth_limit)
             .field("range", &self.range)
             .field("checkpoint_dir", &self.checkpoint_dir)
             .field("no_clobber", &self.no_clobber)
@@ -110,6 +113,14 @@ impl DownloadBuilder {
     /// Ranged GETs in flight at once (default 4, 1..=1000).
     pub fn concurrency(mut self, ranges: usize) -> Self {
         self.concurrency = ranges;
+        self
+    }
+
+    /// Caps the download's total receive rate (all ranged GETs together), with the same
+    /// limiter uploads use: bodies are read no faster than the cap, and TCP flow control slows
+    /// the server down to it.
+    pub fn bandwidth_limit(mut self, bytes_per_sec: u64) -> Self {
+        self.bandwidth_limit = Some(bytes_per_sec.max(1));
         self
     }
 
@@ -238,6 +249,7 @@ impl Client {
             key: key.to_owned(),
             part_size: DEFAULT_DOWNLOAD_PART_SIZE,
             concurrency: crate::upload::DEFAULT_CONCURRENCY,
+            bandwidth_limit: None,
             range: None,
             checkpoint_dir: None,
             no_resume: false,

@@ -7,13 +7,16 @@ use std::io;
 use std::ops::Range;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use oss_model::crc64::Crc64;
+use oss_transport::RateLimiter;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
 use crate::transport::ResponseBody;
 
-/// Bytes gathered before one positional write (bounds memory per GET in flight).
-const WRITE_CHUNK: usize = 1024 * 1024;
+/// Bytes gathered before one positional write: enough that the blocking-pool hop is amortised,
+/// little enough that memory stays bounded (two batches per GET in flight).
+const WRITE_BATCH: usize = 1024 * 1024;
 
 /// Where a GET task puts its body.
 #[derive(Debug, Clone)]
@@ -39,77 +42,59 @@ pub(crate) struct Received {
     pub(crate) data: Option<Vec<u8>>,
 }
 
-/// Receives `body` into `target` (never past its end).
+/// Receives `body` into `target` (never past its end), paced by `limiter` when set.
+///
+/// The body's chunks are hashed as they arrive (still hot in the cache from the socket read)
+/// and written without being copied again: chunks are gathered into batches of
+/// [`WRITE_BATCH`] bytes, each written by one positional-write job on the blocking pool while
+/// the next batch is received, so the socket and the disk work at the same time.
 pub(crate) async fn receive(
     mut body: ResponseBody,
     target: Range<u64>,
     dest: BodyDest,
+    limiter: Option<RateLimiter>,
 ) -> Received {
     let cap = target.end - target.start;
     let mut crc = Crc64::new();
-    let mut kept = 0u64;
-    let mut buf: Vec<u8> = Vec::new();
+    let mut taken = 0u64;
     let mut failure = None;
-    let mut write_error = None;
-    let file = match &dest {
-        BodyDest::File(f) => Some(f.clone()),
+    let mut writer = match &dest {
+        BodyDest::File(f) => Some(Batches::new(f.clone(), target.start)),
         BodyDest::Memory => None,
     };
-    loop {
-        let room = cap - kept - buf.len() as u64;
-        if room == 0 {
-            break;
-        }
-        match body.chunk().await {
-            Ok(Some(chunk)) => {
-                let take = usize::try_from(room).unwrap_or(usize::MAX).min(chunk.len());
-                buf.extend_from_slice(&chunk[..take]);
-            }
+    let mut data: Vec<u8> = Vec::new();
+    while taken < cap {
+        let chunk = match body.chunk().await {
+            Ok(Some(chunk)) => chunk,
             Ok(None) => break,
             Err(e) => {
                 failure = Some(e);
                 break;
             }
-        }
-        if let Some(file) = &file {
-            if buf.len() >= WRITE_CHUNK {
-                match write_at(file.clone(), std::mem::take(&mut buf), target.start + kept).await {
-                    Ok(written) => {
-                        crc.update(&written);
-                        kept += written.len() as u64;
-                        buf = written;
-                        buf.clear();
-                    }
-                    Err(e) => {
-                        write_error = Some(e);
-                        break;
-                    }
+        };
+        let room = usize::try_from(cap - taken).unwrap_or(usize::MAX);
+        let chunk = chunk.slice(..room.min(chunk.len()));
+        crc.update(&chunk);
+        taken += chunk.len() as u64;
+        let len = chunk.len();
+        match &mut writer {
+            Some(w) => {
+                if w.push(chunk).await.is_err() {
+                    break;
                 }
             }
+            None => data.extend_from_slice(&chunk),
+        }
+        if let Some(limiter) = &limiter {
+            limiter.acquire(len).await;
         }
     }
-    let mut data = None;
-    if write_error.is_none() && !buf.is_empty() {
-        match &file {
-            Some(file) => match write_at(file.clone(), buf, target.start + kept).await {
-                Ok(written) => {
-                    crc.update(&written);
-                    kept += written.len() as u64;
-                }
-                Err(e) => write_error = Some(e),
-            },
-            None => {
-                crc.update(&buf);
-                kept += buf.len() as u64;
-                data = Some(buf);
-            }
-        }
-    }
-    if file.is_none() && data.is_none() {
-        data = Some(Vec::new());
-    }
+    let (write_error, data) = match writer {
+        Some(w) => (w.finish().await.err(), None),
+        None => (None, Some(data)),
+    };
     Received {
-        len: kept,
+        len: taken,
         crc64: crc.finish(),
         failure,
         write_error,
@@ -117,11 +102,75 @@ pub(crate) async fn receive(
     }
 }
 
-/// Writes `buf` at `offset` on the blocking pool; gives the buffer back for reuse.
-async fn write_at(file: Arc<File>, buf: Vec<u8>, offset: u64) -> io::Result<Vec<u8>> {
-    tokio::task::spawn_blocking(move || write_all_at(&file, &buf, offset).map(|()| buf))
-        .await
-        .map_err(io::Error::other)?
+/// Positional writes of a body's chunks, one batch being written while the next fills.
+struct Batches {
+    file: Arc<File>,
+    /// File offset of the next batch.
+    offset: u64,
+    batch: Vec<Bytes>,
+    batch_len: usize,
+    writing: Option<tokio::task::JoinHandle<io::Result<()>>>,
+    /// The first write failure (nothing more is written after it).
+    error: Option<io::Error>,
+}
+
+impl Batches {
+    fn new(file: Arc<File>, offset: u64) -> Self {
+        Self {
+            file,
+            offset,
+            batch: Vec::new(),
+            batch_len: 0,
+            writing: None,
+            error: None,
+        }
+    }
+
+    /// Adds a chunk; starts writing the batch once it is full. `Err` after a write failed.
+    async fn push(&mut self, chunk: Bytes) -> Result<(), ()> {
+        self.batch_len += chunk.len();
+        self.batch.push(chunk);
+        if self.batch_len >= WRITE_BATCH {
+            self.flush().await;
+        }
+        if self.error.is_some() { Err(()) } else { Ok(()) }
+    }
+
+    /// Waits for the write in progress, then starts writing the current batch.
+    async fn flush(&mut self) {
+        self.wait().await;
+        if self.error.is_some() || self.batch.is_empty() {
+            return;
+        }
+        let (file, offset) = (self.file.clone(), self.offset);
+        let batch = std::mem::take(&mut self.batch);
+        self.offset += self.batch_len as u64;
+        self.batch_len = 0;
+        self.writing = Some(tokio::task::spawn_blocking(move || {
+            let mut at = offset;
+            for chunk in &batch {
+                write_all_at(&file, chunk, at)?;
+                at += chunk.len() as u64;
+            }
+            Ok(())
+        }));
+    }
+
+    async fn wait(&mut self) {
+        if let Some(job) = self.writing.take() {
+            let outcome = job.await.map_err(io::Error::other).and_then(|r| r);
+            if let Err(e) = outcome {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
+    /// Writes what is left and waits for every write.
+    async fn finish(mut self) -> io::Result<()> {
+        self.flush().await;
+        self.wait().await;
+        self.error.map_or(Ok(()), Err)
+    }
 }
 
 #[cfg(unix)]

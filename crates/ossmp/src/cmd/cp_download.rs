@@ -39,7 +39,6 @@ fn upload_only_flags(args: &CpArgs) -> Vec<&'static str> {
         ("--forbid-overwrite", args.forbid_overwrite),
         ("--content-type", args.content_type.is_some()),
         ("--abort-on-failure", args.abort_on_failure),
-        ("--bwlimit", args.bwlimit.is_some()),
     ];
     flags
         .into_iter()
@@ -107,6 +106,9 @@ pub(crate) async fn run(
     }
     if let Some(v) = args.jobs {
         b = b.concurrency(usize::from(v));
+    }
+    if let Some(v) = args.bwlimit {
+        b = b.bandwidth_limit(v);
     }
     let bar = Bar::new("download", None, global.quiet || out.json);
     let token = CancellationToken::new();
