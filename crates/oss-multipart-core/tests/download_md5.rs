@@ -81,7 +81,10 @@ fn a_body_damaged_every_time_fails_with_the_md5_mismatch() {
     let mut sim = DownloadSim::new(download(4096, 2, 7), data, faults, 7).md5_only();
     match sim.drive_bounded(200_000).unwrap() {
         Some(DownloadEvent::Failed(DownloadError::RetriesExhausted { last })) => {
-            assert!(matches!(*last, DownloadError::Md5Mismatch { .. }), "{last:?}");
+            assert!(
+                matches!(*last, DownloadError::Md5Mismatch { .. }),
+                "{last:?}"
+            );
         }
         other => panic!("{other:?}"),
     }

@@ -31,7 +31,7 @@ use crate::client::{Client, MAX_XML_RESPONSE, failure_kind, seed};
 use crate::error::{Cancelled, DownloadFailure, Error, IntegrityError, ResponseFailure};
 use crate::progress::{Progress, RateMeter, eta};
 use crate::transport::RequestBody;
-use crate::upload::source::hash_range;
+use crate::upload::source::{hash_range, md5_range};
 
 /// Smallest range accepted from callers.
 const MIN_PART_SIZE: u64 = 4096;
@@ -58,6 +58,11 @@ enum Msg {
     Verified {
         id: RequestId,
         crc: Option<u64>,
+    },
+    /// The MD5 of the local copy (`None`: it could not be read).
+    Md5 {
+        id: RequestId,
+        md5: Option<String>,
     },
 }
 
@@ -144,6 +149,18 @@ fn core_error(e: DownloadError, last_transport: Option<TransportError>) -> Error
                 server: expected,
             })
         }
+        DownloadError::Md5Mismatch { expected, received } => {
+            Error::Integrity(IntegrityError::Md5Mismatch {
+                what: "object".to_owned(),
+                local: received,
+                server: expected,
+            })
+        }
+        DownloadError::LocalRead { .. } => Error::io(
+            "could not read the downloaded file back to check its MD5",
+            None,
+            std::io::ErrorKind::Other.into(),
+        ),
         DownloadError::InvalidResponse { op, reason } => Error::Response(ResponseFailure {
             operation: op_name(op),
             what: reason,
@@ -423,6 +440,7 @@ pub(super) async fn run_to_writer<W: AsyncWrite + Unpin + Send>(
             writer,
             reorder: std::collections::BTreeMap::new(),
             next: 0,
+            md5: None,
         };
         let fail = |source: Error| {
             Error::Download(Box::new(DownloadFailure {
@@ -501,6 +519,7 @@ impl Loop {
             etag: done.object.etag,
             crc64: done.crc64,
             crc_verified: done.crc_verified,
+            md5_verified: done.md5_verified,
             ranges: size.div_ceil(b.part_size),
             ranges_reused: done.ranges_reused,
             resumed,
@@ -546,6 +565,14 @@ impl Loop {
         let mut pause_rx = b.pause.as_ref().map(crate::upload::PauseHandle::subscribe);
         let result = loop {
             while let Some(req) = up.poll_request() {
+                if let (DownloadOp::Md5 { .. }, Some(md5)) = (&req.op, sink.md5()) {
+                    // A writer hashed the bytes as it wrote them; answered on the next turn.
+                    let _ = tx.send(Msg::Md5 {
+                        id: req.id,
+                        md5: Some(md5),
+                    });
+                    continue;
+                }
                 if let Err(e) = self.start(req, &tx, &mut tasks, sink.dest()).await {
                     break_with(&mut up, &rt);
                     return Err(Stop::Fatal(e));
@@ -620,6 +647,7 @@ impl Loop {
                 tracing::debug!(size = info.size, etag = %info.etag, crc64 = ?info.crc64, "object");
                 let start = self.span_start.min(info.size);
                 sink.start_at(start);
+                sink.hash_md5(up.checks_md5());
                 self.progress.bytes_total = up.progress().total;
                 self.progress.parts_total = up
                     .range_count()
@@ -692,6 +720,7 @@ impl Loop {
                 up.handle_failure(id, now, kind);
             }
             Msg::Verified { id, crc } => up.handle_verify(id, now, crc),
+            Msg::Md5 { id, md5 } => up.handle_md5(id, now, md5.as_deref()),
             Msg::Body {
                 id,
                 target,
@@ -743,6 +772,19 @@ impl Loop {
                 }
                 .instrument(span),
             );
+            return Ok(());
+        }
+        if let DownloadOp::Md5 { range } = &req.op {
+            let tx = tx.clone();
+            let (off, len) = (range.start, range.end - range.start);
+            let file = self.temp.as_ref().map(|(f, _)| f.clone());
+            tasks.spawn(async move {
+                let md5 = match file {
+                    Some(f) => md5_range(f, off, len).await.ok(),
+                    None => None,
+                };
+                let _ = tx.send(Msg::Md5 { id, md5 });
+            });
             return Ok(());
         }
         let oss = match req.to_oss_request() {

@@ -58,6 +58,10 @@ pub struct DownloadOutput {
     /// True when the CRC-64 was checked against the object's `x-oss-hash-crc64ecma`; false
     /// when only the size could be (a partial range, an object without CRC-64).
     pub crc_verified: bool,
+    /// True when the object had no CRC-64 but a `Content-MD5`, and the MD5 of the bytes
+    /// downloaded matched it. An object with neither is checked by size only (both flags
+    /// false).
+    pub md5_verified: bool,
     /// Ranged GET units the download was split into.
     pub ranges: u64,
     /// Ranges reused from an interrupted run after re-verification.

@@ -122,7 +122,7 @@ mod tests {
 
     /// The checkpoint of a download whose HEAD answered (10 bytes, ETag "E").
     fn sample() -> Option<DownloadCheckpoint> {
-        let target = Target::new("b", "k").ok()?;
+        let target = Target::new("bucket", "key").ok()?;
         let now = std::time::Instant::now();
         let mut d = Download::new(target, DownloadConfig::default(), now, 1)
             .ok()?
@@ -139,7 +139,10 @@ mod tests {
     async fn a_dropped_saver_ends_its_task() {
         let dir = tempfile::tempdir().unwrap();
         let saver = Saver::start(dir.path().join("cp.json"));
-        let task = saver.task.as_ref().map(tokio::task::JoinHandle::abort_handle);
+        let task = saver
+            .task
+            .as_ref()
+            .map(tokio::task::JoinHandle::abort_handle);
         drop(saver);
         let task = task.unwrap();
         for _ in 0..200 {
@@ -173,6 +176,9 @@ mod tests {
         std::fs::remove_dir(&path).unwrap();
         saver.offer(true, sample);
         saver.close(false).await;
-        assert!(path.is_file(), "the checkpoint was not written once possible");
+        assert!(
+            path.is_file(),
+            "the checkpoint was not written once possible"
+        );
     }
 }

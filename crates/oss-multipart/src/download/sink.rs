@@ -8,6 +8,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use oss_model::ContentMd5;
 use oss_model::crc64::Crc64;
 use oss_transport::RateLimiter;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
@@ -133,7 +134,11 @@ impl Batches {
         if self.batch_len >= WRITE_BATCH {
             self.flush().await;
         }
-        if self.error.is_some() { Err(()) } else { Ok(()) }
+        if self.error.is_some() {
+            Err(())
+        } else {
+            Ok(())
+        }
     }
 
     /// Waits for the write in progress, then starts writing the current batch.
@@ -201,6 +206,8 @@ pub(crate) enum Sink<'w> {
         reorder: BTreeMap<u64, Vec<u8>>,
         /// Object offset of the next byte the writer expects.
         next: u64,
+        /// MD5 of the bytes written, when the download ends with an MD5 check.
+        md5: Option<ContentMd5>,
     },
 }
 
@@ -219,6 +226,7 @@ impl Sink<'_> {
             writer,
             reorder,
             next,
+            md5,
         } = self
         else {
             return Ok(());
@@ -231,6 +239,9 @@ impl Sink<'_> {
                 break;
             }
             let bytes = entry.remove();
+            if let Some(md5) = md5 {
+                md5.update(&bytes);
+            }
             writer.write_all(&bytes).await?;
             *next += bytes.len() as u64;
         }
@@ -243,6 +254,21 @@ impl Sink<'_> {
             if reorder.is_empty() {
                 *next = offset;
             }
+        }
+    }
+
+    /// Hashes what the writer is given (it cannot be read back for the MD5 check).
+    pub(crate) fn hash_md5(&mut self, yes: bool) {
+        if let Self::Writer { md5, .. } = self {
+            *md5 = yes.then(ContentMd5::new);
+        }
+    }
+
+    /// The MD5 of what the writer was given, if hashed; `None` for files (read back instead).
+    pub(crate) fn md5(&self) -> Option<String> {
+        match self {
+            Self::Writer { md5: Some(m), .. } => Some(m.clone().finish()),
+            _ => None,
         }
     }
 

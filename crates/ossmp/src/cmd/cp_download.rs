@@ -206,6 +206,7 @@ fn report(out: &Out, src: &OssUrl, path: &Path, o: &DownloadOutput, elapsed: std
             "etag": o.etag,
             "crc64": o.crc64.to_string(),
             "crc64_verified": o.crc_verified,
+            "md5_verified": o.md5_verified,
             "elapsed_secs": elapsed.as_secs_f64(),
             "bytes_per_sec": rate,
         }));
@@ -228,6 +229,12 @@ fn report(out: &Out, src: &OssUrl, path: &Path, o: &DownloadOutput, elapsed: std
         out.info(format!(
             "CRC64 verified end to end: {:#018x} (file = stored object), ETag {}",
             o.crc64, o.etag
+        ));
+    } else if o.md5_verified {
+        out.info(format!(
+            "MD5 verified end to end (the service reports no CRC64 for this object, but a \
+             Content-MD5), ETag {}",
+            o.etag
         ));
     } else {
         out.info(format!(
