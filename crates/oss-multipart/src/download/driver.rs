@@ -24,7 +24,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
 use super::saver::Saver;
-use super::sink::{BodyDest, Received, Sink, receive};
+use super::sink::{BodyDest, BufferPool, Received, Sink, receive};
 use super::{DownloadBuilder, DownloadOutput, OnObjectChange};
 use crate::checkpoint_store;
 use crate::client::{Client, MAX_XML_RESPONSE, failure_kind, seed};
@@ -293,7 +293,7 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
         Some((file.clone(), temp.clone())),
         checkpoint_path.clone(),
     );
-    let mut sink = Sink::File(file.clone());
+    let mut sink = Sink::File(file.clone(), BufferPool::default());
     let result = lp.drive(&b, up, &mut sink).await;
     let fail = |source: Error, kept: bool| {
         Error::Download(Box::new(DownloadFailure {
