@@ -3,8 +3,9 @@
 //!
 //! Self-contained on a fresh machine with Python 3 and network access to PyPI: creates a venv
 //! in `target/interop-venv` (reused while its requirement stamp matches), installs the SDKs
-//! and pytest, builds the `oss-local` binary, starts it on an ephemeral port (parsing its
-//! `listening on` line), runs `tests/interop`, stops the server, and ends with one
+//! and pytest, builds the `oss-local` and `ossmp` binaries, starts `oss-local` on an ephemeral
+//! port (parsing its `listening on` line), runs `tests/interop` (with `OSSMP_BIN` naming the
+//! downloader that fetches what the SDKs wrote), stops the server, and ends with one
 //! `interop: PASS` / `interop: FAIL` line.
 //!
 //! Then it runs the official `oss2` SDK's own test suite (from its PyPI source package,
@@ -81,7 +82,9 @@ fn run_inner(args: &[String]) -> Result<(), String> {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target").join("interop-venv"));
     let python = ensure_venv(&venv)?;
-    let binary = build_server()?;
+    let binary = build_bin("oss-local")?;
+    // The downloader under test for objects the SDKs wrote (tests/interop/test_download.py).
+    let ossmp = build_bin("ossmp")?;
     let data_dir = std::env::temp_dir().join(format!("oss-interop-{}", std::process::id()));
     let mut server = Server::start(&binary, &data_dir)?;
     eprintln!("xtask: [interop] oss-local at {}", server.endpoint);
@@ -91,6 +94,7 @@ fn run_inner(args: &[String]) -> Result<(), String> {
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .args(args)
         .env("OSS_LOCAL_ENDPOINT", &server.endpoint)
+        .env("OSSMP_BIN", &ossmp)
         // The suite talks to 127.0.0.1 and uses the SDKs' explicit proxy setting for
         // virtual-host style; a proxy from the environment would only get in the way.
         .env_remove("HTTP_PROXY")
@@ -203,12 +207,12 @@ pub(crate) fn ensure_venv(venv: &Path) -> Result<PathBuf, String> {
     Ok(python)
 }
 
-/// Builds `oss-local` and returns the executable path cargo reports (honours
-/// `CARGO_TARGET_DIR`).
-fn build_server() -> Result<PathBuf, String> {
+/// Builds the binary `name` of the package of the same name (`oss-local`, `ossmp`) and
+/// returns the executable path cargo reports (honours `CARGO_TARGET_DIR`).
+fn build_bin(name: &str) -> Result<PathBuf, String> {
     let mut command = cargo();
     command
-        .args(["build", "-p", "oss-local", "--bin", "oss-local"])
+        .args(["build", "-p", name, "--bin", name])
         .args(["--message-format", "json-render-diagnostics"])
         .stderr(Stdio::inherit());
     eprintln!("xtask: [interop build] {command:?}");
@@ -216,15 +220,15 @@ fn build_server() -> Result<PathBuf, String> {
         .output()
         .map_err(|e| format!("could not run cargo build: {e}"))?;
     if !output.status.success() {
-        return Err(format!("building oss-local failed with {}", output.status));
+        return Err(format!("building {name} failed with {}", output.status));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     stdout
         .lines()
-        .filter(|line| line.contains("\"name\":\"oss-local\"") && line.contains("\"bin\""))
+        .filter(|line| line.contains(&format!("\"name\":\"{name}\"")) && line.contains("\"bin\""))
         .find_map(|line| json_string_field(line, "executable"))
         .map(PathBuf::from)
-        .ok_or_else(|| "cargo did not report the oss-local executable".to_owned())
+        .ok_or_else(|| format!("cargo did not report the {name} executable"))
 }
 
 /// The value of `"field":"..."` in one line of cargo's JSON (paths need only `\\` and `\"`).
