@@ -10,7 +10,9 @@ use std::time::Instant;
 use oss_multipart::CancellationToken;
 use oss_multipart::{DownloadBuilder, DownloadOutput, Error as OssError};
 
-use super::cp::{cancel_on_signal, default_checkpoint_dir, progress_fn, rate};
+use super::cp::{
+    cancel_on_signal, default_checkpoint_dir, progress_fn, rate, with_checkpoint_warning,
+};
 use crate::cli::{CpArgs, CpDest, GlobalArgs};
 use crate::config::Settings;
 use crate::exit::{CliError, Exit};
@@ -113,7 +115,16 @@ pub(crate) async fn run(
     let bar = Bar::new("download", None, global.quiet || out.json);
     let token = CancellationToken::new();
     cancel_on_signal(&token, &bar, "stopping and saving the checkpoint");
-    b = b.progress(progress_fn(&bar)).cancellation(token.clone());
+    // Only files keep a checkpoint; its save failures are warned about once, as for uploads.
+    let checkpoint_warning = std::sync::Arc::new(std::sync::OnceLock::new());
+    b = b
+        .progress(with_checkpoint_warning(
+            progress_fn(&bar),
+            &bar,
+            &checkpoint_warning,
+            "download",
+        ))
+        .cancellation(token.clone());
     let started = Instant::now();
     if to_stdout {
         let mut stdout = tokio::io::stdout();
