@@ -193,8 +193,10 @@ part size and `parallel_num`, CRC-64 check on (`crates/oss-bench/scripts/officia
         s.push_str("| size / part × jobs | client | GiB/s | / ceiling | peak RSS MiB | CPU core-s/GiB | runs | measured (UTC) |\n");
         s.push_str("|---|---|---:|---:|---:|---:|---:|---|\n");
         for &(t, config, client, gib_s, rss, cpu, runs) in &downloads {
+            // A memory run reads another server mode (discard): no ceiling to compare with.
             let ceiling = downloads
                 .iter()
+                .filter(|_| client != super::MEMORY_CLIENT)
                 .find_map(|&(_, c, cl, g, ..)| (c == config && cl == "ceiling").then_some(*g));
             let ratio = ceiling.map_or_else(|| "–".to_owned(), |c| format!("{:.2}", gib_s / c));
             let _ = writeln!(
