@@ -629,6 +629,7 @@ impl Loop {
         // Let aborted writers stop before the caller renames or removes the file, and the
         // saver write its last checkpoint before the caller removes or reports it.
         while tasks.join_next().await.is_some() {}
+        sink.fence();
         if let Some(saver) = self.saver.take() {
             saver.close(result.is_ok()).await;
         }
@@ -680,6 +681,7 @@ impl Loop {
                 tracing::warn!(error = %reason, "starting the download again");
                 // Writes of the dropped requests must not land after the new ones.
                 tasks.abort_all();
+                sink.fence();
                 self.progress.parts_done = 0;
             }
             DownloadEvent::CheckpointChanged => self.save(up, false),

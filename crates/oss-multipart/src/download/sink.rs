@@ -19,15 +19,44 @@ use crate::transport::ResponseBody;
 /// little enough that memory stays bounded (two batches per GET in flight).
 const WRITE_BATCH: usize = 1024 * 1024;
 
-/// Write buffers shared by the GET tasks of one download: a buffer goes back to the pool
-/// after its write, so its pages are reused instead of being faulted in again (a fresh 1 MiB
-/// buffer costs 256 page faults and the kernel's zeroing of it, per MiB downloaded).
+/// What the GET tasks of one file download share for writing.
+///
+/// Buffers: one goes back to the pool after its write, so its pages are reused instead of
+/// being faulted in again (a fresh 1 MiB buffer costs 256 page faults and the kernel's zeroing
+/// of it, per MiB downloaded).
+///
+/// The fence: a write runs only under the epoch it was started in. Aborting a GET task does
+/// not stop a positional write already handed to the blocking pool, so when GETs are dropped
+/// (a restart, the end) [`fence`](Self::fence) waits for the writes in progress and makes
+/// every later write of the dropped GETs a no-op: a stale body never lands over a newer one,
+/// nor in a file already renamed or removed.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BufferPool {
     free: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    epoch: Arc<std::sync::RwLock<u64>>,
 }
 
 impl BufferPool {
+    /// Drops every write of the GETs started so far (see the type docs); blocks for at most
+    /// the writes in progress.
+    pub(crate) fn fence(&self) {
+        if let Ok(mut e) = self.epoch.write() {
+            *e += 1;
+        }
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch.read().map_or(0, |e| *e)
+    }
+
+    /// Runs `write` unless the epoch moved past `epoch` (then the bytes are dropped).
+    fn write_in(&self, epoch: u64, write: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
+        match self.epoch.read() {
+            Ok(e) if *e == epoch => write(),
+            _ => Ok(()),
+        }
+    }
+
     /// Buffers kept for reuse; more are dropped (two per GET in flight is the steady state).
     const KEEP: usize = 64;
 
@@ -135,6 +164,8 @@ pub(crate) async fn receive(
 struct Batches {
     file: Arc<File>,
     pool: BufferPool,
+    /// The epoch this GET's writes belong to.
+    epoch: u64,
     /// File offset of the next batch.
     offset: u64,
     batch: Vec<u8>,
@@ -148,6 +179,7 @@ impl Batches {
         let batch = pool.get();
         Self {
             file,
+            epoch: pool.epoch(),
             pool,
             offset,
             batch,
@@ -175,12 +207,18 @@ impl Batches {
         if self.error.is_some() || self.batch.is_empty() {
             return;
         }
-        let (file, offset) = (self.file.clone(), self.offset);
+        let (file, offset, pool, epoch) = (
+            self.file.clone(),
+            self.offset,
+            self.pool.clone(),
+            self.epoch,
+        );
         let next = self.pool.get();
         let batch = std::mem::replace(&mut self.batch, next);
         self.offset += batch.len() as u64;
         self.writing = Some(tokio::task::spawn_blocking(move || {
-            write_all_at(&file, &batch, offset).map(|()| batch)
+            pool.write_in(epoch, || write_all_at(&file, &batch, offset))
+                .map(|()| batch)
         }));
     }
 
@@ -274,6 +312,13 @@ impl Sink<'_> {
         Ok(())
     }
 
+    /// Drops the writes of every GET started so far (files; see [`BufferPool::fence`]).
+    pub(crate) fn fence(&self) {
+        if let Self::File(_, pool) = self {
+            pool.fence();
+        }
+    }
+
     /// Sets where the writer starts (the first byte of the span).
     pub(crate) fn start_at(&mut self, offset: u64) {
         if let Self::Writer { next, reorder, .. } = self {
@@ -308,5 +353,36 @@ impl Sink<'_> {
             Self::Writer { writer, .. } => writer.flush().await,
             Self::File(..) => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_fenced_get_never_writes_over_a_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = Arc::new(
+            File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&path)
+                .unwrap(),
+        );
+        let pool = BufferPool::default();
+        let mut stale = Batches::new(file.clone(), pool.clone(), 0);
+        stale.push(Bytes::from(vec![1u8; 10])).await.unwrap();
+        // The GET above is dropped (a restart); a new one writes the same range.
+        pool.fence();
+        let mut fresh = Batches::new(file.clone(), pool.clone(), 0);
+        fresh.push(Bytes::from(vec![2u8; 10])).await.unwrap();
+        fresh.finish().await.unwrap();
+        // The stale GET's write would land last: it must be dropped.
+        stale.finish().await.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), vec![2u8; 10]);
     }
 }
