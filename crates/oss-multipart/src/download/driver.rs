@@ -732,12 +732,12 @@ impl Loop {
                     let path = self.temp.as_ref().map(|(_, p)| p.as_path());
                     return Err(Error::io("could not write the download file", path, e));
                 }
-                if let Some(data) = received.data {
-                    if up.body_target(id).as_ref() == Some(&target) {
-                        sink.accept(target.start, data)
-                            .await
-                            .map_err(|e| Error::io("could not write the download", None, e))?;
-                    }
+                if let Some(data) = received.data
+                    && up.body_target(id).as_ref() == Some(&target)
+                {
+                    sink.accept(target.start, data)
+                        .await
+                        .map_err(|e| Error::io("could not write the download", None, e))?;
                 }
                 let kind = received.failure.map(|e| {
                     let k = failure_kind(&e);

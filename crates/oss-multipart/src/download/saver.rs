@@ -75,11 +75,11 @@ impl Saver {
         let Ok(mut slot) = self.shared.slot.lock() else {
             return;
         };
-        if force || slot.is_none() {
-            if let Some(cp) = build() {
-                *slot = Some(cp);
-                self.shared.wake.notify_one();
-            }
+        if (force || slot.is_none())
+            && let Some(cp) = build()
+        {
+            *slot = Some(cp);
+            self.shared.wake.notify_one();
         }
     }
 
@@ -91,10 +91,8 @@ impl Saver {
     /// Writes what is pending (unless `discard`: the download succeeded and the checkpoint is
     /// about to be removed) and waits for the task to end.
     pub(super) async fn close(mut self, discard: bool) {
-        if discard {
-            if let Ok(mut slot) = self.shared.slot.lock() {
-                *slot = None;
-            }
+        if discard && let Ok(mut slot) = self.shared.slot.lock() {
+            *slot = None;
         }
         self.stop();
         if let Some(task) = self.task.take() {

@@ -67,10 +67,10 @@ impl BufferPool {
 
     fn put(&self, mut buf: Vec<u8>) {
         buf.clear();
-        if let Ok(mut free) = self.free.lock() {
-            if free.len() < Self::KEEP {
-                free.push(buf);
-            }
+        if let Ok(mut free) = self.free.lock()
+            && free.len() < Self::KEEP
+        {
+            free.push(buf);
         }
     }
 }
@@ -321,10 +321,10 @@ impl Sink<'_> {
 
     /// Sets where the writer starts (the first byte of the span).
     pub(crate) fn start_at(&mut self, offset: u64) {
-        if let Self::Writer { next, reorder, .. } = self {
-            if reorder.is_empty() {
-                *next = offset;
-            }
+        if let Self::Writer { next, reorder, .. } = self
+            && reorder.is_empty()
+        {
+            *next = offset;
         }
     }
 
