@@ -8,7 +8,8 @@
 //!   RSS come from `wait4`. A realistic pass follows (`--etag md5`, disk storage). Prints a
 //!   table and the `e2e:` summary line, appends to `target/bench/history.tsv` and rewrites
 //!   `docs/PERFORMANCE.md` and `docs/performance-throughput.svg` from that history.
-//! - `memory [--sizes 1GiB,8GiB]`: peak RSS of ours for sparse files of each size.
+//! - `memory [--sizes 1GiB,8GiB]`: peak RSS of ours uploading sparse files of each size, then
+//!   downloading each object back into a file (`bench/memory.rs`).
 //! - `parts [--parts N] [--part-size P]`: Complete of N parts, ListParts of all pages, and a
 //!   resume from the server's list (with CRC re-verification), against discard storage.
 //! - `download [--size S] [--part-size P] [--jobs J] [--reps N] [--no-official]`: one object
@@ -21,6 +22,7 @@
 
 mod doc;
 mod history;
+mod memory;
 mod procs;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +35,8 @@ pub(crate) const AK: &str = "bench-ak";
 pub(crate) const SK: &str = "bench-sk";
 pub(crate) const BUCKET: &str = "bench";
 const GIB: f64 = (1u64 << 30) as f64;
+/// The download client label of `bench memory` runs (an object of zeros on discard storage).
+pub(crate) const MEMORY_CLIENT: &str = "ours (memory run)";
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let Some((what, rest)) = args.split_first() else {
@@ -632,7 +636,8 @@ fn memory(flags: &Flags) -> Result<(), String> {
             part_size,
             jobs,
         };
-        let measured = setup.ours(&server, &format!("bench/memory-{size}"));
+        let key = format!("bench/memory-{size}");
+        let measured = setup.ours(&server, &key);
         let _ = std::fs::remove_file(&path);
         let s = summarize(&[measured?]).ok_or("no run")?;
         eprintln!(
@@ -653,6 +658,30 @@ fn memory(flags: &Flags) -> Result<(), String> {
             gib_s: s.gib_s,
             cpu_per_gib: s.cpu_per_gib,
         });
+        // The same object back into a file: the download's memory must not grow with size.
+        if let Some(m) = memory::download(&bins, &server, &key, size, part_size, jobs)? {
+            let d = summarize(&[m]).ok_or("no run")?;
+            eprintln!(
+                "memory: download {} in {} x {jobs}: peak RSS {:.1} MiB, {:.3} GiB/s, {:.3} core-s/GiB",
+                human_size(size),
+                human_size(part_size),
+                d.rss_mib,
+                d.gib_s,
+                d.cpu_per_gib
+            );
+            history.push(Entry::Download {
+                config: history::Config {
+                    size,
+                    part_size,
+                    jobs,
+                },
+                client: MEMORY_CLIENT.to_owned(),
+                gib_s: d.gib_s,
+                rss_mib: d.rss_mib,
+                cpu_per_gib: d.cpu_per_gib,
+                runs: 1,
+            });
+        }
     }
     history.save()?;
     doc::write(&history)

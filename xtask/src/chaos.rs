@@ -5,7 +5,7 @@
 //!    uploads up to `--max-mib` (default 256) against faulty `oss-local` servers for S seconds
 //!    (default 300), each checked bit-exact, resuming when retries run out;
 //! 2. the crash tests with `--kills` (default 20) SIGKILLs of `ossmp cp` on one upload and of
-//!    `oss-local` mid-upload;
+//!    `oss-local` mid-upload, then of `ossmp cp oss://… FILE` on one download (`crash_download`);
 //! 3. the mixed run (`oss-chaos` `mixed`) with `--rounds` (default 40) uploads by the real
 //!    `ossmp cp`, each meeting one of: server restarts (1–3 s down), SIGINT/SIGTERM/SIGKILL at a
 //!    random point, a concurrent run on the same checkpoint, a full checkpoint disk, Ctrl-C or
@@ -52,15 +52,22 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     long.env("CHAOS_SECS", &secs).env("CHAOS_MAX_MIB", &max_mib);
     let mut crash = chaos_test("crash", &["--test-threads", "1"]);
     crash.env("CRASH_KILLS", &kills);
+    let mut crash_download = chaos_test("crash_download", &[]);
+    crash_download.env("CRASH_KILLS", &kills);
     let mut mixed = chaos_test("mixed", &[]);
     mixed.env("MIXED_ROUNDS", &rounds);
     if let Some(seed) = &seed {
         long.env("CHAOS_SEED", seed);
         crash.env("CHAOS_SEED", seed);
+        crash_download.env("CHAOS_SEED", seed);
         mixed.env("CHAOS_SEED", seed);
     }
     run_step("chaos: uploads under faults", &mut long)?;
     run_step("chaos: SIGKILL and resume", &mut crash)?;
+    run_step(
+        "chaos: SIGKILL and resume of a download",
+        &mut crash_download,
+    )?;
     run_step("chaos: mixed disruptions of ossmp cp", &mut mixed)
 }
 

@@ -3,8 +3,9 @@
 //!
 //! Self-contained on a fresh machine with Python 3 and network access to PyPI: creates a venv
 //! in `target/interop-venv` (reused while its requirement stamp matches), installs the SDKs
-//! and pytest, builds the `oss-local` binary, starts it on an ephemeral port (parsing its
-//! `listening on` line), runs `tests/interop`, stops the server, and ends with one
+//! and pytest, builds the `oss-local` and `ossmp` binaries, starts `oss-local` on an ephemeral
+//! port (parsing its `listening on` line), runs `tests/interop` (with `OSSMP_BIN` naming the
+//! downloader that fetches what the SDKs wrote), stops the server, and ends with one
 //! `interop: PASS` / `interop: FAIL` line.
 //!
 //! Then it runs the official `oss2` SDK's own test suite (from its PyPI source package,
@@ -86,7 +87,7 @@ fn run_inner(args: &[String]) -> Result<(), String> {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target").join("interop-venv"));
     let python = ensure_venv(&venv)?;
-    let binary = build_server()?;
+    let binary = build_bin("oss-local")?;
     // `ossmp` runs the copy whose result the SDKs check (tests/interop/test_copy.py).
     let cli = build_bin("ossmp")?;
     // Our listing streams, printed as JSON lines, judged by tests/interop/test_listing_scale.py
@@ -233,12 +234,6 @@ pub(crate) fn ensure_venv(venv: &Path) -> Result<PathBuf, String> {
     )?;
     std::fs::write(&stamp, wanted).map_err(|e| format!("writing {}: {e}", stamp.display()))?;
     Ok(python)
-}
-
-/// Builds `oss-local` and returns the executable path cargo reports (honours
-/// `CARGO_TARGET_DIR`).
-fn build_server() -> Result<PathBuf, String> {
-    build_bin("oss-local")
 }
 
 /// Builds the binary `name` of the package of the same name; returns its path.

@@ -365,6 +365,17 @@ pub enum IntegrityError {
         /// CRC-64 reported by the server.
         server: u64,
     },
+    /// The MD5 of what was downloaded differs from the object's `Content-MD5` (objects that
+    /// have no CRC-64).
+    #[error("MD5 mismatch on {what}: local {local}, server {server}")]
+    Md5Mismatch {
+        /// What was checked (`object`).
+        what: String,
+        /// MD5 computed locally (base64).
+        local: String,
+        /// `Content-MD5` reported by the server (base64).
+        server: String,
+    },
     /// The source file changed (size or modification time) since the checkpoint was written,
     /// or while its parts were being uploaded: the object was not completed.
     #[error("the source changed since the upload started: {reason}")]

@@ -183,16 +183,20 @@ bodies); `md5+disk` is `oss-local --etag md5 --storage disk --no-fsync` (realist
         s.push_str(
             "One object on `oss-local --etag fast --storage disk --no-fsync` (served from the page cache), \
 downloaded into a file. **ceiling**: `oss-bench fetch`: raw HTTP/1.1 ranged GETs of one presigned URL, one \
-keep-alive connection per job, CRC-64 of every byte, `pwrite` into the file. **ours**: `oss-multipart` \
-`download(..).to_file` (HEAD, `If-Match` ranged GETs, CRC-64 verified against the object, temp file, fsync, \
-rename). **official**: `alibabacloud-oss-v2` (Python) `downloader.download_file`, same part size and \
-`parallel_num`, CRC-64 check on (`crates/oss-bench/scripts/official_download.py`).\n\n",
+keep-alive connection per job, CRC-64 of every byte, `pwrite` into the file, one fsync at the end. **ours**: \
+`oss-multipart` `download(..).to_file` (HEAD, `If-Match` ranged GETs, CRC-64 verified against the object, \
+temp file, one fsync, rename). **official**: `alibabacloud-oss-v2` (Python) `downloader.download_file`, same \
+part size and `parallel_num`, CRC-64 check on (`crates/oss-bench/scripts/official_download.py`). \
+**ours (memory run)**: `cargo xtask bench memory`, the same download of an object of zeros kept on \
+`--storage discard`, for its peak RSS at each size.\n\n",
         );
         s.push_str("| size / part × jobs | client | GiB/s | / ceiling | peak RSS MiB | CPU core-s/GiB | runs | measured (UTC) |\n");
         s.push_str("|---|---|---:|---:|---:|---:|---:|---|\n");
         for &(t, config, client, gib_s, rss, cpu, runs) in &downloads {
+            // A memory run reads another server mode (discard): no ceiling to compare with.
             let ceiling = downloads
                 .iter()
+                .filter(|_| client != super::MEMORY_CLIENT)
                 .find_map(|&(_, c, cl, g, ..)| (c == config && cl == "ceiling").then_some(*g));
             let ratio = ceiling.map_or_else(|| "–".to_owned(), |c| format!("{:.2}", gib_s / c));
             let _ = writeln!(

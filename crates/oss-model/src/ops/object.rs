@@ -183,6 +183,9 @@ pub struct HeadObjectOutput {
     pub etag: String,
     /// `x-oss-hash-crc64ecma` of the whole object, when sent.
     pub crc64: Option<u64>,
+    /// `Content-MD5` of the whole object (base64), when sent: OSS keeps it for objects
+    /// written in one request, not for multipart ones.
+    pub content_md5: Option<String>,
     /// `x-oss-object-type`: `Normal`, `Multipart`, `Appendable`, `Symlink`.
     pub object_type: Option<String>,
     /// `Last-Modified` (HTTP date as sent).
@@ -222,6 +225,7 @@ impl HeadObjectOutput {
             )?,
             etag: etag(headers)?,
             crc64: crc64(headers)?,
+            content_md5: header_string(headers, "content-md5"),
             object_type: header_string(headers, "x-oss-object-type"),
             last_modified: header_string(headers, "last-modified"),
             content_type: header_string(headers, "content-type"),

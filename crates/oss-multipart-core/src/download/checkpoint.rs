@@ -91,6 +91,8 @@ impl DownloadCheckpoint {
             size: self.size,
             etag: self.etag.clone(),
             crc64: self.crc64,
+            // Not journaled: HEAD on resume brings it again.
+            content_md5: None,
             last_modified: self.last_modified.clone(),
             object_type: None,
         }

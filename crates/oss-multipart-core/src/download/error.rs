@@ -13,6 +13,8 @@ pub enum DownloadOpKind {
     Get,
     /// Local re-hash of a range already written (resume).
     Verify,
+    /// Local MD5 of the whole copy (objects with `Content-MD5` but no CRC-64).
+    Md5,
 }
 
 /// Why an operation of a download failed. Carried by retry events and by the final failure.
@@ -58,6 +60,21 @@ pub enum DownloadError {
         /// CRC-64 of what was received.
         received: u64,
     },
+    /// The MD5 of the bytes received differs from the object's `Content-MD5` (objects without
+    /// a CRC-64).
+    #[error("object MD5 mismatch: received {received}, OSS has {expected}")]
+    Md5Mismatch {
+        /// `Content-MD5` OSS reported for the object (base64).
+        expected: String,
+        /// MD5 of what was received (base64).
+        received: String,
+    },
+    /// The driver could not read its local copy back for a local check.
+    #[error("{op:?}: the local copy could not be read")]
+    LocalRead {
+        /// The local operation.
+        op: DownloadOpKind,
+    },
     /// An answer the core could not accept (missing ETag, wrong Content-Range...).
     #[error("{op:?}: invalid response: {reason}")]
     InvalidResponse {
@@ -90,10 +107,12 @@ impl DownloadError {
             Self::Transport { kind, .. } => {
                 classify(FailedAttempt::Transport(*kind)).is_retryable()
             }
-            Self::ShortBody { .. } | Self::CrcMismatch { .. } | Self::InvalidResponse { .. } => {
-                true
-            }
+            Self::ShortBody { .. }
+            | Self::CrcMismatch { .. }
+            | Self::Md5Mismatch { .. }
+            | Self::InvalidResponse { .. } => true,
             Self::ObjectChanged { .. }
+            | Self::LocalRead { .. }
             | Self::Unsupported { .. }
             | Self::RetriesExhausted { .. } => false,
         }

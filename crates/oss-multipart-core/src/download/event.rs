@@ -14,6 +14,9 @@ pub struct ObjectInfo {
     pub etag: String,
     /// `x-oss-hash-crc64ecma` of the whole object, when OSS has one.
     pub crc64: Option<u64>,
+    /// `Content-MD5` of the whole object (base64), when OSS has one (objects written in one
+    /// request). Checked only when there is no CRC-64.
+    pub content_md5: Option<String>,
     /// `Last-Modified` as sent.
     pub last_modified: Option<String>,
     /// `x-oss-object-type` (`Normal`, `Multipart`, `Appendable`...).
@@ -43,6 +46,9 @@ pub struct DownloadCompleted {
     /// True when the CRC was compared with the object's; false when only the size could be
     /// checked (a partial range, or an object without CRC-64).
     pub crc_verified: bool,
+    /// True when the object had no CRC-64 but a `Content-MD5`, and the MD5 of the local copy
+    /// matched it.
+    pub md5_verified: bool,
     /// Ranges reused from a checkpoint after re-verification.
     pub ranges_reused: u64,
 }

@@ -3,6 +3,7 @@
 
 mod checkpoint;
 mod config;
+mod digest;
 mod error;
 mod event;
 mod request;
@@ -35,6 +36,8 @@ enum Job {
     Head,
     Get(u64),
     Verify(u64),
+    /// MD5 of the whole local copy (objects with `Content-MD5` but no CRC-64).
+    Md5,
     /// Start again from HEAD (after a change or a whole-object CRC mismatch).
     Restart,
 }
@@ -63,6 +66,8 @@ struct Partial {
 enum Phase {
     Head,
     Ranges,
+    /// Every range is complete; waiting for the MD5 of the local copy.
+    Md5,
     Backoff,
     Done,
 }
@@ -136,6 +141,8 @@ pub struct Download {
     verifying: BTreeMap<u64, u64>,
     verify_queue: VecDeque<u64>,
     reused: u64,
+    /// The local copy's MD5 matched the object's `Content-MD5`.
+    md5_verified: bool,
     in_flight: BTreeMap<RequestId, Flight>,
     scheduler: Scheduler<Job>,
     head_tries: Tries,
@@ -182,6 +189,7 @@ impl Download {
             verifying: BTreeMap::new(),
             verify_queue: VecDeque::new(),
             reused: 0,
+            md5_verified: false,
             in_flight: BTreeMap::new(),
             scheduler: Scheduler::new(retry, seed),
             head_tries: Tries::default(),
@@ -402,7 +410,7 @@ impl Download {
                     }
                 }
                 Job::Restart => self.restart(),
-                Job::Verify(_) => {}
+                Job::Verify(_) | Job::Md5 => {}
             }
         }
         self.pump();
@@ -450,6 +458,7 @@ impl Download {
                 },
             ),
             Job::Verify(i) => self.verified(i, None),
+            Job::Md5 => self.md5_checked(None),
             Job::Restart => {}
         }
         self.pump();
@@ -495,7 +504,7 @@ impl Download {
                     }
                 }
             }
-            Job::Verify(_) | Job::Restart => {}
+            Job::Verify(_) | Job::Md5 | Job::Restart => {}
         }
         self.pump();
     }
@@ -724,11 +733,15 @@ impl Download {
             };
             return self.start_over(err);
         }
+        if self.start_md5_check() {
+            return;
+        }
         self.report_progress();
         let completed = DownloadCompleted {
             range: self.span.clone(),
             crc64: crc,
             crc_verified: expected.is_some(),
+            md5_verified: self.md5_verified,
             ranges_reused: self.reused,
             object,
         };
@@ -779,6 +792,7 @@ impl Download {
         self.next_index = 0;
         self.low = 0;
         self.reused = 0;
+        self.md5_verified = false;
         self.received = 0;
         self.head_ready = false;
     }
@@ -793,7 +807,7 @@ impl Download {
         let tries = match job {
             Job::Head => self.head_tries,
             Job::Get(i) => self.partial.get(&i).map(|p| p.tries).unwrap_or_default(),
-            Job::Verify(_) | Job::Restart => return,
+            Job::Verify(_) | Job::Md5 | Job::Restart => return,
         };
         match self.scheduler.next_delay(tries, self.now) {
             Some(delay) => {

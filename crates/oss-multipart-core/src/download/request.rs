@@ -38,6 +38,13 @@ pub enum DownloadOp {
         /// Object (= local file) bytes to re-hash.
         range: Range<u64>,
     },
+    /// Not HTTP: compute the MD5 of `range` of the local copy (every byte downloaded, in
+    /// order) and answer with [`Download::handle_md5`](crate::Download::handle_md5). Asked
+    /// once, after every range is complete, for objects with a `Content-MD5` but no CRC-64.
+    Md5 {
+        /// Object (= local file) bytes to hash.
+        range: Range<u64>,
+    },
 }
 
 impl DownloadOp {
@@ -47,6 +54,7 @@ impl DownloadOp {
             Self::Head => DownloadOpKind::Head,
             Self::Get { .. } => DownloadOpKind::Get,
             Self::Verify { .. } => DownloadOpKind::Verify,
+            Self::Md5 { .. } => DownloadOpKind::Md5,
         }
     }
 }
@@ -64,7 +72,8 @@ pub struct DownloadRequest {
 }
 
 impl DownloadRequest {
-    /// The `oss_model::OssRequest` for this intent, or `None` for [`DownloadOp::Verify`].
+    /// The `oss_model::OssRequest` for this intent, or `None` for the local operations
+    /// ([`DownloadOp::Verify`], [`DownloadOp::Md5`]).
     /// Addressing, `Host`, `Date` and signing are the driver's business.
     ///
     /// # Errors
@@ -86,7 +95,7 @@ impl DownloadRequest {
                 op.conditions.if_match = Some(if_match.clone());
                 op.to_request()?
             }
-            DownloadOp::Verify { .. } => return Ok(None),
+            DownloadOp::Verify { .. } | DownloadOp::Md5 { .. } => return Ok(None),
         };
         Ok(Some(req))
     }
@@ -120,6 +129,7 @@ pub(super) fn parse_head(
         size: out.content_length,
         etag: out.etag,
         crc64: out.crc64,
+        content_md5: out.content_md5,
         last_modified: out.last_modified,
         object_type: out.object_type,
     })

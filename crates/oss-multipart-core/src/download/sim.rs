@@ -96,6 +96,10 @@ pub(crate) enum Delivery {
         id: RequestId,
         kind: FailureKind,
     },
+    Md5 {
+        id: RequestId,
+        range: Range<u64>,
+    },
     Verify {
         id: RequestId,
         range: Range<u64>,
@@ -122,6 +126,9 @@ pub struct DownloadSim {
     checkpoint: Option<DownloadCheckpoint>,
     last_progress: u64,
     served: Vec<Range<u64>>,
+    /// OSS describes the object by `Content-MD5` instead of CRC-64 (an object written before
+    /// OSS kept CRC-64s).
+    md5_only: bool,
 }
 
 fn etag_of(generation: u64, data: &[u8]) -> String {
@@ -146,6 +153,9 @@ impl World for DownloadSim {
             match req.op {
                 DownloadOp::Verify { range, .. } => {
                     self.push(at, Delivery::Verify { id: req.id, range });
+                }
+                DownloadOp::Md5 { range } => {
+                    self.push(at, Delivery::Md5 { id: req.id, range });
                 }
                 op => {
                     let id = req.id;
@@ -195,6 +205,13 @@ impl World for DownloadSim {
                     .get(range.start as usize..range.end as usize)
                     .map(crc64);
                 self.download.handle_verify(id, now, crc);
+            }
+            Delivery::Md5 { id, range } => {
+                let md5 = self
+                    .local
+                    .get(range.start as usize..range.end as usize)
+                    .map(oss_model::content_md5);
+                self.download.handle_md5(id, now, md5.as_deref());
             }
             Delivery::Answer {
                 id,
@@ -248,7 +265,16 @@ impl DownloadSim {
             checkpoint: None,
             last_progress: 0,
             served: Vec::new(),
+            md5_only: false,
         }
+    }
+
+    /// Makes the fake OSS send `Content-MD5` and no `x-oss-hash-crc64ecma` for the object, as
+    /// for an object that has no CRC-64.
+    #[must_use]
+    pub fn md5_only(mut self) -> Self {
+        self.md5_only = true;
+        self
     }
 
     /// The local copy as written so far.
@@ -351,10 +377,14 @@ impl DownloadSim {
     }
 
     fn object_headers(&self, h: &mut HeaderMap) {
-        let crc = self.current_crc;
+        let checksum = if self.md5_only {
+            ("content-md5", oss_model::content_md5(self.object()))
+        } else {
+            ("x-oss-hash-crc64ecma", self.current_crc.to_string())
+        };
         let pairs = [
             ("etag", self.current.clone()),
-            ("x-oss-hash-crc64ecma", crc.to_string()),
+            checksum,
             ("x-oss-object-type", "Normal".to_owned()),
             ("last-modified", "Wed, 02 Dec 2026 10:00:00 GMT".to_owned()),
         ];

@@ -19,20 +19,21 @@ use oss_multipart_core::{
     ChangePolicy, Download, DownloadCheckpoint, DownloadCompleted, DownloadConfig, DownloadError,
     DownloadEvent, DownloadOp, DownloadOpKind, DownloadRequest, RequestId, Target,
 };
-use oss_transport::TransportError;
+use oss_transport::{RateLimiter, TransportError};
 use tokio::io::AsyncWrite;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
-use super::sink::{BodyDest, Received, Sink, receive};
+use super::saver::Saver;
+use super::sink::{BodyDest, BufferPool, Received, Sink, receive};
 use super::{DownloadBuilder, DownloadOutput, OnObjectChange};
 use crate::checkpoint_store;
 use crate::client::{Client, MAX_XML_RESPONSE, failure_kind, seed};
 use crate::error::{Cancelled, DownloadFailure, Error, IntegrityError, ResponseFailure};
 use crate::progress::{Gauge, OnTheWire, Progress, REPORT_EVERY, RateMeter};
 use crate::transport::RequestBody;
-use crate::upload::source::hash_range;
+use crate::upload::source::{hash_range, md5_range};
 
 /// Smallest range accepted from callers.
 const MIN_PART_SIZE: u64 = 4096;
@@ -60,6 +61,11 @@ enum Msg {
         id: RequestId,
         crc: Option<u64>,
     },
+    /// The MD5 of the local copy (`None`: it could not be read).
+    Md5 {
+        id: RequestId,
+        md5: Option<String>,
+    },
 }
 
 /// How the loop ended without success.
@@ -74,6 +80,8 @@ struct Loop {
     /// The temp file being written (file sink), for errors and verification.
     temp: Option<(Arc<File>, PathBuf)>,
     saver: Option<Saver>,
+    /// The download's bandwidth cap, shared by every GET.
+    limiter: Option<RateLimiter>,
     progress: Progress,
     /// The GETs on the wire and their byte counters.
     wire: OnTheWire,
@@ -150,6 +158,18 @@ fn core_error(e: DownloadError, last_transport: Option<TransportError>) -> Error
                 server: expected,
             })
         }
+        DownloadError::Md5Mismatch { expected, received } => {
+            Error::Integrity(IntegrityError::Md5Mismatch {
+                what: "object".to_owned(),
+                local: received,
+                server: expected,
+            })
+        }
+        DownloadError::LocalRead { .. } => Error::io(
+            "could not read the downloaded file back to check its MD5",
+            None,
+            std::io::ErrorKind::Other.into(),
+        ),
         DownloadError::InvalidResponse { op, reason } => Error::Response(ResponseFailure {
             operation: op_name(op),
             what: reason,
@@ -282,7 +302,7 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
         Some((file.clone(), temp.clone())),
         checkpoint_path.clone(),
     );
-    let mut sink = Sink::File(file.clone());
+    let mut sink = Sink::File(file.clone(), BufferPool::default());
     let result = lp.drive(&b, up, &mut sink).await;
     let fail = |source: Error, kept: bool| {
         Error::Download(Box::new(DownloadFailure {
@@ -367,68 +387,6 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
     Ok(lp.output(&b, done, Some(path), resumed))
 }
 
-/// Writes checkpoints in the background, always the latest one offered, so the download never
-/// waits for a checkpoint's fsync and a kill loses at most the checkpoint being written.
-struct Saver {
-    slot: Arc<std::sync::Mutex<Option<DownloadCheckpoint>>>,
-    wake: Arc<tokio::sync::Notify>,
-    closing: Arc<std::sync::atomic::AtomicBool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Saver {
-    fn start(path: PathBuf) -> Self {
-        let slot: Arc<std::sync::Mutex<Option<DownloadCheckpoint>>> = Arc::default();
-        let wake = Arc::new(tokio::sync::Notify::new());
-        let closing = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (s, w, c) = (slot.clone(), wake.clone(), closing.clone());
-        let task = tokio::spawn(async move {
-            loop {
-                let next = s.lock().ok().and_then(|mut g| g.take());
-                match next {
-                    Some(cp) => {
-                        if let Err(e) = checkpoint_store::save(&path, &cp).await {
-                            tracing::warn!(error = %e, "could not save the download checkpoint");
-                        }
-                    }
-                    None if c.load(std::sync::atomic::Ordering::Acquire) => return,
-                    None => w.notified().await,
-                }
-            }
-        });
-        Self {
-            slot,
-            wake,
-            closing,
-            task,
-        }
-    }
-
-    fn offer(&self, force: bool, build: impl FnOnce() -> Option<DownloadCheckpoint>) {
-        let Ok(mut slot) = self.slot.lock() else {
-            return;
-        };
-        if (force || slot.is_none())
-            && let Some(cp) = build()
-        {
-            *slot = Some(cp);
-            self.wake.notify_one();
-        }
-    }
-
-    /// Writes what is pending (unless `discard`: the download succeeded and the checkpoint is
-    /// about to be removed) and stops.
-    async fn close(self, discard: bool) {
-        if discard && let Ok(mut slot) = self.slot.lock() {
-            *slot = None;
-        }
-        self.closing
-            .store(true, std::sync::atomic::Ordering::Release);
-        self.wake.notify_one();
-        let _ = self.task.await;
-    }
-}
-
 /// Makes the rename durable (best effort: not every platform can open a directory).
 fn sync_dir(path: &Path) {
     #[cfg(unix)]
@@ -491,6 +449,7 @@ pub(super) async fn run_to_writer<W: AsyncWrite + Unpin + Send>(
             writer,
             reorder: std::collections::BTreeMap::new(),
             next: 0,
+            md5: None,
         };
         let fail = |source: Error| {
             Error::Download(Box::new(DownloadFailure {
@@ -533,6 +492,7 @@ impl Loop {
             client: b.client.clone(),
             temp,
             saver: checkpoint_path.map(Saver::start),
+            limiter: b.bandwidth_limit.map(RateLimiter::new),
             progress: Progress::start(None, None),
             wire: OnTheWire::default(),
             changed: false,
@@ -562,6 +522,7 @@ impl Loop {
             etag: done.object.etag,
             crc64: done.crc64,
             crc_verified: done.crc_verified,
+            md5_verified: done.md5_verified,
             ranges: size.div_ceil(b.part_size),
             ranges_reused: done.ranges_reused,
             resumed,
@@ -574,6 +535,7 @@ impl Loop {
         self.progress.parts_in_flight = u32::try_from(self.wire.len()).unwrap_or(u32::MAX);
         self.progress
             .measure(&self.wire, &mut self.meter, now, self.bytes_reused);
+        self.progress.checkpoint_error = self.saver.as_ref().and_then(Saver::error);
         if let Some(f) = &self.progress_fn {
             f(&self.progress);
         }
@@ -602,6 +564,14 @@ impl Loop {
         let mut pause_rx = b.pause.as_ref().map(crate::upload::PauseHandle::subscribe);
         let result = loop {
             while let Some(req) = up.poll_request() {
+                if let (DownloadOp::Md5 { .. }, Some(md5)) = (&req.op, sink.md5()) {
+                    // A writer hashed the bytes as it wrote them; answered on the next turn.
+                    let _ = tx.send(Msg::Md5 {
+                        id: req.id,
+                        md5: Some(md5),
+                    });
+                    continue;
+                }
                 if let Err(e) = self.start(req, &tx, &mut tasks, sink.dest()).await {
                     break_with(&mut up, &rt);
                     return Err(Stop::Fatal(e));
@@ -674,6 +644,7 @@ impl Loop {
         // Let aborted writers stop before the caller renames or removes the file, and the
         // saver write its last checkpoint before the caller removes or reports it.
         while tasks.join_next().await.is_some() {}
+        sink.fence();
         if let Some(saver) = self.saver.take() {
             saver.close(result.is_ok()).await;
         }
@@ -692,6 +663,7 @@ impl Loop {
                 tracing::debug!(size = info.size, etag = %info.etag, crc64 = ?info.crc64, "object");
                 let start = self.span_start.min(info.size);
                 sink.start_at(start);
+                sink.hash_md5(up.checks_md5());
                 self.progress.bytes_total = up.progress().total;
                 self.progress.parts_total = up
                     .range_count()
@@ -729,6 +701,7 @@ impl Loop {
                 tasks.abort_all();
                 self.wire.clear();
                 self.bytes_reused = 0;
+                sink.fence();
                 self.progress.parts_done = 0;
             }
             DownloadEvent::CheckpointChanged => self.save(up, false),
@@ -775,6 +748,7 @@ impl Loop {
                 up.handle_failure(id, now, kind);
             }
             Msg::Verified { id, crc } => up.handle_verify(id, now, crc),
+            Msg::Md5 { id, md5 } => up.handle_md5(id, now, md5.as_deref()),
             Msg::Body {
                 id,
                 target,
@@ -829,6 +803,19 @@ impl Loop {
             );
             return Ok(());
         }
+        if let DownloadOp::Md5 { range } = &req.op {
+            let tx = tx.clone();
+            let (off, len) = (range.start, range.end - range.start);
+            let file = self.temp.as_ref().map(|(f, _)| f.clone());
+            tasks.spawn(async move {
+                let md5 = match file {
+                    Some(f) => md5_range(f, off, len).await.ok(),
+                    None => None,
+                };
+                let _ = tx.send(Msg::Md5 { id, md5 });
+            });
+            return Ok(());
+        }
         let oss = match req.to_oss_request() {
             Ok(Some(r)) => r,
             Ok(None) => return Ok(()),
@@ -852,6 +839,7 @@ impl Loop {
             _ => tracing::debug_span!("oss_op", op = "HeadObject"),
         };
         let tx = tx.clone();
+        let limiter = self.limiter.clone();
         tasks.spawn(
             async move {
                 let resp = match http.send(request).await {
@@ -894,7 +882,7 @@ impl Loop {
                 let Ok(Some(target)) = verdict.await else {
                     return;
                 };
-                let received = receive(body, target.clone(), dest, &received_bytes).await;
+                let received = receive(body, target.clone(), dest, limiter, &received_bytes).await;
                 let _ = tx.send(Msg::Body {
                     id,
                     target,

@@ -6,6 +6,7 @@
 //! bounded reorder buffer into a writer), CRC-64 computed as bytes are written.
 
 mod driver;
+mod saver;
 mod sink;
 
 use std::ops::Range;
@@ -57,6 +58,10 @@ pub struct DownloadOutput {
     /// True when the CRC-64 was checked against the object's `x-oss-hash-crc64ecma`; false
     /// when only the size could be (a partial range, an object without CRC-64).
     pub crc_verified: bool,
+    /// True when the object had no CRC-64 but a `Content-MD5`, and the MD5 of the bytes
+    /// downloaded matched it. An object with neither is checked by size only (both flags
+    /// false).
+    pub md5_verified: bool,
     /// Ranged GET units the download was split into.
     pub ranges: u64,
     /// Ranges reused from an interrupted run after re-verification.
@@ -76,6 +81,7 @@ pub struct DownloadBuilder {
     pub(crate) key: String,
     pub(crate) part_size: u64,
     pub(crate) concurrency: usize,
+    pub(crate) bandwidth_limit: Option<u64>,
     pub(crate) range: Option<Range<u64>>,
     pub(crate) checkpoint_dir: Option<PathBuf>,
     pub(crate) no_resume: bool,
@@ -93,6 +99,7 @@ impl std::fmt::Debug for DownloadBuilder {
             .field("key", &self.key)
             .field("part_size", &self.part_size)
             .field("concurrency", &self.concurrency)
+            .field("bandwidth_limit", &self.bandwidth_limit)
             .field("range", &self.range)
             .field("checkpoint_dir", &self.checkpoint_dir)
             .field("no_clobber", &self.no_clobber)
@@ -121,6 +128,14 @@ impl DownloadBuilder {
     /// Ranged GETs in flight at once (default 4, 1..=1000).
     pub fn concurrency(mut self, ranges: usize) -> Self {
         self.concurrency = ranges;
+        self
+    }
+
+    /// Caps the download's total receive rate (all ranged GETs together), with the same
+    /// limiter uploads use: bodies are read no faster than the cap, and TCP flow control slows
+    /// the server down to it.
+    pub fn bandwidth_limit(mut self, bytes_per_sec: u64) -> Self {
+        self.bandwidth_limit = Some(bytes_per_sec.max(1));
         self
     }
 
@@ -215,6 +230,7 @@ impl Client {
             key: key.to_owned(),
             part_size: DEFAULT_DOWNLOAD_PART_SIZE,
             concurrency: crate::upload::DEFAULT_CONCURRENCY,
+            bandwidth_limit: None,
             range: None,
             checkpoint_dir: None,
             no_resume: false,

@@ -44,6 +44,17 @@ impl RateLimiter {
         self.inner.bytes_per_sec as u64
     }
 
+    /// Waits until `len` more bytes fit the budget. For receivers: a download that calls this
+    /// after each chunk it reads stops reading while over budget, and TCP flow control then
+    /// slows the sender, so one limiter caps uploads (as a body limiter) and downloads alike.
+    pub async fn acquire(&self, len: usize) {
+        let now = Instant::now();
+        let at = self.reserve(len, now);
+        if at > now {
+            tokio::time::sleep_until(at).await;
+        }
+    }
+
     /// Reserve `len` bytes now; returns when they may be sent (possibly now).
     pub(crate) fn reserve(&self, len: usize, now: Instant) -> Instant {
         let cost = Duration::from_secs_f64(len as f64 / self.inner.bytes_per_sec);
@@ -71,6 +82,15 @@ mod tests {
         // Idle time is not banked beyond the schedule.
         let later = t0 + Duration::from_secs(10);
         assert_eq!(lim.reserve(1000, later), later + Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn acquire_paces_a_receiver() {
+        let lim = RateLimiter::with_burst(1000, Duration::ZERO);
+        let t0 = Instant::now();
+        lim.acquire(250).await;
+        lim.acquire(250).await;
+        assert_eq!(Instant::now() - t0, Duration::from_millis(500));
     }
 
     #[test]

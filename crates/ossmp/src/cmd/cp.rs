@@ -278,6 +278,7 @@ pub(crate) async fn run(
         progress_fn(&bar),
         &bar,
         &checkpoint_warning,
+        "upload",
     ))
     .cancellation(token.clone())
     .send()
@@ -329,20 +330,22 @@ fn destination(dest: &OssUrl, file: Option<&Path>) -> Result<OssUrl, CliError> {
 }
 
 /// Adds to a progress callback the one warning, on stderr at once, that checkpoint saves have
-/// started failing (a full disk): the upload goes on, but resuming it would repeat the parts
-/// confirmed since the last checkpoint that was saved. The warning is kept for the summary.
-fn with_checkpoint_warning(
+/// started failing (a full disk): the `transfer` (upload, download) goes on, but resuming it
+/// would repeat what was confirmed since the last checkpoint that was saved. The warning is
+/// kept for the summary.
+pub(crate) fn with_checkpoint_warning(
     show: impl Fn(&oss_multipart::Progress) + Send + Sync + 'static,
     bar: &Bar,
     warning: &Arc<OnceLock<String>>,
+    transfer: &'static str,
 ) -> impl Fn(&oss_multipart::Progress) + Send + Sync + 'static {
     let (bar, warning) = (bar.clone(), warning.clone());
     move |p| {
         show(p);
         if let Some(why) = &p.checkpoint_error {
             let text = format!(
-                "could not save the checkpoint ({why}); the upload goes on, but a resume would \
-                 start from the last checkpoint saved"
+                "could not save the checkpoint ({why}); the {transfer} goes on, but a resume \
+                 would start from the last checkpoint saved"
             );
             if warning.set(text.clone()).is_ok() {
                 bar.suspend(|| warn(&text));

@@ -10,7 +10,9 @@ use std::time::Instant;
 use oss_multipart::CancellationToken;
 use oss_multipart::{DownloadBuilder, DownloadOutput, Error as OssError};
 
-use super::cp::{cancel_on_signal, default_checkpoint_dir, progress_fn, rate};
+use super::cp::{
+    cancel_on_signal, default_checkpoint_dir, progress_fn, rate, with_checkpoint_warning,
+};
 use crate::cli::{CpArgs, CpDest, GlobalArgs};
 use crate::config::Settings;
 use crate::exit::{CliError, Exit};
@@ -40,7 +42,6 @@ fn upload_only_flags(args: &CpArgs) -> Vec<&'static str> {
         ("--forbid-overwrite", args.forbid_overwrite),
         ("--content-type", args.content_type.is_some()),
         ("--abort-on-failure", args.abort_on_failure),
-        ("--bwlimit", args.bwlimit.is_some()),
     ];
     flags
         .into_iter()
@@ -109,11 +110,23 @@ pub(crate) async fn run(
     if let Some(v) = args.jobs {
         b = b.concurrency(usize::from(v));
     }
+    if let Some(v) = args.bwlimit {
+        b = b.bandwidth_limit(v);
+    }
     let bar = Bar::new("download", None, global.quiet || out.json);
     let token = CancellationToken::new();
     let signal = cancel_on_signal(&token, &bar, "stopping and saving the checkpoint");
     let stopped_by = move || signal.get().copied().unwrap_or(Signal::Interrupt);
-    b = b.progress(progress_fn(&bar)).cancellation(token.clone());
+    // Only files keep a checkpoint; its save failures are warned about once, as for uploads.
+    let checkpoint_warning = std::sync::Arc::new(std::sync::OnceLock::new());
+    b = b
+        .progress(with_checkpoint_warning(
+            progress_fn(&bar),
+            &bar,
+            &checkpoint_warning,
+            "download",
+        ))
+        .cancellation(token.clone());
     let started = Instant::now();
     if to_stdout {
         let mut stdout = tokio::io::stdout();
@@ -210,6 +223,7 @@ fn report(out: &Out, src: &OssUrl, path: &Path, o: &DownloadOutput, elapsed: std
             "etag": o.etag,
             "crc64": o.crc64.to_string(),
             "crc64_verified": o.crc_verified,
+            "md5_verified": o.md5_verified,
             "elapsed_secs": elapsed.as_secs_f64(),
             "bytes_per_sec": rate,
         }));
@@ -233,6 +247,12 @@ fn report(out: &Out, src: &OssUrl, path: &Path, o: &DownloadOutput, elapsed: std
         out.info(format!(
             "CRC64 verified end to end: {} (file = stored object), ETag {}",
             o.crc64, o.etag
+        ));
+    } else if o.md5_verified {
+        out.info(format!(
+            "MD5 verified end to end (the service reports no CRC64 for this object, but a \
+             Content-MD5), ETag {}",
+            o.etag
         ));
     } else {
         out.info(format!(
