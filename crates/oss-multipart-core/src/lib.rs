@@ -64,6 +64,7 @@
 // decision per type, and an exception carries its reason.
 #![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 
+mod adapt;
 mod checkpoint;
 mod classify;
 mod config;
@@ -72,6 +73,7 @@ mod error;
 mod event;
 #[cfg(any(fuzzing, feature = "sim"))]
 pub mod fuzz;
+mod hedge;
 mod inflight;
 pub mod limits;
 mod plan;
@@ -85,11 +87,13 @@ mod target;
 mod upload;
 mod wire;
 
+pub use adapt::AdaptiveConcurrency;
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, JournalEntry, SourceIdentity};
 pub use classify::{FailedAttempt, Retryability, classify};
 pub use config::{Config, ExtraHeaders, FailurePolicy};
 pub use error::{FailureKind, PlanError, ServiceError, UploadError};
 pub use event::{Completed, Event, Failure, Progress};
+pub use hedge::{Hedging, TransferStats};
 pub use inflight::BodyRead;
 /// CRC-64/XZ helpers, re-exported from [`oss_model::crc64`] (one implementation for the
 /// workspace) so drivers need not depend on `oss-model` for them.

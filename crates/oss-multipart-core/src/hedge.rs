@@ -1,0 +1,192 @@
+//! Straggler hedging: a transfer that takes much longer than the recent ones is sent again
+//! on another connection, and the first verified answer wins.
+//!
+//! The statistics are the durations of the last [`WINDOW`] successful transfers; a transfer
+//! in flight longer than `k ×` their median (once `min_samples` are known) is a straggler. A
+//! hedge costs the bytes of the transfer again, so the bytes of all hedges of a machine are
+//! bounded by a fraction of the object's size. Nothing here reads a clock.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// Knobs of straggler hedging (on by default in both machines).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Hedging {
+    /// A transfer is a straggler after this many times the median duration (default 3.0,
+    /// at least 1.5).
+    pub k: f64,
+    /// Durations needed before anything is hedged (default 8, at least 1).
+    pub min_samples: usize,
+    /// Bytes of all hedges together, as a fraction of the object's size (default 0.05;
+    /// streams: of the bytes sent so far).
+    pub budget: f64,
+}
+
+impl Default for Hedging {
+    fn default() -> Self {
+        Self {
+            k: 3.0,
+            min_samples: 8,
+            budget: 0.05,
+        }
+    }
+}
+
+impl Hedging {
+    pub(crate) fn is_valid(&self) -> bool {
+        self.k.is_finite()
+            && self.k >= 1.5
+            && self.min_samples >= 1
+            && self.budget.is_finite()
+            && (0.0..=1.0).contains(&self.budget)
+    }
+}
+
+/// Successful durations kept for the median.
+pub(crate) const WINDOW: usize = 32;
+
+/// The hedging state of one machine.
+#[derive(Debug, Clone)]
+pub(crate) struct Hedger {
+    cfg: Option<Hedging>,
+    recent: VecDeque<Duration>,
+    /// Bytes sent again by hedges so far.
+    spent: u64,
+    hedges: u64,
+}
+
+impl Hedger {
+    pub(crate) fn new(cfg: Option<Hedging>) -> Self {
+        Self {
+            cfg,
+            recent: VecDeque::with_capacity(WINDOW),
+            spent: 0,
+            hedges: 0,
+        }
+    }
+
+    /// A transfer (not a hedge that lost) succeeded after `took`.
+    pub(crate) fn record(&mut self, took: Duration) {
+        if self.cfg.is_none() {
+            return;
+        }
+        if self.recent.len() == WINDOW {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(took);
+    }
+
+    /// How long a transfer may take before it is a straggler, once enough are known.
+    pub(crate) fn threshold(&self) -> Option<Duration> {
+        let cfg = self.cfg?;
+        if self.recent.len() < cfg.min_samples.max(1) {
+            return None;
+        }
+        let mut sorted: Vec<Duration> = self.recent.iter().copied().collect();
+        sorted.sort_unstable();
+        let median = sorted.get(sorted.len() / 2).copied()?;
+        Some(median.mul_f64(cfg.k))
+    }
+
+    /// When a transfer started at `started` becomes a straggler.
+    pub(crate) fn deadline(&self, started: Instant) -> Option<Instant> {
+        self.threshold().and_then(|t| started.checked_add(t))
+    }
+
+    /// Whether a hedge of `bytes` fits the budget, `basis` being the bytes the budget is a
+    /// fraction of.
+    pub(crate) fn affordable(&self, bytes: u64, basis: u64) -> bool {
+        let Some(cfg) = self.cfg else { return false };
+        let budget = (basis as f64 * cfg.budget).floor();
+        (self.spent.saturating_add(bytes) as f64) <= budget
+    }
+
+    /// A hedge of `bytes` was sent.
+    pub(crate) fn spend(&mut self, bytes: u64) {
+        self.spent = self.spent.saturating_add(bytes);
+        self.hedges += 1;
+    }
+
+    /// Bytes sent again by hedges.
+    pub(crate) fn spent(&self) -> u64 {
+        self.spent
+    }
+
+    /// Hedges sent.
+    pub(crate) fn count(&self) -> u64 {
+        self.hedges
+    }
+}
+
+/// What a machine reports about its concurrency and hedging (for tests, benchmarks and
+/// progress displays).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct TransferStats {
+    /// Transfers allowed in flight now.
+    pub limit: usize,
+    /// The highest limit used so far.
+    pub peak_limit: usize,
+    /// Hedges sent.
+    pub hedges: u64,
+    /// Bytes sent again by hedges (each counted in full when sent).
+    pub hedge_bytes: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_threshold_after_min_samples() {
+        let mut h = Hedger::new(Some(Hedging::default()));
+        for ms in [10, 30, 20, 40, 50, 60, 70] {
+            h.record(Duration::from_millis(ms));
+        }
+        assert_eq!(h.threshold(), None, "seven samples of eight");
+        h.record(Duration::from_millis(80));
+        // Sorted: 10 20 30 40 50 60 70 80 → element 4 is 50 ms; × 3.
+        assert_eq!(h.threshold(), Some(Duration::from_millis(150)));
+        for _ in 0..WINDOW {
+            h.record(Duration::from_millis(1));
+        }
+        assert_eq!(h.threshold(), Some(Duration::from_millis(3)), "old samples age out");
+    }
+
+    #[test]
+    fn budget_is_a_fraction_of_the_basis() {
+        let mut h = Hedger::new(Some(Hedging::default()));
+        assert!(h.affordable(50, 1000));
+        assert!(!h.affordable(51, 1000));
+        h.spend(30);
+        assert!(h.affordable(20, 1000));
+        assert!(!h.affordable(21, 1000));
+        assert_eq!((h.spent(), h.count()), (30, 1));
+    }
+
+    #[test]
+    fn off_means_never() {
+        let mut h = Hedger::new(None);
+        for _ in 0..100 {
+            h.record(Duration::from_millis(5));
+        }
+        assert_eq!(h.threshold(), None);
+        assert!(!h.affordable(0, u64::MAX));
+    }
+
+    #[test]
+    fn validation() {
+        assert!(Hedging::default().is_valid());
+        let bad_k = Hedging {
+            k: 1.0,
+            ..Hedging::default()
+        };
+        assert!(!bad_k.is_valid());
+        let bad_budget = Hedging {
+            budget: 2.0,
+            ..Hedging::default()
+        };
+        assert!(!bad_budget.is_valid());
+    }
+}
