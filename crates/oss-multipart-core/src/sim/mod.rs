@@ -21,13 +21,16 @@
 //! assert_eq!(sim.oss.object("bucket", "key"), Some(&source[..]));
 //! ```
 
+mod link;
 mod oss;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
 
+pub(crate) use self::link::Link;
+pub use self::link::LinkModel;
 pub use self::oss::{FakeOss, SimResponse};
 use crate::checkpoint::{Checkpoint, SourceIdentity};
 use crate::config::Config;
@@ -174,6 +177,18 @@ enum Delivery {
     },
 }
 
+impl Delivery {
+    fn id(&self) -> RequestId {
+        match self {
+            Self::SourceChecked { id, .. }
+            | Self::Arrive { id, .. }
+            | Self::Response { id, .. }
+            | Self::Failure { id, .. }
+            | Self::Hash { id, .. } => *id,
+        }
+    }
+}
+
 /// The simulated driver + network + clock around one [`Upload`] and a [`FakeOss`].
 #[derive(Debug)]
 pub struct Sim {
@@ -197,11 +212,20 @@ pub struct Sim {
     last_confirmed: u64,
     script: Vec<(OpKind, Fault)>,
     trace: Vec<String>,
+    /// The modelled link bodies flow through, when set.
+    link: Option<Link>,
+    /// Bodies on the link: what arrives at OSS once they are through.
+    on_link: BTreeMap<RequestId, Delivery>,
+    /// Part requests started and not yet answered (or cancelled), and the most at once.
+    parts_out: BTreeSet<RequestId>,
+    peak_parts: usize,
+    started: Instant,
 }
 
 impl Sim {
     /// A simulation of `upload` sending `source`; `seed` drives latency and faults.
     pub fn new(upload: Upload, source: Vec<u8>, faults: Faults, seed: u64) -> Self {
+        let started = upload_now(&upload);
         let sim = Self {
             oss: FakeOss::new(),
             faults,
@@ -219,6 +243,11 @@ impl Sim {
             last_confirmed: 0,
             script: Vec::new(),
             trace: Vec::new(),
+            link: None,
+            on_link: BTreeMap::new(),
+            parts_out: BTreeSet::new(),
+            peak_parts: 0,
+            started,
         };
         // Nothing is polled yet, so faults can still be scripted for the first request.
         sim
@@ -228,6 +257,28 @@ impl Sim {
     /// events (`! …`), for snapshot tests.
     pub fn trace(&self) -> &[String] {
         &self.trace
+    }
+
+    /// Sends part bodies through a modelled link (bandwidth, per-connection caps, slow
+    /// connections, server throttling) instead of a plain latency. Other requests take the
+    /// link's round trip. Set it before the first step.
+    pub fn set_link(&mut self, model: LinkModel) {
+        self.link = Some(Link::new(model));
+    }
+
+    /// Virtual time since the simulation started.
+    pub fn elapsed(&self) -> Duration {
+        self.now.saturating_duration_since(self.started)
+    }
+
+    /// The most part requests outstanding at once (started, not yet answered or cancelled).
+    pub fn peak_parts_in_flight(&self) -> usize {
+        self.peak_parts
+    }
+
+    /// Bytes the modelled link carried (hedges and cancelled bodies included).
+    pub fn link_bytes(&self) -> u64 {
+        self.link.as_ref().map_or(0, |l| l.carried.round() as u64)
     }
 
     /// Scripts `fault` for the next request of kind `op` (in addition to random faults).
@@ -306,7 +357,8 @@ impl Sim {
 
     fn latency(&mut self) -> Duration {
         let max = u64::try_from(self.faults.max_latency.as_micros()).unwrap_or(u64::MAX);
-        Duration::from_micros(self.rng.below_inclusive(max))
+        let base = self.link.as_ref().map_or(Duration::ZERO, |l| l.model.latency);
+        base + Duration::from_micros(self.rng.below_inclusive(max))
     }
 
     fn read(&self, range: &std::ops::Range<u64>) -> (Vec<u8>, bool) {
@@ -386,6 +438,7 @@ impl Sim {
                 self.last_confirmed = p.confirmed;
             }
             Event::CheckpointChanged => self.checkpoint = self.upload.checkpoint(),
+            Event::Cancel { id, .. } => self.cancel(*id),
             Event::Completed(c) => self.outcome = Some(Outcome::Completed(c.clone())),
             Event::Failed(f) => self.outcome = Some(Outcome::Failed(f.clone())),
             Event::Aborted => self.outcome = Some(Outcome::Aborted),
@@ -436,15 +489,13 @@ impl Sim {
                     body[i] ^= 0x01;
                 }
                 if let Ok(Some(http)) = req.to_oss_request() {
-                    self.push(
-                        at,
-                        Delivery::Arrive {
-                            id,
-                            req: http,
-                            body,
-                            fault,
-                        },
-                    );
+                    let arrive = Delivery::Arrive {
+                        id,
+                        req: http,
+                        body,
+                        fault,
+                    };
+                    self.send_body(id, at, arrive);
                 }
             }
             _ => {
@@ -463,8 +514,51 @@ impl Sim {
         }
     }
 
+    /// Starts a part body: straight to OSS after the latency, or onto the modelled link.
+    fn send_body(&mut self, id: RequestId, at: Instant, arrive: Delivery) {
+        self.parts_out.insert(id);
+        self.peak_parts = self.peak_parts.max(self.parts_out.len());
+        let Delivery::Arrive { body, .. } = &arrive else {
+            return;
+        };
+        let len = body.len() as u64;
+        let slow = match &self.link {
+            None => return self.push(at, arrive),
+            Some(link) if !link.admits() => {
+                let resp = self.oss.error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ServiceUnavailable",
+                    "too many requests in flight",
+                );
+                return self.push(at, Delivery::Response { id, resp });
+            }
+            Some(link) => {
+                let fraction = link.model.slow_fraction;
+                self.rng.chance(fraction)
+            }
+        };
+        if let Some(link) = self.link.as_mut() {
+            link.start(self.now, id.get(), len, slow);
+        }
+        self.on_link.insert(id, arrive);
+    }
+
+    /// The driver aborts request `id`: its body stops, nothing of it reaches the machine.
+    fn cancel(&mut self, id: RequestId) {
+        self.trace.push(format!("x #{} cancelled", id.get()));
+        self.parts_out.remove(&id);
+        if let Some(link) = self.link.as_mut() {
+            link.cancel(self.now, id.get());
+        }
+        self.on_link.remove(&id);
+        self.queue.retain(|_, d| d.id() != id);
+    }
+
     fn deliver(&mut self, d: Delivery) {
         let now = self.now;
+        if !matches!(d, Delivery::Arrive { .. }) {
+            self.parts_out.remove(&d.id());
+        }
         match &d {
             Delivery::Hash { id, crc } => self.trace.push(format!(
                 "< #{} hash {}",
@@ -564,6 +658,7 @@ impl Sim {
                         }
                         self.trace
                             .push(format!("< #{} {}", id.get(), resp.status.as_u16()));
+                        self.parts_out.remove(&id);
                         self.upload.handle_response(
                             id,
                             now,
@@ -586,8 +681,17 @@ impl Sim {
     pub fn step(&mut self) -> bool {
         self.steps += 1;
         self.drain();
+        let next_link = self.link.as_ref().and_then(Link::next_done);
         let next_delivery = self.queue.keys().next().map(|(at, _)| *at);
         let next_timeout = self.upload.poll_timeout().map(|t| t.at);
+        if let Some(l) = next_link.filter(|l| {
+            next_delivery.is_none_or(|d| *l < d) && next_timeout.is_none_or(|t| *l < t)
+        }) {
+            self.now = self.now.max(l);
+            self.bodies_through();
+            self.drain();
+            return true;
+        }
         let deliver_first = match (next_delivery, next_timeout) {
             (None, None) => return false,
             (Some(d), Some(t)) => d <= t,
@@ -606,6 +710,21 @@ impl Sim {
         }
         self.drain();
         true
+    }
+
+    /// Bodies the link finished carrying reach OSS after the round trip.
+    fn bodies_through(&mut self) {
+        let done = match self.link.as_mut() {
+            Some(link) => link.take_done(self.now),
+            None => return,
+        };
+        for key in done {
+            let id = RequestId(key);
+            if let Some(arrive) = self.on_link.remove(&id) {
+                let at = self.now + self.latency();
+                self.push(at, arrive);
+            }
+        }
     }
 
     /// Runs until a terminal event and nothing is pending (late duplicates are delivered too).
