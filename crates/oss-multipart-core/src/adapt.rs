@@ -21,6 +21,10 @@
 
 use std::time::Instant;
 
+/// The default ceiling of adaptive concurrency (uploads and downloads): a link of a few
+/// hundred MiB/s at tens of MiB/s per connection fills with 10 to 20 transfers.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
+
 /// Knobs of the adaptive concurrency (the machines' default). The ceiling is the machine's
 /// `max_in_flight` (and, for uploads, the memory budget over the part size).
 #[derive(Debug, Clone, Copy, PartialEq)]

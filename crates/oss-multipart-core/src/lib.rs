@@ -87,9 +87,9 @@ mod target;
 mod upload;
 mod wire;
 
-pub use adapt::AdaptiveConcurrency;
+pub use adapt::{AdaptiveConcurrency, DEFAULT_MAX_IN_FLIGHT};
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, JournalEntry, SourceIdentity};
-pub use classify::{FailedAttempt, Retryability, classify};
+pub use classify::{FailedAttempt, Retryability, classify, is_throttling};
 pub use config::{Config, ExtraHeaders, FailurePolicy};
 pub use error::{FailureKind, PlanError, ServiceError, UploadError};
 pub use event::{Completed, Event, Failure, Progress};

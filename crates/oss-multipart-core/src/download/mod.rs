@@ -22,7 +22,9 @@ pub use self::config::{ChangePolicy, DownloadConfig};
 pub use self::error::{DownloadError, DownloadOpKind};
 pub use self::event::{DownloadCompleted, DownloadEvent, DownloadProgress, ObjectInfo};
 pub use self::request::{DownloadOp, DownloadRequest};
+use crate::adapt::Limit;
 use crate::error::{FailureKind, PlanError};
+use crate::hedge::{Hedger, TransferStats};
 use crate::request::RequestId;
 use crate::retry::Tries;
 use crate::scheduler::Scheduler;
@@ -46,6 +48,12 @@ struct Flight {
     requested: Range<u64>,
     /// Set once the answer's head was accepted: the body may be written here.
     accepted: bool,
+    /// When it was issued.
+    sent: Instant,
+    /// A hedge of a straggling GET of the same range.
+    hedge: bool,
+    /// A hedge of this GET was sent (one per GET).
+    hedged: bool,
 }
 
 /// A range with bytes in flight, waiting for a retry, or partly received.
@@ -137,6 +145,9 @@ pub struct Download {
     verify_queue: VecDeque<u64>,
     reused: u64,
     in_flight: BTreeMap<RequestId, Flight>,
+    /// GETs allowed in flight (hedges come on top, within their budget).
+    limit: Limit,
+    hedger: Hedger,
     scheduler: Scheduler<Job>,
     head_tries: Tries,
     whole_tries: Tries,
@@ -164,6 +175,11 @@ impl Download {
     ) -> Result<Self, PlanError> {
         config.validate()?;
         let retry = config.retry;
+        let limit = match config.adaptive {
+            Some(a) => Limit::adaptive(a, config.max_in_flight),
+            None => Limit::fixed(config.max_in_flight),
+        };
+        let hedger = Hedger::new(config.hedging);
         let mut d = Self {
             target,
             config,
@@ -183,6 +199,8 @@ impl Download {
             verify_queue: VecDeque::new(),
             reused: 0,
             in_flight: BTreeMap::new(),
+            limit,
+            hedger,
             scheduler: Scheduler::new(retry, seed),
             head_tries: Tries::default(),
             whole_tries: Tries::default(),
@@ -288,6 +306,16 @@ impl Download {
         self.phase == Phase::Done
     }
 
+    /// Concurrency and hedging so far.
+    pub fn stats(&self) -> TransferStats {
+        TransferStats {
+            limit: self.limit.get(),
+            peak_limit: self.limit.peak(),
+            hedges: self.hedger.count(),
+            hedge_bytes: self.hedger.spent(),
+        }
+    }
+
     /// True while paused.
     pub fn is_paused(&self) -> bool {
         self.paused
@@ -361,16 +389,25 @@ impl Download {
         self.requests.pop_front()
     }
 
-    /// The earliest deadline, if any (retry backoffs only; transport deadlines are the driver's).
+    /// The earliest deadline, if any: a retry backoff, or a GET becoming a straggler to
+    /// hedge (transport deadlines are the driver's).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timeout> {
         if self.phase == Phase::Done {
             return None;
         }
-        self.scheduler.poll_timeout().map(|at| Timeout {
+        let retry = self.scheduler.poll_timeout().map(|at| Timeout {
             at,
             reason: TimeoutReason::RetryBackoff,
-        })
+        });
+        let hedge = self.next_hedge().map(|(at, _)| Timeout {
+            at,
+            reason: TimeoutReason::Hedge,
+        });
+        match (retry, hedge) {
+            (Some(r), Some(h)) => Some(if h.at < r.at { h } else { r }),
+            (r, h) => r.or(h),
+        }
     }
 
     /// The next event, if any.
@@ -393,6 +430,7 @@ impl Download {
         if self.phase == Phase::Done {
             return;
         }
+        self.send_hedges();
         for job in self.scheduler.take_due(self.now) {
             match job {
                 Job::Head => self.head_ready = true,
@@ -442,6 +480,8 @@ impl Download {
                     kind,
                 },
             ),
+            // Another GET of the range is still on it: this one just drops out.
+            Job::Get(i) if self.attempt_of(i).is_some() => {}
             Job::Get(i) => self.on_error(
                 Job::Get(i),
                 DownloadError::Transport {
@@ -478,7 +518,7 @@ impl Download {
                 }
             }
             Job::Get(i) => {
-                let requested = flight.requested.clone();
+                let (requested, sent) = (flight.requested.clone(), flight.sent);
                 match self.check_get(status, headers, body, &requested) {
                     Ok(()) => {
                         if let Some(f) = self.in_flight.get_mut(&id) {
@@ -487,9 +527,12 @@ impl Download {
                     }
                     Err(err) => {
                         self.in_flight.remove(&id);
+                        if err.is_throttling() {
+                            self.limit.on_throttled(self.now, sent);
+                        }
                         if err.is_object_changed() {
                             self.on_changed(err);
-                        } else {
+                        } else if self.attempt_of(i).is_none() {
                             self.on_error(Job::Get(i), err);
                         }
                     }
@@ -518,6 +561,13 @@ impl Download {
         };
         let Job::Get(i) = flight.job else { return };
         let expected = flight.requested.end - flight.requested.start;
+        let complete = flight.accepted && len == expected;
+        if !complete && self.attempt_of(i).is_some() {
+            // Another GET of the range is still on it and will write all of it: this one
+            // drops out without a retry, and nothing of it counts.
+            self.pump();
+            return;
+        }
         if !flight.accepted || len > expected {
             // Bytes we did not ask for may have been written into the range: refetch it all.
             if let Some(p) = self.partial.get_mut(&i) {
@@ -541,6 +591,12 @@ impl Download {
             // A stale answer from before a restart of this range: its bytes were not counted.
             return;
         }
+        if complete {
+            self.won(i, &flight, now);
+        }
+        let Some(p) = self.partial.get_mut(&i) else {
+            return;
+        };
         p.crc = crc64_combine(p.crc, crc64, len);
         p.received += len;
         if len > 0 {
@@ -854,12 +910,16 @@ impl Download {
     fn issue(&mut self, job: Job, op: DownloadOp, requested: Range<u64>) {
         self.next_id += 1;
         let id = RequestId(self.next_id);
+        let hedge = matches!(op, DownloadOp::Get { hedge: true, .. });
         self.in_flight.insert(
             id,
             Flight {
                 job,
                 requested,
                 accepted: false,
+                sent: self.now,
+                hedge,
+                hedged: false,
             },
         );
         self.requests.push_back(DownloadRequest {
@@ -884,7 +944,7 @@ impl Download {
         if self.phase != Phase::Ranges {
             return;
         }
-        while self.in_flight.len() < self.config.max_in_flight {
+        while self.primaries() < self.limit.get() {
             if let Some(i) = self.verify_queue.pop_front() {
                 let range = self.range_of(i);
                 self.issue(
@@ -912,6 +972,7 @@ impl Download {
                     index: i,
                     range: requested.clone(),
                     if_match: etag,
+                    hedge: false,
                 },
                 requested,
             );
@@ -944,5 +1005,88 @@ impl Download {
         let i = self.next_index;
         self.next_index += 1;
         Some(i)
+    }
+
+    // ----- hedging ---------------------------------------------------------------------------
+
+    /// Requests in flight that are not hedges (the ones the limit counts).
+    fn primaries(&self) -> usize {
+        self.in_flight.values().filter(|f| !f.hedge).count()
+    }
+
+    /// A GET of range `i` still in flight.
+    fn attempt_of(&self, i: u64) -> Option<RequestId> {
+        self.in_flight
+            .iter()
+            .find(|(_, f)| f.job == Job::Get(i))
+            .map(|(id, _)| *id)
+    }
+
+    /// GET `flight` completed range `i` first: the other GETs of the range are cancelled,
+    /// and its time feeds the statistics.
+    fn won(&mut self, i: u64, flight: &Flight, now: Instant) {
+        let losers: Vec<RequestId> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| f.job == Job::Get(i))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in losers {
+            self.in_flight.remove(&id);
+            self.events
+                .push_back(DownloadEvent::Cancel { id, index: i });
+        }
+        let bytes = flight.requested.end - flight.requested.start;
+        let gets = 1 + self
+            .in_flight
+            .values()
+            .filter(|f| matches!(f.job, Job::Get(_)) && !f.hedge)
+            .count();
+        self.limit.on_complete(now, flight.sent, bytes, gets);
+        self.hedger.record(now.saturating_duration_since(flight.sent));
+    }
+
+    /// The earliest GET that becomes a straggler, and when, among those a hedge is allowed
+    /// for (not a hedge itself, not hedged yet, within the budget).
+    fn next_hedge(&self) -> Option<(Instant, RequestId)> {
+        if self.phase != Phase::Ranges || self.paused {
+            return None;
+        }
+        let basis = self.span_len();
+        self.in_flight
+            .iter()
+            .filter(|(_, f)| matches!(f.job, Job::Get(_)) && !f.hedge && !f.hedged)
+            .filter(|(_, f)| {
+                let bytes = f.requested.end - f.requested.start;
+                self.hedger.affordable(bytes, basis)
+            })
+            .filter_map(|(id, f)| Some((self.hedger.deadline(f.sent)?, *id)))
+            .min()
+    }
+
+    /// Sends a hedge for every GET that is a straggler by now.
+    fn send_hedges(&mut self) {
+        while let Some((at, id)) = self.next_hedge() {
+            if at > self.now {
+                break;
+            }
+            let Some(etag) = self.object.as_ref().map(|o| o.etag.clone()) else {
+                break;
+            };
+            let Some(f) = self.in_flight.get_mut(&id) else {
+                break;
+            };
+            f.hedged = true;
+            let (job, requested) = (f.job, f.requested.clone());
+            let Job::Get(index) = job else { continue };
+            self.hedger.spend(requested.end - requested.start);
+            let op = DownloadOp::Get {
+                index,
+                range: requested.clone(),
+                if_match: etag,
+                hedge: true,
+            };
+            self.issue(job, op, requested);
+        }
     }
 }

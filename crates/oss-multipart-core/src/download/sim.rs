@@ -18,7 +18,7 @@
 //! assert_eq!(sim.local(), &object[..]);
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,7 @@ use super::{Download, DownloadCheckpoint, DownloadConfig, DownloadEvent, Downloa
 use crate::error::{FailureKind, PlanError};
 use crate::request::RequestId;
 use crate::rng::SplitMix64;
-use crate::sim::Livelock;
+use crate::sim::{Link, LinkModel, Livelock};
 
 /// Fault probabilities (per request, 0.0..=1.0) and timing.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +102,17 @@ enum Delivery {
     },
 }
 
+impl Delivery {
+    fn id(&self) -> RequestId {
+        match self {
+            Self::Arrive { id, .. }
+            | Self::Answer { id, .. }
+            | Self::Failure { id, .. }
+            | Self::Verify { id, .. } => *id,
+        }
+    }
+}
+
 /// The simulated driver + OSS + network + clock around one [`Download`].
 #[derive(Debug)]
 pub struct DownloadSim {
@@ -126,6 +137,16 @@ pub struct DownloadSim {
     steps: u64,
     last_progress: u64,
     served: Vec<Range<u64>>,
+    /// The modelled link bodies flow through, when set.
+    link: Option<Link>,
+    /// Answers whose bodies are on the link.
+    on_link: BTreeMap<RequestId, Delivery>,
+    /// GETs that are hedges: their bodies are written only when complete.
+    hedges: BTreeSet<RequestId>,
+    /// GETs started and not yet answered (or cancelled), and the most at once.
+    gets_out: BTreeSet<RequestId>,
+    peak_gets: usize,
+    started: Instant,
 }
 
 fn etag_of(generation: u64, data: &[u8]) -> String {
@@ -155,7 +176,35 @@ impl DownloadSim {
             steps: 0,
             last_progress: 0,
             served: Vec::new(),
+            link: None,
+            on_link: BTreeMap::new(),
+            hedges: BTreeSet::new(),
+            gets_out: BTreeSet::new(),
+            peak_gets: 0,
+            started: now,
         }
+    }
+
+    /// Sends GET bodies through a modelled link (bandwidth, per-connection caps, slow
+    /// connections, server throttling); every request also takes the link's round trip.
+    /// Set it before the first step.
+    pub fn set_link(&mut self, model: LinkModel) {
+        self.link = Some(Link::new(model));
+    }
+
+    /// Virtual time since the simulation started.
+    pub fn elapsed(&self) -> Duration {
+        self.now.saturating_duration_since(self.started)
+    }
+
+    /// The most GETs outstanding at once (started, not yet answered or cancelled).
+    pub fn peak_gets_in_flight(&self) -> usize {
+        self.peak_gets
+    }
+
+    /// Bytes the modelled link carried (hedges and cancelled bodies included).
+    pub fn link_bytes(&self) -> u64 {
+        self.link.as_ref().map_or(0, |l| l.carried.round() as u64)
     }
 
     /// The local copy as written so far.
@@ -232,7 +281,31 @@ impl DownloadSim {
 
     fn latency(&mut self) -> Duration {
         let max = u64::try_from(self.faults.max_latency.as_micros()).unwrap_or(u64::MAX);
-        Duration::from_micros(self.rng.below_inclusive(max))
+        let base = self.link.as_ref().map_or(Duration::ZERO, |l| l.model.latency);
+        base + Duration::from_micros(self.rng.below_inclusive(max))
+    }
+
+    /// The driver aborts GET `id`: nothing of it is written or delivered from now on.
+    fn cancel(&mut self, id: RequestId) {
+        self.gets_out.remove(&id);
+        if let Some(link) = self.link.as_mut() {
+            link.cancel(self.now, id.get());
+        }
+        self.on_link.remove(&id);
+        self.queue.retain(|_, d| d.id() != id);
+    }
+
+    /// Bodies the link finished carrying are delivered.
+    fn bodies_through(&mut self) {
+        let done = match self.link.as_mut() {
+            Some(link) => link.take_done(self.now),
+            None => return,
+        };
+        for key in done {
+            if let Some(answer) = self.on_link.remove(&RequestId(key)) {
+                self.push(self.now, answer);
+            }
+        }
     }
 
     fn drain(&mut self) {
@@ -245,6 +318,13 @@ impl DownloadSim {
                     }
                     op => {
                         let id = req.id;
+                        if let DownloadOp::Get { hedge, .. } = &op {
+                            if *hedge {
+                                self.hedges.insert(id);
+                            }
+                            self.gets_out.insert(id);
+                            self.peak_gets = self.peak_gets.max(self.gets_out.len());
+                        }
                         self.push(at, Delivery::Arrive { id, op });
                     }
                 }
@@ -273,6 +353,7 @@ impl DownloadSim {
                 self.last_progress = p.received;
             }
             DownloadEvent::CheckpointChanged => self.checkpoint = self.download.checkpoint(),
+            DownloadEvent::Cancel { id, .. } => self.cancel(*id),
             DownloadEvent::Completed(done) => {
                 // What a driver does: cut the local copy to the object size.
                 self.local.resize(done.object.size as usize, 0);
@@ -401,20 +482,37 @@ impl DownloadSim {
             None
         };
         let status = StatusCode::PARTIAL_CONTENT;
-        self.push(
-            at,
-            Delivery::Answer {
+        let answer = Delivery::Answer {
+            id,
+            status,
+            headers,
+            body,
+            cut,
+        };
+        let admitted = self.link.as_ref().map(|l| (l.admits(), l.model.slow_fraction));
+        match admitted {
+            None => self.push(at, answer),
+            Some((false, _)) => self.answer_error(
+                at,
                 id,
-                status,
-                headers,
-                body,
-                cut,
-            },
-        );
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+            ),
+            Some((true, fraction)) => {
+                let slow = self.rng.chance(fraction);
+                if let Some(link) = self.link.as_mut() {
+                    link.start(self.now, id.get(), len, slow);
+                }
+                self.on_link.insert(id, answer);
+            }
+        }
     }
 
     fn deliver(&mut self, d: Delivery) {
         let now = self.now;
+        if !matches!(d, Delivery::Arrive { .. }) {
+            self.gets_out.remove(&d.id());
+        }
         match d {
             Delivery::Arrive { id, op } => self.serve(id, op),
             Delivery::Failure { id, kind } => self.download.handle_failure(id, now, kind),
@@ -438,7 +536,11 @@ impl DownloadSim {
                 let Some(target) = self.download.body_target(id) else {
                     return;
                 };
-                let (n, failure) = cut.unwrap_or((body.len(), None));
+                let (mut n, failure) = cut.unwrap_or((body.len(), None));
+                if cut.is_some() && self.hedges.contains(&id) {
+                    // A hedge writes only a complete body.
+                    n = 0;
+                }
                 let cap = (target.end - target.start) as usize;
                 let written = &body[..n.min(body.len()).min(cap)];
                 let start = target.start as usize;
@@ -461,8 +563,17 @@ impl DownloadSim {
     pub fn step(&mut self) -> bool {
         self.steps += 1;
         self.drain();
+        let next_link = self.link.as_ref().and_then(Link::next_done);
         let next_delivery = self.queue.keys().next().map(|(at, _)| *at);
         let next_timeout = self.download.poll_timeout().map(|t| t.at);
+        if let Some(l) = next_link.filter(|l| {
+            next_delivery.is_none_or(|d| *l < d) && next_timeout.is_none_or(|t| *l < t)
+        }) {
+            self.now = self.now.max(l);
+            self.bodies_through();
+            self.drain();
+            return true;
+        }
         let deliver_first = match (next_delivery, next_timeout) {
             (None, None) => return false,
             (Some(d), Some(t)) => d <= t,

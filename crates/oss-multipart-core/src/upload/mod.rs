@@ -34,6 +34,8 @@ use oss_model::crc64::crc64_combine;
 pub enum TimeoutReason {
     /// A retry's backoff delay ends.
     RetryBackoff,
+    /// A transfer becomes a straggler: time to send it again on another connection.
+    Hedge,
 }
 
 /// The next deadline of the machine.
