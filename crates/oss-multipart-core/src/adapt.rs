@@ -7,7 +7,9 @@
 //! transfers started after the last change of the limit, so each verdict is about one level.
 //!
 //! * **Slow start**: the limit doubles while each doubling raises the throughput by at least
-//!   [`AdaptiveConcurrency::gain`]; the first doubling that does not is undone.
+//!   [`AdaptiveConcurrency::gain`]; the first doubling that does not is undone, and one that
+//!   pays less than half of what the added transfers would carry on an idle link ends the
+//!   doubling there (the knee is behind).
 //! * **Hold and probe**: the limit stays for a few epochs, then tries one step up (a quarter
 //!   more, at least one). A step that pays is kept and the next one tried at once; one that
 //!   does not is undone, and the wait before the next probe doubles (up to a bound).
@@ -204,6 +206,14 @@ impl Limit {
                 Some((back, old)) if !better(old) => {
                     self.mode = hold(HOLD_EPOCHS, old);
                     self.set(back, now);
+                }
+                // Worth keeping, but less than half of what the added transfers would carry
+                // on an idle link: the knee is behind us, probe from here in small steps.
+                Some((back, old))
+                    if x < old * (1.0 + 0.5 * (limit as f64 / back.max(1) as f64 - 1.0)) =>
+                {
+                    self.mode = hold(HOLD_EPOCHS, x);
+                    self.set(limit, now);
                 }
                 _ if limit >= self.ceiling => {
                     self.mode = hold(HOLD_EPOCHS, x);

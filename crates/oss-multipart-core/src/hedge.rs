@@ -2,18 +2,21 @@
 //! on another connection, and the first verified answer wins.
 //!
 //! The statistics are the durations of the last [`WINDOW`] successful transfers; a transfer
-//! in flight longer than `k ×` their median (once `min_samples` are known) is a straggler. A
+//! in flight longer than `k ×` their median (once `min_samples` are known), and overtaken by
+//! transfers sent after it, is a straggler. A
 //! hedge costs the bytes of the transfer again, so the bytes of all hedges of a machine are
 //! bounded by a fraction of the object's size. Nothing here reads a clock.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
+
+use crate::request::RequestId;
 
 /// Knobs of straggler hedging (on by default in both machines).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct Hedging {
-    /// A transfer is a straggler after this many times the median duration (default 3.0,
+    /// A transfer is a straggler after this many times the median duration (default 2.0,
     /// at least 1.5).
     pub k: f64,
     /// Durations needed before anything is hedged (default 8, at least 1).
@@ -26,7 +29,7 @@ pub struct Hedging {
 impl Default for Hedging {
     fn default() -> Self {
         Self {
-            k: 3.0,
+            k: 2.0,
             min_samples: 8,
             budget: 0.05,
         }
@@ -43,6 +46,11 @@ impl Hedging {
     }
 }
 
+/// A transfer is a straggler only once this many transfers sent after it completed first:
+/// transfers sent together at a higher concurrency all take long, none is overtaken, and
+/// none of them is a straggler.
+pub(crate) const OVERTAKEN: u32 = 2;
+
 /// Successful durations kept for the median.
 pub(crate) const WINDOW: usize = 32;
 
@@ -51,9 +59,12 @@ pub(crate) const WINDOW: usize = 32;
 pub(crate) struct Hedger {
     cfg: Option<Hedging>,
     recent: VecDeque<Duration>,
-    /// Bytes sent again by hedges so far.
+    /// Bytes charged to the budget: each hedge its whole length when sent, until the loser
+    /// of its race reports what it really moved.
     spent: u64,
     hedges: u64,
+    /// Losers whose moved bytes may still be reported, with the length they were charged.
+    unsettled: BTreeMap<RequestId, u64>,
 }
 
 impl Hedger {
@@ -63,6 +74,7 @@ impl Hedger {
             recent: VecDeque::with_capacity(WINDOW),
             spent: 0,
             hedges: 0,
+            unsettled: BTreeMap::new(),
         }
     }
 
@@ -77,21 +89,47 @@ impl Hedger {
         self.recent.push_back(took);
     }
 
-    /// How long a transfer may take before it is a straggler, once enough are known.
-    pub(crate) fn threshold(&self) -> Option<Duration> {
+    /// The limit of transfers in flight grew by `factor`: on a saturated link each transfer
+    /// now takes that much longer, so the known durations are stretched (on a link that is
+    /// not saturated this only delays hedging until new durations replace them).
+    pub(crate) fn rescale(&mut self, factor: f64) {
+        if factor.is_finite() && factor > 1.0 {
+            for d in &mut self.recent {
+                *d = d.mul_f64(factor);
+            }
+        }
+    }
+
+    /// The median of the recent durations, once enough are known.
+    fn median(&self) -> Option<Duration> {
         let cfg = self.cfg?;
         if self.recent.len() < cfg.min_samples.max(1) {
             return None;
         }
         let mut sorted: Vec<Duration> = self.recent.iter().copied().collect();
         sorted.sort_unstable();
-        let median = sorted.get(sorted.len() / 2).copied()?;
-        Some(median.mul_f64(cfg.k))
+        sorted.get(sorted.len() / 2).copied()
     }
 
-    /// When a transfer started at `started` becomes a straggler.
-    pub(crate) fn deadline(&self, started: Instant) -> Option<Instant> {
-        self.threshold().and_then(|t| started.checked_add(t))
+    /// How long a transfer may take before it is a straggler, once enough are known.
+    pub(crate) fn threshold(&self) -> Option<Duration> {
+        Some(self.median()?.mul_f64(self.cfg?.k))
+    }
+
+    /// When a transfer started at `started` is to be hedged, `rounds_left` being how many
+    /// rounds of transfers (at the current limit) are still to be started.
+    ///
+    /// A straggler is hedged once it is `k ×` the median *and* the rest of the transfer is
+    /// likely to end before it: having taken `t` already, it is expected to take about as
+    /// long again, while the rest takes `rounds_left` medians. Before that zone, a straggler
+    /// only holds one slot among many (on a saturated link the others even take over its
+    /// share), and the budget is better kept for the end, where a straggler delays
+    /// everything.
+    pub(crate) fn deadline(&self, started: Instant, rounds_left: f64) -> Option<Instant> {
+        let median = self.median()?;
+        let k = self.cfg?.k;
+        let wait = median.mul_f64(k.max(rounds_left.max(0.0).min(1e6)));
+        started.checked_add(wait)
     }
 
     /// Whether a hedge of `bytes` fits the budget, `basis` being the bytes the budget is a
@@ -108,7 +146,22 @@ impl Hedger {
         self.hedges += 1;
     }
 
-    /// Bytes sent again by hedges.
+    /// A race was decided: the losing request `id`, charged `len`, was cancelled.
+    pub(crate) fn cancelled(&mut self, id: RequestId, len: u64) {
+        if self.cfg.is_some() {
+            self.unsettled.insert(id, len);
+        }
+    }
+
+    /// The cancelled request `id` had moved `moved` bytes: only those stay charged.
+    pub(crate) fn settle(&mut self, id: RequestId, moved: u64) {
+        if let Some(len) = self.unsettled.remove(&id) {
+            self.spent = self.spent.saturating_sub(len.saturating_sub(moved));
+        }
+    }
+
+    /// Bytes charged to the hedge budget: the bytes cancelled losers moved (their whole
+    /// length when not reported), plus hedges still racing.
     pub(crate) fn spent(&self) -> u64 {
         self.spent
     }
@@ -130,7 +183,8 @@ pub struct TransferStats {
     pub peak_limit: usize,
     /// Hedges sent.
     pub hedges: u64,
-    /// Bytes sent again by hedges (each counted in full when sent).
+    /// Extra bytes of hedging: what cancelled losers moved (their whole length when the
+    /// driver did not report it), plus hedges still racing. At most the hedge budget.
     pub hedge_bytes: u64,
 }
 
@@ -146,12 +200,18 @@ mod tests {
         }
         assert_eq!(h.threshold(), None, "seven samples of eight");
         h.record(Duration::from_millis(80));
-        // Sorted: 10 20 30 40 50 60 70 80 → element 4 is 50 ms; × 3.
-        assert_eq!(h.threshold(), Some(Duration::from_millis(150)));
+        // Sorted: 10 20 30 40 50 60 70 80 → element 4 is 50 ms; × 2.
+        assert_eq!(h.threshold(), Some(Duration::from_millis(100)));
+        h.rescale(2.0);
+        assert_eq!(h.threshold(), Some(Duration::from_millis(200)));
         for _ in 0..WINDOW {
             h.record(Duration::from_millis(1));
         }
-        assert_eq!(h.threshold(), Some(Duration::from_millis(3)), "old samples age out");
+        assert_eq!(h.threshold(), Some(Duration::from_millis(2)), "old samples age out");
+        let t = Instant::now();
+        // Median 1 ms: k × median with little left to start, later with much.
+        assert_eq!(h.deadline(t, 0.5), Some(t + Duration::from_millis(2)));
+        assert_eq!(h.deadline(t, 10.0), Some(t + Duration::from_millis(10)));
     }
 
     #[test]
@@ -163,6 +223,11 @@ mod tests {
         assert!(h.affordable(20, 1000));
         assert!(!h.affordable(21, 1000));
         assert_eq!((h.spent(), h.count()), (30, 1));
+        // The loser had moved 12 of its 30 bytes: 18 go back to the budget, once.
+        h.cancelled(RequestId(9), 30);
+        h.settle(RequestId(9), 12);
+        h.settle(RequestId(9), 0);
+        assert_eq!(h.spent(), 12);
     }
 
     #[test]

@@ -41,6 +41,9 @@ enum Job {
     Restart,
 }
 
+/// GETs of one range in flight at once, hedges included.
+const MAX_ATTEMPTS: usize = 3;
+
 #[derive(Debug)]
 struct Flight {
     job: Job,
@@ -54,6 +57,8 @@ struct Flight {
     hedge: bool,
     /// A hedge of this GET was sent (one per GET).
     hedged: bool,
+    /// GETs sent after this one that completed first.
+    overtaken: u32,
 }
 
 /// A range with bytes in flight, waiting for a retry, or partly received.
@@ -625,6 +630,15 @@ impl Download {
         self.pump();
     }
 
+    /// Optional, after [`DownloadEvent::Cancel`]: GET `id` had received `bytes` of its body
+    /// when it was stopped. Only those count against the hedge budget; a driver that does
+    /// not report is charged the whole range.
+    pub fn handle_cancelled(&mut self, id: RequestId, now: Instant, bytes: u64) {
+        self.tick(now);
+        self.hedger.settle(id, bytes);
+        self.pump();
+    }
+
     /// The answer to a [`DownloadOp::Verify`]: the CRC-64 of the local range, or `None` when
     /// it could not be read (the range is then fetched again).
     pub fn handle_verify(&mut self, id: RequestId, now: Instant, crc64: Option<u64>) {
@@ -920,6 +934,7 @@ impl Download {
                 sent: self.now,
                 hedge,
                 hedged: false,
+                overtaken: 0,
             },
         );
         self.requests.push_back(DownloadRequest {
@@ -1032,9 +1047,16 @@ impl Download {
             .map(|(id, _)| *id)
             .collect();
         for id in losers {
-            self.in_flight.remove(&id);
+            if let Some(f) = self.in_flight.remove(&id) {
+                self.hedger.cancelled(id, f.requested.end - f.requested.start);
+            }
             self.events
                 .push_back(DownloadEvent::Cancel { id, index: i });
+        }
+        for f in self.in_flight.values_mut() {
+            if f.sent < flight.sent {
+                f.overtaken = f.overtaken.saturating_add(1);
+            }
         }
         let bytes = flight.requested.end - flight.requested.start;
         let gets = 1 + self
@@ -1042,25 +1064,34 @@ impl Download {
             .values()
             .filter(|f| matches!(f.job, Job::Get(_)) && !f.hedge)
             .count();
+        let before = self.limit.get();
         self.limit.on_complete(now, flight.sent, bytes, gets);
         self.hedger.record(now.saturating_duration_since(flight.sent));
+        self.hedger
+            .rescale(self.limit.get() as f64 / before.max(1) as f64);
     }
 
     /// The earliest GET that becomes a straggler, and when, among those a hedge is allowed
-    /// for (not a hedge itself, not hedged yet, within the budget).
+    /// for (not hedged yet, fewer than [`MAX_ATTEMPTS`] GETs on its range, within the budget).
+    /// A hedge that straggles too (it drew a slow connection as well) may be hedged once.
     fn next_hedge(&self) -> Option<(Instant, RequestId)> {
         if self.phase != Phase::Ranges || self.paused {
             return None;
         }
         let basis = self.span_len();
+        let attempts = |job: Job| self.in_flight.values().filter(|f| f.job == job).count();
+        // Ranges still to be started (retries waiting included), in rounds of the limit.
+        let fresh = self.count.saturating_sub(self.next_index);
+        let rounds_left = (fresh + self.ready.len() as u64) as f64 / self.limit.get() as f64;
         self.in_flight
             .iter()
-            .filter(|(_, f)| matches!(f.job, Job::Get(_)) && !f.hedge && !f.hedged)
+            .filter(|(_, f)| matches!(f.job, Job::Get(_)) && !f.hedged)
+            .filter(|(_, f)| f.overtaken >= crate::hedge::OVERTAKEN && attempts(f.job) < MAX_ATTEMPTS)
             .filter(|(_, f)| {
                 let bytes = f.requested.end - f.requested.start;
                 self.hedger.affordable(bytes, basis)
             })
-            .filter_map(|(id, f)| Some((self.hedger.deadline(f.sent)?, *id)))
+            .filter_map(|(id, f)| Some((self.hedger.deadline(f.sent, rounds_left)?, *id)))
             .min()
     }
 

@@ -288,11 +288,12 @@ impl DownloadSim {
     /// The driver aborts GET `id`: nothing of it is written or delivered from now on.
     fn cancel(&mut self, id: RequestId) {
         self.gets_out.remove(&id);
-        if let Some(link) = self.link.as_mut() {
-            link.cancel(self.now, id.get());
-        }
+        let moved = self.link.as_mut().and_then(|l| l.cancel(self.now, id.get()));
         self.on_link.remove(&id);
         self.queue.retain(|_, d| d.id() != id);
+        // Without a link the body was either not sent yet or delivered at once.
+        self.download
+            .handle_cancelled(id, self.now, moved.unwrap_or(0));
     }
 
     /// Bodies the link finished carrying are delivered.

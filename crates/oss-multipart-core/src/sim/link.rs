@@ -60,6 +60,7 @@ impl LinkModel {
 
 #[derive(Debug, Clone)]
 struct Flow {
+    total: f64,
     remaining: f64,
     cap: f64,
     rate: f64,
@@ -109,6 +110,7 @@ impl Link {
         self.flows.insert(
             key,
             Flow {
+                total: bytes as f64,
                 remaining: bytes as f64,
                 cap: cap.max(1.0),
                 rate: 0.0,
@@ -118,12 +120,12 @@ impl Link {
         self.share();
     }
 
-    /// Stops a flow (its request was cancelled).
-    pub(crate) fn cancel(&mut self, now: Instant, key: u64) {
+    /// Stops a flow (its request was cancelled); returns the bytes it had moved.
+    pub(crate) fn cancel(&mut self, now: Instant, key: u64) -> Option<u64> {
         self.advance(now);
-        if self.flows.remove(&key).is_some() {
-            self.share();
-        }
+        let f = self.flows.remove(&key)?;
+        self.share();
+        Some((f.total - f.remaining).max(0.0).round() as u64)
     }
 
     /// When the next flow ends.
@@ -132,7 +134,11 @@ impl Link {
         self.flows
             .values()
             .filter(|f| f.rate > 0.0)
-            .map(|f| at + Duration::from_secs_f64((f.remaining - DONE_EPSILON).max(0.0) / f.rate))
+            .map(|f| {
+                let secs = (f.remaining - DONE_EPSILON).max(0.0) / f.rate;
+                // Rounded up to the microsecond, so the flow is done by then.
+                at + Duration::from_micros((secs * 1e6).ceil() as u64 + 1)
+            })
             .min()
     }
 
@@ -142,7 +148,7 @@ impl Link {
         let done: Vec<u64> = self
             .flows
             .iter()
-            .filter(|(_, f)| f.remaining <= DONE_EPSILON)
+            .filter(|(_, f)| f.remaining <= DONE_EPSILON + f.rate * 1e-6)
             .map(|(k, _)| *k)
             .collect();
         for k in &done {

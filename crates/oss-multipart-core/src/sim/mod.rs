@@ -547,9 +547,7 @@ impl Sim {
     fn cancel(&mut self, id: RequestId) {
         self.trace.push(format!("x #{} cancelled", id.get()));
         self.parts_out.remove(&id);
-        if let Some(link) = self.link.as_mut() {
-            link.cancel(self.now, id.get());
-        }
+        let _moved = self.link.as_mut().and_then(|l| l.cancel(self.now, id.get()));
         self.on_link.remove(&id);
         self.queue.retain(|_, d| d.id() != id);
     }
