@@ -119,6 +119,7 @@ mod manual;
 mod names;
 mod objects;
 mod options;
+mod parallelism;
 mod presign;
 mod progress;
 pub mod runtime;
@@ -148,6 +149,7 @@ pub use options::{
     MIN_TRAFFIC_LIMIT, ObjectAcl, ObjectOptions, ObjectRequest, OptionsError, StorageClass,
     parse_sse, parse_tagging,
 };
+pub use parallelism::{DEFAULT_CONCURRENCY, DEFAULT_MAX_CONCURRENCY};
 pub use presign::{PresignedPart, PresignedRequest, PresignedUpload};
 pub use progress::Progress;
 pub use transfer::{
@@ -155,7 +157,7 @@ pub use transfer::{
     UpdateMode,
 };
 pub use upload::{
-    DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, FailurePolicy, PauseHandle, UploadBuilder, UploadOutput,
+    DEFAULT_PART_SIZE, FailurePolicy, PauseHandle, UploadBuilder, UploadOutput,
 };
 
 /// The credential sources one by one (`oss-credentials`), for custom chains.

@@ -32,6 +32,10 @@ use crate::progress::{Progress, RateMeter, eta};
 use crate::transport::RequestBody;
 use crate::upload::source::hash_range;
 
+/// The default adaptive ceiling of downloads to a writer (their reorder buffer holds up to
+/// twice this many ranges).
+const WRITER_MAX_CONCURRENCY: usize = 8;
+
 /// Smallest range accepted from callers.
 const MIN_PART_SIZE: u64 = 4096;
 
@@ -89,13 +93,21 @@ fn config_of(b: &DownloadBuilder, ordered: bool) -> Result<DownloadConfig, Error
             ),
         ));
     }
-    if !(1..=1000).contains(&b.concurrency) {
+    let mut p = b.parallelism;
+    if ordered && p.adaptive && !b.max_set {
+        // The reorder buffer holds up to 2 × the ceiling of ranges.
+        p.max = p.max.min(WRITER_MAX_CONCURRENCY);
+    }
+    let ceiling = p.ceiling();
+    if !(1..=1000).contains(&ceiling) {
         return Err(Error::config("concurrency", "concurrency must be 1..=1000"));
     }
     let mut c = DownloadConfig::default();
     c.part_size = b.part_size;
-    c.max_in_flight = b.concurrency;
-    c.window = ordered.then(|| 2 * b.concurrency as u64);
+    c.max_in_flight = ceiling;
+    c.adaptive = p.core_adaptive();
+    c.hedging = p.core_hedging();
+    c.window = ordered.then(|| 2 * ceiling as u64);
     c.retry = b.client.inner.retry.policy();
     // A writer cannot take back bytes it was given: it never restarts.
     c.on_change = match b.on_change {
