@@ -23,7 +23,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
-use super::sink::{BodyDest, Received, Sink, receive};
+use super::race::Races;
+use super::sink::{BodyDest, Received, Sink, receive, write_at};
 use super::{DownloadBuilder, DownloadOutput, OnObjectChange};
 use crate::checkpoint_store;
 use crate::client::{Client, MAX_XML_RESPONSE, failure_kind, seed};
@@ -81,6 +82,10 @@ struct Loop {
     meter: RateMeter,
     last_transport: Option<TransportError>,
     span_start: u64,
+    /// GETs in flight, their write gates (straggler hedging).
+    races: Races<RequestId>,
+    /// GETs the machine cancelled while its events were drained.
+    cancels: Vec<RequestId>,
 }
 
 fn config_of(b: &DownloadBuilder, ordered: bool) -> Result<DownloadConfig, Error> {
@@ -553,6 +558,8 @@ impl Loop {
             meter: RateMeter::new(now, 0),
             last_transport: None,
             span_start: b.range.as_ref().map_or(0, |r| r.start),
+            races: Races::default(),
+            cancels: Vec::new(),
         }
     }
 
@@ -632,6 +639,14 @@ impl Loop {
             }
             if let Some(end) = end {
                 break end;
+            }
+            if !self.cancels.is_empty() {
+                for id in std::mem::take(&mut self.cancels) {
+                    if let Some(moved) = self.races.cancel(id).await {
+                        up.handle_cancelled(id, rt.now(), moved);
+                    }
+                }
+                continue; // an input: drain again
             }
             let sleep = async {
                 match timeout {
@@ -726,6 +741,10 @@ impl Loop {
                 self.progress.parts_done = 0;
             }
             DownloadEvent::CheckpointChanged => self.save(up, false),
+            DownloadEvent::Cancel { id, index } => {
+                tracing::debug!(index, "straggling GET cancelled: its hedge won");
+                self.cancels.push(id);
+            }
             DownloadEvent::Completed(c) => return Some(Ok(c)),
             DownloadEvent::Failed(e) => {
                 self.save(up, true);
@@ -753,11 +772,16 @@ impl Loop {
                 reply,
             } => {
                 up.handle_response(id, now, status, &headers, &body);
+                let target = up.body_target(id);
+                if target.is_none() {
+                    self.races.forget(id);
+                }
                 if let Some(reply) = reply {
-                    let _ = reply.send(up.body_target(id));
+                    let _ = reply.send(target);
                 }
             }
             Msg::Failed { id, error } => {
+                self.races.forget(id);
                 let kind = failure_kind(&error);
                 self.last_transport = Some(error);
                 up.handle_failure(id, now, kind);
@@ -772,19 +796,41 @@ impl Loop {
                     let path = self.temp.as_ref().map(|(_, p)| p.as_path());
                     return Err(Error::io("could not write the download file", path, e));
                 }
+                let live = up.body_target(id).as_ref() == Some(&target);
+                let mut len = received.len;
                 if let Some(data) = received.data {
-                    if up.body_target(id).as_ref() == Some(&target) {
-                        sink.accept(target.start, data)
-                            .await
-                            .map_err(|e| Error::io("could not write the download", None, e))?;
+                    match sink.dest() {
+                        // A hedge into a file: written only complete, after the other GETs
+                        // of its range can no longer write.
+                        BodyDest::File(file) => {
+                            let complete = received.failure.is_none()
+                                && data.len() as u64 == target.end - target.start;
+                            if live && complete {
+                                self.races.fence_others(id).await;
+                                write_at(file, data, target.start).await.map_err(|e| {
+                                    let path = self.temp.as_ref().map(|(_, p)| p.as_path());
+                                    Error::io("could not write the download file", path, e)
+                                })?;
+                            } else {
+                                len = 0;
+                            }
+                        }
+                        BodyDest::Memory if live => {
+                            sink.accept(target.start, data)
+                                .await
+                                .map_err(|e| Error::io("could not write the download", None, e))?;
+                        }
+                        BodyDest::Memory => {}
                     }
                 }
+                self.races.forget(id);
                 let kind = received.failure.map(|e| {
                     let k = failure_kind(&e);
                     self.last_transport = Some(e);
                     k
                 });
-                up.handle_body(id, now, received.len, received.crc64, kind);
+                let crc = if len == received.len { received.crc64 } else { 0 };
+                up.handle_body(id, now, len, crc, kind);
             }
         }
         Ok(())
@@ -830,12 +876,21 @@ impl Loop {
             .map_err(|_| Error::config("request", "could not build the HTTP request"))?;
         let http = self.client.inner.http.clone();
         let is_get = matches!(req.op, DownloadOp::Get { .. });
+        let (gate, moved) = match &req.op {
+            DownloadOp::Get { index, .. } => self.races.register(id, *index),
+            _ => Default::default(),
+        };
+        // A hedge keeps its body in memory until it is known complete (see `race`).
+        let dest = match (&req.op, dest) {
+            (DownloadOp::Get { hedge: true, .. }, BodyDest::File(_)) => BodyDest::Memory,
+            (_, dest) => dest,
+        };
         let span = match &req.op {
             DownloadOp::Get { index, .. } => tracing::debug_span!("oss_range", range = index),
             _ => tracing::debug_span!("oss_op", op = "HeadObject"),
         };
         let tx = tx.clone();
-        tasks.spawn(
+        let task = tasks.spawn(
             async move {
                 let resp = match http.send(request).await {
                     Ok(r) => r,
@@ -877,7 +932,7 @@ impl Loop {
                 let Ok(Some(target)) = verdict.await else {
                     return;
                 };
-                let received = receive(body, target.clone(), dest).await;
+                let received = receive(body, target.clone(), dest, gate, moved).await;
                 let _ = tx.send(Msg::Body {
                     id,
                     target,
@@ -886,6 +941,9 @@ impl Loop {
             }
             .instrument(span),
         );
+        if is_get {
+            self.races.set_task(id, task);
+        }
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use oss_model::crc64::Crc64;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
+use super::race::{Gate, Moved};
 use crate::transport::ResponseBody;
 
 /// Bytes gathered before one positional write (bounds memory per GET in flight).
@@ -39,11 +40,15 @@ pub(crate) struct Received {
     pub(crate) data: Option<Vec<u8>>,
 }
 
-/// Receives `body` into `target` (never past its end).
+/// Receives `body` into `target` (never past its end). File writes happen under `gate`:
+/// once it is closed (another GET of the range won), nothing more is written. `moved` counts
+/// the body bytes received.
 pub(crate) async fn receive(
     mut body: ResponseBody,
     target: Range<u64>,
     dest: BodyDest,
+    gate: Gate,
+    moved: Moved,
 ) -> Received {
     let cap = target.end - target.start;
     let mut crc = Crc64::new();
@@ -63,6 +68,7 @@ pub(crate) async fn receive(
         match body.chunk().await {
             Ok(Some(chunk)) => {
                 let take = usize::try_from(room).unwrap_or(usize::MAX).min(chunk.len());
+                moved.fetch_add(take as u64, std::sync::atomic::Ordering::Relaxed);
                 buf.extend_from_slice(&chunk[..take]);
             }
             Ok(None) => break,
@@ -73,7 +79,12 @@ pub(crate) async fn receive(
         }
         if let Some(file) = &file {
             if buf.len() >= WRITE_CHUNK {
-                match write_at(file.clone(), std::mem::take(&mut buf), target.start + kept).await {
+                let at = target.start + kept;
+                let Some(written) = gate.write(write_at(file.clone(), std::mem::take(&mut buf), at)).await
+                else {
+                    break; // lost the race: not one more byte
+                };
+                match written {
                     Ok(written) => {
                         crc.update(&written);
                         kept += written.len() as u64;
@@ -91,12 +102,13 @@ pub(crate) async fn receive(
     let mut data = None;
     if write_error.is_none() && !buf.is_empty() {
         match &file {
-            Some(file) => match write_at(file.clone(), buf, target.start + kept).await {
-                Ok(written) => {
+            Some(file) => match gate.write(write_at(file.clone(), buf, target.start + kept)).await {
+                Some(Ok(written)) => {
                     crc.update(&written);
                     kept += written.len() as u64;
                 }
-                Err(e) => write_error = Some(e),
+                Some(Err(e)) => write_error = Some(e),
+                None => {} // lost the race
             },
             None => {
                 crc.update(&buf);
@@ -118,7 +130,7 @@ pub(crate) async fn receive(
 }
 
 /// Writes `buf` at `offset` on the blocking pool; gives the buffer back for reuse.
-async fn write_at(file: Arc<File>, buf: Vec<u8>, offset: u64) -> io::Result<Vec<u8>> {
+pub(crate) async fn write_at(file: Arc<File>, buf: Vec<u8>, offset: u64) -> io::Result<Vec<u8>> {
     tokio::task::spawn_blocking(move || write_all_at(&file, &buf, offset).map(|()| buf))
         .await
         .map_err(io::Error::other)?
