@@ -123,12 +123,4 @@ impl Config {
         }
         Ok(())
     }
-
-    pub(crate) fn slots(&self) -> usize {
-        if self.sequential {
-            1
-        } else {
-            self.max_in_flight
-        }
-    }
 }

@@ -147,6 +147,8 @@ pub struct DownloadSim {
     gets_out: BTreeSet<RequestId>,
     peak_gets: usize,
     started: Instant,
+    /// GETs the machine cancelled while its events were drained.
+    cancelled: Vec<RequestId>,
 }
 
 fn etag_of(generation: u64, data: &[u8]) -> String {
@@ -182,6 +184,7 @@ impl DownloadSim {
             gets_out: BTreeSet::new(),
             peak_gets: 0,
             started: now,
+            cancelled: Vec::new(),
         }
     }
 
@@ -337,6 +340,11 @@ impl DownloadSim {
                 self.observe(&ev);
                 self.events.push(ev);
             }
+            // What the driver does after the events: stop the losers (an input, so drain again).
+            for id in std::mem::take(&mut self.cancelled) {
+                any = true;
+                self.cancel(id);
+            }
             if !any {
                 break;
             }
@@ -354,7 +362,7 @@ impl DownloadSim {
                 self.last_progress = p.received;
             }
             DownloadEvent::CheckpointChanged => self.checkpoint = self.download.checkpoint(),
-            DownloadEvent::Cancel { id, .. } => self.cancel(*id),
+            DownloadEvent::Cancel { id, .. } => self.cancelled.push(*id),
             DownloadEvent::Completed(done) => {
                 // What a driver does: cut the local copy to the object size.
                 self.local.resize(done.object.size as usize, 0);

@@ -220,6 +220,8 @@ pub struct Sim {
     parts_out: BTreeSet<RequestId>,
     peak_parts: usize,
     started: Instant,
+    /// Requests the machine cancelled while its events were drained.
+    cancelled: Vec<RequestId>,
 }
 
 impl Sim {
@@ -248,6 +250,7 @@ impl Sim {
             parts_out: BTreeSet::new(),
             peak_parts: 0,
             started,
+            cancelled: Vec::new(),
         };
         // Nothing is polled yet, so faults can still be scripted for the first request.
         sim
@@ -381,6 +384,11 @@ impl Sim {
                 self.observe(&ev);
                 self.events.push(ev);
             }
+            // What the driver does after the events: stop the losers (an input, so drain again).
+            for id in std::mem::take(&mut self.cancelled) {
+                any = true;
+                self.cancel(id);
+            }
             if !any {
                 break;
             }
@@ -438,7 +446,7 @@ impl Sim {
                 self.last_confirmed = p.confirmed;
             }
             Event::CheckpointChanged => self.checkpoint = self.upload.checkpoint(),
-            Event::Cancel { id, .. } => self.cancel(*id),
+            Event::Cancel { id, .. } => self.cancelled.push(*id),
             Event::Completed(c) => self.outcome = Some(Outcome::Completed(c.clone())),
             Event::Failed(f) => self.outcome = Some(Outcome::Failed(f.clone())),
             Event::Aborted => self.outcome = Some(Outcome::Aborted),
@@ -547,9 +555,14 @@ impl Sim {
     fn cancel(&mut self, id: RequestId) {
         self.trace.push(format!("x #{} cancelled", id.get()));
         self.parts_out.remove(&id);
-        let _moved = self.link.as_mut().and_then(|l| l.cancel(self.now, id.get()));
+        let moved = self.link.as_mut().and_then(|l| l.cancel(self.now, id.get()));
         self.on_link.remove(&id);
         self.queue.retain(|_, d| d.id() != id);
+        // Without a link a body is sent whole at once.
+        let moved = moved.unwrap_or_else(|| {
+            self.upload.plan().part_size().unwrap_or(0)
+        });
+        self.upload.handle_cancelled(id, self.now, moved);
     }
 
     fn deliver(&mut self, d: Delivery) {
