@@ -46,9 +46,9 @@ impl Hedging {
     }
 }
 
-/// A transfer is a straggler only once this many transfers sent after it completed first:
-/// transfers sent together at a higher concurrency all take long, none is overtaken, and
-/// none of them is a straggler.
+/// A transfer is a straggler only once this many transfers sent after it completed first
+/// (or nothing is left to start): transfers sent together at a higher concurrency all take
+/// long, none is overtaken, and none of them is a straggler.
 pub(crate) const OVERTAKEN: u32 = 2;
 
 /// Successful durations kept for the median.

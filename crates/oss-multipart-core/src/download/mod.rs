@@ -1086,7 +1086,11 @@ impl Download {
         self.in_flight
             .iter()
             .filter(|(_, f)| matches!(f.job, Job::Get(_)) && !f.hedged)
-            .filter(|(_, f)| f.overtaken >= crate::hedge::OVERTAKEN && attempts(f.job) < MAX_ATTEMPTS)
+            .filter(|(_, f)| {
+                // Once nothing is left to start, no GET can be overtaken any more.
+                (f.overtaken >= crate::hedge::OVERTAKEN || rounds_left == 0.0)
+                    && attempts(f.job) < MAX_ATTEMPTS
+            })
             .filter(|(_, f)| {
                 let bytes = f.requested.end - f.requested.start;
                 self.hedger.affordable(bytes, basis)

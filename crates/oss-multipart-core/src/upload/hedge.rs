@@ -108,7 +108,10 @@ impl Upload {
         self.in_flight
             .iter()
             .filter(|(_, f)| matches!(f.job, Job::Part(_)) && !f.hedged)
-            .filter(|(_, f)| f.overtaken >= OVERTAKEN && attempts(f.job) < MAX_ATTEMPTS)
+            .filter(|(_, f)| {
+                // Once nothing is left to start, no attempt can be overtaken any more.
+                (f.overtaken >= OVERTAKEN || rounds_left == 0.0) && attempts(f.job) < MAX_ATTEMPTS
+            })
             .filter(|(_, f)| {
                 let len = match f.job {
                     Job::Part(n) => self.part(n).map_or(0, |p| p.read_len.unwrap_or(p.range.len)),
