@@ -108,6 +108,12 @@ pub(crate) async fn run(
     if let Some(v) = args.jobs {
         b = b.concurrency(usize::from(v));
     }
+    if let Some(v) = args.max_jobs {
+        b = b.max_concurrency(usize::from(v));
+    }
+    if args.no_hedge {
+        b = b.hedging(false);
+    }
     let bar = Bar::new("download", None, global.quiet || out.json);
     let token = CancellationToken::new();
     cancel_on_signal(&token, &bar, "stopping and saving the checkpoint");
