@@ -258,11 +258,13 @@ impl Limit {
                     };
                     self.set(step_up(limit), now);
                 } else {
+                    // The baseline is the level's first measure: a minimum would ratchet
+                    // down on noise until ordinary noise looks like a rise.
                     self.mode = Mode::Hold {
                         left: left.saturating_sub(1),
                         wait,
                         x: level_x.max(x),
-                        baseline: Some(base.min(per_byte)),
+                        baseline: Some(base),
                     };
                     self.set(limit, now);
                 }

@@ -206,13 +206,18 @@ fn fixed_concurrency_stays_fixed() {
 #[ignore]
 fn trace_limits() {
     let seed: u64 = std::env::var("SEED").map_or(1, |s| s.parse().unwrap());
-    let data = object(4 << 20, seed);
+    let size = std::env::var("SIZE").map_or(4 << 20, |s| s.parse().unwrap());
+    let data = object(size, seed);
     let target = Target::new("bucket", "big.bin").unwrap();
     let download = Download::new(target, adaptive(), Instant::now(), seed).unwrap();
     let mut faults = DownloadFaults::none();
     faults.max_latency = Duration::from_millis(2);
     let mut sim = DownloadSim::new(download, data.clone(), faults, seed);
-    sim.set_link(std::env::var("SLOW").map_or(link_a(), |_| link_a().with_slow(0.05, 10.0)));
+    let link = match std::env::var("LINK").ok().as_deref() {
+        Some("latency") => LinkModel::new(MIB, 512.0 * KIB, Duration::from_millis(200)),
+        _ => link_a(),
+    };
+    sim.set_link(std::env::var("SLOW").map_or(link.clone(), |_| link.with_slow(0.05, 10.0)));
     let mut last = 0;
     let mut last_t = 0;
     while sim.run_for(1) {
