@@ -342,7 +342,10 @@ mod tests {
             assert!(*x >= 0.9 * 400e6, "throughput {x} too low: {limits:?}");
         }
         let peak = *limits.iter().max().unwrap_or(&0);
-        assert!(peak <= 40, "grew to {peak} for a link that 10 fill: {limits:?}");
+        assert!(
+            peak <= 40,
+            "grew to {peak} for a link that 10 fill: {limits:?}"
+        );
         assert!(limits.iter().all(|&n| n >= 1));
     }
 

@@ -129,7 +129,7 @@ impl Hedger {
     pub(crate) fn deadline(&self, started: Instant, rounds_left: f64) -> Option<Instant> {
         let median = self.median()?;
         let k = self.cfg?.k;
-        let wait = median.mul_f64(k.max(rounds_left.max(0.0).min(1e6)));
+        let wait = median.mul_f64(k.max(rounds_left.clamp(0.0, 1e6)));
         started.checked_add(wait)
     }
 
@@ -208,7 +208,11 @@ mod tests {
         for _ in 0..WINDOW {
             h.record(Duration::from_millis(1));
         }
-        assert_eq!(h.threshold(), Some(Duration::from_millis(2)), "old samples age out");
+        assert_eq!(
+            h.threshold(),
+            Some(Duration::from_millis(2)),
+            "old samples age out"
+        );
         let t = Instant::now();
         // Median 1 ms: k × median with little left to start, later with much.
         assert_eq!(h.deadline(t, 0.5), Some(t + Duration::from_millis(2)));

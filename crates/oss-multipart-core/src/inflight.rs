@@ -143,7 +143,6 @@ impl InFlight {
         self.bytes = self.map.values().map(|f| f.bytes).sum();
     }
 
-
     pub(crate) fn bytes(&self) -> u64 {
         self.bytes
     }

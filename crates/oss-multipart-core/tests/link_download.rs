@@ -91,11 +91,22 @@ fn adaptive_reaches_the_link_and_stays_bounded() {
     for seed in 1..=3 {
         let r = run(&link_a(), adaptive(), size, seed);
         let rate = size as f64 / r.secs / LINK_A;
-        eprintln!("seed {seed}: {rate:.3} of the link, peak limit {}", r.stats.peak_limit);
+        eprintln!(
+            "seed {seed}: {rate:.3} of the link, peak limit {}",
+            r.stats.peak_limit
+        );
         assert!(rate >= 0.9, "seed {seed}: {rate:.3} of the link");
-        assert!(r.peak <= DEFAULT_MAX_IN_FLIGHT + 1, "seed {seed}: peak {}", r.peak);
+        assert!(
+            r.peak <= DEFAULT_MAX_IN_FLIGHT + 1,
+            "seed {seed}: peak {}",
+            r.peak
+        );
         // About 11 GETs fill this link: no growth far beyond.
-        assert!(r.stats.peak_limit <= 32, "seed {seed}: grew to {}", r.stats.peak_limit);
+        assert!(
+            r.stats.peak_limit <= 32,
+            "seed {seed}: grew to {}",
+            r.stats.peak_limit
+        );
     }
 }
 
@@ -184,10 +195,18 @@ fn hedging_absorbs_slow_connections_within_budget() {
         mean(&with),
         mean(&without)
     );
-    assert!(mean(&with) <= 1.2, "with hedging {:.3}× on average", mean(&with));
+    assert!(
+        mean(&with) <= 1.2,
+        "with hedging {:.3}× on average",
+        mean(&with)
+    );
     assert!(worst <= 1.5, "with hedging {worst:.3}× at worst");
     // Without hedging the same links are clearly worse (the reason it exists).
-    assert!(mean(&without) > mean(&with) + 0.1, "without hedging {:.3}×", mean(&without));
+    assert!(
+        mean(&without) > mean(&with) + 0.1,
+        "without hedging {:.3}×",
+        mean(&without)
+    );
 }
 
 #[test]
@@ -224,10 +243,21 @@ fn trace_limits() {
         let s = sim.download.stats();
         let tenth = (sim.elapsed().as_secs_f64() * 0.5) as usize;
         if s.limit != last || tenth != last_t {
-            println!("{:.3} limit {} hedges {} carried {} peak {}", sim.elapsed().as_secs_f64(), s.limit, s.hedges, sim.link_bytes(), sim.peak_gets_in_flight());
+            println!(
+                "{:.3} limit {} hedges {} carried {} peak {}",
+                sim.elapsed().as_secs_f64(),
+                s.limit,
+                s.hedges,
+                sim.link_bytes(),
+                sim.peak_gets_in_flight()
+            );
             last = s.limit;
             last_t = tenth;
         }
     }
-    println!("{:.3} end {:?}", sim.elapsed().as_secs_f64(), sim.download.stats());
+    println!(
+        "{:.3} end {:?}",
+        sim.elapsed().as_secs_f64(),
+        sim.download.stats()
+    );
 }

@@ -55,7 +55,11 @@ fn try_run(link: &LinkModel, config: Config, size: usize, seed: u64) -> Option<R
     if !matches!(out, Outcome::Completed(_)) {
         return None;
     }
-    assert_eq!(sim.oss.object("bucket", "big.bin"), Some(&data[..]), "seed {seed}");
+    assert_eq!(
+        sim.oss.object("bucket", "big.bin"),
+        Some(&data[..]),
+        "seed {seed}"
+    );
     Some(Run {
         secs: sim.elapsed().as_secs_f64(),
         stats: sim.upload.stats(),
@@ -92,10 +96,21 @@ fn reaches_the_link(seeds: std::ops::RangeInclusive<u64>) {
     for seed in seeds {
         let r = run(&link_a(), adaptive(), size, seed);
         let rate = size as f64 / r.secs / MIB;
-        eprintln!("seed {seed}: {rate:.3} of the link, peak limit {}", r.stats.peak_limit);
+        eprintln!(
+            "seed {seed}: {rate:.3} of the link, peak limit {}",
+            r.stats.peak_limit
+        );
         assert!(rate >= 0.9, "seed {seed}: {rate:.3} of the link");
-        assert!(r.peak <= DEFAULT_MAX_IN_FLIGHT + 1, "seed {seed}: peak {}", r.peak);
-        assert!(r.stats.peak_limit <= 32, "seed {seed}: grew to {}", r.stats.peak_limit);
+        assert!(
+            r.peak <= DEFAULT_MAX_IN_FLIGHT + 1,
+            "seed {seed}: peak {}",
+            r.peak
+        );
+        assert!(
+            r.stats.peak_limit <= 32,
+            "seed {seed}: grew to {}",
+            r.stats.peak_limit
+        );
     }
 }
 
@@ -112,16 +127,16 @@ fn adaptive_reaches_the_link_many_seeds() {
 
 fn links() -> Vec<(&'static str, LinkModel, usize)> {
     vec![
-        ("aggregate-bound", link_a(), 8 << 20),
+        ("aggregate-bound", link_a(), 32 << 20),
         (
             "per-connection-bound",
             LinkModel::new(256.0 * MIB, 100.0 * KIB, Duration::from_millis(20)),
-            32 << 20,
+            64 << 20,
         ),
         (
             "throttling beyond 6",
             link_a().with_max_concurrent(6),
-            8 << 20,
+            16 << 20,
         ),
     ]
 }
@@ -145,11 +160,12 @@ fn compare(seeds: std::ops::RangeInclusive<u64>) {
     }
 }
 
-/// About a minute in a debug build: not part of the default run.
+/// Sizes of about 20 rounds at the best fixed concurrency (the sim's parts move in lockstep):
+/// a few minutes in a debug build, not part of the default run.
 #[test]
 #[ignore = "long: cargo test -p oss-multipart-core --test link_upload -- --ignored"]
 fn adaptive_is_close_to_the_best_fixed_concurrency_on_every_link() {
-    compare(1..=3);
+    compare(1..=2);
 }
 
 #[test]
@@ -183,7 +199,11 @@ fn hedging_absorbs_slow_connections_within_budget() {
         mean(&with),
         mean(&without)
     );
-    assert!(mean(&with) <= 1.2, "with hedging {:.3}× on average", mean(&with));
+    assert!(
+        mean(&with) <= 1.2,
+        "with hedging {:.3}× on average",
+        mean(&with)
+    );
     assert!(worst <= 1.5, "with hedging {worst:.3}× at worst");
 }
 
@@ -222,12 +242,21 @@ fn trace() {
         let s = sim.upload.stats();
         let t = sim.elapsed().as_secs_f64();
         if s.limit != last || t as u64 != last_t {
-            println!("{t:.3} limit {} hedges {} link bytes {}", s.limit, s.hedges, sim.link_bytes());
+            println!(
+                "{t:.3} limit {} hedges {} link bytes {}",
+                s.limit,
+                s.hedges,
+                sim.link_bytes()
+            );
             (last, last_t) = (s.limit, t as u64);
         }
     }
     for line in sim.trace().iter().filter(|l| l.starts_with("x ")) {
         println!("{line}");
     }
-    println!("{:.3} end {:?}", sim.elapsed().as_secs_f64(), sim.upload.stats());
+    println!(
+        "{:.3} end {:?}",
+        sim.elapsed().as_secs_f64(),
+        sim.upload.stats()
+    );
 }

@@ -156,9 +156,7 @@ pub use transfer::{
     DirOutput, DirProgress, DirTransfer, FileAction, FileFailure, FileTask, SymlinkPolicy,
     UpdateMode,
 };
-pub use upload::{
-    DEFAULT_PART_SIZE, FailurePolicy, PauseHandle, UploadBuilder, UploadOutput,
-};
+pub use upload::{DEFAULT_PART_SIZE, FailurePolicy, PauseHandle, UploadBuilder, UploadOutput};
 
 /// The credential sources one by one (`oss-credentials`), for custom chains.
 pub use oss_credentials as credentials;

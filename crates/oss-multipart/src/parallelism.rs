@@ -48,11 +48,7 @@ impl Parallelism {
 
     /// The most transfers ever in flight: the core's `max_in_flight`.
     pub(crate) fn ceiling(&self) -> usize {
-        if self.adaptive {
-            self.max
-        } else {
-            self.start
-        }
+        if self.adaptive { self.max } else { self.start }
     }
 
     /// The core's adaptive policy (`None`: fixed).

@@ -5,8 +5,8 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::*;
@@ -99,7 +99,10 @@ async fn a_stalled_part_is_hedged_and_the_straggler_cancelled() {
         .expect("the straggler was not hedged")
         .unwrap();
     assert_eq!(out.parts, 24);
-    assert!(dropped.load(Ordering::SeqCst), "the straggler was cancelled");
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the straggler was cancelled"
+    );
     let got = client.get_object(BUCKET, "hedged").await.unwrap();
     assert!(got == bytes, "bit-exact");
     server.shutdown().await;
@@ -125,7 +128,10 @@ async fn a_stalled_range_is_hedged_and_the_loser_never_writes() {
         .expect("the straggler was not hedged")
         .unwrap();
     assert!(out.crc_verified);
-    assert!(dropped.load(Ordering::SeqCst), "the straggler was cancelled");
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the straggler was cancelled"
+    );
     assert!(std::fs::read(&path).unwrap() == bytes, "bit-exact");
     server.shutdown().await;
 }

@@ -526,10 +526,20 @@ mod tests {
                 _ => (None, None, false),
             })
         };
-        assert_eq!(parse(&[]).unwrap(), (None, None, false), "adaptive, hedging");
+        assert_eq!(
+            parse(&[]).unwrap(),
+            (None, None, false),
+            "adaptive, hedging"
+        );
         assert_eq!(parse(&["-j", "6"]).unwrap(), (Some(6), None, false));
-        assert_eq!(parse(&["--max-jobs", "12", "--no-hedge"]).unwrap(), (None, Some(12), true));
-        assert!(parse(&["-j", "6", "--max-jobs", "12"]).is_err(), "fixed or adaptive, not both");
+        assert_eq!(
+            parse(&["--max-jobs", "12", "--no-hedge"]).unwrap(),
+            (None, Some(12), true)
+        );
+        assert!(
+            parse(&["-j", "6", "--max-jobs", "12"]).is_err(),
+            "fixed or adaptive, not both"
+        );
         assert!(parse(&["--max-jobs", "0"]).is_err());
     }
 

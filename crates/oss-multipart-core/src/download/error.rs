@@ -110,7 +110,8 @@ impl DownloadError {
 
     /// True when OSS asked to slow down ([`is_throttling`](crate::is_throttling)).
     pub fn is_throttling(&self) -> bool {
-        self.service_error().is_some_and(crate::classify::is_throttling)
+        self.service_error()
+            .is_some_and(crate::classify::is_throttling)
     }
 
     /// True when the object changed during the download.

@@ -1048,7 +1048,8 @@ impl Download {
             .collect();
         for id in losers {
             if let Some(f) = self.in_flight.remove(&id) {
-                self.hedger.cancelled(id, f.requested.end - f.requested.start);
+                self.hedger
+                    .cancelled(id, f.requested.end - f.requested.start);
             }
             self.events
                 .push_back(DownloadEvent::Cancel { id, index: i });
@@ -1066,7 +1067,8 @@ impl Download {
             .count();
         let before = self.limit.get();
         self.limit.on_complete(now, flight.sent, bytes, gets);
-        self.hedger.record(now.saturating_duration_since(flight.sent));
+        self.hedger
+            .record(now.saturating_duration_since(flight.sent));
         self.hedger
             .rescale(self.limit.get() as f64 / before.max(1) as f64);
     }

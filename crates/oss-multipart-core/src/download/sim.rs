@@ -284,14 +284,20 @@ impl DownloadSim {
 
     fn latency(&mut self) -> Duration {
         let max = u64::try_from(self.faults.max_latency.as_micros()).unwrap_or(u64::MAX);
-        let base = self.link.as_ref().map_or(Duration::ZERO, |l| l.model.latency);
+        let base = self
+            .link
+            .as_ref()
+            .map_or(Duration::ZERO, |l| l.model.latency);
         base + Duration::from_micros(self.rng.below_inclusive(max))
     }
 
     /// The driver aborts GET `id`: nothing of it is written or delivered from now on.
     fn cancel(&mut self, id: RequestId) {
         self.gets_out.remove(&id);
-        let moved = self.link.as_mut().and_then(|l| l.cancel(self.now, id.get()));
+        let moved = self
+            .link
+            .as_mut()
+            .and_then(|l| l.cancel(self.now, id.get()));
         self.on_link.remove(&id);
         self.queue.retain(|_, d| d.id() != id);
         // Without a link the body was either not sent yet or delivered at once.
@@ -498,7 +504,10 @@ impl DownloadSim {
             body,
             cut,
         };
-        let admitted = self.link.as_ref().map(|l| (l.admits(), l.model.slow_fraction));
+        let admitted = self
+            .link
+            .as_ref()
+            .map(|l| (l.admits(), l.model.slow_fraction));
         match admitted {
             None => self.push(at, answer),
             Some((false, _)) => self.answer_error(
@@ -575,9 +584,9 @@ impl DownloadSim {
         let next_link = self.link.as_ref().and_then(Link::next_done);
         let next_delivery = self.queue.keys().next().map(|(at, _)| *at);
         let next_timeout = self.download.poll_timeout().map(|t| t.at);
-        if let Some(l) = next_link.filter(|l| {
-            next_delivery.is_none_or(|d| *l < d) && next_timeout.is_none_or(|t| *l < t)
-        }) {
+        if let Some(l) = next_link
+            .filter(|l| next_delivery.is_none_or(|d| *l < d) && next_timeout.is_none_or(|t| *l < t))
+        {
             self.now = self.now.max(l);
             self.bodies_through();
             self.drain();

@@ -360,7 +360,10 @@ impl Sim {
 
     fn latency(&mut self) -> Duration {
         let max = u64::try_from(self.faults.max_latency.as_micros()).unwrap_or(u64::MAX);
-        let base = self.link.as_ref().map_or(Duration::ZERO, |l| l.model.latency);
+        let base = self
+            .link
+            .as_ref()
+            .map_or(Duration::ZERO, |l| l.model.latency);
         base + Duration::from_micros(self.rng.below_inclusive(max))
     }
 
@@ -555,13 +558,14 @@ impl Sim {
     fn cancel(&mut self, id: RequestId) {
         self.trace.push(format!("x #{} cancelled", id.get()));
         self.parts_out.remove(&id);
-        let moved = self.link.as_mut().and_then(|l| l.cancel(self.now, id.get()));
+        let moved = self
+            .link
+            .as_mut()
+            .and_then(|l| l.cancel(self.now, id.get()));
         self.on_link.remove(&id);
         self.queue.retain(|_, d| d.id() != id);
         // Without a link a body is sent whole at once.
-        let moved = moved.unwrap_or_else(|| {
-            self.upload.plan().part_size().unwrap_or(0)
-        });
+        let moved = moved.unwrap_or_else(|| self.upload.plan().part_size().unwrap_or(0));
         self.upload.handle_cancelled(id, self.now, moved);
     }
 
@@ -695,9 +699,9 @@ impl Sim {
         let next_link = self.link.as_ref().and_then(Link::next_done);
         let next_delivery = self.queue.keys().next().map(|(at, _)| *at);
         let next_timeout = self.upload.poll_timeout().map(|t| t.at);
-        if let Some(l) = next_link.filter(|l| {
-            next_delivery.is_none_or(|d| *l < d) && next_timeout.is_none_or(|t| *l < t)
-        }) {
+        if let Some(l) = next_link
+            .filter(|l| next_delivery.is_none_or(|d| *l < d) && next_timeout.is_none_or(|t| *l < t))
+        {
             self.now = self.now.max(l);
             self.bodies_through();
             self.drain();

@@ -114,7 +114,9 @@ impl Upload {
             })
             .filter(|(_, f)| {
                 let len = match f.job {
-                    Job::Part(n) => self.part(n).map_or(0, |p| p.read_len.unwrap_or(p.range.len)),
+                    Job::Part(n) => self
+                        .part(n)
+                        .map_or(0, |p| p.read_len.unwrap_or(p.range.len)),
                     _ => 0,
                 };
                 self.hedger.affordable(len, basis)

@@ -829,7 +829,11 @@ impl Loop {
                     self.last_transport = Some(e);
                     k
                 });
-                let crc = if len == received.len { received.crc64 } else { 0 };
+                let crc = if len == received.len {
+                    received.crc64
+                } else {
+                    0
+                };
                 up.handle_body(id, now, len, crc, kind);
             }
         }

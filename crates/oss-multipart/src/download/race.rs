@@ -123,9 +123,17 @@ mod tests {
         let (c, _) = races.register(3, 4);
         assert_eq!(a.write(async { 1 }).await, Some(1));
         races.fence_others(2).await;
-        assert_eq!(a.write(async { 2 }).await, None, "fenced by the other GET of range 3");
+        assert_eq!(
+            a.write(async { 2 }).await,
+            None,
+            "fenced by the other GET of range 3"
+        );
         assert_eq!(b.write(async { 3 }).await, Some(3));
-        assert_eq!(c.write(async { 4 }).await, Some(4), "another range is untouched");
+        assert_eq!(
+            c.write(async { 4 }).await,
+            Some(4),
+            "another range is untouched"
+        );
         moved_a.store(77, Ordering::Relaxed);
         let moved = races.cancel(1).await;
         assert_eq!(moved, Some(77));

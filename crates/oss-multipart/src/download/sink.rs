@@ -80,7 +80,9 @@ pub(crate) async fn receive(
         if let Some(file) = &file {
             if buf.len() >= WRITE_CHUNK {
                 let at = target.start + kept;
-                let Some(written) = gate.write(write_at(file.clone(), std::mem::take(&mut buf), at)).await
+                let Some(written) = gate
+                    .write(write_at(file.clone(), std::mem::take(&mut buf), at))
+                    .await
                 else {
                     break; // lost the race: not one more byte
                 };
@@ -102,7 +104,10 @@ pub(crate) async fn receive(
     let mut data = None;
     if write_error.is_none() && !buf.is_empty() {
         match &file {
-            Some(file) => match gate.write(write_at(file.clone(), buf, target.start + kept)).await {
+            Some(file) => match gate
+                .write(write_at(file.clone(), buf, target.start + kept))
+                .await
+            {
                 Some(Ok(written)) => {
                     crc.update(&written);
                     kept += written.len() as u64;

@@ -73,8 +73,8 @@ pub(super) async fn prepare(
         }
         _ => b.parallelism.ceiling(),
     };
-    let mut options = PlanOptions::for_upload(size, part_size, slots, b.memory_budget)
-        .map_err(plan_error)?;
+    let mut options =
+        PlanOptions::for_upload(size, part_size, slots, b.memory_budget).map_err(plan_error)?;
     if matches!(b.start, Start::UploadId(_)) {
         // An upload id is a multipart upload, however small the file.
         options.single_put_threshold = 0;

@@ -122,7 +122,10 @@ async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
                 s.buffered.remove(part_number);
             }
             if let Event::Cancel { id, part_number } = &ev {
-                tracing::debug!(part = part_number, "straggling part cancelled: its hedge won");
+                tracing::debug!(
+                    part = part_number,
+                    "straggling part cancelled: its hedge won"
+                );
                 d.cancel(*id, &mut out);
             }
             if let Some(result) = out.on_event(&up, ev, rt.now()).await {
