@@ -5,7 +5,8 @@
 //!
 //! **It does:** plan parts ([`Plan`]: ≤ 10,000 parts of 100 KiB..=5 GiB, single PutObject for small
 //! sources, growing part sizes for streams of unknown length under a memory budget); decide
-//! concurrency (or strict sequential order); classify failures and schedule full-jitter exponential
+//! concurrency (adapted to the measured throughput by default, or fixed, or strict sequential
+//! order) and hedge straggling parts near the end; classify failures and schedule full-jitter exponential
 //! retries from an injected seed; verify every part's CRC-64 against OSS and the combined CRC
 //! against Complete's; make Complete and Abort safe to retry (HeadObject confirms a Complete whose
 //! answer was lost, NoSuchUpload on Abort counts as done); keep a versioned serde [`Checkpoint`]
