@@ -265,3 +265,37 @@ fn trace_limits() {
         sim.download.stats()
     );
 }
+
+/// Hedge races under every fault of the download sim (resets, cut and truncated bodies,
+/// corruption, 5xx) on a link with slow connections: the local copy is exactly the object
+/// or the download fails with a typed error; hedging stays within its budget and happens.
+#[test]
+fn hedging_under_faults_keeps_every_guarantee() {
+    let mut hedged = 0;
+    for seed in 1..=24u64 {
+        let size = 1 << 20;
+        let data = object(size, seed);
+        let target = Target::new("bucket", "k").unwrap();
+        let mut config = adaptive();
+        config.retry.max_retries = 9;
+        let download = Download::new(target, config, Instant::now(), seed).unwrap();
+        let mut sim = DownloadSim::new(download, data.clone(), DownloadFaults::flaky(), seed);
+        sim.set_link(link_a().with_slow(0.1, 10.0));
+        match sim.drive_bounded(1_000_000).unwrap() {
+            Some(DownloadEvent::Completed(done)) => {
+                assert!(done.crc_verified);
+                assert_eq!(sim.local(), &data[..], "seed {seed}");
+            }
+            Some(DownloadEvent::Failed(e)) => assert!(!e.to_string().is_empty()),
+            other => panic!("seed {seed}: {other:?}"),
+        }
+        let s = sim.download.stats();
+        assert!(
+            s.hedge_bytes as f64 <= 0.05 * size as f64,
+            "seed {seed}: {s:?}"
+        );
+        hedged += u32::from(s.hedges > 0);
+    }
+    eprintln!("hedged in {hedged} of 24 runs");
+    assert!(hedged >= 3, "hedging happened in {hedged} of 24 runs only");
+}
