@@ -1,7 +1,7 @@
 //! The `oss-multipart` runner: one file upload with CRC-64 on, timed from the first request
 //! to the completed object.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use oss_multipart::{Addressing, Client, Credentials, DownloadOutput, Error, UploadOutput};
@@ -51,24 +51,33 @@ impl Target {
     }
 }
 
+/// One timed single-object transfer: where, which key, which local file, how.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    /// The server.
+    pub target: Target,
+    /// The object.
+    pub key: String,
+    /// The local file (read for an upload, written for a download).
+    pub path: PathBuf,
+    /// Part (or range) size.
+    pub part_size: u64,
+    /// Parts (or ranges) in flight.
+    pub jobs: usize,
+}
+
 /// Uploads `path` to `key` with `part_size` × `jobs`; returns the output and the time taken
 /// (client construction excluded, so the first connection is part of the measurement).
 ///
 /// # Errors
 /// Any upload error.
-pub async fn upload(
-    target: &Target,
-    key: &str,
-    path: &Path,
-    part_size: u64,
-    jobs: usize,
-) -> Result<(UploadOutput, Duration), Error> {
-    let client = target.client()?;
+pub async fn upload(t: &Transfer) -> Result<(UploadOutput, Duration), Error> {
+    let client = t.target.client()?;
     let started = Instant::now();
     let out = client
-        .upload_file(&target.bucket, key, path)
-        .part_size(part_size)
-        .concurrency(jobs)
+        .upload_file(&t.target.bucket, &t.key, &t.path)
+        .part_size(t.part_size)
+        .concurrency(t.jobs)
         .no_resume()
         .send()
         .await?;
@@ -80,20 +89,14 @@ pub async fn upload(
 ///
 /// # Errors
 /// Any download error.
-pub async fn download(
-    target: &Target,
-    key: &str,
-    path: &Path,
-    part_size: u64,
-    jobs: usize,
-) -> Result<(DownloadOutput, Duration), Error> {
-    let client = target.client()?;
+pub async fn download(t: &Transfer) -> Result<(DownloadOutput, Duration), Error> {
+    let client = t.target.client()?;
     let started = Instant::now();
     let out = client
-        .download(&target.bucket, key)
-        .part_size(part_size)
-        .concurrency(jobs)
-        .to_file(path)
+        .download(&t.target.bucket, &t.key)
+        .part_size(t.part_size)
+        .concurrency(t.jobs)
+        .to_file(&t.path)
         .await?;
     Ok((out, started.elapsed()))
 }

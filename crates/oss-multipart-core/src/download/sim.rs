@@ -29,7 +29,7 @@ use super::{Download, DownloadCheckpoint, DownloadConfig, DownloadEvent, Downloa
 use crate::error::{FailureKind, PlanError};
 use crate::request::RequestId;
 use crate::rng::SplitMix64;
-use crate::sim::{Link, LinkModel, Livelock};
+use crate::sim::{Link, LinkModel, Livelock, Timeline, World, drive};
 
 /// Fault probabilities (per request, 0.0..=1.0) and timing.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +79,7 @@ impl DownloadFaults {
 }
 
 #[derive(Debug)]
-enum Delivery {
+pub(crate) enum Delivery {
     Arrive {
         id: RequestId,
         op: DownloadOp,
@@ -102,17 +102,6 @@ enum Delivery {
     },
 }
 
-impl Delivery {
-    fn id(&self) -> RequestId {
-        match self {
-            Self::Arrive { id, .. }
-            | Self::Answer { id, .. }
-            | Self::Failure { id, .. }
-            | Self::Verify { id, .. } => *id,
-        }
-    }
-}
-
 /// The simulated driver + OSS + network + clock around one [`Download`].
 #[derive(Debug)]
 pub struct DownloadSim {
@@ -127,14 +116,10 @@ pub struct DownloadSim {
     current_crc: u64,
     generation: u64,
     local: Vec<u8>,
-    now: Instant,
     rng: SplitMix64,
-    queue: BTreeMap<(Instant, u64), Delivery>,
-    seq: u64,
-    events: Vec<DownloadEvent>,
+    timeline: Timeline<Delivery, DownloadEvent>,
     outcome: Option<DownloadEvent>,
     checkpoint: Option<DownloadCheckpoint>,
-    steps: u64,
     last_progress: u64,
     served: Vec<Range<u64>>,
     /// The modelled link bodies flow through, when set.
@@ -151,8 +136,161 @@ pub struct DownloadSim {
     cancelled: Vec<RequestId>,
 }
 
+impl Delivery {
+    fn id(&self) -> RequestId {
+        match self {
+            Self::Arrive { id, .. }
+            | Self::Answer { id, .. }
+            | Self::Failure { id, .. }
+            | Self::Verify { id, .. } => *id,
+        }
+    }
+}
+
 fn etag_of(generation: u64, data: &[u8]) -> String {
     format!("\"{:016X}{generation:016X}\"", crc64(data))
+}
+
+impl World for DownloadSim {
+    type Delivery = Delivery;
+    type Event = DownloadEvent;
+
+    fn timeline(&mut self) -> &mut Timeline<Delivery, DownloadEvent> {
+        &mut self.timeline
+    }
+
+    fn poll_event(&mut self) -> Option<DownloadEvent> {
+        self.download.poll_event()
+    }
+
+    fn start_requests(&mut self) {
+        while let Some(req) = self.download.poll_request() {
+            let at = self.timeline.now + self.latency();
+            match req.op {
+                DownloadOp::Verify { range, .. } => {
+                    self.push(at, Delivery::Verify { id: req.id, range });
+                }
+                op => {
+                    let id = req.id;
+                    if let DownloadOp::Get { hedge, .. } = &op {
+                        if *hedge {
+                            self.hedges.insert(id);
+                        }
+                        self.gets_out.insert(id);
+                        self.peak_gets = self.peak_gets.max(self.gets_out.len());
+                    }
+                    self.push(at, Delivery::Arrive { id, op });
+                }
+            }
+        }
+    }
+
+    fn observe(&mut self, ev: &DownloadEvent) {
+        match ev {
+            DownloadEvent::Progress(p) => {
+                assert!(p.received >= self.last_progress, "progress went backwards");
+                assert!(
+                    p.total.is_none_or(|t| p.received <= t),
+                    "progress over total"
+                );
+                self.last_progress = p.received;
+            }
+            DownloadEvent::CheckpointChanged => self.checkpoint = self.download.checkpoint(),
+            DownloadEvent::Cancel { id, .. } => self.cancelled.push(*id),
+            DownloadEvent::Completed(done) => {
+                // What a driver does: cut the local copy to the object size.
+                self.local.resize(done.object.size as usize, 0);
+                assert!(self.outcome.is_none(), "two terminal events");
+                self.outcome = Some(ev.clone());
+            }
+            DownloadEvent::Failed(_) | DownloadEvent::Aborted => {
+                assert!(self.outcome.is_none(), "two terminal events");
+                self.outcome = Some(ev.clone());
+            }
+            _ => {}
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.download.poll_timeout().map(|t| t.at)
+    }
+
+    fn deliver(&mut self, d: Delivery) {
+        let now = self.timeline.now;
+        if !matches!(d, Delivery::Arrive { .. }) {
+            self.gets_out.remove(&d.id());
+        }
+        match d {
+            Delivery::Arrive { id, op } => self.serve(id, op),
+            Delivery::Failure { id, kind } => self.download.handle_failure(id, now, kind),
+            Delivery::Verify { id, range } => {
+                let crc = self
+                    .local
+                    .get(range.start as usize..range.end as usize)
+                    .map(crc64);
+                self.download.handle_verify(id, now, crc);
+            }
+            Delivery::Answer {
+                id,
+                status,
+                headers,
+                body,
+                cut,
+            } => {
+                let err_body: &[u8] = if status.is_success() { &[] } else { &body };
+                self.download
+                    .handle_response(id, now, status, &headers, err_body);
+                let Some(target) = self.download.body_target(id) else {
+                    return;
+                };
+                let (mut n, failure) = cut.unwrap_or((body.len(), None));
+                if cut.is_some() && self.hedges.contains(&id) {
+                    // A hedge writes only a complete body.
+                    n = 0;
+                }
+                let cap = (target.end - target.start) as usize;
+                let written = &body[..n.min(body.len()).min(cap)];
+                let start = target.start as usize;
+                if self.local.len() < start + written.len() {
+                    self.local.resize(start + written.len(), 0);
+                }
+                self.local[start..start + written.len()].copy_from_slice(written);
+                let crc = crc64(written);
+                self.download
+                    .handle_body(id, now, written.len() as u64, crc, failure);
+            }
+        }
+    }
+
+    fn timeout(&mut self, now: Instant) {
+        self.download.handle_timeout(now);
+    }
+
+    fn link_next(&self) -> Option<Instant> {
+        self.link.as_ref().and_then(Link::next_done)
+    }
+
+    /// Bodies the link finished carrying are delivered.
+    fn link_through(&mut self) {
+        let now = self.timeline.now;
+        let done = match self.link.as_mut() {
+            Some(link) => link.take_done(now),
+            None => return,
+        };
+        for key in done {
+            if let Some(answer) = self.on_link.remove(&RequestId(key)) {
+                self.push(now, answer);
+            }
+        }
+    }
+
+    fn stop_cancelled(&mut self) -> bool {
+        let ids = std::mem::take(&mut self.cancelled);
+        for &id in &ids {
+            self.cancel(id);
+        }
+        !ids.is_empty()
+    }
 }
 
 impl DownloadSim {
@@ -168,14 +306,10 @@ impl DownloadSim {
             current,
             generation: 0,
             local: Vec::new(),
-            now,
             rng: SplitMix64::new(seed ^ 0x5A5A_5A5A_5A5A_5A5A),
-            queue: BTreeMap::new(),
-            seq: 0,
-            events: Vec::new(),
+            timeline: Timeline::new(now),
             outcome: None,
             checkpoint: None,
-            steps: 0,
             last_progress: 0,
             served: Vec::new(),
             link: None,
@@ -197,7 +331,7 @@ impl DownloadSim {
 
     /// Virtual time since the simulation started.
     pub fn elapsed(&self) -> Duration {
-        self.now.saturating_duration_since(self.started)
+        self.timeline.now.saturating_duration_since(self.started)
     }
 
     /// The most GETs outstanding at once (started, not yet answered or cancelled).
@@ -246,7 +380,7 @@ impl DownloadSim {
 
     /// Every event seen.
     pub fn events(&self) -> &[DownloadEvent] {
-        &self.events
+        &self.timeline.events
     }
 
     /// The checkpoint last persisted (on [`DownloadEvent::CheckpointChanged`]).
@@ -256,7 +390,7 @@ impl DownloadSim {
 
     /// Virtual now.
     pub fn now(&self) -> Instant {
-        self.now
+        self.timeline.now
     }
 
     /// Simulates a crash: everything in transit is lost, and a new machine resumes from the last
@@ -265,12 +399,17 @@ impl DownloadSim {
     /// # Errors
     /// Whatever the resume constructor reports.
     pub fn crash_and_resume(&mut self, config: DownloadConfig, seed: u64) -> Result<(), PlanError> {
-        self.queue.clear();
-        self.now += Duration::from_secs(1);
+        self.timeline.clear();
+        self.timeline.now += Duration::from_secs(1);
         self.download = match &self.checkpoint {
-            Some(cp) => Download::from_checkpoint(cp, config, self.now, seed)?,
-            None => Download::new(self.download.target().clone(), config, self.now, seed)?
-                .with_checkpointing("local"),
+            Some(cp) => Download::from_checkpoint(cp, config, self.timeline.now, seed)?,
+            None => Download::new(
+                self.download.target().clone(),
+                config,
+                self.timeline.now,
+                seed,
+            )?
+            .with_checkpointing("local"),
         };
         self.outcome = None;
         self.last_progress = 0;
@@ -278,109 +417,28 @@ impl DownloadSim {
     }
 
     fn push(&mut self, at: Instant, d: Delivery) {
-        self.seq += 1;
-        self.queue.insert((at, self.seq), d);
+        self.timeline.push(at, d);
     }
 
     fn latency(&mut self) -> Duration {
-        let max = u64::try_from(self.faults.max_latency.as_micros()).unwrap_or(u64::MAX);
         let base = self
             .link
             .as_ref()
             .map_or(Duration::ZERO, |l| l.model.latency);
-        base + Duration::from_micros(self.rng.below_inclusive(max))
+        base + drive::latency(&mut self.rng, self.faults.max_latency)
     }
 
-    /// The driver aborts GET `id`: nothing of it is written or delivered from now on.
+    /// The driver aborts GET `id`: nothing of it is written or delivered from now on, and the
+    /// machine hears how many body bytes it had received.
     fn cancel(&mut self, id: RequestId) {
         self.gets_out.remove(&id);
-        let moved = self
-            .link
-            .as_mut()
-            .and_then(|l| l.cancel(self.now, id.get()));
+        let now = self.timeline.now;
+        let moved = self.link.as_mut().and_then(|l| l.cancel(now, id.get()));
         self.on_link.remove(&id);
-        self.queue.retain(|_, d| d.id() != id);
+        self.timeline.forget(|d| d.id() == id);
         // Without a link the body was either not sent yet or delivered at once.
         self.download
-            .handle_cancelled(id, self.now, moved.unwrap_or(0));
-    }
-
-    /// Bodies the link finished carrying are delivered.
-    fn bodies_through(&mut self) {
-        let done = match self.link.as_mut() {
-            Some(link) => link.take_done(self.now),
-            None => return,
-        };
-        for key in done {
-            if let Some(answer) = self.on_link.remove(&RequestId(key)) {
-                self.push(self.now, answer);
-            }
-        }
-    }
-
-    fn drain(&mut self) {
-        loop {
-            while let Some(req) = self.download.poll_request() {
-                let at = self.now + self.latency();
-                match req.op {
-                    DownloadOp::Verify { range, .. } => {
-                        self.push(at, Delivery::Verify { id: req.id, range });
-                    }
-                    op => {
-                        let id = req.id;
-                        if let DownloadOp::Get { hedge, .. } = &op {
-                            if *hedge {
-                                self.hedges.insert(id);
-                            }
-                            self.gets_out.insert(id);
-                            self.peak_gets = self.peak_gets.max(self.gets_out.len());
-                        }
-                        self.push(at, Delivery::Arrive { id, op });
-                    }
-                }
-            }
-            let _ = self.download.poll_timeout();
-            let mut any = false;
-            while let Some(ev) = self.download.poll_event() {
-                any = true;
-                self.observe(&ev);
-                self.events.push(ev);
-            }
-            // What the driver does after the events: stop the losers (an input, so drain again).
-            for id in std::mem::take(&mut self.cancelled) {
-                any = true;
-                self.cancel(id);
-            }
-            if !any {
-                break;
-            }
-        }
-    }
-
-    fn observe(&mut self, ev: &DownloadEvent) {
-        match ev {
-            DownloadEvent::Progress(p) => {
-                assert!(p.received >= self.last_progress, "progress went backwards");
-                assert!(
-                    p.total.is_none_or(|t| p.received <= t),
-                    "progress over total"
-                );
-                self.last_progress = p.received;
-            }
-            DownloadEvent::CheckpointChanged => self.checkpoint = self.download.checkpoint(),
-            DownloadEvent::Cancel { id, .. } => self.cancelled.push(*id),
-            DownloadEvent::Completed(done) => {
-                // What a driver does: cut the local copy to the object size.
-                self.local.resize(done.object.size as usize, 0);
-                assert!(self.outcome.is_none(), "two terminal events");
-                self.outcome = Some(ev.clone());
-            }
-            DownloadEvent::Failed(_) | DownloadEvent::Aborted => {
-                assert!(self.outcome.is_none(), "two terminal events");
-                self.outcome = Some(ev.clone());
-            }
-            _ => {}
-        }
+            .handle_cancelled(id, now, moved.unwrap_or(0));
     }
 
     /// Queues an OSS error document as the answer to `id`.
@@ -419,7 +477,7 @@ impl DownloadSim {
 
     /// OSS acting on one request.
     fn serve(&mut self, id: RequestId, op: DownloadOp) {
-        let at = self.now + self.latency();
+        let at = self.timeline.now + self.latency();
         if self.rng.chance(self.faults.reset) {
             let kind = FailureKind::ConnectionReset;
             return self.push(at, Delivery::Failure { id, kind });
@@ -518,57 +576,11 @@ impl DownloadSim {
             ),
             Some((true, fraction)) => {
                 let slow = self.rng.chance(fraction);
+                let now = self.timeline.now;
                 if let Some(link) = self.link.as_mut() {
-                    link.start(self.now, id.get(), len, slow);
+                    link.start(now, id.get(), len, slow);
                 }
                 self.on_link.insert(id, answer);
-            }
-        }
-    }
-
-    fn deliver(&mut self, d: Delivery) {
-        let now = self.now;
-        if !matches!(d, Delivery::Arrive { .. }) {
-            self.gets_out.remove(&d.id());
-        }
-        match d {
-            Delivery::Arrive { id, op } => self.serve(id, op),
-            Delivery::Failure { id, kind } => self.download.handle_failure(id, now, kind),
-            Delivery::Verify { id, range } => {
-                let crc = self
-                    .local
-                    .get(range.start as usize..range.end as usize)
-                    .map(crc64);
-                self.download.handle_verify(id, now, crc);
-            }
-            Delivery::Answer {
-                id,
-                status,
-                headers,
-                body,
-                cut,
-            } => {
-                let err_body: &[u8] = if status.is_success() { &[] } else { &body };
-                self.download
-                    .handle_response(id, now, status, &headers, err_body);
-                let Some(target) = self.download.body_target(id) else {
-                    return;
-                };
-                let (mut n, failure) = cut.unwrap_or((body.len(), None));
-                if cut.is_some() && self.hedges.contains(&id) {
-                    // A hedge writes only a complete body.
-                    n = 0;
-                }
-                let cap = (target.end - target.start) as usize;
-                let written = &body[..n.min(body.len()).min(cap)];
-                let start = target.start as usize;
-                if self.local.len() < start + written.len() {
-                    self.local.resize(start + written.len(), 0);
-                }
-                self.local[start..start + written.len()].copy_from_slice(written);
-                let crc = crc64(written);
-                self.download
-                    .handle_body(id, now, written.len() as u64, crc, failure);
             }
         }
     }
@@ -579,37 +591,7 @@ impl DownloadSim {
     /// # Panics
     /// When the machine breaks an invariant (progress backwards, two terminal events).
     pub fn step(&mut self) -> bool {
-        self.steps += 1;
-        self.drain();
-        let next_link = self.link.as_ref().and_then(Link::next_done);
-        let next_delivery = self.queue.keys().next().map(|(at, _)| *at);
-        let next_timeout = self.download.poll_timeout().map(|t| t.at);
-        if let Some(l) = next_link
-            .filter(|l| next_delivery.is_none_or(|d| *l < d) && next_timeout.is_none_or(|t| *l < t))
-        {
-            self.now = self.now.max(l);
-            self.bodies_through();
-            self.drain();
-            return true;
-        }
-        let deliver_first = match (next_delivery, next_timeout) {
-            (None, None) => return false,
-            (Some(d), Some(t)) => d <= t,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-        };
-        if deliver_first {
-            let Some(((at, _), d)) = self.queue.pop_first() else {
-                return false;
-            };
-            self.now = self.now.max(at);
-            self.deliver(d);
-        } else if let Some(t) = next_timeout {
-            self.now = self.now.max(t);
-            self.download.handle_timeout(self.now);
-        }
-        self.drain();
-        true
+        drive::step(self)
     }
 
     /// Runs until nothing is pending; returns the terminal event (`None`: the machine stalled).
@@ -617,19 +599,12 @@ impl DownloadSim {
     /// # Errors
     /// [`Livelock`] after `max_steps` steps.
     pub fn drive_bounded(&mut self, max_steps: u64) -> Result<Option<DownloadEvent>, Livelock> {
-        let start = self.steps;
-        while self.step() {
-            if self.steps - start >= max_steps {
-                return Err(Livelock {
-                    steps: self.steps - start,
-                });
-            }
-        }
+        drive::drive_bounded(self, max_steps)?;
         Ok(self.outcome.clone())
     }
 
     /// Runs at most `steps` steps (for crash tests). Returns `true` if work remains.
     pub fn run_for(&mut self, steps: u64) -> bool {
-        (0..steps).all(|_| self.step())
+        drive::run_for(self, steps)
     }
 }

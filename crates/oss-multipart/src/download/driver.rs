@@ -416,21 +416,19 @@ impl Saver {
         let Ok(mut slot) = self.slot.lock() else {
             return;
         };
-        if force || slot.is_none() {
-            if let Some(cp) = build() {
-                *slot = Some(cp);
-                self.wake.notify_one();
-            }
+        if (force || slot.is_none())
+            && let Some(cp) = build()
+        {
+            *slot = Some(cp);
+            self.wake.notify_one();
         }
     }
 
     /// Writes what is pending (unless `discard`: the download succeeded and the checkpoint is
     /// about to be removed) and stops.
     async fn close(self, discard: bool) {
-        if discard {
-            if let Ok(mut slot) = self.slot.lock() {
-                *slot = None;
-            }
+        if discard && let Ok(mut slot) = self.slot.lock() {
+            *slot = None;
         }
         self.closing
             .store(true, std::sync::atomic::Ordering::Release);

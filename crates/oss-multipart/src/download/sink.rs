@@ -77,26 +77,26 @@ pub(crate) async fn receive(
                 break;
             }
         }
-        if let Some(file) = &file {
-            if buf.len() >= WRITE_CHUNK {
-                let at = target.start + kept;
-                let Some(written) = gate
-                    .write(write_at(file.clone(), std::mem::take(&mut buf), at))
-                    .await
-                else {
-                    break; // lost the race: not one more byte
-                };
-                match written {
-                    Ok(written) => {
-                        crc.update(&written);
-                        kept += written.len() as u64;
-                        buf = written;
-                        buf.clear();
-                    }
-                    Err(e) => {
-                        write_error = Some(e);
-                        break;
-                    }
+        if let Some(file) = &file
+            && buf.len() >= WRITE_CHUNK
+        {
+            let at = target.start + kept;
+            let Some(written) = gate
+                .write(write_at(file.clone(), std::mem::take(&mut buf), at))
+                .await
+            else {
+                break; // lost the race: not one more byte
+            };
+            match written {
+                Ok(written) => {
+                    crc.update(&written);
+                    kept += written.len() as u64;
+                    buf = written;
+                    buf.clear();
+                }
+                Err(e) => {
+                    write_error = Some(e);
+                    break;
                 }
             }
         }
@@ -207,10 +207,10 @@ impl Sink<'_> {
 
     /// Sets where the writer starts (the first byte of the span).
     pub(crate) fn start_at(&mut self, offset: u64) {
-        if let Self::Writer { next, reorder, .. } = self {
-            if reorder.is_empty() {
-                *next = offset;
-            }
+        if let Self::Writer { next, reorder, .. } = self
+            && reorder.is_empty()
+        {
+            *next = offset;
         }
     }
 
