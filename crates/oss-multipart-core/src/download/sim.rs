@@ -437,8 +437,7 @@ impl DownloadSim {
         self.on_link.remove(&id);
         self.timeline.forget(|d| d.id() == id);
         // Without a link the body was either not sent yet or delivered at once.
-        self.download
-            .handle_cancelled(id, now, moved.unwrap_or(0));
+        self.download.handle_cancelled(id, now, moved.unwrap_or(0));
     }
 
     /// Queues an OSS error document as the answer to `id`.

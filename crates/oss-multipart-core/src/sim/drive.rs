@@ -108,9 +108,9 @@ pub(crate) fn step<W: World>(w: &mut W) -> bool {
     drain(w);
     let next_delivery = w.timeline().next_at();
     let next_timeout = w.deadline();
-    let next_link = w.link_next().filter(|l| {
-        next_delivery.is_none_or(|d| *l < d) && next_timeout.is_none_or(|t| *l < t)
-    });
+    let next_link = w
+        .link_next()
+        .filter(|l| next_delivery.is_none_or(|d| *l < d) && next_timeout.is_none_or(|t| *l < t));
     if let Some(l) = next_link {
         advance(w, l);
         w.link_through();

@@ -12,10 +12,11 @@ impl Upload {
             _ => {}
         }
         // Another attempt of the part (a hedge race) is still on it: this one just drops out.
-        if let Job::Part(n) = job {
-            if err.is_retryable() && self.racing(n) {
-                return;
-            }
+        if let Job::Part(n) = job
+            && err.is_retryable()
+            && self.racing(n)
+        {
+            return;
         }
         if !err.is_retryable() {
             if job == Job::Abort {
