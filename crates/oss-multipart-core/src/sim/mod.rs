@@ -23,7 +23,9 @@
 
 pub(crate) mod drive;
 mod link;
+mod on_link;
 mod oss;
+mod world;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -198,7 +200,7 @@ pub struct Sim {
     last_confirmed: u64,
     script: Vec<(OpKind, Fault)>,
     trace: Vec<String>,
-    /// The modelled link bodies flow through, when set.
+    /// The modelled link bodies flow through, when set (see `on_link`).
     link: Option<Link>,
     /// Bodies on the link: what arrives at OSS once they are through.
     on_link: BTreeMap<RequestId, Delivery>,
@@ -208,18 +210,6 @@ pub struct Sim {
     started: Instant,
     /// Requests the machine cancelled while its events were drained.
     cancelled: Vec<RequestId>,
-}
-
-impl Delivery {
-    fn id(&self) -> RequestId {
-        match self {
-            Self::SourceChecked { id, .. }
-            | Self::Arrive { id, .. }
-            | Self::Response { id, .. }
-            | Self::Failure { id, .. }
-            | Self::Hash { id, .. } => *id,
-        }
-    }
 }
 
 impl Sim {
@@ -254,28 +244,6 @@ impl Sim {
     /// events (`! …`), for snapshot tests.
     pub fn trace(&self) -> &[String] {
         &self.trace
-    }
-
-    /// Sends part bodies through a modelled link (bandwidth, per-connection caps, slow
-    /// connections, server throttling) instead of a plain latency. Other requests take the
-    /// link's round trip. Set it before the first step.
-    pub fn set_link(&mut self, model: LinkModel) {
-        self.link = Some(Link::new(model));
-    }
-
-    /// Virtual time since the simulation started.
-    pub fn elapsed(&self) -> Duration {
-        self.timeline.now.saturating_duration_since(self.started)
-    }
-
-    /// The most part requests outstanding at once (started, not yet answered or cancelled).
-    pub fn peak_parts_in_flight(&self) -> usize {
-        self.peak_parts
-    }
-
-    /// Bytes the modelled link carried (hedges and cancelled bodies included).
-    pub fn link_bytes(&self) -> u64 {
-        self.link.as_ref().map_or(0, |l| l.carried.round() as u64)
     }
 
     /// Scripts `fault` for the next request of kind `op` (in addition to random faults).
@@ -365,123 +333,11 @@ impl Sim {
         base + drive::latency(&mut self.rng, self.faults.max_latency)
     }
 
-    /// Starts a part body: straight to OSS after the latency, or onto the modelled link.
-    fn send_body(&mut self, id: RequestId, at: Instant, arrive: Delivery) {
-        self.parts_out.insert(id);
-        self.peak_parts = self.peak_parts.max(self.parts_out.len());
-        let Delivery::Arrive { body, .. } = &arrive else {
-            return;
-        };
-        let len = body.len() as u64;
-        let slow = match &self.link {
-            None => return self.push(at, arrive),
-            Some(link) if !link.admits() => {
-                let resp = self.oss.error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "ServiceUnavailable",
-                    "too many requests in flight",
-                );
-                return self.push(at, Delivery::Response { id, resp });
-            }
-            Some(link) => {
-                let fraction = link.model.slow_fraction;
-                self.rng.chance(fraction)
-            }
-        };
-        let now = self.timeline.now;
-        if let Some(link) = self.link.as_mut() {
-            link.start(now, id.get(), len, slow);
-        }
-        self.on_link.insert(id, arrive);
-    }
-
-    /// The driver aborts request `id`: its body stops, nothing of it reaches the machine, and
-    /// the machine hears how many bytes it had sent.
-    fn cancel(&mut self, id: RequestId) {
-        self.trace.push(format!("x #{} cancelled", id.get()));
-        self.parts_out.remove(&id);
-        let now = self.timeline.now;
-        let moved = self.link.as_mut().and_then(|l| l.cancel(now, id.get()));
-        self.on_link.remove(&id);
-        self.timeline.forget(|d| d.id() == id);
-        // Without a link a body is sent whole at once.
-        let moved = moved.unwrap_or_else(|| self.upload.plan().part_size().unwrap_or(0));
-        self.upload.handle_cancelled(id, now, moved);
-    }
-
     fn read(&self, range: &std::ops::Range<u64>) -> (Vec<u8>, bool) {
         let len = self.source.len() as u64;
         let start = range.start.min(len) as usize;
         let end = range.end.min(len) as usize;
         (self.source[start..end].to_vec(), end as u64 == len)
-    }
-
-    fn start(&mut self, req: crate::request::Request) {
-        let id = req.id;
-        let at = self.timeline.now + self.latency();
-        let fault = self.scripted(req.op.kind());
-        let what = match &req.op {
-            Op::UploadPart {
-                part_number, range, ..
-            } => format!("UploadPart {part_number} {range:?}"),
-            Op::PutObject { range, .. } => format!("PutObject {range:?}"),
-            Op::ListParts { marker, .. } => format!("ListParts after {marker}"),
-            Op::Complete { parts, .. } => format!("Complete {} parts", parts.len()),
-            Op::HashRange { part_number, .. } => format!("HashRange {part_number}"),
-            other => format!("{:?}", other.kind()),
-        };
-        let fault_note = fault.map_or(String::new(), |f| format!(" [{f:?}]"));
-        self.trace
-            .push(format!("> #{} {what}{fault_note}", id.get()));
-        match &req.op {
-            Op::HashRange { range, .. } => {
-                let len = self.source.len() as u64;
-                let crc = (range.end <= len).then(|| crc64(&self.read(range).0));
-                self.push(at, Delivery::Hash { id, crc });
-            }
-            Op::CheckSource => {
-                let changed = (crc64(&self.source) != self.source_crc)
-                    .then(|| "its bytes changed during the upload".to_owned());
-                self.push(at, Delivery::SourceChecked { id, changed });
-            }
-            Op::UploadPart { range, .. } | Op::PutObject { range, .. } => {
-                let (mut body, eof) = self.read(range);
-                let read = BodyRead {
-                    len: body.len() as u64,
-                    crc64: crc64(&body),
-                    end_of_stream: eof,
-                };
-                self.upload.handle_body_read(id, self.timeline.now, read);
-                let corrupt =
-                    fault == Some(Fault::CorruptBody) || self.rng.chance(self.faults.corrupt_body);
-                if !body.is_empty() && corrupt {
-                    let i = self.rng.below_inclusive(body.len() as u64 - 1) as usize;
-                    body[i] ^= 0x01;
-                }
-                if let Ok(Some(http)) = req.to_oss_request() {
-                    let arrive = Delivery::Arrive {
-                        id,
-                        req: http,
-                        body,
-                        fault,
-                    };
-                    self.send_body(id, at, arrive);
-                }
-            }
-            _ => {
-                if let Ok(Some(http)) = req.to_oss_request() {
-                    self.push(
-                        at,
-                        Delivery::Arrive {
-                            id,
-                            req: http,
-                            body: Vec::new(),
-                            fault,
-                        },
-                    );
-                }
-            }
-        }
     }
 
     /// One step: jump the clock to the earliest delivery or machine deadline and process it, then
@@ -512,237 +368,6 @@ impl Sim {
     /// Runs at most `steps` steps (for crash tests). Returns `true` if work remains.
     pub fn run_for(&mut self, steps: u64) -> bool {
         drive::run_for(self, steps)
-    }
-}
-
-impl World for Sim {
-    type Delivery = Delivery;
-    type Event = Event;
-
-    fn poll_event(&mut self) -> Option<Event> {
-        self.upload.poll_event()
-    }
-
-    fn timeline(&mut self) -> &mut Timeline<Delivery, Event> {
-        &mut self.timeline
-    }
-
-    fn start_requests(&mut self) {
-        while let Some(req) = self.upload.poll_request() {
-            self.start(req);
-        }
-    }
-
-    fn observe(&mut self, ev: &Event) {
-        let line = match ev {
-            Event::Progress(p) => format!(
-                "! progress {}/{}",
-                p.confirmed,
-                p.total.map_or("?".to_owned(), |t| t.to_string())
-            ),
-            Event::PartDone {
-                part_number,
-                resumed,
-                ..
-            } => {
-                format!(
-                    "! part {part_number} done{}",
-                    if *resumed { " (resumed)" } else { "" }
-                )
-            }
-            Event::Retried {
-                op,
-                part_number,
-                attempt,
-                reason,
-                ..
-            } => {
-                format!(
-                    "! retry {op:?} {} attempt {attempt}: {reason}",
-                    part_number.map_or(String::new(), |n| n.to_string())
-                )
-            }
-            Event::Completed(c) => format!(
-                "! completed size {} by_head {}",
-                c.size, c.confirmed_by_head
-            ),
-            Event::Failed(f) => format!("! failed resumable {}: {}", f.resumable, f.error),
-            Event::UploadId(_) => "! upload id".to_owned(),
-            other => format!("! {other:?}"),
-        };
-        self.trace.push(line);
-        match ev {
-            Event::Progress(p) => {
-                assert!(
-                    p.confirmed >= self.last_confirmed,
-                    "progress went backwards"
-                );
-                assert!(
-                    p.total.is_none_or(|t| p.confirmed <= t),
-                    "progress above total"
-                );
-                self.last_confirmed = p.confirmed;
-            }
-            Event::CheckpointChanged => self.checkpoint = self.upload.checkpoint(),
-            Event::Cancel { id, .. } => self.cancelled.push(*id),
-            Event::Completed(c) => self.outcome = Some(Outcome::Completed(c.clone())),
-            Event::Failed(f) => self.outcome = Some(Outcome::Failed(f.clone())),
-            Event::Aborted => self.outcome = Some(Outcome::Aborted),
-            _ => {}
-        }
-    }
-
-    fn deadline(&self) -> Option<Instant> {
-        self.upload.poll_timeout().map(|t| t.at)
-    }
-
-    fn deliver(&mut self, d: Delivery) {
-        let now = self.timeline.now;
-        if !matches!(d, Delivery::Arrive { .. }) {
-            self.parts_out.remove(&d.id());
-        }
-        match &d {
-            Delivery::Hash { id, crc } => self.trace.push(format!(
-                "< #{} hash {}",
-                id.get(),
-                if crc.is_some() { "ok" } else { "unreadable" }
-            )),
-            Delivery::Failure { id, kind } => self.trace.push(format!("< #{} {kind:?}", id.get())),
-            Delivery::Response { id, resp } => {
-                self.trace
-                    .push(format!("< #{} {}", id.get(), resp.status.as_u16()))
-            }
-            Delivery::SourceChecked { id, changed } => self.trace.push(format!(
-                "< #{} source {}",
-                id.get(),
-                if changed.is_some() {
-                    "changed"
-                } else {
-                    "unchanged"
-                }
-            )),
-            Delivery::Arrive { .. } => {}
-        }
-        match d {
-            Delivery::Hash { id, crc } => self.upload.handle_hash(id, now, crc),
-            Delivery::SourceChecked { id, changed } => {
-                self.upload.handle_source_check(id, now, changed)
-            }
-            Delivery::Failure { id, kind } => self.upload.handle_failure(id, now, kind),
-            Delivery::Response { id, resp } => {
-                self.upload
-                    .handle_response(id, now, resp.status, &resp.headers, &resp.body);
-            }
-            Delivery::Arrive {
-                id,
-                req,
-                body,
-                fault,
-            } => {
-                let f = self.faults.clone();
-                let timeout_at = now + f.request_timeout;
-                if let Some(Fault::Error(status, code)) = fault {
-                    let status =
-                        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                    let resp = self.oss.error(status, code, "scripted");
-                    self.push(now, Delivery::Response { id, resp });
-                } else if fault == Some(Fault::Reset) || self.rng.chance(f.reset) {
-                    self.push(
-                        now,
-                        Delivery::Failure {
-                            id,
-                            kind: FailureKind::ConnectionReset,
-                        },
-                    );
-                } else if fault == Some(Fault::Timeout) || self.rng.chance(f.timeout) {
-                    self.push(
-                        timeout_at,
-                        Delivery::Failure {
-                            id,
-                            kind: FailureKind::Timeout,
-                        },
-                    );
-                } else if fault == Some(Fault::ServerError) || self.rng.chance(f.server_error) {
-                    let status = if self.rng.chance(0.5) {
-                        StatusCode::INTERNAL_SERVER_ERROR
-                    } else {
-                        StatusCode::SERVICE_UNAVAILABLE
-                    };
-                    let resp = self.oss.error(status, "InternalError", "simulated");
-                    self.push(now, Delivery::Response { id, resp });
-                } else if self.rng.chance(f.skew) {
-                    let resp = self.oss.error(
-                        StatusCode::FORBIDDEN,
-                        "RequestTimeTooSkewed",
-                        "simulated skew",
-                    );
-                    self.push(now, Delivery::Response { id, resp });
-                } else {
-                    let resp = self.oss.handle(&req, &body);
-                    if fault == Some(Fault::LostResponse) || self.rng.chance(f.lost_response) {
-                        self.push(
-                            timeout_at,
-                            Delivery::Failure {
-                                id,
-                                kind: FailureKind::Timeout,
-                            },
-                        );
-                    } else {
-                        if fault == Some(Fault::Duplicate) || self.rng.chance(f.duplicate) {
-                            let later = now + self.latency();
-                            self.push(
-                                later,
-                                Delivery::Response {
-                                    id,
-                                    resp: resp.clone(),
-                                },
-                            );
-                        }
-                        self.trace
-                            .push(format!("< #{} {}", id.get(), resp.status.as_u16()));
-                        self.parts_out.remove(&id);
-                        self.upload.handle_response(
-                            id,
-                            now,
-                            resp.status,
-                            &resp.headers,
-                            &resp.body,
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    fn timeout(&mut self, now: Instant) {
-        self.upload.handle_timeout(now);
-    }
-
-    fn link_next(&self) -> Option<Instant> {
-        self.link.as_ref().and_then(Link::next_done)
-    }
-
-    /// Bodies the link finished carrying reach OSS after the round trip.
-    fn link_through(&mut self) {
-        let now = self.timeline.now;
-        let done = match self.link.as_mut() {
-            Some(link) => link.take_done(now),
-            None => return,
-        };
-        for key in done {
-            if let Some(arrive) = self.on_link.remove(&RequestId(key)) {
-                let at = now + self.latency();
-                self.push(at, arrive);
-            }
-        }
-    }
-
-    fn stop_cancelled(&mut self) -> bool {
-        let ids = std::mem::take(&mut self.cancelled);
-        for &id in &ids {
-            self.cancel(id);
-        }
-        !ids.is_empty()
     }
 }
 
