@@ -62,6 +62,13 @@ pub fn classify(failure: FailedAttempt<'_>) -> Retryability {
     })
 }
 
+/// Whether OSS asked the client to slow down: `503 Service Unavailable` or
+/// `429 Too Many Requests`, whatever the code. The adaptive concurrency backs off on these
+/// (they are retried like any other retryable answer).
+pub fn is_throttling(error: &ServiceError) -> bool {
+    matches!(error.status().as_u16(), 429 | 503)
+}
+
 #[cfg(test)]
 mod tests {
     use http::{HeaderMap, StatusCode};
@@ -113,6 +120,15 @@ mod tests {
                 retryable,
                 "{status}"
             );
+        }
+    }
+
+    #[test]
+    fn throttling_is_503_and_429() {
+        for (status, throttling) in [(503, true), (429, true), (500, false), (403, false)] {
+            let status = StatusCode::from_u16(status).unwrap_or_default();
+            let e = service(status, "SomethingNew");
+            assert_eq!(is_throttling(&e), throttling, "{status}");
         }
     }
 

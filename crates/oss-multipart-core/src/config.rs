@@ -2,7 +2,9 @@
 
 use http::{HeaderName, HeaderValue};
 
+use crate::adapt::{AdaptiveConcurrency, DEFAULT_MAX_IN_FLIGHT};
 use crate::error::PlanError;
+use crate::hedge::Hedging;
 use crate::request::OpKind;
 use crate::retry::RetryPolicy;
 
@@ -21,8 +23,9 @@ pub enum FailurePolicy {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Config {
-    /// Requests in flight at once (parts, hashes), 1..=1000 (default 4). Also bounded by the
-    /// plan's memory budget.
+    /// Requests in flight at once (parts, hashes), 1..=1000: the fixed count, or with
+    /// `adaptive` the ceiling (default [`DEFAULT_MAX_IN_FLIGHT`]). Also bounded by the plan's
+    /// memory budget.
     pub max_in_flight: usize,
     /// One part at a time, in part order (overrides `max_in_flight`).
     pub sequential: bool,
@@ -42,6 +45,11 @@ pub struct Config {
     /// protection, callback). The façade maps its object options here, so one table decides
     /// which header goes where.
     pub extra_headers: ExtraHeaders,
+    /// Adapt the parts in flight to the measured throughput, up to `max_in_flight` and the
+    /// memory budget (default on); `None`: exactly `max_in_flight`.
+    pub adaptive: Option<AdaptiveConcurrency>,
+    /// Send a straggling part again on another connection (default on); `None`: never.
+    pub hedging: Option<Hedging>,
 }
 
 /// Headers added to every request of one kind (see [`Config::extra_headers`]). A
@@ -83,7 +91,7 @@ impl ExtraHeaders {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            max_in_flight: 4,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             sequential: false,
             retry: RetryPolicy::default(),
             content_md5: false,
@@ -91,6 +99,8 @@ impl Default for Config {
             content_type: "application/octet-stream".to_owned(),
             check_source: false,
             extra_headers: ExtraHeaders::default(),
+            adaptive: Some(AdaptiveConcurrency::default()),
+            hedging: Some(Hedging::default()),
         }
     }
 }
@@ -106,19 +116,17 @@ impl Config {
                 name: "max_in_flight",
             });
         }
+        if self.adaptive.is_some_and(|a| !a.is_valid()) {
+            return Err(PlanError::ConfigOutOfBounds { name: "adaptive" });
+        }
+        if self.hedging.is_some_and(|h| !h.is_valid()) {
+            return Err(PlanError::ConfigOutOfBounds { name: "hedging" });
+        }
         if self.content_type.is_empty() || HeaderValue::from_str(&self.content_type).is_err() {
             return Err(PlanError::ConfigOutOfBounds {
                 name: "content_type",
             });
         }
         Ok(())
-    }
-
-    pub(crate) fn slots(&self) -> usize {
-        if self.sequential {
-            1
-        } else {
-            self.max_in_flight
-        }
     }
 }

@@ -233,6 +233,12 @@ impl UploadError {
         }
     }
 
+    /// True when OSS asked to slow down ([`is_throttling`](crate::is_throttling)).
+    pub fn is_throttling(&self) -> bool {
+        self.service_error()
+            .is_some_and(crate::classify::is_throttling)
+    }
+
     /// True when OSS answered `NoSuchUpload`.
     pub fn is_no_such_upload(&self) -> bool {
         self.service_error()

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::error::UploadError;
-use crate::request::OpKind;
+use crate::request::{OpKind, RequestId};
 
 /// Bytes confirmed by OSS so far. `confirmed` never decreases and never exceeds `total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +87,15 @@ pub enum Event {
         rewound: u64,
         /// Why.
         reason: UploadError,
+    },
+    /// Stop request `id`: another attempt of the same part won (straggler hedging). Abort its
+    /// future (it is forgotten: an answer, if one still comes, is ignored); bytes it sent
+    /// count as rewound. A driver that cannot cancel may let it run to its end.
+    Cancel {
+        /// The losing request.
+        id: RequestId,
+        /// Its part.
+        part_number: u32,
     },
     /// Resuming found the upload gone (NoSuchUpload): a new upload was started from scratch.
     Restarted,

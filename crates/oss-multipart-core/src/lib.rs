@@ -5,7 +5,8 @@
 //!
 //! **It does:** plan parts ([`Plan`]: ≤ 10,000 parts of 100 KiB..=5 GiB, single PutObject for small
 //! sources, growing part sizes for streams of unknown length under a memory budget); decide
-//! concurrency (or strict sequential order); classify failures and schedule full-jitter exponential
+//! concurrency (adapted to the measured throughput by default, or fixed, or strict sequential
+//! order) and hedge straggling parts near the end; classify failures and schedule full-jitter exponential
 //! retries from an injected seed; verify every part's CRC-64 against OSS and the combined CRC
 //! against Complete's; make Complete and Abort safe to retry (HeadObject confirms a Complete whose
 //! answer was lost, NoSuchUpload on Abort counts as done); keep a versioned serde [`Checkpoint`]
@@ -67,6 +68,7 @@
 // decision per type, and an exception carries its reason.
 #![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 
+mod adapt;
 mod checkpoint;
 mod classify;
 mod config;
@@ -77,6 +79,7 @@ mod error;
 mod event;
 #[cfg(any(fuzzing, feature = "sim"))]
 pub mod fuzz;
+mod hedge;
 mod inflight;
 pub mod limits;
 mod plan;
@@ -90,13 +93,15 @@ mod target;
 mod upload;
 mod wire;
 
+pub use adapt::{AdaptiveConcurrency, DEFAULT_MAX_IN_FLIGHT};
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, JournalEntry, SourceIdentity};
-pub use classify::{FailedAttempt, Retryability, classify};
+pub use classify::{FailedAttempt, Retryability, classify, is_throttling};
 pub use config::{Config, ExtraHeaders, FailurePolicy};
 pub use confirm::ExpectedObject;
 pub use copy::CopySource;
 pub use error::{FailureKind, PlanError, ServiceError, UploadError};
 pub use event::{Completed, Event, Failure, Progress};
+pub use hedge::{Hedging, TransferStats};
 pub use inflight::BodyRead;
 /// CRC-64/XZ helpers, re-exported from [`oss_model::crc64`] (one implementation for the
 /// workspace) so drivers need not depend on `oss-model` for them.

@@ -123,6 +123,7 @@ mod manual;
 mod names;
 mod objects;
 mod options;
+mod parallelism;
 mod presign;
 mod progress;
 pub mod runtime;
@@ -154,15 +155,14 @@ pub use options::{
     MIN_TRAFFIC_LIMIT, ObjectAcl, ObjectOptions, ObjectRequest, OptionsError, StorageClass,
     parse_sse, parse_tagging,
 };
+pub use parallelism::{DEFAULT_CONCURRENCY, DEFAULT_MAX_CONCURRENCY};
 pub use presign::{PresignedPart, PresignedRequest, PresignedUpload};
 pub use progress::Progress;
 pub use transfer::{
     DirOutput, DirProgress, DirTransfer, FileAction, FileFailure, FileTask, SymlinkPolicy,
     UpdateMode,
 };
-pub use upload::{
-    DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, FailurePolicy, PauseHandle, UploadBuilder, UploadOutput,
-};
+pub use upload::{DEFAULT_PART_SIZE, FailurePolicy, PauseHandle, UploadBuilder, UploadOutput};
 
 /// The credential sources one by one (`oss-credentials`), for custom chains.
 pub use oss_credentials as credentials;

@@ -176,9 +176,18 @@ pub(crate) struct CpArgs {
     /// larger ones part by part (default and most: 1GiB; 0: always part by part).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) copy_threshold: Option<u64>,
-    /// Parts uploaded in parallel (--parallel is the same).
+    /// Exactly N parts (or ranges) in flight per file (--parallel is the same). Default:
+    /// adaptive, starting at 4 and growing while the measured throughput rises (see
+    /// --max-jobs).
     #[arg(long, short = 'j', visible_alias = "parallel", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) jobs: Option<u16>,
+    /// Ceiling of the adaptive concurrency (default 32), per file.
+    #[arg(long, value_name = "N", conflicts_with = "jobs", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) max_jobs: Option<u16>,
+    /// Do not send a straggling part or range again on another connection (hedging is on by
+    /// default, within 5 % extra bytes).
+    #[arg(long)]
+    pub(crate) no_hedge: bool,
     /// Upper bound on memory used for part buffers, e.g. 256MiB.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) memory: Option<u64>,
@@ -514,6 +523,33 @@ mod tests {
     #[test]
     fn command_tree_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn jobs_fixed_or_adaptive_and_hedging() {
+        let parse = |args: &[&str]| {
+            let mut v = vec!["ossmp", "cp", "f.bin", "oss://bkt/k"];
+            v.extend_from_slice(args);
+            Cli::try_parse_from(v).map(|cli| match cli.command {
+                Command::Cp(cp) => (cp.jobs, cp.max_jobs, cp.no_hedge),
+                _ => (None, None, false),
+            })
+        };
+        assert_eq!(
+            parse(&[]).unwrap(),
+            (None, None, false),
+            "adaptive, hedging"
+        );
+        assert_eq!(parse(&["-j", "6"]).unwrap(), (Some(6), None, false));
+        assert_eq!(
+            parse(&["--max-jobs", "12", "--no-hedge"]).unwrap(),
+            (None, Some(12), true)
+        );
+        assert!(
+            parse(&["-j", "6", "--max-jobs", "12"]).is_err(),
+            "fixed or adaptive, not both"
+        );
+        assert!(parse(&["--max-jobs", "0"]).is_err());
     }
 
     #[test]

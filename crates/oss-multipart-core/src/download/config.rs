@@ -1,6 +1,8 @@
 //! Download configuration: range size, concurrency, ordering window, retries, change policy.
 
+use crate::adapt::{AdaptiveConcurrency, DEFAULT_MAX_IN_FLIGHT};
 use crate::error::PlanError;
+use crate::hedge::Hedging;
 use crate::retry::RetryPolicy;
 
 /// What to do when the object changes during the download (a ranged GET answered
@@ -24,7 +26,8 @@ pub enum ChangePolicy {
 pub struct DownloadConfig {
     /// Bytes per ranged GET (default 8 MiB, at least 1).
     pub part_size: u64,
-    /// Ranged GETs in flight at once, 1..=1000 (default 4).
+    /// Ranged GETs in flight at once, 1..=1000: the fixed count, or with `adaptive` the
+    /// ceiling (default 32).
     pub max_in_flight: usize,
     /// In-order delivery window: when set, a range is only requested while it is fewer than
     /// this many ranges past the first range not yet complete. A driver that writes to a
@@ -34,16 +37,23 @@ pub struct DownloadConfig {
     pub retry: RetryPolicy,
     /// What to do when the object changes mid-download.
     pub on_change: ChangePolicy,
+    /// Adapt the GETs in flight to the measured throughput, up to `max_in_flight`
+    /// (default on); `None`: exactly `max_in_flight`.
+    pub adaptive: Option<AdaptiveConcurrency>,
+    /// Send a straggling GET again on another connection (default on); `None`: never.
+    pub hedging: Option<Hedging>,
 }
 
 impl Default for DownloadConfig {
     fn default() -> Self {
         Self {
             part_size: 8 * 1024 * 1024,
-            max_in_flight: 4,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             window: None,
             retry: RetryPolicy::default(),
             on_change: ChangePolicy::Fail,
+            adaptive: Some(AdaptiveConcurrency::default()),
+            hedging: Some(Hedging::default()),
         }
     }
 }
@@ -63,6 +73,12 @@ impl DownloadConfig {
         }
         if self.window == Some(0) {
             return bad("window");
+        }
+        if self.adaptive.is_some_and(|a| !a.is_valid()) {
+            return bad("adaptive");
+        }
+        if self.hedging.is_some_and(|h| !h.is_valid()) {
+            return bad("hedging");
         }
         Ok(())
     }

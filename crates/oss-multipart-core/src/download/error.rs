@@ -127,6 +127,12 @@ impl DownloadError {
         }
     }
 
+    /// True when OSS asked to slow down ([`is_throttling`](crate::is_throttling)).
+    pub fn is_throttling(&self) -> bool {
+        self.service_error()
+            .is_some_and(crate::classify::is_throttling)
+    }
+
     /// True when the object changed during the download.
     pub fn is_object_changed(&self) -> bool {
         match self {

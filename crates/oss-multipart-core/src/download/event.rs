@@ -1,5 +1,6 @@
 //! Events a download reports ([`Download::poll_event`](crate::Download::poll_event)).
 
+use crate::request::RequestId;
 use std::time::Duration;
 
 use super::error::{DownloadError, DownloadOpKind};
@@ -96,6 +97,15 @@ pub enum DownloadEvent {
     },
     /// The checkpoint changed: persist [`Download::checkpoint`](crate::Download::checkpoint).
     CheckpointChanged,
+    /// Stop GET `id`: another GET of the same range completed first (straggler hedging).
+    /// Abort it and make sure none of its bytes is written from now on; an answer that
+    /// still comes is ignored.
+    Cancel {
+        /// The losing request.
+        id: RequestId,
+        /// Its range.
+        index: u64,
+    },
     /// Terminal: success.
     Completed(DownloadCompleted),
     /// Terminal: failure. The local copy is not the object.

@@ -6,6 +6,7 @@ mod config;
 mod digest;
 mod error;
 mod event;
+mod hedge;
 mod request;
 #[cfg(feature = "sim")]
 pub mod sim;
@@ -23,7 +24,9 @@ pub use self::config::{ChangePolicy, DownloadConfig};
 pub use self::error::{DownloadError, DownloadOpKind};
 pub use self::event::{DownloadCompleted, DownloadEvent, DownloadProgress, ObjectInfo};
 pub use self::request::{DownloadOp, DownloadRequest};
+use crate::adapt::Limit;
 use crate::error::{FailureKind, PlanError};
+use crate::hedge::Hedger;
 use crate::request::RequestId;
 use crate::retry::Tries;
 use crate::scheduler::Scheduler;
@@ -49,6 +52,14 @@ struct Flight {
     requested: Range<u64>,
     /// Set once the answer's head was accepted: the body may be written here.
     accepted: bool,
+    /// When it was issued.
+    sent: Instant,
+    /// A hedge of a straggling GET of the same range.
+    hedge: bool,
+    /// A hedge of this GET was sent (one per GET).
+    hedged: bool,
+    /// GETs sent after this one that completed first.
+    overtaken: u32,
 }
 
 /// A range with bytes in flight, waiting for a retry, or partly received.
@@ -144,6 +155,9 @@ pub struct Download {
     /// The local copy's MD5 matched the object's `Content-MD5`.
     md5_verified: bool,
     in_flight: BTreeMap<RequestId, Flight>,
+    /// GETs allowed in flight (hedges come on top, within their budget).
+    limit: Limit,
+    hedger: Hedger,
     scheduler: Scheduler<Job>,
     head_tries: Tries,
     whole_tries: Tries,
@@ -171,6 +185,11 @@ impl Download {
     ) -> Result<Self, PlanError> {
         config.validate()?;
         let retry = config.retry;
+        let limit = match config.adaptive {
+            Some(a) => Limit::adaptive(a, config.max_in_flight),
+            None => Limit::fixed(config.max_in_flight),
+        };
+        let hedger = Hedger::new(config.hedging);
         let mut d = Self {
             target,
             config,
@@ -191,6 +210,8 @@ impl Download {
             reused: 0,
             md5_verified: false,
             in_flight: BTreeMap::new(),
+            limit,
+            hedger,
             scheduler: Scheduler::new(retry, seed),
             head_tries: Tries::default(),
             whole_tries: Tries::default(),
@@ -369,16 +390,25 @@ impl Download {
         self.requests.pop_front()
     }
 
-    /// The earliest deadline, if any (retry backoffs only; transport deadlines are the driver's).
+    /// The earliest deadline, if any: a retry backoff, or a GET becoming a straggler to
+    /// hedge (transport deadlines are the driver's).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timeout> {
         if self.phase == Phase::Done {
             return None;
         }
-        self.scheduler.poll_timeout().map(|at| Timeout {
+        let retry = self.scheduler.poll_timeout().map(|at| Timeout {
             at,
             reason: TimeoutReason::RetryBackoff,
-        })
+        });
+        let hedge = self.next_hedge().map(|(at, _)| Timeout {
+            at,
+            reason: TimeoutReason::Hedge,
+        });
+        match (retry, hedge) {
+            (Some(r), Some(h)) => Some(if h.at < r.at { h } else { r }),
+            (r, h) => r.or(h),
+        }
     }
 
     /// The next event, if any.
@@ -401,6 +431,7 @@ impl Download {
         if self.phase == Phase::Done {
             return;
         }
+        self.send_hedges();
         for job in self.scheduler.take_due(self.now) {
             match job {
                 Job::Head => self.head_ready = true,
@@ -450,6 +481,8 @@ impl Download {
                     kind,
                 },
             ),
+            // Another GET of the range is still on it: this one just drops out.
+            Job::Get(i) if self.attempt_of(i).is_some() => {}
             Job::Get(i) => self.on_error(
                 Job::Get(i),
                 DownloadError::Transport {
@@ -487,7 +520,7 @@ impl Download {
                 }
             }
             Job::Get(i) => {
-                let requested = flight.requested.clone();
+                let (requested, sent) = (flight.requested.clone(), flight.sent);
                 match self.check_get(status, headers, body, &requested) {
                     Ok(()) => {
                         if let Some(f) = self.in_flight.get_mut(&id) {
@@ -496,9 +529,12 @@ impl Download {
                     }
                     Err(err) => {
                         self.in_flight.remove(&id);
+                        if err.is_throttling() {
+                            self.limit.on_throttled(self.now, sent);
+                        }
                         if err.is_object_changed() {
                             self.on_changed(err);
-                        } else {
+                        } else if self.attempt_of(i).is_none() {
                             self.on_error(Job::Get(i), err);
                         }
                     }
@@ -527,6 +563,13 @@ impl Download {
         };
         let Job::Get(i) = flight.job else { return };
         let expected = flight.requested.end - flight.requested.start;
+        let complete = flight.accepted && len == expected;
+        if !complete && self.attempt_of(i).is_some() {
+            // Another GET of the range is still on it and will write all of it: this one
+            // drops out without a retry, and nothing of it counts.
+            self.pump();
+            return;
+        }
         if !flight.accepted || len > expected {
             // Bytes we did not ask for may have been written into the range: refetch it all.
             if let Some(p) = self.partial.get_mut(&i) {
@@ -550,6 +593,12 @@ impl Download {
             // A stale answer from before a restart of this range: its bytes were not counted.
             return;
         }
+        if complete {
+            self.won(i, &flight, now);
+        }
+        let Some(p) = self.partial.get_mut(&i) else {
+            return;
+        };
         p.crc = crc64_combine(p.crc, crc64, len);
         p.received += len;
         if len > 0 {
@@ -868,12 +917,17 @@ impl Download {
     fn issue(&mut self, job: Job, op: DownloadOp, requested: Range<u64>) {
         self.next_id += 1;
         let id = RequestId(self.next_id);
+        let hedge = matches!(op, DownloadOp::Get { hedge: true, .. });
         self.in_flight.insert(
             id,
             Flight {
                 job,
                 requested,
                 accepted: false,
+                sent: self.now,
+                hedge,
+                hedged: false,
+                overtaken: 0,
             },
         );
         self.requests.push_back(DownloadRequest {
@@ -898,7 +952,7 @@ impl Download {
         if self.phase != Phase::Ranges {
             return;
         }
-        while self.in_flight.len() < self.config.max_in_flight {
+        while self.primaries() < self.limit.get() {
             if let Some(i) = self.verify_queue.pop_front() {
                 let range = self.range_of(i);
                 self.issue(
@@ -926,6 +980,7 @@ impl Download {
                     index: i,
                     range: requested.clone(),
                     if_match: etag,
+                    hedge: false,
                 },
                 requested,
             );

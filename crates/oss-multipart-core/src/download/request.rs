@@ -29,6 +29,10 @@ pub enum DownloadOp {
         range: Range<u64>,
         /// The ETag the download is pinned to.
         if_match: String,
+        /// A hedge: another GET of the same range is still in flight (it became a
+        /// straggler). Hold this body and write it only once it is complete, after the
+        /// other GET's writes stopped; a hedge that does not complete writes nothing.
+        hedge: bool,
     },
     /// Not HTTP: read `range` of the local copy, compute its CRC-64 and answer with
     /// [`Download::handle_verify`](crate::Download::handle_verify).

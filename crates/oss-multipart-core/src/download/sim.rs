@@ -18,7 +18,7 @@
 //! assert_eq!(sim.local(), &object[..]);
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,7 @@ use super::{Download, DownloadCheckpoint, DownloadConfig, DownloadEvent, Downloa
 use crate::error::{FailureKind, PlanError};
 use crate::request::RequestId;
 use crate::rng::SplitMix64;
-use crate::sim::{Livelock, Timeline, World, drive};
+use crate::sim::{Link, LinkModel, Livelock, Timeline, World, drive};
 
 /// Fault probabilities (per request, 0.0..=1.0) and timing.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,6 +129,30 @@ pub struct DownloadSim {
     /// OSS describes the object by `Content-MD5` instead of CRC-64 (an object written before
     /// OSS kept CRC-64s).
     md5_only: bool,
+    /// The modelled link bodies flow through, when set.
+    link: Option<Link>,
+    /// Answers whose bodies are on the link.
+    on_link: BTreeMap<RequestId, Delivery>,
+    /// GETs that are hedges: their bodies are written only when complete.
+    hedges: BTreeSet<RequestId>,
+    /// GETs started and not yet answered (or cancelled), and the most at once.
+    gets_out: BTreeSet<RequestId>,
+    peak_gets: usize,
+    started: Instant,
+    /// GETs the machine cancelled while its events were drained.
+    cancelled: Vec<RequestId>,
+}
+
+impl Delivery {
+    fn id(&self) -> RequestId {
+        match self {
+            Self::Arrive { id, .. }
+            | Self::Answer { id, .. }
+            | Self::Failure { id, .. }
+            | Self::Verify { id, .. }
+            | Self::Md5 { id, .. } => *id,
+        }
+    }
 }
 
 fn etag_of(generation: u64, data: &[u8]) -> String {
@@ -159,6 +183,13 @@ impl World for DownloadSim {
                 }
                 op => {
                     let id = req.id;
+                    if let DownloadOp::Get { hedge, .. } = &op {
+                        if *hedge {
+                            self.hedges.insert(id);
+                        }
+                        self.gets_out.insert(id);
+                        self.peak_gets = self.peak_gets.max(self.gets_out.len());
+                    }
                     self.push(at, Delivery::Arrive { id, op });
                 }
             }
@@ -176,6 +207,7 @@ impl World for DownloadSim {
                 self.last_progress = p.received;
             }
             DownloadEvent::CheckpointChanged => self.checkpoint = self.download.checkpoint(),
+            DownloadEvent::Cancel { id, .. } => self.cancelled.push(*id),
             DownloadEvent::Completed(done) => {
                 // What a driver does: cut the local copy to the object size.
                 self.local.resize(done.object.size as usize, 0);
@@ -196,6 +228,9 @@ impl World for DownloadSim {
 
     fn deliver(&mut self, d: Delivery) {
         let now = self.timeline.now;
+        if !matches!(d, Delivery::Arrive { .. }) {
+            self.gets_out.remove(&d.id());
+        }
         match d {
             Delivery::Arrive { id, op } => self.serve(id, op),
             Delivery::Failure { id, kind } => self.download.handle_failure(id, now, kind),
@@ -226,7 +261,11 @@ impl World for DownloadSim {
                 let Some(target) = self.download.body_target(id) else {
                     return;
                 };
-                let (n, failure) = cut.unwrap_or((body.len(), None));
+                let (mut n, failure) = cut.unwrap_or((body.len(), None));
+                if cut.is_some() && self.hedges.contains(&id) {
+                    // A hedge writes only a complete body.
+                    n = 0;
+                }
                 let cap = (target.end - target.start) as usize;
                 let written = &body[..n.min(body.len()).min(cap)];
                 let start = target.start as usize;
@@ -243,6 +282,32 @@ impl World for DownloadSim {
 
     fn timeout(&mut self, now: Instant) {
         self.download.handle_timeout(now);
+    }
+
+    fn link_next(&self) -> Option<Instant> {
+        self.link.as_ref().and_then(Link::next_done)
+    }
+
+    /// Bodies the link finished carrying are delivered.
+    fn link_through(&mut self) {
+        let now = self.timeline.now;
+        let done = match self.link.as_mut() {
+            Some(link) => link.take_done(now),
+            None => return,
+        };
+        for key in done {
+            if let Some(answer) = self.on_link.remove(&RequestId(key)) {
+                self.push(now, answer);
+            }
+        }
+    }
+
+    fn stop_cancelled(&mut self) -> bool {
+        let ids = std::mem::take(&mut self.cancelled);
+        for &id in &ids {
+            self.cancel(id);
+        }
+        !ids.is_empty()
     }
 }
 
@@ -266,6 +331,13 @@ impl DownloadSim {
             last_progress: 0,
             served: Vec::new(),
             md5_only: false,
+            link: None,
+            on_link: BTreeMap::new(),
+            hedges: BTreeSet::new(),
+            gets_out: BTreeSet::new(),
+            peak_gets: 0,
+            started: now,
+            cancelled: Vec::new(),
         }
     }
 
@@ -275,6 +347,28 @@ impl DownloadSim {
     pub fn md5_only(mut self) -> Self {
         self.md5_only = true;
         self
+    }
+
+    /// Sends GET bodies through a modelled link (bandwidth, per-connection caps, slow
+    /// connections, server throttling); every request also takes the link's round trip.
+    /// Set it before the first step.
+    pub fn set_link(&mut self, model: LinkModel) {
+        self.link = Some(Link::new(model));
+    }
+
+    /// Virtual time since the simulation started.
+    pub fn elapsed(&self) -> Duration {
+        self.timeline.now.saturating_duration_since(self.started)
+    }
+
+    /// The most GETs outstanding at once (started, not yet answered or cancelled).
+    pub fn peak_gets_in_flight(&self) -> usize {
+        self.peak_gets
+    }
+
+    /// Bytes the modelled link carried (hedges and cancelled bodies included).
+    pub fn link_bytes(&self) -> u64 {
+        self.link.as_ref().map_or(0, |l| l.carried.round() as u64)
     }
 
     /// The local copy as written so far.
@@ -354,7 +448,23 @@ impl DownloadSim {
     }
 
     fn latency(&mut self) -> Duration {
-        drive::latency(&mut self.rng, self.faults.max_latency)
+        let base = self
+            .link
+            .as_ref()
+            .map_or(Duration::ZERO, |l| l.model.latency);
+        base + drive::latency(&mut self.rng, self.faults.max_latency)
+    }
+
+    /// The driver aborts GET `id`: nothing of it is written or delivered from now on, and the
+    /// machine hears how many body bytes it had received.
+    fn cancel(&mut self, id: RequestId) {
+        self.gets_out.remove(&id);
+        let now = self.timeline.now;
+        let moved = self.link.as_mut().and_then(|l| l.cancel(now, id.get()));
+        self.on_link.remove(&id);
+        self.timeline.forget(|d| d.id() == id);
+        // Without a link the body was either not sent yet or delivered at once.
+        self.download.handle_cancelled(id, now, moved.unwrap_or(0));
     }
 
     /// Queues an OSS error document as the answer to `id`.
@@ -475,16 +585,34 @@ impl DownloadSim {
             None
         };
         let status = StatusCode::PARTIAL_CONTENT;
-        self.push(
-            at,
-            Delivery::Answer {
+        let answer = Delivery::Answer {
+            id,
+            status,
+            headers,
+            body,
+            cut,
+        };
+        let admitted = self
+            .link
+            .as_ref()
+            .map(|l| (l.admits(), l.model.slow_fraction));
+        match admitted {
+            None => self.push(at, answer),
+            Some((false, _)) => self.answer_error(
+                at,
                 id,
-                status,
-                headers,
-                body,
-                cut,
-            },
-        );
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+            ),
+            Some((true, fraction)) => {
+                let slow = self.rng.chance(fraction);
+                let now = self.timeline.now;
+                if let Some(link) = self.link.as_mut() {
+                    link.start(now, id.get(), len, slow);
+                }
+                self.on_link.insert(id, answer);
+            }
+        }
     }
 
     /// One step: jump to the earliest delivery or deadline, process it, drain. `false` when

@@ -44,6 +44,11 @@ impl<D, E> Timeline<D, E> {
         self.queue.clear();
     }
 
+    /// Forgets the deliveries `drop` names (a request the driver cancelled).
+    pub(crate) fn forget(&mut self, drop: impl Fn(&D) -> bool) {
+        self.queue.retain(|_, d| !drop(d));
+    }
+
     fn next_at(&self) -> Option<Instant> {
         self.queue.keys().next().map(|(at, _)| *at)
     }
@@ -80,6 +85,20 @@ pub(crate) trait World {
 
     /// The machine's `handle_timeout(now)`.
     fn timeout(&mut self, now: Instant);
+
+    /// When the modelled link next finishes carrying a body (none without a link).
+    fn link_next(&self) -> Option<Instant> {
+        None
+    }
+
+    /// The bodies the link finished carrying by now go on their way.
+    fn link_through(&mut self) {}
+
+    /// After the events: stop the requests the machine cancelled (each an input, so the
+    /// loop drains again); `true` when there were any.
+    fn stop_cancelled(&mut self) -> bool {
+        false
+    }
 }
 
 /// One step: jump the clock to the earliest delivery or deadline and process it, then drain.
@@ -89,6 +108,15 @@ pub(crate) fn step<W: World>(w: &mut W) -> bool {
     drain(w);
     let next_delivery = w.timeline().next_at();
     let next_timeout = w.deadline();
+    let next_link = w
+        .link_next()
+        .filter(|l| next_delivery.is_none_or(|d| *l < d) && next_timeout.is_none_or(|t| *l < t));
+    if let Some(l) = next_link {
+        advance(w, l);
+        w.link_through();
+        drain(w);
+        return true;
+    }
     let deliver_first = match (next_delivery, next_timeout) {
         (None, None) => return false,
         (Some(d), Some(t)) => d <= t,
@@ -121,6 +149,7 @@ fn drain<W: World>(w: &mut W) {
             w.observe(&ev);
             w.timeline().events.push(ev);
         }
+        any |= w.stop_cancelled();
         if !any {
             break;
         }

@@ -23,14 +23,19 @@
 
 mod copy;
 pub(crate) mod drive;
+mod link;
+mod on_link;
 mod oss;
 mod world;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
 
 pub(crate) use self::drive::{Timeline, World};
+pub(crate) use self::link::Link;
+pub use self::link::LinkModel;
 pub use self::oss::{FakeOss, SimResponse};
 use crate::checkpoint::{Checkpoint, SourceIdentity};
 use crate::config::Config;
@@ -196,11 +201,22 @@ pub struct Sim {
     last_confirmed: u64,
     script: Vec<(OpKind, Fault)>,
     trace: Vec<String>,
+    /// The modelled link bodies flow through, when set (see `on_link`).
+    link: Option<Link>,
+    /// Bodies on the link: what arrives at OSS once they are through.
+    on_link: BTreeMap<RequestId, Delivery>,
+    /// Part requests started and not yet answered (or cancelled), and the most at once.
+    parts_out: BTreeSet<RequestId>,
+    peak_parts: usize,
+    started: Instant,
+    /// Requests the machine cancelled while its events were drained.
+    cancelled: Vec<RequestId>,
 }
 
 impl Sim {
     /// A simulation of `upload` sending `source`; `seed` drives latency and faults.
     pub fn new(upload: Upload, source: Vec<u8>, faults: Faults, seed: u64) -> Self {
+        let started = upload_now(&upload);
         let sim = Self {
             oss: FakeOss::new(),
             faults,
@@ -214,6 +230,12 @@ impl Sim {
             last_confirmed: 0,
             script: Vec::new(),
             trace: Vec::new(),
+            link: None,
+            on_link: BTreeMap::new(),
+            parts_out: BTreeSet::new(),
+            peak_parts: 0,
+            started,
+            cancelled: Vec::new(),
         };
         // Nothing is polled yet, so faults can still be scripted for the first request.
         sim
@@ -305,7 +327,11 @@ impl Sim {
     }
 
     fn latency(&mut self) -> Duration {
-        drive::latency(&mut self.rng, self.faults.max_latency)
+        let base = self
+            .link
+            .as_ref()
+            .map_or(Duration::ZERO, |l| l.model.latency);
+        base + drive::latency(&mut self.rng, self.faults.max_latency)
     }
 
     fn read(&self, range: &std::ops::Range<u64>) -> (Vec<u8>, bool) {

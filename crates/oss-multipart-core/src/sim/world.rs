@@ -48,15 +48,13 @@ impl Sim {
                     body[i] ^= 0x01;
                 }
                 if let Ok(Some(http)) = req.to_oss_request() {
-                    self.push(
-                        at,
-                        Delivery::Arrive {
-                            id,
-                            req: http,
-                            body,
-                            fault,
-                        },
-                    );
+                    let arrive = Delivery::Arrive {
+                        id,
+                        req: http,
+                        body,
+                        fault,
+                    };
+                    self.send_body(id, at, arrive);
                 }
             }
             _ => {
@@ -145,6 +143,7 @@ impl World for Sim {
                 self.last_confirmed = p.confirmed;
             }
             Event::CheckpointChanged => self.checkpoint = self.upload.checkpoint(),
+            Event::Cancel { id, .. } => self.cancelled.push(*id),
             Event::Completed(c) => self.outcome = Some(Outcome::Completed(c.clone())),
             Event::Failed(f) => self.outcome = Some(Outcome::Failed(f.clone())),
             Event::Aborted => self.outcome = Some(Outcome::Aborted),
@@ -158,6 +157,9 @@ impl World for Sim {
 
     fn deliver(&mut self, d: Delivery) {
         let now = self.timeline.now;
+        if !matches!(d, Delivery::Arrive { .. }) {
+            self.part_answered(d.id());
+        }
         match &d {
             Delivery::Hash { id, crc } => self.trace.push(format!(
                 "< #{} hash {}",
@@ -257,6 +259,7 @@ impl World for Sim {
                         }
                         self.trace
                             .push(format!("< #{} {}", id.get(), resp.status.as_u16()));
+                        self.part_answered(id);
                         self.upload.handle_response(
                             id,
                             now,
@@ -272,5 +275,17 @@ impl World for Sim {
 
     fn timeout(&mut self, now: Instant) {
         self.upload.handle_timeout(now);
+    }
+
+    fn link_next(&self) -> Option<Instant> {
+        self.next_on_link()
+    }
+
+    fn link_through(&mut self) {
+        self.bodies_through();
+    }
+
+    fn stop_cancelled(&mut self) -> bool {
+        self.stop_cancelled_requests()
     }
 }

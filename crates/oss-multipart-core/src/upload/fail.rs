@@ -11,6 +11,13 @@ impl Upload {
             Phase::Aborting { .. } if job != Job::Abort => return,
             _ => {}
         }
+        // Another attempt of the part (a hedge race) is still on it: this one just drops out.
+        if let Job::Part(n) = job
+            && err.is_retryable()
+            && self.racing(n)
+        {
+            return;
+        }
         if !err.is_retryable() {
             if job == Job::Abort {
                 self.abort_failed(err);

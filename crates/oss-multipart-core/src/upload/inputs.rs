@@ -16,6 +16,7 @@ impl Upload {
         if self.phase == Phase::Done {
             return;
         }
+        self.send_hedges();
         for job in self.scheduler.take_due(self.now) {
             match job {
                 Job::Part(n) => {
@@ -250,8 +251,13 @@ impl Upload {
             Job::Part(n) if self.copy.is_some() => self.on_part_copy_answer(n, &r),
             Job::Put if self.copy.is_some() => self.on_copy_object_answer(&r),
             Job::Part(n) => match wire::parse_part(&r) {
-                Ok((etag, crc)) => self.on_part_ok(n, flight.read, etag, crc),
-                Err(err) => self.on_error(Job::Part(n), err),
+                Ok((etag, crc)) => self.on_part_ok(n, &flight, etag, crc),
+                Err(err) => {
+                    if err.is_throttling() {
+                        self.throttled(flight.sent);
+                    }
+                    self.on_error(Job::Part(n), err);
+                }
             },
             Job::Put => match wire::parse_put(&r) {
                 Ok((etag, crc)) => self.on_put_ok(flight.read, etag, crc),

@@ -6,7 +6,7 @@ impl Upload {
     pub(super) fn issue(&mut self, job: Job, op: Op, bytes: u64) {
         self.next_id += 1;
         let id = RequestId(self.next_id);
-        self.in_flight.insert(id, job, bytes);
+        self.in_flight.insert(id, job, bytes, self.now);
         self.requests.push_back(Request {
             id,
             op,
@@ -101,7 +101,7 @@ impl Upload {
     }
 
     pub(super) fn has_room(&self, bytes: u64) -> bool {
-        if self.in_flight.len() >= self.config.slots() {
+        if self.in_flight.primaries() >= self.slots() {
             return false;
         }
         self.in_flight.is_empty()
@@ -112,7 +112,7 @@ impl Upload {
         let Some(upload_id) = self.upload_id.clone() else {
             return;
         };
-        while self.in_flight.len() < self.config.slots() {
+        while self.in_flight.primaries() < self.slots() {
             if let Some(n) = self.hash_queue.pop_front() {
                 let Some(range) = self.part_mut(n).map(|p| p.range) else {
                     continue;

@@ -5,6 +5,7 @@
 mod complete;
 mod copy;
 mod fail;
+mod hedge;
 mod inputs;
 mod issue;
 mod parts;
@@ -17,12 +18,14 @@ use std::time::Instant;
 
 use http::{HeaderMap, StatusCode};
 
+use crate::adapt::Limit;
 use crate::checkpoint::{Checkpoint, JournalEntry, SourceIdentity};
 use crate::config::{Config, FailurePolicy};
 use crate::copy::CopySource;
 use crate::error::{FailureKind, PlanError, UploadError};
 use crate::event::{Completed, Event, Failure, Progress};
-use crate::inflight::{BodyRead, InFlight, Job};
+use crate::hedge::{Hedger, TransferStats};
+use crate::inflight::{BodyRead, Flight, InFlight, Job};
 use crate::limits::MAX_PART_COUNT;
 use crate::plan::{PartRange, Plan, PlanOptions, Shape, SourceSize};
 use crate::request::{CompletePart, ObjectHeaders, Op, OpKind, Request, RequestId};
@@ -38,6 +41,8 @@ use issue::op_kind;
 pub enum TimeoutReason {
     /// A retry's backoff delay ends.
     RetryBackoff,
+    /// A transfer becomes a straggler: time to send it again on another connection.
+    Hedge,
 }
 
 /// The next deadline of the machine.
@@ -182,8 +187,16 @@ struct Attempts {
 /// when every part was journaled). Part answers produce `PartDone`/`Progress`/`CheckpointChanged`
 /// or `Retried` plus a backoff deadline; the last part queues Complete; a lost or failed Complete
 /// queues HeadObject. A fatal error queues Abort (policy [`FailurePolicy::Abort`]) before
-/// `Failed`. `poll_timeout` only ever reports retry backoffs: transport deadlines are the driver's
-/// (report them with [`FailureKind::Timeout`]).
+/// `Failed`. `poll_timeout` reports retry backoffs and straggler deadlines
+/// ([`TimeoutReason::Hedge`]): transport deadlines are the driver's (report them with
+/// [`FailureKind::Timeout`]).
+///
+/// **Concurrency and hedging** ([`Config::adaptive`], [`Config::hedging`]): the parts in
+/// flight follow the measured throughput within `max_in_flight` and the memory budget. A part
+/// that straggles near the end is sent again under a new id; the first verified answer wins
+/// and [`Event::Cancel`] names each loser: abort it (its answer, if one still comes, is
+/// ignored) and, optionally, report the bytes it sent with
+/// [`handle_cancelled`](Self::handle_cancelled).
 ///
 /// **Termination**: exactly one terminal event is emitted — [`Event::Completed`],
 /// [`Event::Failed`] or [`Event::Aborted`]; afterwards no request is issued and
@@ -220,6 +233,9 @@ pub struct Upload {
     /// Re-plan with the part size of the server's part 1 once listing ends.
     adopt_part_size: bool,
     in_flight: InFlight,
+    /// Part requests allowed in flight (hedges come on top, within their budget).
+    limit: Limit,
+    hedger: Hedger,
     scheduler: Scheduler<Job>,
     attempts: Attempts,
     requests: VecDeque<Request>,
@@ -342,16 +358,24 @@ impl Upload {
         self.requests.pop_front()
     }
 
-    /// The earliest deadline, if any.
+    /// The earliest deadline, if any: a retry backoff, or a part becoming a straggler to hedge.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timeout> {
         if self.phase == Phase::Done {
             return None;
         }
-        self.scheduler.poll_timeout().map(|at| Timeout {
+        let retry = self.scheduler.poll_timeout().map(|at| Timeout {
             at,
             reason: TimeoutReason::RetryBackoff,
-        })
+        });
+        let hedge = self.next_hedge().map(|(at, _)| Timeout {
+            at,
+            reason: TimeoutReason::Hedge,
+        });
+        match (retry, hedge) {
+            (Some(r), Some(h)) if h.at < r.at => Some(h),
+            (r, h) => r.or(h),
+        }
     }
 
     /// The next event, if any.

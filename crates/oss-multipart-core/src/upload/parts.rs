@@ -7,10 +7,11 @@ impl Upload {
     pub(super) fn on_part_ok(
         &mut self,
         n: u32,
-        read: Option<BodyRead>,
+        flight: &Flight,
         etag: String,
         stored: Option<u64>,
     ) {
+        let read = flight.read;
         if self.phase != Phase::Parts {
             return;
         }
@@ -43,6 +44,8 @@ impl Upload {
         p.crc64 = read.crc64;
         p.resumed = false;
         p.range.len = read.len;
+        // Verified first: any other attempt of the part (a hedge race) loses.
+        self.part_won(n, flight.sent, read.len);
         self.part_done(n);
         self.after_part_change();
     }

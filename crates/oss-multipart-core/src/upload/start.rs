@@ -15,6 +15,15 @@ impl Upload {
         let policy = config.on_failure;
         let retry = config.retry;
         let object = Arc::new(ObjectHeaders::new(&config));
+        // The memory budget caps the parts in flight as much as the configured ceiling does.
+        let part = plan.part_size().unwrap_or(1).max(1);
+        let by_budget = usize::try_from(plan.memory_budget() / part).unwrap_or(usize::MAX);
+        let ceiling = config.max_in_flight.min(by_budget.max(1));
+        let limit = match config.adaptive {
+            Some(a) => Limit::adaptive(a, ceiling),
+            None => Limit::fixed(config.max_in_flight),
+        };
+        let hedger = Hedger::new(config.hedging);
         Ok(Self {
             target,
             plan,
@@ -33,6 +42,8 @@ impl Upload {
             listed: BTreeMap::new(),
             adopt_part_size: false,
             in_flight: InFlight::default(),
+            limit,
+            hedger,
             scheduler: Scheduler::new(retry, seed),
             attempts: Attempts::default(),
             requests: VecDeque::new(),

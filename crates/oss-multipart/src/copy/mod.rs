@@ -228,7 +228,7 @@ impl Client {
             dst_key: dst_key.to_owned(),
             part_size: DEFAULT_COPY_PART_SIZE,
             single_copy_threshold: DEFAULT_SINGLE_COPY_THRESHOLD,
-            concurrency: crate::upload::DEFAULT_CONCURRENCY,
+            concurrency: crate::DEFAULT_CONCURRENCY,
             on_failure: FailurePolicy::Abort,
             options: ObjectOptions::new(),
             checkpoint_dir: None,

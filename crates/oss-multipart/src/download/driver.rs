@@ -10,7 +10,6 @@ use std::fs::File;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -25,8 +24,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
+use super::race::Races;
 use super::saver::Saver;
-use super::sink::{BodyDest, BufferPool, Received, Sink, receive};
+use super::sink::{BodyDest, BufferPool, Received, Sink, receive, write_at};
 use super::{DownloadBuilder, DownloadOutput, OnObjectChange};
 use crate::checkpoint_store;
 use crate::client::{Client, MAX_XML_RESPONSE, failure_kind, seed};
@@ -34,6 +34,10 @@ use crate::error::{Cancelled, DownloadFailure, Error, IntegrityError, ResponseFa
 use crate::progress::{Gauge, OnTheWire, Progress, REPORT_EVERY, RateMeter};
 use crate::transport::RequestBody;
 use crate::upload::source::{hash_range, md5_range};
+
+/// The default adaptive ceiling of downloads to a writer (their reorder buffer holds up to
+/// twice this many ranges).
+const WRITER_MAX_CONCURRENCY: usize = 8;
 
 /// Smallest range accepted from callers.
 const MIN_PART_SIZE: u64 = 4096;
@@ -94,6 +98,10 @@ struct Loop {
     meter: RateMeter,
     last_transport: Option<TransportError>,
     span_start: u64,
+    /// GETs in flight, their write gates (straggler hedging).
+    races: Races<RequestId>,
+    /// GETs the machine cancelled while its events were drained.
+    cancels: Vec<RequestId>,
 }
 
 fn config_of(b: &DownloadBuilder, ordered: bool) -> Result<DownloadConfig, Error> {
@@ -106,13 +114,21 @@ fn config_of(b: &DownloadBuilder, ordered: bool) -> Result<DownloadConfig, Error
             ),
         ));
     }
-    if !(1..=1000).contains(&b.concurrency) {
+    let mut p = b.parallelism;
+    if ordered && p.adaptive && !b.max_set {
+        // The reorder buffer holds up to 2 × the ceiling of ranges.
+        p.max = p.max.min(WRITER_MAX_CONCURRENCY);
+    }
+    let ceiling = p.ceiling();
+    if !(1..=1000).contains(&ceiling) {
         return Err(Error::config("concurrency", "concurrency must be 1..=1000"));
     }
     let mut c = DownloadConfig::default();
     c.part_size = b.part_size;
-    c.max_in_flight = b.concurrency;
-    c.window = ordered.then(|| 2 * b.concurrency as u64);
+    c.max_in_flight = ceiling;
+    c.adaptive = p.core_adaptive();
+    c.hedging = p.core_hedging();
+    c.window = ordered.then(|| 2 * ceiling as u64);
     c.retry = b.client.inner.retry.policy();
     // A writer cannot take back bytes it was given: it never restarts.
     c.on_change = match b.on_change {
@@ -502,6 +518,8 @@ impl Loop {
             meter: RateMeter::new(now, 0),
             last_transport: None,
             span_start: b.range.as_ref().map_or(0, |r| r.start),
+            races: Races::default(),
+            cancels: Vec::new(),
         }
     }
 
@@ -592,6 +610,14 @@ impl Loop {
             }
             if let Some(end) = end {
                 break end;
+            }
+            if !self.cancels.is_empty() {
+                for id in std::mem::take(&mut self.cancels) {
+                    if let Some(moved) = self.races.cancel(id).await {
+                        up.handle_cancelled(id, rt.now(), moved);
+                    }
+                }
+                continue; // an input: drain again
             }
             let sleep = async {
                 match timeout {
@@ -705,6 +731,10 @@ impl Loop {
                 self.progress.parts_done = 0;
             }
             DownloadEvent::CheckpointChanged => self.save(up, false),
+            DownloadEvent::Cancel { id, index } => {
+                tracing::debug!(index, "straggling GET cancelled: its hedge won");
+                self.cancels.push(id);
+            }
             DownloadEvent::Completed(c) => return Some(Ok(c)),
             DownloadEvent::Failed(e) => {
                 self.save(up, true);
@@ -736,6 +766,7 @@ impl Loop {
                 if reply.is_none() || target.is_none() {
                     // No body will be received for this answer.
                     self.wire.end(id);
+                    self.races.forget(id);
                 }
                 if let Some(reply) = reply {
                     let _ = reply.send(target);
@@ -743,6 +774,7 @@ impl Loop {
             }
             Msg::Failed { id, error } => {
                 self.wire.end(id);
+                self.races.forget(id);
                 let kind = failure_kind(&error);
                 self.last_transport = Some(error);
                 up.handle_failure(id, now, kind);
@@ -759,19 +791,45 @@ impl Loop {
                     let path = self.temp.as_ref().map(|(_, p)| p.as_path());
                     return Err(Error::io("could not write the download file", path, e));
                 }
-                if let Some(data) = received.data
-                    && up.body_target(id).as_ref() == Some(&target)
-                {
-                    sink.accept(target.start, data)
-                        .await
-                        .map_err(|e| Error::io("could not write the download", None, e))?;
+                let live = up.body_target(id).as_ref() == Some(&target);
+                let mut len = received.len;
+                if let Some(data) = received.data {
+                    match sink.dest() {
+                        // A hedge into a file: written only complete, after the other GETs
+                        // of its range can no longer write.
+                        BodyDest::File(file, _) => {
+                            let complete = received.failure.is_none()
+                                && data.len() as u64 == target.end - target.start;
+                            if live && complete {
+                                self.races.fence_others(id).await;
+                                write_at(file, data, target.start).await.map_err(|e| {
+                                    let path = self.temp.as_ref().map(|(_, p)| p.as_path());
+                                    Error::io("could not write the download file", path, e)
+                                })?;
+                            } else {
+                                len = 0;
+                            }
+                        }
+                        BodyDest::Memory if live => {
+                            sink.accept(target.start, data)
+                                .await
+                                .map_err(|e| Error::io("could not write the download", None, e))?;
+                        }
+                        BodyDest::Memory => {}
+                    }
                 }
+                self.races.forget(id);
                 let kind = received.failure.map(|e| {
                     let k = failure_kind(&e);
                     self.last_transport = Some(e);
                     k
                 });
-                up.handle_body(id, now, received.len, received.crc64, kind);
+                let crc = if len == received.len {
+                    received.crc64
+                } else {
+                    0
+                };
+                up.handle_body(id, now, len, crc, kind);
             }
         }
         Ok(())
@@ -830,17 +888,25 @@ impl Loop {
             .map_err(|_| Error::config("request", "could not build the HTTP request"))?;
         let http = self.client.inner.http.clone();
         let is_get = matches!(req.op, DownloadOp::Get { .. });
-        let received_bytes = Arc::new(AtomicU64::new(0));
+        let (gate, moved) = match &req.op {
+            DownloadOp::Get { index, .. } => self.races.register(id, *index),
+            _ => Default::default(),
+        };
         if is_get {
-            self.wire.start(id, Gauge::Received(received_bytes.clone()));
+            self.wire.start(id, Gauge::Received(moved.clone()));
         }
+        // A hedge keeps its body in memory until it is known complete (see `race`).
+        let dest = match (&req.op, dest) {
+            (DownloadOp::Get { hedge: true, .. }, BodyDest::File(..)) => BodyDest::Memory,
+            (_, dest) => dest,
+        };
         let span = match &req.op {
             DownloadOp::Get { index, .. } => tracing::debug_span!("oss_range", range = index),
             _ => tracing::debug_span!("oss_op", op = "HeadObject"),
         };
         let tx = tx.clone();
         let limiter = self.limiter.clone();
-        tasks.spawn(
+        let task = tasks.spawn(
             async move {
                 let resp = match http.send(request).await {
                     Ok(r) => r,
@@ -882,7 +948,7 @@ impl Loop {
                 let Ok(Some(target)) = verdict.await else {
                     return;
                 };
-                let received = receive(body, target.clone(), dest, limiter, &received_bytes).await;
+                let received = receive(body, target.clone(), dest, limiter, gate, &moved).await;
                 let _ = tx.send(Msg::Body {
                     id,
                     target,
@@ -891,6 +957,9 @@ impl Loop {
             }
             .instrument(span),
         );
+        if is_get {
+            self.races.set_task(id, task);
+        }
         Ok(())
     }
 }

@@ -6,6 +6,7 @@
 //! bounded reorder buffer into a writer), CRC-64 computed as bytes are written.
 
 mod driver;
+mod race;
 mod saver;
 mod sink;
 
@@ -80,9 +81,11 @@ pub struct DownloadBuilder {
     pub(crate) bucket: String,
     pub(crate) key: String,
     pub(crate) part_size: u64,
-    pub(crate) concurrency: usize,
+    pub(crate) parallelism: crate::parallelism::Parallelism,
     pub(crate) bandwidth_limit: Option<u64>,
     pub(crate) range: Option<Range<u64>>,
+    /// `max_concurrency` was called (writers keep a smaller default ceiling otherwise).
+    pub(crate) max_set: bool,
     pub(crate) checkpoint_dir: Option<PathBuf>,
     pub(crate) no_resume: bool,
     pub(crate) no_clobber: bool,
@@ -98,7 +101,7 @@ impl std::fmt::Debug for DownloadBuilder {
             .field("bucket", &self.bucket)
             .field("key", &self.key)
             .field("part_size", &self.part_size)
-            .field("concurrency", &self.concurrency)
+            .field("parallelism", &self.parallelism)
             .field("bandwidth_limit", &self.bandwidth_limit)
             .field("range", &self.range)
             .field("checkpoint_dir", &self.checkpoint_dir)
@@ -125,9 +128,30 @@ impl DownloadBuilder {
         self
     }
 
-    /// Ranged GETs in flight at once (default 4, 1..=1000).
+    /// Exactly `ranges` ranged GETs in flight at once (1..=1000), instead of the default
+    /// adaptive concurrency.
     pub fn concurrency(mut self, ranges: usize) -> Self {
-        self.concurrency = ranges;
+        self.parallelism.fixed(ranges);
+        self
+    }
+
+    /// Adaptive concurrency (the default) up to `ranges` GETs in flight (1..=1000; default
+    /// [`DEFAULT_MAX_CONCURRENCY`](crate::DEFAULT_MAX_CONCURRENCY), at most 8 for
+    /// [`to_writer`](Self::to_writer), whose reorder buffer holds up to 2 × this many
+    /// ranges). It starts at [`DEFAULT_CONCURRENCY`](crate::DEFAULT_CONCURRENCY), grows
+    /// while the measured throughput rises and backs off on throttling and rising latency.
+    pub fn max_concurrency(mut self, ranges: usize) -> Self {
+        self.parallelism.adaptive_up_to(ranges);
+        self.max_set = true;
+        self
+    }
+
+    /// Straggler hedging (default on): a range that takes much longer than the recent ones
+    /// near the end of the download is requested again on another connection; the first
+    /// complete answer is written, the other is cancelled before it can write, within a
+    /// budget of 5 % extra bytes.
+    pub fn hedging(mut self, yes: bool) -> Self {
+        self.parallelism.hedging = yes;
         self
     }
 
@@ -229,9 +253,10 @@ impl Client {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             part_size: DEFAULT_DOWNLOAD_PART_SIZE,
-            concurrency: crate::upload::DEFAULT_CONCURRENCY,
+            parallelism: crate::parallelism::Parallelism::default(),
             bandwidth_limit: None,
             range: None,
+            max_set: false,
             checkpoint_dir: None,
             no_resume: false,
             no_clobber: false,

@@ -14,6 +14,7 @@ use oss_model::crc64::Crc64;
 use oss_transport::RateLimiter;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
+use super::race::Gate;
 use crate::transport::ResponseBody;
 
 /// Bytes gathered before one positional write: enough that the blocking-pool hop is amortised,
@@ -101,7 +102,9 @@ pub(crate) struct Received {
 }
 
 /// Receives `body` into `target` (never past its end), paced by `limiter` when set, adding
-/// the bytes kept to `gauge` as they arrive (the progress of the bytes on the wire).
+/// the bytes kept to `moved` as they arrive (the progress of the bytes on the wire, and what a
+/// cancelled loser moved). File writes happen under `gate`: once it is closed (another GET of
+/// the range won), nothing more is written.
 ///
 /// The body's chunks are hashed as they arrive (still hot in the cache from the socket read)
 /// and gathered into batches of [`WRITE_BATCH`] bytes from a [`BufferPool`] (so the
@@ -113,14 +116,15 @@ pub(crate) async fn receive(
     target: Range<u64>,
     dest: BodyDest,
     limiter: Option<RateLimiter>,
-    gauge: &AtomicU64,
+    gate: Gate,
+    moved: &AtomicU64,
 ) -> Received {
     let cap = target.end - target.start;
     let mut crc = Crc64::new();
     let mut taken = 0u64;
     let mut failure = None;
     let mut writer = match &dest {
-        BodyDest::File(f, pool) => Some(Batches::new(f.clone(), pool.clone(), target.start)),
+        BodyDest::File(f, pool) => Some(Batches::new(f.clone(), pool.clone(), gate, target.start)),
         BodyDest::Memory => None,
     };
     let mut data: Vec<u8> = Vec::new();
@@ -138,7 +142,7 @@ pub(crate) async fn receive(
         crc.update(&chunk);
         taken += chunk.len() as u64;
         let len = chunk.len();
-        gauge.fetch_add(len as u64, Ordering::Relaxed);
+        moved.fetch_add(len as u64, Ordering::Relaxed);
         match &mut writer {
             Some(w) => {
                 if w.push(chunk).await.is_err() {
@@ -170,6 +174,8 @@ struct Batches {
     pool: BufferPool,
     /// The epoch this GET's writes belong to.
     epoch: u64,
+    /// Closed when another GET of the range won the race (see `race`).
+    gate: Gate,
     /// File offset of the next batch.
     offset: u64,
     batch: Vec<u8>,
@@ -179,11 +185,12 @@ struct Batches {
 }
 
 impl Batches {
-    fn new(file: Arc<File>, pool: BufferPool, offset: u64) -> Self {
+    fn new(file: Arc<File>, pool: BufferPool, gate: Gate, offset: u64) -> Self {
         let batch = pool.get();
         Self {
             file,
             epoch: pool.epoch(),
+            gate,
             pool,
             offset,
             batch,
@@ -192,13 +199,14 @@ impl Batches {
         }
     }
 
-    /// Adds a chunk; starts writing the batch once it is full. `Err` after a write failed.
+    /// Adds a chunk; starts writing the batch once it is full. `Err` after a write failed or
+    /// the race was lost (not one more byte is written then).
     async fn push(&mut self, chunk: Bytes) -> Result<(), ()> {
         self.batch.extend_from_slice(&chunk);
         if self.batch.len() >= WRITE_BATCH {
             self.flush().await;
         }
-        if self.error.is_some() {
+        if self.error.is_some() || self.gate.is_closed() {
             Err(())
         } else {
             Ok(())
@@ -211,17 +219,19 @@ impl Batches {
         if self.error.is_some() || self.batch.is_empty() {
             return;
         }
-        let (file, offset, pool, epoch) = (
+        let (file, offset, pool, epoch, gate) = (
             self.file.clone(),
             self.offset,
             self.pool.clone(),
             self.epoch,
+            self.gate.clone(),
         );
         let next = self.pool.get();
         let batch = std::mem::replace(&mut self.batch, next);
         self.offset += batch.len() as u64;
         self.writing = Some(tokio::task::spawn_blocking(move || {
-            pool.write_in(epoch, || write_all_at(&file, &batch, offset))
+            gate.write_blocking(|| pool.write_in(epoch, || write_all_at(&file, &batch, offset)))
+                .unwrap_or(Ok(()))
                 .map(|()| batch)
         }));
     }
@@ -244,6 +254,13 @@ impl Batches {
         self.pool.put(std::mem::take(&mut self.batch));
         self.error.map_or(Ok(()), Err)
     }
+}
+
+/// Writes `buf` at `offset` on the blocking pool (a hedge's complete body).
+pub(crate) async fn write_at(file: Arc<File>, buf: Vec<u8>, offset: u64) -> io::Result<()> {
+    tokio::task::spawn_blocking(move || write_all_at(&file, &buf, offset))
+        .await
+        .map_err(io::Error::other)?
 }
 
 #[cfg(unix)]
@@ -378,15 +395,30 @@ mod tests {
                 .unwrap(),
         );
         let pool = BufferPool::default();
-        let mut stale = Batches::new(file.clone(), pool.clone(), 0);
+        let mut stale = Batches::new(file.clone(), pool.clone(), Gate::default(), 0);
         stale.push(Bytes::from(vec![1u8; 10])).await.unwrap();
         // The GET above is dropped (a restart); a new one writes the same range.
         pool.fence();
-        let mut fresh = Batches::new(file.clone(), pool.clone(), 0);
+        let mut fresh = Batches::new(file.clone(), pool.clone(), Gate::default(), 0);
         fresh.push(Bytes::from(vec![2u8; 10])).await.unwrap();
         fresh.finish().await.unwrap();
         // The stale GET's write would land last: it must be dropped.
         stale.finish().await.unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), vec![2u8; 10]);
+    }
+
+    #[tokio::test]
+    async fn a_get_that_lost_its_race_writes_nothing_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, [0u8; 8]).unwrap();
+        let file = Arc::new(File::options().write(true).open(&path).unwrap());
+        let gate = Gate::default();
+        let mut loser = Batches::new(file, BufferPool::default(), gate.clone(), 0);
+        loser.push(Bytes::from(vec![7u8; 8])).await.unwrap();
+        gate.close().await; // the hedge of this range won
+        assert!(loser.push(Bytes::from(vec![7u8; 8])).await.is_err());
+        loser.finish().await.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), vec![0u8; 8]);
     }
 }

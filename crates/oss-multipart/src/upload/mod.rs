@@ -149,7 +149,7 @@ pub struct UploadBuilder {
     pub(crate) source: Source,
     pub(crate) start: Start,
     pub(crate) part_size: Option<u64>,
-    pub(crate) concurrency: usize,
+    pub(crate) parallelism: crate::parallelism::Parallelism,
     pub(crate) memory_budget: Option<u64>,
     pub(crate) options: ObjectOptions,
     /// The first invalid value given to a string setter, reported when the upload starts.
@@ -171,14 +171,12 @@ impl fmt::Debug for UploadBuilder {
             .field("key", &self.key)
             .field("source", &self.source)
             .field("part_size", &self.part_size)
-            .field("concurrency", &self.concurrency)
+            .field("parallelism", &self.parallelism)
             .field("checkpoint_dir", &self.checkpoint_dir)
             .finish_non_exhaustive()
     }
 }
 
-/// Default number of parts in flight.
-pub const DEFAULT_CONCURRENCY: usize = 4;
 /// Default part size (8 MiB).
 pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
 
@@ -197,7 +195,7 @@ impl UploadBuilder {
             source,
             start,
             part_size: None,
-            concurrency: DEFAULT_CONCURRENCY,
+            parallelism: crate::parallelism::Parallelism::default(),
             memory_budget: None,
             options: ObjectOptions::default(),
             option_error: None,
@@ -219,13 +217,33 @@ impl UploadBuilder {
         self
     }
 
-    /// Parts in flight at once (default 4).
+    /// Exactly `parts` parts in flight at once, instead of the default adaptive concurrency.
     pub fn concurrency(mut self, parts: usize) -> Self {
-        self.concurrency = parts.max(1);
+        self.parallelism.fixed(parts.max(1));
+        self
+    }
+
+    /// Adaptive concurrency (the default) up to `parts` parts in flight (default
+    /// [`DEFAULT_MAX_CONCURRENCY`](crate::DEFAULT_MAX_CONCURRENCY)). It starts at
+    /// [`DEFAULT_CONCURRENCY`](crate::DEFAULT_CONCURRENCY) (or at the count given to
+    /// [`concurrency`](Self::concurrency) before), grows while the measured throughput
+    /// rises, and backs off on throttling answers and rising latency; always within the
+    /// [memory budget](Self::memory_budget).
+    pub fn max_concurrency(mut self, parts: usize) -> Self {
+        self.parallelism.adaptive_up_to(parts.max(1));
+        self
+    }
+
+    /// Straggler hedging (default on): a part that takes much longer than the recent ones
+    /// near the end of the upload is sent again on another connection and the first verified
+    /// answer wins, within a budget of 5 % extra bytes.
+    pub fn hedging(mut self, yes: bool) -> Self {
+        self.parallelism.hedging = yes;
         self
     }
 
     /// Most bytes of part bodies buffered at once (streams) or in flight (default: part size ×
+    /// the concurrency ceiling for files, part size × 8 for streams under the adaptive
     /// concurrency). Memory use is bounded by this, never by the object size.
     pub fn memory_budget(mut self, bytes: u64) -> Self {
         self.memory_budget = Some(bytes);

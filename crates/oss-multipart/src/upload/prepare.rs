@@ -46,6 +46,10 @@ enum Opened {
     Stream(StreamSource),
 }
 
+/// Parts of a stream's memory budget under the adaptive concurrency (its parts are buffered
+/// until confirmed, so the default budget does not follow the ceiling).
+const STREAM_BUDGET_PARTS: usize = 8;
+
 pub(super) async fn prepare(
     b: &mut UploadBuilder,
     now: Instant,
@@ -61,13 +65,16 @@ pub(super) async fn prepare(
         Opened::Stream(_) => SourceSize::Unknown,
     };
     let part_size = b.part_size.unwrap_or(super::DEFAULT_PART_SIZE);
-    let concurrency = if b.options.sequential {
-        1
-    } else {
-        b.concurrency
+    let slots = match size {
+        _ if b.options.sequential => 1,
+        // A stream's parts are buffered: the adaptive ceiling does not set its budget.
+        SourceSize::Unknown if b.parallelism.adaptive => {
+            b.parallelism.ceiling().min(STREAM_BUDGET_PARTS)
+        }
+        _ => b.parallelism.ceiling(),
     };
-    let mut options = PlanOptions::for_upload(size, part_size, concurrency, b.memory_budget)
-        .map_err(plan_error)?;
+    let mut options =
+        PlanOptions::for_upload(size, part_size, slots, b.memory_budget).map_err(plan_error)?;
     if matches!(b.start, Start::UploadId(_)) {
         // An upload id is a multipart upload, however small the file.
         options.single_put_threshold = 0;
@@ -273,7 +280,9 @@ fn core_config(
     }
     let o = &b.options;
     let mut config = CoreConfig::default();
-    config.max_in_flight = b.concurrency.clamp(1, 1000);
+    config.max_in_flight = b.parallelism.ceiling().clamp(1, 1000);
+    config.adaptive = b.parallelism.core_adaptive();
+    config.hedging = b.parallelism.core_hedging();
     config.sequential = o.sequential;
     config.retry = retry.policy();
     config.on_failure = match (b.on_failure, checkpointing) {

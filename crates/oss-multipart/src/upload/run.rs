@@ -8,6 +8,7 @@
 //! parts buffered until confirmed), signing at send time, cancellation/pause plumbing and the
 //! drop guard.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::ops::Range;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use oss_multipart_core::{
     UploadError,
 };
 use oss_transport::{DigestHandle, Digests, FileRange, RateLimiter, TransportError};
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
@@ -61,6 +62,8 @@ struct Driver {
     limiter: Option<RateLimiter>,
     source_stamp: Option<FileStamp>,
     tasks: JoinSet<Done>,
+    /// Part requests in flight, to stop one the machine cancels (its hedge won).
+    parts: HashMap<RequestId, AbortHandle>,
 }
 
 async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
@@ -114,6 +117,7 @@ pub(crate) async fn drive(
         limiter: hooks.bandwidth_limit.map(RateLimiter::new),
         source_stamp,
         tasks: JoinSet::new(),
+        parts: HashMap::new(),
     };
     let mut guard = AbortOnDrop::new(client, bucket, key);
     let cancel = hooks.cancellation.clone().unwrap_or_default();
@@ -144,6 +148,13 @@ pub(crate) async fn drive(
         while let Some(ev) = up.poll_event() {
             if let (Event::PartDone { part_number, .. }, Some(s)) = (&ev, d.stream.as_mut()) {
                 s.buffered.remove(part_number);
+            }
+            if let Event::Cancel { id, part_number } = &ev {
+                tracing::debug!(
+                    part = part_number,
+                    "straggling part cancelled: its hedge won"
+                );
+                d.cancel(*id, &mut out);
             }
             if let Some(result) = out.on_event(&up, ev, rt.now()).await {
                 break 'run result;
@@ -195,6 +206,8 @@ pub(crate) async fn drive(
             }
             Some(joined) = d.tasks.join_next() => match joined {
                 Ok(done) => d.feed(&mut up, &mut out, done, rt.now()),
+                // A part the machine cancelled: it knows, nothing to report.
+                Err(e) if e.is_cancelled() => {}
                 // A task panicked: its request will never be answered.
                 Err(e) => {
                     let e = Error::io("an upload task failed", None, std::io::Error::other(e.to_string()));
@@ -320,7 +333,7 @@ impl Driver {
             None => tracing::debug_span!("oss_op", op = op.name(), method = %oss.method),
         };
         let runtime = self.client.inner.runtime.clone();
-        self.tasks.spawn(
+        let task = self.tasks.spawn(
             async move {
                 let sent = runtime.now();
                 let result = match http_client.send(request).await {
@@ -353,7 +366,19 @@ impl Driver {
             }
             .instrument(span),
         );
+        if op.sends_source_bytes() {
+            self.parts.insert(id, task);
+        }
         Ok(())
+    }
+
+    /// Stops part request `id` (another attempt of its part won): its future is aborted, so
+    /// its connection closes mid-body and OSS stores nothing of it.
+    fn cancel(&mut self, id: RequestId, out: &mut Outcome) {
+        if let Some(task) = self.parts.remove(&id) {
+            task.abort();
+            out.part_ended(id);
+        }
     }
 
     /// The body of a part: a digested file range, or buffered stream chunks (reported to the
@@ -412,6 +437,7 @@ impl Driver {
             } => (id, op, result, body_read),
         };
         if op.is_part() {
+            self.parts.remove(&id);
             out.part_ended(id);
         }
         match result {

@@ -36,6 +36,10 @@ pub(crate) fn default_checkpoint_dir() -> PathBuf {
 pub(crate) struct UploadOptions {
     pub(crate) part_size: Option<u64>,
     pub(crate) jobs: Option<u16>,
+    /// Ceiling of the adaptive concurrency (`--max-jobs`).
+    pub(crate) max_jobs: Option<u16>,
+    /// Straggler hedging off (`--no-hedge`).
+    pub(crate) no_hedge: bool,
     pub(crate) memory: Option<u64>,
     pub(crate) checkpoint_dir: Option<PathBuf>,
     pub(crate) no_resume: bool,
@@ -54,6 +58,8 @@ impl UploadOptions {
         Self {
             part_size: args.part_size,
             jobs: args.jobs,
+            max_jobs: args.max_jobs,
+            no_hedge: args.no_hedge,
             memory: args.memory,
             checkpoint_dir: Some(
                 args.checkpoint_dir
@@ -75,6 +81,12 @@ impl UploadOptions {
         }
         if let Some(v) = self.jobs {
             b = b.concurrency(usize::from(v));
+        }
+        if let Some(v) = self.max_jobs {
+            b = b.max_concurrency(usize::from(v));
+        }
+        if self.no_hedge {
+            b = b.hedging(false);
         }
         if let Some(v) = self.memory {
             b = b.memory_budget(v);

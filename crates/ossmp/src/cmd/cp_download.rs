@@ -113,6 +113,12 @@ pub(crate) async fn run(
     if let Some(v) = args.bwlimit {
         b = b.bandwidth_limit(v);
     }
+    if let Some(v) = args.max_jobs {
+        b = b.max_concurrency(usize::from(v));
+    }
+    if args.no_hedge {
+        b = b.hedging(false);
+    }
     let bar = Bar::new("download", None, global.quiet || out.json);
     let token = CancellationToken::new();
     let signal = cancel_on_signal(&token, &bar, "stopping and saving the checkpoint");

@@ -1,0 +1,401 @@
+//! Adaptive concurrency: how many transfers of source or object bytes a machine keeps in
+//! flight, learned from the machine's own completions.
+//!
+//! The policy is a hill climber on measured throughput. Each completed transfer is a sample
+//! (bytes, how long it took, how many transfers were in flight); by Little's law the
+//! throughput at that level is `in flight × bytes / duration`. An *epoch* is a few samples of
+//! transfers started after the last change of the limit, so each verdict is about one level.
+//!
+//! * **Slow start**: the limit doubles while each doubling raises the throughput by at least
+//!   [`AdaptiveConcurrency::gain`]; the first doubling that does not is undone, and one that
+//!   pays less than half of what the added transfers would carry on an idle link ends the
+//!   doubling there (the knee is behind).
+//! * **Hold and probe**: the limit stays for a few epochs, then tries one step up (a quarter
+//!   more, at least one). A step that pays is kept and the next one tried at once; one that
+//!   does not is undone, and the wait before the next probe doubles (up to a bound).
+//! * **Back off**: a throttling answer (503, 429) cuts the limit by 30 % and restarts the
+//!   wait; so does a rise of the time per byte by half over the level's baseline while the
+//!   throughput did not rise (the link or the server got slower: fewer transfers cost
+//!   nothing and hold less memory).
+//!
+//! The limit always stays within `min..=ceiling`, where the machine sets the ceiling from
+//! the hard cap and the memory budget. Nothing here reads a clock: every input takes `now`.
+
+use std::time::Instant;
+
+/// The default ceiling of adaptive concurrency (uploads and downloads): a link of a few
+/// hundred MiB/s at tens of MiB/s per connection fills with 10 to 20 transfers.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
+
+/// Knobs of the adaptive concurrency (the machines' default). The ceiling is the machine's
+/// `max_in_flight` (and, for uploads, the memory budget over the part size).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct AdaptiveConcurrency {
+    /// Transfers in flight at the start (default 4), clamped to `min..=ceiling`.
+    pub initial: usize,
+    /// Never fewer than this (default 1).
+    pub min: usize,
+    /// Relative rise of throughput that makes a step up worth keeping (default 0.10). Lower
+    /// values climb closer to the link's limit but take noise for gains more often.
+    pub gain: f64,
+}
+
+impl Default for AdaptiveConcurrency {
+    fn default() -> Self {
+        Self {
+            initial: 4,
+            min: 1,
+            gain: 0.10,
+        }
+    }
+}
+
+impl AdaptiveConcurrency {
+    /// Starts at `initial` transfers in flight (other knobs default).
+    pub fn starting_at(initial: usize) -> Self {
+        Self {
+            initial,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn is_valid(&self) -> bool {
+        self.initial >= 1 && self.min >= 1 && self.gain.is_finite() && self.gain > 0.0
+    }
+}
+
+/// Epochs to hold a level before the first probe up, and the most the wait grows to.
+const HOLD_EPOCHS: u32 = 2;
+const MAX_HOLD_EPOCHS: u32 = 16;
+/// Cut on throttling and on rising latency.
+const THROTTLE_CUT: f64 = 0.7;
+const LATENCY_CUT: f64 = 0.8;
+/// Time per byte this much above the level's baseline counts as rising latency.
+const LATENCY_RISE: f64 = 1.5;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    /// Doubling; `prev` is the level and throughput before the last doubling.
+    SlowStart { prev: Option<(usize, f64)> },
+    /// Staying at the level for `left` more epochs; `baseline` is its time per byte.
+    Hold {
+        left: u32,
+        wait: u32,
+        x: f64,
+        baseline: Option<f64>,
+    },
+    /// Trying one step up from `from`, where the throughput was `x`.
+    Probe { from: usize, x: f64, wait: u32 },
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Epoch {
+    /// Only transfers started at or after this instant count.
+    since: Option<Instant>,
+    samples: u32,
+    /// Σ in-flight × bytes, and Σ duration (seconds): their ratio is the throughput.
+    weighted_bytes: f64,
+    seconds: f64,
+    bytes: f64,
+}
+
+/// The limit of one machine (fixed, or adapting).
+#[derive(Debug, Clone)]
+pub(crate) struct Limit {
+    adaptive: Option<AdaptiveConcurrency>,
+    limit: usize,
+    ceiling: usize,
+    mode: Mode,
+    epoch: Epoch,
+    /// Highest limit ever used (for tests and reports).
+    peak: usize,
+}
+
+impl Limit {
+    /// A fixed limit.
+    pub(crate) fn fixed(n: usize) -> Self {
+        let n = n.max(1);
+        Self {
+            adaptive: None,
+            limit: n,
+            ceiling: n,
+            mode: Mode::SlowStart { prev: None },
+            epoch: Epoch::default(),
+            peak: n,
+        }
+    }
+
+    /// An adaptive limit within `1..=ceiling`.
+    pub(crate) fn adaptive(cfg: AdaptiveConcurrency, ceiling: usize) -> Self {
+        let ceiling = ceiling.max(1);
+        let min = cfg.min.clamp(1, ceiling);
+        let limit = cfg.initial.clamp(min, ceiling);
+        Self {
+            adaptive: Some(cfg),
+            limit,
+            ceiling,
+            mode: Mode::SlowStart { prev: None },
+            epoch: Epoch::default(),
+            peak: limit,
+        }
+    }
+
+    /// Transfers allowed in flight now.
+    pub(crate) fn get(&self) -> usize {
+        self.limit
+    }
+
+    /// The highest limit used so far.
+    pub(crate) fn peak(&self) -> usize {
+        self.peak
+    }
+
+    fn min(&self) -> usize {
+        self.adaptive.map_or(1, |a| a.min.clamp(1, self.ceiling))
+    }
+
+    fn set(&mut self, limit: usize, now: Instant) {
+        self.limit = limit.clamp(self.min(), self.ceiling);
+        self.peak = self.peak.max(self.limit);
+        self.epoch = Epoch {
+            since: Some(now),
+            ..Epoch::default()
+        };
+    }
+
+    /// A transfer of `bytes`, started at `started`, completed at `now` while `in_flight`
+    /// transfers (itself included) were outstanding.
+    pub(crate) fn on_complete(
+        &mut self,
+        now: Instant,
+        started: Instant,
+        bytes: u64,
+        in_flight: usize,
+    ) {
+        let Some(cfg) = self.adaptive else { return };
+        let since = *self.epoch.since.get_or_insert(started);
+        if started < since || bytes == 0 {
+            return;
+        }
+        let secs = now.saturating_duration_since(started).as_secs_f64();
+        let e = &mut self.epoch;
+        e.samples += 1;
+        e.weighted_bytes += in_flight.max(1) as f64 * bytes as f64;
+        e.seconds += secs.max(1e-6);
+        e.bytes += bytes as f64;
+        let need = u32::try_from(self.limit.div_ceil(2).clamp(2, 16)).unwrap_or(16);
+        if e.samples >= need {
+            let x = e.weighted_bytes / e.seconds;
+            let per_byte = e.seconds / e.bytes.max(1.0);
+            self.verdict(cfg, x, per_byte, now);
+        }
+    }
+
+    fn verdict(&mut self, cfg: AdaptiveConcurrency, x: f64, per_byte: f64, now: Instant) {
+        let better = |old: f64| x >= old * (1.0 + cfg.gain);
+        let limit = self.limit;
+        let hold = |wait: u32, x: f64| Mode::Hold {
+            left: wait,
+            wait,
+            x,
+            baseline: None,
+        };
+        match self.mode {
+            Mode::SlowStart { prev } => match prev {
+                Some((back, old)) if !better(old) => {
+                    self.mode = hold(HOLD_EPOCHS, old);
+                    self.set(back, now);
+                }
+                // Worth keeping, but less than half of what the added transfers would carry
+                // on an idle link: the knee is behind us, probe from here in small steps.
+                Some((back, old))
+                    if x < old * (1.0 + 0.5 * (limit as f64 / back.max(1) as f64 - 1.0)) =>
+                {
+                    self.mode = hold(HOLD_EPOCHS, x);
+                    self.set(limit, now);
+                }
+                _ if limit >= self.ceiling => {
+                    self.mode = hold(HOLD_EPOCHS, x);
+                    self.set(limit, now);
+                }
+                _ => {
+                    self.mode = Mode::SlowStart {
+                        prev: Some((limit, x)),
+                    };
+                    self.set(limit.saturating_mul(2), now);
+                }
+            },
+            Mode::Probe { from, x: old, wait } => {
+                if better(old) {
+                    self.mode = Mode::Probe {
+                        from: limit,
+                        x,
+                        wait: HOLD_EPOCHS,
+                    };
+                    self.set(step_up(limit), now);
+                } else {
+                    let wait = (wait * 2).min(MAX_HOLD_EPOCHS);
+                    self.mode = hold(wait, old);
+                    self.set(from, now);
+                }
+            }
+            Mode::Hold {
+                left,
+                wait,
+                x: level_x,
+                baseline,
+            } => {
+                let base = baseline.unwrap_or(per_byte);
+                if per_byte > base * LATENCY_RISE && !better(level_x) {
+                    self.mode = hold(wait, x);
+                    self.set(scaled(limit, LATENCY_CUT), now);
+                } else if left <= 1 && limit < self.ceiling {
+                    self.mode = Mode::Probe {
+                        from: limit,
+                        x,
+                        wait,
+                    };
+                    self.set(step_up(limit), now);
+                } else {
+                    // The baseline is the level's first measure: a minimum would ratchet
+                    // down on noise until ordinary noise looks like a rise.
+                    self.mode = Mode::Hold {
+                        left: left.saturating_sub(1),
+                        wait,
+                        x: level_x.max(x),
+                        baseline: Some(base),
+                    };
+                    self.set(limit, now);
+                }
+            }
+        }
+    }
+
+    /// OSS asked us to slow down (503, 429) a transfer started at `started`: cut the limit
+    /// and wait before probing again.
+    pub(crate) fn on_throttled(&mut self, now: Instant, started: Instant) {
+        if self.adaptive.is_none() {
+            return;
+        }
+        // Answers to transfers sent before the last cut are one signal, already acted on.
+        if self.epoch.since.is_some_and(|s| started < s) {
+            return;
+        }
+        self.mode = Mode::Hold {
+            left: MAX_HOLD_EPOCHS / 2,
+            wait: MAX_HOLD_EPOCHS / 2,
+            x: 0.0,
+            baseline: None,
+        };
+        self.set(scaled(self.limit, THROTTLE_CUT), now);
+    }
+}
+
+fn step_up(n: usize) -> usize {
+    n.saturating_add((n / 4).max(1))
+}
+
+fn scaled(n: usize, f: f64) -> usize {
+    ((n as f64 * f).floor() as usize).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A fluid link: `n` transfers of `bytes`, each capped at `per_conn`, sharing `link`,
+    /// plus a fixed round trip. Returns the duration of one transfer at level `n`.
+    fn duration(n: usize, bytes: f64, per_conn: f64, link: f64, rtt: f64) -> f64 {
+        let rate = per_conn.min(link / n as f64);
+        rtt + bytes / rate
+    }
+
+    /// Runs the controller against the fluid link, one round (every slot completes) at a
+    /// time; returns (limits per round, throughput per round).
+    fn climb(link: f64, per_conn: f64, ceiling: usize, rounds: usize) -> (Vec<usize>, Vec<f64>) {
+        let mut l = Limit::adaptive(AdaptiveConcurrency::default(), ceiling);
+        let mut now = Instant::now();
+        let (mut limits, mut xs) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let n = l.get();
+            let d = duration(n, 8e6, per_conn, link, 0.02);
+            let start = now;
+            now += Duration::from_secs_f64(d);
+            for _ in 0..n {
+                l.on_complete(now, start, 8_000_000, n);
+            }
+            limits.push(n);
+            xs.push(n as f64 * 8e6 / d);
+        }
+        (limits, xs)
+    }
+
+    #[test]
+    fn climbs_to_the_link_and_stays_bounded() {
+        // 400 MB/s link, 40 MB/s per connection, 8 MB transfers, 20 ms round trip: about
+        // 11 connections fill it.
+        let (limits, xs) = climb(400e6, 40e6, 256, 60);
+        for x in &xs[xs.len() - 20..] {
+            assert!(*x >= 0.9 * 400e6, "throughput {x} too low: {limits:?}");
+        }
+        let peak = *limits.iter().max().unwrap_or(&0);
+        assert!(
+            peak <= 40,
+            "grew to {peak} for a link that 10 fill: {limits:?}"
+        );
+        assert!(limits.iter().all(|&n| n >= 1));
+    }
+
+    #[test]
+    fn per_connection_bound_link_grows_to_the_ceiling() {
+        let (limits, _) = climb(1e12, 10e6, 24, 40);
+        assert_eq!(limits.last(), Some(&24), "{limits:?}");
+    }
+
+    #[test]
+    fn throttling_cuts_and_stays_within_min() {
+        let mut l = Limit::adaptive(AdaptiveConcurrency::starting_at(20), 64);
+        let t = Instant::now();
+        l.on_throttled(t + Duration::from_secs(1), t);
+        assert_eq!(l.get(), 14);
+        // Another answer to a request sent before the cut: the same signal.
+        l.on_throttled(t + Duration::from_secs(2), t);
+        assert_eq!(l.get(), 14);
+        for i in 2..40 {
+            l.on_throttled(t + Duration::from_secs(i), t + Duration::from_secs(i));
+        }
+        assert_eq!(l.get(), 1);
+    }
+
+    #[test]
+    fn fixed_never_moves() {
+        let mut l = Limit::fixed(6);
+        let t = Instant::now();
+        for i in 0..100 {
+            l.on_complete(t + Duration::from_millis(i + 1), t, 1000, 6);
+        }
+        l.on_throttled(t, t);
+        assert_eq!(l.get(), 6);
+    }
+
+    #[test]
+    fn rising_latency_backs_off() {
+        let mut l = Limit::adaptive(AdaptiveConcurrency::starting_at(16), 16);
+        let mut now = Instant::now();
+        // At the ceiling: slow start ends in Hold; then each round takes longer.
+        let mut secs = 0.1;
+        for _ in 0..12 {
+            let start = now;
+            now += Duration::from_secs_f64(secs);
+            let n = l.get();
+            for _ in 0..n {
+                l.on_complete(now, start, 1_000_000, n);
+            }
+            secs *= 2.0;
+        }
+        assert!(l.get() < 16, "limit {} did not back off", l.get());
+    }
+}

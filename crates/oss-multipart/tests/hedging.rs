@@ -1,0 +1,137 @@
+//! Straggler hedging through the real drivers, against oss-local: one request of the transfer
+//! stalls (a connection that went quiet); the machine sends its part or range again, the
+//! hedge wins, the straggler's future is dropped (cancelled), and the result is bit-exact.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
+
+use common::*;
+use oss_multipart::transport::{HttpClient, HttpFuture, HyperClient, RequestBody};
+
+/// Stalls the first request that `matches` for a minute (unless dropped), forwards the rest.
+#[derive(Debug)]
+struct Straggler {
+    inner: Arc<HyperClient>,
+    matches: fn(&http::Request<RequestBody>) -> bool,
+    seen: AtomicU32,
+    dropped: Arc<AtomicBool>,
+}
+
+/// Sets the flag when the stalled future is dropped before it finished.
+struct DropFlag(Arc<AtomicBool>);
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl HttpClient for Straggler {
+    fn send(&self, request: http::Request<RequestBody>) -> HttpFuture {
+        let inner = self.inner.clone();
+        if (self.matches)(&request) && self.seen.fetch_add(1, Ordering::SeqCst) == 0 {
+            let flag = DropFlag(self.dropped.clone());
+            return Box::pin(async move {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                std::mem::forget(flag); // finished: not a cancel
+                inner.send(request).await
+            });
+        }
+        inner.send(request)
+    }
+}
+
+fn straggling_client(
+    endpoint: &str,
+    matches: fn(&http::Request<RequestBody>) -> bool,
+) -> (oss_multipart::Client, Arc<AtomicBool>) {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let http = HyperClient::new(oss_transport::Client::builder().build().unwrap());
+    let client = oss_multipart::Client::builder()
+        .endpoint(endpoint)
+        .region("cn-hangzhou")
+        .credentials(oss_multipart::Credentials::new(AK, SK))
+        .addressing(oss_multipart::Addressing::Path)
+        .retry(fast_retry())
+        .http_client(Arc::new(Straggler {
+            inner: Arc::new(http),
+            matches,
+            seen: AtomicU32::new(0),
+            dropped: dropped.clone(),
+        }))
+        .build()
+        .unwrap();
+    (client, dropped)
+}
+
+/// Part 20 of 24 (100 KiB parts).
+fn part_20(r: &http::Request<RequestBody>) -> bool {
+    r.uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|kv| kv == "partNumber=20"))
+}
+
+/// The GET of range 20 of 24 (100 KiB ranges).
+fn range_20(r: &http::Request<RequestBody>) -> bool {
+    r.method() == http::Method::GET
+        && r.headers()
+            .get("range")
+            .is_some_and(|v| v.to_str().unwrap_or("").starts_with("bytes=1945600-"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_part_is_hedged_and_the_straggler_cancelled() {
+    let server = server().await;
+    let (client, dropped) = straggling_client(&server.endpoint(), part_20);
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(24 * 102_400, 3);
+    let path = write_file(dir.path(), "src", &bytes);
+    let upload = client
+        .upload_file(BUCKET, "hedged", &path)
+        .part_size(102_400)
+        .send();
+    // Without hedging the stalled part would hold the upload for a minute.
+    let out = tokio::time::timeout(Duration::from_secs(30), upload)
+        .await
+        .expect("the straggler was not hedged")
+        .unwrap();
+    assert_eq!(out.parts, 24);
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the straggler was cancelled"
+    );
+    let got = client.get_object(BUCKET, "hedged").await.unwrap();
+    assert!(got == bytes, "bit-exact");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_range_is_hedged_and_the_loser_never_writes() {
+    let server = server().await;
+    let (client, dropped) = straggling_client(&server.endpoint(), range_20);
+    let bytes = data(24 * 102_400, 4);
+    client
+        .put_object(BUCKET, "hedged", bytes.clone())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out");
+    let download = client
+        .download(BUCKET, "hedged")
+        .part_size(102_400)
+        .to_file(&path);
+    let out = tokio::time::timeout(Duration::from_secs(30), download)
+        .await
+        .expect("the straggler was not hedged")
+        .unwrap();
+    assert!(out.crc_verified);
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the straggler was cancelled"
+    );
+    assert!(std::fs::read(&path).unwrap() == bytes, "bit-exact");
+    server.shutdown().await;
+}
