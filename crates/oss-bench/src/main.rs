@@ -14,9 +14,10 @@ oss-bench <command> [flags]
   sink [--listen ADDR]                      ceiling server; prints `listening on http://ADDR`
   feed --addr ADDR --file F --part-size P --jobs J
                                             ceiling client against a sink
-  ours --endpoint URL --file F --part-size P --jobs J [--key K] [--bucket B] [--ak AK --sk SK]
-                                            oss-multipart upload of F (CRC-64 on)
-  ours-download --endpoint URL --key K --out F --part-size P --jobs J [--bucket B] [--ak AK --sk SK]
+  ours --endpoint URL --file F (--part-size P --jobs J | --defaults) [--key K] [--bucket B] [--ak AK --sk SK]
+                                            oss-multipart upload of F (CRC-64 on; --defaults:
+                                            the library's own part size and concurrency)
+  ours-download --endpoint URL --key K --out F (--part-size P --jobs J | --defaults) [--bucket B] [--ak AK --sk SK]
                                             oss-multipart download of K into F (CRC-64 on)
   fetch --endpoint URL --key K --out F --part-size P --jobs J [--bucket B] [--ak AK --sk SK]
                                             download ceiling: raw ranged GETs of a presigned URL
@@ -117,13 +118,20 @@ fn jobs(flags: &Flags) -> Result<usize, String> {
         .map_err(|e| format!("--jobs: {e}"))
 }
 
+/// `--part-size` and `--jobs` (8 MiB × 4 when absent), or neither with `--defaults`.
+fn settings(flags: &Flags) -> Result<(Option<u64>, Option<usize>), String> {
+    if flags.get("defaults").is_some() {
+        return Ok((None, None));
+    }
+    Ok((Some(flags.size_or("part-size", 8 << 20)?), Some(jobs(flags)?)))
+}
+
 fn ours(args: &[String]) -> Result<(), String> {
     let flags = Flags::parse(args)?;
     let target = target(&flags)?;
     let file = PathBuf::from(flags.required("file")?);
     let key = flags.get("key").unwrap_or("bench/ours").to_owned();
-    let part_size = flags.size_or("part-size", 8 << 20)?;
-    let jobs = jobs(&flags)?;
+    let (part_size, jobs) = settings(&flags)?;
     let (out, elapsed) = runtime()?
         .block_on(oss_bench::ours::upload(
             &target, &key, &file, part_size, jobs,
@@ -143,8 +151,7 @@ fn ours_download(args: &[String]) -> Result<(), String> {
     let target = target(&flags)?;
     let out = PathBuf::from(flags.required("out")?);
     let key = flags.required("key")?.to_owned();
-    let part_size = flags.size_or("part-size", 8 << 20)?;
-    let jobs = jobs(&flags)?;
+    let (part_size, jobs) = settings(&flags)?;
     let (done, elapsed) = runtime()?
         .block_on(oss_bench::ours::download(
             &target, &key, &out, part_size, jobs,

@@ -51,8 +51,9 @@ impl Target {
     }
 }
 
-/// Uploads `path` to `key` with `part_size` × `jobs`; returns the output and the time taken
-/// (client construction excluded, so the first connection is part of the measurement).
+/// Uploads `path` to `key` with `part_size` × `jobs` (`None`: the library's default for
+/// that setting); returns the output and the time taken (client construction excluded, so
+/// the first connection is part of the measurement).
 ///
 /// # Errors
 /// Any upload error.
@@ -60,23 +61,24 @@ pub async fn upload(
     target: &Target,
     key: &str,
     path: &Path,
-    part_size: u64,
-    jobs: usize,
+    part_size: Option<u64>,
+    jobs: Option<usize>,
 ) -> Result<(UploadOutput, Duration), Error> {
     let client = target.client()?;
     let started = Instant::now();
-    let out = client
-        .upload_file(&target.bucket, key, path)
-        .part_size(part_size)
-        .concurrency(jobs)
-        .no_resume()
-        .send()
-        .await?;
+    let mut upload = client.upload_file(&target.bucket, key, path).no_resume();
+    if let Some(part_size) = part_size {
+        upload = upload.part_size(part_size);
+    }
+    if let Some(jobs) = jobs {
+        upload = upload.concurrency(jobs);
+    }
+    let out = upload.send().await?;
     Ok((out, started.elapsed()))
 }
 
-/// Downloads `key` into `path` with `part_size` × `jobs` (CRC-64 verified); returns the output
-/// and the time taken.
+/// Downloads `key` into `path` with `part_size` × `jobs` (`None`: the library's default;
+/// CRC-64 verified); returns the output and the time taken.
 ///
 /// # Errors
 /// Any download error.
@@ -84,16 +86,18 @@ pub async fn download(
     target: &Target,
     key: &str,
     path: &Path,
-    part_size: u64,
-    jobs: usize,
+    part_size: Option<u64>,
+    jobs: Option<usize>,
 ) -> Result<(DownloadOutput, Duration), Error> {
     let client = target.client()?;
     let started = Instant::now();
-    let out = client
-        .download(&target.bucket, key)
-        .part_size(part_size)
-        .concurrency(jobs)
-        .to_file(path)
-        .await?;
+    let mut download = client.download(&target.bucket, key);
+    if let Some(part_size) = part_size {
+        download = download.part_size(part_size);
+    }
+    if let Some(jobs) = jobs {
+        download = download.concurrency(jobs);
+    }
+    let out = download.to_file(path).await?;
     Ok((out, started.elapsed()))
 }

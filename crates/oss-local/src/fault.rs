@@ -1,6 +1,9 @@
-//! Seeded fault injection: decides, per request, whether to fail, drop or let it through.
+//! Seeded fault injection: decides, per request, whether to fail, drop or let it through, and,
+//! per connection, whether it is one of the slow ones.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -25,15 +28,74 @@ pub(crate) enum Fault {
     DropBeforeResponse,
 }
 
+/// How one connection is shaped: a slow connection has `factor` times the latency and
+/// `1/factor` of the bandwidth cap of the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ConnShape {
+    factor: u32,
+}
+
+impl ConnShape {
+    /// A connection shaped like the configuration says, no slower.
+    pub(crate) const NORMAL: Self = Self { factor: 1 };
+
+    pub(crate) fn is_slow(self) -> bool {
+        self.factor > 1
+    }
+
+    /// The latency added to each request on this connection.
+    pub(crate) fn latency(self, base: Duration) -> Duration {
+        base.saturating_mul(self.factor)
+    }
+
+    /// The body bandwidth cap on this connection (at least 1 byte/s when capped).
+    pub(crate) fn bandwidth(self, base: Option<u64>) -> Option<u64> {
+        base.map(|rate| (rate / u64::from(self.factor)).max(1))
+    }
+}
+
 pub(crate) struct Faults {
     config: FaultConfig,
     rng: Mutex<StdRng>,
+    /// Connections accepted so far.
+    connections: AtomicU64,
+    /// Where in the first window of `1 / slow_conn_rate` connections the slow one falls.
+    slow_phase: f64,
 }
 
 impl Faults {
     pub(crate) fn new(config: FaultConfig) -> Self {
         let rng = Mutex::new(StdRng::seed_from_u64(config.seed));
-        Self { config, rng }
+        // Its own generator, so that which connections are slow does not depend on how
+        // requests and connections interleave.
+        let slow_phase = StdRng::seed_from_u64(config.seed ^ SLOW_STREAM).r#gen::<f64>();
+        Self {
+            config,
+            rng,
+            connections: AtomicU64::new(0),
+            slow_phase,
+        }
+    }
+
+    /// Shapes the next accepted connection. Exactly a `slow_conn_rate` fraction of every
+    /// `1 / slow_conn_rate` consecutive connections is slow (stratified rather than drawn
+    /// independently, so that a client with few connections sees the rate it was promised
+    /// over a run), at a position the seed chooses.
+    pub(crate) fn connection(&self) -> ConnShape {
+        let rate = self.config.slow_conn_rate;
+        if rate <= 0.0 || self.config.slow_factor <= 1 {
+            return ConnShape::NORMAL;
+        }
+        let i = self.connections.fetch_add(1, Ordering::Relaxed) as f64;
+        let before = (i * rate + self.slow_phase).floor();
+        let after = ((i + 1.0) * rate + self.slow_phase).floor();
+        if after > before {
+            ConnShape {
+                factor: self.config.slow_factor,
+            }
+        } else {
+            ConnShape::NORMAL
+        }
     }
 
     /// Draws the fault for one request of `op` (`has_body`: the request streams a body).
@@ -67,6 +129,9 @@ impl Faults {
         Fault::None
     }
 }
+
+/// Mixed into the seed of the connection generator.
+const SLOW_STREAM: u64 = 0x5_1_0_3;
 
 #[cfg(test)]
 mod tests {
@@ -102,5 +167,61 @@ mod tests {
             always.draw(FaultOp::UploadPart, true),
             Fault::FailBefore { .. } | Fault::FailAfter { .. }
         )));
+    }
+
+    fn slow(rate: f64, factor: u32, seed: u64) -> Faults {
+        Faults::new(FaultConfig {
+            slow_conn_rate: rate,
+            slow_factor: factor,
+            seed,
+            ..FaultConfig::default()
+        })
+    }
+
+    fn pattern(faults: &Faults, n: usize) -> Vec<bool> {
+        (0..n).map(|_| faults.connection().is_slow()).collect()
+    }
+
+    #[test]
+    fn slow_connections_are_the_promised_fraction_in_every_window() {
+        for seed in 0..50 {
+            let faults = slow(0.05, 10, seed);
+            let drawn = pattern(&faults, 2000);
+            for window in drawn.chunks(20) {
+                assert_eq!(window.iter().filter(|s| **s).count(), 1, "seed {seed}");
+            }
+            // Same seed, same connections.
+            assert_eq!(drawn, pattern(&slow(0.05, 10, seed), 2000));
+        }
+        // The seed moves the slow one around.
+        let first: std::collections::BTreeSet<usize> = (0..50)
+            .filter_map(|seed| pattern(&slow(0.05, 10, seed), 20).iter().position(|s| *s))
+            .collect();
+        assert!(first.len() > 5, "{first:?}");
+        let quarter = pattern(&slow(0.25, 4, 3), 400);
+        assert_eq!(quarter.iter().filter(|s| **s).count(), 100);
+        assert!(pattern(&slow(1.0, 2, 0), 50).iter().all(|s| *s));
+        assert!(!pattern(&slow(0.0, 10, 0), 50).iter().any(|s| *s));
+        // A factor of 1 is no slowdown at all.
+        assert!(!pattern(&slow(1.0, 1, 0), 50).iter().any(|s| *s));
+    }
+
+    #[test]
+    fn a_slow_connection_divides_bandwidth_and_multiplies_latency() {
+        let shape = slow(1.0, 10, 0).connection();
+        assert!(shape.is_slow());
+        assert_eq!(shape.bandwidth(Some(40 << 20)), Some(4 << 20));
+        assert_eq!(shape.bandwidth(Some(5)), Some(1));
+        assert_eq!(shape.bandwidth(None), None);
+        assert_eq!(
+            shape.latency(Duration::from_millis(20)),
+            Duration::from_millis(200)
+        );
+        let normal = ConnShape::NORMAL;
+        assert_eq!(normal.bandwidth(Some(40 << 20)), Some(40 << 20));
+        assert_eq!(
+            normal.latency(Duration::from_millis(20)),
+            Duration::from_millis(20)
+        );
     }
 }

@@ -144,12 +144,13 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut shutdown: watch::
             _ = shutdown.changed() => break,
         };
         let _ = stream.set_nodelay(true);
+        let shape = ctx.faults.connection();
         let ctx = ctx.clone();
         let mut shutdown = shutdown.clone();
         let limits = limits.clone();
         connections.spawn(async move {
             let _permit = permit;
-            let service = service_fn(move |req| handle(ctx.clone(), req));
+            let service = service_fn(move |req| handle(ctx.clone(), shape, req));
             let mut builder = hyper::server::conn::http1::Builder::new();
             // A client that never finishes sending its request head must not keep a
             // connection slot forever.

@@ -20,18 +20,26 @@ pub(crate) struct Binaries {
 /// Builds both binaries (release: the figures are meaningless in debug) and returns the
 /// paths cargo reports, so `CARGO_TARGET_DIR` is honoured.
 pub(crate) fn build() -> Result<Binaries, String> {
+    let mut found = build_bins(&["oss-bench", "oss-local"])?.into_iter();
+    match (found.next(), found.next()) {
+        (Some(oss_bench), Some(oss_local)) => Ok(Binaries {
+            oss_bench,
+            oss_local,
+        }),
+        _ => Err("cargo did not report the benchmark executables".to_owned()),
+    }
+}
+
+/// Builds the binaries of `packages` (release) and returns each package's executable of
+/// the same name, in order.
+pub(crate) fn build_bins(packages: &[&str]) -> Result<Vec<PathBuf>, String> {
     let mut command = cargo();
+    command.args(["build", "--release"]);
+    for package in packages {
+        command.args(["-p", package]);
+    }
     command
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "oss-bench",
-            "-p",
-            "oss-local",
-            "--bins",
-        ])
-        .args(["--message-format", "json-render-diagnostics"])
+        .args(["--bins", "--message-format", "json-render-diagnostics"])
         .stderr(Stdio::inherit());
     eprintln!("xtask: [bench build] {command:?}");
     let output = command
@@ -54,10 +62,7 @@ pub(crate) fn build() -> Result<Binaries, String> {
             .map(PathBuf::from)
             .ok_or_else(|| format!("cargo did not report the {name} executable"))
     };
-    Ok(Binaries {
-        oss_bench: find("oss-bench")?,
-        oss_local: find("oss-local")?,
-    })
+    packages.iter().map(|p| find(p)).collect()
 }
 
 /// A child that printed `listening on URL` as its first stdout line; killed on drop.
@@ -111,6 +116,16 @@ pub(crate) struct OssLocal {
 
 impl OssLocal {
     pub(crate) fn start(bins: &Binaries, extra: &[&str]) -> Result<Self, String> {
+        Self::start_with(Command::new(&bins.oss_local), "127.0.0.1:0", extra)
+    }
+
+    /// Runs `command` (an `oss-local`, possibly wrapped, e.g. by `ip netns exec`) listening
+    /// on `listen`.
+    pub(crate) fn start_with(
+        mut command: Command,
+        listen: &str,
+        extra: &[&str],
+    ) -> Result<Self, String> {
         let data_dir = bench_dir().join(format!(
             "oss-local-{}-{}",
             std::process::id(),
@@ -118,8 +133,8 @@ impl OssLocal {
         ));
         let _ = std::fs::remove_dir_all(&data_dir);
         let process = Listening::start(
-            Command::new(&bins.oss_local)
-                .args(["--listen", "127.0.0.1:0", "--access-key-id", AK])
+            command
+                .args(["--listen", listen, "--access-key-id", AK])
                 .args(["--access-key-secret", SK, "--bucket", BUCKET, "--no-fsync"])
                 .args(["--max-connections", "256", "--data-dir"])
                 .arg(&data_dir)
@@ -149,7 +164,15 @@ pub(crate) struct Sink {
 
 impl Sink {
     pub(crate) fn start(bins: &Binaries) -> Result<Self, String> {
-        let process = Listening::start(Command::new(&bins.oss_bench).arg("sink"), "the sink")?;
+        Self::start_with(Command::new(&bins.oss_bench), "127.0.0.1:0")
+    }
+
+    /// Runs `command` (an `oss-bench`, possibly wrapped) as a sink listening on `listen`.
+    pub(crate) fn start_with(mut command: Command, listen: &str) -> Result<Self, String> {
+        let process = Listening::start(
+            command.args(["sink", "--listen", listen]),
+            "the sink",
+        )?;
         Ok(Self {
             addr: process.url.trim_start_matches("http://").to_owned(),
             _process: process,

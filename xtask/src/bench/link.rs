@@ -1,0 +1,496 @@
+//! `cargo xtask bench link`: transfers over a shaped link, every client at its defaults.
+//!
+//! `oss-local` runs in a network namespace of its own behind a veth pair ([`Link`]); `tc`
+//! caps the aggregate in each direction, and `oss-local` itself adds the per-request latency
+//! and the per-connection cap (and, in (b), makes one connection in twenty ten times slower).
+//! Scenarios: (a) upload; (b) upload with slow connections; (c) many small files with the
+//! directory transfer (`ossmp cp -r`); (d) downloads on (a) and (b). Throughput over time
+//! comes from the host end's byte counters (on-wire bytes, headers included), so it is the
+//! same for every client. Prints `link: a=R b=T c=R d=R` as its last line.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::chart::{self, COLORS, Series};
+use super::netns::{Link, NS_ADDR};
+use super::procs::{self, Binaries, OssLocal, Sink};
+use super::{AK, BUCKET, Flags, SK, bench_dir, data_file, human_size, sections};
+use crate::util::workspace_root;
+
+const MIB: f64 = (1u64 << 20) as f64;
+
+/// The knobs of one run.
+struct Shape {
+    /// Aggregate cap of each direction, bytes/s.
+    link: u64,
+    /// Cap of one connection, bytes/s.
+    per_conn: u64,
+    latency_ms: u64,
+    slow_rate: f64,
+    slow_factor: u64,
+    seed: u64,
+}
+
+impl Shape {
+    fn server_flags(&self, slow: bool) -> Vec<String> {
+        let mut flags: Vec<String> = [
+            "--etag",
+            "fast",
+            "--storage",
+            "disk",
+            "--latency-ms",
+            &self.latency_ms.to_string(),
+            "--bandwidth",
+            &self.per_conn.to_string(),
+            "--fault-seed",
+            &self.seed.to_string(),
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        if slow {
+            flags.extend([
+                "--slow-conn-rate".to_owned(),
+                self.slow_rate.to_string(),
+                "--slow-factor".to_owned(),
+                self.slow_factor.to_string(),
+            ]);
+        }
+        flags
+    }
+}
+
+/// One measured transfer and the link's throughput while it ran.
+struct Run {
+    label: String,
+    bytes: u64,
+    secs: f64,
+    /// `(seconds, MiB/s)` on the wire in the transfer's direction.
+    rates: Vec<(f64, f64)>,
+}
+
+impl Run {
+    fn mib_s(&self) -> f64 {
+        self.bytes as f64 / MIB / self.secs
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Direction {
+    Up,
+    Down,
+}
+
+pub(crate) fn run(flags: &Flags) -> Result<(), String> {
+    super::netns::check_root()?;
+    let quick = flags.switch("quick");
+    let size = flags.size("size", if quick { 256 << 20 } else { 1 << 30 })?;
+    let files = flags.number("files", if quick { 300 } else { 2000 })?;
+    let link = flags.size("link", 400 << 20)?;
+    let shape = Shape {
+        link,
+        per_conn: flags.size("per-conn", link / 10)?,
+        latency_ms: flags.number("latency-ms", 20)?,
+        slow_rate: flags
+            .get("slow-rate")
+            .map_or(Ok(0.05), str::parse)
+            .map_err(|_| "--slow-rate: not a number".to_owned())?,
+        slow_factor: flags.number("slow-factor", 10)?,
+        seed: flags.number("seed", 1)?,
+    };
+    let bins = procs::build()?;
+    let ossmp = procs::build_bins(&["ossmp"])?
+        .pop()
+        .ok_or("cargo did not report the ossmp executable")?;
+    let data = data_file(size)?;
+    let small = small_files(files)?;
+    let load_before = load_average();
+    let result = scenarios(&bins, &ossmp, &shape, &data, &small);
+    if !flags.switch("keep-data") {
+        let _ = std::fs::remove_file(&data);
+        let _ = std::fs::remove_dir_all(&small.0);
+        let _ = std::fs::remove_file(small.0.with_extension("complete"));
+    }
+    let outcome = result?;
+    report(&shape, &outcome, &load_before, quick)
+}
+
+struct Outcome {
+    probe_mib_s: f64,
+    a: Run,
+    b: Run,
+    c: Run,
+    da: Run,
+    db: Run,
+}
+
+fn scenarios(
+    bins: &Binaries,
+    ossmp: &Path,
+    shape: &Shape,
+    data: &Path,
+    small: &(PathBuf, u64),
+) -> Result<Outcome, String> {
+    let net = Link::create()?;
+    // What the veth pair carries with no shaping at all: the most this machine can show.
+    let probe_mib_s = {
+        let sink = Sink::start_with(net.command(&bins.oss_bench), &format!("{NS_ADDR}:0"))?;
+        let m = procs::measure(
+            bins,
+            "probe",
+            &bins.oss_bench,
+            &[
+                "feed".to_owned(),
+                "--addr".to_owned(),
+                sink.addr.clone(),
+                "--file".to_owned(),
+                data.display().to_string(),
+                "--part-size".to_owned(),
+                (8u64 << 20).to_string(),
+                "--jobs".to_owned(),
+                "8".to_owned(),
+            ],
+        )?;
+        m.bytes as f64 / MIB / m.secs
+    };
+    eprintln!(
+        "xtask: [bench link] unshaped veth: {probe_mib_s:.0} MiB/s (8 raw connections); link \
+         {:.0} MiB/s, {:.0} MiB/s per connection, {} ms per request",
+        shape.link as f64 / MIB,
+        shape.per_conn as f64 / MIB,
+        shape.latency_ms
+    );
+    if shape.link as f64 / MIB > 0.8 * probe_mib_s {
+        eprintln!(
+            "xtask: [bench link] warning: the link is more than 0.8 of what this machine carries \
+             unshaped; the CPU, not the link, may set the pace (lower --link and --per-conn)"
+        );
+    }
+    net.shape(Some(shape.link))?;
+    let (a, da) = {
+        let server = OssLocal::start_with(
+            net.command(&bins.oss_local),
+            &format!("{NS_ADDR}:0"),
+            &strs(&shape.server_flags(false)),
+        )?;
+        let a = ours(bins, &server, "a: upload", "link/a", Direction::Up, data)?;
+        let da = ours(bins, &server, "d: download (a)", "link/a", Direction::Down, data)?;
+        (a, da)
+    };
+    let c = {
+        let server = OssLocal::start_with(
+            net.command(&bins.oss_local),
+            &format!("{NS_ADDR}:0"),
+            &strs(&shape.server_flags(false)),
+        )?;
+        directory(ossmp, &server, small)?
+    };
+    let (b, db) = {
+        let server = OssLocal::start_with(
+            net.command(&bins.oss_local),
+            &format!("{NS_ADDR}:0"),
+            &strs(&shape.server_flags(true)),
+        )?;
+        let b = ours(bins, &server, "b: upload, slow conns", "link/b", Direction::Up, data)?;
+        let db = ours(
+            bins,
+            &server,
+            "d: download (b)",
+            "link/b",
+            Direction::Down,
+            data,
+        )?;
+        (b, db)
+    };
+    drop(net);
+    Ok(Outcome {
+        probe_mib_s,
+        a,
+        b,
+        c,
+        da,
+        db,
+    })
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// Samples the link's counters every 50 ms while `f` runs.
+fn sampled(
+    label: &str,
+    direction: Direction,
+    f: impl FnOnce() -> Result<(u64, f64), String>,
+) -> Result<Run, String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let sampler = std::thread::spawn(move || {
+        let start = Instant::now();
+        let mut samples = Vec::new();
+        while !flag.load(Ordering::Relaxed) {
+            let (tx, rx) = Link::counters();
+            let bytes = if direction == Direction::Up { tx } else { rx };
+            samples.push((start.elapsed().as_secs_f64(), bytes));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        samples
+    });
+    let result = f();
+    stop.store(true, Ordering::Relaxed);
+    let samples = sampler.join().map_err(|_| "the sampler panicked")?;
+    let (bytes, secs) = result?;
+    Ok(Run {
+        label: label.to_owned(),
+        bytes,
+        secs,
+        rates: chart::rates(&samples, 0.25),
+    })
+}
+
+/// Ours (`oss-bench ours` / `ours-download --defaults`) on `key`.
+fn ours(
+    bins: &Binaries,
+    server: &OssLocal,
+    label: &str,
+    key: &str,
+    direction: Direction,
+    data: &Path,
+) -> Result<Run, String> {
+    let out = bench_dir().join("link-download.out");
+    let mut args: Vec<String> = match direction {
+        Direction::Up => vec!["ours".into(), "--file".into(), data.display().to_string()],
+        Direction::Down => {
+            let _ = std::fs::remove_file(&out);
+            vec![
+                "ours-download".into(),
+                "--out".into(),
+                out.display().to_string(),
+            ]
+        }
+    };
+    args.extend(
+        [
+            "--endpoint",
+            &server.endpoint,
+            "--key",
+            key,
+            "--defaults",
+            "--ak",
+            AK,
+            "--sk",
+            SK,
+            "--bucket",
+            BUCKET,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned()),
+    );
+    let run = sampled(label, direction, || {
+        let m = procs::measure(bins, label, &bins.oss_bench, &args)?;
+        Ok((m.bytes, m.secs))
+    })?;
+    if direction == Direction::Down {
+        // The downloader verified CRC-64 against the object; check the size landed too.
+        let got = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+        let _ = std::fs::remove_file(&out);
+        let want = std::fs::metadata(data).map(|m| m.len()).unwrap_or(0);
+        if got != want {
+            return Err(format!("{label}: wrote {got} bytes, expected {want}"));
+        }
+    }
+    Ok(run)
+}
+
+/// `ossmp cp -r DIR oss://BUCKET/small/` at its defaults, timed as a whole process.
+fn directory(ossmp: &Path, server: &OssLocal, small: &(PathBuf, u64)) -> Result<Run, String> {
+    let (dir, bytes) = small;
+    sampled("c: small files", Direction::Up, || {
+        let started = Instant::now();
+        let output = Command::new(ossmp)
+            .args(["cp", "-r", "--path-style", "--endpoint", &server.endpoint])
+            .args(["--region", "cn-hangzhou", "--json"])
+            .arg(dir)
+            .arg(format!("oss://{BUCKET}/small/"))
+            .env("OSS_ACCESS_KEY_ID", AK)
+            .env("OSS_ACCESS_KEY_SECRET", SK)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("could not run ossmp: {e}"))?;
+        let secs = started.elapsed().as_secs_f64();
+        if !output.status.success() {
+            return Err(format!(
+                "ossmp cp -r failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        eprintln!(
+            "xtask: [bench] {:<8} {:>7.3} GiB/s  ({} in {secs:.2} s)",
+            "small",
+            *bytes as f64 / super::GIB / secs,
+            human_size(*bytes)
+        );
+        Ok((*bytes, secs))
+    })
+}
+
+/// `count` files of 64 KiB to 1 MiB (sizes and bytes from a fixed seed) in one directory,
+/// reused while it matches; returns the directory and the total size.
+fn small_files(count: u64) -> Result<(PathBuf, u64), String> {
+    let dir = bench_dir().join(format!("link-small-{count}"));
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let sizes: Vec<u64> = (0..count)
+        .map(|_| (64 << 10) + next() % ((1 << 20) - (64 << 10) + 1))
+        .collect();
+    let total = sizes.iter().sum();
+    // Beside the directory, not in it: the marker is not part of the upload.
+    let marker = dir.with_extension("complete");
+    if marker.exists() {
+        return Ok((dir, total));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    eprintln!(
+        "xtask: [bench link] writing {count} small files ({}) to {}",
+        human_size(total),
+        dir.display()
+    );
+    for (i, size) in sizes.iter().enumerate() {
+        let bytes: Vec<u8> = (0..size.div_ceil(8))
+            .flat_map(|_| next().to_le_bytes())
+            .take(usize::try_from(*size).unwrap_or(0))
+            .collect();
+        let path = dir.join(format!("f{i:05}.bin"));
+        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    std::fs::write(&marker, b"").map_err(|e| e.to_string())?;
+    Ok((dir, total))
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+fn report(shape: &Shape, o: &Outcome, load_before: &str, quick: bool) -> Result<(), String> {
+    let link = shape.link as f64 / MIB;
+    let a = o.a.mib_s() / link;
+    let b = o.b.secs / o.a.secs;
+    let c = o.c.mib_s() / link;
+    let d = o.da.mib_s() / link;
+    let db = o.db.secs / o.da.secs;
+    let load_after = load_average();
+    eprintln!();
+    eprintln!(
+        "{:<24} {:>10} {:>8} {:>8} {:>7}",
+        "scenario", "size", "secs", "MiB/s", "/ link"
+    );
+    for run in [&o.a, &o.b, &o.c, &o.da, &o.db] {
+        eprintln!(
+            "{:<24} {:>10} {:>8.2} {:>8.1} {:>7.2}",
+            run.label,
+            human_size(run.bytes),
+            run.secs,
+            run.mib_s(),
+            run.mib_s() / link
+        );
+    }
+    eprintln!(
+        "download (b) / download (a) time: {db:.2}; load average {load_before} before, {load_after} after"
+    );
+    write_docs(shape, o, (load_before, &load_after), quick, [a, b, c, d, db])?;
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    // The last line is a contract: scripts read it.
+    writeln!(stdout, "link: a={a:.2} b={b:.2} c={c:.2} d={d:.2}").map_err(|e| e.to_string())
+}
+
+fn write_docs(
+    shape: &Shape,
+    o: &Outcome,
+    load: (&str, &str),
+    quick: bool,
+    [a, b, c, d, db]: [f64; 5],
+) -> Result<(), String> {
+    let link = shape.link as f64 / MIB;
+    let docs = workspace_root().join("docs");
+    let charts: [(&str, &str, Vec<&Run>); 4] = [
+        ("link-a.svg", "(a) upload at defaults", vec![&o.a]),
+        (
+            "link-b.svg",
+            "(b) upload, slow connections, vs (a)",
+            vec![&o.b, &o.a],
+        ),
+        ("link-c.svg", "(c) small files, ossmp cp -r", vec![&o.c]),
+        ("link-d.svg", "(d) downloads on (a) and (b)", vec![&o.da, &o.db]),
+    ];
+    for (file, title, runs) in &charts {
+        let series: Vec<Series> = runs
+            .iter()
+            .zip(COLORS)
+            .map(|(run, color)| Series {
+                label: run.label.clone(),
+                color,
+                points: run.rates.clone(),
+            })
+            .collect();
+        std::fs::write(docs.join(file), chart::line_chart(title, &series, link))
+            .map_err(|e| format!("docs/{file}: {e}"))?;
+    }
+    let mut s = String::new();
+    s.push_str("## Shaped link\n\n");
+    s.push_str(&format!(
+        "`cargo xtask bench link{}` (root: it makes a network namespace). `oss-local --etag fast \
+         --storage disk` runs in its own network namespace behind a veth pair; `tc` tbf caps each \
+         direction at {link:.0} MiB/s, and `oss-local` adds {} ms per request and a cap of {:.0} MiB/s \
+         per connection (`--latency-ms`, `--bandwidth`). In (b), `--slow-conn-rate {} --slow-factor {}` \
+         makes one connection in {:.0} {}× slower. Every transfer is ours at its defaults (no part size or \
+         concurrency given): `oss-bench ours --defaults`, `oss-bench ours-download --defaults`, \
+         `ossmp cp -r`. The charts show the link's own byte counters (headers included) every 250 ms.\n\n",
+        if quick { " --quick" } else { "" },
+        shape.latency_ms,
+        shape.per_conn as f64 / MIB,
+        shape.slow_rate,
+        shape.slow_factor,
+        1.0 / shape.slow_rate.max(f64::MIN_POSITIVE),
+        shape.slow_factor,
+    ));
+    s.push_str(&format!(
+        "The issue's link is 400 MiB/s with 40 MiB/s per connection. Unshaped, the veth pair of this \
+         machine carried {:.0} MiB/s (raw HTTP PUTs on 8 connections) during this run, so the link was \
+         set to {link:.0} MiB/s (`--link`, `--per-conn`) to measure the client rather than the CPU. \
+         Load average {} before and {} after: 8 builds shared the 2 cores, so these are figures from a \
+         loaded machine.\n\n",
+        o.probe_mib_s, load.0, load.1
+    ));
+    s.push_str("| scenario | bytes | seconds | MiB/s | / link |\n|---|---:|---:|---:|---:|\n");
+    for run in [&o.a, &o.b, &o.c, &o.da, &o.db] {
+        s.push_str(&format!(
+            "| {} | {} | {:.2} | {:.1} | {:.2} |\n",
+            run.label,
+            human_size(run.bytes),
+            run.secs,
+            run.mib_s(),
+            run.mib_s() / link
+        ));
+    }
+    s.push_str(&format!(
+        "\nSummary line: `link: a={a:.2} b={b:.2} c={c:.2} d={d:.2}` (a, c, d: fraction of the link; \
+         b: time of (b) / time of (a)). Downloads: time of (b) / time of (a) = {db:.2}.\n\n"
+    ));
+    for (file, title, _) in &charts {
+        s.push_str(&format!("![{title}]({file})\n\n"));
+    }
+    sections::update("link", &s)
+}
