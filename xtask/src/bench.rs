@@ -21,6 +21,10 @@
 //!   uploads (a), uploads with slow connections (b), uploads many small files (c) and
 //!   downloads (d). Writes one SVG chart per scenario and the `link` section of
 //!   `docs/PERFORMANCE.md`; prints `link: a=R b=T c=R d=R` last.
+//! - `peers [--size S] [--part-size P] [--jobs J] [--reps N] [--quick] [--no-opendal]
+//!   [--no-python] [--no-node]`: ours, OpenDAL, the official Python SDK v2 and ali-oss on one
+//!   `oss-local`, each with equal settings and with its defaults; writes the `peers` section
+//!   of `docs/PERFORMANCE.md` and prints `peers: equal=R defaults=R` (ours / best peer).
 //! - `report`: rewrite the docs from the history only.
 //!
 //! Nothing here asserts a timing: the goals are read off the report.
@@ -30,6 +34,7 @@ mod doc;
 mod history;
 mod link;
 mod netns;
+mod peers;
 mod procs;
 mod sections;
 
@@ -47,7 +52,8 @@ const GIB: f64 = (1u64 << 30) as f64;
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let Some((what, rest)) = args.split_first() else {
         return Err(
-            "usage: cargo xtask bench <e2e|download|link|memory|parts|report> [flags]".to_owned(),
+            "usage: cargo xtask bench <e2e|download|link|memory|parts|peers|report> [flags]"
+                .to_owned(),
         );
     };
     let flags = Flags::parse(rest)?;
@@ -55,11 +61,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "e2e" => e2e(&flags),
         "download" => download(&flags),
         "link" => link::run(&flags),
+        "peers" => peers::run(&flags),
         "memory" => memory(&flags),
         "parts" => parts(&flags),
         "report" => doc::write(&History::load()?),
         other => Err(format!(
-            "unknown bench `{other}` (e2e, download, link, memory, parts, report)"
+            "unknown bench `{other}` (e2e, download, link, memory, parts, peers, report)"
         )),
     }
 }

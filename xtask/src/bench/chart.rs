@@ -137,7 +137,9 @@ mod tests {
     #[test]
     fn rates_average_each_window() {
         let mib = 1u64 << 20;
-        let samples: Vec<(f64, u64)> = (0..=20u32).map(|i| (f64::from(i) * 0.1, u64::from(i) * mib)).collect();
+        let samples: Vec<(f64, u64)> = (0..=20u32)
+            .map(|i| (f64::from(i) * 0.1, u64::from(i) * mib))
+            .collect();
         // 1 MiB per 0.1 s is 10 MiB/s in every half-second window.
         let r = rates(&samples, 0.5);
         assert_eq!(r.len(), 5);

@@ -177,7 +177,14 @@ fn scenarios(
             &strs(&shape.server_flags(false)),
         )?;
         let a = ours(bins, &server, "a: upload", "link/a", Direction::Up, data)?;
-        let da = ours(bins, &server, "d: download (a)", "link/a", Direction::Down, data)?;
+        let da = ours(
+            bins,
+            &server,
+            "d: download (a)",
+            "link/a",
+            Direction::Down,
+            data,
+        )?;
         (a, da)
     };
     let c = {
@@ -194,7 +201,14 @@ fn scenarios(
             &format!("{NS_ADDR}:0"),
             &strs(&shape.server_flags(true)),
         )?;
-        let b = ours(bins, &server, "b: upload, slow conns", "link/b", Direction::Up, data)?;
+        let b = ours(
+            bins,
+            &server,
+            "b: upload, slow conns",
+            "link/b",
+            Direction::Up,
+            data,
+        )?;
         let db = ours(
             bins,
             &server,
@@ -377,7 +391,7 @@ fn small_files(count: u64) -> Result<(PathBuf, u64), String> {
     Ok((dir, total))
 }
 
-fn load_average() -> String {
+pub(super) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".to_owned())
@@ -409,7 +423,13 @@ fn report(shape: &Shape, o: &Outcome, load_before: &str, quick: bool) -> Result<
     eprintln!(
         "download (b) / download (a) time: {db:.2}; load average {load_before} before, {load_after} after"
     );
-    write_docs(shape, o, (load_before, &load_after), quick, [a, b, c, d, db])?;
+    write_docs(
+        shape,
+        o,
+        (load_before, &load_after),
+        quick,
+        [a, b, c, d, db],
+    )?;
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
     // The last line is a contract: scripts read it.
@@ -433,7 +453,11 @@ fn write_docs(
             vec![&o.b, &o.a],
         ),
         ("link-c.svg", "(c) small files, ossmp cp -r", vec![&o.c]),
-        ("link-d.svg", "(d) downloads on (a) and (b)", vec![&o.da, &o.db]),
+        (
+            "link-d.svg",
+            "(d) downloads on (a) and (b)",
+            vec![&o.da, &o.db],
+        ),
     ];
     for (file, title, runs) in &charts {
         let series: Vec<Series> = runs

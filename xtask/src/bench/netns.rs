@@ -27,9 +27,11 @@ pub(crate) fn check_root() -> Result<(), String> {
                 .and_then(|v| v.split_whitespace().nth(1).map(str::to_owned))
         });
     if uid.as_deref() != Some("0") {
-        return Err("`cargo xtask bench link` needs root: it creates a network namespace, a veth \
+        return Err(
+            "`cargo xtask bench link` needs root: it creates a network namespace, a veth \
              pair and tc qdiscs (run it as root, e.g. `sudo -E cargo xtask bench link`)"
-            .to_owned());
+                .to_owned(),
+        );
     }
     for tool in ["ip", "tc"] {
         if Command::new(tool)

@@ -169,10 +169,7 @@ impl Sink {
 
     /// Runs `command` (an `oss-bench`, possibly wrapped) as a sink listening on `listen`.
     pub(crate) fn start_with(mut command: Command, listen: &str) -> Result<Self, String> {
-        let process = Listening::start(
-            command.args(["sink", "--listen", listen]),
-            "the sink",
-        )?;
+        let process = Listening::start(command.args(["sink", "--listen", listen]), "the sink")?;
         Ok(Self {
             addr: process.url.trim_start_matches("http://").to_owned(),
             _process: process,

@@ -48,14 +48,16 @@ pub(crate) fn update(name: &str, body: &str) -> Result<(), String> {
 
 /// `fresh` (a regenerated page) with the owned sections of `old` carried over.
 pub(crate) fn carry_over(old: &str, fresh: String) -> String {
-    OWNED.iter().fold(fresh, |page, name| match extract(old, name) {
-        Some(section) => {
-            let (begin, end) = markers(name);
-            let body = &section[begin.len()..section.len() - end.len()];
-            splice(&page, name, body.trim())
-        }
-        None => page,
-    })
+    OWNED
+        .iter()
+        .fold(fresh, |page, name| match extract(old, name) {
+            Some(section) => {
+                let (begin, end) = markers(name);
+                let body = &section[begin.len()..section.len() - end.len()];
+                splice(&page, name, body.trim())
+            }
+            None => page,
+        })
 }
 
 #[cfg(test)]
