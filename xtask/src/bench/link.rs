@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use super::chart::{self, COLORS, Series};
 use super::netns::{Link, NS_ADDR};
+use super::peers::Client;
 use super::procs::{self, Binaries, OssLocal, Sink};
 use super::{AK, BUCKET, Flags, SK, bench_dir, data_file, human_size, sections};
 use crate::util::workspace_root;
@@ -107,8 +108,16 @@ pub(crate) fn run(flags: &Flags) -> Result<(), String> {
         .ok_or("cargo did not report the ossmp executable")?;
     let data = data_file(size)?;
     let small = small_files(files)?;
+    // `--peers`: the other clients too, at their defaults, in (a) and (b).
+    let peers = if flags.switch("peers") {
+        let (mut clients, _) = super::peers::clients(flags, &bins)?;
+        clients.retain(|c| c.name != "ours");
+        clients
+    } else {
+        Vec::new()
+    };
     let load_before = load_average();
-    let result = scenarios(&bins, &ossmp, &shape, &data, &small);
+    let result = scenarios(&bins, &ossmp, &shape, &data, &small, &peers);
     if !flags.switch("keep-data") {
         let _ = std::fs::remove_file(&data);
         let _ = std::fs::remove_dir_all(&small.0);
@@ -125,6 +134,9 @@ struct Outcome {
     c: Run,
     da: Run,
     db: Run,
+    /// The peers' uploads in (a) and in (b), at their defaults.
+    peers_a: Vec<Run>,
+    peers_b: Vec<Run>,
 }
 
 fn scenarios(
@@ -133,6 +145,7 @@ fn scenarios(
     shape: &Shape,
     data: &Path,
     small: &(PathBuf, u64),
+    peers: &[Client],
 ) -> Result<Outcome, String> {
     let net = Link::create()?;
     // What the veth pair carries with no shaping at all: the most this machine can show.
@@ -170,7 +183,7 @@ fn scenarios(
         );
     }
     net.shape(Some(shape.link))?;
-    let (a, da) = {
+    let (a, da, peers_a) = {
         let server = OssLocal::start_with(
             net.command(&bins.oss_local),
             &format!("{NS_ADDR}:0"),
@@ -185,7 +198,7 @@ fn scenarios(
             Direction::Down,
             data,
         )?;
-        (a, da)
+        (a, da, peer_runs(bins, &server, "a", peers, data)?)
     };
     let c = {
         let server = OssLocal::start_with(
@@ -195,7 +208,7 @@ fn scenarios(
         )?;
         directory(ossmp, &server, small)?
     };
-    let (b, db) = {
+    let (b, db, peers_b) = {
         let server = OssLocal::start_with(
             net.command(&bins.oss_local),
             &format!("{NS_ADDR}:0"),
@@ -217,7 +230,7 @@ fn scenarios(
             Direction::Down,
             data,
         )?;
-        (b, db)
+        (b, db, peer_runs(bins, &server, "b", peers, data)?)
     };
     drop(net);
     Ok(Outcome {
@@ -227,7 +240,40 @@ fn scenarios(
         c,
         da,
         db,
+        peers_a,
+        peers_b,
     })
+}
+
+/// Each peer's upload at its defaults on `server`, labelled `SCENARIO: NAME`.
+fn peer_runs(
+    bins: &Binaries,
+    server: &OssLocal,
+    scenario: &str,
+    peers: &[Client],
+    data: &Path,
+) -> Result<Vec<Run>, String> {
+    peers
+        .iter()
+        .map(|peer| {
+            let label = format!("{scenario}: {} (defaults)", peer.name);
+            let key = format!("link/{scenario}-{}", peer.name);
+            let args = peer.args(&server.endpoint, &key, data, None);
+            sampled(&label, Direction::Up, || {
+                let m = procs::measure(bins, peer.name, &peer.program, &args)?;
+                Ok((m.bytes, m.secs))
+            })
+        })
+        .collect()
+}
+
+impl Outcome {
+    fn runs(&self) -> impl Iterator<Item = &Run> {
+        [&self.a, &self.b, &self.c, &self.da, &self.db]
+            .into_iter()
+            .chain(&self.peers_a)
+            .chain(&self.peers_b)
+    }
 }
 
 fn strs(v: &[String]) -> Vec<&str> {
@@ -410,7 +456,7 @@ fn report(shape: &Shape, o: &Outcome, load_before: &str, quick: bool) -> Result<
         "{:<24} {:>10} {:>8} {:>8} {:>7}",
         "scenario", "size", "secs", "MiB/s", "/ link"
     );
-    for run in [&o.a, &o.b, &o.c, &o.da, &o.db] {
+    for run in o.runs() {
         eprintln!(
             "{:<24} {:>10} {:>8.2} {:>8.1} {:>7.2}",
             run.label,
@@ -446,7 +492,11 @@ fn write_docs(
     let link = shape.link as f64 / MIB;
     let docs = workspace_root().join("docs");
     let charts: [(&str, &str, Vec<&Run>); 4] = [
-        ("link-a.svg", "(a) upload at defaults", vec![&o.a]),
+        (
+            "link-a.svg",
+            "(a) upload at defaults",
+            std::iter::once(&o.a).chain(&o.peers_a).collect(),
+        ),
         (
             "link-b.svg",
             "(b) upload, slow connections, vs (a)",
@@ -499,7 +549,7 @@ fn write_docs(
         o.probe_mib_s, load.0, load.1
     ));
     s.push_str("| scenario | bytes | seconds | MiB/s | / link |\n|---|---:|---:|---:|---:|\n");
-    for run in [&o.a, &o.b, &o.c, &o.da, &o.db] {
+    for run in o.runs() {
         s.push_str(&format!(
             "| {} | {} | {:.2} | {:.1} | {:.2} |\n",
             run.label,

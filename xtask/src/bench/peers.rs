@@ -19,15 +19,15 @@ use crate::util::workspace_root;
 const ALI_OSS: &str = "ali-oss@6.23.0";
 
 /// One client: how to run it with equal settings or its defaults.
-struct Client {
-    name: &'static str,
-    program: PathBuf,
+pub(super) struct Client {
+    pub(super) name: &'static str,
+    pub(super) program: PathBuf,
     /// Arguments before the common ones (a script path).
     prefix: Vec<String>,
 }
 
 impl Client {
-    fn args(
+    pub(super) fn args(
         &self,
         endpoint: &str,
         key: &str,
@@ -95,6 +95,23 @@ pub(crate) fn run(flags: &Flags) -> Result<(), String> {
     let jobs = flags.number("jobs", 4)?;
     let reps = flags.number("reps", 1)?.max(1);
     let bins = procs::build()?;
+    let (clients, notes) = clients(flags, &bins)?;
+    let data = data_file(size)?;
+    let load_before = super::link::load_average();
+    let result = measure_all(&bins, &clients, &data, (part, jobs), reps);
+    if !flags.switch("keep-data") {
+        let _ = std::fs::remove_file(&data);
+    }
+    let table = result?;
+    report(&table, size, (part, jobs), reps, &load_before, &notes)
+}
+
+/// Ours and the peers not switched off by `--no-opendal`, `--no-python`, `--no-node`, each
+/// built or installed; plus notes for the report (the OpenDAL build time).
+pub(super) fn clients(
+    flags: &Flags,
+    bins: &Binaries,
+) -> Result<(Vec<Client>, Vec<String>), String> {
     let mut clients = vec![Client {
         name: "ours",
         program: bins.oss_bench.clone(),
@@ -129,14 +146,7 @@ pub(crate) fn run(flags: &Flags) -> Result<(), String> {
             prefix: vec![script.display().to_string()],
         });
     }
-    let data = data_file(size)?;
-    let load_before = super::link::load_average();
-    let result = measure_all(&bins, &clients, &data, (part, jobs), reps);
-    if !flags.switch("keep-data") {
-        let _ = std::fs::remove_file(&data);
-    }
-    let table = result?;
-    report(&table, size, (part, jobs), reps, &load_before, &notes)
+    Ok((clients, notes))
 }
 
 /// `(client, equal?) -> median GiB/s, CPU core-s/GiB, peak RSS MiB`.
