@@ -39,7 +39,8 @@ impl ConnShape {
     /// A connection shaped like the configuration says, no slower.
     pub(crate) const NORMAL: Self = Self { factor: 1 };
 
-    pub(crate) fn is_slow(self) -> bool {
+    #[cfg(test)]
+    fn is_slow(self) -> bool {
         self.factor > 1
     }
 
