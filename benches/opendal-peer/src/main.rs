@@ -42,9 +42,7 @@ fn run(args: &[String]) -> Result<(), String> {
         .addressing_style("path")
         .access_key_id(ak)
         .access_key_secret(sk);
-    let op = Operator::new(builder)
-        .map_err(|e| format!("operator: {e}"))?
-        .finish();
+    let op = Operator::new(builder).map_err(|e| format!("operator: {e}"))?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let mut source = std::fs::File::open(file).map_err(|e| format!("{file}: {e}"))?;
     let (bytes, secs) = runtime.block_on(async {

@@ -123,7 +123,10 @@ fn settings(flags: &Flags) -> Result<(Option<u64>, Option<usize>), String> {
     if flags.get("defaults").is_some() {
         return Ok((None, None));
     }
-    Ok((Some(flags.size_or("part-size", 8 << 20)?), Some(jobs(flags)?)))
+    Ok((
+        Some(flags.size_or("part-size", 8 << 20)?),
+        Some(jobs(flags)?),
+    ))
 }
 
 fn ours(args: &[String]) -> Result<(), String> {

@@ -118,8 +118,8 @@ pub struct ServerOptions {
     /// Per-connection body bandwidth cap in bytes per second (0: none).
     #[arg(long, value_name = "BYTES_PER_SEC", default_value = "0")]
     pub bandwidth: u64,
-    /// Fraction of connections that are slow (0..=1; exactly this share of every
-    /// 1/P consecutive connections, placed by --fault-seed).
+    /// Fraction of connections that are slow (0..=1): one in every round(1/P)
+    /// consecutive connections, at position --fault-seed modulo that window.
     #[arg(long, value_name = "P", default_value = "0", value_parser = probability)]
     pub slow_conn_rate: f64,
     /// How much slower a slow connection is: --latency-ms times F, --bandwidth divided by F.

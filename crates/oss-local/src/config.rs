@@ -149,8 +149,9 @@ pub struct FaultConfig {
     pub latency: Duration,
     /// Bandwidth cap in bytes per second for request and response bodies, per connection.
     pub bandwidth: Option<u64>,
-    /// Fraction of accepted connections that are slow (`0.0..=1.0`): exactly this share of
-    /// every `1 / slow_conn_rate` consecutive connections, at positions chosen by `seed`.
+    /// Fraction of accepted connections that are slow (`0.0..=1.0`): one in every
+    /// `round(1 / slow_conn_rate)` consecutive connections, the one at position
+    /// `seed mod window` (seed 0: the first of each window).
     pub slow_conn_rate: f64,
     /// How much slower a slow connection is: `latency` times this, `bandwidth` divided by it.
     /// 1 (or 0) means no slowdown.

@@ -154,8 +154,8 @@ async fn slow_connections_are_slower_by_the_factor() {
         .await
         .unwrap();
     let addr = server.addr();
-    // One request per connection, one after the other: with a rate of 1/2, every other
-    // connection is slow (400 ms of latency instead of 40).
+    // One request per connection, one after the other: with a rate of 1/2 and seed 3, the
+    // second connection of every pair is slow (400 ms of latency instead of 40).
     let mut slow = Vec::new();
     for _ in 0..8 {
         let t = Instant::now();
@@ -167,9 +167,11 @@ async fn slow_connections_are_slower_by_the_factor() {
         assert!(elapsed >= Duration::from_millis(40), "{elapsed:?}");
         slow.push(elapsed >= Duration::from_millis(400));
     }
-    let even = slow.iter().step_by(2).all(|s| *s);
     let odd = slow.iter().skip(1).step_by(2).all(|s| *s);
-    assert!(even || odd, "no alternating slow connections: {slow:?}");
-    assert!(slow.iter().any(|s| !s), "every connection was slow: {slow:?}");
+    assert!(odd, "the odd connections were not all slow: {slow:?}");
+    assert!(
+        slow.iter().any(|s| !s),
+        "every connection was slow: {slow:?}"
+    );
     server.shutdown().await;
 }

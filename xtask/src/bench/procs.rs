@@ -11,20 +11,24 @@ use super::{AK, BUCKET, SK, bench_dir};
 use crate::interop::json_string_field;
 use crate::util::cargo;
 
-/// Release executables of `oss-bench` and `oss-local`.
+/// Release executables of `oss-bench`, `oss-local` and `ossmp`.
 pub(crate) struct Binaries {
     pub(crate) oss_bench: PathBuf,
     pub(crate) oss_local: PathBuf,
+    pub(crate) ossmp: PathBuf,
 }
 
-/// Builds both binaries (release: the figures are meaningless in debug) and returns the
-/// paths cargo reports, so `CARGO_TARGET_DIR` is honoured.
+/// Builds the three binaries (release: the figures are meaningless in debug) and returns
+/// the paths cargo reports, so `CARGO_TARGET_DIR` is honoured. Always the same three in one
+/// build, so that features unify the same way for every benchmark and switching between
+/// benchmarks does not rebuild.
 pub(crate) fn build() -> Result<Binaries, String> {
-    let mut found = build_bins(&["oss-bench", "oss-local"])?.into_iter();
-    match (found.next(), found.next()) {
-        (Some(oss_bench), Some(oss_local)) => Ok(Binaries {
+    let mut found = build_bins(&["oss-bench", "oss-local", "ossmp"])?.into_iter();
+    match (found.next(), found.next(), found.next()) {
+        (Some(oss_bench), Some(oss_local), Some(ossmp)) => Ok(Binaries {
             oss_bench,
             oss_local,
+            ossmp,
         }),
         _ => Err("cargo did not report the benchmark executables".to_owned()),
     }
@@ -32,7 +36,7 @@ pub(crate) fn build() -> Result<Binaries, String> {
 
 /// Builds the binaries of `packages` (release) and returns each package's executable of
 /// the same name, in order.
-pub(crate) fn build_bins(packages: &[&str]) -> Result<Vec<PathBuf>, String> {
+fn build_bins(packages: &[&str]) -> Result<Vec<PathBuf>, String> {
     let mut command = cargo();
     command.args(["build", "--release"]);
     for package in packages {
