@@ -36,6 +36,9 @@ fn run(args: &[String]) -> Result<(), String> {
         )),
         _ => return Err("expected PART_SIZE JOBS or `default`".into()),
     };
+    // Without the `auto-register-services` feature (a constructor that runs before main),
+    // the reqwest transport is installed by hand.
+    opendal::install_default();
     let builder = Oss::default()
         .endpoint(endpoint)
         .bucket(bucket)

@@ -29,6 +29,9 @@ struct Shape {
     link: u64,
     /// Cap of one connection, bytes/s.
     per_conn: u64,
+    /// `Some` when the link was not given (`--link`): it may be scaled down to what the
+    /// machine carries, by this factor (1: not scaled).
+    scale: Option<f64>,
     latency_ms: u64,
     slow_rate: f64,
     slow_factor: u64,
@@ -91,9 +94,10 @@ pub(crate) fn run(flags: &Flags) -> Result<(), String> {
     let size = flags.size("size", if quick { 256 << 20 } else { 1 << 30 })?;
     let files = flags.number("files", if quick { 300 } else { 2000 })?;
     let link = flags.size("link", 400 << 20)?;
-    let shape = Shape {
+    let mut shape = Shape {
         link,
         per_conn: flags.size("per-conn", link / 10)?,
+        scale: flags.get("link").is_none().then_some(1.0),
         latency_ms: flags.number("latency-ms", 20)?,
         slow_rate: flags
             .get("slow-rate")
@@ -116,7 +120,7 @@ pub(crate) fn run(flags: &Flags) -> Result<(), String> {
         Vec::new()
     };
     let load_before = load_average();
-    let result = scenarios(&bins, &shape, &data, &small, &peers);
+    let result = scenarios(&bins, &mut shape, &data, &small, &peers);
     if !flags.switch("keep-data") {
         let _ = std::fs::remove_file(&data);
         let _ = std::fs::remove_dir_all(&small.0);
@@ -140,7 +144,7 @@ struct Outcome {
 
 fn scenarios(
     bins: &Binaries,
-    shape: &Shape,
+    shape: &mut Shape,
     data: &Path,
     small: &(PathBuf, u64),
     peers: &[Client],
@@ -167,6 +171,17 @@ fn scenarios(
         )?;
         m.bytes as f64 / MIB / m.secs
     };
+    // The default link (the issue's) may be more than this machine moves through tc and
+    // oss-local: keep a quarter of the unshaped rate as headroom, scaling the per-connection
+    // cap with it so that the ratio of the two stays. An explicit `--link` is kept as given.
+    if let Some(scale) = shape.scale.as_mut() {
+        let fits = (probe_mib_s / 4.0 / 10.0).floor() * 10.0 * MIB;
+        if (shape.link as f64) > fits && fits > 0.0 {
+            *scale = fits / shape.link as f64;
+            shape.link = fits as u64;
+            shape.per_conn = (shape.per_conn as f64 * *scale) as u64;
+        }
+    }
     eprintln!(
         "xtask: [bench link] unshaped veth: {probe_mib_s:.0} MiB/s (8 raw connections); link \
          {:.0} MiB/s, {:.0} MiB/s per connection, {} ms per request",
@@ -527,7 +542,7 @@ fn write_docs(
          --storage disk` runs in its own network namespace behind a veth pair; `tc` tbf caps each \
          direction at {link:.0} MiB/s, and `oss-local` adds {} ms per request and a cap of {:.0} MiB/s \
          per connection (`--latency-ms`, `--bandwidth`). In (b), `--slow-conn-rate {} --slow-factor {}` \
-         makes one connection in {:.0} {}× slower (the first of each window: every client meets one). Every transfer is ours at its defaults (no part size or \
+         makes one connection in {:.0} {}× slower (the first of each window: every client meets one). Every transfer is at the client's defaults (ours: no part size or \
          concurrency given): `oss-bench ours --defaults`, `oss-bench ours-download --defaults`, \
          `ossmp cp -r`. The charts show the link's own byte counters (headers included) every 250 ms.\n\n",
         if quick { " --quick" } else { "" },
@@ -538,10 +553,19 @@ fn write_docs(
         1.0 / shape.slow_rate.max(f64::MIN_POSITIVE),
         shape.slow_factor,
     ));
+    let scaled = match shape.scale {
+        Some(scale) if scale < 1.0 => format!(
+            "so the benchmark scaled the link and the per-connection cap by {scale:.3} to {link:.0} \
+             MiB/s and {:.0} MiB/s (a quarter of the unshaped rate, rounded down to 10 MiB/s) to \
+             measure the client rather than the CPU",
+            shape.per_conn as f64 / MIB
+        ),
+        Some(_) => "so the issue's link fitted as it is".to_owned(),
+        None => format!("and the link was set with `--link` to {link:.0} MiB/s"),
+    };
     s.push_str(&format!(
         "The issue's link is 400 MiB/s with 40 MiB/s per connection. Unshaped, the veth pair of this \
-         machine carried {:.0} MiB/s (raw HTTP PUTs on 8 connections) during this run, so the link was \
-         set to {link:.0} MiB/s (`--link`, `--per-conn`) to measure the client rather than the CPU. \
+         machine carried {:.0} MiB/s (raw HTTP PUTs on 8 connections) during this run, {scaled}. \
          Load average {} before and {} after: 8 builds shared the 2 cores, so these are figures from a \
          loaded machine.\n\n",
         o.probe_mib_s, load.0, load.1
