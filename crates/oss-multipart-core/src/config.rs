@@ -1,7 +1,6 @@
 //! Upload configuration: concurrency, retries, integrity options and failure policy.
 
 use http::{HeaderName, HeaderValue};
-use oss_model::ops::ObjectAttributes;
 
 use crate::error::PlanError;
 use crate::request::OpKind;
@@ -35,21 +34,13 @@ pub struct Config {
     pub on_failure: FailurePolicy,
     /// `Content-Type` sent with Initiate / PutObject (default `application/octet-stream`).
     pub content_type: String,
-    /// Send `x-oss-forbid-overwrite: true` on Initiate/PutObject/Complete.
-    pub forbid_overwrite: bool,
-    /// Everything else the object carries, sent with Initiate / PutObject: metadata, storage
-    /// class, encryption, tagging, cache headers. Its `content_type` and `forbid_overwrite`
-    /// are ignored: the fields above decide those.
-    pub attributes: ObjectAttributes,
-    /// `x-oss-object-acl`, sent with Complete / PutObject.
-    pub object_acl: Option<String>,
-    /// `x-oss-callback` (the base64 of the callback JSON), sent with Complete / PutObject.
-    pub callback: Option<String>,
     /// Ask the driver, with [`Op::CheckSource`](crate::Op::CheckSource), whether the source
     /// is unchanged before its parts are combined (sources that can change, such as files).
     pub check_source: bool,
-    /// Headers added to each kind of request after the ones above (they win on a clash): the
-    /// façade maps its object options here, so one table decides which header goes where.
+    /// Headers added to each kind of request (they win over `content_type` on a clash): what
+    /// the object carries (metadata, storage class, encryption, tagging, ACL, overwrite
+    /// protection, callback). The façade maps its object options here, so one table decides
+    /// which header goes where.
     pub extra_headers: ExtraHeaders,
 }
 
@@ -92,10 +83,6 @@ impl Default for Config {
             content_md5: false,
             on_failure: FailurePolicy::Abort,
             content_type: "application/octet-stream".to_owned(),
-            forbid_overwrite: false,
-            attributes: ObjectAttributes::default(),
-            object_acl: None,
-            callback: None,
             check_source: false,
             extra_headers: ExtraHeaders::default(),
         }
@@ -118,20 +105,7 @@ impl Config {
                 name: "content_type",
             });
         }
-        let headers = [
-            ("object_acl", &self.object_acl),
-            ("callback", &self.callback),
-        ];
-        for (name, value) in headers {
-            if value
-                .as_deref()
-                .is_some_and(|v| HeaderValue::from_str(v).is_err())
-            {
-                return Err(PlanError::ConfigOutOfBounds { name });
-            }
-        }
-        crate::wire::check_attributes(&self.attributes)
-            .map_err(|_| PlanError::ConfigOutOfBounds { name: "attributes" })
+        Ok(())
     }
 
     pub(crate) fn slots(&self) -> usize {

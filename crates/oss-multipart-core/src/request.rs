@@ -3,7 +3,6 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use oss_model::ops::ObjectAttributes;
 use oss_model::{EncodeError, OssRequest};
 
 use crate::config::{Config, ExtraHeaders};
@@ -174,27 +173,21 @@ pub struct Request {
     pub(crate) object: Arc<ObjectHeaders>,
 }
 
-/// What Initiate, PutObject and Complete carry besides their own parameters.
+/// What the requests of one upload carry besides their own parameters.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct ObjectHeaders {
-    /// Content type, overwrite protection, metadata, storage class, encryption, tagging.
-    pub(crate) attributes: ObjectAttributes,
-    pub(crate) object_acl: Option<String>,
-    pub(crate) callback: Option<String>,
+    /// `Content-Type` of Initiate and PutObject.
+    pub(crate) content_type: String,
     /// The `sequential` sub-resource on Initiate.
     pub(crate) sequential: bool,
+    /// Everything else, per request kind.
     pub(crate) extra: ExtraHeaders,
 }
 
 impl ObjectHeaders {
     pub(crate) fn new(config: &Config) -> Self {
-        let mut attributes = config.attributes.clone();
-        attributes.content_type = Some(config.content_type.clone());
-        attributes.forbid_overwrite = config.forbid_overwrite.then_some(true);
         Self {
-            attributes,
-            object_acl: config.object_acl.clone(),
-            callback: config.callback.clone(),
+            content_type: config.content_type.clone(),
             sequential: config.sequential,
             extra: config.extra_headers.clone(),
         }
@@ -203,10 +196,9 @@ impl ObjectHeaders {
     /// Whether Complete and PutObject answer with the callback's reply.
     pub(crate) fn expects_callback(&self) -> bool {
         let callback = http::HeaderName::from_static("x-oss-callback");
-        self.callback.is_some()
-            || [&self.extra.complete, &self.extra.put_object]
-                .iter()
-                .any(|headers| headers.iter().any(|(n, _)| *n == callback))
+        [&self.extra.complete, &self.extra.put_object]
+            .iter()
+            .any(|headers| headers.iter().any(|(n, _)| *n == callback))
     }
 }
 

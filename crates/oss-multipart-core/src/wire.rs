@@ -1,10 +1,10 @@
 //! Adapter to `oss-model`: builds each intent's `OssRequest` and reads answers through the
 //! operation types, mapping their errors to [`UploadError`].
 
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
 use oss_model::ops::{
     AbortMultipartUpload, CompleteMultipartUpload, CompletedPart, HeadObject,
-    InitiateMultipartUpload, ListParts, ObjectAttributes, PutObject, UploadPart,
+    InitiateMultipartUpload, ListParts, PutObject, UploadPart,
 };
 use oss_model::{EncodeError, Operation, OssRequest, PartNumber, ResponseError};
 
@@ -49,37 +49,13 @@ fn part_number(n: u32) -> Result<PartNumber, EncodeError> {
 fn initiate(req: &Request) -> InitiateMultipartUpload {
     let t = &req.target;
     let mut op = InitiateMultipartUpload::new(t.bucket_name().clone(), t.object_key().clone());
-    op.attributes = req.object.attributes.clone();
+    op.attributes.content_type = Some(req.object.content_type.clone());
     op.sequential = req.object.sequential;
     op
 }
 
 fn head(t: &Target) -> HeadObject {
     HeadObject::new(t.bucket_name().clone(), t.object_key().clone())
-}
-
-/// Whether `attributes` can be carried as headers (checked once, when an upload is built).
-pub(crate) fn check_attributes(attributes: &ObjectAttributes) -> Result<(), EncodeError> {
-    let probe = Target::new("probe-bucket", "probe").map_err(|_| EncodeError::Conflict {
-        reason: "probe target",
-    })?;
-    let mut op =
-        InitiateMultipartUpload::new(probe.bucket_name().clone(), probe.object_key().clone());
-    op.attributes = attributes.clone();
-    op.to_request().map(|_| ())
-}
-
-/// `x-oss-callback` as given (already base64), on the requests that create the object.
-fn with_callback(mut built: OssRequest, req: &Request) -> Result<OssRequest, EncodeError> {
-    if let Some(callback) = &req.object.callback {
-        let value = HeaderValue::from_str(callback).map_err(|_| EncodeError::Conflict {
-            reason: "callback is not a valid header value",
-        })?;
-        built
-            .headers
-            .insert(HeaderName::from_static("x-oss-callback"), value);
-    }
-    Ok(built)
 }
 
 /// The `OssRequest` of an intent (`None` for local work).
@@ -95,9 +71,8 @@ pub(crate) fn to_request(req: &Request) -> Result<Option<OssRequest>, EncodeErro
         } => UploadPart::new(b, k, upload_id.clone(), part_number(*n)?).to_request()?,
         Op::PutObject { .. } => {
             let mut op = PutObject::new(b, k);
-            op.attributes = req.object.attributes.clone();
-            op.object_acl.clone_from(&req.object.object_acl);
-            with_callback(op.to_request()?, req)?
+            op.attributes.content_type = Some(req.object.content_type.clone());
+            op.to_request()?
         }
         Op::ListParts { upload_id, marker } => {
             let mut op = ListParts::new(b, k, upload_id.clone());
@@ -115,10 +90,7 @@ pub(crate) fn to_request(req: &Request) -> Result<Option<OssRequest>, EncodeErro
                     ))
                 })
                 .collect::<Result<Vec<_>, EncodeError>>()?;
-            let mut op = CompleteMultipartUpload::new(b, k, upload_id.clone(), parts);
-            op.forbid_overwrite = req.object.attributes.forbid_overwrite;
-            op.object_acl.clone_from(&req.object.object_acl);
-            with_callback(op.to_request()?, req)?
+            CompleteMultipartUpload::new(b, k, upload_id.clone(), parts).to_request()?
         }
         Op::Abort { upload_id } => {
             AbortMultipartUpload::new(b, k, upload_id.clone()).to_request()?

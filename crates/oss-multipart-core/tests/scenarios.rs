@@ -594,7 +594,10 @@ fn time_going_backwards_is_tolerated() {
 fn request_intents_build_http_requests() {
     let src = source(2 * PART as usize, 23);
     let mut config = Config::default();
-    config.forbid_overwrite = true;
+    config.extra_headers.initiate.push((
+        http::HeaderName::from_static("x-oss-forbid-overwrite"),
+        HeaderValue::from_static("true"),
+    ));
     let mut up = known(&src, config, false);
     let r = up.poll_request().unwrap();
     let http = r.to_oss_request().unwrap().unwrap();

@@ -29,9 +29,9 @@ impl Upload {
         &mut self,
         head: Result<(u64, Option<u64>, String), UploadError>,
     ) {
-        if self.phase != Phase::ConfirmingComplete {
+        let Phase::ConfirmingComplete { upload_gone } = self.phase else {
             return;
-        }
+        };
         let (crc, size) = self.combined();
         let reason = match head {
             Ok((len, Some(got), etag)) if len == size && got == crc => {
@@ -44,7 +44,7 @@ impl Upload {
                     .service_error()
                     .is_some_and(|e| e.status() == StatusCode::NOT_FOUND) =>
             {
-                if self.complete_gone {
+                if upload_gone {
                     UploadError::CompletionUnconfirmed
                 } else {
                     err
@@ -53,7 +53,7 @@ impl Upload {
             Err(err) => return self.on_error(Job::Head, err),
         };
         // The object is not (yet) ours: try Complete again after a backoff.
-        self.phase = Phase::Completing;
+        self.phase = Phase::Completing { upload_gone };
         let tries = self.attempts.complete;
         let attempt = tries.count();
         match self.scheduler.next_delay(tries, self.now) {
@@ -69,7 +69,7 @@ impl Upload {
                 self.scheduler.schedule(self.now + delay, Job::Complete);
             }
             None => {
-                if self.complete_gone {
+                if upload_gone {
                     self.upload_id_consumed();
                     self.fail(UploadError::CompletionUnconfirmed);
                 } else {
@@ -81,16 +81,33 @@ impl Upload {
         }
     }
 
-    pub(super) fn confirm_complete(&mut self) {
-        self.phase = Phase::ConfirmingComplete;
+    /// Asks HeadObject whether a Complete took effect; `no_such_upload` when Complete was
+    /// answered NoSuchUpload (the id stays gone for the rest of the upload).
+    pub(super) fn confirm_complete(&mut self, no_such_upload: bool) {
+        let upload_gone = no_such_upload || self.upload_gone();
+        self.phase = Phase::ConfirmingComplete { upload_gone };
         self.attempts.head = Tries::default();
         self.ready_single = Some(Job::Head);
     }
 
+    /// Whether OSS no longer knows the upload id (see [`Phase::ConfirmingComplete`]).
+    pub(super) fn upload_gone(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Completing { upload_gone: true }
+                | Phase::ConfirmingComplete { upload_gone: true }
+        )
+    }
+
     /// After Complete took effect (or the id is gone), there is nothing left to abort or resume.
+    /// Called while completing, just before the failure it explains.
     pub(super) fn upload_id_consumed(&mut self) {
         self.policy = FailurePolicy::Keep;
-        self.complete_gone = true;
+        if let Phase::Completing { upload_gone } | Phase::ConfirmingComplete { upload_gone } =
+            &mut self.phase
+        {
+            *upload_gone = true;
+        }
     }
 
     pub(super) fn completed(

@@ -99,8 +99,8 @@ impl Upload {
         }
         self.drop_work();
         self.in_flight.retain(|_| false);
-        let abort =
-            self.policy == FailurePolicy::Abort && self.upload_id.is_some() && !self.complete_gone;
+        let gone = self.upload_gone();
+        let abort = self.policy == FailurePolicy::Abort && self.upload_id.is_some() && !gone;
         if abort {
             self.start_abort(Some(err));
             return;
@@ -110,7 +110,7 @@ impl Upload {
             _ => {
                 self.upload_id.is_some()
                     && self.policy == FailurePolicy::Keep
-                    && !self.complete_gone
+                    && !gone
                     && self.plan.part_count().is_some()
             }
         };

@@ -37,8 +37,11 @@ impl Upload {
             (Phase::Initiating, Job::Initiate)
                 | (Phase::Single, Job::Put)
                 | (Phase::Listing { .. }, Job::List)
-                | (Phase::ResumeHead | Phase::ConfirmingComplete, Job::Head)
-                | (Phase::Completing, Job::Complete | Job::CheckSource)
+                | (
+                    Phase::ResumeHead | Phase::ConfirmingComplete { .. },
+                    Job::Head
+                )
+                | (Phase::Completing { .. }, Job::Complete | Job::CheckSource)
                 | (Phase::Aborting { .. }, Job::Abort)
         );
         if !relevant {

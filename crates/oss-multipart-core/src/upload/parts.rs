@@ -141,7 +141,7 @@ impl Upload {
             _ => true,
         };
         if all_known && self.done_parts as usize == self.parts.len() && self.in_flight.is_empty() {
-            self.phase = Phase::Completing;
+            self.phase = Phase::Completing { upload_gone: false };
             self.ready_single = Some(if self.config.check_source {
                 Job::CheckSource
             } else {
