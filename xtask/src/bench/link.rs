@@ -175,13 +175,9 @@ fn scenarios(
     // The default link (the issue's) may be more than this machine moves through tc and
     // oss-local: keep a quarter of the unshaped rate as headroom, scaling the per-connection
     // cap with it so that the ratio of the two stays. An explicit `--link` is kept as given.
-    if let Some(scale) = shape.scale.as_mut() {
-        let fits = (probe_mib_s / 4.0 / 10.0).floor() * 10.0 * MIB;
-        if (shape.link as f64) > fits && fits > 0.0 {
-            *scale = fits / shape.link as f64;
-            shape.link = fits as u64;
-            shape.per_conn = (shape.per_conn as f64 * *scale) as u64;
-        }
+    if shape.scale.is_some() {
+        let (link, per_conn, scale) = fit(shape.link, shape.per_conn, probe_mib_s);
+        (shape.link, shape.per_conn, shape.scale) = (link, per_conn, Some(scale));
     }
     eprintln!(
         "xtask: [bench link] unshaped veth: {probe_mib_s:.0} MiB/s (8 raw connections); link \
@@ -278,6 +274,17 @@ fn peer_runs(
             })
         })
         .collect()
+}
+
+/// The link and per-connection caps scaled down together so that the link is at most a
+/// quarter of `probe_mib_s` (rounded down to 10 MiB/s), and the factor applied (1: fits).
+fn fit(link: u64, per_conn: u64, probe_mib_s: f64) -> (u64, u64, f64) {
+    let fits = (probe_mib_s / 4.0 / 10.0).floor() * 10.0 * MIB;
+    if (link as f64) <= fits || fits <= 0.0 {
+        return (link, per_conn, 1.0);
+    }
+    let scale = fits / link as f64;
+    (fits as u64, (per_conn as f64 * scale) as u64, scale)
 }
 
 impl Outcome {
@@ -588,4 +595,22 @@ fn write_docs(
         s.push_str(&format!("![{title}]({file})\n\n"));
     }
     sections::update("link", &s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_link_is_scaled_to_a_quarter_of_the_probe_keeping_the_ratio() {
+        let mib = 1u64 << 20;
+        // 415 MiB/s unshaped: a quarter is 103.75, rounded down to 100 MiB/s.
+        let (link, per_conn, scale) = fit(400 * mib, 40 * mib, 415.0);
+        assert_eq!((link, per_conn), (100 * mib, 10 * mib));
+        assert!((scale - 0.25).abs() < 1e-9);
+        // A fast machine keeps the issue's link.
+        assert_eq!(fit(400 * mib, 40 * mib, 4000.0), (400 * mib, 40 * mib, 1.0));
+        // A probe too slow to scale to anything keeps the link (and the warning says why).
+        assert_eq!(fit(400 * mib, 40 * mib, 20.0), (400 * mib, 40 * mib, 1.0));
+    }
 }
