@@ -193,54 +193,46 @@ fn scenarios(
         );
     }
     net.shape(Some(shape.link))?;
-    let (a, da, peers_a) = {
-        let server = OssLocal::start_with(
-            net.command(&bins.oss_local),
-            &format!("{NS_ADDR}:0"),
-            &strs(&shape.server_flags(false)),
-        )?;
-        let a = ours(bins, &server, "a: upload", "link/a", Direction::Up, data)?;
-        let da = ours(
-            bins,
-            &server,
-            "d: download (a)",
-            "link/a",
-            Direction::Down,
-            data,
-        )?;
-        (a, da, peer_runs(bins, &server, "a", peers, data)?)
-    };
+    let listen = format!("{NS_ADDR}:0");
+    let normal = shape.server_flags(false);
+    let slow = shape.server_flags(true);
+    let server = OssLocal::start_with(net.command(&bins.oss_local), &listen, &strs(&normal))?;
+    let a = ours(bins, &server, "a: upload", "link/a", Direction::Up, data)?;
+    let da = ours(
+        bins,
+        &server,
+        "d: download (a)",
+        "link/a",
+        Direction::Down,
+        data,
+    )?;
+    let peers_a = peer_runs(bins, &server, "a", peers, data)?;
+    // The same object from a restarted server with slow connections: the download meets
+    // the first of them, as the upload of (b) does on its own server.
+    let server = server.restart_with(net.command(&bins.oss_local), &listen, &strs(&slow))?;
+    let db = ours(
+        bins,
+        &server,
+        "d: download (b)",
+        "link/a",
+        Direction::Down,
+        data,
+    )?;
+    drop(server);
     let c = {
-        let server = OssLocal::start_with(
-            net.command(&bins.oss_local),
-            &format!("{NS_ADDR}:0"),
-            &strs(&shape.server_flags(false)),
-        )?;
+        let server = OssLocal::start_with(net.command(&bins.oss_local), &listen, &strs(&normal))?;
         directory(&bins.ossmp, &server, small)?
     };
-    let (b, db) = {
-        let server = OssLocal::start_with(
-            net.command(&bins.oss_local),
-            &format!("{NS_ADDR}:0"),
-            &strs(&shape.server_flags(true)),
-        )?;
-        let b = ours(
+    let b = {
+        let server = OssLocal::start_with(net.command(&bins.oss_local), &listen, &strs(&slow))?;
+        ours(
             bins,
             &server,
             "b: upload, slow conns",
             "link/b",
             Direction::Up,
             data,
-        )?;
-        let db = ours(
-            bins,
-            &server,
-            "d: download (b)",
-            "link/b",
-            Direction::Down,
-            data,
-        )?;
-        (b, db)
+        )?
     };
     drop(net);
     Ok(Outcome {

@@ -126,7 +126,7 @@ impl OssLocal {
     /// Runs `command` (an `oss-local`, possibly wrapped, e.g. by `ip netns exec`) listening
     /// on `listen`.
     pub(crate) fn start_with(
-        mut command: Command,
+        command: Command,
         listen: &str,
         extra: &[&str],
     ) -> Result<Self, String> {
@@ -136,6 +136,29 @@ impl OssLocal {
             extra.join("-")
         ));
         let _ = std::fs::remove_dir_all(&data_dir);
+        Self::spawn(command, listen, extra, data_dir)
+    }
+
+    /// Stops this server and runs `command` on the same data directory with `extra` flags:
+    /// the same objects, served another way.
+    pub(crate) fn restart_with(
+        mut self,
+        command: Command,
+        listen: &str,
+        extra: &[&str],
+    ) -> Result<Self, String> {
+        let data_dir = std::mem::take(&mut self.data_dir);
+        // Kills the process; the empty path left behind removes nothing.
+        drop(self);
+        Self::spawn(command, listen, extra, data_dir)
+    }
+
+    fn spawn(
+        mut command: Command,
+        listen: &str,
+        extra: &[&str],
+        data_dir: PathBuf,
+    ) -> Result<Self, String> {
         let process = Listening::start(
             command
                 .args(["--listen", listen, "--access-key-id", AK])
@@ -156,7 +179,9 @@ impl OssLocal {
 impl Drop for OssLocal {
     fn drop(&mut self) {
         // `_process` is dropped (killed) after this body; the files are gone either way.
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if !self.data_dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
     }
 }
 
