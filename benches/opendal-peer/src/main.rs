@@ -26,12 +26,15 @@ fn main() {
 
 fn run(args: &[String]) -> Result<(), String> {
     let [endpoint, bucket, key, file, ak, sk, rest @ ..] = args else {
-        return Err("usage: opendal-peer ENDPOINT BUCKET KEY FILE AK SK (PART_SIZE JOBS | default)".into());
+        return Err(
+            "usage: opendal-peer ENDPOINT BUCKET KEY FILE AK SK (PART_SIZE JOBS | default)".into(),
+        );
     };
     let settings = match rest {
         [d] if d == "default" => None,
         [part, jobs] => Some((
-            part.parse::<usize>().map_err(|e| format!("PART_SIZE: {e}"))?,
+            part.parse::<usize>()
+                .map_err(|e| format!("PART_SIZE: {e}"))?,
             jobs.parse::<usize>().map_err(|e| format!("JOBS: {e}"))?,
         )),
         _ => return Err("expected PART_SIZE JOBS or `default`".into()),
@@ -60,7 +63,9 @@ fn run(args: &[String]) -> Result<(), String> {
             let mut block = vec![0u8; BLOCK];
             let mut filled = 0;
             while filled < BLOCK {
-                let n = source.read(&mut block[filled..]).map_err(|e| e.to_string())?;
+                let n = source
+                    .read(&mut block[filled..])
+                    .map_err(|e| e.to_string())?;
                 if n == 0 {
                     break;
                 }
@@ -71,12 +76,18 @@ fn run(args: &[String]) -> Result<(), String> {
             }
             block.truncate(filled);
             total += filled as u64;
-            writer.write(block).await.map_err(|e| format!("write: {e}"))?;
+            writer
+                .write(block)
+                .await
+                .map_err(|e| format!("write: {e}"))?;
         }
         writer.close().await.map_err(|e| format!("close: {e}"))?;
         Ok::<_, String>((total, started.elapsed().as_secs_f64()))
     })?;
     let part = settings.map_or(BLOCK, |(part, _)| part) as u64;
-    println!("result bytes={bytes} parts={} secs={secs:.4}", bytes.div_ceil(part).max(1));
+    println!(
+        "result bytes={bytes} parts={} secs={secs:.4}",
+        bytes.div_ceil(part).max(1)
+    );
     Ok(())
 }
