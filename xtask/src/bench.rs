@@ -236,21 +236,30 @@ struct Setup<'a> {
 
 impl Setup<'_> {
     fn ours(&self, server: &OssLocal, key: &str) -> Result<Measured, String> {
-        let mut args = vec![
-            "ours".to_owned(),
-            "--endpoint".to_owned(),
-            server.endpoint.clone(),
-        ];
-        args.extend(self.common(key));
+        let args = self.transfer_args("ours", &server.endpoint, key, "--file", self.data);
         procs::measure(self.bins, "ours", &self.bins.oss_bench, &args)
     }
 
     fn official(&self, server: &OssLocal, key: &str) -> Result<Option<Measured>, String> {
+        self.run_official("official_upload.py", "official", server, key, self.data)
+    }
+
+    /// Runs the official Python SDK's `script` (under `crates/oss-bench/scripts/`) on `key`
+    /// and the local `path`; `None` without Python (`--no-official`).
+    fn run_official(
+        &self,
+        script: &str,
+        label: &str,
+        server: &OssLocal,
+        key: &str,
+        path: &Path,
+    ) -> Result<Option<Measured>, String> {
         let Some(python) = self.python else {
             return Ok(None);
         };
         let script = workspace_root()
-            .join("crates/oss-bench/scripts/official_upload.py")
+            .join("crates/oss-bench/scripts")
+            .join(script)
             .display()
             .to_string();
         let args = [
@@ -258,13 +267,13 @@ impl Setup<'_> {
             server.endpoint.clone(),
             BUCKET.to_owned(),
             key.to_owned(),
-            self.data.display().to_string(),
+            path.display().to_string(),
             self.part_size.to_string(),
             self.jobs.to_string(),
             AK.to_owned(),
             SK.to_owned(),
         ];
-        procs::measure(self.bins, "official", python, &args).map(Some)
+        procs::measure(self.bins, label, python, &args).map(Some)
     }
 
     fn ceiling(&self, sink: &Sink) -> Result<Measured, String> {
@@ -282,16 +291,30 @@ impl Setup<'_> {
         procs::measure(self.bins, "ceiling", &self.bins.oss_bench, &args)
     }
 
-    fn common(&self, key: &str) -> Vec<String> {
+    /// `oss-bench COMMAND` arguments for one timed transfer of `key` against `endpoint`, with
+    /// the local file named by `path_flag` (`--file` to upload, `--out` to download).
+    fn transfer_args(
+        &self,
+        command: &str,
+        endpoint: &str,
+        key: &str,
+        path_flag: &str,
+        path: &Path,
+    ) -> Vec<String> {
+        let path = path.display().to_string();
+        let (part_size, jobs) = (self.part_size.to_string(), self.jobs.to_string());
         [
-            "--file",
-            &self.data.display().to_string(),
+            command,
+            "--endpoint",
+            endpoint,
             "--key",
             key,
+            path_flag,
+            &path,
             "--part-size",
-            &self.part_size.to_string(),
+            &part_size,
             "--jobs",
-            &self.jobs.to_string(),
+            &jobs,
             "--ak",
             AK,
             "--sk",
@@ -311,6 +334,20 @@ fn e2e(flags: &Flags) -> Result<(), String> {
     let part_size = flags.size("part-size", 8 << 20)?;
     let jobs = flags.number("jobs", 4)?;
     let reps = flags.number("reps", if quick { 1 } else { 3 })?.max(1);
+    with_setup(flags, size, part_size, jobs, |setup| {
+        e2e_inner(setup, reps, flags)
+    })
+}
+
+/// Builds the binaries, prepares the official SDK (unless `--no-official`) and a data file of
+/// `size` bytes, runs `run`, then removes the data file (unless `--keep-data`).
+fn with_setup(
+    flags: &Flags,
+    size: u64,
+    part_size: u64,
+    jobs: u64,
+    run: impl FnOnce(&Setup<'_>) -> Result<(), String>,
+) -> Result<(), String> {
     let bins = procs::build()?;
     let python = if flags.switch("no-official") {
         None
@@ -327,7 +364,7 @@ fn e2e(flags: &Flags) -> Result<(), String> {
         part_size,
         jobs,
     };
-    let result = e2e_inner(&setup, reps, flags);
+    let result = run(&setup);
     if !flags.switch("keep-data") {
         let _ = std::fs::remove_file(&data);
     }
@@ -449,30 +486,7 @@ fn download_run(
     out: &Path,
 ) -> Result<Option<Measured>, String> {
     let _ = std::fs::remove_file(out);
-    let common = |command: &str| -> Vec<String> {
-        [
-            command,
-            "--endpoint",
-            &server.endpoint,
-            "--key",
-            key,
-            "--out",
-            &out.display().to_string(),
-            "--part-size",
-            &setup.part_size.to_string(),
-            "--jobs",
-            &setup.jobs.to_string(),
-            "--ak",
-            AK,
-            "--sk",
-            SK,
-            "--bucket",
-            BUCKET,
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect()
-    };
+    let common = |command: &str| setup.transfer_args(command, &server.endpoint, key, "--out", out);
     let measured = match client {
         "ceiling" => procs::measure(setup.bins, client, &setup.bins.oss_bench, &common("fetch")),
         "ours" => procs::measure(
@@ -481,27 +495,10 @@ fn download_run(
             &setup.bins.oss_bench,
             &common("ours-download"),
         ),
-        _ => {
-            let Some(python) = setup.python else {
-                return Ok(None);
-            };
-            let script = workspace_root()
-                .join("crates/oss-bench/scripts/official_download.py")
-                .display()
-                .to_string();
-            let args = [
-                script,
-                server.endpoint.clone(),
-                BUCKET.to_owned(),
-                key.to_owned(),
-                out.display().to_string(),
-                setup.part_size.to_string(),
-                setup.jobs.to_string(),
-                AK.to_owned(),
-                SK.to_owned(),
-            ];
-            procs::measure(setup.bins, client, python, &args)
-        }
+        _ => match setup.run_official("official_download.py", client, server, key, out)? {
+            Some(measured) => Ok(measured),
+            None => return Ok(None),
+        },
     }?;
     // Every client must have produced the object, byte for byte.
     let got = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
@@ -546,27 +543,9 @@ fn download(flags: &Flags) -> Result<(), String> {
     let part_size = flags.size("part-size", 8 << 20)?;
     let jobs = flags.number("jobs", 4)?;
     let reps = flags.number("reps", 3)?.max(1);
-    let bins = procs::build()?;
-    let python = if flags.switch("no-official") {
-        None
-    } else {
-        let venv = workspace_root().join("target").join("interop-venv");
-        Some(crate::interop::ensure_venv(&venv)?)
-    };
-    let data = data_file(size)?;
-    let setup = Setup {
-        bins: &bins,
-        python: python.as_deref(),
-        data: &data,
-        size,
-        part_size,
-        jobs,
-    };
-    let result = download_inner(&setup, reps);
-    if !flags.switch("keep-data") {
-        let _ = std::fs::remove_file(&data);
-    }
-    result
+    with_setup(flags, size, part_size, jobs, |setup| {
+        download_inner(setup, reps)
+    })
 }
 
 fn download_inner(setup: &Setup<'_>, reps: u64) -> Result<(), String> {
@@ -746,14 +725,14 @@ fn parts(flags: &Flags) -> Result<(), String> {
     eprintln!("parts: {line}");
     // The goal is a resume from the page cache; a file partly evicted measures zero-filling
     // (or the disk) instead, so say so rather than record a misleading figure silently.
-    if let Some(cached) = procs::field(&line, "cached").and_then(|v| v.parse::<f64>().ok()) {
-        if cached < 0.99 {
-            eprintln!(
-                "xtask: [bench] warning: only {:.1}% of the file was in the page cache when the \
+    if let Some(cached) = procs::field(&line, "cached").and_then(|v| v.parse::<f64>().ok())
+        && cached < 0.99
+    {
+        eprintln!(
+            "xtask: [bench] warning: only {:.1}% of the file was in the page cache when the \
                  resume started; resume_s is not a page-cache figure",
-                cached * 100.0
-            );
-        }
+            cached * 100.0
+        );
     }
     let mut history = History::load()?;
     history.push(entry);

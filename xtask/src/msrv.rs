@@ -78,10 +78,10 @@ fn required(ws: &Workspace, id: &str) -> (RustVersion, String) {
         if package.member {
             continue;
         }
-        if let Some(version) = package.rust_version {
-            if version > best.0 {
-                best = (version, format!("{} {}", package.name, package.version));
-            }
+        if let Some(version) = package.rust_version
+            && version > best.0
+        {
+            best = (version, format!("{} {}", package.name, package.version));
         }
     }
     best

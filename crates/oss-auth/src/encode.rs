@@ -45,10 +45,10 @@ fn escape_into(out: &mut String, bytes: &[u8], keep_slash: bool) {
 /// escaping. Works on bytes, so non-UTF-8 input (possible on the verifier side after
 /// decoding) is encoded byte by byte, exactly as the SDKs encode UTF-8 strings.
 pub(crate) fn encode_query_cow(bytes: &[u8]) -> Cow<'_, str> {
-    if bytes.iter().all(|&b| UNRESERVED[usize::from(b)]) {
-        if let Ok(plain) = std::str::from_utf8(bytes) {
-            return Cow::Borrowed(plain);
-        }
+    if bytes.iter().all(|&b| UNRESERVED[usize::from(b)])
+        && let Ok(plain) = std::str::from_utf8(bytes)
+    {
+        return Cow::Borrowed(plain);
     }
     let mut out = String::with_capacity(bytes.len() * 3);
     escape_into(&mut out, bytes, false);

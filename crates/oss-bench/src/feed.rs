@@ -100,7 +100,7 @@ fn worker(
             done += want as u64;
         }
         let answered = read_response(&mut stream, &mut response)?;
-        if answered != Some(crc.finalize()) {
+        if answered != Some(crc.finish()) {
             return Err(io::Error::other(format!(
                 "part {n}: sink CRC {answered:?} differs from ours"
             )));

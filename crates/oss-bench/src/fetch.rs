@@ -131,7 +131,7 @@ fn worker(
                 text.lines().next().unwrap_or("")
             )));
         }
-        let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
+        let mut crc = crate::crc64_digest();
         let mut done = 0u64;
         let early = &head[body_start..];
         if !early.is_empty() {
@@ -149,10 +149,10 @@ fn worker(
             file.write_all_at(&buf[..n], start + done)?;
             done += n as u64;
         }
-        if let Ok(mut c) = crcs.lock() {
-            if let Some(slot) = c.get_mut(usize::try_from(i).unwrap_or(usize::MAX)) {
-                *slot = crc.finalize();
-            }
+        if let Ok(mut c) = crcs.lock()
+            && let Some(slot) = c.get_mut(usize::try_from(i).unwrap_or(usize::MAX))
+        {
+            *slot = crc.finish();
         }
     }
 }

@@ -51,10 +51,10 @@ pub mod sink;
 /// CRC-64/XZ (the OSS `crc64ecma`) of `bytes`, the checksum every client and sink here
 /// computes.
 pub fn crc64(bytes: &[u8]) -> u64 {
-    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Xz, bytes)
+    oss_model::crc64::crc64(bytes)
 }
 
 /// A fresh incremental CRC-64/XZ digest.
-pub fn crc64_digest() -> crc_fast::Digest {
-    crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz)
+pub fn crc64_digest() -> oss_model::crc64::Crc64 {
+    oss_model::crc64::Crc64::new()
 }

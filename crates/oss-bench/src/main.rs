@@ -93,12 +93,7 @@ fn feed(args: &[String]) -> Result<(), String> {
     let jobs = jobs(&flags)?;
     let outcome =
         oss_bench::feed::run(addr, &file, part_size, jobs).map_err(|e| format!("feed: {e}"))?;
-    Record::new("result")
-        .field("bytes", outcome.bytes)
-        .field("parts", outcome.parts)
-        .field("secs", format!("{:.4}", outcome.elapsed.as_secs_f64()))
-        .emit()
-        .map_err(|e| e.to_string())
+    report(outcome.bytes, outcome.parts, outcome.elapsed, None)
 }
 
 fn target(flags: &Flags) -> Result<oss_bench::ours::Target, String> {
@@ -118,64 +113,71 @@ fn jobs(flags: &Flags) -> Result<usize, String> {
         .map_err(|e| format!("--jobs: {e}"))
 }
 
-/// `--part-size` and `--jobs` (8 MiB × 4 when absent), or neither with `--defaults`.
-fn settings(flags: &Flags) -> Result<(Option<u64>, Option<usize>), String> {
-    if flags.get("defaults").is_some() {
-        return Ok((None, None));
+/// The line every timed run prints: bytes, parts (or ranges), seconds and, when the run
+/// checked one, the CRC-64.
+fn report(
+    bytes: impl std::fmt::Display,
+    parts: impl std::fmt::Display,
+    elapsed: std::time::Duration,
+    crc64: Option<u64>,
+) -> Result<(), String> {
+    let mut record = Record::new("result")
+        .field("bytes", bytes)
+        .field("parts", parts)
+        .field("secs", format!("{:.4}", elapsed.as_secs_f64()));
+    if let Some(crc) = crc64 {
+        record = record.field("crc64", crc);
     }
-    Ok((
-        Some(flags.size_or("part-size", 8 << 20)?),
-        Some(jobs(flags)?),
-    ))
+    record.emit().map_err(|e| e.to_string())
+}
+
+/// The flags of a timed single-object transfer: `--PATH_FLAG` names the local file; `--key`
+/// defaults to `default_key` when given.
+fn transfer(
+    args: &[String],
+    path_flag: &str,
+    default_key: Option<&str>,
+) -> Result<oss_bench::ours::Transfer, String> {
+    let flags = Flags::parse(args)?;
+    let key = match default_key {
+        Some(default) => flags.get("key").unwrap_or(default),
+        None => flags.required("key")?,
+    };
+    Ok(oss_bench::ours::Transfer {
+        target: target(&flags)?,
+        key: key.to_owned(),
+        path: PathBuf::from(flags.required(path_flag)?),
+        part_size: flags.size_or("part-size", 8 << 20)?,
+        jobs: jobs(&flags)?,
+        library_defaults: flags.get("defaults").is_some(),
+    })
 }
 
 fn ours(args: &[String]) -> Result<(), String> {
-    let flags = Flags::parse(args)?;
-    let target = target(&flags)?;
-    let file = PathBuf::from(flags.required("file")?);
-    let key = flags.get("key").unwrap_or("bench/ours").to_owned();
-    let (part_size, jobs) = settings(&flags)?;
+    let t = transfer(args, "file", Some("bench/ours"))?;
     let (out, elapsed) = runtime()?
-        .block_on(oss_bench::ours::upload(
-            &target, &key, &file, part_size, jobs,
-        ))
+        .block_on(oss_bench::ours::upload(&t))
         .map_err(|e| error_chain(&e))?;
-    Record::new("result")
-        .field("bytes", out.size)
-        .field("parts", out.parts)
-        .field("secs", format!("{:.4}", elapsed.as_secs_f64()))
-        .field("crc64", out.crc64)
-        .emit()
-        .map_err(|e| e.to_string())
+    report(out.size, out.parts, elapsed, Some(out.crc64))
 }
 
 fn ours_download(args: &[String]) -> Result<(), String> {
-    let flags = Flags::parse(args)?;
-    let target = target(&flags)?;
-    let out = PathBuf::from(flags.required("out")?);
-    let key = flags.required("key")?.to_owned();
-    let (part_size, jobs) = settings(&flags)?;
+    let t = transfer(args, "out", None)?;
     let (done, elapsed) = runtime()?
-        .block_on(oss_bench::ours::download(
-            &target, &key, &out, part_size, jobs,
-        ))
+        .block_on(oss_bench::ours::download(&t))
         .map_err(|e| error_chain(&e))?;
-    Record::new("result")
-        .field("bytes", done.size)
-        .field("parts", done.ranges)
-        .field("secs", format!("{:.4}", elapsed.as_secs_f64()))
-        .field("crc64", done.crc64)
-        .emit()
-        .map_err(|e| e.to_string())
+    report(done.size, done.ranges, elapsed, Some(done.crc64))
 }
 
 fn fetch(args: &[String]) -> Result<(), String> {
-    let flags = Flags::parse(args)?;
-    let target = target(&flags)?;
-    let out = PathBuf::from(flags.required("out")?);
-    let key = flags.required("key")?.to_owned();
-    let part_size = flags.size_or("part-size", 8 << 20)?;
-    let jobs = jobs(&flags)?;
+    let oss_bench::ours::Transfer {
+        target,
+        key,
+        path: out,
+        part_size,
+        jobs,
+        ..
+    } = transfer(args, "out", None)?;
     // Signing and the size are set-up, before the clock starts.
     let (url, size) = runtime()?.block_on(async {
         let client = target.client().map_err(|e| error_chain(&e))?;
@@ -195,13 +197,7 @@ fn fetch(args: &[String]) -> Result<(), String> {
     })?;
     let o = oss_bench::fetch::run(&url, &out, size, part_size, jobs)
         .map_err(|e| format!("fetch: {e}"))?;
-    Record::new("result")
-        .field("bytes", o.bytes)
-        .field("parts", o.parts)
-        .field("secs", format!("{:.4}", o.elapsed.as_secs_f64()))
-        .field("crc64", o.crc64)
-        .emit()
-        .map_err(|e| e.to_string())
+    report(o.bytes, o.parts, o.elapsed, Some(o.crc64))
 }
 
 fn parts(args: &[String]) -> Result<(), String> {

@@ -1,7 +1,7 @@
 //! The `oss-multipart` runner: one file upload with CRC-64 on, timed from the first request
 //! to the completed object.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use oss_multipart::{Addressing, Client, Credentials, DownloadOutput, Error, UploadOutput};
@@ -51,53 +51,55 @@ impl Target {
     }
 }
 
-/// Uploads `path` to `key` with `part_size` × `jobs` (`None`: the library's default for
-/// that setting); returns the output and the time taken (client construction excluded, so
-/// the first connection is part of the measurement).
+/// One timed single-object transfer: where, which key, which local file, how.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    /// The server.
+    pub target: Target,
+    /// The object.
+    pub key: String,
+    /// The local file (read for an upload, written for a download).
+    pub path: PathBuf,
+    /// Part (or range) size.
+    pub part_size: u64,
+    /// Parts (or ranges) in flight.
+    pub jobs: usize,
+    /// Ignore `part_size` and `jobs` and let `oss-multipart` choose (its defaults), as a user
+    /// who sets neither gets.
+    pub library_defaults: bool,
+}
+
+/// Uploads `path` to `key` with `part_size` × `jobs` (or the library's defaults); returns the output and the time taken
+/// (client construction excluded, so the first connection is part of the measurement).
 ///
 /// # Errors
 /// Any upload error.
-pub async fn upload(
-    target: &Target,
-    key: &str,
-    path: &Path,
-    part_size: Option<u64>,
-    jobs: Option<usize>,
-) -> Result<(UploadOutput, Duration), Error> {
-    let client = target.client()?;
+pub async fn upload(t: &Transfer) -> Result<(UploadOutput, Duration), Error> {
+    let client = t.target.client()?;
     let started = Instant::now();
-    let mut upload = client.upload_file(&target.bucket, key, path).no_resume();
-    if let Some(part_size) = part_size {
-        upload = upload.part_size(part_size);
-    }
-    if let Some(jobs) = jobs {
-        upload = upload.concurrency(jobs);
+    let mut upload = client
+        .upload_file(&t.target.bucket, &t.key, &t.path)
+        .no_resume();
+    if !t.library_defaults {
+        upload = upload.part_size(t.part_size).concurrency(t.jobs);
     }
     let out = upload.send().await?;
     Ok((out, started.elapsed()))
 }
 
-/// Downloads `key` into `path` with `part_size` × `jobs` (`None`: the library's default;
-/// CRC-64 verified); returns the output and the time taken.
+/// Downloads `key` into `path` with `part_size` × `jobs` (or the library's defaults; CRC-64
+/// verified); returns the output
+/// and the time taken.
 ///
 /// # Errors
 /// Any download error.
-pub async fn download(
-    target: &Target,
-    key: &str,
-    path: &Path,
-    part_size: Option<u64>,
-    jobs: Option<usize>,
-) -> Result<(DownloadOutput, Duration), Error> {
-    let client = target.client()?;
+pub async fn download(t: &Transfer) -> Result<(DownloadOutput, Duration), Error> {
+    let client = t.target.client()?;
     let started = Instant::now();
-    let mut download = client.download(&target.bucket, key);
-    if let Some(part_size) = part_size {
-        download = download.part_size(part_size);
+    let mut download = client.download(&t.target.bucket, &t.key);
+    if !t.library_defaults {
+        download = download.part_size(t.part_size).concurrency(t.jobs);
     }
-    if let Some(jobs) = jobs {
-        download = download.concurrency(jobs);
-    }
-    let out = download.to_file(path).await?;
+    let out = download.to_file(&t.path).await?;
     Ok((out, started.elapsed()))
 }

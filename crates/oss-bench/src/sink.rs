@@ -59,7 +59,7 @@ async fn handle(req: Request<Incoming>) -> Result<Response<Empty<Bytes>>, Infall
     }
     let mut response = Response::new(Empty::new());
     let headers = response.headers_mut();
-    headers.insert("x-oss-hash-crc64ecma", crc.finalize().into());
+    headers.insert("x-oss-hash-crc64ecma", crc.finish().into());
     headers.insert("x-bench-bytes", bytes.into());
     Ok(response)
 }

@@ -57,7 +57,7 @@ pub fn data(len: usize, seed: u64) -> Vec<u8> {
 
 /// CRC-64/XZ (the `x-oss-hash-crc64ecma` algorithm).
 pub fn crc64(bytes: &[u8]) -> u64 {
-    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Xz, bytes)
+    oss_crc64::crc64(bytes)
 }
 
 /// An `oss-local` configuration with this crate's credentials and bucket, without fsync

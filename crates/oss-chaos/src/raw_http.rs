@@ -107,10 +107,10 @@ impl Harness {
             Some(bytes) => self.send_complete(&bytes),
             None => Vec::new(),
         };
-        if let Some(new_id) = Reply::parse(&response).elem("UploadId") {
-            if let Ok(mut g) = self.upload_id.lock() {
-                *g = new_id;
-            }
+        if let Some(new_id) = Reply::parse(&response).elem("UploadId")
+            && let Ok(mut g) = self.upload_id.lock()
+        {
+            *g = new_id;
         }
         response
     }

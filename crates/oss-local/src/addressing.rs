@@ -81,10 +81,10 @@ pub(crate) fn resolve(
             }
         }
     };
-    if let Some(bucket) = &bucket {
-        if !valid_bucket(bucket) {
-            return Err(OssError::invalid_bucket_name(bucket));
-        }
+    if let Some(bucket) = &bucket
+        && !valid_bucket(bucket)
+    {
+        return Err(OssError::invalid_bucket_name(bucket));
     }
     let key = decode_key(raw_key)?;
     Ok(Target {

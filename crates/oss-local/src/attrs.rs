@@ -48,24 +48,24 @@ pub(crate) fn from_request(req: &Req) -> Result<Attrs, OssError> {
             headers.push(((*name).to_owned(), value.to_owned()));
         }
     }
-    if let Some(class) = req.h("x-oss-storage-class") {
-        if !STORAGE_CLASSES.contains(&class) {
-            return Err(OssError::invalid_argument(
-                "Invalid storage class: expected Standard, IA, Archive, ColdArchive or \
+    if let Some(class) = req.h("x-oss-storage-class")
+        && !STORAGE_CLASSES.contains(&class)
+    {
+        return Err(OssError::invalid_argument(
+            "Invalid storage class: expected Standard, IA, Archive, ColdArchive or \
                  DeepColdArchive.",
-                "x-oss-storage-class",
-                class,
-            ));
-        }
+            "x-oss-storage-class",
+            class,
+        ));
     }
-    if let Some(sse) = req.h("x-oss-server-side-encryption") {
-        if !["AES256", "KMS", "SM4"].contains(&sse) {
-            return Err(OssError::invalid_argument(
-                "Invalid server side encryption: expected AES256, KMS or SM4.",
-                "x-oss-server-side-encryption",
-                sse,
-            ));
-        }
+    if let Some(sse) = req.h("x-oss-server-side-encryption")
+        && !["AES256", "KMS", "SM4"].contains(&sse)
+    {
+        return Err(OssError::invalid_argument(
+            "Invalid server side encryption: expected AES256, KMS or SM4.",
+            "x-oss-server-side-encryption",
+            sse,
+        ));
     }
     let acl = acl_header(req)?;
     let tags = match req.h("x-oss-tagging") {

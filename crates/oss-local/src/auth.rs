@@ -86,13 +86,13 @@ fn to_oss_error(err: &VerifyError) -> OssError {
         http::StatusCode::from_u16(err.http_status()).unwrap_or(http::StatusCode::FORBIDDEN);
     let mut out = OssError::new(status, err.code(), err.message());
     let kind = err.kind();
-    if let Some(ak) = err.access_key_id() {
-        if matches!(
+    if let Some(ak) = err.access_key_id()
+        && matches!(
             kind,
             VerifyErrorKind::SignatureDoesNotMatch | VerifyErrorKind::InvalidAccessKeyId
-        ) {
-            out = out.with("OSSAccessKeyId", ak);
-        }
+        )
+    {
+        out = out.with("OSSAccessKeyId", ak);
     }
     if let Some(signature) = err.signature_provided() {
         out = out.with("SignatureProvided", signature);

@@ -177,10 +177,10 @@ async fn stage_into(
     }
     let crc64 = crc.finish();
     let md5 = md5.map(|m| <[u8; 16]>::from(m.finalize()));
-    if let (Some(expected), Some(actual)) = (opts.content_md5, md5) {
-        if expected != actual {
-            return Err(OssError::invalid_digest(false).into());
-        }
+    if let (Some(expected), Some(actual)) = (opts.content_md5, md5)
+        && expected != actual
+    {
+        return Err(OssError::invalid_digest(false).into());
     }
     let etag = match (opts.etag, md5) {
         (EtagMode::Md5, Some(md5)) => quoted_hex(&md5),
@@ -251,10 +251,10 @@ pub(crate) fn stream_pieces(pieces: Vec<Piece>, bandwidth: Option<u64>) -> RespB
             let (file, left) = st.current.as_mut()?;
             let want = usize::try_from((*left).min(CHUNK as u64)).unwrap_or(CHUNK);
             let mut buf = vec![0u8; want];
-            if let Some(file) = file.as_mut() {
-                if let Err(e) = file.read_exact(&mut buf).await {
-                    return Some((Err(e), st));
-                }
+            if let Some(file) = file.as_mut()
+                && let Err(e) = file.read_exact(&mut buf).await
+            {
+                return Some((Err(e), st));
             }
             *left -= want as u64;
             st.throttle.account(want).await;

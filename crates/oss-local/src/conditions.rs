@@ -37,21 +37,21 @@ pub(crate) fn evaluate(req: &Req, meta: &ObjectMeta, family: Family) -> Result<b
         if !etag_matches(tags, &meta.etag) {
             return Err(OssError::precondition_failed(family.name("if-match")));
         }
-    } else if let Some(t) = header("if-unmodified-since").and_then(http_time) {
-        if meta.last_modified > t {
-            return Err(OssError::precondition_failed(
-                family.name("if-unmodified-since"),
-            ));
-        }
+    } else if let Some(t) = header("if-unmodified-since").and_then(http_time)
+        && meta.last_modified > t
+    {
+        return Err(OssError::precondition_failed(
+            family.name("if-unmodified-since"),
+        ));
     }
     if let Some(tags) = header("if-none-match") {
         if etag_matches(tags, &meta.etag) {
             return Ok(false);
         }
-    } else if let Some(t) = header("if-modified-since").and_then(http_time) {
-        if meta.last_modified <= t {
-            return Ok(false);
-        }
+    } else if let Some(t) = header("if-modified-since").and_then(http_time)
+        && meta.last_modified <= t
+    {
+        return Ok(false);
     }
     Ok(true)
 }

@@ -84,10 +84,8 @@ pub(crate) async fn list_buckets(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         "IsTruncated",
         if truncated { "true" } else { "false" },
     );
-    if truncated {
-        if let Some((last, _)) = buckets.last() {
-            element(&mut out, "NextMarker", last);
-        }
+    if truncated && let Some((last, _)) = buckets.last() {
+        element(&mut out, "NextMarker", last);
     }
     owner(&mut out);
     open(&mut out, "Buckets");

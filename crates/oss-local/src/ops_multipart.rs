@@ -319,10 +319,10 @@ pub(crate) async fn complete(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
         Some(body) => read_limited(body, ctx.config.limits.max_xml_body).await?,
         None => bytes::Bytes::new(),
     };
-    if let Some(expected) = md5 {
-        if <[u8; 16]>::from(Md5::digest(&body)) != expected {
-            return Err(OssError::invalid_digest(false).into());
-        }
+    if let Some(expected) = md5
+        && <[u8; 16]>::from(Md5::digest(&body)) != expected
+    {
+        return Err(OssError::invalid_digest(false).into());
     }
     let listed: Option<Vec<(u32, String)>> = if complete_all {
         if !body.iter().all(u8::is_ascii_whitespace) {
@@ -462,10 +462,10 @@ fn select_parts(
     {
         return Err(Reject::Oss(OssError::part_not_sequential()));
     }
-    if let Some((_, init)) = chosen.split_last() {
-        if init.iter().any(|p| p.size < min_part) {
-            return Err(Reject::Oss(OssError::entity_too_small()));
-        }
+    if let Some((_, init)) = chosen.split_last()
+        && init.iter().any(|p| p.size < min_part)
+    {
+        return Err(Reject::Oss(OssError::entity_too_small()));
     }
     if forbid && existing.is_some() {
         return Err(Reject::Oss(OssError::file_already_exists("0042-00000214")));
@@ -611,10 +611,10 @@ pub(crate) async fn list_uploads(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
                 .find(&delimiter)
                 .map(|i| upload.key[..prefix.len() + i + delimiter.len()].to_owned())
         };
-        if let Some(common) = &common {
-            if prefixes.last() == Some(common) {
-                continue;
-            }
+        if let Some(common) = &common
+            && prefixes.last() == Some(common)
+        {
+            continue;
         }
         if uploads.len() + prefixes.len() == max {
             truncated = true;

@@ -694,10 +694,10 @@ pub(crate) async fn list_objects(ctx: &Arc<Ctx>, req: &mut Req) -> OpResult {
                 .find(&delimiter)
                 .map(|i| meta.key[..prefix.len() + i + delimiter.len()].to_owned())
         };
-        if let Some(common) = &common {
-            if prefixes.last() == Some(common) {
-                continue;
-            }
+        if let Some(common) = &common
+            && prefixes.last() == Some(common)
+        {
+            continue;
         }
         if contents.len() + prefixes.len() == max {
             truncated = true;

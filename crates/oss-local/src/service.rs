@@ -300,10 +300,11 @@ async fn dispatch(
     );
     // OSS answers a missing bucket before it looks at credentials.
     let creates_bucket = route.as_ref().is_ok_and(|r| r.op == Op::PutBucket);
-    if let Some(bucket) = &target.bucket {
-        if !creates_bucket && !ctx.store.bucket_exists(bucket) {
-            return Err(OssError::no_such_bucket(bucket).into());
-        }
+    if let Some(bucket) = &target.bucket
+        && !creates_bucket
+        && !ctx.store.bucket_exists(bucket)
+    {
+        return Err(OssError::no_such_bucket(bucket).into());
     }
     let system_now = SystemTime::now();
     let now = unix_seconds(system_now);

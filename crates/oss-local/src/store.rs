@@ -785,10 +785,10 @@ impl Store {
             fs::rename(temp, dir.join(file))?;
         }
         fs::rename(json_temp, dir.join(format!("{}.json", part.number)))?;
-        if let Some(old) = upload.parts.insert(part.number, part.clone()) {
-            if let Some(old_file) = old.file {
-                let _ = fs::remove_file(dir.join(old_file));
-            }
+        if let Some(old) = upload.parts.insert(part.number, part.clone())
+            && let Some(old_file) = old.file
+        {
+            let _ = fs::remove_file(dir.join(old_file));
         }
         Ok(())
     }

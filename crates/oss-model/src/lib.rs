@@ -45,9 +45,8 @@
 //!
 //! let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>
 //! <Error><Code>NoSuchUpload</Code><Message>gone</Message><RequestId>5C3D</RequestId></Error>";
-//! let err = op
-//!     .parse_response(StatusCode::NOT_FOUND, &HeaderMap::new(), body)
-//!     .unwrap_err();
+//! let answer = (StatusCode::NOT_FOUND, &HeaderMap::new(), &body[..]);
+//! let err = CompleteMultipartUpload::parse_response(answer.0, answer.1, answer.2).unwrap_err();
 //! let service = err.as_service().ok_or("expected a service error")?;
 //! assert_eq!(service.error_code(), Some(oss_model::ErrorCode::NoSuchUpload));
 //! assert!(!err.is_retryable());
@@ -61,7 +60,7 @@
 #![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 
 mod codec;
-pub mod crc64;
+pub use oss_crc64 as crc64;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;

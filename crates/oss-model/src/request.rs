@@ -116,8 +116,10 @@ pub trait Operation {
 
     /// Parses a response. Non-2xx yields [`ResponseError::Service`]; a 2xx whose body or
     /// headers cannot be decoded yields [`ResponseError::Decode`].
+    ///
+    /// An associated function: reading an answer needs nothing of the request that was sent,
+    /// so a caller that kept only the request id (a sans-IO machine) builds no operation.
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],

@@ -51,9 +51,8 @@ fn operation_for(id: &str) -> Box<dyn Fn() -> (OssRequest, Parser)> {
         O::Output: std::fmt::Debug + 'static,
     {
         Box::new(move || {
-            let op2 = op.clone();
             let parser: Parser = Box::new(move |status, headers, body| {
-                op2.parse_response(status, headers, body)
+                O::parse_response(status, headers, body)
                     .map(|o| format!("{o:?}"))
                     .map_err(|e| e.as_service().cloned().expect("service error"))
             });

@@ -433,11 +433,11 @@ impl Plan {
         let mut first = 1u32; // first part of the current step
         while first < n {
             let size = self.stream_size(first);
-            if let Shape::Stream { cap, .. } = self.shape {
-                if size >= cap {
-                    // Every later part has the capped size.
-                    return offset.saturating_add(cap.saturating_mul(u64::from(n - first)));
-                }
+            if let Shape::Stream { cap, .. } = self.shape
+                && size >= cap
+            {
+                // Every later part has the capped size.
+                return offset.saturating_add(cap.saturating_mul(u64::from(n - first)));
             }
             let in_step = per_step.min(n - first);
             offset = offset.saturating_add(size.saturating_mul(u64::from(in_step)));

@@ -105,26 +105,14 @@ pub(crate) fn to_request(req: &Request) -> Result<Option<OssRequest>, EncodeErro
     Ok(Some(built))
 }
 
-/// A dummy upload id and part number only select the response parser; they are not read.
-fn dummy_part(t: &Target) -> UploadPart {
-    UploadPart::new(
-        t.bucket_name().clone(),
-        t.object_key().clone(),
-        "",
-        PartNumber::MIN,
-    )
-}
-
 pub(crate) struct Response<'a> {
     pub(crate) status: StatusCode,
     pub(crate) headers: &'a HeaderMap,
     pub(crate) body: &'a [u8],
 }
 
-pub(crate) fn parse_initiate(t: &Target, r: &Response<'_>) -> Result<String, UploadError> {
-    let op = InitiateMultipartUpload::new(t.bucket_name().clone(), t.object_key().clone());
-    let out = op
-        .parse_response(r.status, r.headers, r.body)
+pub(crate) fn parse_initiate(r: &Response<'_>) -> Result<String, UploadError> {
+    let out = InitiateMultipartUpload::parse_response(r.status, r.headers, r.body)
         .map_err(|e| map_err(OpKind::Initiate, e))?;
     if out.upload_id.is_empty() {
         return Err(UploadError::InvalidResponse {
@@ -136,12 +124,8 @@ pub(crate) fn parse_initiate(t: &Target, r: &Response<'_>) -> Result<String, Upl
 }
 
 /// ETag and CRC of an UploadPart answer.
-pub(crate) fn parse_part(
-    t: &Target,
-    r: &Response<'_>,
-) -> Result<(String, Option<u64>), UploadError> {
-    let out = dummy_part(t)
-        .parse_response(r.status, r.headers, r.body)
+pub(crate) fn parse_part(r: &Response<'_>) -> Result<(String, Option<u64>), UploadError> {
+    let out = UploadPart::parse_response(r.status, r.headers, r.body)
         .map_err(|e| map_err(OpKind::UploadPart, e))?;
     if out.etag.is_empty() {
         return Err(UploadError::InvalidResponse {
@@ -152,21 +136,14 @@ pub(crate) fn parse_part(
     Ok((out.etag, out.crc64))
 }
 
-pub(crate) fn parse_put(
-    t: &Target,
-    r: &Response<'_>,
-) -> Result<(String, Option<u64>), UploadError> {
-    let op = PutObject::new(t.bucket_name().clone(), t.object_key().clone());
-    let out = op
-        .parse_response(r.status, r.headers, r.body)
+pub(crate) fn parse_put(r: &Response<'_>) -> Result<(String, Option<u64>), UploadError> {
+    let out = PutObject::parse_response(r.status, r.headers, r.body)
         .map_err(|e| map_err(OpKind::PutObject, e))?;
     Ok((out.etag, out.crc64))
 }
 
-pub(crate) fn parse_list(t: &Target, r: &Response<'_>) -> Result<ListPage, UploadError> {
-    let op = ListParts::new(t.bucket_name().clone(), t.object_key().clone(), "");
-    let out = op
-        .parse_response(r.status, r.headers, r.body)
+pub(crate) fn parse_list(r: &Response<'_>) -> Result<ListPage, UploadError> {
+    let out = ListParts::parse_response(r.status, r.headers, r.body)
         .map_err(|e| map_err(OpKind::ListParts, e))?;
     let parts = out
         .parts
@@ -191,7 +168,6 @@ pub(crate) fn parse_list(t: &Target, r: &Response<'_>) -> Result<ListPage, Uploa
 }
 
 pub(crate) fn parse_complete(
-    t: &Target,
     r: &Response<'_>,
     callback: bool,
 ) -> Result<(String, Option<u64>), UploadError> {
@@ -218,32 +194,20 @@ pub(crate) fn parse_complete(
         };
         return Ok((etag, crc));
     }
-    let op = CompleteMultipartUpload::new(
-        t.bucket_name().clone(),
-        t.object_key().clone(),
-        "",
-        Vec::new(),
-    );
-    let out = op
-        .parse_response(r.status, r.headers, r.body)
+    let out = CompleteMultipartUpload::parse_response(r.status, r.headers, r.body)
         .map_err(|e| map_err(OpKind::Complete, e))?;
     Ok((out.etag, out.crc64))
 }
 
 /// Size, CRC and ETag of the object.
-pub(crate) fn parse_head(
-    t: &Target,
-    r: &Response<'_>,
-) -> Result<(u64, Option<u64>, String), UploadError> {
-    let out = head(t)
-        .parse_response(r.status, r.headers, r.body)
+pub(crate) fn parse_head(r: &Response<'_>) -> Result<(u64, Option<u64>, String), UploadError> {
+    let out = HeadObject::parse_response(r.status, r.headers, r.body)
         .map_err(|e| map_err(OpKind::HeadObject, e))?;
     Ok((out.content_length, out.crc64, out.etag))
 }
 
-pub(crate) fn parse_abort(t: &Target, r: &Response<'_>) -> Result<(), UploadError> {
-    let op = AbortMultipartUpload::new(t.bucket_name().clone(), t.object_key().clone(), "");
-    op.parse_response(r.status, r.headers, r.body)
+pub(crate) fn parse_abort(r: &Response<'_>) -> Result<(), UploadError> {
+    AbortMultipartUpload::parse_response(r.status, r.headers, r.body)
         .map(|_| ())
         .map_err(|e| map_err(OpKind::Abort, e))
 }
@@ -259,10 +223,6 @@ pub(crate) fn etag_eq(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn target() -> Target {
-        Target::new("examplebucket", "multipart.data").unwrap()
-    }
-
     fn ok(body: &[u8]) -> Response<'_> {
         static EMPTY: std::sync::OnceLock<HeaderMap> = std::sync::OnceLock::new();
         Response {
@@ -274,20 +234,15 @@ mod tests {
 
     #[test]
     fn vectors_parse() {
-        let t = target();
-        let page =
-            parse_list(&t, &ok(&oss_test_vectors::bytes("xml/ListPartsResult.xml"))).unwrap();
+        let page = parse_list(&ok(&oss_test_vectors::bytes("xml/ListPartsResult.xml"))).unwrap();
         assert_eq!(page.parts.len(), 2);
         assert!(page.truncated);
         assert_eq!(page.next_marker, 5);
         assert_eq!(page.parts[1].crc64, Some(6_571_598_172_666_981_661));
         assert!(
-            parse_initiate(
-                &t,
-                &ok(&oss_test_vectors::bytes(
-                    "xml/InitiateMultipartUploadResult.xml"
-                ))
-            )
+            parse_initiate(&ok(&oss_test_vectors::bytes(
+                "xml/InitiateMultipartUploadResult.xml"
+            )))
             .is_ok()
         );
         let err = |status: u16, body: &[u8]| {
@@ -296,7 +251,7 @@ mod tests {
                 headers: ok(b"").headers,
                 body,
             };
-            parse_abort(&t, &r).unwrap_err()
+            parse_abort(&r).unwrap_err()
         };
         let nsu = err(404, &oss_test_vectors::bytes("xml/Error-NoSuchUpload.xml"));
         assert!(nsu.is_no_such_upload() && !nsu.is_retryable());

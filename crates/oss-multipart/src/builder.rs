@@ -95,6 +95,13 @@ const ENV: &[(ConfigKey, &[&str])] = &[
     (ConfigKey::SignatureVersion, &["OSS_SIGNATURE_VERSION"]),
 ];
 
+/// A retry count (`max_retries`, `max_total_retries`); the error never repeats the value.
+fn parse_count(key: ConfigKey, value: &str) -> Result<u32, ConfigError> {
+    value
+        .parse()
+        .map_err(|_| ConfigError::invalid(key.as_str(), "not a non-negative integer"))
+}
+
 impl ClientBuilder {
     /// An empty builder.
     pub fn new() -> Self {
@@ -293,10 +300,14 @@ impl ClientBuilder {
             ConfigKey::ConnectTimeout => self.connect_timeout = Some(parse_duration(key, v)?),
             ConfigKey::ReadTimeout => self.read_timeout = Some(parse_duration(key, v)?),
             ConfigKey::RequestTimeout => self.request_timeout = Some(parse_duration(key, v)?),
-            ConfigKey::MaxRetries => {
-                self.retry.max_retries = v.parse().map_err(|_| {
-                    ConfigError::invalid(key.as_str(), "not a non-negative integer")
-                })?;
+            ConfigKey::MaxRetries => self.retry.max_retries = parse_count(key, v)?,
+            ConfigKey::MaxTotalRetries => self.retry.max_total_retries = parse_count(key, v)?,
+            ConfigKey::RetryBackoffBase => {
+                self.retry.backoff_base = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|b| b.is_finite() && *b >= 1.0)
+                    .ok_or_else(|| ConfigError::invalid(key.as_str(), "not a number ≥ 1"))?;
             }
             ConfigKey::RetryInitialBackoff => self.retry.initial_backoff = parse_duration(key, v)?,
             ConfigKey::RetryMaxBackoff => self.retry.max_backoff = parse_duration(key, v)?,
@@ -437,6 +448,48 @@ mod tests {
         assert!(err.is_usage());
         assert!(!err.to_string().contains("s3cr3t"));
         assert!(!format!("{b:?}").contains("s3cr3t"));
+    }
+
+    /// Every field of `RetryConfig` can be set by name (as `--config` and files do).
+    #[test]
+    fn every_retry_field_has_a_config_key() {
+        let b = [
+            (ConfigKey::MaxRetries, "7"),
+            (ConfigKey::RetryInitialBackoff, "50ms"),
+            (ConfigKey::RetryMaxBackoff, "9s"),
+            (ConfigKey::RetryBackoffBase, "1.5"),
+            (ConfigKey::RetryTimeout, "2m"),
+            (ConfigKey::MaxTotalRetries, "42"),
+        ]
+        .into_iter()
+        .fold(ClientBuilder::new(), |b, (k, v)| b.config(k, v));
+        assert!(b.error.is_none());
+        let RetryConfig {
+            max_retries,
+            initial_backoff,
+            max_backoff,
+            backoff_base,
+            retry_timeout,
+            max_total_retries,
+        } = b.retry.clone();
+        assert_eq!(max_retries, 7);
+        assert_eq!(initial_backoff, Duration::from_millis(50));
+        assert_eq!(max_backoff, Duration::from_secs(9));
+        assert!((backoff_base - 1.5).abs() < f64::EPSILON);
+        assert_eq!(retry_timeout, Duration::from_secs(120));
+        assert_eq!(max_total_retries, 42);
+        for (key, bad) in [
+            (ConfigKey::RetryBackoffBase, "0.5"),
+            (ConfigKey::RetryBackoffBase, "inf"),
+            (ConfigKey::MaxTotalRetries, "-1"),
+        ] {
+            let b = ClientBuilder::new().config(key, bad);
+            assert!(b.error.is_some(), "{key}={bad} accepted");
+        }
+        assert_eq!(
+            "backoff-base".parse::<ConfigKey>().unwrap(),
+            ConfigKey::RetryBackoffBase
+        );
     }
 
     #[test]

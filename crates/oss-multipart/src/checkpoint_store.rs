@@ -81,6 +81,9 @@ fn save_blocking(path: &Path, json: &[u8]) -> Result<(), Error> {
 pub(crate) async fn load<T: for<'de> Deserialize<'de> + Send + 'static>(
     path: &Path,
 ) -> Result<Option<T>, Error> {
+    if let Some(dir) = path.parent().map(Path::to_path_buf) {
+        let _ = tokio::task::spawn_blocking(move || remove_stale_temps(&dir)).await;
+    }
     let bytes = match tokio::fs::read(path).await {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -93,6 +96,44 @@ pub(crate) async fn load<T: for<'de> Deserialize<'de> + Send + 'static>(
             reason: format!("it is not a valid checkpoint ({e})"),
         })
     })
+}
+
+/// Removes the temp files (`.NAME.PID.tmp`, see [`save`]) that a process killed between
+/// writing and renaming left in `dir`, when that process is gone. Best effort: a file that
+/// cannot be listed or removed stays, and where liveness cannot be told (no `/proc`), nothing
+/// is removed, so a temp file another running process is writing is never touched.
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_owner) else {
+            continue;
+        };
+        if process_is_gone(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The pid in a checkpoint temp file's name (`.X.ossmp-checkpoint.json.PID.tmp`).
+fn temp_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (checkpoint, pid) = rest.rsplit_once('.')?;
+    checkpoint
+        .ends_with(".ossmp-checkpoint.json")
+        .then_some(())?;
+    pid.parse().ok()
+}
+
+/// Whether process `pid` certainly no longer exists.
+fn process_is_gone(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return false;
+    }
+    let proc = Path::new("/proc");
+    proc.join("self").exists() && !proc.join(pid.to_string()).exists()
 }
 
 /// The upload id a checkpoint file names, read leniently (any JSON object with a string
@@ -134,6 +175,40 @@ mod tests {
             checkpoint_path(d, "a", "bc", f)
         );
         assert!(a.starts_with(d));
+    }
+
+    #[test]
+    fn temp_names_are_recognised() {
+        assert_eq!(temp_owner(".ab.ossmp-checkpoint.json.42.tmp"), Some(42));
+        assert_eq!(temp_owner(".ab.ossmp-checkpoint.json.x.tmp"), None);
+        assert_eq!(temp_owner(".notes.txt.42.tmp"), None);
+        assert_eq!(temp_owner("ab.ossmp-checkpoint.json"), None);
+    }
+
+    /// A killed writer's temp file goes when a checkpoint of the directory is next read; a
+    /// live writer's (ours) stays, and so does anything that is not a checkpoint temp file.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn stale_temp_files_of_dead_processes_are_removed_on_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = "0123.ossmp-checkpoint.json";
+        // Linux pids stay below 2^22, so this one never runs.
+        let dead = dir.path().join(format!(".{name}.999999999.tmp"));
+        let live = dir
+            .path()
+            .join(format!(".{name}.{}.tmp", std::process::id()));
+        let other = dir.path().join(".notes.999999999.tmp");
+        for p in [&dead, &live, &other] {
+            std::fs::write(p, b"{").unwrap();
+        }
+        assert!(
+            load::<Vec<u32>>(&dir.path().join(name))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(!dead.exists(), "stale temp file kept");
+        assert!(live.exists() && other.exists());
     }
 
     #[tokio::test]

@@ -386,7 +386,7 @@ impl Client {
     pub async fn send<O: Operation>(&self, op: O) -> Result<O::Output, Error> {
         let req = op.to_request().map_err(|e| encode_error::<O>(e))?;
         let body = req.body.clone();
-        self.send_prepared(&op, &req, move || RequestBody::from_bytes(body.clone()))
+        self.send_prepared::<O>(&req, move || RequestBody::from_bytes(body.clone()))
             .await
     }
 
@@ -401,19 +401,19 @@ impl Client {
         body: Bytes,
     ) -> Result<O::Output, Error> {
         let req = op.to_request().map_err(|e| encode_error::<O>(e))?;
-        self.send_prepared(&op, &req, move || RequestBody::from_bytes(body.clone()))
+        self.send_prepared::<O>(&req, move || RequestBody::from_bytes(body.clone()))
             .await
     }
 
+    /// Sends `req` (built by an `O`, then adjusted) and reads the answer with `O`'s parser.
     pub(crate) async fn send_prepared<O: Operation>(
         &self,
-        op: &O,
         req: &OssRequest,
         body: impl FnMut() -> RequestBody,
     ) -> Result<O::Output, Error> {
         let name = op_name::<O>();
         let raw = self.execute(name, req, body).await?;
-        parse::<O>(op, name, &raw)
+        parse::<O>(name, &raw)
     }
 }
 
@@ -431,26 +431,24 @@ pub(crate) async fn send_collect(
     })
 }
 
-/// Decodes `raw` with the operation's parser, mapping errors to ours.
+/// Decodes `raw` with the parser of operation `O`, mapping errors to ours.
 pub(crate) fn parse<O: Operation>(
-    op: &O,
     name: &'static str,
     raw: &RawResponse,
 ) -> Result<O::Output, Error> {
-    op.parse_response(raw.status, &raw.headers, &raw.body)
-        .map_err(|e| match e {
-            ResponseError::Service(s) => Error::service(name, s),
-            ResponseError::Decode(d) => Error::Response(ResponseFailure {
-                operation: name,
-                what: "could not decode the response",
-                source: Some(Box::new(d)),
-            }),
-            other => Error::Response(ResponseFailure {
-                operation: name,
-                what: "unexpected response",
-                source: Some(Box::new(other)),
-            }),
-        })
+    O::parse_response(raw.status, &raw.headers, &raw.body).map_err(|e| match e {
+        ResponseError::Service(s) => Error::service(name, s),
+        ResponseError::Decode(d) => Error::Response(ResponseFailure {
+            operation: name,
+            what: "could not decode the response",
+            source: Some(Box::new(d)),
+        }),
+        other => Error::Response(ResponseFailure {
+            operation: name,
+            what: "unexpected response",
+            source: Some(Box::new(other)),
+        }),
+    })
 }
 
 pub(crate) fn encode_error<O>(e: oss_model::EncodeError) -> Error {

@@ -155,8 +155,8 @@ impl RetryConfig {
 /// `endpoint`, `region`, `bucket`, `access_key_id`, `access_key_secret`, `session_token`,
 /// `addressing` (`virtual`/`path`/`cname`), `signature_version` (`v4`/`v1`), `connect_timeout`,
 /// `read_timeout`, `request_timeout`, `max_retries`, `retry_initial_backoff`,
-/// `retry_max_backoff`, `retry_timeout`. Durations accept `250ms`, `30s`, `5m` or plain
-/// seconds.
+/// `retry_max_backoff`, `retry_backoff_base`, `retry_timeout`, `max_total_retries`. Durations
+/// accept `250ms`, `30s`, `5m` or plain seconds; `retry_backoff_base` is a number ≥ 1 (`1.5`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConfigKey {
@@ -190,6 +190,10 @@ pub enum ConfigKey {
     RetryMaxBackoff,
     /// [`RetryConfig::retry_timeout`].
     RetryTimeout,
+    /// [`RetryConfig::backoff_base`].
+    RetryBackoffBase,
+    /// [`RetryConfig::max_total_retries`].
+    MaxTotalRetries,
 }
 
 impl ConfigKey {
@@ -209,7 +213,9 @@ impl ConfigKey {
         Self::MaxRetries,
         Self::RetryInitialBackoff,
         Self::RetryMaxBackoff,
+        Self::RetryBackoffBase,
         Self::RetryTimeout,
+        Self::MaxTotalRetries,
     ];
 
     /// Canonical name (`snake_case`), as accepted by [`FromStr`].
@@ -230,6 +236,8 @@ impl ConfigKey {
             Self::RetryInitialBackoff => "retry_initial_backoff",
             Self::RetryMaxBackoff => "retry_max_backoff",
             Self::RetryTimeout => "retry_timeout",
+            Self::RetryBackoffBase => "retry_backoff_base",
+            Self::MaxTotalRetries => "max_total_retries",
         }
     }
 
@@ -267,6 +275,8 @@ impl FromStr for ConfigKey {
             "retry_initial_backoff" => Self::RetryInitialBackoff,
             "retry_max_backoff" => Self::RetryMaxBackoff,
             "retry_timeout" => Self::RetryTimeout,
+            "retry_backoff_base" | "backoff_base" => Self::RetryBackoffBase,
+            "max_total_retries" | "retry_max_total" => Self::MaxTotalRetries,
             _ => return Err(ConfigError::unknown_key(s)),
         };
         Ok(key)

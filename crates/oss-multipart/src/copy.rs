@@ -149,7 +149,7 @@ impl CopyBuilder {
             let client = c.clone();
             jobs.push(async move {
                 let out = client
-                    .send_prepared(&op, &req, crate::transport::RequestBody::empty)
+                    .send_prepared::<UploadPartCopy>(&req, crate::transport::RequestBody::empty)
                     .await?;
                 Ok::<_, Error>((n, out.etag))
             });
@@ -184,13 +184,12 @@ impl CopyBuilder {
             }),
             Err(cause) => {
                 let keep = self.on_failure == FailurePolicy::KeepParts;
-                if !keep {
-                    if let Err(e) = c
+                if !keep
+                    && let Err(e) = c
                         .abort_upload(&self.dst_bucket, &self.dst_key, &upload_id)
                         .await
-                    {
-                        tracing::warn!(error = %e, "could not abort the failed copy");
-                    }
+                {
+                    tracing::warn!(error = %e, "could not abort the failed copy");
                 }
                 Err(Error::Upload(UploadFailure {
                     bucket: self.dst_bucket.clone(),

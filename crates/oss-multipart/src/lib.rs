@@ -106,6 +106,8 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[macro_use]
+mod transfer_setters;
 mod builder;
 mod checkpoint_store;
 mod client;

@@ -11,6 +11,31 @@ use crate::client::Client;
 use crate::error::{Error, ResponseFailure};
 use crate::names::{bucket_name, object_key};
 
+/// `new`, `with_prefix` and `with_delimiter` of the listing options that filter keys (the
+/// `prefix` and `delimiter` fields), written once.
+macro_rules! key_filters {
+    ($options:ty, $new_doc:literal) => {
+        impl $options {
+            #[doc = $new_doc]
+            pub fn new() -> Self {
+                Self::default()
+            }
+
+            /// Only keys starting with `prefix`.
+            pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+                self.prefix = Some(prefix.into());
+                self
+            }
+
+            /// Groups keys by `delimiter` after the prefix.
+            pub fn with_delimiter(mut self, delimiter: impl Into<String>) -> Self {
+                self.delimiter = Some(delimiter.into());
+                self
+            }
+        }
+    };
+}
+
 /// Options of [`Client::list_uploads_with`]. The defaults list every upload of the bucket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -29,24 +54,9 @@ pub struct ListUploadsOptions {
     pub max_uploads: Option<u32>,
 }
 
+key_filters!(ListUploadsOptions, "Every upload.");
+
 impl ListUploadsOptions {
-    /// Every upload.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Only keys starting with `prefix`.
-    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = Some(prefix.into());
-        self
-    }
-
-    /// Groups keys by `delimiter` after the prefix.
-    pub fn with_delimiter(mut self, delimiter: impl Into<String>) -> Self {
-        self.delimiter = Some(delimiter.into());
-        self
-    }
-
     /// Starts after `key` (and after `upload_id` of that key when given).
     pub fn with_marker(mut self, key: impl Into<String>, upload_id: Option<String>) -> Self {
         self.key_marker = Some(key.into());
@@ -115,24 +125,9 @@ pub struct ListObjectsOptions {
     pub max_keys: Option<u32>,
 }
 
+key_filters!(ListObjectsOptions, "Every object.");
+
 impl ListObjectsOptions {
-    /// Every object.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Only keys starting with `prefix`.
-    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = Some(prefix.into());
-        self
-    }
-
-    /// Groups keys by `delimiter` after the prefix.
-    pub fn with_delimiter(mut self, delimiter: impl Into<String>) -> Self {
-        self.delimiter = Some(delimiter.into());
-        self
-    }
-
     /// Starts after `key`.
     pub fn with_start_after(mut self, key: impl Into<String>) -> Self {
         self.start_after = Some(key.into());
@@ -198,6 +193,17 @@ where
             buffer = items.into_iter();
         }
     })
+}
+
+/// A page's entries in OSS's order: its items, then its common prefixes.
+fn entries<T, E>(
+    items: Vec<T>,
+    item: fn(T) -> E,
+    prefixes: Vec<String>,
+    prefix: fn(String) -> E,
+) -> Vec<E> {
+    let items = items.into_iter().map(item);
+    items.chain(prefixes.into_iter().map(prefix)).collect()
 }
 
 impl Client {
@@ -266,16 +272,12 @@ impl Client {
         });
         paginate(self.clone(), first, |op, page| {
             let next = op.next_page(&page);
-            let items = page
-                .uploads
-                .into_iter()
-                .map(UploadListEntry::Upload)
-                .chain(
-                    page.common_prefixes
-                        .into_iter()
-                        .map(UploadListEntry::CommonPrefix),
-                )
-                .collect();
+            let items = entries(
+                page.uploads,
+                UploadListEntry::Upload,
+                page.common_prefixes,
+                UploadListEntry::CommonPrefix,
+            );
             (items, next)
         })
     }
@@ -328,16 +330,12 @@ impl Client {
         });
         paginate(self.clone(), first, |op, page| {
             let next = op.next_page(&page);
-            let items = page
-                .contents
-                .into_iter()
-                .map(ObjectListEntry::Object)
-                .chain(
-                    page.common_prefixes
-                        .into_iter()
-                        .map(ObjectListEntry::CommonPrefix),
-                )
-                .collect();
+            let items = entries(
+                page.contents,
+                ObjectListEntry::Object,
+                page.common_prefixes,
+                ObjectListEntry::CommonPrefix,
+            );
             (items, next)
         })
     }

@@ -213,7 +213,7 @@ impl Client {
         let raw = self
             .execute("InitiateMultipartUpload", &req, RequestBody::empty)
             .await?;
-        let out = parse(&op, "InitiateMultipartUpload", &raw)?;
+        let out = parse::<InitiateMultipartUpload>("InitiateMultipartUpload", &raw)?;
         Ok(InitiateOutput {
             upload_id: out.upload_id,
             status: raw.status,
@@ -301,7 +301,7 @@ impl Client {
                     .await?
             }
         };
-        let out = parse(&op, NAME, &raw)?;
+        let out = parse::<UploadPart>(NAME, &raw)?;
         let local = digest
             .lock()
             .ok()
@@ -394,7 +394,7 @@ impl Client {
         if options.has_callback() && raw.status.is_success() {
             return Ok(ObjectOutput::from_callback(&raw));
         }
-        let out = parse(&op, NAME, &raw)?;
+        let out = parse::<CompleteMultipartUpload>(NAME, &raw)?;
         Ok(ObjectOutput {
             etag: out.etag,
             crc64: out.crc64,
@@ -447,7 +447,7 @@ impl Client {
         let out = if options.has_callback() && raw.status.is_success() {
             ObjectOutput::from_callback(&raw)
         } else {
-            let out = parse(&op, NAME, &raw)?;
+            let out = parse::<PutObject>(NAME, &raw)?;
             ObjectOutput {
                 etag: out.etag,
                 crc64: out.crc64,

@@ -747,10 +747,10 @@ impl ObjectOptions {
                 out.push("tagging-directive", X_OSS_TAGGING_DIRECTIVE, "Replace")?;
             }
         }
-        if matches!(request, R::PutObject | R::Complete | R::CopyObject) {
-            if let Some(acl) = self.acl {
-                out.push("acl", header::X_OSS_OBJECT_ACL, acl.as_str())?;
-            }
+        if matches!(request, R::PutObject | R::Complete | R::CopyObject)
+            && let Some(acl) = self.acl
+        {
+            out.push("acl", header::X_OSS_OBJECT_ACL, acl.as_str())?;
         }
         if self.forbid_overwrite
             && matches!(

@@ -5,48 +5,18 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use oss_multipart::transport::{HttpClient, HttpFuture, HyperClient, RequestBody};
 use oss_multipart::{CancellationToken, Error, IntegrityError, OnObjectChange};
 
-/// Counts GETs by their `Range` header, then forwards to the real network.
-#[derive(Debug)]
-struct Counting {
-    inner: HyperClient,
-    gets: Arc<Mutex<BTreeMap<String, u32>>>,
-}
-
-impl HttpClient for Counting {
-    fn send(&self, request: http::Request<RequestBody>) -> HttpFuture {
-        if request.method() == http::Method::GET {
-            if let Some(r) = request.headers().get("range") {
-                let r = r.to_str().unwrap_or("").to_owned();
-                *self.gets.lock().unwrap().entry(r).or_default() += 1;
-            }
-        }
-        self.inner.send(request)
-    }
-}
-
-fn counting_client(endpoint: &str) -> (oss_multipart::Client, Arc<Mutex<BTreeMap<String, u32>>>) {
-    let gets = Arc::new(Mutex::new(BTreeMap::new()));
-    let http = HyperClient::new(oss_transport::Client::builder().build().unwrap());
-    let client = oss_multipart::Client::builder()
-        .endpoint(endpoint)
-        .region("cn-hangzhou")
-        .credentials(oss_multipart::Credentials::new(AK, SK))
-        .addressing(oss_multipart::Addressing::Path)
-        .retry(fast_retry())
-        .http_client(Arc::new(Counting {
-            inner: http,
-            gets: gets.clone(),
-        }))
-        .build()
-        .unwrap();
-    (client, gets)
+/// GETs counted by their `Range` header.
+fn counting_client(endpoint: &str) -> (oss_multipart::Client, Counts) {
+    common::counting_client(endpoint, |request| {
+        let range = request.headers().get("range")?;
+        (request.method() == http::Method::GET).then(|| range.to_str().unwrap_or("").to_owned())
+    })
 }
 
 /// Names in `dir` other than `keep` (temp files left behind would show here).
@@ -118,25 +88,13 @@ async fn files_of_every_shape_download_bit_exact_and_atomically() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn downloads_under_fault_and_drop_injection_are_bit_exact() {
-    let mut cfg = local_config();
-    cfg.faults.fault_rate = 0.15;
-    cfg.faults.drop_rate = 0.1;
-    cfg.faults.seed = 11;
+    let mut cfg = faulty_config(11);
     cfg.faults.ops = vec![
         oss_local::FaultOp::GetObject,
         oss_local::FaultOp::HeadObject,
     ];
     let server = server_with(cfg).await;
-    let mut retry = fast_retry();
-    retry.max_retries = 12;
-    let client = oss_multipart::Client::builder()
-        .endpoint(server.endpoint())
-        .region("cn-hangzhou")
-        .credentials(oss_multipart::Credentials::new(AK, SK))
-        .addressing(oss_multipart::Addressing::Path)
-        .retry(retry)
-        .build()
-        .unwrap();
+    let client = patient_client(&server.endpoint());
     let dir = tempfile::tempdir().unwrap();
     let bytes = data(1_500_000, 5);
     client

@@ -155,21 +155,8 @@ async fn presigned_abort_url_works() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_under_fault_injection_complete_bit_exact() {
-    let mut cfg = local_config();
-    cfg.faults.fault_rate = 0.15;
-    cfg.faults.drop_rate = 0.1;
-    cfg.faults.seed = 7;
-    let server = server_with(cfg).await;
-    let mut retry = fast_retry();
-    retry.max_retries = 12;
-    let client = oss_multipart::Client::builder()
-        .endpoint(server.endpoint())
-        .region("cn-hangzhou")
-        .credentials(oss_multipart::Credentials::new(AK, SK))
-        .addressing(oss_multipart::Addressing::Path)
-        .retry(retry)
-        .build()
-        .unwrap();
+    let server = server_with(faulty_config(7)).await;
+    let client = patient_client(&server.endpoint());
     let dir = tempfile::tempdir().unwrap();
     for (i, size) in [1_500_000usize, 777_777].into_iter().enumerate() {
         let bytes = data(size, 30 + i as u64);

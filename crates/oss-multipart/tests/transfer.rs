@@ -10,44 +10,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use oss_multipart::transport::{HttpClient, HttpFuture, HyperClient, RequestBody};
 use oss_multipart::{CancellationToken, DirProgress, FileAction, SymlinkPolicy, UpdateMode};
 
-/// Counts the PUTs that reach the server, by object path.
-#[derive(Debug)]
-struct CountingPuts {
-    inner: HyperClient,
-    puts: Arc<Mutex<BTreeMap<String, u32>>>,
-}
-
-impl HttpClient for CountingPuts {
-    fn send(&self, request: http::Request<RequestBody>) -> HttpFuture {
-        if request.method() == http::Method::PUT {
-            let path = request.uri().path().to_owned();
-            *self.puts.lock().unwrap().entry(path).or_default() += 1;
-        }
-        self.inner.send(request)
-    }
-}
-
-type Puts = Arc<Mutex<BTreeMap<String, u32>>>;
-
-fn counting_client(endpoint: &str) -> (oss_multipart::Client, Puts) {
-    let puts = Arc::new(Mutex::new(BTreeMap::new()));
-    let http = HyperClient::new(oss_transport::Client::builder().build().unwrap());
-    let client = oss_multipart::Client::builder()
-        .endpoint(endpoint)
-        .region("cn-hangzhou")
-        .credentials(oss_multipart::Credentials::new(AK, SK))
-        .addressing(oss_multipart::Addressing::Path)
-        .retry(fast_retry())
-        .http_client(Arc::new(CountingPuts {
-            inner: http,
-            puts: puts.clone(),
-        }))
-        .build()
-        .unwrap();
-    (client, puts)
+/// PUTs counted by object path.
+fn counting_client(endpoint: &str) -> (oss_multipart::Client, Counts) {
+    common::counting_client(endpoint, |request| {
+        (request.method() == http::Method::PUT).then(|| request.uri().path().to_owned())
+    })
 }
 
 /// A tree of `n` files: nested up to four levels, unicode and space names, empty files, and a

@@ -89,13 +89,12 @@ impl Client {
         let mut request = request;
         // Plain-HTTP requests go to the proxy itself, so they carry its credentials (an HTTPS
         // tunnel sends them once, in its CONNECT).
-        if request.uri().scheme_str() == Some("http") {
-            if let Some((_, Some(auth))) = self.proxy.as_ref().and_then(|p| p.route(request.uri()))
-            {
-                request
-                    .headers_mut()
-                    .insert(http::header::PROXY_AUTHORIZATION, auth);
-            }
+        if request.uri().scheme_str() == Some("http")
+            && let Some((_, Some(auth))) = self.proxy.as_ref().and_then(|p| p.route(request.uri()))
+        {
+            request
+                .headers_mut()
+                .insert(http::header::PROXY_AUTHORIZATION, auth);
         }
         let start = Instant::now();
         let deadline = self.timeouts.request.map(|t| start + t);

@@ -114,19 +114,19 @@ impl Body for ResponseBody {
             }
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => {
-                if let Some(d) = &mut this.deadline {
-                    if d.as_mut().poll(cx).is_ready() {
-                        return Poll::Ready(Some(Err(
-                            TransportError::new(Kind::RequestTimeout).with_body_fully_sent(true)
-                        )));
-                    }
+                if let Some(d) = &mut this.deadline
+                    && d.as_mut().poll(cx).is_ready()
+                {
+                    return Poll::Ready(Some(Err(
+                        TransportError::new(Kind::RequestTimeout).with_body_fully_sent(true)
+                    )));
                 }
-                if let Some(idle) = &mut this.idle {
-                    if idle.as_mut().poll(cx).is_ready() {
-                        return Poll::Ready(Some(Err(
-                            TransportError::new(Kind::ReadTimeout).with_body_fully_sent(true)
-                        )));
-                    }
+                if let Some(idle) = &mut this.idle
+                    && idle.as_mut().poll(cx).is_ready()
+                {
+                    return Poll::Ready(Some(Err(
+                        TransportError::new(Kind::ReadTimeout).with_body_fully_sent(true)
+                    )));
                 }
                 Poll::Pending
             }

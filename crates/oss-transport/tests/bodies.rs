@@ -22,7 +22,7 @@ fn put(url: String, body: RequestBody) -> http::Request<RequestBody> {
 }
 
 fn crc64_xz(data: &[u8]) -> u64 {
-    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Xz, data)
+    oss_crc64::crc64(data)
 }
 
 #[test]

@@ -15,24 +15,24 @@ pub(crate) fn apply(global: &GlobalArgs, args: &mut CpArgs) -> Result<(), CliErr
             "fix the value in the profile file, e.g. part_size = \"64MiB\", bwlimit = \"50MiB/s\"",
         )
     };
-    if args.part_size.is_none() {
-        if let Some(v) = &profile.part_size {
-            args.part_size = Some(parse_part_size(v).map_err(|e| bad("part_size", e))?);
-        }
+    if args.part_size.is_none()
+        && let Some(v) = &profile.part_size
+    {
+        args.part_size = Some(parse_part_size(v).map_err(|e| bad("part_size", e))?);
     }
-    if args.jobs.is_none() {
-        if let Some(j) = profile.jobs {
-            if !(1..=256).contains(&j) {
-                return Err(bad("jobs", format!("{j} is not in 1..=256")));
-            }
-            args.jobs = Some(j);
+    if args.jobs.is_none()
+        && let Some(j) = profile.jobs
+    {
+        if !(1..=256).contains(&j) {
+            return Err(bad("jobs", format!("{j} is not in 1..=256")));
         }
+        args.jobs = Some(j);
     }
-    if args.bwlimit.is_none() {
-        if let Some(v) = &profile.bwlimit {
-            let rate = units::parse_rate(v).map_err(|e| bad("bwlimit", e.to_string()))?;
-            args.bwlimit = Some(rate).filter(|r| *r > 0);
-        }
+    if args.bwlimit.is_none()
+        && let Some(v) = &profile.bwlimit
+    {
+        let rate = units::parse_rate(v).map_err(|e| bad("bwlimit", e.to_string()))?;
+        args.bwlimit = Some(rate).filter(|r| *r > 0);
     }
     Ok(())
 }

@@ -108,7 +108,7 @@ fn is_current(file: &File, path: &Path) -> bool {
 
 /// A stable name for (source, bucket, key): CRC-64 of the length-prefixed fields.
 fn fingerprint(source: &Path, dest: &OssUrl) -> u64 {
-    let mut digest = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
+    let mut digest = oss_crc64::Crc64::new();
     for field in [
         source.as_os_str().as_encoded_bytes(),
         dest.bucket.as_bytes(),
@@ -117,7 +117,7 @@ fn fingerprint(source: &Path, dest: &OssUrl) -> u64 {
         digest.update(&(field.len() as u64).to_le_bytes());
         digest.update(field);
     }
-    digest.finalize()
+    digest.finish()
 }
 
 #[cfg(test)]

@@ -3,75 +3,38 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::time::Duration;
+
+mod common;
 
 use assert_cmd::Command;
-use oss_multipart::{Addressing, Client, Credentials};
-
-const AK: &str = "LTAIeverydaykey0";
-const SK: &str = "everyday-secret-value-5678";
-const REGION: &str = "cn-hangzhou";
-const BUCKET: &str = "bkt";
+use common::{AK, BUCKET, Local, SK};
+use oss_multipart::Client;
 
 /// A server on its own runtime, a client for seeding it, and a private HOME for the CLI.
 struct Server {
-    rt: tokio::runtime::Runtime,
-    handle: Option<oss_local::ServerHandle>,
+    local: Local,
     client: Client,
-    home: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Local;
+
+    fn deref(&self) -> &Local {
+        &self.local
+    }
 }
 
 impl Server {
     fn start() -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let config = oss_local::Config::new(AK, SK)
-            .with_bucket(BUCKET)
-            .with_region(REGION)
-            .with_fsync(false);
-        let handle = rt.block_on(oss_local::Server::start(config)).unwrap();
-        let client = {
-            let _guard = rt.enter();
-            Client::builder()
-                .endpoint(handle.endpoint())
-                .region(REGION)
-                .credentials(Credentials::new(AK, SK))
-                .addressing(Addressing::Path)
-                .build()
-                .unwrap()
-        };
-        Self {
-            rt,
-            handle: Some(handle),
-            client,
-            home: tempfile::tempdir().unwrap(),
-        }
+        let local = Local::start();
+        let client = local.client();
+        Self { local, client }
     }
 
     /// `ossmp ARGS`, configured through the environment only (nothing of the user's leaks in).
     fn ossmp(&self, args: &[&str]) -> Command {
-        let mut c = Command::cargo_bin("ossmp").unwrap();
-        for var in [
-            "OSSMP_PROFILE",
-            "OSSMP_CONFIG_FILE",
-            "OSS_SESSION_TOKEN",
-            "RUST_LOG",
-        ] {
-            c.env_remove(var);
-        }
-        let home = self.home.path();
-        c.env("HOME", home)
-            .env("XDG_CACHE_HOME", home.join("cache"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("OSS_ENDPOINT", self.handle.as_ref().unwrap().endpoint())
-            .env("OSS_REGION", REGION)
-            .env("OSS_ACCESS_KEY_ID", AK)
-            .env("OSS_ACCESS_KEY_SECRET", SK)
-            .timeout(Duration::from_secs(120))
-            .args(args);
+        let mut c = self.local.cmd();
+        c.args(args);
         c
     }
 
@@ -100,14 +63,6 @@ impl Server {
                 .await
                 .unwrap()
         })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            self.rt.block_on(h.shutdown());
-        }
     }
 }
 

@@ -265,10 +265,10 @@ fn svg(latest: &[(u64, Entry)]) -> String {
     ];
     let mut configs: Vec<Config> = Vec::new();
     for (_, e) in latest {
-        if let Entry::Throughput { config, .. } = e {
-            if !configs.contains(config) {
-                configs.push(*config);
-            }
+        if let Entry::Throughput { config, .. } = e
+            && !configs.contains(config)
+        {
+            configs.push(*config);
         }
     }
     configs.sort_by_key(|c| (c.size, c.part_size, c.jobs));

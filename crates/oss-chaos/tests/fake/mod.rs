@@ -90,7 +90,7 @@ pub async fn start(script: Script) -> Fake {
 }
 
 fn crc(b: &[u8]) -> u64 {
-    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Xz, b)
+    oss_model::crc64::crc64(b)
 }
 
 async fn serve(

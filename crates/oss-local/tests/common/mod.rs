@@ -397,7 +397,7 @@ pub fn data(len: usize, seed: u8) -> Vec<u8> {
 }
 
 pub fn crc64(data: &[u8]) -> u64 {
-    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Xz, data)
+    oss_model::crc64::crc64(data)
 }
 
 pub fn md5_b64(data: &[u8]) -> String {

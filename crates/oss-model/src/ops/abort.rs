@@ -45,7 +45,6 @@ impl Operation for AbortMultipartUpload {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],

@@ -89,7 +89,6 @@ impl Operation for PutBucket {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],
@@ -191,7 +190,6 @@ impl Operation for ListObjectsV2 {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],

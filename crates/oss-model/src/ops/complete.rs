@@ -191,7 +191,6 @@ impl Operation for CompleteMultipartUpload {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],
@@ -203,22 +202,43 @@ impl Operation for CompleteMultipartUpload {
                 status, headers, body,
             )));
         }
-        let mut out = if self.callback.is_some() {
-            // With a callback the body is the callback server's reply, not XML.
-            CompleteMultipartUploadOutput {
-                bucket: self.bucket.as_str().to_owned(),
-                key: self.key.as_str().to_owned(),
-                etag: header_string(headers, "etag").unwrap_or_default(),
-                callback_body: Some(Bytes::copy_from_slice(body)),
-                ..CompleteMultipartUploadOutput::default()
-            }
-        } else {
-            CompleteMultipartUploadOutput::from_xml(body)?
-        };
+        let mut out = CompleteMultipartUploadOutput::from_xml(body)?;
         out.crc64 = crc64(headers)?;
         out.version_id = header_string(headers, "x-oss-version-id");
         out.request_id = request_id(headers);
         Ok(out)
+    }
+}
+
+impl CompleteMultipartUpload {
+    /// Parses the answer to a Complete sent with [`callback`](Self::callback): the body is
+    /// the callback server's reply, not XML (see [`Operation::parse_response`] otherwise).
+    /// `203` (the object exists, the callback failed) is a [`ResponseError::Service`].
+    ///
+    /// # Errors
+    /// As [`Operation::parse_response`].
+    pub fn parse_callback_response(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<CompleteMultipartUploadOutput, ResponseError> {
+        check_status(status, headers, body)?;
+        if status == StatusCode::NON_AUTHORITATIVE_INFORMATION {
+            return Err(ResponseError::Service(ServiceError::from_response(
+                status, headers, body,
+            )));
+        }
+        Ok(CompleteMultipartUploadOutput {
+            bucket: self.bucket.as_str().to_owned(),
+            key: self.key.as_str().to_owned(),
+            etag: header_string(headers, "etag").unwrap_or_default(),
+            callback_body: Some(Bytes::copy_from_slice(body)),
+            crc64: crc64(headers)?,
+            version_id: header_string(headers, "x-oss-version-id"),
+            request_id: request_id(headers),
+            ..CompleteMultipartUploadOutput::default()
+        })
     }
 }
 
@@ -240,7 +260,7 @@ pub struct CompleteMultipartUploadOutput {
     pub version_id: Option<String>,
     /// `x-oss-request-id` (header).
     pub request_id: String,
-    /// The callback server's reply, when a callback was requested.
+    /// The callback server's reply ([`CompleteMultipartUpload::parse_callback_response`]).
     pub callback_body: Option<Bytes>,
     /// The encoding the reply used (the key above is already decoded).
     pub encoding_type: Option<EncodingType>,

@@ -62,7 +62,6 @@ impl Operation for InitiateMultipartUpload {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],

@@ -80,7 +80,6 @@ impl Operation for ListParts {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],

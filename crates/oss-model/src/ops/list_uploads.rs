@@ -82,7 +82,6 @@ impl Operation for ListMultipartUploads {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],

@@ -63,7 +63,6 @@ impl Operation for PutObject {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],
@@ -165,7 +164,6 @@ impl Operation for HeadObject {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],
@@ -289,7 +287,6 @@ impl Operation for GetObject {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],
@@ -352,7 +349,6 @@ impl Operation for DeleteObject {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],

@@ -70,7 +70,6 @@ impl Operation for UploadPart {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],
@@ -215,7 +214,6 @@ impl Operation for UploadPartCopy {
     }
 
     fn parse_response(
-        &self,
         status: StatusCode,
         headers: &HeaderMap,
         body: &[u8],

@@ -472,7 +472,7 @@ impl Download {
         match flight.job {
             Job::Head => {
                 self.in_flight.remove(&id);
-                match request::parse_head(&self.target, status, headers, body) {
+                match request::parse_head(status, headers, body) {
                     Ok(info) => self.on_head(info),
                     Err(err) => self.on_error(Job::Head, err),
                 }

@@ -104,14 +104,11 @@ fn map_err(op: DownloadOpKind, e: ResponseError) -> DownloadError {
 
 /// The object identity from a HEAD answer.
 pub(super) fn parse_head(
-    t: &Target,
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<ObjectInfo, DownloadError> {
-    let op = HeadObject::new(t.bucket_name().clone(), t.object_key().clone());
-    let out = op
-        .parse_response(status, headers, body)
+    let out = HeadObject::parse_response(status, headers, body)
         .map_err(|e| map_err(DownloadOpKind::Head, e))?;
     if out.etag.is_empty() {
         return Err(DownloadError::InvalidResponse {

@@ -29,7 +29,7 @@ use super::{Download, DownloadCheckpoint, DownloadConfig, DownloadEvent, Downloa
 use crate::error::{FailureKind, PlanError};
 use crate::request::RequestId;
 use crate::rng::SplitMix64;
-use crate::sim::Livelock;
+use crate::sim::{Livelock, Timeline, World, drive};
 
 /// Fault probabilities (per request, 0.0..=1.0) and timing.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +79,7 @@ impl DownloadFaults {
 }
 
 #[derive(Debug)]
-enum Delivery {
+pub(crate) enum Delivery {
     Arrive {
         id: RequestId,
         op: DownloadOp,
@@ -116,20 +116,117 @@ pub struct DownloadSim {
     current_crc: u64,
     generation: u64,
     local: Vec<u8>,
-    now: Instant,
     rng: SplitMix64,
-    queue: BTreeMap<(Instant, u64), Delivery>,
-    seq: u64,
-    events: Vec<DownloadEvent>,
+    timeline: Timeline<Delivery, DownloadEvent>,
     outcome: Option<DownloadEvent>,
     checkpoint: Option<DownloadCheckpoint>,
-    steps: u64,
     last_progress: u64,
     served: Vec<Range<u64>>,
 }
 
 fn etag_of(generation: u64, data: &[u8]) -> String {
     format!("\"{:016X}{generation:016X}\"", crc64(data))
+}
+
+impl World for DownloadSim {
+    type Delivery = Delivery;
+    type Event = DownloadEvent;
+
+    fn timeline(&mut self) -> &mut Timeline<Delivery, DownloadEvent> {
+        &mut self.timeline
+    }
+
+    fn poll_event(&mut self) -> Option<DownloadEvent> {
+        self.download.poll_event()
+    }
+
+    fn start_requests(&mut self) {
+        while let Some(req) = self.download.poll_request() {
+            let at = self.timeline.now + self.latency();
+            match req.op {
+                DownloadOp::Verify { range, .. } => {
+                    self.push(at, Delivery::Verify { id: req.id, range });
+                }
+                op => {
+                    let id = req.id;
+                    self.push(at, Delivery::Arrive { id, op });
+                }
+            }
+        }
+    }
+
+    fn observe(&mut self, ev: &DownloadEvent) {
+        match ev {
+            DownloadEvent::Progress(p) => {
+                assert!(p.received >= self.last_progress, "progress went backwards");
+                assert!(
+                    p.total.is_none_or(|t| p.received <= t),
+                    "progress over total"
+                );
+                self.last_progress = p.received;
+            }
+            DownloadEvent::CheckpointChanged => self.checkpoint = self.download.checkpoint(),
+            DownloadEvent::Completed(done) => {
+                // What a driver does: cut the local copy to the object size.
+                self.local.resize(done.object.size as usize, 0);
+                assert!(self.outcome.is_none(), "two terminal events");
+                self.outcome = Some(ev.clone());
+            }
+            DownloadEvent::Failed(_) | DownloadEvent::Aborted => {
+                assert!(self.outcome.is_none(), "two terminal events");
+                self.outcome = Some(ev.clone());
+            }
+            _ => {}
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.download.poll_timeout().map(|t| t.at)
+    }
+
+    fn deliver(&mut self, d: Delivery) {
+        let now = self.timeline.now;
+        match d {
+            Delivery::Arrive { id, op } => self.serve(id, op),
+            Delivery::Failure { id, kind } => self.download.handle_failure(id, now, kind),
+            Delivery::Verify { id, range } => {
+                let crc = self
+                    .local
+                    .get(range.start as usize..range.end as usize)
+                    .map(crc64);
+                self.download.handle_verify(id, now, crc);
+            }
+            Delivery::Answer {
+                id,
+                status,
+                headers,
+                body,
+                cut,
+            } => {
+                let err_body: &[u8] = if status.is_success() { &[] } else { &body };
+                self.download
+                    .handle_response(id, now, status, &headers, err_body);
+                let Some(target) = self.download.body_target(id) else {
+                    return;
+                };
+                let (n, failure) = cut.unwrap_or((body.len(), None));
+                let cap = (target.end - target.start) as usize;
+                let written = &body[..n.min(body.len()).min(cap)];
+                let start = target.start as usize;
+                if self.local.len() < start + written.len() {
+                    self.local.resize(start + written.len(), 0);
+                }
+                self.local[start..start + written.len()].copy_from_slice(written);
+                let crc = crc64(written);
+                self.download
+                    .handle_body(id, now, written.len() as u64, crc, failure);
+            }
+        }
+    }
+
+    fn timeout(&mut self, now: Instant) {
+        self.download.handle_timeout(now);
+    }
 }
 
 impl DownloadSim {
@@ -145,14 +242,10 @@ impl DownloadSim {
             current,
             generation: 0,
             local: Vec::new(),
-            now,
             rng: SplitMix64::new(seed ^ 0x5A5A_5A5A_5A5A_5A5A),
-            queue: BTreeMap::new(),
-            seq: 0,
-            events: Vec::new(),
+            timeline: Timeline::new(now),
             outcome: None,
             checkpoint: None,
-            steps: 0,
             last_progress: 0,
             served: Vec::new(),
         }
@@ -194,7 +287,7 @@ impl DownloadSim {
 
     /// Every event seen.
     pub fn events(&self) -> &[DownloadEvent] {
-        &self.events
+        &self.timeline.events
     }
 
     /// The checkpoint last persisted (on [`DownloadEvent::CheckpointChanged`]).
@@ -204,7 +297,7 @@ impl DownloadSim {
 
     /// Virtual now.
     pub fn now(&self) -> Instant {
-        self.now
+        self.timeline.now
     }
 
     /// Simulates a crash: everything in transit is lost, and a new machine resumes from the last
@@ -213,12 +306,17 @@ impl DownloadSim {
     /// # Errors
     /// Whatever the resume constructor reports.
     pub fn crash_and_resume(&mut self, config: DownloadConfig, seed: u64) -> Result<(), PlanError> {
-        self.queue.clear();
-        self.now += Duration::from_secs(1);
+        self.timeline.clear();
+        self.timeline.now += Duration::from_secs(1);
         self.download = match &self.checkpoint {
-            Some(cp) => Download::from_checkpoint(cp, config, self.now, seed)?,
-            None => Download::new(self.download.target().clone(), config, self.now, seed)?
-                .with_checkpointing("local"),
+            Some(cp) => Download::from_checkpoint(cp, config, self.timeline.now, seed)?,
+            None => Download::new(
+                self.download.target().clone(),
+                config,
+                self.timeline.now,
+                seed,
+            )?
+            .with_checkpointing("local"),
         };
         self.outcome = None;
         self.last_progress = 0;
@@ -226,65 +324,11 @@ impl DownloadSim {
     }
 
     fn push(&mut self, at: Instant, d: Delivery) {
-        self.seq += 1;
-        self.queue.insert((at, self.seq), d);
+        self.timeline.push(at, d);
     }
 
     fn latency(&mut self) -> Duration {
-        let max = u64::try_from(self.faults.max_latency.as_micros()).unwrap_or(u64::MAX);
-        Duration::from_micros(self.rng.below_inclusive(max))
-    }
-
-    fn drain(&mut self) {
-        loop {
-            while let Some(req) = self.download.poll_request() {
-                let at = self.now + self.latency();
-                match req.op {
-                    DownloadOp::Verify { range, .. } => {
-                        self.push(at, Delivery::Verify { id: req.id, range });
-                    }
-                    op => {
-                        let id = req.id;
-                        self.push(at, Delivery::Arrive { id, op });
-                    }
-                }
-            }
-            let _ = self.download.poll_timeout();
-            let mut any = false;
-            while let Some(ev) = self.download.poll_event() {
-                any = true;
-                self.observe(&ev);
-                self.events.push(ev);
-            }
-            if !any {
-                break;
-            }
-        }
-    }
-
-    fn observe(&mut self, ev: &DownloadEvent) {
-        match ev {
-            DownloadEvent::Progress(p) => {
-                assert!(p.received >= self.last_progress, "progress went backwards");
-                assert!(
-                    p.total.is_none_or(|t| p.received <= t),
-                    "progress over total"
-                );
-                self.last_progress = p.received;
-            }
-            DownloadEvent::CheckpointChanged => self.checkpoint = self.download.checkpoint(),
-            DownloadEvent::Completed(done) => {
-                // What a driver does: cut the local copy to the object size.
-                self.local.resize(done.object.size as usize, 0);
-                assert!(self.outcome.is_none(), "two terminal events");
-                self.outcome = Some(ev.clone());
-            }
-            DownloadEvent::Failed(_) | DownloadEvent::Aborted => {
-                assert!(self.outcome.is_none(), "two terminal events");
-                self.outcome = Some(ev.clone());
-            }
-            _ => {}
-        }
+        drive::latency(&mut self.rng, self.faults.max_latency)
     }
 
     /// Queues an OSS error document as the answer to `id`.
@@ -323,7 +367,7 @@ impl DownloadSim {
 
     /// OSS acting on one request.
     fn serve(&mut self, id: RequestId, op: DownloadOp) {
-        let at = self.now + self.latency();
+        let at = self.timeline.now + self.latency();
         if self.rng.chance(self.faults.reset) {
             let kind = FailureKind::ConnectionReset;
             return self.push(at, Delivery::Failure { id, kind });
@@ -413,74 +457,13 @@ impl DownloadSim {
         );
     }
 
-    fn deliver(&mut self, d: Delivery) {
-        let now = self.now;
-        match d {
-            Delivery::Arrive { id, op } => self.serve(id, op),
-            Delivery::Failure { id, kind } => self.download.handle_failure(id, now, kind),
-            Delivery::Verify { id, range } => {
-                let crc = self
-                    .local
-                    .get(range.start as usize..range.end as usize)
-                    .map(crc64);
-                self.download.handle_verify(id, now, crc);
-            }
-            Delivery::Answer {
-                id,
-                status,
-                headers,
-                body,
-                cut,
-            } => {
-                let err_body: &[u8] = if status.is_success() { &[] } else { &body };
-                self.download
-                    .handle_response(id, now, status, &headers, err_body);
-                let Some(target) = self.download.body_target(id) else {
-                    return;
-                };
-                let (n, failure) = cut.unwrap_or((body.len(), None));
-                let cap = (target.end - target.start) as usize;
-                let written = &body[..n.min(body.len()).min(cap)];
-                let start = target.start as usize;
-                if self.local.len() < start + written.len() {
-                    self.local.resize(start + written.len(), 0);
-                }
-                self.local[start..start + written.len()].copy_from_slice(written);
-                let crc = crc64(written);
-                self.download
-                    .handle_body(id, now, written.len() as u64, crc, failure);
-            }
-        }
-    }
-
     /// One step: jump to the earliest delivery or deadline, process it, drain. `false` when
     /// nothing is pending.
     ///
     /// # Panics
     /// When the machine breaks an invariant (progress backwards, two terminal events).
     pub fn step(&mut self) -> bool {
-        self.steps += 1;
-        self.drain();
-        let next_delivery = self.queue.keys().next().map(|(at, _)| *at);
-        let next_timeout = self.download.poll_timeout().map(|t| t.at);
-        let deliver_first = match (next_delivery, next_timeout) {
-            (None, None) => return false,
-            (Some(d), Some(t)) => d <= t,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-        };
-        if deliver_first {
-            let Some(((at, _), d)) = self.queue.pop_first() else {
-                return false;
-            };
-            self.now = self.now.max(at);
-            self.deliver(d);
-        } else if let Some(t) = next_timeout {
-            self.now = self.now.max(t);
-            self.download.handle_timeout(self.now);
-        }
-        self.drain();
-        true
+        drive::step(self)
     }
 
     /// Runs until nothing is pending; returns the terminal event (`None`: the machine stalled).
@@ -488,19 +471,12 @@ impl DownloadSim {
     /// # Errors
     /// [`Livelock`] after `max_steps` steps.
     pub fn drive_bounded(&mut self, max_steps: u64) -> Result<Option<DownloadEvent>, Livelock> {
-        let start = self.steps;
-        while self.step() {
-            if self.steps - start >= max_steps {
-                return Err(Livelock {
-                    steps: self.steps - start,
-                });
-            }
-        }
+        drive::drive_bounded(self, max_steps)?;
         Ok(self.outcome.clone())
     }
 
     /// Runs at most `steps` steps (for crash tests). Returns `true` if work remains.
     pub fn run_for(&mut self, steps: u64) -> bool {
-        (0..steps).all(|_| self.step())
+        drive::run_for(self, steps)
     }
 }

@@ -21,13 +21,14 @@
 //! assert_eq!(sim.oss.object("bucket", "key"), Some(&source[..]));
 //! ```
 
+pub(crate) mod drive;
 mod oss;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
 
+pub(crate) use self::drive::{Timeline, World};
 pub use self::oss::{FakeOss, SimResponse};
 use crate::checkpoint::{Checkpoint, SourceIdentity};
 use crate::config::Config;
@@ -147,7 +148,7 @@ pub struct Livelock {
 }
 
 #[derive(Debug)]
-enum Delivery {
+pub(crate) enum Delivery {
     /// The answer to `Op::CheckSource`: whether the source differs from when the machine
     /// started (tests change it with [`Sim::source_mut`]).
     SourceChecked {
@@ -186,14 +187,10 @@ pub struct Sim {
     source: Vec<u8>,
     /// CRC-64 of the source when the machine started, to answer `Op::CheckSource`.
     source_crc: u64,
-    now: Instant,
     rng: SplitMix64,
-    queue: BTreeMap<(Instant, u64), Delivery>,
-    seq: u64,
-    events: Vec<Event>,
+    timeline: Timeline<Delivery, Event>,
     outcome: Option<Outcome>,
     checkpoint: Option<Checkpoint>,
-    steps: u64,
     last_confirmed: u64,
     script: Vec<(OpKind, Fault)>,
     trace: Vec<String>,
@@ -205,17 +202,13 @@ impl Sim {
         let sim = Self {
             oss: FakeOss::new(),
             faults,
-            now: upload_now(&upload),
+            timeline: Timeline::new(upload_now(&upload)),
             upload,
             source_crc: crc64(&source),
             source,
             rng: SplitMix64::new(seed ^ 0xA5A5_A5A5_A5A5_A5A5),
-            queue: BTreeMap::new(),
-            seq: 0,
-            events: Vec::new(),
             outcome: None,
             checkpoint: None,
-            steps: 0,
             last_confirmed: 0,
             script: Vec::new(),
             trace: Vec::new(),
@@ -247,12 +240,12 @@ impl Sim {
 
     /// Virtual now.
     pub fn now(&self) -> Instant {
-        self.now
+        self.timeline.now
     }
 
     /// Every event seen so far.
     pub fn events(&self) -> &[Event] {
-        &self.events
+        &self.timeline.events
     }
 
     /// The terminal outcome, once reached.
@@ -277,19 +270,25 @@ impl Sim {
     /// # Errors
     /// Whatever the resume constructor reports.
     pub fn crash_and_resume(&mut self, config: Config, seed: u64) -> Result<(), PlanError> {
-        self.queue.clear();
-        self.now += Duration::from_secs(1);
+        self.timeline.clear();
+        self.timeline.now += Duration::from_secs(1);
         let identity = SourceIdentity::new(self.source.len() as u64);
         let upload = match &self.checkpoint {
-            Some(cp) => Upload::from_checkpoint(cp, &identity, config, self.now, seed)?,
+            Some(cp) => Upload::from_checkpoint(cp, &identity, config, self.timeline.now, seed)?,
             None if self.upload.plan().is_stream() => {
                 let plan = self.upload.plan().clone();
-                Upload::new(self.upload.target().clone(), plan, config, self.now, seed)?
+                Upload::new(
+                    self.upload.target().clone(),
+                    plan,
+                    config,
+                    self.timeline.now,
+                    seed,
+                )?
             }
             None => {
                 let plan = self.upload.plan().clone();
                 let target = self.upload.target().clone();
-                Upload::with_checkpointing(target, plan, config, identity, self.now, seed)?
+                Upload::with_checkpointing(target, plan, config, identity, self.timeline.now, seed)?
             }
         };
         self.upload = upload;
@@ -300,13 +299,11 @@ impl Sim {
     }
 
     fn push(&mut self, at: Instant, d: Delivery) {
-        self.seq += 1;
-        self.queue.insert((at, self.seq), d);
+        self.timeline.push(at, d);
     }
 
     fn latency(&mut self) -> Duration {
-        let max = u64::try_from(self.faults.max_latency.as_micros()).unwrap_or(u64::MAX);
-        Duration::from_micros(self.rng.below_inclusive(max))
+        drive::latency(&mut self.rng, self.faults.max_latency)
     }
 
     fn read(&self, range: &std::ops::Range<u64>) -> (Vec<u8>, bool) {
@@ -316,22 +313,122 @@ impl Sim {
         (self.source[start..end].to_vec(), end as u64 == len)
     }
 
-    /// Drains the machine (requests → timeout → events), as a driver must after every input.
-    fn drain(&mut self) {
-        loop {
-            while let Some(req) = self.upload.poll_request() {
-                self.start(req);
+    fn start(&mut self, req: crate::request::Request) {
+        let id = req.id;
+        let at = self.timeline.now + self.latency();
+        let fault = self.scripted(req.op.kind());
+        let what = match &req.op {
+            Op::UploadPart {
+                part_number, range, ..
+            } => format!("UploadPart {part_number} {range:?}"),
+            Op::PutObject { range, .. } => format!("PutObject {range:?}"),
+            Op::ListParts { marker, .. } => format!("ListParts after {marker}"),
+            Op::Complete { parts, .. } => format!("Complete {} parts", parts.len()),
+            Op::HashRange { part_number, .. } => format!("HashRange {part_number}"),
+            other => format!("{:?}", other.kind()),
+        };
+        let fault_note = fault.map_or(String::new(), |f| format!(" [{f:?}]"));
+        self.trace
+            .push(format!("> #{} {what}{fault_note}", id.get()));
+        match &req.op {
+            Op::HashRange { range, .. } => {
+                let len = self.source.len() as u64;
+                let crc = (range.end <= len).then(|| crc64(&self.read(range).0));
+                self.push(at, Delivery::Hash { id, crc });
             }
-            let _ = self.upload.poll_timeout();
-            let mut any = false;
-            while let Some(ev) = self.upload.poll_event() {
-                any = true;
-                self.observe(&ev);
-                self.events.push(ev);
+            Op::CheckSource => {
+                let changed = (crc64(&self.source) != self.source_crc)
+                    .then(|| "its bytes changed during the upload".to_owned());
+                self.push(at, Delivery::SourceChecked { id, changed });
             }
-            if !any {
-                break;
+            Op::UploadPart { range, .. } | Op::PutObject { range, .. } => {
+                let (mut body, eof) = self.read(range);
+                let read = BodyRead {
+                    len: body.len() as u64,
+                    crc64: crc64(&body),
+                    end_of_stream: eof,
+                };
+                self.upload.handle_body_read(id, self.timeline.now, read);
+                let corrupt =
+                    fault == Some(Fault::CorruptBody) || self.rng.chance(self.faults.corrupt_body);
+                if !body.is_empty() && corrupt {
+                    let i = self.rng.below_inclusive(body.len() as u64 - 1) as usize;
+                    body[i] ^= 0x01;
+                }
+                if let Ok(Some(http)) = req.to_oss_request() {
+                    self.push(
+                        at,
+                        Delivery::Arrive {
+                            id,
+                            req: http,
+                            body,
+                            fault,
+                        },
+                    );
+                }
             }
+            _ => {
+                if let Ok(Some(http)) = req.to_oss_request() {
+                    self.push(
+                        at,
+                        Delivery::Arrive {
+                            id,
+                            req: http,
+                            body: Vec::new(),
+                            fault,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// One step: jump the clock to the earliest delivery or machine deadline and process it, then
+    /// drain. Returns `false` when nothing is pending.
+    ///
+    /// # Panics
+    /// When the machine breaks an invariant: progress decreasing or exceeding the total. That is
+    /// the point of the harness.
+    pub fn step(&mut self) -> bool {
+        drive::step(self)
+    }
+
+    /// Runs until a terminal event and nothing is pending (late duplicates are delivered too).
+    pub fn drive(&mut self) -> Outcome {
+        while drive::step(self) {}
+        self.outcome.clone().unwrap_or(Outcome::Stalled)
+    }
+
+    /// Like [`drive`](Self::drive) but fails after `max_steps` steps.
+    ///
+    /// # Errors
+    /// [`Livelock`] when the bound is hit.
+    pub fn drive_bounded(&mut self, max_steps: u64) -> Result<Outcome, Livelock> {
+        drive::drive_bounded(self, max_steps)?;
+        Ok(self.outcome.clone().unwrap_or(Outcome::Stalled))
+    }
+
+    /// Runs at most `steps` steps (for crash tests). Returns `true` if work remains.
+    pub fn run_for(&mut self, steps: u64) -> bool {
+        drive::run_for(self, steps)
+    }
+}
+
+impl World for Sim {
+    type Delivery = Delivery;
+    type Event = Event;
+
+    fn poll_event(&mut self) -> Option<Event> {
+        self.upload.poll_event()
+    }
+
+    fn timeline(&mut self) -> &mut Timeline<Delivery, Event> {
+        &mut self.timeline
+    }
+
+    fn start_requests(&mut self) {
+        while let Some(req) = self.upload.poll_request() {
+            self.start(req);
         }
     }
 
@@ -393,78 +490,12 @@ impl Sim {
         }
     }
 
-    fn start(&mut self, req: crate::request::Request) {
-        let id = req.id;
-        let at = self.now + self.latency();
-        let fault = self.scripted(req.op.kind());
-        let what = match &req.op {
-            Op::UploadPart {
-                part_number, range, ..
-            } => format!("UploadPart {part_number} {range:?}"),
-            Op::PutObject { range, .. } => format!("PutObject {range:?}"),
-            Op::ListParts { marker, .. } => format!("ListParts after {marker}"),
-            Op::Complete { parts, .. } => format!("Complete {} parts", parts.len()),
-            Op::HashRange { part_number, .. } => format!("HashRange {part_number}"),
-            other => format!("{:?}", other.kind()),
-        };
-        let fault_note = fault.map_or(String::new(), |f| format!(" [{f:?}]"));
-        self.trace
-            .push(format!("> #{} {what}{fault_note}", id.get()));
-        match &req.op {
-            Op::HashRange { range, .. } => {
-                let len = self.source.len() as u64;
-                let crc = (range.end <= len).then(|| crc64(&self.read(range).0));
-                self.push(at, Delivery::Hash { id, crc });
-            }
-            Op::CheckSource => {
-                let changed = (crc64(&self.source) != self.source_crc)
-                    .then(|| "its bytes changed during the upload".to_owned());
-                self.push(at, Delivery::SourceChecked { id, changed });
-            }
-            Op::UploadPart { range, .. } | Op::PutObject { range, .. } => {
-                let (mut body, eof) = self.read(range);
-                let read = BodyRead {
-                    len: body.len() as u64,
-                    crc64: crc64(&body),
-                    end_of_stream: eof,
-                };
-                self.upload.handle_body_read(id, self.now, read);
-                let corrupt =
-                    fault == Some(Fault::CorruptBody) || self.rng.chance(self.faults.corrupt_body);
-                if !body.is_empty() && corrupt {
-                    let i = self.rng.below_inclusive(body.len() as u64 - 1) as usize;
-                    body[i] ^= 0x01;
-                }
-                if let Ok(Some(http)) = req.to_oss_request() {
-                    self.push(
-                        at,
-                        Delivery::Arrive {
-                            id,
-                            req: http,
-                            body,
-                            fault,
-                        },
-                    );
-                }
-            }
-            _ => {
-                if let Ok(Some(http)) = req.to_oss_request() {
-                    self.push(
-                        at,
-                        Delivery::Arrive {
-                            id,
-                            req: http,
-                            body: Vec::new(),
-                            fault,
-                        },
-                    );
-                }
-            }
-        }
+    fn deadline(&self) -> Option<Instant> {
+        self.upload.poll_timeout().map(|t| t.at)
     }
 
     fn deliver(&mut self, d: Delivery) {
-        let now = self.now;
+        let now = self.timeline.now;
         match &d {
             Delivery::Hash { id, crc } => self.trace.push(format!(
                 "< #{} hash {}",
@@ -577,67 +608,8 @@ impl Sim {
         }
     }
 
-    /// One step: jump the clock to the earliest delivery or machine deadline and process it, then
-    /// drain. Returns `false` when nothing is pending.
-    ///
-    /// # Panics
-    /// When the machine breaks an invariant: progress decreasing or exceeding the total. That is
-    /// the point of the harness.
-    pub fn step(&mut self) -> bool {
-        self.steps += 1;
-        self.drain();
-        let next_delivery = self.queue.keys().next().map(|(at, _)| *at);
-        let next_timeout = self.upload.poll_timeout().map(|t| t.at);
-        let deliver_first = match (next_delivery, next_timeout) {
-            (None, None) => return false,
-            (Some(d), Some(t)) => d <= t,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-        };
-        if deliver_first {
-            let Some(((at, _), d)) = self.queue.pop_first() else {
-                return false;
-            };
-            self.now = self.now.max(at);
-            self.deliver(d);
-        } else if let Some(t) = next_timeout {
-            self.now = self.now.max(t);
-            self.upload.handle_timeout(self.now);
-        }
-        self.drain();
-        true
-    }
-
-    /// Runs until a terminal event and nothing is pending (late duplicates are delivered too).
-    pub fn drive(&mut self) -> Outcome {
-        while self.step() {}
-        self.outcome.clone().unwrap_or(Outcome::Stalled)
-    }
-
-    /// Like [`drive`](Self::drive) but fails after `max_steps` steps.
-    ///
-    /// # Errors
-    /// [`Livelock`] when the bound is hit.
-    pub fn drive_bounded(&mut self, max_steps: u64) -> Result<Outcome, Livelock> {
-        let start = self.steps;
-        while self.step() {
-            if self.steps - start >= max_steps {
-                return Err(Livelock {
-                    steps: self.steps - start,
-                });
-            }
-        }
-        Ok(self.outcome.clone().unwrap_or(Outcome::Stalled))
-    }
-
-    /// Runs at most `steps` steps (for crash tests). Returns `true` if work remains.
-    pub fn run_for(&mut self, steps: u64) -> bool {
-        for _ in 0..steps {
-            if !self.step() {
-                return false;
-            }
-        }
-        true
+    fn timeout(&mut self, now: Instant) {
+        self.upload.handle_timeout(now);
     }
 }
 

@@ -53,10 +53,10 @@ impl Upload {
         };
         match delay {
             Some(delay) => {
-                if let Job::Part(n) = job {
-                    if let Some(p) = self.part_mut(n) {
-                        p.state = PartState::Backoff;
-                    }
+                if let Job::Part(n) = job
+                    && let Some(p) = self.part_mut(n)
+                {
+                    p.state = PartState::Backoff;
                 }
                 self.events.push_back(Event::Retried {
                     op: op_kind(job),

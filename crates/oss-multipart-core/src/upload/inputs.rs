@@ -19,11 +19,11 @@ impl Upload {
         for job in self.scheduler.take_due(self.now) {
             match job {
                 Job::Part(n) => {
-                    if let Some(p) = self.part_mut(n) {
-                        if p.state == PartState::Backoff {
-                            p.state = PartState::Pending;
-                            self.ready_parts.insert(n);
-                        }
+                    if let Some(p) = self.part_mut(n)
+                        && p.state == PartState::Backoff
+                    {
+                        p.state = PartState::Pending;
+                        self.ready_parts.insert(n);
                     }
                 }
                 job => self.ready_single = Some(job),
@@ -183,12 +183,12 @@ impl Upload {
         let err = UploadError::Transport { op, kind };
         match flight.job {
             Job::Hash(n) => {
-                if let Some(p) = self.part_mut(n) {
-                    if p.state == PartState::Hashing {
-                        p.state = PartState::Pending;
-                        p.expect = None;
-                        self.ready_parts.insert(n);
-                    }
+                if let Some(p) = self.part_mut(n)
+                    && p.state == PartState::Hashing
+                {
+                    p.state = PartState::Pending;
+                    p.expect = None;
+                    self.ready_parts.insert(n);
                 }
                 self.after_part_change();
             }
@@ -224,9 +224,8 @@ impl Upload {
             headers,
             body,
         };
-        let t = self.target.clone();
         match flight.job {
-            Job::Initiate => match wire::parse_initiate(&t, &r) {
+            Job::Initiate => match wire::parse_initiate(&r) {
                 Ok(upload_id) => {
                     self.events.push_back(Event::UploadId(upload_id.clone()));
                     self.upload_id = Some(upload_id);
@@ -247,16 +246,16 @@ impl Upload {
                 Err(_) if matches!(self.phase, Phase::AbortAfterInitiate { .. }) => self.aborted(),
                 Err(err) => self.on_error(Job::Initiate, err),
             },
-            Job::List => self.on_list(wire::parse_list(&t, &r)),
-            Job::Part(n) => match wire::parse_part(&t, &r) {
+            Job::List => self.on_list(wire::parse_list(&r)),
+            Job::Part(n) => match wire::parse_part(&r) {
                 Ok((etag, crc)) => self.on_part_ok(n, flight.read, etag, crc),
                 Err(err) => self.on_error(Job::Part(n), err),
             },
-            Job::Put => match wire::parse_put(&t, &r) {
+            Job::Put => match wire::parse_put(&r) {
                 Ok((etag, crc)) => self.on_put_ok(flight.read, etag, crc),
                 Err(err) => self.on_error(Job::Put, err),
             },
-            Job::Complete => match wire::parse_complete(&t, &r, self.object.expects_callback()) {
+            Job::Complete => match wire::parse_complete(&r, self.object.expects_callback()) {
                 Ok((etag, crc)) => self.on_complete_ok(etag, crc),
                 // A previous Complete may have succeeded: confirm with HeadObject.
                 Err(err) if err.is_no_such_upload() => self.confirm_complete(true),
@@ -264,10 +263,10 @@ impl Upload {
                 Err(err) => self.fail(err),
             },
             Job::Head if self.phase == Phase::ResumeHead => {
-                self.on_resume_head(wire::parse_head(&t, &r))
+                self.on_resume_head(wire::parse_head(&r))
             }
-            Job::Head => self.on_confirm_head(wire::parse_head(&t, &r)),
-            Job::Abort => match wire::parse_abort(&t, &r) {
+            Job::Head => self.on_confirm_head(wire::parse_head(&r)),
+            Job::Abort => match wire::parse_abort(&r) {
                 Ok(()) => self.aborted(),
                 Err(err) if err.is_no_such_upload() => self.aborted(),
                 Err(err) => self.on_error(Job::Abort, err),

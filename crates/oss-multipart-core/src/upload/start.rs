@@ -160,10 +160,10 @@ impl Upload {
                 reason: "empty upload id",
             });
         }
-        if let Some(s) = &source {
-            if plan.total_size() != Some(s.size) {
-                return Err(PlanError::SourceChanged);
-            }
+        if let Some(s) = &source
+            && plan.total_size() != Some(s.size)
+        {
+            return Err(PlanError::SourceChanged);
         }
         let mut up = Self::base(target, plan, config, now, seed)?;
         up.policy = FailurePolicy::Keep;

@@ -399,21 +399,19 @@ impl Saver {
         let Ok(mut slot) = self.slot.lock() else {
             return;
         };
-        if force || slot.is_none() {
-            if let Some(cp) = build() {
-                *slot = Some(cp);
-                self.wake.notify_one();
-            }
+        if (force || slot.is_none())
+            && let Some(cp) = build()
+        {
+            *slot = Some(cp);
+            self.wake.notify_one();
         }
     }
 
     /// Writes what is pending (unless `discard`: the download succeeded and the checkpoint is
     /// about to be removed) and stops.
     async fn close(self, discard: bool) {
-        if discard {
-            if let Ok(mut slot) = self.slot.lock() {
-                *slot = None;
-            }
+        if discard && let Ok(mut slot) = self.slot.lock() {
+            *slot = None;
         }
         self.closing
             .store(true, std::sync::atomic::Ordering::Release);
@@ -760,12 +758,12 @@ impl Loop {
                     let path = self.temp.as_ref().map(|(_, p)| p.as_path());
                     return Err(Error::io("could not write the download file", path, e));
                 }
-                if let Some(data) = received.data {
-                    if up.body_target(id).as_ref() == Some(&target) {
-                        sink.accept(target.start, data)
-                            .await
-                            .map_err(|e| Error::io("could not write the download", None, e))?;
-                    }
+                if let Some(data) = received.data
+                    && up.body_target(id).as_ref() == Some(&target)
+                {
+                    sink.accept(target.start, data)
+                        .await
+                        .map_err(|e| Error::io("could not write the download", None, e))?;
                 }
                 let kind = received.failure.map(|e| {
                     let k = failure_kind(&e);

@@ -100,6 +100,17 @@ impl std::fmt::Debug for DownloadBuilder {
     }
 }
 
+transfer_setters!(
+    DownloadBuilder,
+    checkpoint_dir = "Keeps a checkpoint in `dir` so an interrupted [`to_file`](Self::to_file) \
+        (error, cancellation, crash, kill) continues where it stopped when run again: the temp \
+        file beside the target is kept, the object is re-checked with HEAD, ranges already \
+        written are re-hashed and only what is missing or damaged is fetched.",
+    progress = "Called on every progress change (bytes written, rate, ETA).",
+    cancellation = "Stops the download when `token` is cancelled ([`Error::Cancelled`]; with a \
+        checkpoint directory, the temp file and checkpoint are kept for resume).",
+);
+
 impl DownloadBuilder {
     /// Bytes per ranged GET (default 8 MiB; at least 4 KiB).
     pub fn part_size(mut self, bytes: u64) -> Self {
@@ -120,21 +131,6 @@ impl DownloadBuilder {
         self
     }
 
-    /// Keeps a checkpoint in `dir` so an interrupted [`to_file`](Self::to_file) (error,
-    /// cancellation, crash, kill) continues where it stopped when run again: the temp file
-    /// beside the target is kept, the object is re-checked with HEAD, ranges already written
-    /// are re-hashed and only what is missing or damaged is fetched.
-    pub fn checkpoint_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.checkpoint_dir = Some(dir.into());
-        self
-    }
-
-    /// Ignores an existing checkpoint and starts afresh.
-    pub fn no_resume(mut self) -> Self {
-        self.no_resume = true;
-        self
-    }
-
     /// Refuses to replace an existing file ([`Error::Io`] with `AlreadyExists`, naming the
     /// path). The default replaces it, as `cp` does.
     pub fn no_clobber(mut self, yes: bool) -> Self {
@@ -145,25 +141,6 @@ impl DownloadBuilder {
     /// What to do when the object is replaced mid-download.
     pub fn on_object_change(mut self, policy: OnObjectChange) -> Self {
         self.on_change = policy;
-        self
-    }
-
-    /// Called on every progress change (bytes written, rate, ETA).
-    pub fn progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
-        self.progress = Some(Arc::new(f));
-        self
-    }
-
-    /// Stops the download when `token` is cancelled ([`Error::Cancelled`]; with a checkpoint
-    /// directory, the temp file and checkpoint are kept for resume).
-    pub fn cancellation(mut self, token: CancellationToken) -> Self {
-        self.cancellation = Some(token);
-        self
-    }
-
-    /// Pauses and resumes from another task.
-    pub fn pause_handle(mut self, handle: PauseHandle) -> Self {
-        self.pause = Some(handle);
         self
     }
 

@@ -71,19 +71,19 @@ pub(crate) async fn receive(
                 break;
             }
         }
-        if let Some(file) = &file {
-            if buf.len() >= WRITE_CHUNK {
-                match write_at(file.clone(), std::mem::take(&mut buf), target.start + kept).await {
-                    Ok(written) => {
-                        crc.update(&written);
-                        kept += written.len() as u64;
-                        buf = written;
-                        buf.clear();
-                    }
-                    Err(e) => {
-                        write_error = Some(e);
-                        break;
-                    }
+        if let Some(file) = &file
+            && buf.len() >= WRITE_CHUNK
+        {
+            match write_at(file.clone(), std::mem::take(&mut buf), target.start + kept).await {
+                Ok(written) => {
+                    crc.update(&written);
+                    kept += written.len() as u64;
+                    buf = written;
+                    buf.clear();
+                }
+                Err(e) => {
+                    write_error = Some(e);
+                    break;
                 }
             }
         }
@@ -190,10 +190,10 @@ impl Sink<'_> {
 
     /// Sets where the writer starts (the first byte of the span).
     pub(crate) fn start_at(&mut self, offset: u64) {
-        if let Self::Writer { next, reorder, .. } = self {
-            if reorder.is_empty() {
-                *next = offset;
-            }
+        if let Self::Writer { next, reorder, .. } = self
+            && reorder.is_empty()
+        {
+            *next = offset;
         }
     }
 

@@ -324,48 +324,15 @@ impl UploadBuilder {
         self
     }
 
-    /// Keep a checkpoint in `dir` (file sources): its name is derived from bucket, key and the
-    /// source's path, size and modification time, so running the same upload again resumes it
-    /// automatically (finished parts are verified against the local file, not re-sent). Implies
-    /// [`FailurePolicy::KeepParts`]. The checkpoint is removed after success.
-    pub fn checkpoint_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.checkpoint_dir = Some(dir.into());
-        self
-    }
-
-    /// Ignore an existing checkpoint and start a new upload (the checkpoint is overwritten).
-    pub fn no_resume(mut self) -> Self {
-        self.no_resume = true;
-        self
-    }
-
     /// What to do with uploaded parts on failure, cancellation or drop.
     pub fn on_failure(mut self, policy: FailurePolicy) -> Self {
         self.on_failure = policy;
         self
     }
 
-    /// Called on every progress change (from the driver task: keep it quick).
-    pub fn progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
-        self.progress = Some(Arc::new(f));
-        self
-    }
-
     /// Caps the upload's total send rate.
     pub fn bandwidth_limit(mut self, bytes_per_sec: u64) -> Self {
         self.bandwidth_limit = Some(bytes_per_sec.max(1));
-        self
-    }
-
-    /// Cancels the upload when `token` is cancelled (orderly: see the type docs).
-    pub fn cancellation(mut self, token: CancellationToken) -> Self {
-        self.cancellation = Some(token);
-        self
-    }
-
-    /// Lets `handle` pause and resume the upload.
-    pub fn pause_handle(mut self, handle: PauseHandle) -> Self {
-        self.pause = Some(handle);
         self
     }
 
@@ -382,6 +349,17 @@ impl UploadBuilder {
         run::run(self).await
     }
 }
+
+transfer_setters!(
+    UploadBuilder,
+    checkpoint_dir = "Keep a checkpoint in `dir` (file sources): its name is derived from \
+        bucket, key and the source's path, size and modification time, so running the same \
+        upload again resumes it automatically (finished parts are verified against the local \
+        file, not re-sent). Implies [`FailurePolicy::KeepParts`]. The checkpoint is removed \
+        after success.",
+    progress = "Called on every progress change (from the driver task: keep it quick).",
+    cancellation = "Cancels the upload when `token` is cancelled (orderly: see the type docs).",
+);
 
 impl IntoFuture for UploadBuilder {
     type Output = Result<UploadOutput, Error>;

@@ -172,10 +172,10 @@ impl Outcome {
             }
             Event::CheckpointChanged => self.save_checkpoint(up).await,
             Event::Completed(c) => {
-                if let Some(p) = &self.checkpoint_path {
-                    if let Err(e) = checkpoint_store::remove(p).await {
-                        tracing::debug!(error = %e, "could not remove the checkpoint");
-                    }
+                if let Some(p) = &self.checkpoint_path
+                    && let Err(e) = checkpoint_store::remove(p).await
+                {
+                    tracing::debug!(error = %e, "could not remove the checkpoint");
                 }
                 self.progress.bytes_total = Some(c.size);
                 self.progress.bytes_done = c.size;

@@ -396,10 +396,11 @@ impl Driver {
                 tracing::debug!(op = op.name(), error = %e, "request failed in transport");
                 // A file range that cannot be read to its end: the file shrank. That is a
                 // changed source, not a network failure worth retrying.
-                if op.sends_source_bytes() && e.is_body() {
-                    if let Some(reason) = self.source_change() {
-                        up.fail_local(now, UploadError::SourceModified { reason });
-                    }
+                if op.sends_source_bytes()
+                    && e.is_body()
+                    && let Some(reason) = self.source_change()
+                {
+                    up.fail_local(now, UploadError::SourceModified { reason });
                 }
                 let kind = failure_kind(&e);
                 out.last_transport_error = Some(e);

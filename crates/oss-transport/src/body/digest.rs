@@ -88,7 +88,7 @@ impl DigestHandle {
 
 /// The running state; moved into a blocking reader thread for file bodies so hashing stays off the executor.
 pub(crate) struct DigestState {
-    crc: Option<crc_fast::Digest>,
+    crc: Option<oss_crc64::Crc64>,
     md5: Option<md5::Md5>,
     len: u64,
 }
@@ -96,9 +96,7 @@ pub(crate) struct DigestState {
 impl DigestState {
     pub(crate) fn new(which: Digests) -> Self {
         Self {
-            crc: which
-                .crc64()
-                .then(|| crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz)),
+            crc: which.crc64().then(oss_crc64::Crc64::new),
             md5: which.md5().then(md5::Md5::new),
             len: 0,
         }
@@ -122,7 +120,7 @@ impl DigestState {
     pub(crate) fn finish(self) -> BodyDigest {
         BodyDigest {
             len: self.len,
-            crc64: self.crc.map(|c| c.finalize()),
+            crc64: self.crc.map(|c| c.finish()),
             md5: self.md5.map(|m| m.finalize().into()),
         }
     }

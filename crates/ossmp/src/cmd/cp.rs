@@ -79,10 +79,8 @@ impl UploadOptions {
         if let Some(v) = self.memory {
             b = b.memory_budget(v);
         }
-        if resumable {
-            if let Some(dir) = &self.checkpoint_dir {
-                b = b.checkpoint_dir(dir.clone());
-            }
+        if resumable && let Some(dir) = &self.checkpoint_dir {
+            b = b.checkpoint_dir(dir.clone());
         }
         if self.no_resume {
             b = b.no_resume();
@@ -155,20 +153,20 @@ pub(crate) fn check_source(path: &Path, part_size: Option<u64>) -> Result<u64, C
         );
     }
     let size = meta.len();
-    if let Some(ps) = part_size {
-        if size.div_ceil(ps) > MAX_PARTS {
-            let min = size.div_ceil(MAX_PARTS);
-            return Err(CliError::usage(format!(
-                "{} in parts of {} needs {} parts, more than OSS's 10000",
-                Bytes(size),
-                Bytes(ps),
-                size.div_ceil(ps)
-            ))
-            .hint(format!(
-                "use --part-size {} or more (or leave it out)",
-                Bytes(min.next_multiple_of(1 << 20))
-            )));
-        }
+    if let Some(ps) = part_size
+        && size.div_ceil(ps) > MAX_PARTS
+    {
+        let min = size.div_ceil(MAX_PARTS);
+        return Err(CliError::usage(format!(
+            "{} in parts of {} needs {} parts, more than OSS's 10000",
+            Bytes(size),
+            Bytes(ps),
+            size.div_ceil(ps)
+        ))
+        .hint(format!(
+            "use --part-size {} or more (or leave it out)",
+            Bytes(min.next_multiple_of(1 << 20))
+        )));
     }
     Ok(size)
 }

@@ -164,12 +164,12 @@ fn annotate(e: OssError, src: &OssUrl, dest: &str) -> anyhow::Error {
         .checkpoint(e.checkpoint_path().map(Path::to_path_buf))
         .into();
     }
-    if let OssError::Io(io) = &e {
-        if io.io_error().kind() == std::io::ErrorKind::AlreadyExists {
-            return CliError::usage(format!("{dest} exists and --no-clobber was given"))
-                .hint("remove it or drop --no-clobber")
-                .into();
-        }
+    if let OssError::Io(io) = &e
+        && io.io_error().kind() == std::io::ErrorKind::AlreadyExists
+    {
+        return CliError::usage(format!("{dest} exists and --no-clobber was given"))
+            .hint("remove it or drop --no-clobber")
+            .into();
     }
     if e.is_integrity() {
         // The upload-oriented advice of the generic report does not fit a download.

@@ -1,5 +1,22 @@
 //! CRC-64/XZ, the checksum OSS returns as `x-oss-hash-crc64ecma` and `<HashCrc64ecma>`.
 //!
+//! The workspace's one CRC-64 entry point: every crate that hashes bytes (the wire models, the
+//! sans-IO core, the HTTP transport hashing bodies while it sends them, the server, the CLI)
+//! goes through this crate, so the algorithm is chosen in one place. It is a leaf of its own
+//! because `oss-transport` knows nothing of OSS and must not depend on `oss-model`.
+//! It does not parse or format the header value (that is `oss-model`'s `crc64_from_wire`).
+//!
+//! ```
+//! use oss_crc64::{Crc64, crc64, crc64_combine};
+//!
+//! let mut streaming = Crc64::new();
+//! streaming.update(b"12345");
+//! streaming.update(b"6789");
+//! assert_eq!(streaming.finish(), crc64(b"123456789"));
+//! // The whole object's checksum from its parts' checksums and lengths.
+//! assert_eq!(crc64_combine(crc64(b"12345"), crc64(b"6789"), 4), crc64(b"123456789"));
+//! ```
+//!
 //! Three jobs, one implementation for the whole workspace:
 //! - [`crc64`] and [`Crc64`]: the checksum of bytes, in one call or while streaming (the
 //!   hashing itself is `crc-fast`'s SIMD code);
@@ -11,6 +28,8 @@
 //! multiplies the CRC by `x^(8n)`. The operator `x^(8n) mod P` is assembled from a const table
 //! of `x^(2^k) mod P`, so one combine costs a handful of 64-step multiplications instead of the
 //! matrix method's ~1 ms (`crc_fast::checksum_combine` rebuilds its operator on every call).
+
+#![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
 use crc_fast::CrcAlgorithm;
 
