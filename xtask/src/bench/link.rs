@@ -127,7 +127,15 @@ pub(crate) fn run(flags: &Flags) -> Result<(), String> {
         let _ = std::fs::remove_file(small.0.with_extension("complete"));
     }
     let outcome = result?;
-    report(&shape, &outcome, &load_before, quick)
+    let command: String = flags
+        .0
+        .iter()
+        .map(|(name, value)| match value.as_str() {
+            "true" => format!(" --{name}"),
+            _ => format!(" --{name} {value}"),
+        })
+        .collect();
+    report(&shape, &outcome, &load_before, &command)
 }
 
 struct Outcome {
@@ -454,7 +462,8 @@ pub(super) fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
-fn report(shape: &Shape, o: &Outcome, load_before: &str, quick: bool) -> Result<(), String> {
+/// `command`: the flags of this run, as typed.
+fn report(shape: &Shape, o: &Outcome, load_before: &str, command: &str) -> Result<(), String> {
     let link = shape.link as f64 / MIB;
     let a = o.a.mib_s() / link;
     let b = o.b.secs / o.a.secs;
@@ -484,7 +493,7 @@ fn report(shape: &Shape, o: &Outcome, load_before: &str, quick: bool) -> Result<
         shape,
         o,
         (load_before, &load_after),
-        quick,
+        command,
         [a, b, c, d, db],
     )?;
     use std::io::Write as _;
@@ -497,7 +506,7 @@ fn write_docs(
     shape: &Shape,
     o: &Outcome,
     load: (&str, &str),
-    quick: bool,
+    command: &str,
     [a, b, c, d, db]: [f64; 5],
 ) -> Result<(), String> {
     let link = shape.link as f64 / MIB;
@@ -536,14 +545,14 @@ fn write_docs(
     let mut s = String::new();
     s.push_str("## Shaped link\n\n");
     s.push_str(&format!(
-        "`cargo xtask bench link{}` (root: it makes a network namespace). `oss-local --etag fast \
+        "`cargo xtask bench link{}` (as root: it makes a network namespace). `oss-local --etag fast \
          --storage disk` runs in its own network namespace behind a veth pair; `tc` tbf caps each \
          direction at {link:.0} MiB/s, and `oss-local` adds {} ms per request and a cap of {:.0} MiB/s \
          per connection (`--latency-ms`, `--bandwidth`). In (b), `--slow-conn-rate {} --slow-factor {}` \
          makes one connection in {:.0} {}× slower (the first of each window: every client meets one). Every transfer is at the client's defaults (ours: no part size or \
          concurrency given): `oss-bench ours --defaults`, `oss-bench ours-download --defaults`, \
          `ossmp cp -r`. The charts show the link's own byte counters (headers included) every 250 ms.\n\n",
-        if quick { " --quick" } else { "" },
+        command,
         shape.latency_ms,
         shape.per_conn as f64 / MIB,
         shape.slow_rate,

@@ -121,8 +121,8 @@ pub(super) fn clients(
     if !flags.switch("no-opendal") {
         let (program, secs) = build_opendal()?;
         notes.push(format!(
-            "OpenDAL bench binary: release build of `benches/opendal-peer` took {secs:.0} s on this run \
-             (a no-op when already built)"
+            "Building `benches/opendal-peer` took {secs:.0} s in this run (near 0 when it is up to \
+             date; the first build, with every dependency, is in benches/README.md)"
         ));
         clients.push(Client {
             name: "opendal",
@@ -318,7 +318,7 @@ fn report(
     let line = format!("peers: equal={ratio_equal:.2} defaults={ratio_default:.2}");
     let mut s = String::from("## Peers on loopback\n\n");
     s.push_str(&format!(
-        "`cargo xtask bench peers --size {}` ({reps} run(s) of each, median): one {} file uploaded to \
+        "`cargo xtask bench peers --size {} --reps {reps}` ({reps} run(s) of each, median): one {} file uploaded to \
          `oss-local --etag fast --storage discard` on 127.0.0.1 by each client, with equal settings \
          ({} parts, {jobs} in flight) and with the client's own defaults. Ours: `oss-bench ours` \
          (`--defaults`: the library's part size and concurrency). OpenDAL: the `opendal` crate's \
@@ -328,7 +328,7 @@ fn report(
          ali-oss: `multipartUpload` with `partSize`/`parallel` or none (`{ALI_OSS}`, \
          `crates/oss-bench/scripts/alioss_upload.js`). CPU and peak RSS are the client process's, \
          from `wait4`.\n\n",
-        human_size(size),
+        human_size(size).replace(' ', ""),
         human_size(size),
         human_size(part),
     ));
