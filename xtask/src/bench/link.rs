@@ -456,6 +456,24 @@ fn small_files(count: u64) -> Result<(PathBuf, u64), String> {
     Ok((dir, total))
 }
 
+/// How loaded the machine was, from the 1-minute load average against the core count.
+pub(super) fn cores_note(load: &str) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let one: f64 = load
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    if one > cores as f64 {
+        format!(
+            "{cores} cores: the machine was shared with other work, so these are figures from a \
+             loaded machine"
+        )
+    } else {
+        format!("{cores} cores")
+    }
+}
+
 pub(super) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -573,9 +591,11 @@ fn write_docs(
     s.push_str(&format!(
         "The issue's link is 400 MiB/s with 40 MiB/s per connection. Unshaped, the veth pair of this \
          machine carried {:.0} MiB/s (raw HTTP PUTs on 8 connections) during this run, {scaled}. \
-         Load average {} before and {} after: 8 builds shared the 2 cores, so these are figures from a \
-         loaded machine.\n\n",
-        o.probe_mib_s, load.0, load.1
+         Load average {} before and {} after, on {}.\n\n",
+        o.probe_mib_s,
+        load.0,
+        load.1,
+        cores_note(load.0)
     ));
     s.push_str("| scenario | bytes | seconds | MiB/s | / link |\n|---|---:|---:|---:|---:|\n");
     for run in o.runs() {

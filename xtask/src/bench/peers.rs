@@ -335,8 +335,8 @@ fn report(
     s.push_str(&table);
     s.push_str(&format!(
         "\nSummary line: `{line}` (ours / the best peer). Load average {load_before} before and \
-         {load_after} after: the 2 cores were shared with other builds, so these are figures from a \
-         loaded machine; the ratios come from one run.\n"
+         {load_after} after, on {}; the ratios come from one run.\n",
+        super::link::cores_note(load_before)
     ));
     for note in notes {
         s.push_str(&format!("\n{note}.\n"));
