@@ -16,14 +16,29 @@
 //!   on `oss-local --storage disk`, downloaded by the ceiling (`oss-bench fetch`), ours
 //!   (`oss-bench ours-download`) and the official Python SDK v2 downloader, in rotating order;
 //!   prints the `download:` summary line and records the figures like `e2e`.
+//! - `link [--size S] [--files N] [--link RATE] [--per-conn RATE] [--latency-ms N]
+//!   [--slow-rate P] [--slow-factor F] [--seed N] [--quick] [--keep-data]`: needs root.
+//!   `oss-local` in a network namespace behind a `tc`-shaped veth pair; ours at its defaults
+//!   uploads (a), uploads with slow connections (b), uploads many small files (c) and
+//!   downloads (d). Writes one SVG chart per scenario and the `link` section of
+//!   `docs/PERFORMANCE.md`; prints `link: a=R b=T c=R d=R` last.
+//! - `peers [--size S] [--part-size P] [--jobs J] [--reps N] [--quick] [--no-opendal]
+//!   [--no-python] [--no-node]`: ours, OpenDAL, the official Python SDK v2 and ali-oss on one
+//!   `oss-local`, each with equal settings and with its defaults; writes the `peers` section
+//!   of `docs/PERFORMANCE.md` and prints `peers: equal=R defaults=R` (ours / best peer).
 //! - `report`: rewrite the docs from the history only.
 //!
 //! Nothing here asserts a timing: the goals are read off the report.
 
+mod chart;
 mod doc;
 mod history;
+mod link;
 mod memory;
+mod netns;
+mod peers;
 mod procs;
+mod sections;
 
 use std::path::{Path, PathBuf};
 
@@ -41,18 +56,21 @@ pub(crate) const MEMORY_CLIENT: &str = "ours (memory run)";
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let Some((what, rest)) = args.split_first() else {
         return Err(
-            "usage: cargo xtask bench <e2e|download|memory|parts|report> [flags]".to_owned(),
+            "usage: cargo xtask bench <e2e|download|link|memory|parts|peers|report> [flags]"
+                .to_owned(),
         );
     };
     let flags = Flags::parse(rest)?;
     match what.as_str() {
         "e2e" => e2e(&flags),
         "download" => download(&flags),
+        "link" => link::run(&flags),
+        "peers" => peers::run(&flags),
         "memory" => memory(&flags),
         "parts" => parts(&flags),
         "report" => doc::write(&History::load()?),
         other => Err(format!(
-            "unknown bench `{other}` (e2e, download, memory, parts, report)"
+            "unknown bench `{other}` (e2e, download, link, memory, parts, peers, report)"
         )),
     }
 }

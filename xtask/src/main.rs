@@ -24,7 +24,9 @@ const HELP: &str = "\
 cargo xtask <task> [args]
 
 tasks:
-  bench e2e|memory|parts|report  end-to-end upload benchmarks vs ceiling and official SDK
+  bench e2e|download|memory|parts|report  end-to-end benchmarks vs ceiling and official SDK
+  bench link [--quick] [--link RATE] [--per-conn RATE]  shaped link in a network namespace (root)
+  bench peers [--size S]  ours vs OpenDAL, the official Python SDK v2 and ali-oss, equal and default settings
   chaos [--time S] [--kills N] [--rounds N]  long chaos uploads, SIGKILL/resume, mixed disruptions (oss-chaos, release)
   ci                 fmt check, clippy -D warnings (all targets), tests, docs with warnings denied,
                      ossmp without `local`, release dry-run, interop

@@ -6,6 +6,9 @@ default). Prints one `result bytes=N parts=N secs=S` line; the time covers the u
 only, not the interpreter start or the imports.
 
 usage: official_upload.py ENDPOINT BUCKET KEY FILE PART_SIZE JOBS AK SK
+
+PART_SIZE and JOBS may both be `default`: the uploader then gets neither, and uses the SDK's
+own part size and parallelism (`cargo xtask bench peers`, defaults column).
 """
 
 import os
@@ -25,7 +28,13 @@ def main():
     # CRC-64 is checked unless this is set; say so explicitly so the comparison stays fair.
     cfg.disable_upload_crc64_check = False
     client = oss.Client(cfg)
-    uploader = client.uploader(part_size=int(part_size), parallel_num=int(jobs))
+    if part_size == "default":
+        uploader = client.uploader()
+        # Only for the `parts` count printed below.
+        options = getattr(uploader, "_options", None)
+        part_size = getattr(options, "part_size", 6 * 1024 * 1024)
+    else:
+        uploader = client.uploader(part_size=int(part_size), parallel_num=int(jobs))
     size = os.path.getsize(path)
     started = time.perf_counter()
     uploader.upload_file(oss.PutObjectRequest(bucket=bucket, key=key), filepath=path)

@@ -14,9 +14,10 @@ oss-bench <command> [flags]
   sink [--listen ADDR]                      ceiling server; prints `listening on http://ADDR`
   feed --addr ADDR --file F --part-size P --jobs J
                                             ceiling client against a sink
-  ours --endpoint URL --file F --part-size P --jobs J [--key K] [--bucket B] [--ak AK --sk SK]
-                                            oss-multipart upload of F (CRC-64 on)
-  ours-download --endpoint URL --key K --out F --part-size P --jobs J [--bucket B] [--ak AK --sk SK]
+  ours --endpoint URL --file F (--part-size P --jobs J | --defaults) [--key K] [--bucket B] [--ak AK --sk SK]
+                                            oss-multipart upload of F (CRC-64 on; --defaults:
+                                            the library's own part size and concurrency)
+  ours-download --endpoint URL --key K --out F (--part-size P --jobs J | --defaults) [--bucket B] [--ak AK --sk SK]
                                             oss-multipart download of K into F (CRC-64 on)
   fetch --endpoint URL --key K --out F --part-size P --jobs J [--bucket B] [--ak AK --sk SK]
                                             download ceiling: raw ranged GETs of a presigned URL
@@ -148,6 +149,7 @@ fn transfer(
         path: PathBuf::from(flags.required(path_flag)?),
         part_size: flags.size_or("part-size", 8 << 20)?,
         jobs: jobs(&flags)?,
+        library_defaults: flags.get("defaults").is_some(),
     })
 }
 
@@ -174,6 +176,7 @@ fn fetch(args: &[String]) -> Result<(), String> {
         path: out,
         part_size,
         jobs,
+        ..
     } = transfer(args, "out", None)?;
     // Signing and the size are set-up, before the clock starts.
     let (url, size) = runtime()?.block_on(async {

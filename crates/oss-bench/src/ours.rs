@@ -64,9 +64,12 @@ pub struct Transfer {
     pub part_size: u64,
     /// Parts (or ranges) in flight.
     pub jobs: usize,
+    /// Ignore `part_size` and `jobs` and let `oss-multipart` choose (its defaults), as a user
+    /// who sets neither gets.
+    pub library_defaults: bool,
 }
 
-/// Uploads `path` to `key` with `part_size` × `jobs`; returns the output and the time taken
+/// Uploads `path` to `key` with `part_size` × `jobs` (or the library's defaults); returns the output and the time taken
 /// (client construction excluded, so the first connection is part of the measurement).
 ///
 /// # Errors
@@ -74,17 +77,18 @@ pub struct Transfer {
 pub async fn upload(t: &Transfer) -> Result<(UploadOutput, Duration), Error> {
     let client = t.target.client()?;
     let started = Instant::now();
-    let out = client
+    let mut upload = client
         .upload_file(&t.target.bucket, &t.key, &t.path)
-        .part_size(t.part_size)
-        .concurrency(t.jobs)
-        .no_resume()
-        .send()
-        .await?;
+        .no_resume();
+    if !t.library_defaults {
+        upload = upload.part_size(t.part_size).concurrency(t.jobs);
+    }
+    let out = upload.send().await?;
     Ok((out, started.elapsed()))
 }
 
-/// Downloads `key` into `path` with `part_size` × `jobs` (CRC-64 verified); returns the output
+/// Downloads `key` into `path` with `part_size` × `jobs` (or the library's defaults; CRC-64
+/// verified); returns the output
 /// and the time taken.
 ///
 /// # Errors
@@ -92,11 +96,10 @@ pub async fn upload(t: &Transfer) -> Result<(UploadOutput, Duration), Error> {
 pub async fn download(t: &Transfer) -> Result<(DownloadOutput, Duration), Error> {
     let client = t.target.client()?;
     let started = Instant::now();
-    let out = client
-        .download(&t.target.bucket, &t.key)
-        .part_size(t.part_size)
-        .concurrency(t.jobs)
-        .to_file(&t.path)
-        .await?;
+    let mut download = client.download(&t.target.bucket, &t.key);
+    if !t.library_defaults {
+        download = download.part_size(t.part_size).concurrency(t.jobs);
+    }
+    let out = download.to_file(&t.path).await?;
     Ok((out, started.elapsed()))
 }

@@ -119,6 +119,13 @@ pub struct ServerOptions {
     /// Per-connection body bandwidth cap in bytes per second (0: none).
     #[arg(long, value_name = "BYTES_PER_SEC", default_value = "0")]
     pub bandwidth: u64,
+    /// Fraction of connections that are slow (0..=1): one in every round(1/P)
+    /// consecutive connections, at position --fault-seed modulo that window.
+    #[arg(long, value_name = "P", default_value = "0", value_parser = probability)]
+    pub slow_conn_rate: f64,
+    /// How much slower a slow connection is: --latency-ms times F, --bandwidth divided by F.
+    #[arg(long, value_name = "F", default_value = "10", value_parser = clap::value_parser!(u32).range(1..))]
+    pub slow_factor: u32,
     /// Operations faults apply to (default: all): initiate, upload-part, complete, abort,
     /// list-parts, list-uploads, put-object, get-object, head-object, delete-object.
     #[arg(long, value_name = "OP,...", value_delimiter = ',')]
@@ -224,6 +231,8 @@ impl ServerOptions {
             drop_rate: self.drop_rate,
             latency: Duration::from_millis(self.latency_ms),
             bandwidth: (self.bandwidth > 0).then_some(self.bandwidth),
+            slow_conn_rate: self.slow_conn_rate,
+            slow_factor: self.slow_factor,
             ops: self.fault_ops,
             seed: self.fault_seed,
         };
@@ -291,6 +300,10 @@ mod tests {
             "7",
             "--bandwidth",
             "1000",
+            "--slow-conn-rate",
+            "0.05",
+            "--slow-factor",
+            "8",
             "--fault-ops",
             "upload-part,complete",
             "--fault-seed",
@@ -330,6 +343,8 @@ mod tests {
         assert_eq!(config.faults.drop_rate, 0.5);
         assert_eq!(config.faults.latency, Duration::from_millis(7));
         assert_eq!(config.faults.bandwidth, Some(1000));
+        assert_eq!(config.faults.slow_conn_rate, 0.05);
+        assert_eq!(config.faults.slow_factor, 8);
         assert_eq!(config.faults.ops, [FaultOp::UploadPart, FaultOp::Complete]);
         assert_eq!(config.faults.seed, 42);
         assert_eq!(config.limits.max_connections, 3);
@@ -363,6 +378,9 @@ mod tests {
             parse(&all)
         };
         assert!(with(&["--fault-rate", "2"]).is_err());
+        assert!(with(&["--slow-conn-rate", "1.5"]).is_err());
+        assert!(with(&["--slow-factor", "0"]).is_err());
+        assert_eq!(config.faults.slow_conn_rate, 0.0);
         assert!(with(&["--fault-ops", "nope"]).is_err());
         assert!(with(&["--credential", "only-ak"]).is_err());
         assert!(with(&["--credential", ":sk"]).is_err());

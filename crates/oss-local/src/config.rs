@@ -151,6 +151,13 @@ pub struct FaultConfig {
     pub latency: Duration,
     /// Bandwidth cap in bytes per second for request and response bodies, per connection.
     pub bandwidth: Option<u64>,
+    /// Fraction of accepted connections that are slow (`0.0..=1.0`): one in every
+    /// `round(1 / slow_conn_rate)` consecutive connections, the one at position
+    /// `seed mod window` (seed 0: the first of each window).
+    pub slow_conn_rate: f64,
+    /// How much slower a slow connection is: `latency` times this, `bandwidth` divided by it.
+    /// 1 (or 0) means no slowdown.
+    pub slow_factor: u32,
     /// Operations faults apply to; empty means all.
     pub ops: Vec<FaultOp>,
     /// Seed of the fault generator, so that a failing run can be replayed.
@@ -164,6 +171,8 @@ impl Default for FaultConfig {
             drop_rate: 0.0,
             latency: Duration::ZERO,
             bandwidth: None,
+            slow_conn_rate: 0.0,
+            slow_factor: 1,
             ops: Vec::new(),
             seed: 0,
         }

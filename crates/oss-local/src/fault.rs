@@ -1,6 +1,9 @@
-//! Seeded fault injection: decides, per request, whether to fail, drop or let it through.
+//! Seeded fault injection: decides, per request, whether to fail, drop or let it through, and,
+//! per connection, whether it is one of the slow ones.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -25,15 +28,70 @@ pub(crate) enum Fault {
     DropBeforeResponse,
 }
 
+/// How one connection is shaped: a slow connection has `factor` times the latency and
+/// `1/factor` of the bandwidth cap of the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ConnShape {
+    factor: u32,
+}
+
+impl ConnShape {
+    /// A connection shaped like the configuration says, no slower.
+    pub(crate) const NORMAL: Self = Self { factor: 1 };
+
+    #[cfg(test)]
+    fn is_slow(self) -> bool {
+        self.factor > 1
+    }
+
+    /// The latency added to each request on this connection.
+    pub(crate) fn latency(self, base: Duration) -> Duration {
+        base.saturating_mul(self.factor)
+    }
+
+    /// The body bandwidth cap on this connection (at least 1 byte/s when capped).
+    pub(crate) fn bandwidth(self, base: Option<u64>) -> Option<u64> {
+        base.map(|rate| (rate / u64::from(self.factor)).max(1))
+    }
+}
+
 pub(crate) struct Faults {
     config: FaultConfig,
     rng: Mutex<StdRng>,
+    /// Connections accepted so far.
+    connections: AtomicU64,
 }
 
 impl Faults {
     pub(crate) fn new(config: FaultConfig) -> Self {
         let rng = Mutex::new(StdRng::seed_from_u64(config.seed));
-        Self { config, rng }
+        Self {
+            config,
+            rng,
+            connections: AtomicU64::new(0),
+        }
+    }
+
+    /// Shapes the next accepted connection. Connections are counted in windows of
+    /// `round(1 / slow_conn_rate)`; in each window, the one at position `seed mod window` is
+    /// slow. Counting rather than drawing keeps the promised share exact over any run, even
+    /// for a client that opens few connections; seed 0 makes the first connection of every
+    /// window the slow one, so every client meets at least one.
+    pub(crate) fn connection(&self) -> ConnShape {
+        let rate = self.config.slow_conn_rate;
+        if rate <= 0.0 || self.config.slow_factor <= 1 {
+            return ConnShape::NORMAL;
+        }
+        // `rate` is in (0, 1]: the window is 1 or more, and fits in u64.
+        let window = ((1.0 / rate).round() as u64).max(1);
+        let i = self.connections.fetch_add(1, Ordering::Relaxed);
+        if i % window == self.config.seed % window {
+            ConnShape {
+                factor: self.config.slow_factor,
+            }
+        } else {
+            ConnShape::NORMAL
+        }
     }
 
     /// Draws the fault for one request of `op` (`has_body`: the request streams a body).
@@ -102,5 +160,63 @@ mod tests {
             always.draw(FaultOp::UploadPart, true),
             Fault::FailBefore { .. } | Fault::FailAfter { .. }
         )));
+    }
+
+    fn slow(rate: f64, factor: u32, seed: u64) -> Faults {
+        Faults::new(FaultConfig {
+            slow_conn_rate: rate,
+            slow_factor: factor,
+            seed,
+            ..FaultConfig::default()
+        })
+    }
+
+    fn pattern(faults: &Faults, n: usize) -> Vec<bool> {
+        (0..n).map(|_| faults.connection().is_slow()).collect()
+    }
+
+    #[test]
+    fn slow_connections_are_the_promised_fraction_in_every_window() {
+        for seed in 0..50 {
+            let drawn = pattern(&slow(0.05, 10, seed), 2000);
+            for window in drawn.chunks(20) {
+                assert_eq!(window.iter().filter(|s| **s).count(), 1, "seed {seed}");
+                // The seed chooses the position in the window.
+                assert!(window[usize::try_from(seed % 20).unwrap()], "seed {seed}");
+            }
+        }
+        // Seed 0: the first connection is slow, so a client with one connection meets it.
+        assert_eq!(pattern(&slow(0.05, 10, 0), 3), [true, false, false]);
+        let quarter = pattern(&slow(0.25, 4, 3), 400);
+        assert_eq!(quarter.iter().filter(|s| **s).count(), 100);
+        assert_eq!(quarter[..4], [false, false, false, true]);
+        // A rate whose inverse is not whole rounds to the nearest window (1/0.3 -> 3).
+        assert_eq!(
+            pattern(&slow(0.3, 2, 0), 6),
+            [true, false, false, true, false, false]
+        );
+        assert!(pattern(&slow(1.0, 2, 7), 50).iter().all(|s| *s));
+        assert!(!pattern(&slow(0.0, 10, 0), 50).iter().any(|s| *s));
+        // A factor of 1 is no slowdown at all.
+        assert!(!pattern(&slow(1.0, 1, 0), 50).iter().any(|s| *s));
+    }
+
+    #[test]
+    fn a_slow_connection_divides_bandwidth_and_multiplies_latency() {
+        let shape = slow(1.0, 10, 0).connection();
+        assert!(shape.is_slow());
+        assert_eq!(shape.bandwidth(Some(40 << 20)), Some(4 << 20));
+        assert_eq!(shape.bandwidth(Some(5)), Some(1));
+        assert_eq!(shape.bandwidth(None), None);
+        assert_eq!(
+            shape.latency(Duration::from_millis(20)),
+            Duration::from_millis(200)
+        );
+        let normal = ConnShape::NORMAL;
+        assert_eq!(normal.bandwidth(Some(40 << 20)), Some(40 << 20));
+        assert_eq!(
+            normal.latency(Duration::from_millis(20)),
+            Duration::from_millis(20)
+        );
     }
 }

@@ -71,7 +71,7 @@ pub(crate) fn stage_options(
         etag: ctx.config.etag,
         content_md5: md5,
         fsync: ctx.config.fsync,
-        bandwidth: min_rate(ctx.config.faults.bandwidth, traffic_limit(req)?),
+        bandwidth: min_rate(req.bandwidth, traffic_limit(req)?),
         max_body: ctx.config.limits.max_body,
         cut_after: req.cut_after(),
     })
@@ -367,7 +367,7 @@ pub(crate) async fn get_object(ctx: &Arc<Ctx>, req: &mut Req, head: bool) -> OpR
     } else {
         stream_pieces(
             pieces(ctx, &req.bucket, &meta, first, last),
-            min_rate(ctx.config.faults.bandwidth, limit),
+            min_rate(req.bandwidth, limit),
         )
     };
     let gzip = !head

@@ -178,6 +178,7 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut shutdown: watch::
             }
         };
         let _ = stream.set_nodelay(true);
+        let shape = ctx.faults.connection();
         let ctx = ctx.clone();
         let mut shutdown = shutdown.clone();
         let limits = limits.clone();
@@ -190,7 +191,7 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Ctx>, mut shutdown: watch::
                 let guard = service_slot.busy();
                 let ctx = ctx.clone();
                 async move {
-                    handle(ctx, req)
+                    handle(ctx, shape, req)
                         .await
                         .map(|response| response.map(|body| conn::guard_body(body, guard)))
                 }

@@ -15,7 +15,7 @@ use crate::auth::{SignedRequest, Verifier};
 use crate::body::{RespBody, empty, full};
 use crate::config::{Config, FaultOp};
 use crate::error::OssError;
-use crate::fault::{Fault, Faults};
+use crate::fault::{ConnShape, Fault, Faults};
 use crate::route::{self, Level, Op};
 use crate::store::Store;
 use crate::{ops_attrs, ops_bucket, ops_multipart, ops_object};
@@ -104,6 +104,9 @@ pub(crate) struct Req {
     pub(crate) now: i64,
     pub(crate) host: String,
     pub(crate) virtual_host: bool,
+    /// The body bandwidth cap of this request's connection (`--bandwidth`, slowed down on a
+    /// slow connection).
+    pub(crate) bandwidth: Option<u64>,
 }
 
 impl Req {
@@ -191,14 +194,16 @@ impl Op {
     }
 }
 
-/// Handles one HTTP request.
+/// Handles one HTTP request that arrived on a connection shaped `conn`.
 pub(crate) async fn handle(
     ctx: Arc<Ctx>,
+    conn: ConnShape,
     req: Request<Incoming>,
 ) -> Result<Response<RespBody>, Dropped> {
     let request_id = ctx.request_id();
-    if !ctx.config.faults.latency.is_zero() {
-        tokio::time::sleep(ctx.config.faults.latency).await;
+    let latency = conn.latency(ctx.config.faults.latency);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
     let is_head = req.method() == Method::HEAD;
     let host = req
@@ -208,7 +213,7 @@ pub(crate) async fn handle(
         .or_else(|| req.uri().authority().map(|a| a.as_str()))
         .unwrap_or("localhost")
         .to_owned();
-    let result = process(&ctx, req, host.clone()).await;
+    let result = process(&ctx, conn, req, host.clone()).await;
     let mut response = match result {
         Ok(response) => response,
         Err(OpError::Drop) => return Err(Dropped),
@@ -231,13 +236,18 @@ fn unix_seconds(now: SystemTime) -> i64 {
         .unwrap_or(0)
 }
 
-async fn process(ctx: &Arc<Ctx>, req: Request<Incoming>, host: String) -> OpResult {
+async fn process(
+    ctx: &Arc<Ctx>,
+    conn: ConnShape,
+    req: Request<Incoming>,
+    host: String,
+) -> OpResult {
     let (parts, body) = req.into_parts();
     // GET and HEAD carry no body in OSS: one a client declares anyway (`Content-Length: 9` on a
     // presigned GET) is never waited for, or the answer would hang until it came.
     let bodiless = parts.method == Method::GET || parts.method == Method::HEAD;
     let mut body = Some(body);
-    let result = dispatch(ctx, parts, &mut body, host).await;
+    let result = dispatch(ctx, conn, parts, &mut body, host).await;
     if let (Some(body), Ok(_) | Err(OpError::Oss(_))) = (body, &result) {
         // The operation answered without reading the body (an early error). Read and discard
         // a bounded amount, for a bounded time, so the client can reuse the connection; past
@@ -288,6 +298,7 @@ fn close_after(mut response: Response<RespBody>) -> Response<RespBody> {
 
 async fn dispatch(
     ctx: &Arc<Ctx>,
+    conn: ConnShape,
     parts: http::request::Parts,
     body: &mut Option<Incoming>,
     host: String,
@@ -360,6 +371,7 @@ async fn dispatch(
         now,
         host,
         virtual_host,
+        bandwidth: conn.bandwidth(ctx.config.faults.bandwidth),
     };
     let result = match op {
         Op::ListBuckets => ops_bucket::list_buckets(ctx, &mut req).await,

@@ -141,3 +141,37 @@ async fn latency_and_bandwidth() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn slow_connections_are_slower_by_the_factor() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = FaultConfig::default();
+    f.latency = Duration::from_millis(40);
+    f.slow_conn_rate = 0.5;
+    f.slow_factor = 10;
+    f.seed = 3;
+    let server = Server::start(config(dir.path()).with_faults(f))
+        .await
+        .unwrap();
+    let addr = server.addr();
+    // One request per connection, one after the other: with a rate of 1/2 and seed 3, the
+    // second connection of every pair is slow (400 ms of latency instead of 40).
+    let mut slow = Vec::new();
+    for _ in 0..8 {
+        let t = Instant::now();
+        req("GET", "missing")
+            .send(addr)
+            .await
+            .assert_error(404, "NoSuchKey");
+        let elapsed = t.elapsed();
+        assert!(elapsed >= Duration::from_millis(40), "{elapsed:?}");
+        slow.push(elapsed >= Duration::from_millis(400));
+    }
+    let odd = slow.iter().skip(1).step_by(2).all(|s| *s);
+    assert!(odd, "the odd connections were not all slow: {slow:?}");
+    assert!(
+        slow.iter().any(|s| !s),
+        "every connection was slow: {slow:?}"
+    );
+    server.shutdown().await;
+}

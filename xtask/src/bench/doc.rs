@@ -13,8 +13,10 @@ pub(crate) fn write(history: &History) -> Result<(), String> {
     let latest = history.latest();
     let docs = workspace_root().join("docs");
     std::fs::create_dir_all(&docs).map_err(|e| e.to_string())?;
-    let md = markdown(&latest);
-    std::fs::write(docs.join("PERFORMANCE.md"), md).map_err(|e| e.to_string())?;
+    let page = docs.join("PERFORMANCE.md");
+    let old = std::fs::read_to_string(&page).unwrap_or_default();
+    let md = super::sections::carry_over(&old, markdown(&latest));
+    std::fs::write(page, md).map_err(|e| e.to_string())?;
     std::fs::write(docs.join(CHART), svg(&latest)).map_err(|e| e.to_string())?;
     eprintln!("xtask: [bench] wrote docs/PERFORMANCE.md and docs/{CHART}");
     Ok(())

@@ -11,27 +11,39 @@ use super::{AK, BUCKET, SK, bench_dir};
 use crate::interop::json_string_field;
 use crate::util::cargo;
 
-/// Release executables of `oss-bench` and `oss-local`.
+/// Release executables of `oss-bench`, `oss-local` and `ossmp`.
 pub(crate) struct Binaries {
     pub(crate) oss_bench: PathBuf,
     pub(crate) oss_local: PathBuf,
+    pub(crate) ossmp: PathBuf,
 }
 
-/// Builds both binaries (release: the figures are meaningless in debug) and returns the
-/// paths cargo reports, so `CARGO_TARGET_DIR` is honoured.
+/// Builds the three binaries (release: the figures are meaningless in debug) and returns
+/// the paths cargo reports, so `CARGO_TARGET_DIR` is honoured. Always the same three in one
+/// build, so that features unify the same way for every benchmark and switching between
+/// benchmarks does not rebuild.
 pub(crate) fn build() -> Result<Binaries, String> {
+    let mut found = build_bins(&["oss-bench", "oss-local", "ossmp"])?.into_iter();
+    match (found.next(), found.next(), found.next()) {
+        (Some(oss_bench), Some(oss_local), Some(ossmp)) => Ok(Binaries {
+            oss_bench,
+            oss_local,
+            ossmp,
+        }),
+        _ => Err("cargo did not report the benchmark executables".to_owned()),
+    }
+}
+
+/// Builds the binaries of `packages` (release) and returns each package's executable of
+/// the same name, in order.
+fn build_bins(packages: &[&str]) -> Result<Vec<PathBuf>, String> {
     let mut command = cargo();
+    command.args(["build", "--release"]);
+    for package in packages {
+        command.args(["-p", package]);
+    }
     command
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "oss-bench",
-            "-p",
-            "oss-local",
-            "--bins",
-        ])
-        .args(["--message-format", "json-render-diagnostics"])
+        .args(["--bins", "--message-format", "json-render-diagnostics"])
         .stderr(Stdio::inherit());
     eprintln!("xtask: [bench build] {command:?}");
     let output = command
@@ -54,10 +66,7 @@ pub(crate) fn build() -> Result<Binaries, String> {
             .map(PathBuf::from)
             .ok_or_else(|| format!("cargo did not report the {name} executable"))
     };
-    Ok(Binaries {
-        oss_bench: find("oss-bench")?,
-        oss_local: find("oss-local")?,
-    })
+    packages.iter().map(|p| find(p)).collect()
 }
 
 /// A child that printed `listening on URL` as its first stdout line; killed on drop.
@@ -111,15 +120,48 @@ pub(crate) struct OssLocal {
 
 impl OssLocal {
     pub(crate) fn start(bins: &Binaries, extra: &[&str]) -> Result<Self, String> {
+        Self::start_with(Command::new(&bins.oss_local), "127.0.0.1:0", extra)
+    }
+
+    /// Runs `command` (an `oss-local`, possibly wrapped, e.g. by `ip netns exec`) listening
+    /// on `listen`.
+    pub(crate) fn start_with(
+        command: Command,
+        listen: &str,
+        extra: &[&str],
+    ) -> Result<Self, String> {
         let data_dir = bench_dir().join(format!(
             "oss-local-{}-{}",
             std::process::id(),
             extra.join("-")
         ));
         let _ = std::fs::remove_dir_all(&data_dir);
+        Self::spawn(command, listen, extra, data_dir)
+    }
+
+    /// Stops this server and runs `command` on the same data directory with `extra` flags:
+    /// the same objects, served another way.
+    pub(crate) fn restart_with(
+        mut self,
+        command: Command,
+        listen: &str,
+        extra: &[&str],
+    ) -> Result<Self, String> {
+        let data_dir = std::mem::take(&mut self.data_dir);
+        // Kills the process; the empty path left behind removes nothing.
+        drop(self);
+        Self::spawn(command, listen, extra, data_dir)
+    }
+
+    fn spawn(
+        mut command: Command,
+        listen: &str,
+        extra: &[&str],
+        data_dir: PathBuf,
+    ) -> Result<Self, String> {
         let process = Listening::start(
-            Command::new(&bins.oss_local)
-                .args(["--listen", "127.0.0.1:0", "--access-key-id", AK])
+            command
+                .args(["--listen", listen, "--access-key-id", AK])
                 .args(["--access-key-secret", SK, "--bucket", BUCKET, "--no-fsync"])
                 .args(["--max-connections", "256", "--data-dir"])
                 .arg(&data_dir)
@@ -137,7 +179,9 @@ impl OssLocal {
 impl Drop for OssLocal {
     fn drop(&mut self) {
         // `_process` is dropped (killed) after this body; the files are gone either way.
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if !self.data_dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
     }
 }
 
@@ -149,7 +193,12 @@ pub(crate) struct Sink {
 
 impl Sink {
     pub(crate) fn start(bins: &Binaries) -> Result<Self, String> {
-        let process = Listening::start(Command::new(&bins.oss_bench).arg("sink"), "the sink")?;
+        Self::start_with(Command::new(&bins.oss_bench), "127.0.0.1:0")
+    }
+
+    /// Runs `command` (an `oss-bench`, possibly wrapped) as a sink listening on `listen`.
+    pub(crate) fn start_with(mut command: Command, listen: &str) -> Result<Self, String> {
+        let process = Listening::start(command.args(["sink", "--listen", listen]), "the sink")?;
         Ok(Self {
             addr: process.url.trim_start_matches("http://").to_owned(),
             _process: process,
