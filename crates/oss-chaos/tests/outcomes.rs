@@ -403,7 +403,7 @@ async fn wrong_region_says_check_region() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
-        stderr.contains("--region") && stderr.contains("Invalid credential"),
+        stderr.contains("--region") && stderr.contains("signing region in credential is invalid"),
         "{stderr}"
     );
 }
