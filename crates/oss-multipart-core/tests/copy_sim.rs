@@ -119,7 +119,9 @@ fn a_10_tib_source_is_copied_in_at_most_10000_parts_and_no_byte_moves() {
 #[test]
 fn every_part_copy_is_pinned_to_the_source_etag_and_range() {
     let src = bytes(5 * PART as usize + 7, 1);
-    let mut sim = copy_sim(src.clone(), PART, 0, Config::default(), false);
+    let mut config = Config::default();
+    config.max_in_flight = 4;
+    let mut sim = copy_sim(src.clone(), PART, 0, config, false);
     let etag = source_of(&sim, "key").etag().to_owned();
     let mut seen = 0;
     while let Some(req) = sim.upload.poll_request() {

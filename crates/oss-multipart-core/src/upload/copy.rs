@@ -7,6 +7,15 @@
 
 use super::*;
 
+/// `config` as a copy runs it: without [`Config::adaptive`] and [`Config::hedging`]. A copy
+/// moves no bytes over the client's link, so there is no throughput to adapt to, and a hedged
+/// part would only make OSS copy its range twice.
+fn copy_config(mut config: Config) -> Config {
+    config.adaptive = None;
+    config.hedging = None;
+    config
+}
+
 /// What the machine knows in copy mode.
 #[derive(Debug)]
 pub(super) struct CopyMode {
@@ -35,7 +44,7 @@ impl Upload {
         seed: u64,
     ) -> Result<Self, PlanError> {
         check_copy_plan(&plan, &source)?;
-        let mut up = Self::unstarted(target, plan, config, now, seed)?;
+        let mut up = Self::unstarted(target, plan, copy_config(config), now, seed)?;
         up.copy = Some(CopyMode::new(source));
         up.pump();
         Ok(up)
@@ -56,7 +65,7 @@ impl Upload {
         seed: u64,
     ) -> Result<Self, PlanError> {
         check_copy_plan(&plan, &source)?;
-        let mut up = Self::unstarted(target, plan, config, now, seed)?;
+        let mut up = Self::unstarted(target, plan, copy_config(config), now, seed)?;
         up.policy = FailurePolicy::Keep;
         up.source = Some(SourceIdentity::new(source.size()));
         up.copy = Some(CopyMode::new(source));
@@ -80,7 +89,7 @@ impl Upload {
         now: Instant,
         seed: u64,
     ) -> Result<Self, PlanError> {
-        let mut up = Self::unstarted_from_checkpoint(checkpoint, config, now, seed)?;
+        let mut up = Self::unstarted_from_checkpoint(checkpoint, copy_config(config), now, seed)?;
         let Some(recorded) = checkpoint.copy_source()? else {
             return Err(PlanError::CheckpointInvalid {
                 reason: "it is the checkpoint of an upload, not of a copy",

@@ -196,7 +196,7 @@ struct Attempts {
 /// that straggles near the end is sent again under a new id; the first verified answer wins
 /// and [`Event::Cancel`] names each loser: abort it (its answer, if one still comes, is
 /// ignored) and, optionally, report the bytes it sent with
-/// [`handle_cancelled`](Self::handle_cancelled).
+/// [`handle_cancelled`](Self::handle_cancelled). A copy uses neither: it moves no bytes.
 ///
 /// **Termination**: exactly one terminal event is emitted — [`Event::Completed`],
 /// [`Event::Failed`] or [`Event::Aborted`]; afterwards no request is issued and

@@ -159,10 +159,6 @@ fn core_config(
 ) -> Result<CoreConfig, Error> {
     let mut config = CoreConfig::default();
     config.max_in_flight = b.concurrency.clamp(1, 1000);
-    // Copies move no bytes over the client's link: there is no throughput to adapt to, and a
-    // hedged part would only make OSS copy it twice.
-    config.adaptive = None;
-    config.hedging = None;
     config.sequential = o.sequential;
     config.retry = b.client.inner.retry.policy();
     config.on_failure = match (b.on_failure, checkpointing) {
