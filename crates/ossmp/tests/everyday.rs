@@ -321,6 +321,38 @@ fn stat_and_cat_of_an_object_and_of_a_missing_one() {
     assert_eq!(doc["size"], 300_000);
     assert!(doc["etag"].as_str().unwrap().starts_with('"'));
     assert!(doc["request_id"].is_string());
+    assert_eq!(doc["tags"], serde_json::json!({}));
+
+    // Tags and the ACL come from their own requests, in JSON and in the human table.
+    let tagged = common::write_file(s.home.path(), "tagged.txt", b"tagged");
+    s.ossmp(&["cp", tagged.to_str().unwrap(), "oss://bkt/data/tagged.txt"])
+        .args([
+            "--tagging",
+            "team=storage&tier=gold",
+            "--acl",
+            "public-read",
+        ])
+        .assert()
+        .success();
+    let out = s
+        .ossmp(&["stat", "oss://bkt/data/tagged.txt", "--json"])
+        .assert()
+        .success();
+    let doc = last_json(&out.get_output().stdout);
+    assert_eq!(
+        doc["tags"],
+        serde_json::json!({"team": "storage", "tier": "gold"})
+    );
+    assert_eq!(doc["acl"], "public-read");
+    let out = s
+        .ossmp(&["stat", "oss://bkt/data/tagged.txt"])
+        .assert()
+        .success();
+    let human = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        human.contains("team=storage") && human.contains("tier=gold"),
+        "{human}"
+    );
 
     s.ossmp(&["stat", "oss://bkt/data/missing"])
         .assert()

@@ -1,4 +1,5 @@
-//! `ossmp stat oss://BUCKET/KEY`: the object's metadata (HEAD) and its ACL (GetObjectAcl).
+//! `ossmp stat oss://BUCKET/KEY`: the object's metadata (HEAD), its ACL (GetObjectAcl) and its
+//! tags (GetObjectTagging).
 
 use clap::Args;
 
@@ -34,17 +35,14 @@ pub(crate) async fn run(
         .head_object(&loc.bucket, &loc.key)
         .await
         .map_err(|e| anyhow::Error::new(e).context(format!("reading the metadata of {loc}")))?;
-    // The ACL needs its own permission (oss:GetObjectAcl): without it the rest is still shown.
-    let acl = match client.get_object_acl(&loc.bucket, &loc.key).await {
-        Ok(grant) => Some(grant),
-        Err(e) => {
-            warn(&format!(
-                "could not read the ACL of {loc}: {}",
-                display_chain(&e)
-            ));
-            None
-        }
-    };
+    // The ACL and the tags need permissions of their own (oss:GetObjectAcl,
+    // oss:GetObjectTagging): without one, the rest is still shown.
+    let (acl, tags) = tokio::join!(
+        client.get_object_acl(&loc.bucket, &loc.key),
+        client.get_object_tagging(&loc.bucket, &loc.key),
+    );
+    let acl = acl.inspect_err(|e| unreadable("ACL", loc, e)).ok();
+    let tags = tags.inspect_err(|e| unreadable("tags", loc, e)).ok();
     let metadata: serde_json::Map<String, serde_json::Value> = head
         .metadata
         .iter()
@@ -59,6 +57,7 @@ pub(crate) async fn run(
             "content_type": head.content_type, "last_modified": head.last_modified,
             "storage_class": head.storage_class, "object_type": head.object_type,
             "version_id": head.version_id, "metadata": metadata, "acl": acl,
+            "tags": tags.as_ref().map(|t| t.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone()))).collect::<serde_json::Map<_, _>>()),
             "request_id": head.request_id,
         }));
         return Ok(());
@@ -94,5 +93,21 @@ pub(crate) async fn run(
     for (k, v) in &head.metadata {
         out.result(format!("{:<14} {k}={v}", "Meta"));
     }
+    match tags.as_deref() {
+        Some(tags) if !tags.is_empty() => {
+            for (k, v) in tags {
+                out.result(format!("{:<14} {k}={v}", "Tag"));
+            }
+        }
+        _ => out.result(format!("{:<14} -", "Tags")),
+    }
     Ok(())
+}
+
+/// Warns that one part of the description could not be read (the command still succeeds).
+fn unreadable(what: &str, loc: &OssUrl, e: &oss_multipart::Error) {
+    warn(&format!(
+        "could not read the {what} of {loc}: {}",
+        display_chain(e)
+    ));
 }
