@@ -314,7 +314,10 @@ mod tests {
         assert!(!chosen.close_is_due());
         drop(late);
         assert_eq!(phase(&chosen), IDLE);
+        assert!(tracker.evict_one());
+        assert_eq!(phase(&chosen), CLOSING);
         assert!(!busy.close_is_due());
+        pause();
         drop(guard);
         assert!(busy.close_is_due());
         assert!(tracker.evict_one());
