@@ -153,6 +153,23 @@ pub(crate) fn human_size(bytes: u64) -> String {
     format!("{bytes} B")
 }
 
+/// `oss-bench COMMAND` arguments for `endpoint`, the bench's bucket and access keys, then
+/// `rest`.
+pub(crate) fn oss_bench_args(command: &str, endpoint: &str, rest: &[&str]) -> Vec<String> {
+    let head = [
+        command,
+        "--endpoint",
+        endpoint,
+        "--ak",
+        AK,
+        "--sk",
+        SK,
+        "--bucket",
+        BUCKET,
+    ];
+    head.iter().chain(rest).map(|s| (*s).to_owned()).collect()
+}
+
 fn bench_dir() -> PathBuf {
     workspace_root().join("target").join("bench")
 }
@@ -307,28 +324,20 @@ impl Setup<'_> {
     ) -> Vec<String> {
         let path = path.display().to_string();
         let (part_size, jobs) = (self.part_size.to_string(), self.jobs.to_string());
-        [
+        oss_bench_args(
             command,
-            "--endpoint",
             endpoint,
-            "--key",
-            key,
-            path_flag,
-            &path,
-            "--part-size",
-            &part_size,
-            "--jobs",
-            &jobs,
-            "--ak",
-            AK,
-            "--sk",
-            SK,
-            "--bucket",
-            BUCKET,
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect()
+            &[
+                "--key",
+                key,
+                path_flag,
+                &path,
+                "--part-size",
+                &part_size,
+                "--jobs",
+                &jobs,
+            ],
+        )
     }
 }
 
@@ -713,28 +722,20 @@ fn parts(flags: &Flags) -> Result<(), String> {
     let server = OssLocal::start(&bins, &["--etag", "fast", "--storage", "discard"])?;
     std::fs::create_dir_all(bench_dir()).map_err(|e| e.to_string())?;
     let file = bench_dir().join("parts-sparse.bin");
-    let args: Vec<String> = [
+    let args = oss_bench_args(
         "parts",
-        "--endpoint",
         &server.endpoint,
-        "--file",
-        &file.display().to_string(),
-        "--parts",
-        &parts.to_string(),
-        "--part-size",
-        &part_size.to_string(),
-        "--jobs",
-        &jobs.to_string(),
-        "--ak",
-        AK,
-        "--sk",
-        SK,
-        "--bucket",
-        BUCKET,
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
+        &[
+            "--file",
+            &file.display().to_string(),
+            "--parts",
+            &parts.to_string(),
+            "--part-size",
+            &part_size.to_string(),
+            "--jobs",
+            &jobs.to_string(),
+        ],
+    );
     let line = procs::run_for_line(&bins.oss_bench, &args, "timing");
     let _ = std::fs::remove_file(&file);
     let line = line?;

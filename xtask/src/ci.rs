@@ -1,7 +1,7 @@
 //! `cargo xtask ci`: everything CI checks, in the order that fails fastest.
 
 use std::collections::BTreeSet;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use crate::util::{cargo, run_step};
 
@@ -15,6 +15,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     eprintln!("xtask: [codegen] checking crates/oss-model/src/generated");
     crate::codegen::run(&["--check".to_owned()]).map_err(|err| format!("[codegen] {err}"))?;
     run_step("clippy", &mut clippy(&["--workspace"]))?;
+    // The progress test reads the bar from a real terminal through tmux; a fresh machine may
+    // lack it (the test then says it was skipped, and why).
+    install_if_missing("tmux", &["-V"]);
     run_step("test", cargo().args(["test", "--workspace", "--locked"]))?;
     // oss-auth's pure-Rust crypto backend passes the same vectors as the default one.
     run_step(
@@ -55,6 +58,26 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     // The official Python SDKs against oss-local (installs its own venv; needs python3).
     crate::interop::run(&[])?;
     Ok(())
+}
+
+/// Installs the Debian package `tool` when `tool ARGS` does not run, if this is a Debian
+/// machine and we may (root); otherwise, or when that fails, says so and goes on.
+fn install_if_missing(tool: &str, args: &[&str]) {
+    let runs = |c: &mut Command| c.stdout(Stdio::null()).stderr(Stdio::null()).status();
+    if runs(Command::new(tool).args(args)).is_ok_and(|s| s.success()) {
+        return;
+    }
+    let apt = |apt_args: &[&str]| {
+        let mut c = Command::new("apt-get");
+        c.args(apt_args).env("DEBIAN_FRONTEND", "noninteractive");
+        run_step(&format!("install {tool}"), &mut c)
+    };
+    let installed = apt(&["-q", "update"]).and_then(|()| apt(&["-q", "-y", "install", tool]));
+    if let Err(err) = installed {
+        eprintln!(
+            "xtask: `{tool}` is not installed and could not be ({err}); the tests that need it skip"
+        );
+    }
 }
 
 /// `cargo clippy SELECTION --all-targets --locked -- -D warnings`.

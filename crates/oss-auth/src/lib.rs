@@ -9,8 +9,8 @@
 //! * **V1** (`OSS AK:signature`, HMAC-SHA1) header signing ([`Signer::sign_v1_header`]) and
 //!   presigned URLs ([`Signer::presign_v1`]).
 //! * **Verification** for servers ([`Verifier::verify`]): V4 header (`,` or `, `
-//!   separators, any parameter order), V4 presign query, V1 header, V1 presign query, STS
-//!   token; typed [`VerifyError`]s carrying the OSS code, HTTP status and, for
+//!   separators, any parameter order), V4 presign query, V2 (`OSS2`, HMAC-SHA256) header
+//!   and presign query, V1 header, V1 presign query, STS token; typed [`VerifyError`]s carrying the OSS code, HTTP status and, for
 //!   `SignatureDoesNotMatch`, the string to sign and canonical request.
 //! * **Credentials** ([`Credentials`], whose `Debug`/`Display` never show the secret or
 //!   token) and a runtime-agnostic provider trait ([`ProvideCredentials`]). Loading them

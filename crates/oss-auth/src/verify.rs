@@ -1,4 +1,6 @@
-//! Server-side verification of V4/V1 header signatures and presigned URLs.
+//! Server-side verification of V4, V2 and V1 header signatures and presigned URLs.
+
+mod v2;
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -74,6 +76,8 @@ impl fmt::Debug for VerifyRequest<'_> {
 pub enum SignatureVersion {
     /// `OSS AK:signature` / `OSSAccessKeyId` + `Signature` query.
     V1,
+    /// `OSS2 AccessKeyId:…` / `x-oss-signature-version=OSS2` query (verified only).
+    V2,
     /// `OSS4-HMAC-SHA256`.
     V4,
 }
@@ -97,7 +101,7 @@ pub struct VerifiedIdentity {
     /// The STS token sent with the request (header or query), if any. The verifier does
     /// not validate it; the server decides what a token means.
     pub security_token: Option<String>,
-    /// V1 or V4.
+    /// V1, V2 or V4.
     pub version: SignatureVersion,
     /// Header or presigned query.
     pub location: AuthLocation,
@@ -275,7 +279,7 @@ impl VerifyError {
 
 /// Verifies signed requests for one region (what `oss-local` and test servers use).
 ///
-/// Checks, in order: scheme detection (Authorization header, else V4 or V1 presign query,
+/// Checks, in order: scheme detection (Authorization header, else V4, V2 or V1 presign query,
 /// else `AccessDenied` for an anonymous request), syntax, credential scope (date equals
 /// `x-oss-date[..8]`, region, product), `x-oss-content-sha256 = UNSIGNED-PAYLOAD` (V4
 /// header), time (skew ≤ 15 min; presign expiry → `AccessDenied` "Request has expired."),
@@ -466,7 +470,13 @@ impl Verifier {
             if let Some(rest) = auth.strip_prefix("OSS ") {
                 return self.verify_v1_header(req, &headers, &query, rest, secret_for, now);
             }
+            if let Some(rest) = auth.strip_prefix("OSS2 ") {
+                return self.verify_v2_header(req, &headers, &query, rest, secret_for, now);
+            }
             return Err(VerifyError::invalid("Authorization header is invalid."));
+        }
+        if first(&query, "x-oss-signature-version") == Some(b"OSS2".as_slice()) {
+            return self.verify_v2_query(req, &headers, &query, secret_for, now);
         }
         if first(&query, "x-oss-signature").is_some()
             || first(&query, "x-oss-signature-version").is_some()
@@ -515,8 +525,16 @@ impl Verifier {
         e
     }
 
+    /// A presigned URL used after its expiry (`request_time`).
+    fn expired(request_time: &str, now: impl fmt::Display) -> VerifyError {
+        let mut e = VerifyError::new(VerifyErrorKind::AccessDenied, None, "Request has expired.");
+        e.0.request_time = Some(request_time.to_owned());
+        e.0.server_time = Some(now.to_string());
+        e
+    }
+
     fn mismatch(
-        ec: &'static str,
+        ec: Option<&'static str>,
         ak: &str,
         provided: &str,
         string_to_sign: String,
@@ -524,7 +542,7 @@ impl Verifier {
     ) -> VerifyError {
         let mut e = VerifyError::new(
             VerifyErrorKind::SignatureDoesNotMatch,
-            Some(ec),
+            ec,
             "The request signature we calculated does not match the signature you provided. \
              Check your key and signing method.",
         );
@@ -584,7 +602,7 @@ impl Verifier {
             Ok(())
         } else {
             Err(Self::mismatch(
-                "0002-00000201",
+                Some("0002-00000201"),
                 scope.access_key_id,
                 provided,
                 sts,
@@ -707,11 +725,7 @@ impl Verifier {
             return Err(Self::skew_error(datetime, now));
         }
         if now > req_time.saturating_add(expires) {
-            let mut e =
-                VerifyError::new(VerifyErrorKind::AccessDenied, None, "Request has expired.");
-            e.0.request_time = Some(datetime.to_owned());
-            e.0.server_time = Some(iso8601_basic(now));
-            return Err(e);
+            return Err(Self::expired(datetime, iso8601_basic(now)));
         }
         let additional = parse_additional(first_str(query, "x-oss-additional-headers")?)?;
         let secret = Self::lookup(scope.access_key_id, secret_for)?;
@@ -786,7 +800,13 @@ impl Verifier {
         let expected = canon::v1_signature(&secret, &sts);
         if !ct_eq(&expected, provided) {
             let sts = String::from_utf8_lossy(&sts).into_owned();
-            return Err(Self::mismatch("0002-00000040", ak, provided, sts, None));
+            return Err(Self::mismatch(
+                Some("0002-00000040"),
+                ak,
+                provided,
+                sts,
+                None,
+            ));
         }
         Ok(VerifiedIdentity {
             access_key_id: ak.to_owned(),
@@ -818,11 +838,7 @@ impl Verifier {
             .parse()
             .map_err(|_| VerifyError::invalid("Expires must be a Unix timestamp."))?;
         if now > expires {
-            let mut e =
-                VerifyError::new(VerifyErrorKind::AccessDenied, None, "Request has expired.");
-            e.0.request_time = Some(expires_str.to_owned());
-            e.0.server_time = Some(now.to_string());
-            return Err(e);
+            return Err(Self::expired(expires_str, now));
         }
         let secret = Self::lookup(ak, secret_for)?;
         let sts = canon::v1_string_to_sign(
@@ -837,7 +853,13 @@ impl Verifier {
         let expected = canon::v1_signature(&secret, &sts);
         if !ct_eq(&expected, provided) {
             let sts = String::from_utf8_lossy(&sts).into_owned();
-            return Err(Self::mismatch("0002-00000040", ak, provided, sts, None));
+            return Err(Self::mismatch(
+                Some("0002-00000040"),
+                ak,
+                provided,
+                sts,
+                None,
+            ));
         }
         let token = first(query, "security-token").map(|t| String::from_utf8_lossy(t).into_owned());
         Ok(VerifiedIdentity {

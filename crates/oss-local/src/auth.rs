@@ -57,10 +57,6 @@ impl Verifier {
 
     /// Accepts the request or returns the OSS error to answer with.
     pub(crate) fn verify(&self, req: &SignedRequest<'_>, now: SystemTime) -> Result<(), OssError> {
-        if uses_v2_signature(req) {
-            // Refused as an unimplemented feature, not misjudged as a bad signature.
-            return Err(OssError::not_implemented("The V2 (OSS2) signature"));
-        }
         // Header values are UTF-8 on the wire when clients put non-ASCII text in them
         // (`x-oss-meta-*: 测试`); they are signed as that text, so they are verified as it.
         let headers: Vec<(&str, &str)> = req
@@ -103,20 +99,6 @@ impl Verifier {
         }
         Ok(())
     }
-}
-
-/// `Authorization: OSS2 ...`, or a URL presigned with `x-oss-signature-version=OSS2`.
-fn uses_v2_signature(req: &SignedRequest<'_>) -> bool {
-    let header = req
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("OSS2 "));
-    header
-        || req
-            .raw_query
-            .split('&')
-            .any(|pair| pair.eq_ignore_ascii_case("x-oss-signature-version=OSS2"))
 }
 
 fn to_oss_error(err: &VerifyError) -> OssError {

@@ -96,6 +96,7 @@ const NEUTRAL: &[&str] = &[
     "x-oss-security-token",
     "x-oss-signature-version",
     "x-oss-credential",
+    "x-oss-access-key-id",
     "x-oss-date",
     "x-oss-expires",
     "x-oss-signature",
@@ -511,6 +512,15 @@ mod tests {
             op("PUT", Level::Object, &["x-oss-signature", "foo"], false),
             Some(Op::PutObject)
         );
+        // A V2 presigned URL's own parameters say nothing of the operation.
+        let v2 = [
+            "x-oss-signature-version",
+            "x-oss-expires",
+            "x-oss-access-key-id",
+            "x-oss-additional-headers",
+            "x-oss-signature",
+        ];
+        assert_eq!(op("PUT", Level::Object, &v2, false), Some(Op::PutObject));
         assert_eq!(op("PUT", Level::Object, &[], true), Some(Op::CopyObject));
         assert_eq!(
             op("PUT", Level::Object, &["acl"], false),

@@ -27,12 +27,18 @@ use std::time::Instant;
 /// hundred MiB/s at tens of MiB/s per connection fills with 10 to 20 transfers.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
 
+/// Where adaptive concurrency starts by default. Each doubling of slow start takes about one
+/// transfer's time, so starting higher reaches a fast link sooner; on a slow one the extra
+/// transfers cost little (a file part in flight holds a few 512 KiB chunks, not the part).
+pub const DEFAULT_INITIAL_IN_FLIGHT: usize = 8;
+
 /// Knobs of the adaptive concurrency (the machines' default). The ceiling is the machine's
 /// `max_in_flight` (and, for uploads, the memory budget over the part size).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct AdaptiveConcurrency {
-    /// Transfers in flight at the start (default 4), clamped to `min..=ceiling`.
+    /// Transfers in flight at the start (default [`DEFAULT_INITIAL_IN_FLIGHT`]), clamped to
+    /// `min..=ceiling`.
     pub initial: usize,
     /// Never fewer than this (default 1).
     pub min: usize,
@@ -44,7 +50,7 @@ pub struct AdaptiveConcurrency {
 impl Default for AdaptiveConcurrency {
     fn default() -> Self {
         Self {
-            initial: 4,
+            initial: DEFAULT_INITIAL_IN_FLIGHT,
             min: 1,
             gain: 0.10,
         }

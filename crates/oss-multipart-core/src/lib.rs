@@ -93,7 +93,7 @@ mod target;
 mod upload;
 mod wire;
 
-pub use adapt::{AdaptiveConcurrency, DEFAULT_MAX_IN_FLIGHT};
+pub use adapt::{AdaptiveConcurrency, DEFAULT_INITIAL_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT};
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, JournalEntry, SourceIdentity};
 pub use classify::{FailedAttempt, Retryability, classify, is_throttling};
 pub use config::{Config, ExtraHeaders, FailurePolicy};

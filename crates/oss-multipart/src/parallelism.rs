@@ -2,11 +2,12 @@
 //! stragglers are hedged: the builders' settings, mapped onto the core's policies (which
 //! decide everything at run time).
 
-use oss_multipart_core::{AdaptiveConcurrency, DEFAULT_MAX_IN_FLIGHT, Hedging};
+use oss_multipart_core::{
+    AdaptiveConcurrency, DEFAULT_INITIAL_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT, Hedging,
+};
 
-/// Transfers in flight at the start of an adaptive transfer, and the fixed count of the
-/// official SDKs' order of magnitude.
-pub const DEFAULT_CONCURRENCY: usize = 4;
+/// Transfers in flight at the start of an adaptive transfer (and the fixed count of a copy).
+pub const DEFAULT_CONCURRENCY: usize = DEFAULT_INITIAL_IN_FLIGHT;
 
 /// The default ceiling of the adaptive concurrency.
 pub const DEFAULT_MAX_CONCURRENCY: usize = DEFAULT_MAX_IN_FLIGHT;

@@ -177,7 +177,7 @@ pub(crate) struct CpArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) copy_threshold: Option<u64>,
     /// Exactly N parts (or ranges) in flight per file (--parallel is the same). Default:
-    /// adaptive, starting at 4 and growing while the measured throughput rises (see
+    /// adaptive, starting at 8 and growing while the measured throughput rises (see
     /// --max-jobs).
     #[arg(long, short = 'j', visible_alias = "parallel", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) jobs: Option<u16>,

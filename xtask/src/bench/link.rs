@@ -18,7 +18,7 @@ use super::chart::{self, COLORS, Series};
 use super::netns::{Link, NS_ADDR};
 use super::peers::Client;
 use super::procs::{self, Binaries, OssLocal, Sink};
-use super::{AK, BUCKET, Flags, SK, bench_dir, data_file, human_size, sections};
+use super::{AK, BUCKET, Flags, SK, bench_dir, data_file, human_size, oss_bench_args, sections};
 use crate::util::workspace_root;
 
 const MIB: f64 = (1u64 << 20) as f64;
@@ -340,33 +340,18 @@ fn ours(
     data: &Path,
 ) -> Result<Run, String> {
     let out = bench_dir().join("link-download.out");
-    let mut args: Vec<String> = match direction {
-        Direction::Up => vec!["ours".into(), "--file".into(), data.display().to_string()],
+    let (command, path_flag, path) = match direction {
+        Direction::Up => ("ours", "--file", data),
         Direction::Down => {
             let _ = std::fs::remove_file(&out);
-            vec![
-                "ours-download".into(),
-                "--out".into(),
-                out.display().to_string(),
-            ]
+            ("ours-download", "--out", out.as_path())
         }
     };
-    args.extend(
-        [
-            "--endpoint",
-            &server.endpoint,
-            "--key",
-            key,
-            "--defaults",
-            "--ak",
-            AK,
-            "--sk",
-            SK,
-            "--bucket",
-            BUCKET,
-        ]
-        .iter()
-        .map(|s| (*s).to_owned()),
+    let path = path.display().to_string();
+    let args = oss_bench_args(
+        command,
+        &server.endpoint,
+        &["--key", key, path_flag, &path, "--defaults"],
     );
     let run = sampled(label, direction, || {
         let m = procs::measure(bins, label, &bins.oss_bench, &args)?;

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::procs::{self, Binaries, Measured, OssLocal};
-use super::{AK, BUCKET, SK, bench_dir, human_size};
+use super::{bench_dir, human_size, oss_bench_args};
 
 /// Downloads `key` (`size` bytes) with `part_size` × `jobs`; `None` when skipped for space.
 pub(super) fn download(
@@ -35,28 +35,20 @@ pub(super) fn download(
     }
     let out = dir.join("memory-download.out");
     let _ = std::fs::remove_file(&out);
-    let args: Vec<String> = [
+    let args = oss_bench_args(
         "ours-download",
-        "--endpoint",
         &server.endpoint,
-        "--key",
-        key,
-        "--out",
-        &out.display().to_string(),
-        "--part-size",
-        &part_size.to_string(),
-        "--jobs",
-        &jobs.to_string(),
-        "--ak",
-        AK,
-        "--sk",
-        SK,
-        "--bucket",
-        BUCKET,
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
+        &[
+            "--key",
+            key,
+            "--out",
+            &out.display().to_string(),
+            "--part-size",
+            &part_size.to_string(),
+            "--jobs",
+            &jobs.to_string(),
+        ],
+    );
     let measured = procs::measure(bins, "ours-dl", &bins.oss_bench, &args);
     let got = std::fs::metadata(&out).map(|m| m.len());
     let _ = std::fs::remove_file(&out);

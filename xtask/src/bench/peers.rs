@@ -36,34 +36,14 @@ impl Client {
     ) -> Vec<String> {
         let mut args = self.prefix.clone();
         if self.name == "ours" {
-            args.extend(
-                [
-                    "ours",
-                    "--endpoint",
-                    endpoint,
-                    "--key",
-                    key,
-                    "--bucket",
-                    BUCKET,
-                ]
-                .iter()
-                .map(|s| (*s).to_owned()),
-            );
-            args.extend(
-                ["--ak", AK, "--sk", SK, "--file"]
-                    .iter()
-                    .map(|s| (*s).to_owned()),
-            );
-            args.push(data.display().to_string());
-            match equal {
-                Some((part, jobs)) => args.extend([
-                    "--part-size".to_owned(),
-                    part.to_string(),
-                    "--jobs".to_owned(),
-                    jobs.to_string(),
-                ]),
-                None => args.push("--defaults".to_owned()),
-            }
+            let data = data.display().to_string();
+            let settings = equal.map(|(part, jobs)| [part.to_string(), jobs.to_string()]);
+            let tail = match &settings {
+                Some([part, jobs]) => vec!["--part-size", part, "--jobs", jobs],
+                None => vec!["--defaults"],
+            };
+            let rest = [&["--key", key, "--file", &data][..], &tail].concat();
+            args.extend(super::oss_bench_args("ours", endpoint, &rest));
             return args;
         }
         let settings = match equal {

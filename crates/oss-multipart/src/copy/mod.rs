@@ -128,7 +128,7 @@ impl CopyBuilder {
         self
     }
 
-    /// Parts copied at once (default 4).
+    /// Parts copied at once (default [`DEFAULT_CONCURRENCY`](crate::DEFAULT_CONCURRENCY), 8).
     pub fn concurrency(mut self, parts: usize) -> Self {
         self.concurrency = parts.max(1);
         self
