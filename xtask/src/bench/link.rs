@@ -145,6 +145,9 @@ struct Outcome {
     c: Run,
     da: Run,
     db: Run,
+    /// Raw ranged GETs of the same object on the same link (`oss-bench fetch`, 16
+    /// connections): what this machine can download through the link at all.
+    d_ceiling: Run,
     /// The peers' uploads in (a), at their defaults. Not in (b): a client with one
     /// connection (OpenDAL's default) would spend the whole run on the slow one, ten times
     /// longer than everything else together.
@@ -214,6 +217,7 @@ fn scenarios(
         Direction::Down,
         data,
     )?;
+    let d_ceiling = download_ceiling(bins, &server, "d: ceiling (raw GETs)", "link/a", data)?;
     let peers_a = peer_runs(bins, &server, "a", peers, data)?;
     // The same object from a restarted server with slow connections: the download meets
     // the first of them, as the upload of (b) does on its own server.
@@ -250,6 +254,7 @@ fn scenarios(
         c,
         da,
         db,
+        d_ceiling,
         peers_a,
     })
 }
@@ -289,7 +294,7 @@ fn fit(link: u64, per_conn: u64, probe_mib_s: f64) -> (u64, u64, f64) {
 
 impl Outcome {
     fn runs(&self) -> impl Iterator<Item = &Run> {
-        [&self.a, &self.b, &self.c, &self.da, &self.db]
+        [&self.a, &self.b, &self.c, &self.da, &self.db, &self.d_ceiling]
             .into_iter()
             .chain(&self.peers_a)
     }
@@ -367,6 +372,36 @@ fn ours(
         }
     }
     Ok(run)
+}
+
+/// `oss-bench fetch` of `key`: raw ranged GETs on 16 keep-alive connections, CRC-64 of every
+/// byte, `pwrite` into a file, one fsync; no verification against the object, no temp file.
+fn download_ceiling(
+    bins: &Binaries,
+    server: &OssLocal,
+    label: &str,
+    key: &str,
+    data: &Path,
+) -> Result<Run, String> {
+    let out = bench_dir().join("link-download.out");
+    let _ = std::fs::remove_file(&out);
+    let path = out.display().to_string();
+    let args = oss_bench_args(
+        "fetch",
+        &server.endpoint,
+        &["--key", key, "--out", &path, "--part-size", "8388608", "--jobs", "16"],
+    );
+    let run = sampled(label, Direction::Down, || {
+        let m = procs::measure(bins, label, &bins.oss_bench, &args)?;
+        Ok((m.bytes, m.secs))
+    });
+    let got = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    let _ = std::fs::remove_file(&out);
+    let want = std::fs::metadata(data).map(|m| m.len()).unwrap_or(0);
+    match run {
+        Ok(_) if got != want => Err(format!("{label}: wrote {got} bytes, expected {want}")),
+        run => run,
+    }
 }
 
 /// `ossmp cp -r DIR oss://BUCKET/small/` at its defaults, timed as a whole process.
@@ -595,7 +630,9 @@ fn write_docs(
     }
     s.push_str(&format!(
         "\nSummary line: `link: a={a:.2} b={b:.2} c={c:.2} d={d:.2}` (a, c, d: fraction of the link; \
-         b: time of (b) / time of (a)). Downloads: time of (b) / time of (a) = {db:.2}.\n\n"
+         b: time of (b) / time of (a)). Downloads: time of (b) / time of (a) = {db:.2}; download (a) \
+         / the raw GETs' ceiling on the same link = {:.2}.\n\n",
+        o.da.mib_s() / o.d_ceiling.mib_s()
     ));
     for (file, title, _) in &charts {
         s.push_str(&format!("![{title}]({file})\n\n"));
