@@ -294,9 +294,16 @@ fn fit(link: u64, per_conn: u64, probe_mib_s: f64) -> (u64, u64, f64) {
 
 impl Outcome {
     fn runs(&self) -> impl Iterator<Item = &Run> {
-        [&self.a, &self.b, &self.c, &self.da, &self.db, &self.d_ceiling]
-            .into_iter()
-            .chain(&self.peers_a)
+        [
+            &self.a,
+            &self.b,
+            &self.c,
+            &self.da,
+            &self.db,
+            &self.d_ceiling,
+        ]
+        .into_iter()
+        .chain(&self.peers_a)
     }
 }
 
@@ -389,7 +396,16 @@ fn download_ceiling(
     let args = oss_bench_args(
         "fetch",
         &server.endpoint,
-        &["--key", key, "--out", &path, "--part-size", "8388608", "--jobs", "16"],
+        &[
+            "--key",
+            key,
+            "--out",
+            &path,
+            "--part-size",
+            "8388608",
+            "--jobs",
+            "16",
+        ],
     );
     let run = sampled(label, Direction::Down, || {
         let m = procs::measure(bins, label, &bins.oss_bench, &args)?;
