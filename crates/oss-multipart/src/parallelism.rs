@@ -72,7 +72,10 @@ mod tests {
     fn fixed_and_adaptive_map_onto_the_core() {
         let mut p = Parallelism::default();
         assert_eq!(p.ceiling(), DEFAULT_MAX_CONCURRENCY);
-        assert_eq!(p.core_adaptive().map(|a| a.initial), Some(DEFAULT_CONCURRENCY));
+        assert_eq!(
+            p.core_adaptive().map(|a| a.initial),
+            Some(DEFAULT_CONCURRENCY)
+        );
         assert!(p.core_hedging().is_some());
         p.fixed(7);
         assert_eq!((p.ceiling(), p.core_adaptive()), (7, None));
