@@ -228,6 +228,18 @@ pub(crate) fn is_v1_subresource(name: &[u8], extra: &[&str]) -> bool {
         || extra.iter().any(|s| s.as_bytes() == name)
 }
 
+/// The lines V1 and V2 strings to sign begin with: method, `Content-MD5`, `Content-Type` and
+/// the date line, each followed by a newline.
+fn first_lines(method: &str, headers: &HeaderMap<'_>, date_line: &str) -> Vec<u8> {
+    let get = |n: &str| headers.get(n).unwrap_or("");
+    let mut out = Vec::with_capacity(256);
+    for part in [method, get("content-md5"), get("content-type"), date_line] {
+        out.extend_from_slice(part.as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
 /// The V1 string to sign, as bytes (decoded query values need not be UTF-8 on the server).
 pub(crate) fn v1_string_to_sign<'a, I>(
     method: &str,
@@ -241,12 +253,7 @@ pub(crate) fn v1_string_to_sign<'a, I>(
 where
     I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
 {
-    let get = |n: &str| headers.get(n).unwrap_or("");
-    let mut out = Vec::with_capacity(256);
-    for part in [method, get("content-md5"), get("content-type"), date_line] {
-        out.extend_from_slice(part.as_bytes());
-        out.push(b'\n');
-    }
+    let mut out = first_lines(method, headers, date_line);
     for (name, value) in headers.iter() {
         if name.starts_with("x-oss-") {
             out.extend_from_slice(name.as_bytes());
@@ -289,12 +296,7 @@ pub(crate) fn v2_string_to_sign<'a, I>(
 where
     I: IntoIterator<Item = (&'a [u8], &'a [u8])>,
 {
-    let get = |n: &str| headers.get(n).unwrap_or("");
-    let mut out = Vec::with_capacity(256);
-    for part in [method, get("content-md5"), get("content-type"), date_line] {
-        out.extend_from_slice(part.as_bytes());
-        out.push(b'\n');
-    }
+    let mut out = first_lines(method, headers, date_line);
     for (name, value) in headers.iter() {
         if name.starts_with("x-oss-") || additional.iter().any(|a| a == name) {
             out.extend_from_slice(name.as_bytes());

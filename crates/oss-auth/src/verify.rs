@@ -400,6 +400,43 @@ fn first_str<'q>(pairs: &'q [RawPair<'_>], name: &str) -> Result<Option<&'q str>
         .transpose()
 }
 
+/// The access key, expiry and signature of a V1 or V2 presigned URL.
+struct Presigned<'q> {
+    ak: &'q str,
+    /// As sent: it is also the date line of the string to sign.
+    expires: &'q str,
+    signature: &'q str,
+}
+
+impl<'q> Presigned<'q> {
+    /// Reads the parameters named `[access key id, expires, signature]` and refuses a URL
+    /// used after its expiry (a Unix time).
+    fn read(
+        query: &'q [RawPair<'_>],
+        [ak_name, expires_name, signature_name]: [&str; 3],
+        now: u64,
+    ) -> Result<Self, VerifyError> {
+        let missing =
+            |what: &str| VerifyError::invalid(format!("Missing {what} in the query string."));
+        let ak = first_str(query, ak_name)?
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| missing(ak_name))?;
+        let expires = first_str(query, expires_name)?.ok_or_else(|| missing(expires_name))?;
+        let signature = first_str(query, signature_name)?.ok_or_else(|| missing(signature_name))?;
+        let at: u64 = expires.parse().map_err(|_| {
+            VerifyError::invalid(format!("{expires_name} must be a Unix timestamp."))
+        })?;
+        if now > at {
+            return Err(Verifier::expired(expires, now));
+        }
+        Ok(Self {
+            ak,
+            expires,
+            signature,
+        })
+    }
+}
+
 impl Verifier {
     /// A verifier for `region` (scope region, e.g. `cn-hangzhou`), product `oss`, 15 min skew.
     pub fn new(region: impl Into<String>) -> Self {
@@ -827,19 +864,11 @@ impl Verifier {
     where
         F: FnOnce(&str) -> Option<String>,
     {
-        let missing =
-            |what: &str| VerifyError::invalid(format!("Missing {what} in the query string."));
-        let ak = first_str(query, "OSSAccessKeyId")?
-            .filter(|a| !a.is_empty())
-            .ok_or_else(|| missing("OSSAccessKeyId"))?;
-        let expires_str = first_str(query, "Expires")?.ok_or_else(|| missing("Expires"))?;
-        let provided = first_str(query, "Signature")?.ok_or_else(|| missing("Signature"))?;
-        let expires: u64 = expires_str
-            .parse()
-            .map_err(|_| VerifyError::invalid("Expires must be a Unix timestamp."))?;
-        if now > expires {
-            return Err(Self::expired(expires_str, now));
-        }
+        let Presigned {
+            ak,
+            expires: expires_str,
+            signature: provided,
+        } = Presigned::read(query, ["OSSAccessKeyId", "Expires", "Signature"], now)?;
         let secret = Self::lookup(ak, secret_for)?;
         let sts = canon::v1_string_to_sign(
             req.method,

@@ -5,8 +5,8 @@
 //! fallback).
 
 use super::{
-    AuthLocation, SignatureVersion, VerifiedIdentity, Verifier, VerifyError, VerifyErrorKind,
-    VerifyRequest, ct_eq, first, first_str,
+    AuthLocation, Presigned, SignatureVersion, VerifiedIdentity, Verifier, VerifyError,
+    VerifyErrorKind, VerifyRequest, ct_eq, first, first_str,
 };
 use crate::canon;
 use crate::encode::RawPair;
@@ -105,21 +105,15 @@ impl Verifier {
     where
         F: FnOnce(&str) -> Option<String>,
     {
-        let missing =
-            |what: &str| VerifyError::invalid(format!("Missing {what} in the query string."));
-        let ak = first_str(query, "x-oss-access-key-id")?
-            .filter(|a| !a.is_empty())
-            .ok_or_else(|| missing("x-oss-access-key-id"))?;
-        let expires_str =
-            first_str(query, "x-oss-expires")?.ok_or_else(|| missing("x-oss-expires"))?;
-        let provided =
-            first_str(query, "x-oss-signature")?.ok_or_else(|| missing("x-oss-signature"))?;
-        let expires: u64 = expires_str
-            .parse()
-            .map_err(|_| VerifyError::invalid("x-oss-expires must be a Unix timestamp."))?;
-        if now > expires {
-            return Err(Self::expired(expires_str, now));
-        }
+        let Presigned {
+            ak,
+            expires: expires_str,
+            signature: provided,
+        } = Presigned::read(
+            query,
+            ["x-oss-access-key-id", "x-oss-expires", "x-oss-signature"],
+            now,
+        )?;
         let secret = Self::lookup(ak, secret_for)?;
         // Everything in the query was signed but the signature itself.
         let signed = query
