@@ -4,7 +4,8 @@
 //! The policy is a hill climber on measured throughput. Each completed transfer is a sample
 //! (bytes, how long it took, how many transfers were in flight); by Little's law the
 //! throughput at that level is `in flight × bytes / duration`. An *epoch* is a few samples of
-//! transfers started after the last change of the limit, so each verdict is about one level.
+//! transfers started after the last change of the limit, so each verdict is about one level;
+//! it takes the samples' medians, so one straggler does not move it.
 //!
 //! * **Slow start**: the limit doubles while each doubling raises the throughput by at least
 //!   [`AdaptiveConcurrency::gain`]; the first doubling that does not is undone, and one that
@@ -95,15 +96,29 @@ enum Mode {
     Probe { from: usize, x: f64, wait: u32 },
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Epoch {
     /// Only transfers started at or after this instant count.
     since: Option<Instant>,
-    samples: u32,
-    /// Σ in-flight × bytes, and Σ duration (seconds): their ratio is the throughput.
-    weighted_bytes: f64,
-    seconds: f64,
-    bytes: f64,
+    /// Per transfer: the throughput at its level (in flight × bytes / duration) and its time
+    /// per byte. The verdict takes their medians: one transfer on a connection ten times
+    /// slower than the rest (a bad path, a busy server) would drag a sum-based estimate down
+    /// and read as a level that does not pay, or as rising latency, and cut the limit.
+    samples: Vec<(f64, f64)>,
+}
+
+impl Epoch {
+    /// The median throughput and the median time per byte of the samples.
+    fn medians(&self) -> (f64, f64) {
+        let median = |mut v: Vec<f64>| {
+            v.sort_unstable_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(0.0)
+        };
+        (
+            median(self.samples.iter().map(|s| s.0).collect()),
+            median(self.samples.iter().map(|s| s.1).collect()),
+        )
+    }
 }
 
 /// The limit of one machine (fixed, or adapting).
@@ -184,16 +199,17 @@ impl Limit {
         if started < since || bytes == 0 {
             return;
         }
-        let secs = now.saturating_duration_since(started).as_secs_f64();
-        let e = &mut self.epoch;
-        e.samples += 1;
-        e.weighted_bytes += in_flight.max(1) as f64 * bytes as f64;
-        e.seconds += secs.max(1e-6);
-        e.bytes += bytes as f64;
-        let need = u32::try_from(self.limit.div_ceil(2).clamp(2, 16)).unwrap_or(16);
-        if e.samples >= need {
-            let x = e.weighted_bytes / e.seconds;
-            let per_byte = e.seconds / e.bytes.max(1.0);
+        let secs = now
+            .saturating_duration_since(started)
+            .as_secs_f64()
+            .max(1e-6);
+        let bytes = bytes as f64;
+        self.epoch
+            .samples
+            .push((in_flight.max(1) as f64 * bytes / secs, secs / bytes));
+        let need = self.limit.div_ceil(2).clamp(2, 16);
+        if self.epoch.samples.len() >= need {
+            let (x, per_byte) = self.epoch.medians();
             self.verdict(cfg, x, per_byte, now);
         }
     }
@@ -311,6 +327,32 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    /// One transfer ten times slower than its epoch's others (a bad connection) neither
+    /// undoes a doubling that paid nor reads as rising latency.
+    #[test]
+    fn one_straggler_does_not_move_a_verdict() {
+        let mut l = Limit::adaptive(AdaptiveConcurrency::starting_at(8), 32);
+        let t0 = Instant::now();
+        let part = 8u64 << 20;
+        let normal = Duration::from_millis(220);
+        // Level 8: four samples, then slow start doubles.
+        for i in 0..4 {
+            l.on_complete(t0 + normal + Duration::from_millis(i), t0, part, 8);
+        }
+        assert_eq!(l.get(), 16);
+        // Level 16 carries twice as much: seven normal transfers and one straggler.
+        let t1 = t0 + Duration::from_secs(1);
+        for i in 0..7 {
+            l.on_complete(t1 + normal + Duration::from_millis(i), t1, part, 16);
+        }
+        l.on_complete(t1 + normal * 10, t1, part, 16);
+        assert_eq!(
+            l.get(),
+            32,
+            "the doubling paid; the straggler is not the level"
+        );
+    }
 
     /// A fluid link: `n` transfers of `bytes`, each capped at `per_conn`, sharing `link`,
     /// plus a fixed round trip. Returns the duration of one transfer at level `n`.
