@@ -6,7 +6,7 @@
 //!   pseudo-random data file, then runs ceiling / ours / official in rotating order, `N`
 //!   times each, every client as a child of `oss-bench measure` so that its CPU time and peak
 //!   RSS come from `wait4`. A realistic pass follows (`--etag md5`, disk storage). Prints a
-//!   table and the `e2e:` summary line, appends to `target/bench/history.tsv` and rewrites
+//!   table and the `e2e:` summary line, appends to `benches/history.tsv` and rewrites
 //!   `docs/PERFORMANCE.md` and `docs/performance-throughput.svg` from that history.
 //! - `memory [--sizes 1GiB,8GiB]`: peak RSS of ours uploading sparse files of each size, then
 //!   downloading each object back into a file (`bench/memory.rs`).

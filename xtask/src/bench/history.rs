@@ -1,12 +1,13 @@
-//! Results of past runs, one line each in `target/bench/history.tsv`, so that the report and
-//! chart can show configurations measured by separate invocations (several sizes and job
-//! counts). The newest result for a configuration wins.
+//! Results of past runs, one line each in `benches/history.tsv` (checked in, so that a fresh
+//! checkout regenerates the same page), so that the report and chart can show configurations
+//! measured by separate invocations (several sizes and job counts). The newest result for a
+//! configuration wins.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::bench_dir;
+use crate::util::workspace_root;
 
 /// The upload shape of a measurement.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -196,7 +197,7 @@ pub(crate) struct History {
 }
 
 fn path() -> PathBuf {
-    bench_dir().join("history.tsv")
+    workspace_root().join("benches").join("history.tsv")
 }
 
 impl History {
@@ -224,7 +225,6 @@ impl History {
     }
 
     pub(crate) fn save(&self) -> Result<(), String> {
-        std::fs::create_dir_all(bench_dir()).map_err(|e| e.to_string())?;
         let text: String = self
             .entries
             .iter()

@@ -1,17 +1,20 @@
-//! Sections of `docs/PERFORMANCE.md` owned by one benchmark each (`link`, `peers`), between
-//! `<!-- begin NAME -->` and `<!-- end NAME -->`. A benchmark rewrites only its own section,
-//! and the regeneration of the rest of the page (`doc::write`) carries them over.
+//! Sections of `docs/PERFORMANCE.md` owned by one benchmark each (`link`, `peers`), or written
+//! by hand (`notes-*`: what the figures mean), between `<!-- begin NAME… -->` and
+//! `<!-- end NAME -->`. A benchmark rewrites only its own section, and the regeneration of the
+//! rest of the page (`doc::write`) carries them all over.
 
 use crate::util::workspace_root;
 
 /// The sections carried over when the rest of the page is regenerated.
-pub(crate) const OWNED: [&str; 2] = ["link", "peers"];
+pub(crate) const OWNED: [&str; 4] = ["link", "peers", "notes-downloads", "notes-link"];
 
 fn markers(name: &str) -> (String, String) {
-    (
-        format!("<!-- begin {name}: written by `cargo xtask bench {name}` -->"),
-        format!("<!-- end {name} -->"),
-    )
+    let begin = if name.starts_with("notes-") {
+        format!("<!-- begin {name}: written by hand, kept when the page is regenerated -->")
+    } else {
+        format!("<!-- begin {name}: written by `cargo xtask bench {name}` -->")
+    };
+    (begin, format!("<!-- end {name} -->"))
 }
 
 /// The section `name` of `doc`, markers included.
@@ -73,10 +76,17 @@ mod tests {
         assert!(!two.contains("first") && two.contains("second"));
         assert_eq!(two.matches("<!-- begin link").count(), 1);
         let three = splice(&two, "peers", "## Peers\n\np");
-        // A regenerated page has no sections: both come back, unchanged.
-        let regenerated = carry_over(&three, page.to_owned());
-        assert_eq!(extract(&regenerated, "link"), extract(&three, "link"));
-        assert_eq!(extract(&regenerated, "peers"), extract(&three, "peers"));
+        let four = splice(
+            &three,
+            "notes-link",
+            "### What the link runs say\n\nby hand",
+        );
+        assert!(four.contains("written by hand"));
+        // A regenerated page has no sections: all come back, unchanged.
+        let regenerated = carry_over(&four, page.to_owned());
+        for name in ["link", "peers", "notes-link"] {
+            assert_eq!(extract(&regenerated, name), extract(&four, name), "{name}");
+        }
         assert!(regenerated.contains("## Micro-benchmarks"));
         assert_eq!(carry_over("", page.to_owned()), page);
         assert!(splice("# P\n", "link", "x").ends_with("<!-- end link -->\n"));
