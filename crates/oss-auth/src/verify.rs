@@ -590,6 +590,22 @@ impl Verifier {
         e
     }
 
+    /// Compares a V1 or V2 signature with the one `expected` over `sts` in constant time; a
+    /// mismatch carries the string to sign and OSS's EC for that version, if it has one.
+    fn compare_signed(
+        expected: &str,
+        provided: &str,
+        ak: &str,
+        sts: &[u8],
+        ec: Option<&'static str>,
+    ) -> Result<(), VerifyError> {
+        if ct_eq(expected, provided) {
+            return Ok(());
+        }
+        let sts = String::from_utf8_lossy(sts).into_owned();
+        Err(Self::mismatch(ec, ak, provided, sts, None))
+    }
+
     fn lookup<F>(ak: &str, secret_for: F) -> Result<String, VerifyError>
     where
         F: FnOnce(&str) -> Option<String>,
@@ -835,16 +851,7 @@ impl Verifier {
             &self.v1_extra(),
         );
         let expected = canon::v1_signature(&secret, &sts);
-        if !ct_eq(&expected, provided) {
-            let sts = String::from_utf8_lossy(&sts).into_owned();
-            return Err(Self::mismatch(
-                Some("0002-00000040"),
-                ak,
-                provided,
-                sts,
-                None,
-            ));
-        }
+        Self::compare_signed(&expected, provided, ak, &sts, Some("0002-00000040"))?;
         Ok(VerifiedIdentity {
             access_key_id: ak.to_owned(),
             security_token: headers.get("x-oss-security-token").map(str::to_owned),
@@ -880,16 +887,7 @@ impl Verifier {
             &self.v1_extra(),
         );
         let expected = canon::v1_signature(&secret, &sts);
-        if !ct_eq(&expected, provided) {
-            let sts = String::from_utf8_lossy(&sts).into_owned();
-            return Err(Self::mismatch(
-                Some("0002-00000040"),
-                ak,
-                provided,
-                sts,
-                None,
-            ));
-        }
+        Self::compare_signed(&expected, provided, ak, &sts, Some("0002-00000040"))?;
         let token = first(query, "security-token").map(|t| String::from_utf8_lossy(t).into_owned());
         Ok(VerifiedIdentity {
             access_key_id: ak.to_owned(),

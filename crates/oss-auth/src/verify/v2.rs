@@ -6,7 +6,7 @@
 
 use super::{
     AuthLocation, Presigned, SignatureVersion, VerifiedIdentity, Verifier, VerifyError,
-    VerifyErrorKind, VerifyRequest, ct_eq, first, first_str,
+    VerifyErrorKind, VerifyRequest, first, first_str,
 };
 use crate::canon;
 use crate::encode::RawPair;
@@ -140,11 +140,7 @@ impl Verifier {
     }
 
     fn v2_compare(ak: &str, secret: &str, sts: &[u8], provided: &str) -> Result<(), VerifyError> {
-        if ct_eq(&canon::v2_signature(secret, sts), provided) {
-            return Ok(());
-        }
         // OSS documents no EC for a V2 mismatch.
-        let sts = String::from_utf8_lossy(sts).into_owned();
-        Err(Self::mismatch(None, ak, provided, sts, None))
+        Self::compare_signed(&canon::v2_signature(secret, sts), provided, ak, sts, None)
     }
 }
