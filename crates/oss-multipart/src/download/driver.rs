@@ -26,6 +26,7 @@ use tracing::Instrument as _;
 
 use super::race::Races;
 use super::saver::Saver;
+use super::file::DownloadFile;
 use super::sink::{BodyDest, BufferPool, Received, Sink, receive, write_at};
 use super::{DownloadBuilder, DownloadOutput, OnObjectChange};
 use crate::checkpoint_store;
@@ -82,7 +83,7 @@ enum Stop {
 struct Loop {
     client: Client,
     /// The temp file being written (file sink), for errors and verification.
-    temp: Option<(Arc<File>, PathBuf)>,
+    temp: Option<(Arc<DownloadFile>, PathBuf)>,
     saver: Option<Saver>,
     /// The download's bandwidth cap, shared by every GET.
     limiter: Option<RateLimiter>,
@@ -309,7 +310,7 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
             (file, up, false)
         }
     };
-    let file = Arc::new(file);
+    let file = Arc::new(DownloadFile::new(file, &temp, true));
     let mut guard = TempGuard {
         path: Some(temp.clone()),
     };
@@ -371,7 +372,7 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
     };
     // Every byte is verified: size the file exactly, make it durable, move it into place.
     let size = done.range.end - done.range.start;
-    let (f, t, p, no_clobber) = (file.clone(), temp.clone(), path.clone(), b.no_clobber);
+    let (f, t, p, no_clobber) = (file.file().clone(), temp.clone(), path.clone(), b.no_clobber);
     let finish = blocking(move || {
         f.set_len(size)?;
         f.sync_all()?;
@@ -500,7 +501,7 @@ pub(super) async fn run_to_writer<W: AsyncWrite + Unpin + Send>(
 impl Loop {
     fn new(
         b: &DownloadBuilder,
-        temp: Option<(Arc<File>, PathBuf)>,
+        temp: Option<(Arc<DownloadFile>, PathBuf)>,
         checkpoint_path: Option<PathBuf>,
     ) -> Self {
         let now = b.client.inner.runtime.now();
@@ -690,6 +691,15 @@ impl Loop {
                 let start = self.span_start.min(info.size);
                 sink.start_at(start);
                 sink.hash_md5(up.checks_md5());
+                if let Err(e) = sink.reserve(info.size).await {
+                    let path = self.temp.as_ref().map(|(_, p)| p.as_path());
+                    return Some(Err(Stop::Fatal(Error::io(
+                        "not enough disk space for the download (free some, or download \
+                         elsewhere) at",
+                        path,
+                        e,
+                    ))));
+                }
                 self.progress.bytes_total = up.progress().total;
                 self.progress.parts_total = up
                     .range_count()
@@ -847,7 +857,7 @@ impl Loop {
         if let DownloadOp::Verify { index, range } = &req.op {
             let tx = tx.clone();
             let (off, len) = (range.start, range.end - range.start);
-            let file = self.temp.as_ref().map(|(f, _)| f.clone());
+            let file = self.temp.as_ref().map(|(f, _)| f.file().clone());
             let span = tracing::debug_span!("oss_range_verify", range = index);
             tasks.spawn(
                 async move {
@@ -864,7 +874,7 @@ impl Loop {
         if let DownloadOp::Md5 { range } = &req.op {
             let tx = tx.clone();
             let (off, len) = (range.start, range.end - range.start);
-            let file = self.temp.as_ref().map(|(f, _)| f.clone());
+            let file = self.temp.as_ref().map(|(f, _)| f.file().clone());
             tasks.spawn(async move {
                 let md5 = match file {
                     Some(f) => md5_range(f, off, len).await.ok(),

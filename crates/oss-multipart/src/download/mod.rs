@@ -6,6 +6,7 @@
 //! bounded reorder buffer into a writer), CRC-64 computed as bytes are written.
 
 mod driver;
+mod file;
 mod race;
 mod saver;
 mod sink;

@@ -2,7 +2,6 @@
 //! a reorder buffer. Bodies are received here, CRC-64 computed over exactly the bytes kept.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io;
 use std::ops::Range;
 use std::sync::Arc;
@@ -14,6 +13,7 @@ use oss_model::crc64::Crc64;
 use oss_transport::RateLimiter;
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 
+use super::file::{AlignedBuf, DownloadFile};
 use super::race::Gate;
 use crate::transport::ResponseBody;
 
@@ -34,7 +34,7 @@ const WRITE_BATCH: usize = 1024 * 1024;
 /// nor in a file already renamed or removed.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BufferPool {
-    free: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    free: Arc<std::sync::Mutex<Vec<AlignedBuf>>>,
     epoch: Arc<std::sync::RwLock<u64>>,
 }
 
@@ -62,12 +62,12 @@ impl BufferPool {
     /// Buffers kept for reuse; more are dropped (two per GET in flight is the steady state).
     const KEEP: usize = 64;
 
-    fn get(&self) -> Vec<u8> {
+    fn get(&self) -> AlignedBuf {
         let reused = self.free.lock().ok().and_then(|mut f| f.pop());
-        reused.unwrap_or_else(|| Vec::with_capacity(WRITE_BATCH))
+        reused.unwrap_or_else(|| AlignedBuf::with_capacity(WRITE_BATCH))
     }
 
-    fn put(&self, mut buf: Vec<u8>) {
+    fn put(&self, mut buf: AlignedBuf) {
         buf.clear();
         if let Ok(mut free) = self.free.lock()
             && free.len() < Self::KEEP
@@ -81,7 +81,7 @@ impl BufferPool {
 #[derive(Debug, Clone)]
 pub(crate) enum BodyDest {
     /// Positional writes at the object offset.
-    File(Arc<File>, BufferPool),
+    File(Arc<DownloadFile>, BufferPool),
     /// Kept in memory for the reorder buffer.
     Memory,
 }
@@ -170,7 +170,7 @@ pub(crate) async fn receive(
 
 /// Positional writes of a body's bytes, one batch being written while the next fills.
 struct Batches {
-    file: Arc<File>,
+    file: Arc<DownloadFile>,
     pool: BufferPool,
     /// The epoch this GET's writes belong to.
     epoch: u64,
@@ -178,14 +178,14 @@ struct Batches {
     gate: Gate,
     /// File offset of the next batch.
     offset: u64,
-    batch: Vec<u8>,
-    writing: Option<tokio::task::JoinHandle<io::Result<Vec<u8>>>>,
+    batch: AlignedBuf,
+    writing: Option<tokio::task::JoinHandle<io::Result<AlignedBuf>>>,
     /// The first write failure (nothing more is written after it).
     error: Option<io::Error>,
 }
 
 impl Batches {
-    fn new(file: Arc<File>, pool: BufferPool, gate: Gate, offset: u64) -> Self {
+    fn new(file: Arc<DownloadFile>, pool: BufferPool, gate: Gate, offset: u64) -> Self {
         let batch = pool.get();
         Self {
             file,
@@ -199,17 +199,24 @@ impl Batches {
         }
     }
 
-    /// Adds a chunk; starts writing the batch once it is full. `Err` after a write failed or
-    /// the race was lost (not one more byte is written then).
+    /// Adds a chunk; starts writing a batch each time one is full. `Err` after a write failed
+    /// or the race was lost (not one more byte is written then).
+    ///
+    /// Batches are exactly [`WRITE_BATCH`] bytes (the last of a body may be shorter), so the
+    /// writes of a range that starts on a block boundary are whole blocks: direct writes.
     async fn push(&mut self, chunk: Bytes) -> Result<(), ()> {
-        self.batch.extend_from_slice(&chunk);
-        if self.batch.len() >= WRITE_BATCH {
-            self.flush().await;
-        }
-        if self.error.is_some() || self.gate.is_closed() {
-            Err(())
-        } else {
-            Ok(())
+        let mut rest = &chunk[..];
+        loop {
+            rest = &rest[self.batch.fill(rest)..];
+            if self.batch.room() == 0 {
+                self.flush().await;
+            }
+            if self.error.is_some() || self.gate.is_closed() {
+                return Err(());
+            }
+            if rest.is_empty() {
+                return Ok(());
+            }
         }
     }
 
@@ -230,7 +237,7 @@ impl Batches {
         let batch = std::mem::replace(&mut self.batch, next);
         self.offset += batch.len() as u64;
         self.writing = Some(tokio::task::spawn_blocking(move || {
-            gate.write_blocking(|| pool.write_in(epoch, || write_all_at(&file, &batch, offset)))
+            gate.write_blocking(|| pool.write_in(epoch, || file.write_all_at(batch.as_slice(), offset)))
                 .unwrap_or(Ok(()))
                 .map(|()| batch)
         }));
@@ -251,40 +258,22 @@ impl Batches {
     async fn finish(mut self) -> io::Result<()> {
         self.flush().await;
         self.wait().await;
-        self.pool.put(std::mem::take(&mut self.batch));
+        self.pool.put(self.batch);
         self.error.map_or(Ok(()), Err)
     }
 }
 
 /// Writes `buf` at `offset` on the blocking pool (a hedge's complete body).
-pub(crate) async fn write_at(file: Arc<File>, buf: Vec<u8>, offset: u64) -> io::Result<()> {
-    tokio::task::spawn_blocking(move || write_all_at(&file, &buf, offset))
+pub(crate) async fn write_at(file: Arc<DownloadFile>, buf: Vec<u8>, offset: u64) -> io::Result<()> {
+    tokio::task::spawn_blocking(move || file.write_all_at(&buf, offset))
         .await
         .map_err(io::Error::other)?
-}
-
-#[cfg(unix)]
-fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
-    std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
-    while !buf.is_empty() {
-        let n = std::os::windows::fs::FileExt::seek_write(file, buf, offset)?;
-        if n == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        buf = &buf[n..];
-        offset += n as u64;
-    }
-    Ok(())
 }
 
 /// The destination of a whole download.
 pub(crate) enum Sink<'w> {
     /// A temp file written at object offsets, and the write buffers of its GETs.
-    File(Arc<File>, BufferPool),
+    File(Arc<DownloadFile>, BufferPool),
     /// An in-order writer, fed from a reorder buffer keyed by object offset.
     Writer {
         writer: &'w mut (dyn AsyncWrite + Unpin + Send),
@@ -369,6 +358,20 @@ impl Sink<'_> {
         matches!(self, Self::Writer { next, .. } if *next > start)
     }
 
+    /// Reserves disk for a file of `len` bytes (see [`DownloadFile::reserve`]); nothing for a
+    /// writer.
+    pub(crate) async fn reserve(&self, len: u64) -> io::Result<()> {
+        let Self::File(file, _) = self else {
+            return Ok(());
+        };
+        let f = file.clone();
+        let reserved = tokio::task::spawn_blocking(move || f.reserve(len))
+            .await
+            .map_err(io::Error::other)??;
+        tracing::debug!(len, reserved, direct = file.is_direct(), "the download file");
+        Ok(())
+    }
+
     pub(crate) async fn flush(&mut self) -> io::Result<()> {
         match self {
             Self::Writer { writer, .. } => writer.flush().await,
@@ -379,13 +382,37 @@ impl Sink<'_> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::File;
+
     use super::*;
+
+    #[tokio::test]
+    async fn chunks_of_any_size_become_whole_batches_at_their_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"").unwrap();
+        let file = File::options().read(true).write(true).open(&path).unwrap();
+        let file = Arc::new(DownloadFile::new(file, &path, true));
+        let body: Vec<u8> = (0..(5 * WRITE_BATCH / 2) as u32)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let start = WRITE_BATCH as u64; // a second range
+        let mut writer = Batches::new(file.clone(), BufferPool::default(), Gate::default(), start);
+        for chunk in body.chunks(1000) {
+            writer.push(Bytes::copy_from_slice(chunk)).await.unwrap();
+        }
+        writer.finish().await.unwrap();
+        let got = std::fs::read(&path).unwrap();
+        assert_eq!(got.len() as u64, start + body.len() as u64);
+        assert!(got[..WRITE_BATCH].iter().all(|&b| b == 0));
+        assert!(got[WRITE_BATCH..] == body[..], "bytes differ");
+    }
 
     #[tokio::test]
     async fn a_fenced_get_never_writes_over_a_newer_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        let file = Arc::new(
+        let file = Arc::new(DownloadFile::new(
             File::options()
                 .read(true)
                 .write(true)
@@ -393,7 +420,9 @@ mod tests {
                 .truncate(true)
                 .open(&path)
                 .unwrap(),
-        );
+            &path,
+            true,
+        ));
         let pool = BufferPool::default();
         let mut stale = Batches::new(file.clone(), pool.clone(), Gate::default(), 0);
         stale.push(Bytes::from(vec![1u8; 10])).await.unwrap();
@@ -412,7 +441,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, [0u8; 8]).unwrap();
-        let file = Arc::new(File::options().write(true).open(&path).unwrap());
+        let file = Arc::new(DownloadFile::new(
+            File::options().write(true).open(&path).unwrap(),
+            &path,
+            true,
+        ));
         let gate = Gate::default();
         let mut loser = Batches::new(file, BufferPool::default(), gate.clone(), 0);
         loser.push(Bytes::from(vec![7u8; 8])).await.unwrap();
