@@ -19,8 +19,52 @@ use std::time::{Duration, Instant};
 
 use oss_model::crc64::crc64_combine;
 
-/// Socket read size.
+/// Bytes gathered from the socket before one write (the downloader's batch).
 const CHUNK: usize = 1 << 20;
+
+/// Alignment of a direct write, as the downloader's.
+const ALIGN: usize = 4096;
+
+/// The output file, and the same file opened for direct I/O where the file system takes it.
+///
+/// The downloader writes whole aligned blocks directly (a download is fsynced anyway, so the
+/// page cache only costs a copy) and reserves the file's blocks first; the ceiling does the
+/// same, or it would not be one.
+struct Output {
+    buffered: File,
+    direct: Option<File>,
+}
+
+impl Output {
+    fn create(path: &Path, size: u64) -> io::Result<Self> {
+        let buffered = File::create(path)?;
+        #[cfg(target_os = "linux")]
+        let direct = {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            let _ = rustix::fs::fallocate(&buffered, rustix::fs::FallocateFlags::empty(), 0, size);
+            let flag = i32::try_from(rustix::fs::OFlags::DIRECT.bits()).unwrap_or(0);
+            File::options()
+                .write(true)
+                .custom_flags(flag)
+                .open(path)
+                .ok()
+        };
+        #[cfg(not(target_os = "linux"))]
+        let direct = None;
+        buffered.set_len(size)?;
+        Ok(Self { buffered, direct })
+    }
+
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        let aligned = (buf.as_ptr() as usize).is_multiple_of(ALIGN)
+            && buf.len().is_multiple_of(ALIGN)
+            && offset.is_multiple_of(ALIGN as u64);
+        match &self.direct {
+            Some(direct) if aligned => direct.write_all_at(buf, offset),
+            _ => self.buffered.write_all_at(buf, offset),
+        }
+    }
+}
 
 /// What a fetch did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,12 +94,7 @@ pub fn run(url: &str, out: &Path, size: u64, part_size: u64, jobs: usize) -> io:
         .ok_or_else(|| invalid("only http:// URLs"))?;
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let (host, path) = (host.to_owned(), path.to_owned());
-    let file = Arc::new(File::create(out)?);
-    // Blocks reserved up front, as the downloader does: writes past the allocated end cost
-    // the kernel far more (ext4's delayed allocation) than writes into reserved blocks.
-    #[cfg(target_os = "linux")]
-    let _ = rustix::fs::fallocate(&*file, rustix::fs::FallocateFlags::empty(), 0, size);
-    file.set_len(size)?;
+    let file = Arc::new(Output::create(out, size)?);
     let parts = size.div_ceil(part_size);
     let next = Arc::new(AtomicU64::new(0));
     let crcs = Arc::new(Mutex::new(vec![0u64; usize::try_from(parts).unwrap_or(0)]));
@@ -73,7 +112,7 @@ pub fn run(url: &str, out: &Path, size: u64, part_size: u64, jobs: usize) -> io:
         w.join()
             .map_err(|_| io::Error::other("fetch worker panicked"))??;
     }
-    file.sync_all()?;
+    file.buffered.sync_all()?;
     let elapsed = started.elapsed();
     let crcs = crcs.lock().map_err(|_| io::Error::other("poisoned"))?;
     let crc64 = crcs.iter().enumerate().fold(0, |acc, (i, &c)| {
@@ -92,7 +131,7 @@ pub fn run(url: &str, out: &Path, size: u64, part_size: u64, jobs: usize) -> io:
 fn worker(
     host: &str,
     path: &str,
-    file: &File,
+    file: &Output,
     size: u64,
     part_size: u64,
     parts: u64,
@@ -101,7 +140,9 @@ fn worker(
 ) -> io::Result<()> {
     let mut sock = TcpStream::connect(host)?;
     sock.set_nodelay(true)?;
-    let mut buf = vec![0u8; CHUNK];
+    let mut block = vec![0u8; CHUNK + ALIGN];
+    let at = block.as_ptr().align_offset(ALIGN).min(ALIGN);
+    let buf = &mut block[at..at + CHUNK];
     loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
         if i >= parts {
@@ -117,7 +158,7 @@ fn worker(
         // The head, and whatever body bytes came with it.
         let mut head = Vec::with_capacity(1024);
         let body_start = loop {
-            let n = sock.read(&mut buf)?;
+            let n = sock.read(buf)?;
             if n == 0 {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
@@ -138,22 +179,28 @@ fn worker(
             )));
         }
         let mut crc = crate::crc64_digest();
+        // Whole blocks of CHUNK bytes (the last may be shorter), written once each.
         let mut done = 0u64;
-        let early = &head[body_start..];
-        if !early.is_empty() {
-            crc.update(early);
-            file.write_all_at(early, start)?;
-            done += early.len() as u64;
+        let mut filled = head.len() - body_start;
+        if filled > CHUNK.min(usize::try_from(len).unwrap_or(CHUNK)) {
+            return Err(io::Error::other(format!(
+                "range {start}+{len}: too many bytes"
+            )));
         }
+        buf[..filled].copy_from_slice(&head[body_start..]);
         while done < len {
             let want = usize::try_from(len - done).unwrap_or(CHUNK).min(CHUNK);
-            let n = sock.read(&mut buf[..want])?;
-            if n == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
+            while filled < want {
+                let n = sock.read(&mut buf[filled..want])?;
+                if n == 0 {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+                filled += n;
             }
-            crc.update(&buf[..n]);
-            file.write_all_at(&buf[..n], start + done)?;
-            done += n as u64;
+            crc.update(&buf[..want]);
+            file.write_all_at(&buf[..want], start + done)?;
+            done += want as u64;
+            filled = 0;
         }
         if let Ok(mut c) = crcs.lock()
             && let Some(slot) = c.get_mut(usize::try_from(i).unwrap_or(usize::MAX))

@@ -24,9 +24,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tracing::Instrument as _;
 
+use super::file::DownloadFile;
 use super::race::Races;
 use super::saver::Saver;
-use super::file::DownloadFile;
 use super::sink::{BodyDest, BufferPool, Received, Sink, receive, write_at};
 use super::{DownloadBuilder, DownloadOutput, OnObjectChange};
 use crate::checkpoint_store;
@@ -372,7 +372,12 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
     };
     // Every byte is verified: size the file exactly, make it durable, move it into place.
     let size = done.range.end - done.range.start;
-    let (f, t, p, no_clobber) = (file.file().clone(), temp.clone(), path.clone(), b.no_clobber);
+    let (f, t, p, no_clobber) = (
+        file.file().clone(),
+        temp.clone(),
+        path.clone(),
+        b.no_clobber,
+    );
     let finish = blocking(move || {
         f.set_len(size)?;
         f.sync_all()?;

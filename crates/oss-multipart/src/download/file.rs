@@ -89,8 +89,7 @@ impl DownloadFile {
             if len == 0 {
                 return Ok(false);
             }
-            match rustix::fs::fallocate(&*self.file, rustix::fs::FallocateFlags::empty(), 0, len)
-            {
+            match rustix::fs::fallocate(&*self.file, rustix::fs::FallocateFlags::empty(), 0, len) {
                 Ok(()) => Ok(true),
                 Err(e @ (Errno::NOSPC | Errno::DQUOT | Errno::FBIG)) => Err(e.into()),
                 Err(_) => Ok(false),
@@ -167,11 +166,7 @@ impl AlignedBuf {
             _ => 0,
         };
         buf.resize(pad, 0);
-        Self {
-            buf,
-            pad,
-            capacity,
-        }
+        Self { buf, pad, capacity }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -242,7 +237,11 @@ mod tests {
         f.write_all_at(&[8; 100], 3 * ALIGN as u64).unwrap();
         f.write_all_at(&[9; 10], 5).unwrap();
         f.file().sync_all().unwrap();
-        assert_eq!(f.is_direct(), f.direct.is_some(), "a direct write was refused");
+        assert_eq!(
+            f.is_direct(),
+            f.direct.is_some(),
+            "a direct write was refused"
+        );
         let got = std::fs::read(&path).unwrap();
         assert_eq!(got.len(), 3 * ALIGN + 100);
         assert_eq!(&got[5..15], &[9; 10]);

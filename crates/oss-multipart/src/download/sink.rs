@@ -237,9 +237,11 @@ impl Batches {
         let batch = std::mem::replace(&mut self.batch, next);
         self.offset += batch.len() as u64;
         self.writing = Some(tokio::task::spawn_blocking(move || {
-            gate.write_blocking(|| pool.write_in(epoch, || file.write_all_at(batch.as_slice(), offset)))
-                .unwrap_or(Ok(()))
-                .map(|()| batch)
+            gate.write_blocking(|| {
+                pool.write_in(epoch, || file.write_all_at(batch.as_slice(), offset))
+            })
+            .unwrap_or(Ok(()))
+            .map(|()| batch)
         }));
     }
 
@@ -368,7 +370,12 @@ impl Sink<'_> {
         let reserved = tokio::task::spawn_blocking(move || f.reserve(len))
             .await
             .map_err(io::Error::other)??;
-        tracing::debug!(len, reserved, direct = file.is_direct(), "the download file");
+        tracing::debug!(
+            len,
+            reserved,
+            direct = file.is_direct(),
+            "the download file"
+        );
         Ok(())
     }
 
