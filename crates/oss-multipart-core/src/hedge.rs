@@ -51,6 +51,9 @@ impl Hedging {
 /// long, none is overtaken, and none of them is a straggler.
 pub(crate) const OVERTAKEN: u32 = 2;
 
+/// The share of the hedge budget that hedges sent before the last round may use.
+pub(crate) const BEFORE_LAST_ROUND: f64 = 0.5;
+
 /// Successful durations kept for the median.
 pub(crate) const WINDOW: usize = 32;
 
@@ -134,10 +137,20 @@ impl Hedger {
     }
 
     /// Whether a hedge of `bytes` fits the budget, `basis` being the bytes the budget is a
-    /// fraction of.
-    pub(crate) fn affordable(&self, bytes: u64, basis: u64) -> bool {
+    /// fraction of and `rounds_left` the rounds of transfers still to be started.
+    ///
+    /// Before the last round, hedges may spend only [`BEFORE_LAST_ROUND`] of the budget: a
+    /// straggler there holds one slot among many, while one in the last round holds up the
+    /// whole transfer, so the rest is kept for those (spent early on stragglers of a busy
+    /// link, the budget was gone when a last part drew a slow connection).
+    pub(crate) fn affordable(&self, bytes: u64, basis: u64, rounds_left: f64) -> bool {
         let Some(cfg) = self.cfg else { return false };
-        let budget = (basis as f64 * cfg.budget).floor();
+        let share = if rounds_left > 1.0 {
+            BEFORE_LAST_ROUND
+        } else {
+            1.0
+        };
+        let budget = (basis as f64 * cfg.budget * share).floor();
         (self.spent.saturating_add(bytes) as f64) <= budget
     }
 
@@ -222,11 +235,15 @@ mod tests {
     #[test]
     fn budget_is_a_fraction_of_the_basis() {
         let mut h = Hedger::new(Some(Hedging::default()));
-        assert!(h.affordable(50, 1000));
-        assert!(!h.affordable(51, 1000));
+        assert!(h.affordable(50, 1000, 1.0));
+        assert!(!h.affordable(51, 1000, 0.0));
+        // Before the last round, half of it.
+        assert!(h.affordable(25, 1000, 1.5));
+        assert!(!h.affordable(26, 1000, 1.5));
         h.spend(30);
-        assert!(h.affordable(20, 1000));
-        assert!(!h.affordable(21, 1000));
+        assert!(!h.affordable(1, 1000, 3.0), "the first half is spent");
+        assert!(h.affordable(20, 1000, 0.5));
+        assert!(!h.affordable(21, 1000, 0.5));
         assert_eq!((h.spent(), h.count()), (30, 1));
         // The loser had moved 12 of its 30 bytes: 18 go back to the budget, once.
         h.cancelled(RequestId(9), 30);
@@ -242,7 +259,7 @@ mod tests {
             h.record(Duration::from_millis(5));
         }
         assert_eq!(h.threshold(), None);
-        assert!(!h.affordable(0, u64::MAX));
+        assert!(!h.affordable(0, u64::MAX, 0.0));
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl Download {
             })
             .filter(|(_, f)| {
                 let bytes = f.requested.end - f.requested.start;
-                self.hedger.affordable(bytes, basis)
+                self.hedger.affordable(bytes, basis, rounds_left)
             })
             .filter_map(|(id, f)| Some((self.hedger.deadline(f.sent, rounds_left)?, *id)))
             .min()

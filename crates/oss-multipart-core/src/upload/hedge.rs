@@ -119,7 +119,7 @@ impl Upload {
                         .map_or(0, |p| p.read_len.unwrap_or(p.range.len)),
                     _ => 0,
                 };
-                self.hedger.affordable(len, basis)
+                self.hedger.affordable(len, basis, rounds_left)
             })
             .filter_map(|(id, f)| Some((self.hedger.deadline(f.sent, rounds_left)?, id)))
             .min()
