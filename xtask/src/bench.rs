@@ -17,11 +17,14 @@
 //!   (`oss-bench ours-download`) and the official Python SDK v2 downloader, in rotating order;
 //!   prints the `download:` summary line and records the figures like `e2e`.
 //! - `link [--size S] [--files N] [--link RATE] [--per-conn RATE] [--latency-ms N]
-//!   [--slow-rate P] [--slow-factor F] [--seed N] [--quick] [--keep-data]`: needs root.
+//!   [--slow-rate P] [--slow-factor F] [--seed N] [--quick] [--keep-data] [--peers
+//!   [--part-size P] [--jobs J] [--peer-cap SECS]]`: needs root.
 //!   `oss-local` in a network namespace behind a `tc`-shaped veth pair; ours at its defaults
 //!   uploads (a), uploads with slow connections (b), uploads many small files (c) and
-//!   downloads (d). Writes one SVG chart per scenario and the `link` section of
-//!   `docs/PERFORMANCE.md`; prints `link: a=R b=T c=R d=R` last.
+//!   downloads (d). With `--peers`, the peers and ours at equal settings (8 MiB × 16 unless
+//!   given) in (a), (b) and (d) too, each peer run capped (`link_peers`). Writes one SVG chart
+//!   per scenario and the `link` section of `docs/PERFORMANCE.md`; prints
+//!   `link-peers: equal=X defaults=Y` (with `--peers`) and `link: a=R b=T c=R d=R` last.
 //! - `peers [--size S] [--part-size P] [--jobs J] [--reps N] [--quick] [--no-opendal]
 //!   [--no-python] [--no-node]`: ours, OpenDAL, the official Python SDK v2 and ali-oss on one
 //!   `oss-local`, each with equal settings and with its defaults; writes the `peers` section
@@ -34,6 +37,7 @@ mod chart;
 mod doc;
 mod history;
 mod link;
+mod link_peers;
 mod memory;
 mod netns;
 mod peers;

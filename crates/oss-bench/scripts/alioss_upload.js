@@ -1,6 +1,7 @@
 // Uploads one file with ali-oss (the Node.js OSS SDK from npm) `multipartUpload`.
 //
-// Spawned by `cargo xtask bench peers` (under `oss-bench measure`) against oss-local. Prints one
+// Spawned by `cargo xtask bench peers` and `bench link --peers` (under `oss-bench measure`)
+// against oss-local. Prints `started` when its clock starts, then one
 // `result bytes=N parts=N secs=S` line; the time covers the upload call only, not Node's start
 // or the require. With PART_SIZE JOBS the call gets `{ partSize, parallel }`; with `default` it
 // gets neither (ali-oss then uses its own part size and parallelism).
@@ -24,6 +25,8 @@ async function main() {
   });
   const options = part === 'default' ? {} : { partSize: Number(part), parallel: Number(jobs) };
   const size = fs.statSync(file).size;
+  // The clock starts here: a capped run (`bench link --peers`) counts its cap from this line.
+  console.log('started');
   const started = process.hrtime.bigint();
   await client.multipartUpload(key, file, options);
   const secs = Number(process.hrtime.bigint() - started) / 1e9;

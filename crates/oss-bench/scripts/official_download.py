@@ -1,11 +1,14 @@
 """Downloads one object with the official Python SDK v2 (alibabacloud-oss-v2) downloader.
 
-Spawned by `cargo xtask bench download` (under `oss-bench measure`) against oss-local, with
+Spawned by `cargo xtask bench download` and `bench link --peers` (under `oss-bench measure`) against oss-local, with
 the same part size and concurrency as the other clients and CRC-64 checking on (the SDK's
-default). Prints one `result bytes=N parts=N secs=S` line; the time covers the download call
-only, not the interpreter start or the imports.
+default). Prints `started` when its clock starts, then one `result bytes=N parts=N secs=S`
+line; the time covers the download call only, not the interpreter start or the imports.
 
 usage: official_download.py ENDPOINT BUCKET KEY FILE PART_SIZE JOBS AK SK
+
+PART_SIZE and JOBS may both be `default`: the downloader then gets neither, and uses the SDK's
+own part size and parallelism (`cargo xtask bench link --peers`, defaults rows).
 """
 
 import os
@@ -24,7 +27,15 @@ def main():
     cfg.use_path_style = True
     cfg.disable_download_crc64_check = False
     client = oss.Client(cfg)
-    downloader = client.downloader(part_size=int(part_size), parallel_num=int(jobs))
+    if part_size == "default":
+        downloader = client.downloader()
+        # Only for the `parts` count printed below.
+        options = getattr(downloader, "_options", None)
+        part_size = getattr(options, "part_size", 6 * 1024 * 1024)
+    else:
+        downloader = client.downloader(part_size=int(part_size), parallel_num=int(jobs))
+    # The clock starts here: a capped run (`bench link --peers`) counts its cap from this line.
+    print("started", flush=True)
     started = time.perf_counter()
     downloader.download_file(oss.GetObjectRequest(bucket=bucket, key=key), filepath=path)
     secs = time.perf_counter() - started

@@ -2,8 +2,8 @@
 
 Spawned by `cargo xtask bench e2e` (under `oss-bench measure`) against oss-local, with the
 same part size and concurrency as the other clients and CRC-64 checking on (the SDK's
-default). Prints one `result bytes=N parts=N secs=S` line; the time covers the upload call
-only, not the interpreter start or the imports.
+default). Prints `started` when its clock starts, then one `result bytes=N parts=N secs=S`
+line; the time covers the upload call only, not the interpreter start or the imports.
 
 usage: official_upload.py ENDPOINT BUCKET KEY FILE PART_SIZE JOBS AK SK
 
@@ -36,6 +36,8 @@ def main():
     else:
         uploader = client.uploader(part_size=int(part_size), parallel_num=int(jobs))
     size = os.path.getsize(path)
+    # The clock starts here: a capped run (`bench link --peers`) counts its cap from this line.
+    print("started", flush=True)
     started = time.perf_counter()
     uploader.upload_file(oss.PutObjectRequest(bucket=bucket, key=key), filepath=path)
     secs = time.perf_counter() - started

@@ -1,4 +1,5 @@
-//! `cargo xtask bench link`: transfers over a shaped link, every client at its defaults.
+//! `cargo xtask bench link`: transfers over a shaped link, ours at its defaults (and with
+//! `--peers`, the other clients beside it: [`super::link_peers`]).
 //!
 //! `oss-local` runs in a network namespace of its own behind a veth pair ([`Link`]); `tc`
 //! caps the aggregate in each direction, and `oss-local` itself adds the per-request latency
@@ -6,7 +7,8 @@
 //! Scenarios: (a) upload; (b) upload with slow connections; (c) many small files with the
 //! directory transfer (`ossmp cp -r`); (d) downloads on (a) and (b). Throughput over time
 //! comes from the host end's byte counters (on-wire bytes, headers included), so it is the
-//! same for every client. Prints `link: a=R b=T c=R d=R` as its last line.
+//! same for every client. Prints `link: a=R b=T c=R d=R` as its last line (with `--peers`,
+//! `link-peers: equal=X defaults=Y` just before it).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,8 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::chart::{self, COLORS, Series};
+use super::link_peers;
 use super::netns::{Link, NS_ADDR};
-use super::peers::Client;
+use super::peers::{Client, Transfer};
 use super::procs::{self, Binaries, OssLocal, Sink};
 use super::{AK, BUCKET, Flags, SK, bench_dir, data_file, human_size, oss_bench_args, sections};
 use crate::util::workspace_root;
@@ -70,22 +73,23 @@ impl Shape {
 }
 
 /// One measured transfer and the link's throughput while it ran.
-struct Run {
-    label: String,
-    bytes: u64,
-    secs: f64,
+#[derive(Clone)]
+pub(super) struct Run {
+    pub(super) label: String,
+    pub(super) bytes: u64,
+    pub(super) secs: f64,
     /// `(seconds, MiB/s)` on the wire in the transfer's direction.
-    rates: Vec<(f64, f64)>,
+    pub(super) rates: Vec<(f64, f64)>,
 }
 
 impl Run {
-    fn mib_s(&self) -> f64 {
+    pub(super) fn mib_s(&self) -> f64 {
         self.bytes as f64 / MIB / self.secs
     }
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Direction {
+pub(super) enum Direction {
     Up,
     Down,
 }
@@ -113,16 +117,15 @@ pub(crate) fn run(flags: &Flags) -> Result<(), String> {
     let bins = procs::build()?;
     let data = data_file(size)?;
     let small = small_files(files)?;
-    // `--peers`: the other clients too, at their defaults, in (a).
-    let peers = if flags.switch("peers") {
-        let (mut clients, _) = super::peers::clients(flags, &bins)?;
-        clients.retain(|c| c.name != "ours");
-        clients
+    // `--peers`: the other clients too (`link_peers`), and ours at their equal settings.
+    let settings = link_peers::Settings::from_flags(flags)?;
+    let clients = if flags.switch("peers") {
+        super::peers::clients(flags, &bins)?.0
     } else {
         Vec::new()
     };
     let load_before = load_average();
-    let result = scenarios(&bins, &mut shape, &data, &small, &peers);
+    let result = scenarios(&bins, &mut shape, &data, &small, (&clients, &settings));
     if !flags.switch("keep-data") {
         let _ = std::fs::remove_file(&data);
         let _ = std::fs::remove_dir_all(&small.0);
@@ -137,7 +140,7 @@ pub(crate) fn run(flags: &Flags) -> Result<(), String> {
             _ => format!(" --{name} {value}"),
         })
         .collect();
-    report(&shape, &outcome, &load_before, &command)
+    report(&shape, &outcome, &settings, &load_before, &command)
 }
 
 struct Outcome {
@@ -150,10 +153,9 @@ struct Outcome {
     /// Raw ranged GETs of the same object on the same link (`oss-bench fetch`, 16
     /// connections): what this machine can download through the link at all.
     d_ceiling: Run,
-    /// The peers' uploads in (a), at their defaults. Not in (b): a client with one
-    /// connection (OpenDAL's default) would spend the whole run on the slow one, ten times
-    /// longer than everything else together.
-    peers_a: Vec<Run>,
+    /// With `--peers`: ours and the peers in (a), (b), (d) on (a) and (d) on (b), in that
+    /// order (empty without).
+    peers: Vec<link_peers::Scenario>,
 }
 
 fn scenarios(
@@ -161,7 +163,7 @@ fn scenarios(
     shape: &mut Shape,
     data: &Path,
     small: &(PathBuf, u64),
-    peers: &[Client],
+    (clients, settings): (&[Client], &link_peers::Settings),
 ) -> Result<Outcome, String> {
     let net = Link::create()?;
     // What the veth pair carries with no shaping at all: the most this machine can show.
@@ -234,9 +236,31 @@ fn scenarios(
         data,
     )?;
     let d_ceiling = download_ceiling(bins, &server, "d: ceiling (raw GETs)", "link/a", data)?;
+    let ctx = link_peers::Ctx::new(bins, clients, settings, data);
+    let download = |title, ours_defaults| link_peers::Job {
+        title,
+        transfer: Transfer::Download,
+        object: "link/a",
+        ours_defaults,
+        reference_secs: da.secs,
+    };
+    // Restart a server with slow connections on its data: see `link_peers::Ctx::scenario`.
+    let restart_stored_slow = |server: OssLocal| {
+        server.restart_with(net.command(&bins.oss_local), &listen, &strs(&stored_slow))
+    };
+    let restart_slow =
+        |server: OssLocal| server.restart_with(net.command(&bins.oss_local), &listen, &strs(&slow));
+    // Run in the order the servers allow, reported (a), (b), (d) on (a), (d) on (b).
+    let (mut peers_a, mut peers_b, mut peers_da, mut peers_db) = (None, None, None, None);
+    let mut server = server;
+    if let Some(ctx) = &ctx {
+        let (scenario, back) = ctx.scenario(server, None, &download("(d) download on (a)", &da))?;
+        peers_da = Some(scenario);
+        server = back;
+    }
     // The same object from a restarted server with slow connections: the download meets
     // the first of them, as the upload of (b) does on its own server.
-    let server = server.restart_with(net.command(&bins.oss_local), &listen, &strs(&stored_slow))?;
+    let server = restart_stored_slow(server)?;
     let db = ours(
         bins,
         &server,
@@ -245,23 +269,47 @@ fn scenarios(
         Direction::Down,
         data,
     )?;
-    drop(server);
-    let (a, peers_a, c) = {
-        let server = OssLocal::start_with(net.command(&bins.oss_local), &listen, &strs(&normal))?;
-        let a = ours(bins, &server, "a: upload", "link/a", Direction::Up, data)?;
-        let peers_a = peer_runs(bins, &server, "a", peers, data)?;
-        (a, peers_a, directory(&bins.ossmp, &server, small)?)
+    if let Some(ctx) = &ctx {
+        let job = download("(d) download on (b)", &db);
+        peers_db = Some(ctx.scenario(server, Some(&restart_stored_slow), &job)?.0);
+    } else {
+        drop(server);
+    }
+    let server = OssLocal::start_with(net.command(&bins.oss_local), &listen, &strs(&normal))?;
+    let a = ours(bins, &server, "a: upload", "link/a", Direction::Up, data)?;
+    let upload = |title, object, ours_defaults| link_peers::Job {
+        title,
+        transfer: Transfer::Upload,
+        object,
+        ours_defaults,
+        reference_secs: a.secs,
     };
+    let server = match &ctx {
+        Some(ctx) => {
+            let job = upload("(a) upload", "link/a-peers", &a);
+            let (scenario, back) = ctx.scenario(server, None, &job)?;
+            peers_a = Some(scenario);
+            back
+        }
+        None => server,
+    };
+    let c = directory(&bins.ossmp, &server, small)?;
+    drop(server);
     let b = {
         let server = OssLocal::start_with(net.command(&bins.oss_local), &listen, &strs(&slow))?;
-        ours(
+        let b = ours(
             bins,
             &server,
             "b: upload, slow conns",
             "link/b",
             Direction::Up,
             data,
-        )?
+        )?;
+        if let Some(ctx) = &ctx {
+            let job = upload("(b) upload, slow connections", "link/b-peers", &b);
+            peers_b = Some(ctx.scenario(server, Some(&restart_slow), &job)?.0);
+        }
+        b
     };
     drop(net);
     Ok(Outcome {
@@ -272,30 +320,11 @@ fn scenarios(
         da,
         db,
         d_ceiling,
-        peers_a,
+        peers: [peers_a, peers_b, peers_da, peers_db]
+            .into_iter()
+            .flatten()
+            .collect(),
     })
-}
-
-/// Each peer's upload at its defaults on `server`, labelled `SCENARIO: NAME`.
-fn peer_runs(
-    bins: &Binaries,
-    server: &OssLocal,
-    scenario: &str,
-    peers: &[Client],
-    data: &Path,
-) -> Result<Vec<Run>, String> {
-    peers
-        .iter()
-        .map(|peer| {
-            let label = format!("{scenario}: {} (defaults)", peer.name);
-            let key = format!("link/{scenario}-{}", peer.name);
-            let args = peer.args(&server.endpoint, &key, data, None);
-            sampled(&label, Direction::Up, || {
-                let m = procs::measure(bins, peer.name, &peer.program, &args)?;
-                Ok((m.bytes, m.secs))
-            })
-        })
-        .collect()
 }
 
 /// The link and per-connection caps scaled down together so that the link is at most a
@@ -320,7 +349,6 @@ impl Outcome {
             &self.d_ceiling,
         ]
         .into_iter()
-        .chain(&self.peers_a)
     }
 }
 
@@ -329,7 +357,7 @@ fn strs(v: &[String]) -> Vec<&str> {
 }
 
 /// Samples the link's counters every 50 ms while `f` runs.
-fn sampled(
+pub(super) fn sampled(
     label: &str,
     direction: Direction,
     f: impl FnOnce() -> Result<(u64, f64), String>,
@@ -534,7 +562,13 @@ pub(super) fn load_average() -> String {
 }
 
 /// `command`: the flags of this run, as typed.
-fn report(shape: &Shape, o: &Outcome, load_before: &str, command: &str) -> Result<(), String> {
+fn report(
+    shape: &Shape,
+    o: &Outcome,
+    settings: &link_peers::Settings,
+    load_before: &str,
+    command: &str,
+) -> Result<(), String> {
     let link = shape.link as f64 / MIB;
     let a = o.a.mib_s() / link;
     let b = o.b.secs / o.a.secs;
@@ -560,15 +594,20 @@ fn report(shape: &Shape, o: &Outcome, load_before: &str, command: &str) -> Resul
     eprintln!(
         "download (b) / download (a) time: {db:.2}; load average {load_before} before, {load_after} after"
     );
+    let peers = (!o.peers.is_empty()).then(|| link_peers::report(&o.peers, settings, link));
     write_docs(
         shape,
         o,
         (load_before, &load_after),
         command,
         [a, b, c, d, db],
+        peers.as_ref().map(|p| p.docs.as_str()),
     )?;
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
+    if let Some(peers) = &peers {
+        writeln!(stdout, "{}", peers.line).map_err(|e| e.to_string())?;
+    }
     // The last line is a contract: scripts read it.
     writeln!(stdout, "link: a={a:.2} b={b:.2} c={c:.2} d={d:.2}").map_err(|e| e.to_string())
 }
@@ -579,6 +618,7 @@ fn write_docs(
     load: (&str, &str),
     command: &str,
     [a, b, c, d, db]: [f64; 5],
+    peers: Option<&str>,
 ) -> Result<(), String> {
     let link = shape.link as f64 / MIB;
     let docs = workspace_root().join("docs");
@@ -586,7 +626,9 @@ fn write_docs(
         (
             "link-a.svg",
             "(a) upload at defaults",
-            std::iter::once(&o.a).chain(&o.peers_a).collect(),
+            std::iter::once(&o.a)
+                .chain(o.peers.first().into_iter().flat_map(|s| s.peer_defaults()))
+                .collect(),
         ),
         (
             "link-b.svg",
@@ -623,7 +665,7 @@ fn write_docs(
          object is on `--storage disk`, uploaded before the clock starts); `tc` tbf caps each \
          direction at {link:.0} MiB/s, and `oss-local` adds {} ms per request and a cap of {:.0} MiB/s \
          per connection (`--latency-ms`, `--bandwidth`). In (b), `--slow-conn-rate {} --slow-factor {}` \
-         makes one connection in {:.0} {}× slower (the first of each window: every client meets one). Every transfer is at the client's defaults (ours: no part size or \
+         makes one connection in {:.0} {}× slower (the first of each window: every client meets one). Every transfer in the table below is ours at its defaults (no part size or \
          concurrency given): `oss-bench ours --defaults`, `oss-bench ours-download --defaults`, \
          `ossmp cp -r`. The charts show the link's own byte counters (headers included) every 250 ms.\n\n",
         command,
@@ -673,6 +715,7 @@ fn write_docs(
     for (file, title, _) in &charts {
         s.push_str(&format!("![{title}]({file})\n\n"));
     }
+    s.push_str(peers.unwrap_or_default());
     sections::update("link", &s)
 }
 

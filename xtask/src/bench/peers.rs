@@ -6,6 +6,8 @@
 //! official Python SDK v2 uploader and ali-oss `multipartUpload` (npm). Every client runs
 //! twice: with equal settings (`--part-size` × `--jobs`, 8 MiB × 4 by default) and with its
 //! own defaults. Each runs as a child of `oss-bench measure`, in rotating order.
+//!
+//! [`Client`] also knows each client's downloader, for `bench link --peers` (`link_peers`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -18,46 +20,74 @@ use crate::util::workspace_root;
 /// The ali-oss release the benchmark installs (a fixed version, so runs compare).
 const ALI_OSS: &str = "ali-oss@6.23.0";
 
-/// One client: how to run it with equal settings or its defaults.
+/// Which way a client moves the object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Transfer {
+    /// The local file to the object.
+    Upload,
+    /// The object to the local file.
+    Download,
+}
+
+/// One client: how to run it, each way, with equal settings or its defaults.
 pub(super) struct Client {
     pub(super) name: &'static str,
     pub(super) program: PathBuf,
-    /// Arguments before the common ones (a script path).
-    prefix: Vec<String>,
+    /// Arguments before the common ones when uploading (a script path, OpenDAL's mode).
+    upload: Vec<String>,
+    /// The same when downloading.
+    download: Vec<String>,
 }
 
 impl Client {
+    /// Whether this client's downloader takes a part size and a concurrency. ali-oss's `get`
+    /// is one streamed GET with nothing to set, so its equal-settings download is its default.
+    pub(super) fn sets_download(&self) -> bool {
+        self.name != "ali-oss"
+    }
+
+    /// The arguments of one transfer of `key` from or to the local `path`, with `equal`
+    /// `(part size, jobs)` or the client's defaults (`None`).
     pub(super) fn args(
         &self,
+        transfer: Transfer,
         endpoint: &str,
         key: &str,
-        data: &Path,
+        path: &Path,
         equal: Option<(u64, u64)>,
     ) -> Vec<String> {
-        let mut args = self.prefix.clone();
+        let mut args = match transfer {
+            Transfer::Upload => self.upload.clone(),
+            Transfer::Download => self.download.clone(),
+        };
+        let path = path.display().to_string();
         if self.name == "ours" {
-            let data = data.display().to_string();
+            let (command, path_flag) = match transfer {
+                Transfer::Upload => ("ours", "--file"),
+                Transfer::Download => ("ours-download", "--out"),
+            };
             let settings = equal.map(|(part, jobs)| [part.to_string(), jobs.to_string()]);
             let tail = match &settings {
                 Some([part, jobs]) => vec!["--part-size", part, "--jobs", jobs],
                 None => vec!["--defaults"],
             };
-            let rest = [&["--key", key, "--file", &data][..], &tail].concat();
-            args.extend(super::oss_bench_args("ours", endpoint, &rest));
+            let rest = [&["--key", key, path_flag, &path][..], &tail].concat();
+            args.extend(super::oss_bench_args(command, endpoint, &rest));
             return args;
         }
+        // A downloader with nothing to set runs its one form whatever is asked.
+        let equal = equal.filter(|_| transfer == Transfer::Upload || self.sets_download());
         let settings = match equal {
             Some((part, jobs)) => [part.to_string(), jobs.to_string()],
             None => ["default".to_owned(), "default".to_owned()],
         };
-        let common = [endpoint, BUCKET, key, &data.display().to_string()].map(str::to_owned);
-        args.extend(common);
+        args.extend([endpoint, BUCKET, key, &path].map(str::to_owned));
         if self.name == "python-v2" {
-            // official_upload.py: ... PART_SIZE JOBS AK SK
+            // official_upload.py, official_download.py: ... PART_SIZE JOBS AK SK
             args.extend(settings);
             args.extend([AK.to_owned(), SK.to_owned()]);
         } else {
-            // opendal-peer and alioss_upload.js: ... AK SK (PART_SIZE JOBS | default)
+            // opendal-peer and the ali-oss scripts: ... AK SK (PART_SIZE JOBS | default)
             args.extend([AK.to_owned(), SK.to_owned()]);
             args.push(settings[0].clone());
             if equal.is_some() {
@@ -95,7 +125,8 @@ pub(super) fn clients(
     let mut clients = vec![Client {
         name: "ours",
         program: bins.oss_bench.clone(),
-        prefix: Vec::new(),
+        upload: Vec::new(),
+        download: Vec::new(),
     }];
     let mut notes = Vec::new();
     if !flags.switch("no-opendal") {
@@ -107,7 +138,8 @@ pub(super) fn clients(
         clients.push(Client {
             name: "opendal",
             program,
-            prefix: Vec::new(),
+            upload: vec!["upload".to_owned()],
+            download: vec!["download".to_owned()],
         });
     }
     if !flags.switch("no-python") {
@@ -115,15 +147,18 @@ pub(super) fn clients(
         clients.push(Client {
             name: "python-v2",
             program: crate::interop::ensure_venv(&venv)?,
-            prefix: vec![script("official_upload.py")],
+            upload: vec![script("official_upload.py")],
+            download: vec![script("official_download.py")],
         });
     }
     if !flags.switch("no-node") {
-        let script = ensure_ali_oss()?;
+        let dir = ensure_ali_oss()?;
+        let script = |name: &str| dir.join(name).display().to_string();
         clients.push(Client {
             name: "ali-oss",
             program: PathBuf::from("node"),
-            prefix: vec![script.display().to_string()],
+            upload: vec![script("alioss_upload.js")],
+            download: vec![script("alioss_download.js")],
         });
     }
     Ok((clients, notes))
@@ -158,7 +193,13 @@ fn measure_all(
             let client = &clients[i];
             let label = format!("{}{}", client.name, if is_equal { "" } else { " (def)" });
             let key = format!("peers/{}-{}-{rep}", client.name, is_equal);
-            let args = client.args(&server.endpoint, &key, data, is_equal.then_some(equal));
+            let args = client.args(
+                Transfer::Upload,
+                &server.endpoint,
+                &key,
+                data,
+                is_equal.then_some(equal),
+            );
             runs[s].push(procs::measure(bins, &label, &client.program, &args)?);
         }
     }
@@ -224,7 +265,8 @@ fn build_opendal() -> Result<(PathBuf, f64), String> {
 }
 
 /// Installs ali-oss with npm into `target/peers-node` unless it is there, and copies the
-/// upload script next to its `node_modules` so that `require` finds it; returns the script.
+/// upload and download scripts next to its `node_modules` so that `require` finds it;
+/// returns that directory.
 fn ensure_ali_oss() -> Result<PathBuf, String> {
     let dir = workspace_root().join("target").join("peers-node");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -242,9 +284,11 @@ fn ensure_ali_oss() -> Result<PathBuf, String> {
         )?;
         std::fs::write(&stamp, ALI_OSS).map_err(|e| e.to_string())?;
     }
-    let to = dir.join("alioss_upload.js");
-    std::fs::copy(script("alioss_upload.js"), &to).map_err(|e| format!("{}: {e}", to.display()))?;
-    Ok(to)
+    for name in ["alioss_upload.js", "alioss_download.js"] {
+        let to = dir.join(name);
+        std::fs::copy(script(name), &to).map_err(|e| format!("{}: {e}", to.display()))?;
+    }
+    Ok(dir)
 }
 
 fn report(
@@ -325,4 +369,79 @@ fn report(
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{line}").map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(name: &'static str, upload: &str, download: &str) -> Client {
+        Client {
+            name,
+            program: PathBuf::from(name),
+            upload: vec![upload.to_owned()],
+            download: vec![download.to_owned()],
+        }
+    }
+
+    #[test]
+    fn each_client_gets_its_downloader_and_its_argument_order() {
+        let out = Path::new("/tmp/out");
+        let equal = Some((8 << 20, 16));
+        let python = client("python-v2", "up.py", "down.py");
+        assert_eq!(
+            python.args(Transfer::Download, "http://e", "k", out, equal),
+            [
+                "down.py", "http://e", BUCKET, "k", "/tmp/out", "8388608", "16", AK, SK
+            ]
+        );
+        let opendal = client("opendal", "upload", "download");
+        assert_eq!(
+            opendal.args(Transfer::Download, "http://e", "k", out, None),
+            [
+                "download", "http://e", BUCKET, "k", "/tmp/out", AK, SK, "default"
+            ]
+        );
+        assert_eq!(
+            opendal.args(Transfer::Upload, "http://e", "k", out, equal)[0],
+            "upload"
+        );
+        // ali-oss's `get` has nothing to set: asked for equal settings, it runs its one form.
+        let ali = client("ali-oss", "up.js", "down.js");
+        assert!(!ali.sets_download());
+        assert_eq!(
+            ali.args(Transfer::Download, "http://e", "k", out, equal),
+            [
+                "down.js", "http://e", BUCKET, "k", "/tmp/out", AK, SK, "default"
+            ]
+        );
+        assert_eq!(
+            ali.args(Transfer::Upload, "http://e", "k", out, equal)[6..],
+            [SK, "8388608", "16"]
+        );
+    }
+
+    #[test]
+    fn ours_downloads_with_ours_download() {
+        let ours = Client {
+            name: "ours",
+            program: PathBuf::from("oss-bench"),
+            upload: Vec::new(),
+            download: Vec::new(),
+        };
+        let args = ours.args(Transfer::Download, "http://e", "k", Path::new("/o"), None);
+        assert_eq!(args[0], "ours-download");
+        assert!(args.ends_with(&["--key", "k", "--out", "/o", "--defaults"].map(String::from)));
+        let args = ours.args(
+            Transfer::Upload,
+            "http://e",
+            "k",
+            Path::new("/d"),
+            Some((1, 2)),
+        );
+        assert_eq!(args[0], "ours");
+        assert!(
+            args.ends_with(&["--file", "/d", "--part-size", "1", "--jobs", "2"].map(String::from))
+        );
+    }
 }
