@@ -9,7 +9,7 @@
 //!
 //! * **Slow start**: the limit doubles while each doubling raises the throughput by at least
 //!   [`AdaptiveConcurrency::gain`]; the first doubling that does not is undone, and one that
-//!   pays less than half of what the added transfers would carry on an idle link ends the
+//!   pays less than 60 % (`KNEE`) of what the added transfers would carry on an idle link ends the
 //!   doubling there (the knee is behind).
 //! * **Hold and probe**: the limit stays for a few epochs, then tries one step up (a quarter
 //!   more, at least one). A step that pays is kept and the next one tried at once; one that
@@ -78,6 +78,13 @@ const MAX_HOLD_EPOCHS: u32 = 16;
 /// Cut on throttling and on rising latency.
 const THROTTLE_CUT: f64 = 0.7;
 const LATENCY_CUT: f64 = 0.8;
+/// A doubling that adds less than this share of what the added transfers would carry on an
+/// idle link ends slow start: the knee is behind. Not one half: the first round after a
+/// doubling overrates its level (its transfers start together, before the queue builds), by
+/// 15 to 20 % on the shaped link of docs/PERFORMANCE.md, where 16 connections read as 1.47
+/// times 8 while the link allowed 1.25, and doubling again to 32 stalled it (packet loss at
+/// the bottleneck, parts taking ten times as long).
+const KNEE: f64 = 0.6;
 /// Time per byte this much above the level's baseline counts as rising latency.
 const LATENCY_RISE: f64 = 1.5;
 
@@ -207,7 +214,16 @@ impl Limit {
         self.epoch
             .samples
             .push((in_flight.max(1) as f64 * bytes / secs, secs / bytes));
-        let need = self.limit.div_ceil(2).clamp(2, 16);
+        // In slow start, a whole round of the level: after a doubling, the new transfers
+        // start together and the fastest finish first, so the first half of the round is
+        // its fast half and a verdict on it overrates the level (on a link whose bottleneck
+        // drops packets at 32 connections, the fast half of 16 read as a gain worth
+        // doubling again, into a stall). Later levels move in small steps from staggered
+        // starts: half a round is enough there.
+        let need = match self.mode {
+            Mode::SlowStart { .. } => self.limit.clamp(2, 32),
+            _ => self.limit.div_ceil(2).clamp(2, 16),
+        };
         if self.epoch.samples.len() >= need {
             let (x, per_byte) = self.epoch.medians();
             self.verdict(cfg, x, per_byte, now);
@@ -229,10 +245,10 @@ impl Limit {
                     self.mode = hold(HOLD_EPOCHS, old);
                     self.set(back, now);
                 }
-                // Worth keeping, but less than half of what the added transfers would carry
+                // Worth keeping, but less than KNEE of what the added transfers would carry
                 // on an idle link: the knee is behind us, probe from here in small steps.
                 Some((back, old))
-                    if x < old * (1.0 + 0.5 * (limit as f64 / back.max(1) as f64 - 1.0)) =>
+                    if x < old * (1.0 + KNEE * (limit as f64 / back.max(1) as f64 - 1.0)) =>
                 {
                     self.mode = hold(HOLD_EPOCHS, x);
                     self.set(limit, now);
@@ -336,14 +352,14 @@ mod tests {
         let t0 = Instant::now();
         let part = 8u64 << 20;
         let normal = Duration::from_millis(220);
-        // Level 8: four samples, then slow start doubles.
-        for i in 0..4 {
+        // Level 8: a round of eight samples, then slow start doubles.
+        for i in 0..8 {
             l.on_complete(t0 + normal + Duration::from_millis(i), t0, part, 8);
         }
         assert_eq!(l.get(), 16);
-        // Level 16 carries twice as much: seven normal transfers and one straggler.
+        // Level 16 carries twice as much: fifteen normal transfers and one straggler.
         let t1 = t0 + Duration::from_secs(1);
-        for i in 0..7 {
+        for i in 0..15 {
             l.on_complete(t1 + normal + Duration::from_millis(i), t1, part, 16);
         }
         l.on_complete(t1 + normal * 10, t1, part, 16);
@@ -379,6 +395,29 @@ mod tests {
             xs.push(n as f64 * 8e6 / d);
         }
         (limits, xs)
+    }
+
+    /// The first half of a round to finish is its fast half: a verdict on it alone would
+    /// rate the level by its fastest transfers.
+    #[test]
+    fn a_verdict_waits_for_the_whole_round() {
+        let mut l = Limit::adaptive(AdaptiveConcurrency::starting_at(8), 32);
+        let t0 = Instant::now();
+        let part = 8u64 << 20;
+        for i in 0..8 {
+            l.on_complete(t0 + Duration::from_millis(220 + i), t0, part, 8);
+        }
+        assert_eq!(l.get(), 16);
+        // Level 16 on a link that 11 fill: the round spreads from 220 to 420 ms. Its fast
+        // half alone reads as 1.6 times level 8 (worth doubling again); the round, 1.3.
+        let t1 = t0 + Duration::from_secs(1);
+        for i in 0..16u64 {
+            l.on_complete(t1 + Duration::from_millis(220 + 13 * i), t1, part, 16);
+            if i < 15 {
+                assert_eq!(l.get(), 16, "a verdict after {} of 16", i + 1);
+            }
+        }
+        assert_eq!(l.get(), 16, "the knee: hold, not double");
     }
 
     #[test]
