@@ -3,9 +3,10 @@
 //!
 //! The policy is a hill climber on measured throughput. Each completed transfer is a sample
 //! (bytes, how long it took, how many transfers were in flight); by Little's law the
-//! throughput at that level is `in flight × bytes / duration`. An *epoch* is a few samples of
-//! transfers started after the last change of the limit, so each verdict is about one level;
-//! it takes the samples' medians, so one straggler does not move it.
+//! throughput at that level is `in flight / mean time per byte`. An *epoch* is a few samples
+//! of transfers started after the last change of the limit, so each verdict is about one
+//! level; it leaves out its slowest eighth, so one straggler does not move it, but counts the
+//! rest (a median would not see a level where a third of the transfers stall).
 //!
 //! * **Slow start**: the limit doubles while each doubling raises the throughput by at least
 //!   [`AdaptiveConcurrency::gain`]; the first doubling that does not is undone, and one that
@@ -85,13 +86,20 @@ const LATENCY_CUT: f64 = 0.8;
 /// times 8 while the link allowed 1.25, and doubling again to 32 stalled it (packet loss at
 /// the bottleneck, parts taking ten times as long).
 const KNEE: f64 = 0.6;
+/// In slow start, a doubling after which each byte takes this much longer than before ends
+/// the doubling: below the knee more transfers each go as fast as before (only the link's
+/// share of each shrinks once it is full), so a longer time per byte means a queue at the
+/// bottleneck. The throughput test alone can be fooled: on the shaped link of
+/// docs/PERFORMANCE.md, with slow connections among 16, the fast ones read as a gain worth
+/// doubling again, and 32 connections overflowed the bottleneck (parts ten times as long).
+const QUEUE_RISE: f64 = 1.25;
 /// Time per byte this much above the level's baseline counts as rising latency.
 const LATENCY_RISE: f64 = 1.5;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Mode {
     /// Doubling; `prev` is the level and throughput before the last doubling.
-    SlowStart { prev: Option<(usize, f64)> },
+    SlowStart { prev: Option<Level> },
     /// Staying at the level for `left` more epochs; `baseline` is its time per byte.
     Hold {
         left: u32,
@@ -103,27 +111,43 @@ enum Mode {
     Probe { from: usize, x: f64, wait: u32 },
 }
 
+/// A level slow start left: its limit, throughput and time per byte.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Level {
+    limit: usize,
+    x: f64,
+    per_byte: f64,
+}
+
 #[derive(Debug, Clone, Default)]
 struct Epoch {
     /// Only transfers started at or after this instant count.
     since: Option<Instant>,
-    /// Per transfer: the throughput at its level (in flight × bytes / duration) and its time
-    /// per byte. The verdict takes their medians: one transfer on a connection ten times
-    /// slower than the rest (a bad path, a busy server) would drag a sum-based estimate down
-    /// and read as a level that does not pay, or as rising latency, and cut the limit.
+    /// Per transfer: how many were in flight when it completed, and its time per byte.
     samples: Vec<(f64, f64)>,
 }
 
 impl Epoch {
-    /// The median throughput and the median time per byte of the samples.
-    fn medians(&self) -> (f64, f64) {
-        let median = |mut v: Vec<f64>| {
-            v.sort_unstable_by(f64::total_cmp);
-            v.get(v.len() / 2).copied().unwrap_or(0.0)
-        };
+    /// The throughput (by Little's law, from the mean time per byte) and the mean time per
+    /// byte, both over all samples but the slowest eighth.
+    ///
+    /// Not all: one transfer on a connection ten times slower than the rest (a bad path, a
+    /// busy server) would read as a level that does not pay, or as rising latency, and cut
+    /// the limit. Not the median either: on the shaped link of docs/PERFORMANCE.md, at 32
+    /// connections a third of the parts stalled for seconds (packet loss at the
+    /// bottleneck) while the median part went as fast as at 16, so medians read 32 as
+    /// nearly twice the throughput of 16, on a link that 16 already filled.
+    fn estimate(&self) -> (f64, f64) {
+        let mut per_byte: Vec<f64> = self.samples.iter().map(|s| s.1).collect();
+        per_byte.sort_unstable_by(f64::total_cmp);
+        let kept = &per_byte[..per_byte.len() - per_byte.len() / 8];
+        let n = kept.len().max(1) as f64;
+        let mean_per_byte = kept.iter().sum::<f64>() / n;
+        let in_flight =
+            self.samples.iter().map(|s| s.0).sum::<f64>() / self.samples.len().max(1) as f64;
         (
-            median(self.samples.iter().map(|s| s.0).collect()),
-            median(self.samples.iter().map(|s| s.1).collect()),
+            in_flight / mean_per_byte.max(f64::MIN_POSITIVE),
+            mean_per_byte,
         )
     }
 }
@@ -213,7 +237,7 @@ impl Limit {
         let bytes = bytes as f64;
         self.epoch
             .samples
-            .push((in_flight.max(1) as f64 * bytes / secs, secs / bytes));
+            .push((in_flight.max(1) as f64, secs / bytes));
         // In slow start, a whole round of the level: after a doubling, the new transfers
         // start together and the fastest finish first, so the first half of the round is
         // its fast half and a verdict on it overrates the level (on a link whose bottleneck
@@ -225,7 +249,7 @@ impl Limit {
             _ => self.limit.div_ceil(2).clamp(2, 16),
         };
         if self.epoch.samples.len() >= need {
-            let (x, per_byte) = self.epoch.medians();
+            let (x, per_byte) = self.epoch.estimate();
             self.verdict(cfg, x, per_byte, now);
         }
     }
@@ -241,14 +265,17 @@ impl Limit {
         };
         match self.mode {
             Mode::SlowStart { prev } => match prev {
-                Some((back, old)) if !better(old) => {
-                    self.mode = hold(HOLD_EPOCHS, old);
-                    self.set(back, now);
+                Some(prev) if !better(prev.x) => {
+                    self.mode = hold(HOLD_EPOCHS, prev.x);
+                    self.set(prev.limit, now);
                 }
                 // Worth keeping, but less than KNEE of what the added transfers would carry
-                // on an idle link: the knee is behind us, probe from here in small steps.
-                Some((back, old))
-                    if x < old * (1.0 + KNEE * (limit as f64 / back.max(1) as f64 - 1.0)) =>
+                // on an idle link, or each byte now takes longer (a queue is building at the
+                // bottleneck): the knee is behind us, probe from here in small steps.
+                Some(prev)
+                    if x < prev.x
+                        * (1.0 + KNEE * (limit as f64 / prev.limit.max(1) as f64 - 1.0))
+                        || per_byte > prev.per_byte * QUEUE_RISE =>
                 {
                     self.mode = hold(HOLD_EPOCHS, x);
                     self.set(limit, now);
@@ -259,7 +286,7 @@ impl Limit {
                 }
                 _ => {
                     self.mode = Mode::SlowStart {
-                        prev: Some((limit, x)),
+                        prev: Some(Level { limit, x, per_byte }),
                     };
                     self.set(limit.saturating_mul(2), now);
                 }
@@ -418,6 +445,27 @@ mod tests {
             }
         }
         assert_eq!(l.get(), 16, "the knee: hold, not double");
+    }
+
+    /// A doubling after which each byte takes longer ends slow start even when the
+    /// throughput estimate reads as a gain (more transfers reported in flight than the
+    /// limit: hedges, transfers of the level before).
+    #[test]
+    fn a_queue_building_ends_slow_start() {
+        let mut l = Limit::adaptive(AdaptiveConcurrency::starting_at(8), 64);
+        let t0 = Instant::now();
+        let part = 8u64 << 20;
+        for i in 0..8 {
+            l.on_complete(t0 + Duration::from_millis(200 + i), t0, part, 8);
+        }
+        assert_eq!(l.get(), 16);
+        // 20 reported in flight, 270 ms each: 1.85 times the throughput of level 8 by
+        // Little's law, but each byte takes 1.35 times as long.
+        let t1 = t0 + Duration::from_secs(1);
+        for i in 0..16 {
+            l.on_complete(t1 + Duration::from_millis(270 + i), t1, part, 20);
+        }
+        assert_eq!(l.get(), 16, "held at the knee, not doubled");
     }
 
     #[test]
