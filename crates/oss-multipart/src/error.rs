@@ -147,6 +147,17 @@ impl Error {
         }
     }
 
+    /// The local I/O failure (a file that cannot be read, created or written, a disk that is
+    /// full), if that is what stopped the operation.
+    pub fn io_failure(&self) -> Option<&IoFailure> {
+        match self {
+            Self::Io(f) => Some(f),
+            Self::Upload(u) => u.source.io_failure(),
+            Self::Download(d) => d.source.io_failure(),
+            _ => None,
+        }
+    }
+
     /// The OSS error document (code, message, request id, HTTP status, EC), if OSS answered with
     /// one.
     pub fn service_error(&self) -> Option<&ServiceError> {

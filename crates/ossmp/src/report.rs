@@ -144,6 +144,16 @@ fn classify_oss(e: &OssError, mut message: String) -> Failure {
             Exit::Network,
             format!("check the network and the endpoint, then {resume}"),
         )
+    } else if let Some(io) = e.io_failure() {
+        // Not the service: a file here could not be read, created or written.
+        use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
+        let fix = match io.io_error().kind() {
+            StorageFull | QuotaExceeded | FileTooLarge => {
+                "free disk space where the file goes, or choose another place"
+            }
+            _ => "check the path, its permissions and the disk",
+        };
+        (Exit::Failure, format!("{fix}; then {resume}"))
     } else if e.is_retryable() || e.is_resumable() {
         // The service answered, with an error that may pass (5xx, throttling): not a network problem.
         let what = e.service_error().map_or_else(

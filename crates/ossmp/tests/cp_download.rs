@@ -293,17 +293,20 @@ fn no_clobber_missing_keys_and_bad_paths_fail_cleanly() {
             || String::from_utf8_lossy(&out.stderr).contains("404")
     );
     assert!(!missing.exists());
-    // A directory that does not exist: the error names the path.
+    // A directory that does not exist: the error names the path, and the hint points at the
+    // local side, not at the service.
     let bad = local.home.path().join("nope").join("f");
     let out = local
         .cmd()
         .args(["cp", "oss://bkt/k"])
         .arg(&bad)
         .assert()
-        .failure()
+        .code(1)
         .get_output()
         .clone();
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&bad.display().to_string()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&bad.display().to_string()), "{stderr}");
+    assert!(stderr.contains("-- check the path"), "{stderr}");
     // Two local sides.
     local.cmd().args(["cp", "a", "b"]).assert().code(2);
 }

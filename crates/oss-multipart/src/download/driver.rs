@@ -699,8 +699,7 @@ impl Loop {
                 if let Err(e) = sink.reserve(info.size).await {
                     let path = self.temp.as_ref().map(|(_, p)| p.as_path());
                     return Some(Err(Stop::Fatal(Error::io(
-                        "not enough disk space for the download (free some, or download \
-                         elsewhere) at",
+                        "not enough disk space for the download at",
                         path,
                         e,
                     ))));
