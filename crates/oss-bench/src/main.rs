@@ -150,6 +150,7 @@ fn transfer(
         part_size: flags.size_or("part-size", 8 << 20)?,
         jobs: jobs(&flags)?,
         library_defaults: flags.get("defaults").is_some(),
+        hedging: flags.get("no-hedge").is_none(),
     })
 }
 

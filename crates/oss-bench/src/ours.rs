@@ -67,6 +67,8 @@ pub struct Transfer {
     /// Ignore `part_size` and `jobs` and let `oss-multipart` choose (its defaults), as a user
     /// who sets neither gets.
     pub library_defaults: bool,
+    /// Straggler hedging (the library's default); `false` turns it off (`--no-hedge`).
+    pub hedging: bool,
 }
 
 /// Uploads `path` to `key` with `part_size` × `jobs` (or the library's defaults); returns the output and the time taken
@@ -82,6 +84,9 @@ pub async fn upload(t: &Transfer) -> Result<(UploadOutput, Duration), Error> {
         .no_resume();
     if !t.library_defaults {
         upload = upload.part_size(t.part_size).concurrency(t.jobs);
+    }
+    if !t.hedging {
+        upload = upload.hedging(false);
     }
     let out = upload.send().await?;
     Ok((out, started.elapsed()))
@@ -99,6 +104,9 @@ pub async fn download(t: &Transfer) -> Result<(DownloadOutput, Duration), Error>
     let mut download = client.download(&t.target.bucket, &t.key);
     if !t.library_defaults {
         download = download.part_size(t.part_size).concurrency(t.jobs);
+    }
+    if !t.hedging {
+        download = download.hedging(false);
     }
     let out = download.to_file(&t.path).await?;
     Ok((out, started.elapsed()))

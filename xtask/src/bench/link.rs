@@ -150,6 +150,9 @@ struct Outcome {
     c: Run,
     da: Run,
     db: Run,
+    /// (b) and (d) on (b) with straggler hedging off: what hedging is worth.
+    b_unhedged: Run,
+    db_unhedged: Run,
     /// Raw ranged GETs of the same object on the same link (`oss-bench fetch`, 16
     /// connections): what this machine can download through the link at all.
     d_ceiling: Run,
@@ -269,6 +272,17 @@ fn scenarios(
         Direction::Down,
         data,
     )?;
+    // Hedging off, on a fresh server: the same slow connections in the same places.
+    let server = restart_stored_slow(server)?;
+    let db_unhedged = ours_with(
+        bins,
+        &server,
+        "d: download (b), no hedging",
+        "link/a",
+        Direction::Down,
+        data,
+        &["--no-hedge"],
+    )?;
     if let Some(ctx) = &ctx {
         let job = download("(d) download on (b)", &db);
         peers_db = Some(ctx.scenario(server, Some(&restart_stored_slow), &job)?.0);
@@ -295,7 +309,7 @@ fn scenarios(
     };
     let c = directory(&bins.ossmp, &server, small)?;
     drop(server);
-    let b = {
+    let (b, b_unhedged) = {
         let server = OssLocal::start_with(net.command(&bins.oss_local), &listen, &strs(&slow))?;
         let b = ours(
             bins,
@@ -305,11 +319,21 @@ fn scenarios(
             Direction::Up,
             data,
         )?;
+        let server = restart_slow(server)?;
+        let b_unhedged = ours_with(
+            bins,
+            &server,
+            "b: upload, slow conns, no hedging",
+            "link/b",
+            Direction::Up,
+            data,
+            &["--no-hedge"],
+        )?;
         if let Some(ctx) = &ctx {
             let job = upload("(b) upload, slow connections", "link/b-peers", &b);
             peers_b = Some(ctx.scenario(server, Some(&restart_slow), &job)?.0);
         }
-        b
+        (b, b_unhedged)
     };
     drop(net);
     Ok(Outcome {
@@ -319,6 +343,8 @@ fn scenarios(
         c,
         da,
         db,
+        b_unhedged,
+        db_unhedged,
         d_ceiling,
         peers: [peers_a, peers_b, peers_da, peers_db]
             .into_iter()
@@ -344,8 +370,10 @@ impl Outcome {
             &self.a,
             &self.b,
             &self.c,
+            &self.b_unhedged,
             &self.da,
             &self.db,
+            &self.db_unhedged,
             &self.d_ceiling,
         ]
         .into_iter()
@@ -396,6 +424,19 @@ fn ours(
     direction: Direction,
     data: &Path,
 ) -> Result<Run, String> {
+    ours_with(bins, server, label, key, direction, data, &[])
+}
+
+/// [`ours`] with `extra` flags (`--no-hedge`).
+fn ours_with(
+    bins: &Binaries,
+    server: &OssLocal,
+    label: &str,
+    key: &str,
+    direction: Direction,
+    data: &Path,
+    extra: &[&str],
+) -> Result<Run, String> {
     let out = bench_dir().join("link-download.out");
     let (command, path_flag, path) = match direction {
         Direction::Up => ("ours", "--file", data),
@@ -408,7 +449,7 @@ fn ours(
     let args = oss_bench_args(
         command,
         &server.endpoint,
-        &["--key", key, path_flag, &path, "--defaults"],
+        &[&["--key", key, path_flag, &path, "--defaults"][..], extra].concat(),
     );
     let run = sampled(label, direction, || {
         let m = procs::measure(bins, label, &bins.oss_bench, &args)?;
@@ -592,7 +633,10 @@ fn report(
         );
     }
     eprintln!(
-        "download (b) / download (a) time: {db:.2}; load average {load_before} before, {load_after} after"
+        "download (b) / download (a) time: {db:.2}; without hedging, (b) / (a): upload {:.2}, \
+         download {:.2}; load average {load_before} before, {load_after} after",
+        o.b_unhedged.secs / o.a.secs,
+        o.db_unhedged.secs / o.da.secs,
     );
     let peers = (!o.peers.is_empty()).then(|| link_peers::report(&o.peers, settings, link));
     write_docs(
@@ -633,13 +677,13 @@ fn write_docs(
         (
             "link-b.svg",
             "(b) upload, slow connections, vs (a)",
-            vec![&o.b, &o.a],
+            vec![&o.b, &o.b_unhedged, &o.a],
         ),
         ("link-c.svg", "(c) small files, ossmp cp -r", vec![&o.c]),
         (
             "link-d.svg",
             "(d) downloads on (a) and (b)",
-            vec![&o.da, &o.db],
+            vec![&o.da, &o.db, &o.db_unhedged],
         ),
     ];
     for (file, title, runs) in &charts {
@@ -709,8 +753,11 @@ fn write_docs(
     s.push_str(&format!(
         "\nSummary line: `link: a={a:.2} b={b:.2} c={c:.2} d={d:.2}` (a, c, d: fraction of the link; \
          b: time of (b) / time of (a)). Downloads: time of (b) / time of (a) = {db:.2}; download (a) \
-         / the raw GETs' ceiling on the same link = {:.2}.\n\n",
-        o.da.mib_s() / o.d_ceiling.mib_s()
+         / the raw GETs' ceiling on the same link = {:.2}. Without hedging, (b) / (a) = {:.2} for the \
+         upload and {:.2} for the download.\n\n",
+        o.da.mib_s() / o.d_ceiling.mib_s(),
+        o.b_unhedged.secs / o.a.secs,
+        o.db_unhedged.secs / o.da.secs,
     ));
     for (file, title, _) in &charts {
         s.push_str(&format!("![{title}]({file})\n\n"));
