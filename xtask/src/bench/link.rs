@@ -5,7 +5,8 @@
 //! caps the aggregate in each direction, and `oss-local` itself adds the per-request latency
 //! and the per-connection cap (and, in (b), makes one connection in twenty ten times slower).
 //! Scenarios: (a) upload; (b) upload with slow connections; (c) many small files with the
-//! directory transfer (`ossmp cp -r`); (d) downloads on (a) and (b). Throughput over time
+//! directory transfer (`ossmp cp -r`); (d) downloads on (a) and (b). (b) and (d) on (b) run again
+//! with straggler hedging off, to show what it is worth. Throughput over time
 //! comes from the host end's byte counters (on-wire bytes, headers included), so it is the
 //! same for every client. Prints `link: a=R b=T c=R d=R` as its last line (with `--peers`,
 //! `link-peers: equal=X defaults=Y` just before it).
