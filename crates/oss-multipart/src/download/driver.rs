@@ -310,7 +310,7 @@ async fn run_file(b: DownloadBuilder, path: PathBuf) -> Result<DownloadOutput, E
             (file, up, false)
         }
     };
-    let file = Arc::new(DownloadFile::new(file, &temp, true));
+    let file = Arc::new(DownloadFile::new(file, &temp));
     let mut guard = TempGuard {
         path: Some(temp.clone()),
     };

@@ -36,11 +36,11 @@ pub(crate) struct DownloadFile {
 
 impl DownloadFile {
     /// Wraps `file` (open for reading and writing at `path`) and opens `path` again for direct
-    /// writes where possible (`with_direct`).
-    pub(crate) fn new(file: File, path: &Path, with_direct: bool) -> Self {
+    /// writes where the file system allows it.
+    pub(crate) fn new(file: File, path: &Path) -> Self {
         Self {
             file: Arc::new(file),
-            direct: if with_direct { open_direct(path) } else { None },
+            direct: open_direct(path),
             direct_refused: AtomicBool::new(false),
         }
     }
@@ -228,7 +228,7 @@ mod tests {
     fn aligned_and_unaligned_writes_land_the_same_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let (file, path) = temp_file(&dir, &[]);
-        let f = DownloadFile::new(file, &path, true);
+        let f = DownloadFile::new(file, &path);
         let mut block = AlignedBuf::with_capacity(2 * ALIGN);
         block.fill(&[7; 2 * ALIGN]);
         // Aligned (direct where the file system allows), then an unaligned tail, then bytes at
@@ -256,7 +256,7 @@ mod tests {
         use std::os::unix::fs::MetadataExt as _;
         let dir = tempfile::tempdir().unwrap();
         let (file, path) = temp_file(&dir, b"kept");
-        let f = DownloadFile::new(file, &path, false);
+        let f = DownloadFile::new(file, &path);
         let len = 3 << 20;
         if !f.reserve(len).unwrap() {
             return; // a file system without fallocate: nothing to check

@@ -399,7 +399,7 @@ mod tests {
         let path = dir.path().join("f");
         std::fs::write(&path, b"").unwrap();
         let file = File::options().read(true).write(true).open(&path).unwrap();
-        let file = Arc::new(DownloadFile::new(file, &path, true));
+        let file = Arc::new(DownloadFile::new(file, &path));
         let body: Vec<u8> = (0..(5 * WRITE_BATCH / 2) as u32)
             .map(|i| (i % 251) as u8)
             .collect();
@@ -428,7 +428,6 @@ mod tests {
                 .open(&path)
                 .unwrap(),
             &path,
-            true,
         ));
         let pool = BufferPool::default();
         let mut stale = Batches::new(file.clone(), pool.clone(), Gate::default(), 0);
@@ -451,7 +450,6 @@ mod tests {
         let file = Arc::new(DownloadFile::new(
             File::options().write(true).open(&path).unwrap(),
             &path,
-            true,
         ));
         let gate = Gate::default();
         let mut loser = Batches::new(file, BufferPool::default(), gate.clone(), 0);
