@@ -6,7 +6,7 @@
 //! throughput at that level is `in flight / mean time per byte`. An *epoch* is a few samples
 //! of transfers started after the last change of the limit, so each verdict is about one
 //! level; it leaves out its slowest eighth, so one straggler does not move it, but counts the
-//! rest (a median would not see a level where a third of the transfers stall).
+//! rest (a median would not see a level where many transfers stall).
 //!
 //! * **Slow start**: the limit doubles while each doubling raises the throughput by at least
 //!   [`AdaptiveConcurrency::gain`]; the first doubling that does not is undone, and one that
@@ -81,10 +81,10 @@ const THROTTLE_CUT: f64 = 0.7;
 const LATENCY_CUT: f64 = 0.8;
 /// A doubling that adds less than this share of what the added transfers would carry on an
 /// idle link ends slow start: the knee is behind. Not one half: the first round after a
-/// doubling overrates its level (its transfers start together, before the queue builds), by
-/// 15 to 20 % on the shaped link of docs/PERFORMANCE.md, where 16 connections read as 1.47
-/// times 8 while the link allowed 1.25, and doubling again to 32 stalled it (packet loss at
-/// the bottleneck, parts taking ten times as long).
+/// doubling overrates its level (its transfers start together, before the queue builds): on
+/// the shaped link of docs/PERFORMANCE.md, 16 connections read as 1.5 to 1.8 times 8 while
+/// the link allowed 1.25, and doubling again to 32 stalled it (packet loss at the
+/// bottleneck, some parts taking ten times as long).
 const KNEE: f64 = 0.6;
 /// In slow start, a doubling after which each byte takes this much longer than before ends
 /// the doubling: below the knee more transfers each go as fast as before (only the link's
@@ -134,9 +134,9 @@ impl Epoch {
     /// Not all: one transfer on a connection ten times slower than the rest (a bad path, a
     /// busy server) would read as a level that does not pay, or as rising latency, and cut
     /// the limit. Not the median either: on the shaped link of docs/PERFORMANCE.md, at 32
-    /// connections a third of the parts stalled for seconds (packet loss at the
-    /// bottleneck) while the median part went as fast as at 16, so medians read 32 as
-    /// nearly twice the throughput of 16, on a link that 16 already filled.
+    /// connections many parts stalled for seconds (packet loss at the bottleneck) while the
+    /// median part took only a quarter longer than at 16, so medians read 32 as 1.4 times
+    /// the throughput of 16, on a link that 16 already filled.
     fn estimate(&self) -> (f64, f64) {
         let mut per_byte: Vec<f64> = self.samples.iter().map(|s| s.1).collect();
         per_byte.sort_unstable_by(f64::total_cmp);
@@ -240,9 +240,7 @@ impl Limit {
             .push((in_flight.max(1) as f64, secs / bytes));
         // In slow start, a whole round of the level: after a doubling, the new transfers
         // start together and the fastest finish first, so the first half of the round is
-        // its fast half and a verdict on it overrates the level (on a link whose bottleneck
-        // drops packets at 32 connections, the fast half of 16 read as a gain worth
-        // doubling again, into a stall). Later levels move in small steps from staggered
+        // its fast half and a verdict on it overrates the level. Later levels move in small steps from staggered
         // starts: half a round is enough there.
         let need = match self.mode {
             Mode::SlowStart { .. } => self.limit.clamp(2, 32),
