@@ -152,13 +152,12 @@ pub(super) fn clients(
         });
     }
     if !flags.switch("no-node") {
-        let dir = ensure_ali_oss()?;
-        let script = |name: &str| dir.join(name).display().to_string();
+        let script = ensure_ali_oss()?.display().to_string();
         clients.push(Client {
             name: "ali-oss",
             program: PathBuf::from("node"),
-            upload: vec![script("alioss_upload.js")],
-            download: vec![script("alioss_download.js")],
+            upload: vec![script.clone(), "upload".to_owned()],
+            download: vec![script, "download".to_owned()],
         });
     }
     Ok((clients, notes))
@@ -284,11 +283,9 @@ fn ensure_ali_oss() -> Result<PathBuf, String> {
         )?;
         std::fs::write(&stamp, ALI_OSS).map_err(|e| e.to_string())?;
     }
-    for name in ["alioss_upload.js", "alioss_download.js"] {
-        let to = dir.join(name);
-        std::fs::copy(script(name), &to).map_err(|e| format!("{}: {e}", to.display()))?;
-    }
-    Ok(dir)
+    let to = dir.join("alioss.js");
+    std::fs::copy(script("alioss.js"), &to).map_err(|e| format!("{}: {e}", to.display()))?;
+    Ok(to)
 }
 
 fn report(
@@ -350,7 +347,7 @@ fn report(
          (`benches/opendal-peer`; the file is written in 8 MiB blocks). Python v2: \
          `alibabacloud-oss-v2` `uploader.upload_file` (`crates/oss-bench/scripts/official_upload.py`). \
          ali-oss: `multipartUpload` with `partSize`/`parallel` or none (`{ALI_OSS}`, \
-         `crates/oss-bench/scripts/alioss_upload.js`). CPU and peak RSS are the client process's, \
+         `crates/oss-bench/scripts/alioss.js upload`). CPU and peak RSS are the client process's, \
          from `wait4`.\n\n",
         human_size(size).replace(' ', ""),
         human_size(size),
