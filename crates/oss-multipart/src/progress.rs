@@ -129,8 +129,10 @@ impl<K: PartialEq> OnTheWire<K> {
         self.flights.push((id, gauge));
     }
 
-    pub(crate) fn end(&mut self, id: K) {
-        self.flights.retain(|(i, _)| *i != id);
+    /// The request left the wire; returns the bytes it had moved.
+    pub(crate) fn end(&mut self, id: K) -> Option<u64> {
+        let i = self.flights.iter().position(|(k, _)| *k == id)?;
+        Some(self.flights.swap_remove(i).1.bytes())
     }
 
     pub(crate) fn clear(&mut self) {

@@ -1,39 +1,41 @@
-//! Straggler hedging through the real drivers, against oss-local: one request of the transfer
-//! stalls (a connection that went quiet); the machine sends its part or range again, the
+//! Straggler hedging through the real drivers, against oss-local: requests of the transfer
+//! stall (a connection that went quiet); the machine sends the part or range again, the
 //! hedge wins, the straggler's future is dropped (cancelled), and the result is bit-exact.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::*;
 use oss_multipart::transport::{HttpClient, HttpFuture, HyperClient, RequestBody};
 
-/// Stalls the first request that `matches` for a minute (unless dropped), forwards the rest.
+/// Stalls the first `stalls` requests that `matches` for a minute (unless dropped) before
+/// sending a byte, forwards the rest.
 #[derive(Debug)]
 struct Straggler {
     inner: Arc<HyperClient>,
     matches: fn(&http::Request<RequestBody>) -> bool,
+    stalls: u32,
     seen: AtomicU32,
-    dropped: Arc<AtomicBool>,
+    dropped: Arc<AtomicU32>,
 }
 
-/// Sets the flag when the stalled future is dropped before it finished.
-struct DropFlag(Arc<AtomicBool>);
-impl Drop for DropFlag {
+/// Counts stalled futures dropped before they finished.
+struct DropCount(Arc<AtomicU32>);
+impl Drop for DropCount {
     fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
 
 impl HttpClient for Straggler {
     fn send(&self, request: http::Request<RequestBody>) -> HttpFuture {
         let inner = self.inner.clone();
-        if (self.matches)(&request) && self.seen.fetch_add(1, Ordering::SeqCst) == 0 {
-            let flag = DropFlag(self.dropped.clone());
+        if (self.matches)(&request) && self.seen.fetch_add(1, Ordering::SeqCst) < self.stalls {
+            let flag = DropCount(self.dropped.clone());
             return Box::pin(async move {
                 tokio::time::sleep(Duration::from_secs(60)).await;
                 std::mem::forget(flag); // finished: not a cancel
@@ -47,8 +49,9 @@ impl HttpClient for Straggler {
 fn straggling_client(
     endpoint: &str,
     matches: fn(&http::Request<RequestBody>) -> bool,
-) -> (oss_multipart::Client, Arc<AtomicBool>) {
-    let dropped = Arc::new(AtomicBool::new(false));
+    stalls: u32,
+) -> (oss_multipart::Client, Arc<AtomicU32>) {
+    let dropped = Arc::new(AtomicU32::new(0));
     let http = HyperClient::new(oss_transport::Client::builder().build().unwrap());
     let client = oss_multipart::Client::builder()
         .endpoint(endpoint)
@@ -59,6 +62,7 @@ fn straggling_client(
         .http_client(Arc::new(Straggler {
             inner: Arc::new(http),
             matches,
+            stalls,
             seen: AtomicU32::new(0),
             dropped: dropped.clone(),
         }))
@@ -74,6 +78,14 @@ fn part_20(r: &http::Request<RequestBody>) -> bool {
         .is_some_and(|q| q.split('&').any(|kv| kv == "partNumber=20"))
 }
 
+/// Parts 20 and 22 of 24.
+fn parts_20_22(r: &http::Request<RequestBody>) -> bool {
+    r.uri().query().is_some_and(|q| {
+        q.split('&')
+            .any(|kv| kv == "partNumber=20" || kv == "partNumber=22")
+    })
+}
+
 /// The GET of range 20 of 24 (100 KiB ranges).
 fn range_20(r: &http::Request<RequestBody>) -> bool {
     r.method() == http::Method::GET
@@ -85,7 +97,7 @@ fn range_20(r: &http::Request<RequestBody>) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_part_is_hedged_and_the_straggler_cancelled() {
     let server = server().await;
-    let (client, dropped) = straggling_client(&server.endpoint(), part_20);
+    let (client, dropped) = straggling_client(&server.endpoint(), part_20, 1);
     let dir = tempfile::tempdir().unwrap();
     let bytes = data(24 * 102_400, 3);
     let path = write_file(dir.path(), "src", &bytes);
@@ -99,9 +111,38 @@ async fn a_stalled_part_is_hedged_and_the_straggler_cancelled() {
         .expect("the straggler was not hedged")
         .unwrap();
     assert_eq!(out.parts, 24);
-    assert!(
+    assert_eq!(
         dropped.load(Ordering::SeqCst),
+        1,
         "the straggler was cancelled"
+    );
+    let got = client.get_object(BUCKET, "hedged").await.unwrap();
+    assert!(got == bytes, "bit-exact");
+    server.shutdown().await;
+}
+
+/// The budget (5 % of 24 parts: one part and a fifth) is charged only what a cancelled
+/// attempt had sent: the first straggler sent nothing, so the second can be hedged too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_attempt_that_sent_nothing_costs_the_budget_nothing() {
+    let server = server().await;
+    let (client, dropped) = straggling_client(&server.endpoint(), parts_20_22, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = data(24 * 102_400, 5);
+    let path = write_file(dir.path(), "src", &bytes);
+    let upload = client
+        .upload_file(BUCKET, "hedged", &path)
+        .part_size(102_400)
+        .send();
+    let out = tokio::time::timeout(Duration::from_secs(30), upload)
+        .await
+        .expect("the second straggler was not hedged: the budget was charged the first's part")
+        .unwrap();
+    assert_eq!(out.parts, 24);
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        2,
+        "both stragglers cancelled"
     );
     let got = client.get_object(BUCKET, "hedged").await.unwrap();
     assert!(got == bytes, "bit-exact");
@@ -111,7 +152,7 @@ async fn a_stalled_part_is_hedged_and_the_straggler_cancelled() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_range_is_hedged_and_the_loser_never_writes() {
     let server = server().await;
-    let (client, dropped) = straggling_client(&server.endpoint(), range_20);
+    let (client, dropped) = straggling_client(&server.endpoint(), range_20, 1);
     let bytes = data(24 * 102_400, 4);
     client
         .put_object(BUCKET, "hedged", bytes.clone())
@@ -128,8 +169,9 @@ async fn a_stalled_range_is_hedged_and_the_loser_never_writes() {
         .expect("the straggler was not hedged")
         .unwrap();
     assert!(out.crc_verified);
-    assert!(
+    assert_eq!(
         dropped.load(Ordering::SeqCst),
+        1,
         "the straggler was cancelled"
     );
     assert!(std::fs::read(&path).unwrap() == bytes, "bit-exact");

@@ -746,7 +746,7 @@ impl Loop {
             }
             DownloadEvent::CheckpointChanged => self.save(up, false),
             DownloadEvent::Cancel { id, index } => {
-                tracing::debug!(index, "straggling GET cancelled: its hedge won");
+                tracing::debug!(index, "GET cancelled: another GET of its range won");
                 self.cancels.push(id);
             }
             DownloadEvent::Completed(c) => return Some(Ok(c)),

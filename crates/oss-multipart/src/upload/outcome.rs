@@ -86,11 +86,12 @@ impl Outcome {
     }
 
     /// A part request's answer (or failure) reached the loop: its bytes are confirmed by the
-    /// events that follow, or will be sent again.
-    pub(super) fn part_ended(&mut self, id: RequestId) {
+    /// events that follow, or will be sent again. Returns the bytes its body had handed to
+    /// the connection.
+    pub(super) fn part_ended(&mut self, id: RequestId) -> Option<u64> {
         let n = &mut self.progress.parts_in_flight;
         *n = n.saturating_sub(1);
-        self.wire.end(id);
+        self.wire.end(id)
     }
 
     /// When the next periodic report is due: a quarter of a second after the last report,

@@ -127,6 +127,8 @@ pub(crate) async fn drive(
     // confirmed in this round frees its buffer first, so buffered bytes never exceed the
     // budget by one part.
     let mut deferred_reads: Vec<Request> = Vec::new();
+    // Losers of part races and the bytes each had sent, reported after the events.
+    let mut cancelled: Vec<(RequestId, u64)> = Vec::new();
 
     let result = 'run: loop {
         // The guard must know the upload id as soon as the machine does.
@@ -152,9 +154,11 @@ pub(crate) async fn drive(
             if let Event::Cancel { id, part_number } = &ev {
                 tracing::debug!(
                     part = part_number,
-                    "straggling part cancelled: its hedge won"
+                    "part attempt cancelled: another attempt of the part won"
                 );
-                d.cancel(*id, &mut out);
+                if let Some(sent) = d.cancel(*id, &mut out) {
+                    cancelled.push((*id, sent));
+                }
             }
             if let Some(result) = out.on_event(&up, ev, rt.now()).await {
                 break 'run result;
@@ -162,6 +166,12 @@ pub(crate) async fn drive(
         }
         out.report_changes(rt.now());
         guard.track(&up);
+        if !cancelled.is_empty() {
+            for (id, sent) in std::mem::take(&mut cancelled) {
+                up.handle_cancelled(id, rt.now(), sent);
+            }
+            continue; // an input: drain again
+        }
         if !deferred_reads.is_empty() {
             for req in std::mem::take(&mut deferred_reads) {
                 // After a failure the machine forgot the other reads.
@@ -374,11 +384,12 @@ impl Driver {
 
     /// Stops part request `id` (another attempt of its part won): its future is aborted, so
     /// its connection closes mid-body and OSS stores nothing of it.
-    fn cancel(&mut self, id: RequestId, out: &mut Outcome) {
-        if let Some(task) = self.parts.remove(&id) {
-            task.abort();
-            out.part_ended(id);
-        }
+    /// Stops part attempt `id` (another attempt of its part won); returns the bytes it had
+    /// sent, which is all the hedge budget is charged for it.
+    fn cancel(&mut self, id: RequestId, out: &mut Outcome) -> Option<u64> {
+        let task = self.parts.remove(&id)?;
+        task.abort();
+        out.part_ended(id)
     }
 
     /// The body of a part: a digested file range, or buffered stream chunks (reported to the
