@@ -371,25 +371,30 @@ mod tests {
 
     use super::*;
 
+    const PART: u64 = 8 << 20;
+
+    /// Completes `n` transfers of [`PART`] started together at `start`, the i-th after
+    /// `millis + i` ms, each with `in_flight` outstanding.
+    fn round(l: &mut Limit, start: Instant, millis: u64, n: u64, in_flight: usize) {
+        for i in 0..n {
+            let end = start + Duration::from_millis(millis + i);
+            l.on_complete(end, start, PART, in_flight);
+        }
+    }
+
     /// One transfer ten times slower than its epoch's others (a bad connection) neither
     /// undoes a doubling that paid nor reads as rising latency.
     #[test]
     fn one_straggler_does_not_move_a_verdict() {
         let mut l = Limit::adaptive(AdaptiveConcurrency::starting_at(8), 32);
         let t0 = Instant::now();
-        let part = 8u64 << 20;
-        let normal = Duration::from_millis(220);
         // Level 8: a round of eight samples, then slow start doubles.
-        for i in 0..8 {
-            l.on_complete(t0 + normal + Duration::from_millis(i), t0, part, 8);
-        }
+        round(&mut l, t0, 220, 8, 8);
         assert_eq!(l.get(), 16);
         // Level 16 carries twice as much: fifteen normal transfers and one straggler.
         let t1 = t0 + Duration::from_secs(1);
-        for i in 0..15 {
-            l.on_complete(t1 + normal + Duration::from_millis(i), t1, part, 16);
-        }
-        l.on_complete(t1 + normal * 10, t1, part, 16);
+        round(&mut l, t1, 220, 15, 16);
+        l.on_complete(t1 + Duration::from_millis(2200), t1, PART, 16);
         assert_eq!(
             l.get(),
             32,
@@ -430,16 +435,13 @@ mod tests {
     fn a_verdict_waits_for_the_whole_round() {
         let mut l = Limit::adaptive(AdaptiveConcurrency::starting_at(8), 32);
         let t0 = Instant::now();
-        let part = 8u64 << 20;
-        for i in 0..8 {
-            l.on_complete(t0 + Duration::from_millis(220 + i), t0, part, 8);
-        }
+        round(&mut l, t0, 220, 8, 8);
         assert_eq!(l.get(), 16);
         // Level 16 on a link that 11 fill: the round spreads from 220 to 420 ms. Its fast
         // half alone reads as 1.6 times level 8 (worth doubling again); the round, 1.3.
         let t1 = t0 + Duration::from_secs(1);
         for i in 0..16u64 {
-            l.on_complete(t1 + Duration::from_millis(220 + 13 * i), t1, part, 16);
+            l.on_complete(t1 + Duration::from_millis(220 + 13 * i), t1, PART, 16);
             if i < 15 {
                 assert_eq!(l.get(), 16, "a verdict after {} of 16", i + 1);
             }
@@ -454,17 +456,11 @@ mod tests {
     fn a_queue_building_ends_slow_start() {
         let mut l = Limit::adaptive(AdaptiveConcurrency::starting_at(8), 64);
         let t0 = Instant::now();
-        let part = 8u64 << 20;
-        for i in 0..8 {
-            l.on_complete(t0 + Duration::from_millis(200 + i), t0, part, 8);
-        }
+        round(&mut l, t0, 200, 8, 8);
         assert_eq!(l.get(), 16);
         // 20 reported in flight, 270 ms each: 1.85 times the throughput of level 8 by
         // Little's law, but each byte takes 1.35 times as long.
-        let t1 = t0 + Duration::from_secs(1);
-        for i in 0..16 {
-            l.on_complete(t1 + Duration::from_millis(270 + i), t1, part, 20);
-        }
+        round(&mut l, t0 + Duration::from_secs(1), 270, 16, 20);
         assert_eq!(l.get(), 16, "held at the knee, not doubled");
     }
 
@@ -475,15 +471,9 @@ mod tests {
     fn a_doubling_that_pays_less_than_the_knee_ends_slow_start() {
         let mut l = Limit::adaptive(AdaptiveConcurrency::starting_at(8), 32);
         let t0 = Instant::now();
-        let part = 8u64 << 20;
-        for i in 0..8 {
-            l.on_complete(t0 + Duration::from_millis(232 + i), t0, part, 8);
-        }
+        round(&mut l, t0, 232, 8, 8);
         assert_eq!(l.get(), 16);
-        let t1 = t0 + Duration::from_secs(1);
-        for i in 0..16 {
-            l.on_complete(t1 + Duration::from_millis(280 + i), t1, part, 16);
-        }
+        round(&mut l, t0 + Duration::from_secs(1), 280, 16, 16);
         assert_eq!(l.get(), 16, "held at the knee, not doubled");
     }
 

@@ -94,59 +94,50 @@ fn range_20(r: &http::Request<RequestBody>) -> bool {
             .is_some_and(|v| v.to_str().unwrap_or("").starts_with("bytes=1945600-"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stalled_part_is_hedged_and_the_straggler_cancelled() {
+/// Uploads 24 parts of 100 KiB through a client whose first `stalls` requests that `matches`
+/// stall; asserts that the upload ends (so each straggler was hedged), that every stalled
+/// request was cancelled, and that the object is bit-exact.
+async fn upload_past_stragglers(
+    matches: fn(&http::Request<RequestBody>) -> bool,
+    stalls: u32,
+    seed: u64,
+) {
     let server = server().await;
-    let (client, dropped) = straggling_client(&server.endpoint(), part_20, 1);
+    let (client, dropped) = straggling_client(&server.endpoint(), matches, stalls);
     let dir = tempfile::tempdir().unwrap();
-    let bytes = data(24 * 102_400, 3);
+    let bytes = data(24 * 102_400, seed);
     let path = write_file(dir.path(), "src", &bytes);
     let upload = client
         .upload_file(BUCKET, "hedged", &path)
         .part_size(102_400)
         .send();
-    // Without hedging the stalled part would hold the upload for a minute.
+    // Without hedging a stalled part would hold the upload for a minute.
     let out = tokio::time::timeout(Duration::from_secs(30), upload)
         .await
-        .expect("the straggler was not hedged")
+        .expect("a straggler was not hedged")
         .unwrap();
     assert_eq!(out.parts, 24);
     assert_eq!(
         dropped.load(Ordering::SeqCst),
-        1,
-        "the straggler was cancelled"
+        stalls,
+        "every straggler cancelled"
     );
     let got = client.get_object(BUCKET, "hedged").await.unwrap();
     assert!(got == bytes, "bit-exact");
     server.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_part_is_hedged_and_the_straggler_cancelled() {
+    upload_past_stragglers(part_20, 1, 3).await;
+}
+
 /// The budget (5 % of 24 parts: one part and a fifth) is charged only what a cancelled
-/// attempt had sent: the first straggler sent nothing, so the second can be hedged too.
+/// attempt had sent: the first straggler sent nothing, so the second can be hedged too
+/// (charged the first's whole part, it would wait a minute).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_attempt_that_sent_nothing_costs_the_budget_nothing() {
-    let server = server().await;
-    let (client, dropped) = straggling_client(&server.endpoint(), parts_20_22, 2);
-    let dir = tempfile::tempdir().unwrap();
-    let bytes = data(24 * 102_400, 5);
-    let path = write_file(dir.path(), "src", &bytes);
-    let upload = client
-        .upload_file(BUCKET, "hedged", &path)
-        .part_size(102_400)
-        .send();
-    let out = tokio::time::timeout(Duration::from_secs(30), upload)
-        .await
-        .expect("the second straggler was not hedged: the budget was charged the first's part")
-        .unwrap();
-    assert_eq!(out.parts, 24);
-    assert_eq!(
-        dropped.load(Ordering::SeqCst),
-        2,
-        "both stragglers cancelled"
-    );
-    let got = client.get_object(BUCKET, "hedged").await.unwrap();
-    assert!(got == bytes, "bit-exact");
-    server.shutdown().await;
+    upload_past_stragglers(parts_20_22, 2, 5).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
