@@ -115,7 +115,6 @@ impl Hedger {
     }
 
     /// How long a transfer may take before it is a straggler, once enough are known.
-    #[cfg(test)]
     pub(crate) fn threshold(&self) -> Option<Duration> {
         Some(self.median()?.mul_f64(self.cfg?.k))
     }

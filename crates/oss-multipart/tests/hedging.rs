@@ -5,12 +5,13 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
 use oss_multipart::transport::{HttpClient, HttpFuture, HyperClient, RequestBody};
+use oss_transport::RetireSlowConnections;
 
 /// Stalls the first `stalls` requests that `matches` for a minute (unless dropped) before
 /// sending a byte, forwards the rest.
@@ -21,6 +22,8 @@ struct Straggler {
     stalls: u32,
     seen: AtomicU32,
     dropped: Arc<AtomicU32>,
+    /// The slow-connection bound the last transfer request carried.
+    retire: Arc<Mutex<Option<RetireSlowConnections>>>,
 }
 
 /// Counts stalled futures dropped before they finished.
@@ -34,6 +37,9 @@ impl Drop for DropCount {
 impl HttpClient for Straggler {
     fn send(&self, request: http::Request<RequestBody>) -> HttpFuture {
         let inner = self.inner.clone();
+        if let Some(bound) = request.extensions().get::<RetireSlowConnections>() {
+            *self.retire.lock().unwrap() = Some(bound.clone());
+        }
         if (self.matches)(&request) && self.seen.fetch_add(1, Ordering::SeqCst) < self.stalls {
             let flag = DropCount(self.dropped.clone());
             return Box::pin(async move {
@@ -46,12 +52,30 @@ impl HttpClient for Straggler {
     }
 }
 
+struct Straggling {
+    client: oss_multipart::Client,
+    dropped: Arc<AtomicU32>,
+    retire: Arc<Mutex<Option<RetireSlowConnections>>>,
+}
+
+impl Straggling {
+    /// Asserts that the transfer's requests carried the slow-connection bound and that the
+    /// machine had set it (its straggler threshold) by the end.
+    fn assert_slow_connections_retired(&self) {
+        let retire = self.retire.lock().unwrap().clone();
+        let retire = retire.expect("transfer requests carry the slow-connection bound");
+        let bound = retire.get().expect("the straggler threshold was known");
+        assert!(bound > Duration::ZERO && bound < Duration::from_secs(60));
+    }
+}
+
 fn straggling_client(
     endpoint: &str,
     matches: fn(&http::Request<RequestBody>) -> bool,
     stalls: u32,
-) -> (oss_multipart::Client, Arc<AtomicU32>) {
+) -> Straggling {
     let dropped = Arc::new(AtomicU32::new(0));
+    let retire = Arc::new(Mutex::new(None));
     let http = HyperClient::new(oss_transport::Client::builder().build().unwrap());
     let client = oss_multipart::Client::builder()
         .endpoint(endpoint)
@@ -65,10 +89,15 @@ fn straggling_client(
             stalls,
             seen: AtomicU32::new(0),
             dropped: dropped.clone(),
+            retire: retire.clone(),
         }))
         .build()
         .unwrap();
-    (client, dropped)
+    Straggling {
+        client,
+        dropped,
+        retire,
+    }
 }
 
 /// Part 20 of 24 (100 KiB parts).
@@ -103,7 +132,8 @@ async fn upload_past_stragglers(
     seed: u64,
 ) {
     let server = server().await;
-    let (client, dropped) = straggling_client(&server.endpoint(), matches, stalls);
+    let straggling = straggling_client(&server.endpoint(), matches, stalls);
+    let (client, dropped) = (&straggling.client, &straggling.dropped);
     let dir = tempfile::tempdir().unwrap();
     let bytes = data(24 * 102_400, seed);
     let path = write_file(dir.path(), "src", &bytes);
@@ -124,6 +154,7 @@ async fn upload_past_stragglers(
     );
     let got = client.get_object(BUCKET, "hedged").await.unwrap();
     assert!(got == bytes, "bit-exact");
+    straggling.assert_slow_connections_retired();
     server.shutdown().await;
 }
 
@@ -143,7 +174,8 @@ async fn a_cancelled_attempt_that_sent_nothing_costs_the_budget_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_range_is_hedged_and_the_loser_never_writes() {
     let server = server().await;
-    let (client, dropped) = straggling_client(&server.endpoint(), range_20, 1);
+    let straggling = straggling_client(&server.endpoint(), range_20, 1);
+    let (client, dropped) = (&straggling.client, &straggling.dropped);
     let bytes = data(24 * 102_400, 4);
     client
         .put_object(BUCKET, "hedged", bytes.clone())
@@ -166,5 +198,6 @@ async fn a_stalled_range_is_hedged_and_the_loser_never_writes() {
         "the straggler was cancelled"
     );
     assert!(std::fs::read(&path).unwrap() == bytes, "bit-exact");
+    straggling.assert_slow_connections_retired();
     server.shutdown().await;
 }

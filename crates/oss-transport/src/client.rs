@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::capture_connection;
 use tokio::time::Instant;
 
 use crate::body::RequestBody;
@@ -16,6 +17,7 @@ use crate::error::{Kind, TransportError};
 use crate::progress::{Progress, SendBody};
 use crate::proxy::{Proxy, ProxyConnector};
 use crate::response::ResponseBody;
+use crate::retire::{RetireSlowConnections, Retirement};
 
 type Connector = TimeoutConnector<HttpsConnector<ProxyConnector>>;
 type HyperClient = hyper_util::client::legacy::Client<Connector, SendBody>;
@@ -99,7 +101,12 @@ impl Client {
         let start = Instant::now();
         let deadline = self.timeouts.request.map(|t| start + t);
         let progress = Progress::new(start, self.timeouts.connect_grace);
-        let request = request.map(|b| SendBody::new(b, progress.clone()));
+        let mut request = request.map(|b| SendBody::new(b, progress.clone()));
+        let retirement = request
+            .extensions()
+            .get::<RetireSlowConnections>()
+            .cloned()
+            .map(|bound| Retirement::new(bound, start, capture_connection(&mut request)));
         let response = self.hyper.request(request);
         let stalled = async {
             match self.timeouts.read {
@@ -120,7 +127,10 @@ impl Client {
             () = overall => Err(TransportError::new(Kind::RequestTimeout).with_body_fully_sent(progress.body_done())),
         };
         let response = result?;
-        Ok(response.map(|incoming| ResponseBody::new(incoming, self.timeouts.read, deadline)))
+        // An upload's time is known once its answer arrives; a download's when its body ends.
+        let retirement = retirement.filter(|r| !r.retire_if_slow());
+        Ok(response
+            .map(|incoming| ResponseBody::new(incoming, self.timeouts.read, deadline, retirement)))
     }
 
     /// Send a request and read the whole response body into memory, failing with

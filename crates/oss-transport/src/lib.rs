@@ -87,6 +87,7 @@ mod error;
 mod progress;
 mod proxy;
 mod response;
+mod retire;
 mod tls;
 
 pub use body::{
@@ -97,6 +98,7 @@ pub use client::Client;
 pub use error::TransportError;
 pub use proxy::Proxy;
 pub use response::ResponseBody;
+pub use retire::RetireSlowConnections;
 
 /// Re-exported so callers can name certificates and TLS configurations without a direct dependency.
 pub use rustls;

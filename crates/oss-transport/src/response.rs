@@ -12,6 +12,7 @@ use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
 use crate::error::{Kind, TransportError};
+use crate::retire::Retirement;
 
 /// The body of a response from [`Client::send`](crate::Client::send), streamed from the connection.
 ///
@@ -24,6 +25,8 @@ pub struct ResponseBody {
     idle: Option<Pin<Box<Sleep>>>,
     deadline: Option<Pin<Box<Sleep>>>,
     received: u64,
+    /// Checked when the body ends (see [`RetireSlowConnections`](crate::RetireSlowConnections)).
+    retirement: Option<Retirement>,
 }
 
 impl ResponseBody {
@@ -31,6 +34,7 @@ impl ResponseBody {
         inner: Incoming,
         read_timeout: Option<Duration>,
         deadline: Option<Instant>,
+        retirement: Option<Retirement>,
     ) -> Self {
         Self {
             inner,
@@ -38,6 +42,14 @@ impl ResponseBody {
             idle: read_timeout.map(|t| Box::pin(tokio::time::sleep(t))),
             deadline: deadline.map(|d| Box::pin(tokio::time::sleep_until(d))),
             received: 0,
+            retirement,
+        }
+    }
+
+    /// At the end of the body: the exchange is over, so its time is known.
+    fn retire_if_slow(&mut self) {
+        if let Some(r) = self.retirement.take() {
+            r.retire_if_slow();
         }
     }
 
@@ -104,6 +116,9 @@ impl Body for ResponseBody {
                 if let Some(data) = frame.data_ref() {
                     this.received += data.len() as u64;
                 }
+                if this.inner.is_end_stream() {
+                    this.retire_if_slow();
+                }
                 if let (Some(idle), Some(t)) = (&mut this.idle, this.read_timeout) {
                     idle.as_mut().reset(Instant::now() + t);
                 }
@@ -112,7 +127,10 @@ impl Body for ResponseBody {
             Poll::Ready(Some(Err(e))) => {
                 Poll::Ready(Some(Err(TransportError::classify(Box::new(e), true))))
             }
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(None) => {
+                this.retire_if_slow();
+                Poll::Ready(None)
+            }
             Poll::Pending => {
                 if let Some(d) = &mut this.deadline
                     && d.as_mut().poll(cx).is_ready()

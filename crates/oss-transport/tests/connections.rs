@@ -3,8 +3,10 @@
 
 mod common;
 
-use oss_transport::{Client, RequestBody};
-use tokio::io::AsyncWriteExt as _;
+use std::time::Duration;
+
+use oss_transport::{Client, RequestBody, RetireSlowConnections};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 fn get(url: String) -> http::Request<RequestBody> {
     http::Request::get(url).body(RequestBody::empty()).unwrap()
@@ -45,6 +47,116 @@ async fn streamed_response_is_reused_once_drained() {
         assert_eq!(body.bytes_received(), 3_000_000);
     }
     assert_eq!(server.accepted(), 1);
+}
+
+fn retiring_after(url: String, bound: Duration) -> http::Request<RequestBody> {
+    let mut request = get(url);
+    let retire = RetireSlowConnections::default();
+    retire.set(Some(bound));
+    request.extensions_mut().insert(retire);
+    request
+}
+
+#[tokio::test]
+async fn the_bound_is_read_when_the_exchange_ends() {
+    let server = common::echo_server().await;
+    let client = Client::builder().build().unwrap();
+    let url = server.url("http", "/slow/60");
+    for round in 1..=2 {
+        let retire = RetireSlowConnections::default();
+        let mut req = get(url.clone());
+        req.extensions_mut().insert(retire.clone());
+        let sent = client.send_collect(req, 1024);
+        let set_late = async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            // Learned while the request was in flight.
+            retire.set(Some(Duration::from_millis(20)));
+        };
+        let (resp, ()) = tokio::join!(sent, set_late);
+        resp.unwrap();
+        assert_eq!(server.accepted(), round);
+    }
+    // With no bound, a slow connection is reused.
+    let retire = RetireSlowConnections::default();
+    for _ in 0..2 {
+        let mut req = get(url.clone());
+        req.extensions_mut().insert(retire.clone());
+        client.send_collect(req, 1024).await.unwrap();
+    }
+    assert_eq!(server.accepted(), 3);
+}
+
+#[tokio::test]
+async fn a_connection_slower_than_its_request_allows_is_not_reused() {
+    let server = common::echo_server().await;
+    let client = Client::builder().build().unwrap();
+    let url = server.url("http", "/slow/60");
+    for _ in 0..3 {
+        let req = retiring_after(url.clone(), Duration::from_millis(20));
+        client.send_collect(req, 1024).await.unwrap();
+    }
+    assert_eq!(
+        server.accepted(),
+        3,
+        "each slow exchange retired its connection"
+    );
+    for _ in 0..3 {
+        let req = retiring_after(url.clone(), Duration::from_secs(30));
+        client.send_collect(req, 1024).await.unwrap();
+    }
+    assert_eq!(
+        server.accepted(),
+        4,
+        "within the bound, the connection is reused"
+    );
+}
+
+/// Answers every request on the connection with a head at once and its 5-byte body 60 ms later.
+async fn slow_body(mut sock: tokio::net::TcpStream) {
+    let mut buf = [0u8; 4096];
+    loop {
+        let mut head = Vec::new();
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match sock.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n";
+        if sock.write_all(answer).await.is_err() || sock.flush().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        if sock.write_all(b"hello").await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_slow_response_body_retires_its_connection_at_its_end() {
+    let server = common::raw_server(slow_body).await;
+    let client = Client::builder().build().unwrap();
+    let url = server.url("http", "/");
+    for _ in 0..2 {
+        let req = retiring_after(url.clone(), Duration::from_millis(30));
+        let resp = client.send_collect(req, 1024).await.unwrap();
+        assert_eq!(resp.body().as_ref(), b"hello");
+    }
+    assert_eq!(
+        server.accepted(),
+        2,
+        "the head came in time, the body did not"
+    );
+    for _ in 0..2 {
+        let req = retiring_after(url.clone(), Duration::from_secs(30));
+        client.send_collect(req, 1024).await.unwrap();
+    }
+    assert_eq!(
+        server.accepted(),
+        3,
+        "within the bound, the connection is reused"
+    );
 }
 
 #[tokio::test]
@@ -108,7 +220,7 @@ async fn chunked_response_over_the_bound_is_too_large() {
         }
         resp.extend_from_slice(b"0\r\n\r\n");
         let _ = sock.write_all(&resp).await;
-        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
     })
     .await;
     let client = Client::builder().build().unwrap();

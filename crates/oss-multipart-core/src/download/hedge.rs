@@ -2,7 +2,7 @@
 //! between a GET and its hedge, and the statistics both feed on (policies in `adapt` and
 //! `hedge`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{Download, DownloadEvent, DownloadOp, Flight, Job, Phase};
 use crate::hedge::{OVERTAKEN, TransferStats};
@@ -20,6 +20,14 @@ impl Download {
             hedges: self.hedger.count(),
             hedge_bytes: self.hedger.spent(),
         }
+    }
+
+    /// How long a ranged GET may take before it counts as a straggler (`k ×` the median of
+    /// the recent ones), once enough are known and hedging is on. A driver may retire the
+    /// connection that carried a slower one: some connections stay slow for their whole life,
+    /// and the pool would hand it to the next GET.
+    pub fn straggler_threshold(&self) -> Option<Duration> {
+        self.hedger.threshold()
     }
 
     /// Optional, after [`DownloadEvent::Cancel`]: GET `id` had received `bytes` of its body

@@ -1,6 +1,8 @@
 //! Concurrency and straggler hedging of parts: the limit the issuing obeys, races between an
 //! attempt and its hedge, and the statistics both feed on (policies in `adapt` and `hedge`).
 
+use std::time::Duration;
+
 use super::*;
 use crate::hedge::OVERTAKEN;
 
@@ -25,6 +27,14 @@ impl Upload {
             hedges: self.hedger.count(),
             hedge_bytes: self.hedger.spent(),
         }
+    }
+
+    /// How long a part transfer may take before it counts as a straggler (`k ×` the median of
+    /// the recent ones), once enough are known and hedging is on. A driver may retire the
+    /// connection that carried a slower one: some connections stay slow for their whole life,
+    /// and the pool would hand it to the next part.
+    pub fn straggler_threshold(&self) -> Option<Duration> {
+        self.hedger.threshold()
     }
 
     /// Optional, after [`Event::Cancel`]: request `id` had sent `bytes` of its body when it was

@@ -18,7 +18,7 @@ use oss_multipart_core::{
     ChangePolicy, Download, DownloadCheckpoint, DownloadCompleted, DownloadConfig, DownloadError,
     DownloadEvent, DownloadOp, DownloadOpKind, DownloadRequest, RequestId, Target,
 };
-use oss_transport::{RateLimiter, TransportError};
+use oss_transport::{RateLimiter, RetireSlowConnections, TransportError};
 use tokio::io::AsyncWrite;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -101,6 +101,9 @@ struct Loop {
     span_start: u64,
     /// GETs in flight, their write gates (straggler hedging).
     races: Races<RequestId>,
+    /// Carried by every GET: a connection that took longer than the machine's straggler
+    /// threshold for a range is not handed to the next one.
+    retire: RetireSlowConnections,
     /// GETs the machine cancelled while its events were drained.
     cancels: Vec<RequestId>,
 }
@@ -525,6 +528,7 @@ impl Loop {
             last_transport: None,
             span_start: b.range.as_ref().map_or(0, |r| r.start),
             races: Races::default(),
+            retire: RetireSlowConnections::default(),
             cancels: Vec::new(),
         }
     }
@@ -587,6 +591,8 @@ impl Loop {
         let cancel = b.cancellation.clone().unwrap_or_default();
         let mut pause_rx = b.pause.as_ref().map(crate::upload::PauseHandle::subscribe);
         let result = loop {
+            // Read by the transport as each GET ends.
+            self.retire.set(up.straggler_threshold());
             while let Some(req) = up.poll_request() {
                 if let (DownloadOp::Md5 { .. }, Some(md5)) = (&req.op, sink.md5()) {
                     // A writer hashed the bytes as it wrote them; answered on the next turn.
@@ -895,13 +901,16 @@ impl Loop {
         };
         let creds = self.client.credentials().await?;
         let time = self.client.inner.runtime.system_time();
-        let request = self
+        let mut request = self
             .client
             .sign_request(&oss, &creds, time, None)?
             .body(RequestBody::empty())
             .map_err(|_| Error::config("request", "could not build the HTTP request"))?;
         let http = self.client.inner.http.clone();
         let is_get = matches!(req.op, DownloadOp::Get { .. });
+        if is_get {
+            request.extensions_mut().insert(self.retire.clone());
+        }
         let (gate, moved) = match &req.op {
             DownloadOp::Get { index, .. } => self.races.register(id, *index),
             _ => Default::default(),

@@ -20,7 +20,9 @@ use oss_multipart_core::{
     BodyRead, Event, FailureKind, FailurePolicy, Op, OpKind, Request, RequestId, Upload,
     UploadError,
 };
-use oss_transport::{DigestHandle, Digests, FileRange, RateLimiter, TransportError};
+use oss_transport::{
+    DigestHandle, Digests, FileRange, RateLimiter, RetireSlowConnections, TransportError,
+};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
@@ -64,6 +66,9 @@ struct Driver {
     tasks: JoinSet<Done>,
     /// Part requests in flight, to stop one the machine cancels (its hedge won).
     parts: HashMap<RequestId, AbortHandle>,
+    /// Carried by every part: a connection that took longer than the machine's straggler
+    /// threshold for a part is not handed to the next one.
+    retire: RetireSlowConnections,
 }
 
 async fn run_inner(mut b: UploadBuilder) -> Result<UploadOutput, Error> {
@@ -118,6 +123,7 @@ pub(crate) async fn drive(
         source_stamp,
         tasks: JoinSet::new(),
         parts: HashMap::new(),
+        retire: RetireSlowConnections::default(),
     };
     let mut guard = AbortOnDrop::new(client, bucket, key);
     let cancel = hooks.cancellation.clone().unwrap_or_default();
@@ -133,6 +139,8 @@ pub(crate) async fn drive(
     let result = 'run: loop {
         // The guard must know the upload id as soon as the machine does.
         guard.track(&up);
+        // Read by the transport as each part ends.
+        d.retire.set(up.straggler_threshold());
         // A new upload id is journaled before any of its parts is sent: a crash from then on
         // leaves a checkpoint that resumes (or aborts) the upload instead of leaking it.
         out.journal_upload_id(&up).await;
@@ -331,7 +339,10 @@ impl Driver {
             (Some(l), true) => body.rate_limited(l.clone()),
             _ => body,
         };
-        let request = self.client.signed(&oss, body).await?;
+        let mut request = self.client.signed(&oss, body).await?;
+        if op.sends_source_bytes() {
+            request.extensions_mut().insert(self.retire.clone());
+        }
         if op.is_part() {
             out.part_started(id, digest.clone());
         }

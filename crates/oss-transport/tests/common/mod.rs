@@ -54,6 +54,12 @@ async fn echo(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallibl
     let reply = match path.as_str() {
         // `/big/N`: a body of N bytes regardless of the request.
         p if p.starts_with("/big/") => Bytes::from(vec![b'x'; p[5..].parse::<usize>().unwrap()]),
+        // `/slow/MS`: an empty answer after MS milliseconds.
+        p if p.starts_with("/slow/") => {
+            let ms = p[6..].parse::<u64>().unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            Bytes::new()
+        }
         _ => body,
     };
     let mut resp = Response::new(Full::new(reply));
