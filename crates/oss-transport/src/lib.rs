@@ -52,6 +52,13 @@
 //! [`rate_limited`](RequestBody::rate_limited) by a [`RateLimiter`] shared across requests. A body is used
 //! once; to retry, build a new one from the same source.
 //!
+//! # Slow connections
+//!
+//! A connection returns to the pool once its response body has been read. A request carrying a
+//! [`RetireSlowConnections`] extension is measured from sending to the end of its body; when it took at least
+//! the bound current at that moment (shared by every clone, so a caller can tighten it as it learns), its
+//! connection is closed instead: a connection that carried one straggler usually carries the next.
+//!
 //! # Errors
 //!
 //! [`TransportError`] is opaque, with predicates: [`is_timeout`](TransportError::is_timeout),
