@@ -49,12 +49,36 @@ async fn streamed_response_is_reused_once_drained() {
     assert_eq!(server.accepted(), 1);
 }
 
-fn retiring_after(url: String, bound: Duration) -> http::Request<RequestBody> {
-    let mut request = get(url);
+/// Sends `times` requests to `url`, each carrying the slow-connection bound `bound`, and
+/// returns the connections the server has accepted by then.
+async fn send_retiring(
+    client: &Client,
+    server: &common::Server,
+    url: &str,
+    bound: Option<Duration>,
+    times: usize,
+) -> usize {
     let retire = RetireSlowConnections::default();
-    retire.set(Some(bound));
-    request.extensions_mut().insert(retire);
-    request
+    retire.set(bound);
+    for _ in 0..times {
+        let mut req = get(url.to_owned());
+        req.extensions_mut().insert(retire.clone());
+        client.send_collect(req, 1024).await.unwrap();
+    }
+    server.accepted()
+}
+
+#[tokio::test]
+async fn a_connection_slower_than_its_request_allows_is_not_reused() {
+    let server = common::echo_server().await;
+    let client = Client::builder().build().unwrap();
+    let url = server.url("http", "/slow/60");
+    let slow = Some(Duration::from_millis(20));
+    assert_eq!(send_retiring(&client, &server, &url, slow, 3).await, 3);
+    // Within the bound, or with none, the connection is reused.
+    let within = Some(Duration::from_secs(30));
+    assert_eq!(send_retiring(&client, &server, &url, within, 3).await, 4);
+    assert_eq!(send_retiring(&client, &server, &url, None, 3).await, 4);
 }
 
 #[tokio::test]
@@ -76,39 +100,6 @@ async fn the_bound_is_read_when_the_exchange_ends() {
         resp.unwrap();
         assert_eq!(server.accepted(), round);
     }
-    // With no bound, a slow connection is reused.
-    let retire = RetireSlowConnections::default();
-    for _ in 0..2 {
-        let mut req = get(url.clone());
-        req.extensions_mut().insert(retire.clone());
-        client.send_collect(req, 1024).await.unwrap();
-    }
-    assert_eq!(server.accepted(), 3);
-}
-
-#[tokio::test]
-async fn a_connection_slower_than_its_request_allows_is_not_reused() {
-    let server = common::echo_server().await;
-    let client = Client::builder().build().unwrap();
-    let url = server.url("http", "/slow/60");
-    for _ in 0..3 {
-        let req = retiring_after(url.clone(), Duration::from_millis(20));
-        client.send_collect(req, 1024).await.unwrap();
-    }
-    assert_eq!(
-        server.accepted(),
-        3,
-        "each slow exchange retired its connection"
-    );
-    for _ in 0..3 {
-        let req = retiring_after(url.clone(), Duration::from_secs(30));
-        client.send_collect(req, 1024).await.unwrap();
-    }
-    assert_eq!(
-        server.accepted(),
-        4,
-        "within the bound, the connection is reused"
-    );
 }
 
 /// Answers every request on the connection with a head at once and its 5-byte body 60 ms later.
@@ -138,25 +129,11 @@ async fn a_slow_response_body_retires_its_connection_at_its_end() {
     let server = common::raw_server(slow_body).await;
     let client = Client::builder().build().unwrap();
     let url = server.url("http", "/");
-    for _ in 0..2 {
-        let req = retiring_after(url.clone(), Duration::from_millis(30));
-        let resp = client.send_collect(req, 1024).await.unwrap();
-        assert_eq!(resp.body().as_ref(), b"hello");
-    }
-    assert_eq!(
-        server.accepted(),
-        2,
-        "the head came in time, the body did not"
-    );
-    for _ in 0..2 {
-        let req = retiring_after(url.clone(), Duration::from_secs(30));
-        client.send_collect(req, 1024).await.unwrap();
-    }
-    assert_eq!(
-        server.accepted(),
-        3,
-        "within the bound, the connection is reused"
-    );
+    // The head comes in time, the body does not.
+    let slow = Some(Duration::from_millis(30));
+    assert_eq!(send_retiring(&client, &server, &url, slow, 2).await, 2);
+    let within = Some(Duration::from_secs(30));
+    assert_eq!(send_retiring(&client, &server, &url, within, 2).await, 3);
 }
 
 #[tokio::test]
