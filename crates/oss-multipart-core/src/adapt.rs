@@ -382,6 +382,18 @@ mod tests {
         }
     }
 
+    /// Slow start from 8 under `ceiling`: a round of level 8 taking `ms_8` ms, which doubles
+    /// the limit, then a round of level 16 taking `ms_16` ms with `in_flight_16` reported in
+    /// flight. Returns the limit after the second verdict.
+    fn after_first_doubling(ceiling: usize, ms_8: u64, ms_16: u64, in_flight_16: usize) -> usize {
+        let mut l = Limit::adaptive(AdaptiveConcurrency::starting_at(8), ceiling);
+        let t0 = Instant::now();
+        round(&mut l, t0, ms_8, 8, 8);
+        assert_eq!(l.get(), 16, "level 8 doubles");
+        round(&mut l, t0 + Duration::from_secs(1), ms_16, 16, in_flight_16);
+        l.get()
+    }
+
     /// One transfer ten times slower than its epoch's others (a bad connection) neither
     /// undoes a doubling that paid nor reads as rising latency.
     #[test]
@@ -454,14 +466,13 @@ mod tests {
     /// limit: hedges, transfers of the level before).
     #[test]
     fn a_queue_building_ends_slow_start() {
-        let mut l = Limit::adaptive(AdaptiveConcurrency::starting_at(8), 64);
-        let t0 = Instant::now();
-        round(&mut l, t0, 200, 8, 8);
-        assert_eq!(l.get(), 16);
         // 20 reported in flight, 270 ms each: 1.85 times the throughput of level 8 by
         // Little's law, but each byte takes 1.35 times as long.
-        round(&mut l, t0 + Duration::from_secs(1), 270, 16, 20);
-        assert_eq!(l.get(), 16, "held at the knee, not doubled");
+        assert_eq!(
+            after_first_doubling(64, 200, 270, 20),
+            16,
+            "held at the knee"
+        );
     }
 
     /// The first round of 16 on a link that 8 nearly fill reads as 1.65 times 8 (its
@@ -469,12 +480,11 @@ mod tests {
     /// fifth longer: past the knee, not a reason to double into a stalling 32.
     #[test]
     fn a_doubling_that_pays_less_than_the_knee_ends_slow_start() {
-        let mut l = Limit::adaptive(AdaptiveConcurrency::starting_at(8), 32);
-        let t0 = Instant::now();
-        round(&mut l, t0, 232, 8, 8);
-        assert_eq!(l.get(), 16);
-        round(&mut l, t0 + Duration::from_secs(1), 280, 16, 16);
-        assert_eq!(l.get(), 16, "held at the knee, not doubled");
+        assert_eq!(
+            after_first_doubling(32, 232, 280, 16),
+            16,
+            "held at the knee"
+        );
     }
 
     #[test]
